@@ -1,0 +1,215 @@
+"""Environment configuration: ``config/<env>.yaml`` validated into :class:`Settings`.
+
+The environment is chosen by ``--env``, else ``LGP_ENV``, else ``experiment``.
+Values may reference the process environment as ``${VAR}`` or ``${VAR:-default}``
+(``$${`` writes a literal ``${``). Any problem is a :class:`ConfigError` naming the
+file, the line and the key, so a user can go straight to it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+
+KNOWN_ENVIRONMENTS = ("experiment", "hosted", "production")
+DEFAULT_ENVIRONMENT = "experiment"
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+_VAR = re.compile(r"\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CheckpointerSettings(_Section):
+    """Where thread state (LangGraph checkpoints) lives."""
+
+    backend: Literal["sqlite", "memory"] = "sqlite"
+    path: str = Field(".lgp/checkpoints.db", description="SQLite file, relative to the project")
+    busy_timeout_ms: int = Field(5000, ge=0, description="How long a writer waits for a lock")
+
+
+class WorkflowSettings(_Section):
+    """Where named workflows and templates are found."""
+
+    registry: str = Field("workflows/config.yaml", description="Named workflows for `lgp run NAME`")
+    directory: str = Field("workflows", description="Where `lgp create` writes new workflows")
+    templates: str | None = Field(None, description="Template folder; default: the bundled one")
+
+
+class ServerSettings(_Section):
+    """The hosted HTTP API (`lgp serve`)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8123, ge=0, le=65535)
+    api_keys: list[str] = Field(default_factory=list, description="Bearer keys; empty = open")
+    rate_limit_per_minute: int = Field(100, ge=1)
+    max_body_bytes: int = Field(1_048_576, ge=1)
+    cors_origins: list[str] = Field(default_factory=list)
+
+
+class TracingSettings(_Section):
+    """Where run traces go."""
+
+    backend: Literal["none", "console", "jsonl", "langfuse"] = "none"
+    path: str = ".lgp/traces.jsonl"
+
+
+class Settings(_Section):
+    """Validated configuration of one environment of one project."""
+
+    environment: str = DEFAULT_ENVIRONMENT
+    project_dir: Path = Field(default_factory=Path.cwd)
+    config_file: Path | None = None
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    checkpointer: CheckpointerSettings = CheckpointerSettings()
+    workflows: WorkflowSettings = WorkflowSettings()
+    server: ServerSettings = ServerSettings()
+    tracing: TracingSettings = TracingSettings()
+
+    def resolve(self, path: str | Path) -> Path:
+        """A path from the config, made absolute against the project directory."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else self.project_dir / p
+
+
+def select_environment(env: str | None = None) -> str:
+    """The environment name from ``env``, else ``LGP_ENV``, else ``experiment``."""
+    name = env or os.environ.get("LGP_ENV") or DEFAULT_ENVIRONMENT
+    if not _ENV_NAME.match(name):
+        raise ConfigError(
+            f"invalid environment name {name!r}",
+            hint="use lowercase letters, digits, '-' or '_', e.g. experiment, hosted, production",
+        )
+    return name
+
+
+def load_settings(env: str | None = None, project_dir: str | Path | None = None) -> Settings:
+    """Load and validate ``config/<env>.yaml`` of a project.
+
+    A known environment without a file gets the defaults; an unknown one without a
+    file is an error.
+    """
+    name = select_environment(env)
+    root = Path(project_dir or Path.cwd()).resolve()
+    path = root / "config" / f"{name}.yaml"
+    if not path.is_file():
+        if name in KNOWN_ENVIRONMENTS:
+            return Settings(environment=name, project_dir=root)
+        raise ConfigError(
+            f"no configuration for environment {name!r}: {path} does not exist",
+            hint=f"known environments: {', '.join(KNOWN_ENVIRONMENTS)}",
+        )
+    data, lines = read_yaml_with_lines(path)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{_rel(path, root)}:1: the file must hold a mapping of settings")
+    data = {k: v for k, v in data.items() if k not in ("project_dir", "config_file")}
+    data.setdefault("environment", name)
+    try:
+        return Settings(**data, project_dir=root, config_file=path)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(str(p) for p in err["loc"])
+        line = _line_for(loc, lines)
+        key = ".".join(loc) or "(top level)"
+        reason = err["msg"]
+        if err["type"] == "extra_forbidden":
+            reason = "unknown key"
+        raise ConfigError(f"{_rel(path, root)}:{line}: {key}: {reason}") from None
+
+
+def read_yaml_with_lines(path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
+    """Parse a YAML file, interpolate ``${VAR}``, and remember each key's line.
+
+    Returns the data and a map from key path (tuple of str) to 1-based line.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        lines: dict[tuple[str, ...], int] = {}
+        data = _build(node, loader, (), lines, path) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        reason = (exc.problem or exc.context or "invalid YAML").strip()
+        raise ConfigError(f"{path}:{line}: invalid YAML: {reason}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    return data, lines
+
+
+def interpolate(value: str, *, where: str = "") -> str:
+    """Replace ``${VAR}`` and ``${VAR:-default}`` in ``value`` from the environment."""
+
+    def sub(match: re.Match[str]) -> str:
+        if match.group(0) == "$${":
+            return "${"
+        var, default = match.group(1), match.group(2)
+        if var in os.environ:
+            return os.environ[var]
+        if default is not None:
+            return default
+        raise ConfigError(
+            f"{where}environment variable {var} is not set",
+            hint=f"set it, or give a default as ${{{var}:-value}}",
+        )
+
+    return _VAR.sub(sub, value)
+
+
+def _build(
+    node: yaml.Node,
+    loader: yaml.SafeLoader,
+    path: tuple[str, ...],
+    lines: dict[tuple[str, ...], int],
+    file: Path,
+) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            sub = (*path, str(key))
+            lines[sub] = key_node.start_mark.line + 1
+            out[key] = _build(value_node, loader, sub, lines, file)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        items = []
+        for i, item in enumerate(node.value):
+            sub = (*path, str(i))
+            lines[sub] = item.start_mark.line + 1
+            items.append(_build(item, loader, sub, lines, file))
+        return items
+    value = loader.construct_object(node, deep=True)
+    if isinstance(value, str) and "$" in value:
+        where = f"{file}:{node.start_mark.line + 1}: {'.'.join(path)}: "
+        value = interpolate(value, where=where)
+    return value
+
+
+def _line_for(loc: tuple[str, ...], lines: dict[tuple[str, ...], int]) -> int:
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 1
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,72 @@
+"""Human-readable rendering of engine output for the CLI (``[lgp] ...`` lines)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, TextIO
+
+from .events import RunEvent
+from .jsonable import to_jsonable
+
+PREFIX = "[lgp]"
+
+
+def short(value: Any, limit: int = 200) -> str:
+    """A one-line JSON rendering of ``value``, cut to ``limit`` characters."""
+    text = json.dumps(to_jsonable(value), ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class RunPrinter:
+    """Prints a run's events as they come, in the ``[lgp]`` style."""
+
+    def __init__(self, out: TextIO | None = None, *, verbose: bool = False) -> None:
+        self.out = out or sys.stdout
+        self.verbose = verbose
+
+    def line(self, text: str) -> None:
+        print(f"{PREFIX} {text}", file=self.out, flush=True)
+
+    def event(self, e: RunEvent) -> None:
+        d = e.data
+        where = "/".join([*d.get("path", []), e.node or ""]) if d.get("path") else e.node
+        if e.type == "run.started":
+            self.line(f"Thread: {e.thread_id}")
+            self.line("Executing...")
+        elif e.type == "node.started" and self.verbose:
+            self.line(f"  ▶ {where}")
+        elif e.type == "node.finished":
+            ms = d.get("duration_ms")
+            timing = f" ({ms:.1f} ms)" if isinstance(ms, int | float) else ""
+            if d.get("error"):
+                self.line(f"  ✗ {where}{timing}")
+            elif d.get("interrupts"):
+                self.line(f"  ⏸ {where}{timing}")
+            else:
+                update = f" → {short(d.get('update'), 120)}" if self.verbose else ""
+                self.line(f"  ✓ {where}{timing}{update}")
+        elif e.type == "custom" and self.verbose:
+            self.line(f"  • custom {short(d.get('value'), 160)}")
+        elif e.type == "message.delta" and self.verbose and d.get("content"):
+            self.line(f"  … {e.node}: {short(d.get('content'), 160)}")
+        elif e.type == "checkpoint" and self.verbose and not d.get("path"):
+            self.line(f"  ◆ checkpoint step {d.get('step')} {d.get('checkpoint_id')}")
+        elif e.type == "run.completed":
+            self.line(f"✅ Complete ({d.get('duration_ms', 0) / 1000:.2f}s)")
+            print(f"Result: {short(d.get('output'), 100_000)}", file=self.out, flush=True)
+        elif e.type == "interrupt":
+            node = f" at node '{e.node}'" if e.node else ""
+            self.line(f"⏸ Interrupted{node} ({d.get('duration_ms', 0) / 1000:.2f}s)")
+            for item in d.get("interrupts") or []:
+                print(f"Interrupt: {short(item.get('value'), 100_000)}", file=self.out, flush=True)
+            if not d.get("interrupts"):
+                print("Interrupt: (breakpoint)", file=self.out, flush=True)
+            self.line(f"Resume with: lgp resume {e.thread_id} --value '<json>'")
+        elif e.type == "run.failed":
+            node = f" in node '{d['node']}'" if d.get("node") else ""
+            self.line(f"❌ Failed{node}: {d.get('error_type')}: {d.get('message')}")
+            if self.verbose and d.get("traceback"):
+                print(d["traceback"], file=sys.stderr, flush=True)
+        elif e.type == "run.cancelled":
+            self.line(f"⏹ Cancelled: {d.get('reason')}")

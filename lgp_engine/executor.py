@@ -1,0 +1,343 @@
+"""Run a workflow on a thread and report what happens as :class:`RunEvent` s.
+
+:class:`Executor` wraps a loaded workflow and a checkpoint store. ``stream`` (sync)
+and ``astream`` (async) yield events while LangGraph runs; ``invoke`` / ``ainvoke``
+consume them and return a :class:`RunResult`. A failing node never escapes as an
+exception: it ends the run with a ``run.failed`` event naming the node and carrying
+the traceback.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from .checkpointing import CheckpointStore
+from .events import RunEvent
+from .jsonable import to_jsonable
+from .loader import LoadedWorkflow
+
+STREAM_MODES = ["updates", "tasks", "values", "custom", "messages", "checkpoints"]
+
+
+@dataclass
+class RunResult:
+    """How a run ended, collected from its events."""
+
+    run_id: str
+    thread_id: str
+    status: str  # completed | failed | interrupted | cancelled
+    output: Any = None
+    error: dict[str, Any] | None = None
+    interrupts: list[dict[str, Any]] = field(default_factory=list)
+    duration_ms: float = 0.0
+    events: list[RunEvent] = field(default_factory=list)
+
+
+def new_thread_id() -> str:
+    """A fresh thread id."""
+    return str(uuid.uuid4())
+
+
+def new_run_id() -> str:
+    """A fresh run id."""
+    return str(uuid.uuid4())
+
+
+class _Translator:
+    """Turns LangGraph v2 stream parts into numbered RunEvents for one run."""
+
+    def __init__(self, run_id: str, thread_id: str) -> None:
+        self.run_id = run_id
+        self.thread_id = thread_id
+        self.seq = 0
+        self.started = time.perf_counter()
+        self.output: Any = None
+        self.interrupted = False
+        self.interrupts: list[dict[str, Any]] = []
+        self.interrupt_node: str | None = None
+        self.failed_node: str | None = None
+        self._task_starts: dict[str, float] = {}
+
+    def event(self, type_: Any, data: dict[str, Any], node: str | None = None) -> RunEvent:
+        self.seq += 1
+        return RunEvent(self.run_id, self.seq, type_, self.thread_id, data, node)
+
+    def elapsed_ms(self) -> float:
+        return round((time.perf_counter() - self.started) * 1000, 3)
+
+    def translate(self, part: dict[str, Any]) -> RunEvent | None:
+        kind = part["type"]
+        ns: tuple[str, ...] = part.get("ns") or ()
+        data = part["data"]
+        if kind == "values":
+            if not ns:
+                self.output = data
+            return None
+        if kind == "tasks":
+            return self._task(ns, data)
+        if kind == "updates":
+            if not ns and isinstance(data, dict) and "__interrupt__" in data:
+                self.interrupted = True
+                for item in data["__interrupt__"]:
+                    self.interrupts.append(
+                        {"id": getattr(item, "id", None), "value": to_jsonable(item.value)}
+                    )
+            return None
+        path = _path(ns)
+        if kind == "custom":
+            return self.event("custom", {"value": to_jsonable(data), "path": path})
+        if kind == "messages":
+            chunk, meta = data
+            node = meta.get("langgraph_node") if isinstance(meta, dict) else None
+            usage = getattr(chunk, "usage_metadata", None)
+            return self.event(
+                "message.delta",
+                {
+                    "content": to_jsonable(getattr(chunk, "content", chunk)),
+                    "id": getattr(chunk, "id", None),
+                    "message_type": getattr(chunk, "type", None),
+                    "usage": to_jsonable(usage) if usage else None,
+                    "path": path,
+                },
+                node,
+            )
+        if kind == "checkpoints":
+            conf = (data.get("config") or {}).get("configurable", {})
+            parent = ((data.get("parent_config") or {}).get("configurable") or {})
+            meta = data.get("metadata") or {}
+            return self.event(
+                "checkpoint",
+                {
+                    "checkpoint_id": conf.get("checkpoint_id"),
+                    "parent_id": parent.get("checkpoint_id"),
+                    "step": meta.get("step"),
+                    "source": meta.get("source"),
+                    "next": list(data.get("next") or ()),
+                    "path": path,
+                },
+            )
+        return None
+
+    def _task(self, ns: tuple[str, ...], data: dict[str, Any]) -> RunEvent | None:
+        name = data.get("name")
+        task_id = data.get("id")
+        path = _path(ns)
+        if "input" in data:
+            self._task_starts[task_id] = time.perf_counter()
+            return self.event(
+                "node.started",
+                {"node": name, "path": path, "task_id": task_id,
+                 "triggers": list(data.get("triggers") or ())},
+                name,
+            )
+        started = self._task_starts.pop(task_id, None)
+        duration = round((time.perf_counter() - started) * 1000, 3) if started else None
+        error = data.get("error")
+        interrupts = data.get("interrupts") or []
+        if error is not None and self.failed_node is None:
+            self.failed_node = name
+        if interrupts and self.interrupt_node is None:
+            self.interrupt_node = name
+        payload: dict[str, Any] = {
+            "node": name,
+            "path": path,
+            "task_id": task_id,
+            "duration_ms": duration,
+            "update": to_jsonable(data.get("result")),
+        }
+        if error is not None:
+            payload["error"] = {"type": type(error).__name__, "message": str(error)}
+        if interrupts:
+            payload["interrupts"] = to_jsonable(interrupts)
+        return self.event("node.finished", payload, name)
+
+    def finish(self) -> RunEvent:
+        if self.interrupted:
+            return self.event(
+                "interrupt",
+                {"interrupts": self.interrupts, "node": self.interrupt_node,
+                 "output": to_jsonable(self.output), "duration_ms": self.elapsed_ms()},
+                self.interrupt_node,
+            )
+        return self.event(
+            "run.completed",
+            {"output": to_jsonable(self.output), "duration_ms": self.elapsed_ms()},
+        )
+
+    def failed(self, exc: BaseException) -> RunEvent:
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        return self.event(
+            "run.failed",
+            {
+                "error_type": type(exc).__name__,
+                "message": str(exc),
+                "traceback": tb,
+                "node": self.failed_node,
+                "duration_ms": self.elapsed_ms(),
+            },
+            self.failed_node,
+        )
+
+    def cancelled(self, reason: str) -> RunEvent:
+        return self.event("run.cancelled", {"reason": reason, "duration_ms": self.elapsed_ms()})
+
+
+def _path(ns: tuple[str, ...]) -> list[str]:
+    return [seg.split(":", 1)[0] for seg in ns]
+
+
+class Executor:
+    """Runs one loaded workflow against one checkpoint store.
+
+    Args:
+        workflow: The workflow to run (see :func:`lgp_engine.load_workflow`).
+        store: Where thread state is read and written.
+        environment: Reported in ``run.started`` (experiment, hosted, ...).
+    """
+
+    def __init__(
+        self, workflow: LoadedWorkflow, store: CheckpointStore, *, environment: str = "experiment"
+    ) -> None:
+        self.workflow = workflow
+        self.store = store
+        self.environment = environment
+        self._graph: Any = None
+
+    def graph(self, config: dict[str, Any] | None = None) -> Any:
+        """The compiled graph (built once; factories are called per run)."""
+        if self.workflow.kind == "factory":
+            return self.workflow.build(self.store.saver, config)
+        if self._graph is None:
+            self._graph = self.workflow.build(self.store.saver)
+        return self._graph
+
+    def _config(self, thread_id: str, run_id: str, checkpoint_id: str | None) -> dict[str, Any]:
+        configurable: dict[str, Any] = {"thread_id": thread_id}
+        if checkpoint_id:
+            configurable["checkpoint_id"] = checkpoint_id
+        return {"configurable": configurable, "run_id": uuid.UUID(run_id),
+                "metadata": {"lgp_run_id": run_id}}
+
+    def _started(self, tr: _Translator, input_: Any, checkpoint_id: str | None) -> RunEvent:
+        return tr.event(
+            "run.started",
+            {
+                "workflow": self.workflow.name,
+                "input": to_jsonable(input_),
+                "thread_id": tr.thread_id,
+                "checkpoint_id": checkpoint_id,
+                "environment": self.environment,
+            },
+        )
+
+    def stream(
+        self,
+        input: Any = None,  # noqa: A002 - mirrors LangGraph's parameter name
+        *,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+        context: Any = None,
+        checkpoint_id: str | None = None,
+        interrupt_before: list[str] | None = None,
+        interrupt_after: list[str] | None = None,
+    ) -> Iterator[RunEvent]:
+        """Run the workflow and yield its events; the last one is terminal."""
+        thread_id = thread_id or new_thread_id()
+        run_id = run_id or new_run_id()
+        tr = _Translator(run_id, thread_id)
+        config = self._config(thread_id, run_id, checkpoint_id)
+        yield self._started(tr, input, checkpoint_id)
+        try:
+            graph = self.graph(config)
+            for part in graph.stream(
+                input,
+                config,
+                context=context,
+                stream_mode=STREAM_MODES,
+                subgraphs=True,
+                version="v2",
+                interrupt_before=interrupt_before,
+                interrupt_after=interrupt_after,
+            ):
+                event = tr.translate(part)
+                if event is not None:
+                    yield event
+        except KeyboardInterrupt:
+            yield tr.cancelled("interrupted by the user (Ctrl+C)")
+            return
+        except Exception as exc:  # noqa: BLE001 - a workflow's failure is an event
+            yield tr.failed(exc)
+            return
+        yield tr.finish()
+
+    async def astream(
+        self,
+        input: Any = None,  # noqa: A002
+        *,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+        context: Any = None,
+        checkpoint_id: str | None = None,
+        interrupt_before: list[str] | None = None,
+        interrupt_after: list[str] | None = None,
+    ) -> AsyncIterator[RunEvent]:
+        """Async :meth:`stream`; needs a store opened with ``open_async_checkpoints``."""
+        thread_id = thread_id or new_thread_id()
+        run_id = run_id or new_run_id()
+        tr = _Translator(run_id, thread_id)
+        config = self._config(thread_id, run_id, checkpoint_id)
+        yield self._started(tr, input, checkpoint_id)
+        try:
+            async with self.workflow.abuild(self.store.saver, config) as graph:
+                async for part in graph.astream(
+                    input,
+                    config,
+                    context=context,
+                    stream_mode=STREAM_MODES,
+                    subgraphs=True,
+                    version="v2",
+                    interrupt_before=interrupt_before,
+                    interrupt_after=interrupt_after,
+                ):
+                    event = tr.translate(part)
+                    if event is not None:
+                        yield event
+        except Exception as exc:  # noqa: BLE001
+            yield tr.failed(exc)
+            return
+        yield tr.finish()
+
+    def invoke(self, input: Any = None, **kwargs: Any) -> RunResult:  # noqa: A002
+        """Run to the end and summarize (see :meth:`stream` for the arguments)."""
+        return collect(self.stream(input, **kwargs))
+
+    async def ainvoke(self, input: Any = None, **kwargs: Any) -> RunResult:  # noqa: A002
+        """Async :meth:`invoke`."""
+        return collect([e async for e in self.astream(input, **kwargs)])
+
+
+def collect(events: Any) -> RunResult:
+    """Summarize an iterable of one run's events into a :class:`RunResult`."""
+    seen: list[RunEvent] = list(events)
+    first, last = seen[0], seen[-1]
+    status = {
+        "run.completed": "completed",
+        "run.failed": "failed",
+        "run.cancelled": "cancelled",
+        "interrupt": "interrupted",
+    }.get(last.type, "running")
+    return RunResult(
+        run_id=first.run_id,
+        thread_id=first.thread_id,
+        status=status,
+        output=last.data.get("output"),
+        error=last.data if last.type == "run.failed" else None,
+        interrupts=last.data.get("interrupts", []) if last.type == "interrupt" else [],
+        duration_ms=float(last.data.get("duration_ms") or 0.0),
+        events=seen,
+    )

@@ -1,0 +1,609 @@
+"""Find, import and prepare workflows.
+
+A *target* is what a user points at: ``file.py``, ``file.py:attr``, a LangGraph
+CLI ``langgraph.json`` (with ``graph`` to pick one of its graphs), or a name
+registered in ``workflows/config.yaml``. :func:`load_workflow` turns a target into
+a :class:`LoadedWorkflow`, whose :meth:`~LoadedWorkflow.build` gives a compiled
+graph wired to the engine's checkpointer.
+
+Accepted objects are the ones the LangGraph CLI accepts: a compiled graph, an
+uncompiled ``StateGraph``, an ``@entrypoint`` function, and a factory function
+taking nothing, a config, a runtime, or both (called once per run).
+
+Modules are imported under a name derived from their path the way
+``langgraph dev`` derives it (``./agents/graph.py`` -> ``__agents__graph``), so the
+name is the same in every process and two ``agent.py`` in different folders do
+not clash; a file inside a package is imported under its dotted package name.
+The file's folder is put on ``sys.path`` so sibling modules import normally.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import inspect
+import json
+import logging
+import os
+import re
+import sys
+import traceback
+import typing
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Literal
+
+from .errors import WorkflowLoadError
+from .registry import WorkflowRegistry
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ATTRS = ("workflow", "graph", "app")
+WorkflowKind = Literal["compiled", "state_graph", "functional", "factory"]
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class WorkflowSource:
+    """Where a workflow comes from, before anything is imported.
+
+    Attributes:
+        name: Display/registry name (graph id of a ``langgraph.json``, file stem...).
+        path: The Python file, or None when ``module`` names an importable module.
+        module: Importable module name (``langgraph.json`` entries like ``pkg.mod:attr``).
+        attr: The attribute to use, or None to look for ``workflow``, ``graph``, ``app``.
+        base_dir: Directory that relative module names are derived from.
+        sys_paths: Extra import roots (``langgraph.json`` dependencies).
+        env: Environment variables to set before importing (``langgraph.json`` env).
+        warnings: Things worth telling the user that did not stop loading.
+        project_file: The ``langgraph.json`` or registry file it was found through.
+        description: One line about the workflow, if known.
+    """
+
+    name: str
+    path: Path | None
+    module: str | None = None
+    attr: str | None = None
+    base_dir: Path | None = None
+    sys_paths: tuple[Path, ...] = ()
+    env: tuple[tuple[str, str | None], ...] = ()
+    warnings: tuple[str, ...] = ()
+    project_file: Path | None = None
+    description: str = ""
+
+    @property
+    def label(self) -> str:
+        where = str(self.path) if self.path else self.module or "?"
+        return f"{where}:{self.attr}" if self.attr else where
+
+
+@dataclass
+class LoadedWorkflow:
+    """An imported workflow, ready to build a runnable graph from."""
+
+    source: WorkflowSource
+    module: ModuleType
+    attr: str
+    target: Any
+    kind: WorkflowKind
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    def build(self, checkpointer: Any, config: dict[str, Any] | None = None) -> Any:
+        """A compiled graph using ``checkpointer`` (sync; factories are called now).
+
+        Async factories and factories returning async context managers need
+        :meth:`abuild`.
+        """
+        obj = self.target
+        if self.kind == "factory":
+            obj = _call_factory(obj, config or {})
+            if inspect.isawaitable(obj) or hasattr(obj, "__aenter__"):
+                raise WorkflowLoadError(
+                    f"{self.source.label}: the factory is async; run it with the async API"
+                )
+            if hasattr(obj, "__enter__") and not _is_graph(obj):
+                raise WorkflowLoadError(
+                    f"{self.source.label}: factories returning context managers need `abuild`"
+                )
+        return _attach(obj, checkpointer, self.source.label)
+
+    @contextlib.asynccontextmanager
+    async def abuild(
+        self, checkpointer: Any, config: dict[str, Any] | None = None
+    ) -> AsyncIterator[Any]:
+        """Async version of :meth:`build`; supports every factory shape."""
+        obj = self.target
+        if self.kind != "factory":
+            yield _attach(obj, checkpointer, self.source.label)
+            return
+        produced = _call_factory(obj, config or {})
+        if inspect.isawaitable(produced):
+            produced = await produced
+        if hasattr(produced, "__aenter__"):
+            async with produced as graph:
+                yield _attach(graph, checkpointer, self.source.label)
+        elif hasattr(produced, "__enter__") and not _is_graph(produced):
+            with produced as graph:
+                yield _attach(graph, checkpointer, self.source.label)
+        else:
+            yield _attach(produced, checkpointer, self.source.label)
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def resolve_target(
+    target: str,
+    *,
+    graph: str | None = None,
+    project_dir: Path | None = None,
+    registry_file: Path | None = None,
+) -> WorkflowSource:
+    """Work out what ``target`` refers to, without importing anything."""
+    project_dir = (project_dir or Path.cwd()).resolve()
+    raw = target.strip()
+    if not raw:
+        raise WorkflowLoadError("no workflow given", hint="pass a file, file.py:attr or a name")
+    path_part, attr = _split_attr(raw)
+    candidate = _abs(path_part, project_dir)
+
+    if candidate.is_dir() and (candidate / "langgraph.json").is_file():
+        candidate = candidate / "langgraph.json"
+    if candidate.suffix == ".json":
+        if attr:
+            raise WorkflowLoadError(f"{raw}: use --graph NAME to pick a graph of a langgraph.json")
+        if not candidate.is_file():
+            raise WorkflowLoadError(f"workflow file not found: {path_part}")
+        return resolve_langgraph_json(candidate, graph)
+    if graph:
+        raise WorkflowLoadError("--graph only applies to a langgraph.json target")
+    if candidate.suffix == ".py" or "/" in path_part or os.sep in path_part:
+        if not candidate.is_file():
+            kind = "is a directory, not a workflow file" if candidate.is_dir() else "not found"
+            raise WorkflowLoadError(f"workflow file {kind}: {path_part}")
+        if candidate.suffix != ".py":
+            raise WorkflowLoadError(f"{path_part}: not a Python file (expected a .py file)")
+        return WorkflowSource(
+            name=candidate.stem, path=candidate, attr=attr, base_dir=project_dir
+        )
+    if not _NAME.match(path_part):
+        raise WorkflowLoadError(
+            f"invalid workflow name {path_part!r}",
+            hint="names use letters, digits, '_' and '-'; or pass a path to a .py file",
+        )
+    registry = WorkflowRegistry(registry_file or project_dir / "workflows" / "config.yaml")
+    entry = registry.get(path_part)
+    if entry is None:
+        known = ", ".join(registry.names()) or "none"
+        raise WorkflowLoadError(
+            f"unknown workflow {path_part!r} (registered in {registry.display_path}: {known})",
+            hint="pass a path to a .py file, or create one with `lgp create NAME`",
+        )
+    file_part, entry_attr = _split_attr(entry.path)
+    path = _abs(file_part, registry.path.parent)
+    if not path.is_file():
+        raise WorkflowLoadError(
+            f"workflow {path_part!r} is registered in {registry.display_path} "
+            f"but its file is missing: {path}"
+        )
+    return WorkflowSource(
+        name=path_part,
+        path=path,
+        attr=attr or entry_attr,
+        base_dir=project_dir,
+        project_file=registry.path,
+        description=entry.description,
+    )
+
+
+def resolve_langgraph_json(config_path: Path, graph: str | None) -> WorkflowSource:
+    """Read a LangGraph CLI ``langgraph.json`` the way ``langgraph dev`` does.
+
+    Relative paths (graphs, dependencies, env file) are resolved against the
+    file's directory, which is where ``langgraph dev`` is run from.
+    """
+    config_path = config_path.resolve()
+    base = config_path.parent
+    try:
+        data = json.loads(config_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise WorkflowLoadError(f"{config_path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    except OSError as exc:
+        raise WorkflowLoadError(f"{config_path}: cannot read: {exc.strerror}") from None
+    if not isinstance(data, dict):
+        raise WorkflowLoadError(f"{config_path}: expected a JSON object")
+    graphs = data.get("graphs")
+    if not isinstance(graphs, dict) or not graphs:
+        raise WorkflowLoadError(f"{config_path}: 'graphs' must be a non-empty object")
+    if graph is None:
+        if len(graphs) > 1:
+            raise WorkflowLoadError(
+                f"{config_path.name} defines several graphs: {', '.join(graphs)}",
+                hint="pick one with --graph NAME",
+            )
+        graph = next(iter(graphs))
+    if graph not in graphs:
+        raise WorkflowLoadError(
+            f"no graph {graph!r} in {config_path.name}; it defines: {', '.join(graphs)}"
+        )
+    spec = graphs[graph]
+    description = ""
+    if isinstance(spec, dict):
+        description = str(spec.get("description") or "")
+        spec = spec.get("path")
+    if not isinstance(spec, str) or ":" not in spec:
+        raise WorkflowLoadError(
+            f"{config_path.name}: graph {graph!r} must be 'path/to/file.py:attr' or 'module:attr'"
+        )
+    where, attr = spec.rsplit(":", 1)
+    warnings: list[str] = []
+    sys_paths = [base, *_dependency_paths(data.get("dependencies"), base, warnings)]
+    env = _langgraph_env(data.get("env"), base, warnings)
+    if "/" in where:
+        path = (base / where).resolve()
+        if not path.is_file():
+            raise WorkflowLoadError(
+                f"{config_path.name}: graph {graph!r} points to a missing file: {where}"
+            )
+        return WorkflowSource(
+            name=graph, path=path, attr=attr, base_dir=base, sys_paths=tuple(sys_paths),
+            env=env, warnings=tuple(warnings), project_file=config_path,
+            description=description,
+        )
+    return WorkflowSource(
+        name=graph, path=None, module=where, attr=attr, base_dir=base,
+        sys_paths=tuple(sys_paths), env=env, warnings=tuple(warnings),
+        project_file=config_path, description=description,
+    )
+
+
+def list_langgraph_graphs(config_path: Path) -> list[str]:
+    """The graph names a ``langgraph.json`` defines."""
+    try:
+        data = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise WorkflowLoadError(f"{config_path}: cannot read: {exc}") from None
+    return list((data.get("graphs") or {}).keys())
+
+
+def _dependency_paths(deps: Any, base: Path, warnings: list[str]) -> list[Path]:
+    if deps is None:
+        return []
+    if not isinstance(deps, list):
+        raise WorkflowLoadError("langgraph.json: 'dependencies' must be a list")
+    paths: list[Path] = []
+    for dep in deps:
+        if not isinstance(dep, str):
+            continue
+        local = (base / dep).resolve()
+        if dep.startswith((".", "/")) or local.is_dir():
+            if not local.is_dir():
+                warnings.append(f"dependency {dep!r} is not a directory: {local}")
+                continue
+            paths.append(local)
+            # a real package with a src/ layout imports from src/ once installed
+            has_project = (local / "pyproject.toml").is_file() or (local / "setup.py").is_file()
+            if has_project and (local / "src").is_dir():
+                paths.append(local / "src")
+            continue
+        name = re.split(r"[\s<>=!~\[;@]", dep, maxsplit=1)[0].replace("-", "_")
+        if name and importlib.util.find_spec(name) is None:
+            warnings.append(f"dependency {dep!r} is not installed (pip install {dep!r})")
+    return paths
+
+
+def _langgraph_env(
+    env: Any, base: Path, warnings: list[str]
+) -> tuple[tuple[str, str | None], ...]:
+    if env is None:
+        return ()
+    if isinstance(env, dict):
+        return tuple((str(k), None if v is None else str(v)) for k, v in env.items())
+    if isinstance(env, str):
+        env_file = (base / env).resolve()
+        if not env_file.is_file():
+            warnings.append(f"env file not found: {env_file} (continuing without it)")
+            return ()
+        from dotenv import dotenv_values
+
+        return tuple(dotenv_values(env_file).items())
+    raise WorkflowLoadError("langgraph.json: 'env' must be a file path or an object")
+
+
+# --------------------------------------------------------------------------- import
+
+
+def load_workflow(source: WorkflowSource) -> LoadedWorkflow:
+    """Import the module behind ``source`` and find its workflow object.
+
+    Every problem is a :class:`WorkflowLoadError` with file and line where known.
+    """
+    for key, value in source.env:
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    for p in reversed(source.sys_paths):
+        _add_sys_path(p)
+    if source.path is not None:
+        module = import_file(source.path, source.base_dir)
+        where = str(source.path)
+    else:
+        assert source.module is not None
+        module = _import_module_name(source.module)
+        where = source.module
+    attr, target = _find_target(module, source.attr, where)
+    kind = classify(target)
+    if kind is None:
+        raise WorkflowLoadError(
+            f"{where}: `{attr}` is a {type(target).__name__}, not a workflow",
+            hint="expected a StateGraph, a compiled graph, an @entrypoint or a factory function",
+        )
+    if kind == "factory":
+        _factory_params(target, where)  # validate the signature now
+    return LoadedWorkflow(source, module, attr, target, kind, list(source.warnings))
+
+
+def module_name_for(path: Path, base_dir: Path | None = None) -> tuple[str, Path]:
+    """The stable module name for ``path`` and the directory to import it from.
+
+    Inside a package (folders with ``__init__.py``) it is the dotted package path;
+    otherwise it is derived from the path relative to ``base_dir`` the way
+    ``langgraph dev`` does it.
+    """
+    path = path.resolve()
+    parts = [path.stem]
+    parent = path.parent
+    while (parent / "__init__.py").is_file() and parent.parent != parent:
+        parts.insert(0, parent.name)
+        parent = parent.parent
+    if len(parts) > 1 and all(p.isidentifier() for p in parts):
+        return ".".join(parts), parent
+    base = (base_dir or Path.cwd()).resolve()
+    try:
+        rel = path.relative_to(base).as_posix()
+    except ValueError:
+        rel = path.as_posix()
+    name = rel.replace("/", "__").removesuffix(".py").replace(" ", "_").lstrip(".")
+    name = re.sub(r"\W", "_", name)
+    if name[:1].isdigit():
+        name = "_" + name
+    return name, path.parent
+
+
+def import_file(path: Path, base_dir: Path | None = None) -> ModuleType:
+    """Import ``path`` into a fresh module object under its stable name."""
+    name, import_root = module_name_for(path, base_dir)
+    _add_sys_path(path.parent)
+    _add_sys_path(import_root)
+    if "." in name:  # a package module: import parents normally, the module itself fresh
+        parent_name = name.rsplit(".", 1)[0]
+        try:
+            importlib.import_module(parent_name)
+        except Exception as exc:  # noqa: BLE001 - reported with file and line
+            raise _import_error(exc, path) from None
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise WorkflowLoadError(f"{path}: cannot be imported as a Python module")
+    module = importlib.util.module_from_spec(spec)
+    previous = sys.modules.get(name)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as exc:
+        if previous is not None:
+            sys.modules[name] = previous
+        else:
+            sys.modules.pop(name, None)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise _import_error(exc, path) from None
+    return module
+
+
+def _import_module_name(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            raise WorkflowLoadError(
+                f"module {name!r} not found",
+                hint="add its folder to 'dependencies' in langgraph.json, or install it",
+            ) from None
+        raise _import_error(exc, None) from None
+    except Exception as exc:  # noqa: BLE001
+        raise _import_error(exc, None) from None
+
+
+def _import_error(exc: BaseException, path: Path | None) -> WorkflowLoadError:
+    if isinstance(exc, SyntaxError):
+        where = exc.filename or (str(path) if path else "?")
+        detail = (exc.msg or "invalid syntax").strip()
+        return WorkflowLoadError(f"{where}:{exc.lineno or 1}: syntax error: {detail}")
+    frames = traceback.extract_tb(exc.__traceback__)
+    user = [f for f in frames if "importlib" not in f.filename and "<frozen" not in f.filename]
+    frame = user[-1] if user else (frames[-1] if frames else None)
+    location = f"{frame.filename}:{frame.lineno}" if frame else str(path or "?")
+    message = f"{location}: error while importing the workflow: {type(exc).__name__}: {exc}"
+    hint = None
+    if isinstance(exc, ModuleNotFoundError):
+        hint = f"is {exc.name!r} installed, or a sibling module with a different name?"
+    err = WorkflowLoadError(message, hint=hint)
+    err.__cause__ = exc
+    return err
+
+
+def _add_sys_path(p: Path) -> None:
+    s = str(p)
+    if s not in sys.path:
+        sys.path.insert(0, s)
+
+
+def _split_attr(raw: str) -> tuple[str, str | None]:
+    # "file.py:attr" / "pkg/langgraph.json"; a drive letter like C:\ has no ".py" before ":"
+    if ":" in raw:
+        head, tail = raw.rsplit(":", 1)
+        if tail.isidentifier() and (head.endswith(".py") or "/" in head or not head):
+            return head, tail
+        if head.endswith(".py"):
+            raise WorkflowLoadError(f"invalid attribute {tail!r} in {raw!r}")
+    return raw, None
+
+
+def _abs(path: str, base: Path) -> Path:
+    p = Path(path).expanduser()
+    return (p if p.is_absolute() else base / p).resolve()
+
+
+# --------------------------------------------------------------------------- objects
+
+
+def classify(obj: Any) -> WorkflowKind | None:
+    """Which kind of workflow object ``obj`` is, or None if it is not one."""
+    from langgraph.graph import StateGraph
+    from langgraph.graph.state import CompiledStateGraph
+    from langgraph.pregel import Pregel
+
+    if isinstance(obj, CompiledStateGraph):
+        return "compiled"
+    if isinstance(obj, Pregel):
+        return "functional"
+    if isinstance(obj, StateGraph):
+        return "state_graph"
+    if inspect.isfunction(obj) or inspect.ismethod(obj):
+        return "factory"
+    return None
+
+
+def _is_graph(obj: Any) -> bool:
+    from langgraph.graph import StateGraph
+    from langgraph.pregel import Pregel
+
+    return isinstance(obj, Pregel | StateGraph)
+
+
+def _find_target(module: ModuleType, attr: str | None, where: str) -> tuple[str, Any]:
+    if attr:
+        if not hasattr(module, attr):
+            raise WorkflowLoadError(
+                f"{where}: no attribute {attr!r}; found: {_describe_candidates(module)}"
+            )
+        return attr, getattr(module, attr)
+    for name in DEFAULT_ATTRS:
+        if hasattr(module, name) and classify(getattr(module, name)) is not None:
+            return name, getattr(module, name)
+    raise WorkflowLoadError(
+        f"{where}: no workflow object: looked for `workflow`, `graph` or `app`; "
+        f"found: {_describe_candidates(module)}",
+        hint="export one of those names, or pass FILE.py:ATTR",
+    )
+
+
+def _describe_candidates(module: ModuleType) -> str:
+    graphs, others = [], []
+    for name, value in vars(module).items():
+        if name.startswith("_") or inspect.ismodule(value) or isinstance(value, type):
+            continue
+        imported = getattr(value, "__module__", module.__name__) not in (module.__name__, None)
+        if imported and inspect.isfunction(value):
+            continue  # imported helpers are noise
+        kind = classify(value)
+        if kind in ("compiled", "state_graph", "functional"):
+            graphs.append(f"{name} ({kind.replace('_', ' ')})")
+        else:
+            others.append(name)
+    listed = graphs or others
+    if not listed:
+        return "nothing"
+    shown = ", ".join(listed[:8]) + (", ..." if len(listed) > 8 else "")
+    return shown
+
+
+def _attach(obj: Any, checkpointer: Any, label: str) -> Any:
+    from langgraph.graph import StateGraph
+    from langgraph.pregel import Pregel
+
+    if isinstance(obj, StateGraph):
+        try:
+            return obj.compile(checkpointer=checkpointer)
+        except Exception as exc:  # noqa: BLE001 - graph validation errors
+            raise WorkflowLoadError(
+                f"{label}: the graph does not compile: {type(exc).__name__}: {exc}"
+            ) from exc
+    if isinstance(obj, Pregel):
+        if obj.checkpointer not in (None, False) and obj.checkpointer is not checkpointer:
+            log.warning("%s: replacing the graph's own checkpointer with the engine's", label)
+        return obj.copy(update={"checkpointer": checkpointer})
+    raise WorkflowLoadError(
+        f"{label}: the factory returned a {type(obj).__name__}, not a graph",
+        hint="return a StateGraph or a compiled graph",
+    )
+
+
+def _runtime_annotation(annotation: Any) -> bool:
+    if annotation is inspect.Parameter.empty:
+        return False
+    origin = typing.get_origin(annotation) or annotation
+    if origin is typing.Annotated:
+        return _runtime_annotation(typing.get_args(annotation)[0])
+    name = getattr(origin, "__name__", str(origin))
+    return "Runtime" in name
+
+
+def _factory_params(fn: Callable[..., Any], where: str) -> list[tuple[str, str]]:
+    """``[(param_name, 'config' | 'runtime')]`` for a factory, as the LangGraph CLI reads it."""
+    sig = inspect.signature(fn)
+    params = [
+        p for p in sig.parameters.values()
+        if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.default is p.empty
+    ]
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except Exception:  # noqa: BLE001 - unresolvable string annotations
+        hints = {}
+    kinds = [
+        (p.name, "runtime" if _runtime_annotation(hints.get(p.name, p.annotation)) else "config")
+        for p in params
+    ]
+    if len(kinds) > 2 or (len(kinds) == 2 and sorted(k for _, k in kinds) != ["config", "runtime"]):
+        raise WorkflowLoadError(
+            f"{where}: factory `{fn.__name__}` must take no argument, a config, a runtime, "
+            "or a config and a runtime"
+        )
+    return kinds
+
+
+def _call_factory(fn: Callable[..., Any], config: dict[str, Any]) -> Any:
+    kinds = _factory_params(fn, getattr(fn, "__module__", "?"))
+    if not kinds:
+        return fn()
+    args = {n: (_FactoryRuntime(config) if k == "runtime" else config) for n, k in kinds}
+    if len(kinds) == 1:
+        return fn(next(iter(args.values())))
+    return fn(**args)
+
+
+class _FactoryRuntime:
+    """What a factory annotated with a runtime receives: the run's config and context."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.context = config.get("configurable", {}).get("__lgp_context__")
+        self.store = None
+
+    def __repr__(self) -> str:
+        return f"FactoryRuntime(context={self.context!r})"
+
+
+def iter_graph_nodes(graph: Any) -> Iterator[str]:
+    """Node names of a compiled graph, without the ``__start__``/``__end__`` markers."""
+    for name in getattr(graph, "nodes", {}):
+        if not name.startswith("__"):
+            yield name

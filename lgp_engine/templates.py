@@ -1,0 +1,185 @@
+"""Workflow templates: ``templates/<name>/workflow.py`` + ``template.yaml``.
+
+``template.yaml`` holds ``name``, ``description``, ``complexity`` (beginner,
+intermediate, advanced), ``default_input`` and ``files`` (extra files copied next to
+the new workflow). :func:`create_workflow` writes ``workflows/NAME.py`` from a
+template and registers it in ``workflows/config.yaml``.
+"""
+
+from __future__ import annotations
+
+import keyword
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .config import Settings
+from .errors import TemplateError, UsageError
+from .registry import RegistryEntry, WorkflowRegistry
+
+COMPLEXITIES = ("beginner", "intermediate", "advanced")
+_WORKFLOW_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+BUNDLED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+@dataclass(frozen=True)
+class Template:
+    """A template a workflow can be created from."""
+
+    name: str
+    description: str
+    complexity: str
+    directory: Path
+    default_input: dict[str, Any] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
+
+    @property
+    def workflow_file(self) -> Path:
+        return self.directory / "workflow.py"
+
+    def source(self) -> str:
+        """The template's workflow code."""
+        return self.workflow_file.read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class CreatedWorkflow:
+    """What :func:`create_workflow` wrote."""
+
+    name: str
+    path: Path
+    registry: Path
+    registered: bool
+    files: tuple[Path, ...]
+    template: Template
+
+
+def templates_dir(settings: Settings | None = None) -> Path:
+    """The template folder: from config, else the bundled one."""
+    if settings is not None and settings.workflows.templates:
+        return settings.resolve(settings.workflows.templates)
+    return BUNDLED_TEMPLATES
+
+
+def list_templates(directory: Path | None = None) -> list[Template]:
+    """All templates, simplest first."""
+    root = directory or BUNDLED_TEMPLATES
+    if not root.is_dir():
+        raise TemplateError(f"template folder not found: {root}")
+    found = [_read(d) for d in sorted(root.iterdir()) if (d / "template.yaml").is_file()]
+    return sorted(found, key=lambda t: (COMPLEXITIES.index(t.complexity), t.name))
+
+
+def get_template(name: str, directory: Path | None = None) -> Template:
+    """One template by name; :class:`TemplateError` listing the known ones if absent."""
+    templates = {t.name: t for t in list_templates(directory)}
+    if name not in templates:
+        raise TemplateError(
+            f"unknown template {name!r}", hint=f"available: {', '.join(sorted(templates))}"
+        )
+    return templates[name]
+
+
+def validate_workflow_name(name: str) -> str:
+    """``name`` if it can be a workflow (and Python module) name, else :class:`UsageError`."""
+    if not _WORKFLOW_NAME.match(name) or keyword.iskeyword(name):
+        raise UsageError(
+            f"invalid workflow name {name!r}",
+            hint="use lowercase letters, digits and '_', starting with a letter (e.g. my_flow)",
+        )
+    return name
+
+
+def create_workflow(
+    name: str, template_name: str, settings: Settings, *, force: bool = False
+) -> CreatedWorkflow:
+    """Write ``<workflows dir>/NAME.py`` from a template and register it.
+
+    Everything is checked before anything is written: an invalid name, an unknown
+    template or an existing workflow without ``force`` leave the project untouched.
+    """
+    validate_workflow_name(name)
+    template = get_template(template_name, templates_dir(settings))
+    target_dir = settings.resolve(settings.workflows.directory)
+    target = target_dir / f"{name}.py"
+    registry = WorkflowRegistry(settings.resolve(settings.workflows.registry))
+    existing = registry.get(name)
+    if not force:
+        if target.exists():
+            raise TemplateError(
+                f"workflow {name!r} already exists: {_rel(target, settings)}",
+                hint="pick another name, or pass --force to overwrite it",
+            )
+        if existing is not None:
+            raise TemplateError(
+                f"workflow {name!r} is already registered in {registry.display_path}",
+                hint="pick another name, or pass --force to overwrite it",
+            )
+    extra = []
+    for rel in template.files:
+        src = template.directory / rel
+        if not src.is_file():
+            raise TemplateError(f"template {template.name!r} lists a missing file: {rel}")
+        extra.append((src, target_dir / rel))
+
+    target_dir.mkdir(parents=True, exist_ok=True)
+    header = f"# Created by `lgp create {name} --template {template.name}`.\n"
+    _write_atomic(target, header + template.source())
+    copied = []
+    for src, dst in extra:
+        if dst.exists() and not force:
+            continue  # another workflow from the same template may share it
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dst)
+        copied.append(dst)
+    rel_path = os.path.relpath(target, registry.path.parent)
+    registered = registry.register(
+        RegistryEntry(name, Path(rel_path).as_posix(), template.description)
+    )
+    return CreatedWorkflow(name, target, registry.path, registered, tuple(copied), template)
+
+
+def _read(directory: Path) -> Template:
+    meta_file = directory / "template.yaml"
+    try:
+        meta = yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise TemplateError(f"{meta_file}: invalid YAML: {exc}") from None
+    if not isinstance(meta, dict):
+        raise TemplateError(f"{meta_file}: expected a mapping")
+    complexity = str(meta.get("complexity", "beginner"))
+    if complexity not in COMPLEXITIES:
+        raise TemplateError(
+            f"{meta_file}: complexity must be one of {', '.join(COMPLEXITIES)}, not {complexity!r}"
+        )
+    if not (directory / "workflow.py").is_file():
+        raise TemplateError(f"{directory}: a template needs a workflow.py")
+    default_input = meta.get("default_input") or {}
+    if not isinstance(default_input, dict):
+        raise TemplateError(f"{meta_file}: default_input must be a mapping")
+    return Template(
+        name=str(meta.get("name") or directory.name),
+        description=str(meta.get("description") or "").strip(),
+        complexity=complexity,
+        directory=directory,
+        default_input=default_input,
+        files=tuple(str(f) for f in meta.get("files") or ()),
+    )
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _rel(path: Path, settings: Settings) -> str:
+    try:
+        return str(path.relative_to(settings.project_dir))
+    except ValueError:
+        return str(path)
