@@ -285,6 +285,48 @@ def _json_meta(raw: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+_SQLITE_CLASS: type | None = None
+
+
+def _sqlite_checkpointer_class() -> type:
+    """``SqliteSaver`` that also serves LangGraph's async API, on the caller's thread.
+
+    LangGraph's own async SQLite saver sends every query through aiosqlite's
+    thread; a WAL-mode SQLite statement takes microseconds, so running it inline is
+    faster and lets one saver serve sync and async runs alike. Writers are already
+    serialized by the saver's lock (and SQLite's), and a busy writer in another
+    process is waited for up to ``busy_timeout_ms``.
+    """
+    global _SQLITE_CLASS
+    if _SQLITE_CLASS is not None:
+        return _SQLITE_CLASS
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    class SqliteCheckpointer(SqliteSaver):
+        async def aget_tuple(self, config: Any) -> Any:
+            return self.get_tuple(config)
+
+        async def alist(
+            self, config: Any, *, filter: Any = None, before: Any = None, limit: Any = None
+        ) -> AsyncIterator[Any]:
+            for item in self.list(config, filter=filter, before=before, limit=limit):
+                yield item
+
+        async def aput(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+            return self.put(config, checkpoint, metadata, new_versions)
+
+        async def aput_writes(
+            self, config: Any, writes: Any, task_id: str, task_path: str = ""
+        ) -> None:
+            self.put_writes(config, writes, task_id, task_path)
+
+        async def adelete_thread(self, thread_id: str) -> None:
+            self.delete_thread(thread_id)
+
+    _SQLITE_CLASS = SqliteCheckpointer
+    return SqliteCheckpointer
+
+
 def _sqlite_path(settings: Settings) -> Path:
     path = settings.resolve(settings.checkpointer.path)
     try:
@@ -310,19 +352,28 @@ def _connect(path: Path, settings: Settings) -> sqlite3.Connection:
 
 
 @contextlib.contextmanager
-def open_checkpoints(settings: Settings) -> Iterator[CheckpointStore]:
-    """A :class:`CheckpointStore` with a sync saver (for sync code and threads)."""
+def open_checkpoints(settings: Settings, *, readonly: bool = False) -> Iterator[CheckpointStore]:
+    """A :class:`CheckpointStore` whose saver serves sync and async runs.
+
+    With ``readonly`` the store only lists threads and checkpoints: nothing is
+    created or written, not even an empty database file.
+    """
     backend = settings.checkpointer.backend
+    if readonly and backend == "sqlite":
+        store = CheckpointStore(None, "sqlite", settings.resolve(settings.checkpointer.path))
+        try:
+            yield store
+        finally:
+            store.close()
+        return
     if backend == "memory":
         from langgraph.checkpoint.memory import InMemorySaver
 
         yield CheckpointStore(InMemorySaver(), "memory", None)
         return
-    from langgraph.checkpoint.sqlite import SqliteSaver
-
     path = _sqlite_path(settings)
     conn = _connect(path, settings)
-    saver = SqliteSaver(conn)
+    saver = _sqlite_checkpointer_class()(conn)
     try:
         saver.setup()
     except sqlite3.DatabaseError as exc:
@@ -338,37 +389,13 @@ def open_checkpoints(settings: Settings) -> Iterator[CheckpointStore]:
 
 @contextlib.asynccontextmanager
 async def open_async_checkpoints(settings: Settings) -> AsyncIterator[CheckpointStore]:
-    """A :class:`CheckpointStore` with an async saver (for async code)."""
-    backend = settings.checkpointer.backend
-    if backend == "memory":
-        from langgraph.checkpoint.memory import InMemorySaver
+    """A :class:`CheckpointStore` for async code.
 
-        yield CheckpointStore(InMemorySaver(), "memory", None)
-        return
-    import aiosqlite
-    from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
-
-    path = _sqlite_path(settings)
-    timeout = settings.checkpointer.busy_timeout_ms / 1000
-    try:
-        conn = await aiosqlite.connect(str(path), timeout=timeout)
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute(f"PRAGMA busy_timeout={int(settings.checkpointer.busy_timeout_ms)}")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-    except sqlite3.DatabaseError as exc:
-        raise CheckpointError(f"cannot open checkpoint database {path}: {exc}") from None
-    saver = AsyncSqliteSaver(conn)
-    try:
-        await saver.setup()
-    except sqlite3.DatabaseError as exc:
-        await conn.close()
-        raise CheckpointError(f"{path} is not a usable checkpoint database: {exc}") from None
-    store = CheckpointStore(saver, "sqlite", path)
-    try:
+    The SQLite saver serves both APIs (see :class:`SqliteCheckpointer`), so this is
+    the same store as :func:`open_checkpoints`, entered from async code.
+    """
+    with open_checkpoints(settings) as store:
         yield store
-    finally:
-        store.close()
-        await conn.close()
 
 
 # Public names the issue asks for.

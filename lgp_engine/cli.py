@@ -201,7 +201,7 @@ def threads(limit: int, offset: int, as_json: bool, env: str | None, verbose: bo
     settings = _setup(env, verbose)
     from .checkpointing import open_checkpoints
 
-    with open_checkpoints(settings) as store:
+    with open_checkpoints(settings, readonly=True) as store:
         rows = store.threads(limit=limit, offset=offset)
         total = store.count_threads()
     if as_json:
@@ -236,7 +236,7 @@ def history(
     settings = _setup(env, verbose)
     from .checkpointing import open_checkpoints
 
-    with open_checkpoints(settings) as store:
+    with open_checkpoints(settings, readonly=True) as store:
         info = store.thread(thread_id)
         rows = store.history(thread_id, limit=limit or info.checkpoints, offset=offset)
     rows.reverse()

@@ -136,7 +136,12 @@ def read_yaml_with_lines(path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    loader = yaml.SafeLoader(text)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
     try:
         node = loader.get_single_node()
         lines: dict[tuple[str, ...], int] = {}
@@ -147,7 +152,8 @@ def read_yaml_with_lines(path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
         reason = (exc.problem or exc.context or "invalid YAML").strip()
         raise ConfigError(f"{path}:{line}: invalid YAML: {reason}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid YAML"
+        raise ConfigError(f"{path}: invalid YAML: {first}") from None
     finally:
         loader.dispose()
     return data, lines

@@ -9,9 +9,13 @@ the traceback.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
 import time
 import traceback
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -208,13 +212,21 @@ class Executor:
         self.environment = environment
         self._graph: Any = None
 
-    def graph(self, config: dict[str, Any] | None = None) -> Any:
-        """The compiled graph (built once; factories are called per run)."""
+    def graph(self, config: dict[str, Any] | None = None, context: Any = None) -> Any:
+        """The compiled graph (built once; sync factories are called each time)."""
         if self.workflow.kind == "factory":
-            return self.workflow.build(self.store.saver, config)
+            return self.workflow.build(self.store.saver, config, context=context)
         if self._graph is None:
             self._graph = self.workflow.build(self.store.saver)
         return self._graph
+
+    @contextlib.asynccontextmanager
+    async def _agraph(self, config: dict[str, Any], context: Any) -> AsyncIterator[Any]:
+        if self.workflow.kind == "factory":
+            async with self.workflow.abuild(self.store.saver, config, context=context) as graph:
+                yield graph
+        else:
+            yield self.graph()
 
     def _config(self, thread_id: str, run_id: str, checkpoint_id: str | None) -> dict[str, Any]:
         configurable: dict[str, Any] = {"thread_id": thread_id}
@@ -235,7 +247,7 @@ class Executor:
             },
         )
 
-    def stream(
+    async def astream(
         self,
         input: Any = None,  # noqa: A002 - mirrors LangGraph's parameter name
         *,
@@ -245,55 +257,24 @@ class Executor:
         checkpoint_id: str | None = None,
         interrupt_before: list[str] | None = None,
         interrupt_after: list[str] | None = None,
-    ) -> Iterator[RunEvent]:
-        """Run the workflow and yield its events; the last one is terminal."""
-        thread_id = thread_id or new_thread_id()
-        run_id = run_id or new_run_id()
-        tr = _Translator(run_id, thread_id)
-        config = self._config(thread_id, run_id, checkpoint_id)
-        yield self._started(tr, input, checkpoint_id)
-        try:
-            graph = self.graph(config)
-            for part in graph.stream(
-                input,
-                config,
-                context=context,
-                stream_mode=STREAM_MODES,
-                subgraphs=True,
-                version="v2",
-                interrupt_before=interrupt_before,
-                interrupt_after=interrupt_after,
-            ):
-                event = tr.translate(part)
-                if event is not None:
-                    yield event
-        except KeyboardInterrupt:
-            yield tr.cancelled("interrupted by the user (Ctrl+C)")
-            return
-        except Exception as exc:  # noqa: BLE001 - a workflow's failure is an event
-            yield tr.failed(exc)
-            return
-        yield tr.finish()
-
-    async def astream(
-        self,
-        input: Any = None,  # noqa: A002
-        *,
-        thread_id: str | None = None,
-        run_id: str | None = None,
-        context: Any = None,
-        checkpoint_id: str | None = None,
-        interrupt_before: list[str] | None = None,
-        interrupt_after: list[str] | None = None,
+        _translator: _Translator | None = None,
     ) -> AsyncIterator[RunEvent]:
-        """Async :meth:`stream`; needs a store opened with ``open_async_checkpoints``."""
-        thread_id = thread_id or new_thread_id()
-        run_id = run_id or new_run_id()
-        tr = _Translator(run_id, thread_id)
-        config = self._config(thread_id, run_id, checkpoint_id)
+        """Run the workflow and yield its events as they happen; the last is terminal.
+
+        Args:
+            input: The graph input (a dict), or a ``langgraph.types.Command``.
+            thread_id: Thread to run on; a new one if omitted.
+            run_id: Id for this run; a new one if omitted.
+            context: Runtime context for graphs with a ``context_schema``.
+            checkpoint_id: Start from this checkpoint of the thread instead of its head.
+            interrupt_before: Nodes to stop before (static breakpoints).
+            interrupt_after: Nodes to stop after.
+        """
+        tr = _translator or _Translator(run_id or new_run_id(), thread_id or new_thread_id())
+        config = self._config(tr.thread_id, tr.run_id, checkpoint_id)
         yield self._started(tr, input, checkpoint_id)
         try:
-            async with self.workflow.abuild(self.store.saver, config) as graph:
+            async with self._agraph(config, context) as graph:
                 async for part in graph.astream(
                     input,
                     config,
@@ -307,18 +288,93 @@ class Executor:
                     event = tr.translate(part)
                     if event is not None:
                         yield event
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - a workflow's failure is an event
             yield tr.failed(exc)
             return
         yield tr.finish()
 
+    def stream(
+        self,
+        input: Any = None,  # noqa: A002
+        *,
+        thread_id: str | None = None,
+        run_id: str | None = None,
+        **options: Any,
+    ) -> Iterator[RunEvent]:
+        """Sync :meth:`astream` (same arguments), for scripts, the CLI and thread workers.
+
+        It drives the async run on an event loop private to the calling thread, so
+        it must not be called from inside a running event loop. Ctrl+C (or closing
+        the generator) cancels the run and yields ``run.cancelled``.
+        """
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise RuntimeError(
+                "Executor.stream() was called inside a running event loop; use astream()"
+            )
+        tr = _Translator(run_id or new_run_id(), thread_id or new_thread_id())
+        loop = _thread_loop()
+        agen = self.astream(input, _translator=tr, **options)
+        ready: deque[RunEvent] = deque()
+        finished = False
+
+        async def pump() -> None:
+            # Runs the whole run as one task; each event stops the loop so that this
+            # generator can hand over what is ready (events of one loop turn batch up).
+            nonlocal finished
+            try:
+                async for event in agen:
+                    ready.append(event)
+                    loop.stop()
+            finally:
+                finished = True
+                loop.stop()
+
+        task = loop.create_task(pump())
+        try:
+            while not finished:
+                loop.run_forever()
+                while ready:
+                    yield ready.popleft()
+            while ready:
+                yield ready.popleft()
+            task.result()  # surface an engine bug rather than hiding it
+        except KeyboardInterrupt:
+            _cancel(loop, task)
+            yield tr.cancelled("interrupted by the user (Ctrl+C)")
+        finally:
+            _cancel(loop, task)
+
     def invoke(self, input: Any = None, **kwargs: Any) -> RunResult:  # noqa: A002
-        """Run to the end and summarize (see :meth:`stream` for the arguments)."""
+        """Run to the end and summarize (see :meth:`astream` for the arguments)."""
         return collect(self.stream(input, **kwargs))
 
     async def ainvoke(self, input: Any = None, **kwargs: Any) -> RunResult:  # noqa: A002
         """Async :meth:`invoke`."""
         return collect([e async for e in self.astream(input, **kwargs)])
+
+
+_LOOPS = threading.local()
+
+
+def _thread_loop() -> asyncio.AbstractEventLoop:
+    """This thread's private event loop for sync runs (reused: its thread pool stays warm)."""
+    loop = getattr(_LOOPS, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = asyncio.new_event_loop()
+        _LOOPS.loop = loop
+    return loop
+
+
+def _cancel(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
+    """Stop a half-consumed run: cancel its task and let it unwind."""
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            loop.run_until_complete(task)
 
 
 def collect(events: Any) -> RunResult:

@@ -11,9 +11,11 @@ uncompiled ``StateGraph``, an ``@entrypoint`` function, and a factory function
 taking nothing, a config, a runtime, or both (called once per run).
 
 Modules are imported under a name derived from their path the way
-``langgraph dev`` derives it (``./agents/graph.py`` -> ``__agents__graph``), so the
-name is the same in every process and two ``agent.py`` in different folders do
-not clash; a file inside a package is imported under its dotted package name.
+``langgraph dev`` derives it (``agents/graph.py`` -> ``agents__graph``, relative to
+the project), so the name is the same in every process and two ``agent.py`` in
+different folders do not clash; a file inside a package is imported under its
+dotted package name. A name that already means an installed or standard module
+(a ``json.py`` at the project root) gets an ``lgp__`` prefix instead of shadowing it.
 The file's folder is put on ``sys.path`` so sibling modules import normally.
 """
 
@@ -95,7 +97,9 @@ class LoadedWorkflow:
     def name(self) -> str:
         return self.source.name
 
-    def build(self, checkpointer: Any, config: dict[str, Any] | None = None) -> Any:
+    def build(
+        self, checkpointer: Any, config: dict[str, Any] | None = None, *, context: Any = None
+    ) -> Any:
         """A compiled graph using ``checkpointer`` (sync; factories are called now).
 
         Async factories and factories returning async context managers need
@@ -103,8 +107,10 @@ class LoadedWorkflow:
         """
         obj = self.target
         if self.kind == "factory":
-            obj = _call_factory(obj, config or {})
+            obj = _call_factory(obj, config or {}, context)
             if inspect.isawaitable(obj) or hasattr(obj, "__aenter__"):
+                if inspect.iscoroutine(obj):
+                    obj.close()  # never awaited on purpose: no "never awaited" warning
                 raise WorkflowLoadError(
                     f"{self.source.label}: the factory is async; run it with the async API"
                 )
@@ -116,14 +122,14 @@ class LoadedWorkflow:
 
     @contextlib.asynccontextmanager
     async def abuild(
-        self, checkpointer: Any, config: dict[str, Any] | None = None
+        self, checkpointer: Any, config: dict[str, Any] | None = None, *, context: Any = None
     ) -> AsyncIterator[Any]:
         """Async version of :meth:`build`; supports every factory shape."""
         obj = self.target
         if self.kind != "factory":
             yield _attach(obj, checkpointer, self.source.label)
             return
-        produced = _call_factory(obj, config or {})
+        produced = _call_factory(obj, config or {}, context)
         if inspect.isawaitable(produced):
             produced = await produced
         if hasattr(produced, "__aenter__"):
@@ -375,12 +381,36 @@ def module_name_for(path: Path, base_dir: Path | None = None) -> tuple[str, Path
     name = re.sub(r"\W", "_", name)
     if name[:1].isdigit():
         name = "_" + name
+    if _taken_elsewhere(name, path):
+        name = "lgp__" + name
     return name, path.parent
+
+
+def _taken_elsewhere(name: str, path: Path) -> bool:
+    """True if ``name`` is a standard or installed module (not some workflow's file)."""
+    if name in sys.stdlib_module_names:
+        return True
+    module = sys.modules.get(name)
+    if module is not None:
+        origin = getattr(module, "__file__", None) or ""
+    else:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            return False
+        if spec is None:
+            return False
+        origin = spec.origin or ""
+    origin = os.path.realpath(origin)
+    if origin == str(path):
+        return False
+    return not any(origin.startswith(root + os.sep) for root in _LOCAL_ROOTS)
 
 
 def import_file(path: Path, base_dir: Path | None = None) -> ModuleType:
     """Import ``path`` into a fresh module object under its stable name."""
     name, import_root = module_name_for(path, base_dir)
+    _evict_foreign_siblings(path.parent)
     _add_sys_path(path.parent)
     _add_sys_path(import_root)
     if "." in name:  # a package module: import parents normally, the module itself fresh
@@ -408,6 +438,28 @@ def import_file(path: Path, base_dir: Path | None = None) -> ModuleType:
     return module
 
 
+def _evict_foreign_siblings(folder: Path) -> None:
+    """Forget cached modules named like a file in ``folder`` but loaded from another
+    workflow folder, so that ``import helpers`` finds this folder's ``helpers.py``."""
+    here = str(folder.resolve())
+    try:
+        local = {
+            p.stem for p in folder.iterdir() if p.suffix == ".py" or (p / "__init__.py").is_file()
+        }
+    except OSError:
+        return
+    for mod_name in local:
+        module = sys.modules.get(mod_name)
+        file = getattr(module, "__file__", None)
+        if not file:
+            continue
+        owner = os.path.dirname(file)
+        if os.path.basename(file) == "__init__.py":
+            owner = os.path.dirname(owner)
+        if owner != here and owner in _LOCAL_ROOTS:
+            del sys.modules[mod_name]
+
+
 def _import_module_name(name: str) -> ModuleType:
     try:
         return importlib.import_module(name)
@@ -428,8 +480,11 @@ def _import_error(exc: BaseException, path: Path | None) -> WorkflowLoadError:
         detail = (exc.msg or "invalid syntax").strip()
         return WorkflowLoadError(f"{where}:{exc.lineno or 1}: syntax error: {detail}")
     frames = traceback.extract_tb(exc.__traceback__)
+    own_dir = str(path.parent) if path else None
+    # the deepest frame in the workflow's own folder, else the deepest outside importlib
+    own = [f for f in frames if own_dir and f.filename.startswith(own_dir)]
     user = [f for f in frames if "importlib" not in f.filename and "<frozen" not in f.filename]
-    frame = user[-1] if user else (frames[-1] if frames else None)
+    frame = (own or user or frames or [None])[-1]
     location = f"{frame.filename}:{frame.lineno}" if frame else str(path or "?")
     message = f"{location}: error while importing the workflow: {type(exc).__name__}: {exc}"
     hint = None
@@ -444,6 +499,31 @@ def _add_sys_path(p: Path) -> None:
     s = str(p)
     if s not in sys.path:
         sys.path.insert(0, s)
+    _LOCAL_ROOTS.add(s)
+    _install_serde_filter()
+
+
+# Folders workflows were loaded from. LangGraph warns when a checkpoint holds a type
+# it has not been told about; types of the user's own workflow modules are expected
+# there (that is why modules get stable names), so that warning is noise for them.
+_LOCAL_ROOTS: set[str] = set()
+_FILTER_INSTALLED = False
+
+
+class _LocalTypesFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("Deserializing unregistered type"):
+            return True
+        module = sys.modules.get(str(record.args[0])) if record.args else None
+        file = getattr(module, "__file__", None) or ""
+        return not any(file.startswith(root + os.sep) for root in _LOCAL_ROOTS)
+
+
+def _install_serde_filter() -> None:
+    global _FILTER_INSTALLED
+    if not _FILTER_INSTALLED:
+        logging.getLogger("langgraph.checkpoint.serde.jsonplus").addFilter(_LocalTypesFilter())
+        _FILTER_INSTALLED = True
 
 
 def _split_attr(raw: str) -> tuple[str, str | None]:
@@ -580,11 +660,12 @@ def _factory_params(fn: Callable[..., Any], where: str) -> list[tuple[str, str]]
     return kinds
 
 
-def _call_factory(fn: Callable[..., Any], config: dict[str, Any]) -> Any:
+def _call_factory(fn: Callable[..., Any], config: dict[str, Any], context: Any = None) -> Any:
     kinds = _factory_params(fn, getattr(fn, "__module__", "?"))
     if not kinds:
         return fn()
-    args = {n: (_FactoryRuntime(config) if k == "runtime" else config) for n, k in kinds}
+    runtime = _FactoryRuntime(config, context)
+    args = {n: (runtime if k == "runtime" else config) for n, k in kinds}
     if len(kinds) == 1:
         return fn(next(iter(args.values())))
     return fn(**args)
@@ -593,9 +674,9 @@ def _call_factory(fn: Callable[..., Any], config: dict[str, Any]) -> Any:
 class _FactoryRuntime:
     """What a factory annotated with a runtime receives: the run's config and context."""
 
-    def __init__(self, config: dict[str, Any]) -> None:
+    def __init__(self, config: dict[str, Any], context: Any = None) -> None:
         self.config = config
-        self.context = config.get("configurable", {}).get("__lgp_context__")
+        self.context = context
         self.store = None
 
     def __repr__(self) -> str:

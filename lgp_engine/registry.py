@@ -83,48 +83,85 @@ class WorkflowRegistry:
     def get(self, name: str) -> RegistryEntry | None:
         return self.entries().get(name)
 
-    def register(self, entry: RegistryEntry) -> bool:
-        """Add ``entry`` unless its name is already there; True if the file changed."""
-        if entry.name in self.entries():
-            return False
-        block = f"  {entry.name}:\n    path: {_scalar(entry.path)}\n"
-        if entry.description:
-            block += f"    description: {_scalar(entry.description)}\n"
+    def plan(self, entry: RegistryEntry) -> str | None:
+        """The file's new text with ``entry`` added, or None if the name is taken.
+
+        Nothing is written; :class:`ConfigError` if the entry cannot be added safely.
+        """
+        before = self.entries()
+        if entry.name in before:
+            return None
         if not self.path.is_file():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            _write_atomic(self.path, HEADER + "workflows:\n" + block)
-            return True
+            return HEADER + "workflows:\n" + _block(entry, 2, 4)
         text = self.path.read_text(encoding="utf-8")
         lines = text.splitlines(keepends=True)
         if lines and not lines[-1].endswith("\n"):
             lines[-1] += "\n"
-        start = next((i for i, ln in enumerate(lines) if re.match(r"^workflows:\s*(#.*)?$", ln)),
-                     None)
+        start = next((i for i, ln in enumerate(lines) if re.match(r"^workflows\s*:", ln)), None)
         if start is None:
-            # `workflows: {}` or no key at all: rewrite that key as a block mapping
-            inline = next((i for i, ln in enumerate(lines) if ln.startswith("workflows:")), None)
-            if inline is not None:
-                lines[inline] = "workflows:\n" + block
-            else:
-                lines.append("workflows:\n" + block)
+            lines.append("workflows:\n" + _block(entry, 2, 4))
         else:
             end = start + 1
             while end < len(lines) and not _TOP_LEVEL_KEY.match(lines[end]):
                 end += 1
-            # keep trailing blank lines/comments of the next section where they are
-            insert_at = end
-            while insert_at > start + 1 and not lines[insert_at - 1].strip():
-                insert_at -= 1
-            lines.insert(insert_at, block)
+            if re.match(r"^workflows\s*:\s*(#.*)?$", lines[start]):
+                child, nested = _indents(lines[start + 1 : end])
+                # comments at column 0 just above the next key belong to that key
+                at = end
+                while at > start + 1 and (not lines[at - 1].strip() or lines[at - 1][0] == "#"):
+                    at -= 1
+                lines.insert(at, _block(entry, child, nested))
+            else:  # flow style (`workflows: {a: ...}`) or empty: rewrite the section as a block
+                section = "".join(
+                    _block(RegistryEntry(e.name, e.path, e.description), 2, 4)
+                    for e in before.values()
+                )
+                lines[start:end] = ["workflows:\n" + section + _block(entry, 2, 4)]
         new_text = "".join(lines)
         try:
-            yaml.safe_load(new_text)
-        except yaml.YAMLError as exc:  # never leave a file we could not read back
-            raise ConfigError(f"{self.display_path}: cannot register {entry.name}: {exc}") from None
-        _write_atomic(self.path, new_text)
-        if entry.name not in self.entries():
-            raise ConfigError(f"{self.display_path}: registering {entry.name} failed")
+            data = yaml.safe_load(new_text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(
+                f"{self.display_path}: cannot add {entry.name!r} without breaking the file "
+                f"({str(exc).splitlines()[0]}); add it by hand"
+            ) from None
+        names = set((data or {}).get("workflows") or {})
+        if not names >= {*before, entry.name}:
+            raise ConfigError(
+                f"{self.display_path}: cannot add {entry.name!r} safely; add it by hand"
+            )
+        return new_text
+
+    def register(self, entry: RegistryEntry) -> bool:
+        """Add ``entry`` unless its name is already there; True if the file changed."""
+        new_text = self.plan(entry)
+        if new_text is None:
+            return False
+        self.write(new_text)
         return True
+
+    def write(self, text: str) -> None:
+        """Replace the file's text atomically."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomic(self.path, text)
+
+
+def _indents(section: list[str]) -> tuple[int, int]:
+    """(entry indent, field indent) used by an existing ``workflows:`` block."""
+    body = [ln for ln in section if ln.strip() and not ln.lstrip().startswith("#")]
+    if not body:
+        return 2, 4
+    child = len(body[0]) - len(body[0].lstrip(" "))
+    deeper = [len(ln) - len(ln.lstrip(" ")) for ln in body[1:]]
+    nested = next((d for d in deeper if d > child), child * 2)
+    return child, nested
+
+
+def _block(entry: RegistryEntry, child: int, nested: int) -> str:
+    out = f"{' ' * child}{entry.name}:\n{' ' * nested}path: {_scalar(entry.path)}\n"
+    if entry.description:
+        out += f"{' ' * nested}description: {_scalar(entry.description)}\n"
+    return out
 
 
 def _scalar(value: str) -> str:

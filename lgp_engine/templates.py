@@ -23,7 +23,7 @@ from .errors import TemplateError, UsageError
 from .registry import RegistryEntry, WorkflowRegistry
 
 COMPLEXITIES = ("beginner", "intermediate", "advanced")
-_WORKFLOW_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+_WORKFLOW_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 BUNDLED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
@@ -120,6 +120,9 @@ def create_workflow(
                 f"workflow {name!r} is already registered in {registry.display_path}",
                 hint="pick another name, or pass --force to overwrite it",
             )
+    rel_path = Path(os.path.relpath(target, registry.path.parent)).as_posix()
+    entry = RegistryEntry(name, rel_path, template.description)
+    registry_text = registry.plan(entry)  # raises before anything is written
     extra = []
     for rel in template.files:
         src = template.directory / rel
@@ -137,10 +140,9 @@ def create_workflow(
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(src, dst)
         copied.append(dst)
-    rel_path = os.path.relpath(target, registry.path.parent)
-    registered = registry.register(
-        RegistryEntry(name, Path(rel_path).as_posix(), template.description)
-    )
+    if registry_text is not None:
+        registry.write(registry_text)
+    registered = registry_text is not None
     return CreatedWorkflow(name, target, registry.path, registered, tuple(copied), template)
 
 

@@ -1,0 +1,31 @@
+# Two commands from a fresh clone (see README):
+#   make run    set up .venv and run the bundled example workflow
+#   make test   set up .venv and run the whole test suite (lint included)
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test bench lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/lgp run workflows/basic_workflow.py --input '{"input": "Hello from the quick start"}' --thread quickstart
+	$(BIN)/lgp history quickstart
+
+test: $(STAMP)
+	@scripts/test.sh
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/engine_overhead.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .lgp .pytest_cache .ruff_cache
