@@ -72,6 +72,7 @@ class CheckpointStore:
         self.db_path = db_path
         self._read_lock = threading.Lock()
         self._read_conn: sqlite3.Connection | None = None
+        self._reader: Any = None
 
     @property
     def location(self) -> str:
@@ -131,6 +132,81 @@ class CheckpointStore:
             "ORDER BY checkpoint_id DESC LIMIT ? OFFSET ?",
             (thread_id, checkpoint_ns, limit, offset),
         )
+        if not rows:
+            return []
+        return self._infos(thread_id, checkpoint_ns, rows)
+
+    def checkpoint(
+        self, thread_id: str, checkpoint_id: str, *, checkpoint_ns: str = ""
+    ) -> CheckpointInfo | None:
+        """One checkpoint's summary, or None if the thread has no such checkpoint."""
+        if self.backend == "memory":
+            found = [c for c in self._memory_history(thread_id, checkpoint_ns)
+                     if c.checkpoint_id == checkpoint_id]
+            return found[0] if found else None
+        rows = self._query(
+            "SELECT checkpoint_id, parent_checkpoint_id, metadata, checkpoint_ns FROM checkpoints "
+            "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
+            (thread_id, checkpoint_ns, checkpoint_id),
+        )
+        infos = self._infos(thread_id, checkpoint_ns, rows)
+        return infos[0] if infos else None
+
+    def find_checkpoint(self, thread_id: str, token: str) -> str:
+        """The full id of the thread's checkpoint named by ``token``: an id or a unique
+        part of one (at least 6 characters)."""
+        self.thread(thread_id)
+        if self.checkpoint(thread_id, token) is not None:
+            return token
+        if len(token) >= 6:
+            if self.backend == "memory":
+                ids = [c.checkpoint_id for c in self._memory_history(thread_id, "")]
+            else:
+                ids = [r[0] for r in self._query(
+                    "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND "
+                    "checkpoint_ns = '' AND instr(checkpoint_id, ?) > 0", (thread_id, token))]
+            matches = [i for i in ids if token in i]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise NotFoundError(
+                    f"checkpoint {token!r} is ambiguous in thread {thread_id!r} "
+                    f"({len(matches)} match); give more of the id"
+                )
+        raise NotFoundError(
+            f"unknown checkpoint {token!r} in thread {thread_id!r}",
+            hint=f"`lgp history {thread_id}` lists them",
+        )
+
+    def namespaces(self, thread_id: str) -> list[str]:
+        """Checkpoint namespaces of a thread: "" and one per subgraph invocation."""
+        if self.backend == "memory":
+            return sorted(self.saver.storage.get(thread_id, {}))
+        rows = self._query(
+            "SELECT DISTINCT checkpoint_ns FROM checkpoints WHERE thread_id = ? "
+            "ORDER BY checkpoint_ns", (thread_id,),
+        )
+        return [r[0] for r in rows]
+
+    def reader(self) -> Any:
+        """A saver to read checkpoints with (read-only when the store is)."""
+        if self.saver is not None:
+            return self.saver
+        if self._reader is None:
+            from langgraph.checkpoint.sqlite import SqliteSaver
+
+            assert self.db_path is not None
+            if not self.db_path.exists():
+                raise NotFoundError(f"no checkpoints yet ({self.db_path} does not exist)")
+            conn = sqlite3.connect(
+                f"file:{self.db_path}?mode=ro", uri=True, check_same_thread=False
+            )
+            self._reader = SqliteSaver(conn)
+        return self._reader
+
+    def _infos(
+        self, thread_id: str, checkpoint_ns: str, rows: list[tuple[Any, ...]]
+    ) -> list[CheckpointInfo]:
         if not rows:
             return []
         ids = {r[0] for r in rows} | {r[1] for r in rows if r[1]}
@@ -258,6 +334,9 @@ class CheckpointStore:
             if self._read_conn is not None:
                 self._read_conn.close()
                 self._read_conn = None
+            if self._reader is not None:
+                self._reader.conn.close()
+                self._reader = None
 
 
 def _task_name(task_path: str | None) -> str | None:

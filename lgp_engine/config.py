@@ -44,6 +44,13 @@ class WorkflowSettings(_Section):
     templates: str | None = Field(None, description="Template folder; default: the bundled one")
 
 
+class RunSettings(_Section):
+    """The run store: how long run records and their event logs are kept."""
+
+    max_age_days: float | None = Field(30, gt=0, description="Delete finished runs older")
+    max_runs: int | None = Field(10_000, ge=1, description="Keep at most this many finished runs")
+
+
 class ServerSettings(_Section):
     """The hosted HTTP API (`lgp serve`)."""
 
@@ -71,6 +78,7 @@ class Settings(_Section):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     checkpointer: CheckpointerSettings = CheckpointerSettings()
     workflows: WorkflowSettings = WorkflowSettings()
+    runs: RunSettings = RunSettings()
     server: ServerSettings = ServerSettings()
     tracing: TracingSettings = TracingSettings()
 

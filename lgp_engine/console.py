@@ -21,9 +21,12 @@ def short(value: Any, limit: int = 200) -> str:
 class RunPrinter:
     """Prints a run's events as they come, in the ``[lgp]`` style."""
 
-    def __init__(self, out: TextIO | None = None, *, verbose: bool = False) -> None:
+    def __init__(
+        self, out: TextIO | None = None, *, verbose: bool = False, env_flag: str = ""
+    ) -> None:
         self.out = out or sys.stdout
         self.verbose = verbose
+        self.env_flag = env_flag
 
     def line(self, text: str) -> None:
         print(f"{PREFIX} {text}", file=self.out, flush=True)
@@ -33,7 +36,16 @@ class RunPrinter:
         where = "/".join([*d.get("path", []), e.node or ""]) if d.get("path") else e.node
         if e.type == "run.started":
             self.line(f"Thread: {e.thread_id}")
-            self.line("Executing...")
+            self.line(f"Run: {e.run_id}")
+            if d.get("resumed"):
+                self.line("Resuming...")
+            elif d.get("replay_of"):
+                self.line(f"Replaying from checkpoint {d['replay_of']}...")
+            elif d.get("fork_of"):
+                self.line(f"Forked checkpoint {d['fork_of']} → {d.get('checkpoint_id')}")
+                self.line("Executing...")
+            else:
+                self.line("Executing...")
         elif e.type == "node.started" and self.verbose:
             self.line(f"  ▶ {where}")
         elif e.type == "node.finished":
@@ -62,7 +74,8 @@ class RunPrinter:
                 print(f"Interrupt: {short(item.get('value'), 100_000)}", file=self.out, flush=True)
             if not d.get("interrupts"):
                 print("Interrupt: (breakpoint)", file=self.out, flush=True)
-            self.line(f"Resume with: lgp resume {e.thread_id} --value '<json>'")
+            value = " --value '<JSON>'" if d.get("interrupts") else ""
+            self.line(f"Resume with: lgp resume {e.thread_id}{value}{self.env_flag}")
         elif e.type == "run.failed":
             node = f" in node '{d['node']}'" if d.get("node") else ""
             self.line(f"❌ Failed{node}: {d.get('error_type')}: {d.get('message')}")

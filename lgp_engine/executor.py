@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import threading
 import time
 import traceback
 import uuid
-from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import sync_bridge
 from .checkpointing import CheckpointStore
 from .events import RunEvent
 from .jsonable import to_jsonable
@@ -55,10 +54,10 @@ def new_run_id() -> str:
 class _Translator:
     """Turns LangGraph v2 stream parts into numbered RunEvents for one run."""
 
-    def __init__(self, run_id: str, thread_id: str) -> None:
+    def __init__(self, run_id: str, thread_id: str, seq: int = 0) -> None:
         self.run_id = run_id
         self.thread_id = thread_id
-        self.seq = 0
+        self.seq = seq
         self.started = time.perf_counter()
         self.output: Any = None
         self.interrupted = False
@@ -221,7 +220,11 @@ class Executor:
         return self._graph
 
     @contextlib.asynccontextmanager
-    async def _agraph(self, config: dict[str, Any], context: Any) -> AsyncIterator[Any]:
+    async def agraph(
+        self, config: dict[str, Any] | None = None, context: Any = None
+    ) -> AsyncIterator[Any]:
+        """The compiled graph for one run (async factories included)."""
+        config = config or {"configurable": {}}
         if self.workflow.kind == "factory":
             async with self.workflow.abuild(self.store.saver, config, context=context) as graph:
                 yield graph
@@ -235,7 +238,15 @@ class Executor:
         return {"configurable": configurable, "run_id": uuid.UUID(run_id),
                 "metadata": {"lgp_run_id": run_id}}
 
-    def _started(self, tr: _Translator, input_: Any, checkpoint_id: str | None) -> RunEvent:
+    def _started(
+        self, tr: _Translator, input_: Any, checkpoint_id: str | None,
+        extra: dict[str, Any] | None = None,
+    ) -> RunEvent:
+        from langgraph.types import Command
+
+        if isinstance(input_, Command):
+            input_ = {"command": {"resume": input_.resume, "goto": input_.goto,
+                                  "update": input_.update}}
         return tr.event(
             "run.started",
             {
@@ -244,6 +255,7 @@ class Executor:
                 "thread_id": tr.thread_id,
                 "checkpoint_id": checkpoint_id,
                 "environment": self.environment,
+                **(extra or {}),
             },
         )
 
@@ -257,6 +269,8 @@ class Executor:
         checkpoint_id: str | None = None,
         interrupt_before: list[str] | None = None,
         interrupt_after: list[str] | None = None,
+        seq_start: int = 0,
+        started: dict[str, Any] | None = None,
         _translator: _Translator | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Run the workflow and yield its events as they happen; the last is terminal.
@@ -269,12 +283,20 @@ class Executor:
             checkpoint_id: Start from this checkpoint of the thread instead of its head.
             interrupt_before: Nodes to stop before (static breakpoints).
             interrupt_after: Nodes to stop after.
+            seq_start: Number events after this seq (a resumed run continues its log).
+            started: Extra fields for the ``run.started`` event (e.g. ``{"resumed": True}``).
+
+        Cancelling the task that iterates this generator ends the run with a
+        ``run.cancelled`` event (the cancel message is its reason); its checkpoints
+        stay and the thread can be resumed.
         """
-        tr = _translator or _Translator(run_id or new_run_id(), thread_id or new_thread_id())
+        tr = _translator or _Translator(
+            run_id or new_run_id(), thread_id or new_thread_id(), seq_start
+        )
         config = self._config(tr.thread_id, tr.run_id, checkpoint_id)
-        yield self._started(tr, input, checkpoint_id)
+        yield self._started(tr, input, checkpoint_id, started)
         try:
-            async with self._agraph(config, context) as graph:
+            async with self.agraph(config, context) as graph:
                 async for part in graph.astream(
                     input,
                     config,
@@ -288,6 +310,9 @@ class Executor:
                     event = tr.translate(part)
                     if event is not None:
                         yield event
+        except asyncio.CancelledError as exc:
+            yield tr.cancelled(str(exc.args[0]) if exc.args else "cancelled")
+            return
         except Exception as exc:  # noqa: BLE001 - a workflow's failure is an event
             yield tr.failed(exc)
             return
@@ -307,46 +332,10 @@ class Executor:
         it must not be called from inside a running event loop. Ctrl+C (or closing
         the generator) cancels the run and yields ``run.cancelled``.
         """
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            raise RuntimeError(
-                "Executor.stream() was called inside a running event loop; use astream()"
-            )
-        tr = _Translator(run_id or new_run_id(), thread_id or new_thread_id())
-        loop = _thread_loop()
-        agen = self.astream(input, _translator=tr, **options)
-        ready: deque[RunEvent] = deque()
-        finished = False
-
-        async def pump() -> None:
-            # Runs the whole run as one task; each event stops the loop so that this
-            # generator can hand over what is ready (events of one loop turn batch up).
-            nonlocal finished
-            try:
-                async for event in agen:
-                    ready.append(event)
-                    loop.stop()
-            finally:
-                finished = True
-                loop.stop()
-
-        task = loop.create_task(pump())
-        try:
-            while not finished:
-                loop.run_forever()
-                while ready:
-                    yield ready.popleft()
-            while ready:
-                yield ready.popleft()
-            task.result()  # surface an engine bug rather than hiding it
-        except KeyboardInterrupt:
-            _cancel(loop, task)
-            yield tr.cancelled("interrupted by the user (Ctrl+C)")
-        finally:
-            _cancel(loop, task)
+        return sync_bridge.iterate(
+            self.astream(input, thread_id=thread_id, run_id=run_id, **options),
+            "Executor.stream()",
+        )
 
     def invoke(self, input: Any = None, **kwargs: Any) -> RunResult:  # noqa: A002
         """Run to the end and summarize (see :meth:`astream` for the arguments)."""
@@ -355,26 +344,6 @@ class Executor:
     async def ainvoke(self, input: Any = None, **kwargs: Any) -> RunResult:  # noqa: A002
         """Async :meth:`invoke`."""
         return collect([e async for e in self.astream(input, **kwargs)])
-
-
-_LOOPS = threading.local()
-
-
-def _thread_loop() -> asyncio.AbstractEventLoop:
-    """This thread's private event loop for sync runs (reused: its thread pool stays warm)."""
-    loop = getattr(_LOOPS, "loop", None)
-    if loop is None or loop.is_closed():
-        loop = asyncio.new_event_loop()
-        _LOOPS.loop = loop
-    return loop
-
-
-def _cancel(loop: asyncio.AbstractEventLoop, task: asyncio.Task[Any]) -> None:
-    """Stop a half-consumed run: cancel its task and let it unwind."""
-    if not task.done():
-        task.cancel()
-        with contextlib.suppress(BaseException):
-            loop.run_until_complete(task)
 
 
 def collect(events: Any) -> RunResult:

@@ -81,6 +81,13 @@ class WorkflowSource:
         where = str(self.path) if self.path else self.module or "?"
         return f"{where}:{self.attr}" if self.attr else where
 
+    @property
+    def spec(self) -> str:
+        """A target string that resolves back to this workflow from any directory."""
+        if self.project_file is not None and self.project_file.suffix == ".json":
+            return f"{self.project_file}#{self.name}"
+        return self.label
+
 
 @dataclass
 class LoadedWorkflow:
@@ -157,6 +164,11 @@ def resolve_target(
     raw = target.strip()
     if not raw:
         raise WorkflowLoadError("no workflow given", hint="pass a file, file.py:attr or a name")
+    if "#" in raw and raw.split("#", 1)[0].endswith(".json"):
+        raw, graph_in_target = raw.split("#", 1)
+        if graph and graph != graph_in_target:
+            raise WorkflowLoadError(f"two graph names given: {graph_in_target!r} and {graph!r}")
+        graph = graph_in_target
     path_part, attr = _split_attr(raw)
     candidate = _abs(path_part, project_dir)
 

@@ -454,12 +454,6 @@ def test_interrupting_workflow_json_ends_with_interrupt(project: Path, lgp) -> N
     assert events[-1]["data"]["interrupts"][0]["value"]["question"] == "Approve this draft?"
 
 
-@pytest.mark.xfail(
-    reason="console.RunPrinter.event prints 'Resume with: lgp resume THREAD --value ...' "
-    "but the CLI has no `resume` command",
-    raises=AssertionError,
-    strict=True,
-)
 def test_resume_hint_names_an_existing_command(project: Path, lgp) -> None:
     proc = lgp("run", "workflows/approval_workflow.py", "--thread", "a3", cwd=project)
     match = re.search(r"Resume with: lgp (\S+)", proc.stdout)

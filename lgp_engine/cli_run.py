@@ -1,0 +1,191 @@
+"""``lgp run``, ``resume``, ``replay`` and ``fork``: the commands that execute."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from .cli_common import (
+    common_options,
+    env_flag,
+    exit_with,
+    handle_errors,
+    load_target,
+    parse_json_option,
+    print_events,
+    setup,
+)
+from .console import RunPrinter
+from .errors import UsageError
+
+_EXIT_CODES = """
+    Exit codes: 0 done (or stopped at an interrupt), 1 the workflow failed,
+    2 bad usage, config or workflow, 130 cancelled (Ctrl+C; resume later)."""
+
+
+def _workflow_option(fn: Any) -> Any:
+    return click.option(
+        "--workflow", "-w", "workflow", metavar="TARGET",
+        help="Workflow to use (default: the one the thread's last run used).",
+    )(fn)
+
+
+def _thread_workflow(runner: Any, settings: Any, thread_id: str, workflow: str | None) -> Any:
+    target = workflow or runner.target_for_thread(thread_id)
+    return load_target(settings, target)
+
+
+@click.command()
+@click.argument("workflow")
+@click.option("--graph", "graph_name", metavar="NAME", help="Graph of a langgraph.json to run.")
+@click.option("--input", "input_", metavar="JSON|@FILE", help="Input as JSON, or @file.json.")
+@click.option("--context", "context", metavar="JSON|@FILE",
+              help="Runtime context, for graphs with a context_schema.")
+@click.option("--thread", "thread_id", metavar="ID", help="Thread to run on (default: a new one).")
+@click.option("--interrupt-before", "interrupt_before", metavar="NODE", multiple=True,
+              help="Stop before this node (repeatable); continue with `lgp resume`.")
+@click.option("--interrupt-after", "interrupt_after", metavar="NODE", multiple=True,
+              help="Stop after this node (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line (for CI).")
+@common_options
+@handle_errors
+def run(
+    workflow: str, graph_name: str | None, input_: str | None, context: str | None,
+    thread_id: str | None, interrupt_before: tuple[str, ...], interrupt_after: tuple[str, ...],
+    as_json: bool, env: str | None, verbose: bool,
+) -> None:
+    """Run WORKFLOW on a thread and report each step.
+
+    WORKFLOW is a file (workflows/x.py), FILE.py:ATTR, a langgraph.json (pick a
+    graph with --graph) or a name registered in workflows/config.yaml.
+
+    \b
+    Examples:
+      lgp run workflows/basic_workflow.py --input '{"input": "hi"}' --thread t1
+      lgp run path/to/langgraph.json --graph agent --input @input.json
+      lgp run approval_workflow --interrupt-before publish
+      lgp run my_flow --json > events.jsonl
+    """
+    payload = parse_json_option(input_, "--input")
+    ctx = parse_json_option(context, "--context")
+    if thread_id is not None and not thread_id.strip():
+        raise UsageError("--thread must not be empty")
+    settings = setup(env, verbose)
+    from .loader import resolve_target
+    from .runner import Runner
+
+    resolve_target(  # fail fast (one line, nothing printed before) on a bad target
+        workflow, graph=graph_name, project_dir=settings.project_dir,
+        registry_file=settings.resolve(settings.workflows.registry),
+    )
+    printer = RunPrinter(verbose=verbose)
+    if not as_json:
+        printer.line(f"Environment: {settings.environment}")
+        picked = f" (graph {graph_name})" if graph_name else ""
+        printer.line(f"Loading workflow: {workflow}{picked}")
+    loaded = load_target(settings, workflow, graph_name)
+    with Runner.open(settings) as runner:
+        events = runner.start(
+            loaded, payload if payload is not None else {}, thread_id=thread_id, context=ctx,
+            interrupt_before=list(interrupt_before) or None,
+            interrupt_after=list(interrupt_after) or None,
+        )
+        code = print_events(events, as_json=as_json, verbose=verbose,
+                            env_flag=env_flag(settings, env))
+    exit_with(code)
+
+
+run.help = (run.help or "") + _EXIT_CODES
+
+
+@click.command()
+@click.argument("thread_id", metavar="THREAD")
+@click.option("--value", "value", metavar="JSON|@FILE",
+              help="Answer to the interrupt (JSON; an object keyed by interrupt id for several).")
+@_workflow_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
+@common_options
+@handle_errors
+def resume(thread_id: str, value: str | None, workflow: str | None, as_json: bool,
+           env: str | None, verbose: bool) -> None:
+    """Continue THREAD: answer its interrupt, or finish a run that was cancelled,
+    failed or abandoned (its process died) from the last checkpoint.
+
+    \b
+    Examples:
+      lgp resume t1 --value '"yes"'
+      lgp resume t1 --value '{"approved": true, "note": "ship it"}'
+      lgp resume t1                      # after Ctrl+C or a crash
+    """
+    settings = setup(env, verbose)
+    from .runner import _UNSET, Runner
+
+    parsed = parse_json_option(value, "--value") if value is not None else _UNSET
+    with Runner.open(settings) as runner:
+        loaded = _thread_workflow(runner, settings, thread_id, workflow)
+        events = runner.resume(loaded, thread_id, parsed)
+        code = print_events(events, as_json=as_json, verbose=verbose,
+                            env_flag=env_flag(settings, env))
+    exit_with(code)
+
+
+@click.command()
+@click.argument("thread_id", metavar="THREAD")
+@click.option("--checkpoint", "checkpoint", required=True, metavar="ID",
+              help="Checkpoint to replay from (an id or a unique part of one).")
+@_workflow_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
+@common_options
+@handle_errors
+def replay(thread_id: str, checkpoint: str, workflow: str | None, as_json: bool,
+           env: str | None, verbose: bool) -> None:
+    """Re-run THREAD from a past checkpoint: the nodes after it run again and a new
+    branch grows in the thread's history (the old one stays; see `lgp history`)."""
+    settings = setup(env, verbose)
+    from .runner import Runner
+
+    with Runner.open(settings) as runner:
+        checkpoint_id = runner.store.find_checkpoint(thread_id, checkpoint)
+        loaded = _thread_workflow(runner, settings, thread_id, workflow)
+        events = runner.replay(loaded, thread_id, checkpoint_id)
+        code = print_events(events, as_json=as_json, verbose=verbose,
+                            env_flag=env_flag(settings, env))
+    exit_with(code)
+
+
+@click.command()
+@click.argument("thread_id", metavar="THREAD")
+@click.option("--checkpoint", "checkpoint", required=True, metavar="ID",
+              help="Checkpoint to fork from (an id or a unique part of one).")
+@click.option("--update", "update", required=True, metavar="JSON|@FILE",
+              help="State values to write on it, as a JSON object.")
+@click.option("--as-node", "as_node", metavar="NODE",
+              help="Write the update as if NODE produced it (decides what runs next).")
+@_workflow_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
+@common_options
+@handle_errors
+def fork(thread_id: str, checkpoint: str, update: str, as_node: str | None,
+         workflow: str | None, as_json: bool, env: str | None, verbose: bool) -> None:
+    """Edit THREAD's state at a past checkpoint and continue from there, on a new
+    branch; the original history stays as it was.
+
+    \b
+    Example:
+      lgp fork t1 --checkpoint 1f0a... --update '{"draft": "shorter"}' --as-node draft
+    """
+    values = parse_json_option(update, "--update")
+    settings = setup(env, verbose)
+    from .runner import Runner
+
+    with Runner.open(settings) as runner:
+        checkpoint_id = runner.store.find_checkpoint(thread_id, checkpoint)
+        loaded = _thread_workflow(runner, settings, thread_id, workflow)
+        events = runner.fork(loaded, thread_id, checkpoint_id, values, as_node=as_node)
+        code = print_events(events, as_json=as_json, verbose=verbose,
+                            env_flag=env_flag(settings, env))
+    exit_with(code)
+
+
+COMMANDS = [run, resume, replay, fork]

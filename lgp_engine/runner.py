@@ -1,0 +1,321 @@
+"""Runs with a memory: start, resume, replay and fork, each recorded in the run store.
+
+:class:`Runner` is what the front ends use. It wraps the :class:`Executor` (which
+only turns LangGraph's stream into events) with the run store: every run gets a
+record, every event is persisted before it is yielded, and the record's status
+follows the run. Each operation checks its inputs before anything is written, so a
+bad thread, checkpoint, node name or update leaves the stores untouched.
+
+Every operation is an async generator (``astart``, ``aresume``, ``areplay``,
+``afork``) with a sync twin (``start``, ...) for scripts and the CLI.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from . import sync_bridge
+from .checkpointing import CheckpointStore, open_checkpoints
+from .config import Settings
+from .errors import NotFoundError, UsageError
+from .events import RunEvent
+from .executor import Executor, new_run_id, new_thread_id
+from .jsonable import dumps
+from .loader import LoadedWorkflow
+from .runs import STATUS_FOR_EVENT, RunRecord, RunStore
+from .timetravel import state_at
+
+_UNSET: Any = object()
+
+
+@dataclass(frozen=True)
+class _Plan:
+    workflow: LoadedWorkflow
+    thread_id: str
+    input: Any
+    kind: str
+    checkpoint_id: str | None = None
+    context: Any = None
+    interrupt_before: list[str] | None = None
+    interrupt_after: list[str] | None = None
+    existing: RunRecord | None = None  # an interrupted run that continues
+    started: dict[str, Any] | None = None
+    update: dict[str, Any] | None = None  # fork: values to write first
+    as_node: str | None = None
+
+
+class Runner:
+    """Starts and continues runs of workflows, recording them.
+
+    Args:
+        store: Checkpoints (thread state).
+        runs: Run records and event logs.
+        environment: Reported in ``run.started``.
+    """
+
+    def __init__(self, store: CheckpointStore, runs: RunStore, *, environment: str) -> None:
+        self.store = store
+        self.runs = runs
+        self.environment = environment
+        self._executors: dict[int, Executor] = {}
+
+    @classmethod
+    @contextlib.contextmanager
+    def open(cls, settings: Settings) -> Iterator[Runner]:
+        """A runner over the project's checkpoint and run stores (same SQLite file)."""
+        with open_checkpoints(settings) as store:
+            runs = RunStore(store.db_path, busy_timeout_ms=settings.checkpointer.busy_timeout_ms)
+            try:
+                runs.reap_abandoned()
+                runs.prune(max_age_days=settings.runs.max_age_days, max_runs=settings.runs.max_runs)
+                yield cls(store, runs, environment=settings.environment)
+            finally:
+                runs.close()
+
+    def executor(self, workflow: LoadedWorkflow) -> Executor:
+        """The executor for ``workflow`` (one per loaded workflow, reused)."""
+        key = id(workflow)
+        if key not in self._executors or self._executors[key].workflow is not workflow:
+            self._executors[key] = Executor(workflow, self.store, environment=self.environment)
+        return self._executors[key]
+
+    # -- operations -------------------------------------------------------------
+    async def astart(
+        self,
+        workflow: LoadedWorkflow,
+        input: Any = None,  # noqa: A002
+        *,
+        thread_id: str | None = None,
+        context: Any = None,
+        interrupt_before: list[str] | None = None,
+        interrupt_after: list[str] | None = None,
+    ) -> AsyncIterator[RunEvent]:
+        """Run ``workflow`` on a thread (new unless ``thread_id`` is given)."""
+        self._check_nodes(workflow, interrupt_before, "--interrupt-before")
+        self._check_nodes(workflow, interrupt_after, "--interrupt-after")
+        plan = _Plan(workflow, thread_id or new_thread_id(), input, "run", context=context,
+                     interrupt_before=interrupt_before, interrupt_after=interrupt_after)
+        async for event in self._aexecute(plan):
+            yield event
+
+    async def aresume(
+        self, workflow: LoadedWorkflow, thread_id: str, value: Any = _UNSET, *, context: Any = None
+    ) -> AsyncIterator[RunEvent]:
+        """Continue a thread that stopped: an interrupt (answered with ``value``), or
+        a run that was cancelled, failed or abandoned with nodes still to run."""
+        from langgraph.types import Command
+
+        state = state_at(self.store, thread_id)
+        last = self.runs.latest_for_thread(thread_id)
+        if last is not None and last.status == "interrupted":
+            waiting = [i for i in state.interrupts if i.get("id")]
+            if waiting and value is _UNSET:
+                raise UsageError(
+                    f"thread {thread_id} is waiting for a value: pass --value JSON "
+                    f"(asked: {dumps(waiting[0]['value'])})"
+                )
+            if waiting:
+                # one value, or {interrupt_id: value} when several interrupts wait
+                payload: Any = Command(resume=value)
+            else:
+                payload = None  # a static breakpoint: just continue
+            plan = _Plan(workflow, thread_id, payload, "resume", context=context, existing=last,
+                         started={"resumed": True})
+        elif state.next and (last is None or last.status in ("cancelled", "failed", "abandoned")):
+            if value is not _UNSET and not state.interrupts:
+                raise UsageError(
+                    f"thread {thread_id} is not waiting for a value; resume it without --value"
+                )
+            payload = None
+            if state.interrupts and value is not _UNSET:
+                payload = Command(resume=value)
+            plan = _Plan(workflow, thread_id, payload, "resume", context=context,
+                         started={"resumed": True})
+        else:
+            status = last.status if last else "not running"
+            raise UsageError(
+                f"thread {thread_id} is not interrupted (its last run is {status}); "
+                "nothing to resume",
+                hint="`lgp replay` re-runs from a checkpoint, `lgp run --thread` adds input",
+            )
+        async for event in self._aexecute(plan):
+            yield event
+
+    async def areplay(
+        self, workflow: LoadedWorkflow, thread_id: str, checkpoint_id: str, *, context: Any = None
+    ) -> AsyncIterator[RunEvent]:
+        """Re-run the nodes after ``checkpoint_id``; the thread's history keeps both branches."""
+        self._require_checkpoint(thread_id, checkpoint_id)
+        plan = _Plan(workflow, thread_id, None, "replay", checkpoint_id=checkpoint_id,
+                     context=context, started={"replay_of": checkpoint_id})
+        async for event in self._aexecute(plan):
+            yield event
+
+    async def afork(
+        self,
+        workflow: LoadedWorkflow,
+        thread_id: str,
+        checkpoint_id: str,
+        update: Any,
+        *,
+        as_node: str | None = None,
+        context: Any = None,
+    ) -> AsyncIterator[RunEvent]:
+        """Write ``update`` onto a past checkpoint (as ``as_node``), then continue from it.
+
+        The original history is untouched; the fork is a new branch of the thread.
+        """
+        if not isinstance(update, dict):
+            raise UsageError("--update must be a JSON object of state keys, e.g. '{\"x\": 1}'")
+        self._require_checkpoint(thread_id, checkpoint_id)
+        executor = self.executor(workflow)
+        async with executor.agraph(context=context) as graph:
+            nodes = [n for n in graph.nodes if n != "__start__"]
+            if as_node is not None and as_node not in graph.nodes:
+                raise UsageError(
+                    f"unknown node {as_node!r} for --as-node; nodes: {', '.join(nodes)}"
+                )
+            keys = _state_keys(graph)
+            unknown = sorted(set(update) - keys) if keys else []
+            if unknown:
+                raise UsageError(
+                    f"unknown state key(s) in --update: {', '.join(unknown)}; "
+                    f"state keys: {', '.join(sorted(keys))}"
+                )
+        plan = _Plan(workflow, thread_id, None, "fork", checkpoint_id=checkpoint_id,
+                     context=context, update=update, as_node=as_node,
+                     started={"fork_of": checkpoint_id, "update": update, "as_node": as_node})
+        async for event in self._aexecute(plan):
+            yield event
+
+    # sync twins ------------------------------------------------------------------
+    def start(self, workflow: LoadedWorkflow, input: Any = None, **kw: Any) -> Iterator[RunEvent]:  # noqa: A002
+        return sync_bridge.iterate(self.astart(workflow, input, **kw), "Runner.start()")
+
+    def resume(self, workflow: LoadedWorkflow, thread_id: str, value: Any = _UNSET,
+               **kw: Any) -> Iterator[RunEvent]:
+        return sync_bridge.iterate(self.aresume(workflow, thread_id, value, **kw),
+                                   "Runner.resume()")
+
+    def replay(self, workflow: LoadedWorkflow, thread_id: str, checkpoint_id: str,
+               **kw: Any) -> Iterator[RunEvent]:
+        return sync_bridge.iterate(self.areplay(workflow, thread_id, checkpoint_id, **kw),
+                                   "Runner.replay()")
+
+    def fork(self, workflow: LoadedWorkflow, thread_id: str, checkpoint_id: str, update: Any,
+             **kw: Any) -> Iterator[RunEvent]:
+        return sync_bridge.iterate(
+            self.afork(workflow, thread_id, checkpoint_id, update, **kw), "Runner.fork()"
+        )
+
+    # -- queries ----------------------------------------------------------------
+    def events(self, run_id: str, after_seq: int = 0) -> list[RunEvent]:
+        """A run's persisted events after ``after_seq``."""
+        return self.runs.events(self.runs.find(run_id).run_id, after_seq)
+
+    def target_for_thread(self, thread_id: str) -> str:
+        """The workflow target the thread's newest run used (to reload it)."""
+        self.store.thread(thread_id)
+        last = self.runs.latest_for_thread(thread_id)
+        if last is None or not last.target:
+            raise NotFoundError(
+                f"no recorded run for thread {thread_id!r}, so its workflow is unknown",
+                hint="pass --workflow FILE",
+            )
+        return last.target
+
+    # -- internals --------------------------------------------------------------
+    async def _aexecute(self, plan: _Plan) -> AsyncIterator[RunEvent]:
+        executor = self.executor(plan.workflow)
+        checkpoint_id = plan.checkpoint_id
+        if plan.update is not None:
+            async with executor.agraph(context=plan.context) as graph:
+                config = {"configurable": {"thread_id": plan.thread_id, "checkpoint_ns": "",
+                                           "checkpoint_id": plan.checkpoint_id}}
+                new = await graph.aupdate_state(config, plan.update, as_node=plan.as_node)
+                checkpoint_id = new["configurable"]["checkpoint_id"]
+        if plan.existing is not None:
+            record = self.runs.transition(plan.existing.run_id, "running")
+        else:
+            record = self.runs.create(
+                new_run_id(), plan.thread_id, plan.workflow.name,
+                target=plan.workflow.source.spec, kind=plan.kind,
+                input=_describe_input(plan.input), checkpoint_id=checkpoint_id,
+            )
+            record = self.runs.transition(record.run_id, "running")
+        last: RunEvent | None = None
+        started = time.perf_counter()
+        agen = executor.astream(
+            plan.input,
+            thread_id=plan.thread_id,
+            run_id=record.run_id,
+            context=plan.context,
+            checkpoint_id=checkpoint_id,
+            interrupt_before=plan.interrupt_before,
+            interrupt_after=plan.interrupt_after,
+            seq_start=record.last_seq,
+            started=plan.started,
+        )
+        try:
+            async for event in agen:
+                self.runs.append(event)
+                if event.type in STATUS_FOR_EVENT:
+                    self._finish(record.run_id, event, started)
+                last = event
+                yield event
+        finally:
+            await agen.aclose()
+            if last is None or not last.is_terminal:
+                # the consumer went away mid-run: record it as cancelled
+                seq = last.seq + 1 if last else record.last_seq + 1
+                event = RunEvent(record.run_id, seq, "run.cancelled", plan.thread_id,
+                                 {"reason": "the consumer stopped reading"})
+                with contextlib.suppress(Exception):
+                    self.runs.append(event)
+                    self._finish(record.run_id, event, started)
+
+    def _finish(self, run_id: str, event: RunEvent, started: float) -> None:
+        status = STATUS_FOR_EVENT[event.type]
+        fields: dict[str, Any] = {
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3)
+        }
+        if event.type == "run.failed":
+            fields["error"] = {k: event.data.get(k) for k in ("error_type", "message", "node")}
+        self.runs.transition(run_id, status, **fields)  # type: ignore[arg-type]
+
+    def _require_checkpoint(self, thread_id: str, checkpoint_id: str) -> None:
+        self.store.thread(thread_id)
+        if self.store.checkpoint(thread_id, checkpoint_id) is None:
+            raise NotFoundError(
+                f"unknown checkpoint {checkpoint_id!r} in thread {thread_id!r}",
+                hint=f"`lgp history {thread_id}` lists them",
+            )
+
+    def _check_nodes(self, workflow: LoadedWorkflow, nodes: list[str] | None, flag: str) -> None:
+        if not nodes or workflow.kind == "factory":
+            return
+        graph = self.executor(workflow).graph()
+        unknown = [n for n in nodes if n not in graph.nodes]
+        if unknown:
+            known = ", ".join(n for n in graph.nodes if n != "__start__")
+            raise UsageError(f"unknown node(s) for {flag}: {', '.join(unknown)}; nodes: {known}")
+
+
+def _state_keys(graph: Any) -> set[str]:
+    builder = getattr(graph, "builder", None)
+    channels = getattr(builder, "channels", None)
+    if not channels:
+        return set()
+    return {k for k in channels if not k.startswith("__")}
+
+
+def _describe_input(value: Any) -> Any:
+    from langgraph.types import Command
+
+    if isinstance(value, Command):
+        return {"command": {"resume": value.resume}}
+    return value

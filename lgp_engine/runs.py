@@ -1,0 +1,383 @@
+"""The run store: run records and their ordered event logs, beside the checkpoints.
+
+Checkpoints hold a thread's state; the run store holds what happened: one record
+per run (workflow, status, input, times, error) and every :class:`RunEvent` it
+emitted, in order. Events are written before anyone sees them, so
+``events(run_id, after_seq)`` replays a run exactly, also after a restart.
+
+Status machine::
+
+    queued -> running -> interrupted | completed | failed | cancelled
+    interrupted -> running          (resume continues the same run)
+    running -> abandoned            (its process died; found on the next start)
+
+A run is *owned* by the process executing it (host, pid and that process's start
+time). When a store is opened, running runs whose owner is gone are marked
+``abandoned``; their thread can be resumed from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from .errors import LGPError, NotFoundError
+from .events import RunEvent
+from .jsonable import dumps
+
+RunStatus = Literal[
+    "queued", "running", "interrupted", "completed", "failed", "cancelled", "abandoned"
+]
+TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled", "abandoned"})
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "queued": frozenset({"running", "cancelled", "failed"}),
+    "running": frozenset({"interrupted", "completed", "failed", "cancelled", "abandoned"}),
+    "interrupted": frozenset({"running", "cancelled"}),
+    "completed": frozenset(),
+    "failed": frozenset(),
+    "cancelled": frozenset(),
+    "abandoned": frozenset(),
+}
+STATUS_FOR_EVENT = {
+    "run.completed": "completed",
+    "run.failed": "failed",
+    "run.cancelled": "cancelled",
+    "interrupt": "interrupted",
+}
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS lgp_runs (
+    run_id       TEXT PRIMARY KEY,
+    thread_id    TEXT NOT NULL,
+    workflow     TEXT NOT NULL,
+    target       TEXT,
+    kind         TEXT NOT NULL DEFAULT 'run',
+    status       TEXT NOT NULL,
+    input        TEXT,
+    checkpoint_id TEXT,
+    created_at   REAL NOT NULL,
+    started_at   REAL,
+    ended_at     REAL,
+    duration_ms  REAL,
+    error        TEXT,
+    usage        TEXT,
+    owner        TEXT,
+    last_seq     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS lgp_runs_thread ON lgp_runs (thread_id, created_at);
+CREATE INDEX IF NOT EXISTS lgp_runs_status ON lgp_runs (status);
+CREATE TABLE IF NOT EXISTS lgp_events (
+    run_id  TEXT NOT NULL,
+    seq     INTEGER NOT NULL,
+    ts      REAL NOT NULL,
+    type    TEXT NOT NULL,
+    node    TEXT,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+"""
+
+
+class IllegalTransition(LGPError):
+    """A run was asked to move to a status its current status does not allow."""
+
+    title = "Invalid run state"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run as stored."""
+
+    run_id: str
+    thread_id: str
+    workflow: str
+    target: str | None
+    kind: str
+    status: str
+    input: Any
+    checkpoint_id: str | None
+    created_at: float
+    started_at: float | None
+    ended_at: float | None
+    duration_ms: float | None
+    error: dict[str, Any] | None
+    usage: dict[str, Any] | None
+    owner: str | None
+    last_seq: int
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+
+def _process_start(pid: int) -> str | None:
+    """Start time of ``pid`` (clock ticks since boot) on Linux, else None."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def owner_token(pid: int | None = None) -> str:
+    """Identifies a live process: ``host:pid:start``."""
+    pid = pid or os.getpid()
+    return f"{socket.gethostname()}:{pid}:{_process_start(pid) or '?'}"
+
+
+def owner_alive(token: str | None) -> bool:
+    """Whether the process behind an owner token still runs (unknown hosts count as alive)."""
+    if not token:
+        return False
+    try:
+        host, pid_s, start = token.rsplit(":", 2)
+        pid = int(pid_s)
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return True  # another machine: we cannot tell, so we do not touch it
+    current = _process_start(pid)
+    if current is not None:
+        return start in ("?", current)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunStore:
+    """Run records and event logs in SQLite (WAL mode).
+
+    Args:
+        path: The database file (may be the checkpoint file); None for in-memory.
+        busy_timeout_ms: How long a writer waits for another one.
+    """
+
+    def __init__(self, path: Path | None, *, busy_timeout_ms: int = 5000) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        target = str(path) if path else ":memory:"
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._conn = sqlite3.connect(
+                target, check_same_thread=False, timeout=busy_timeout_ms / 1000,
+                isolation_level=None,
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            from .errors import CheckpointError
+
+            raise CheckpointError(f"cannot open the run store {target}: {exc}") from None
+        self.owner = owner_token()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- runs -------------------------------------------------------------------
+    def create(
+        self,
+        run_id: str,
+        thread_id: str,
+        workflow: str,
+        *,
+        target: str | None = None,
+        kind: str = "run",
+        input: Any = None,  # noqa: A002
+        checkpoint_id: str | None = None,
+        status: RunStatus = "queued",
+    ) -> RunRecord:
+        """Record a new run (``queued`` unless told otherwise), owned by this process."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO lgp_runs (run_id, thread_id, workflow, target, kind, status, input,"
+                " checkpoint_id, created_at, owner) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (run_id, thread_id, workflow, target, kind, status, dumps(input),
+                 checkpoint_id, time.time(), self.owner),
+            )
+        return self.get(run_id)
+
+    def get(self, run_id: str) -> RunRecord:
+        """One run; :class:`NotFoundError` if unknown."""
+        rows = self._select("WHERE run_id = ?", (run_id,))
+        if not rows:
+            raise NotFoundError(f"unknown run {run_id!r}", hint="`lgp runs` lists them")
+        return rows[0]
+
+    def find(self, run_id_prefix: str) -> RunRecord:
+        """A run by id or unique id prefix (at least 6 characters)."""
+        try:
+            return self.get(run_id_prefix)
+        except NotFoundError:
+            if len(run_id_prefix) < 6:
+                raise
+        rows = self._select("WHERE run_id LIKE ? ORDER BY created_at", (run_id_prefix + "%",))
+        if len(rows) == 1:
+            return rows[0]
+        if not rows:
+            raise NotFoundError(f"unknown run {run_id_prefix!r}", hint="`lgp runs` lists them")
+        raise NotFoundError(f"run id prefix {run_id_prefix!r} is ambiguous ({len(rows)} runs)")
+
+    def list(
+        self, *, thread_id: str | None = None, status: str | None = None,
+        limit: int = 50, offset: int = 0,
+    ) -> list[RunRecord]:
+        """Runs, newest first."""
+        clauses, params = [], []
+        if thread_id is not None:
+            clauses.append("thread_id = ?")
+            params.append(thread_id)
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        return self._select(
+            f"{where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+            (*params, limit, offset),
+        )
+
+    def latest_for_thread(self, thread_id: str) -> RunRecord | None:
+        rows = self.list(thread_id=thread_id, limit=1)
+        return rows[0] if rows else None
+
+    def transition(self, run_id: str, status: RunStatus, **fields: Any) -> RunRecord:
+        """Move a run to ``status``; :class:`IllegalTransition` if not allowed."""
+        with self._lock:
+            current = self.get(run_id)
+            if status not in TRANSITIONS[current.status]:
+                raise IllegalTransition(
+                    f"run {run_id} is {current.status}; it cannot become {status}"
+                )
+            sets = ["status = ?"]
+            values: list[Any] = [status]
+            now = time.time()
+            if status == "running":
+                sets += ["started_at = COALESCE(started_at, ?)", "ended_at = NULL", "owner = ?"]
+                values += [now, self.owner]
+            if status in TERMINAL or status == "interrupted":
+                sets.append("ended_at = ?")
+                values.append(now)
+            for key in ("duration_ms", "error", "usage"):
+                if key in fields:
+                    sets.append(f"{key} = ?")
+                    value = fields[key]
+                    values.append(value if key == "duration_ms" else dumps(value))
+            self._conn.execute(
+                f"UPDATE lgp_runs SET {', '.join(sets)} WHERE run_id = ?", (*values, run_id)
+            )
+        return self.get(run_id)
+
+    def reap_abandoned(self) -> list[RunRecord]:
+        """Mark runs whose owning process is gone as ``abandoned``; returns them."""
+        reaped = []
+        for run in self._select("WHERE status IN ('running', 'queued')", ()):
+            if run.owner == self.owner or owner_alive(run.owner):
+                continue
+            with self._lock:
+                self._conn.execute(
+                    "UPDATE lgp_runs SET status = 'abandoned', ended_at = ?, error = ? "
+                    "WHERE run_id = ? AND status IN ('running', 'queued')",
+                    (time.time(), dumps({"error_type": "Abandoned",
+                                         "message": "the process running it stopped"}),
+                     run.run_id),
+                )
+            reaped.append(self.get(run.run_id))
+        return reaped
+
+    def prune(self, *, max_age_days: float | None = None, max_runs: int | None = None) -> int:
+        """Delete finished runs (and their events) older than the limits; returns how many."""
+        doomed: set[str] = set()
+        done = "status IN ('completed', 'failed', 'cancelled', 'abandoned')"
+        with self._lock:
+            if max_age_days is not None:
+                cutoff = time.time() - max_age_days * 86400
+                doomed |= {r[0] for r in self._conn.execute(
+                    f"SELECT run_id FROM lgp_runs WHERE {done} AND created_at < ?", (cutoff,))}
+            if max_runs is not None:
+                doomed |= {r[0] for r in self._conn.execute(
+                    f"SELECT run_id FROM lgp_runs WHERE {done} ORDER BY created_at DESC "
+                    "LIMIT -1 OFFSET ?", (max_runs,))}
+            if doomed:
+                marks = ",".join("?" * len(doomed))
+                self._conn.execute("BEGIN")
+                self._conn.execute(f"DELETE FROM lgp_events WHERE run_id IN ({marks})",
+                                   tuple(doomed))
+                self._conn.execute(f"DELETE FROM lgp_runs WHERE run_id IN ({marks})",
+                                   tuple(doomed))
+                self._conn.execute("COMMIT")
+        return len(doomed)
+
+    # -- events -----------------------------------------------------------------
+    def append(self, event: RunEvent) -> None:
+        """Persist one event (before it is handed to any consumer)."""
+        with self._lock:
+            self._conn.execute(
+                "INSERT INTO lgp_events (run_id, seq, ts, type, node, payload) "
+                "VALUES (?,?,?,?,?,?)",
+                (event.run_id, event.seq, event.ts, event.type, event.node,
+                 dumps(event.data)),
+            )
+            self._conn.execute(
+                "UPDATE lgp_runs SET last_seq = ? WHERE run_id = ? AND last_seq < ?",
+                (event.seq, event.run_id, event.seq),
+            )
+
+    def events(
+        self, run_id: str, after_seq: int = 0, *, limit: int | None = None
+    ) -> list[RunEvent]:
+        """The run's events with ``seq > after_seq``, in order."""
+        run = self.get(run_id)
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT seq, ts, type, node, payload FROM lgp_events WHERE run_id = ? AND seq > ? "
+                "ORDER BY seq LIMIT ?",
+                (run_id, after_seq, -1 if limit is None else limit),
+            ).fetchall()
+        return [
+            RunEvent(run_id=run_id, seq=seq, type=type_, thread_id=run.thread_id,
+                     data=json.loads(payload), node=node, ts=ts)
+            for seq, ts, type_, node, payload in rows
+        ]
+
+    # -- helpers ----------------------------------------------------------------
+    def _select(self, tail: str, params: tuple[Any, ...]) -> list[RunRecord]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT run_id, thread_id, workflow, target, kind, status, input, checkpoint_id, "
+                "created_at, started_at, ended_at, duration_ms, error, usage, owner, last_seq "
+                f"FROM lgp_runs {tail}",
+                params,
+            ).fetchall()
+        return [
+            RunRecord(
+                run_id=r[0], thread_id=r[1], workflow=r[2], target=r[3], kind=r[4], status=r[5],
+                input=_loads(r[6]), checkpoint_id=r[7], created_at=r[8], started_at=r[9],
+                ended_at=r[10], duration_ms=r[11], error=_loads(r[12]), usage=_loads(r[13]),
+                owner=r[14], last_seq=r[15],
+            )
+            for r in rows
+        ]
+
+
+def _loads(raw: str | None) -> Any:
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw

@@ -1,0 +1,178 @@
+"""Reading the past of a thread: state at a checkpoint, diffs, and the branch tree.
+
+These read the checkpointer directly and need no workflow code, so they work on
+any thread, even one whose workflow no longer imports.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .checkpointing import CheckpointInfo, CheckpointStore
+from .errors import NotFoundError
+from .jsonable import to_jsonable
+
+_INTERNAL_PREFIXES = ("branch:", "__", "start:")
+
+
+@dataclass(frozen=True)
+class StateAt:
+    """A thread's state at one checkpoint."""
+
+    thread_id: str
+    checkpoint_id: str
+    parent_id: str | None
+    step: int | None
+    source: str | None
+    values: dict[str, Any]
+    next: tuple[str, ...]
+    metadata: dict[str, Any]
+    interrupts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def state_at(
+    store: CheckpointStore, thread_id: str, checkpoint_id: str | None = None
+) -> StateAt:
+    """The state of ``thread_id`` at ``checkpoint_id`` (default: its newest checkpoint)."""
+    store.thread(thread_id)  # NotFoundError for an unknown thread
+    configurable: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
+    if checkpoint_id:
+        configurable["checkpoint_id"] = checkpoint_id
+    saver = store.reader()
+    tup = saver.get_tuple({"configurable": configurable})
+    if tup is None:
+        raise NotFoundError(
+            f"unknown checkpoint {checkpoint_id!r} in thread {thread_id!r}",
+            hint=f"`lgp history {thread_id}` lists them",
+        )
+    cid = tup.config["configurable"]["checkpoint_id"]
+    parent = tup.parent_config["configurable"]["checkpoint_id"] if tup.parent_config else None
+    values = {
+        k: v for k, v in tup.checkpoint.get("channel_values", {}).items()
+        if not k.startswith(_INTERNAL_PREFIXES)
+    }
+    info = store.checkpoint(thread_id, cid)
+    interrupts = []
+    for _task, channel, value in tup.pending_writes or []:
+        if channel != "__interrupt__":
+            continue
+        for item in value if isinstance(value, list | tuple) else [value]:
+            value_of = getattr(item, "value", item)
+            interrupts.append({"id": getattr(item, "id", None), "value": to_jsonable(value_of)})
+    return StateAt(
+        thread_id=thread_id,
+        checkpoint_id=cid,
+        parent_id=parent,
+        step=tup.metadata.get("step"),
+        source=tup.metadata.get("source"),
+        values=values,
+        next=info.next if info else (),
+        metadata=dict(tup.metadata),
+        interrupts=interrupts,
+    )
+
+
+# --------------------------------------------------------------------------- diff
+
+ChangeKind = Literal["added", "removed", "changed"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference between two states, at a dotted path (``a.b[2]``)."""
+
+    kind: ChangeKind
+    path: str
+    before: Any = None
+    after: Any = None
+
+
+def diff_values(before: Any, after: Any, path: str = "") -> list[Change]:
+    """Structured differences from ``before`` to ``after`` (JSON-like values)."""
+    a, b = to_jsonable(before), to_jsonable(after)
+    return _diff(a, b, path)
+
+
+def _diff(a: Any, b: Any, path: str) -> list[Change]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out: list[Change] = []
+        for key in sorted(set(a) | set(b), key=str):
+            sub = f"{path}.{key}" if path else str(key)
+            if key not in a:
+                out.append(Change("added", sub, after=b[key]))
+            elif key not in b:
+                out.append(Change("removed", sub, before=a[key]))
+            else:
+                out.extend(_diff(a[key], b[key], sub))
+        return out
+    if isinstance(a, list) and isinstance(b, list):
+        out = []
+        for i in range(min(len(a), len(b))):
+            out.extend(_diff(a[i], b[i], f"{path}[{i}]"))
+        for i in range(len(a), len(b)):
+            out.append(Change("added", f"{path}[{i}]", after=b[i]))
+        for i in range(len(b), len(a)):
+            out.append(Change("removed", f"{path}[{i}]", before=a[i]))
+        return out
+    if a != b or type(a) is not type(b):
+        return [Change("changed", path or "(root)", before=a, after=b)]
+    return []
+
+
+def diff_checkpoints(
+    store: CheckpointStore, thread_id: str, a: str, b: str
+) -> tuple[StateAt, StateAt, list[Change]]:
+    """The two states and the changes from checkpoint ``a`` to checkpoint ``b``."""
+    first = state_at(store, thread_id, a)
+    second = state_at(store, thread_id, b)
+    return first, second, diff_values(first.values, second.values)
+
+
+# --------------------------------------------------------------------------- tree
+
+
+@dataclass
+class HistoryNode:
+    """A checkpoint in the thread's history tree."""
+
+    info: CheckpointInfo
+    children: list[HistoryNode] = field(default_factory=list)
+
+
+def history_tree(checkpoints: list[CheckpointInfo]) -> list[HistoryNode]:
+    """Roots of the tree formed by parent links (children oldest first)."""
+    nodes = {c.checkpoint_id: HistoryNode(c) for c in checkpoints}
+    roots: list[HistoryNode] = []
+    for c in sorted(checkpoints, key=lambda c: c.checkpoint_id):
+        node = nodes[c.checkpoint_id]
+        parent = nodes.get(c.parent_id) if c.parent_id else None
+        (parent.children if parent else roots).append(node)
+    return roots
+
+
+def flatten_tree(roots: list[HistoryNode]) -> list[tuple[str, CheckpointInfo, int]]:
+    """``(prefix, checkpoint, branch_depth)`` rows for drawing the tree as text.
+
+    A straight run of checkpoints stays in one column; where a checkpoint has
+    several children, each child starts a branch drawn with ``├─`` / ``└─``.
+    """
+    rows: list[tuple[str, CheckpointInfo, int]] = []
+
+    def walk(node: HistoryNode, lead: str, head: str, depth: int) -> None:
+        current, prefix = node, head
+        while True:
+            rows.append((prefix, current.info, depth))
+            prefix = lead
+            if len(current.children) == 1:
+                current = current.children[0]
+                continue
+            for i, child in enumerate(current.children):
+                last = i == len(current.children) - 1
+                walk(child, lead + ("   " if last else "│  "), lead + ("└─ " if last else "├─ "),
+                     depth + 1)
+            return
+
+    for root in roots:
+        walk(root, "", "", 0)
+    return rows
