@@ -83,3 +83,5 @@ class RunPrinter:
                 print(d["traceback"], file=sys.stderr, flush=True)
         elif e.type == "run.cancelled":
             self.line(f"⏹ Cancelled: {d.get('reason')}")
+            resume = f"lgp resume {e.thread_id}{self.env_flag}"
+            self.line(f"Checkpoints are kept; continue with: {resume}")
