@@ -250,6 +250,10 @@ class CheckpointStore:
                 if "no such table" in str(exc):
                     return []
                 raise CheckpointError(f"{self.db_path}: {exc}") from None
+            except sqlite3.DatabaseError as exc:
+                raise CheckpointError(
+                    f"{self.db_path} is not a usable checkpoint database: {exc}"
+                ) from None
 
     def _tasks_by_checkpoint(
         self, thread_id: str, ns: str, ids: set[str]
@@ -303,25 +307,22 @@ class CheckpointStore:
 
     def _memory_history(self, thread_id: str, ns: str) -> list[CheckpointInfo]:
         config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ns}}
-        items = list(self.saver.list(config))
-        by_id = {t.config["configurable"]["checkpoint_id"]: t for t in items}
+
+        def ran(checkpoint_id: str | None) -> tuple[str, ...]:
+            writes = self.saver.writes.get((thread_id, ns, checkpoint_id), {})
+            names = (_task_name(w[3]) for w in writes.values() if len(w) > 3)
+            return tuple(dict.fromkeys(n for n in names if n))
+
         out = []
-        for t in items:
+        for t in self.saver.list(config):
             cid = t.config["configurable"]["checkpoint_id"]
             parent = t.parent_config["configurable"]["checkpoint_id"] if t.parent_config else None
-            nxt = tuple(dict.fromkeys(
-                c.removeprefix("branch:to:")
-                for c in t.checkpoint.get("updated_channels") or []
-                if c.startswith("branch:to:")
-            ))
-            parent_t = by_id.get(parent) if parent else None
-            writes: tuple[str, ...] = ()
-            if parent_t is not None:
-                writes = tuple(
-                    c.removeprefix("branch:to:")
-                    for c in parent_t.checkpoint.get("updated_channels") or []
-                    if c.startswith("branch:to:")
-                )
+            updated = t.checkpoint.get("updated_channels") or []
+            nxt = ran(cid) or tuple(
+                ["__start__"] * ("__start__" in updated)
+                + [c.removeprefix("branch:to:") for c in updated if c.startswith("branch:to:")]
+            )
+            writes = ran(parent) if parent else ()
             if t.metadata.get("source") == "input":
                 writes = ("__input__",)
             out.append(CheckpointInfo(cid, parent, t.metadata.get("step"),

@@ -31,6 +31,15 @@ def _workflow_option(fn: Any) -> Any:
     )(fn)
 
 
+def _existing(settings: Any, thread_id: str, checkpoint: str | None = None) -> str | None:
+    """Check (read-only, creating nothing) that the thread and checkpoint exist."""
+    from .checkpointing import open_checkpoints
+
+    with open_checkpoints(settings, readonly=True) as store:
+        store.thread(thread_id)
+        return store.find_checkpoint(thread_id, checkpoint) if checkpoint else None
+
+
 def _thread_workflow(runner: Any, settings: Any, thread_id: str, workflow: str | None) -> Any:
     target = workflow or runner.target_for_thread(thread_id)
     return load_target(settings, target)
@@ -122,6 +131,7 @@ def resume(thread_id: str, value: str | None, workflow: str | None, as_json: boo
     from .runner import _UNSET, Runner
 
     parsed = parse_json_option(value, "--value") if value is not None else _UNSET
+    _existing(settings, thread_id)
     with Runner.open(settings) as runner:
         loaded = _thread_workflow(runner, settings, thread_id, workflow)
         events = runner.resume(loaded, thread_id, parsed)
@@ -145,8 +155,8 @@ def replay(thread_id: str, checkpoint: str, workflow: str | None, as_json: bool,
     settings = setup(env, verbose)
     from .runner import Runner
 
+    checkpoint_id = _existing(settings, thread_id, checkpoint)
     with Runner.open(settings) as runner:
-        checkpoint_id = runner.store.find_checkpoint(thread_id, checkpoint)
         loaded = _thread_workflow(runner, settings, thread_id, workflow)
         events = runner.replay(loaded, thread_id, checkpoint_id)
         code = print_events(events, as_json=as_json, verbose=verbose,
@@ -179,8 +189,8 @@ def fork(thread_id: str, checkpoint: str, update: str, as_node: str | None,
     settings = setup(env, verbose)
     from .runner import Runner
 
+    checkpoint_id = _existing(settings, thread_id, checkpoint)
     with Runner.open(settings) as runner:
-        checkpoint_id = runner.store.find_checkpoint(thread_id, checkpoint)
         loaded = _thread_workflow(runner, settings, thread_id, workflow)
         events = runner.fork(loaded, thread_id, checkpoint_id, values, as_node=as_node)
         code = print_events(events, as_json=as_json, verbose=verbose,

@@ -257,7 +257,7 @@ class Runner:
             checkpoint_id=checkpoint_id,
             interrupt_before=plan.interrupt_before,
             interrupt_after=plan.interrupt_after,
-            seq_start=record.last_seq,
+            seq_start=self.runs.last_seq(record.run_id),
             started=plan.started,
         )
         try:
@@ -271,7 +271,7 @@ class Runner:
             await agen.aclose()
             if last is None or not last.is_terminal:
                 # the consumer went away mid-run: record it as cancelled
-                seq = last.seq + 1 if last else record.last_seq + 1
+                seq = last.seq + 1 if last else self.runs.last_seq(record.run_id) + 1
                 event = RunEvent(record.run_id, seq, "run.cancelled", plan.thread_id,
                                  {"reason": "the consumer stopped reading"})
                 with contextlib.suppress(Exception):

@@ -85,6 +85,12 @@ CREATE TABLE IF NOT EXISTS lgp_events (
 """
 
 
+# last_seq is refreshed whenever the status changes (appending an event stays one INSERT)
+_LAST_SEQ = (
+    "last_seq = COALESCE((SELECT MAX(seq) FROM lgp_events e WHERE e.run_id = lgp_runs.run_id), 0)"
+)
+
+
 class IllegalTransition(LGPError):
     """A run was asked to move to a status its current status does not allow."""
 
@@ -110,7 +116,7 @@ class RunRecord:
     error: dict[str, Any] | None
     usage: dict[str, Any] | None
     owner: str | None
-    last_seq: int
+    last_seq: int  # the newest event's seq as of the last status change
 
     @property
     def is_terminal(self) -> bool:
@@ -251,6 +257,14 @@ class RunStore:
             (*params, limit, offset),
         )
 
+    def last_seq(self, run_id: str) -> int:
+        """The seq of the run's newest persisted event (0 if none)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM lgp_events WHERE run_id = ?", (run_id,)
+            ).fetchone()
+        return int(row[0])
+
     def latest_for_thread(self, thread_id: str) -> RunRecord | None:
         rows = self.list(thread_id=thread_id, limit=1)
         return rows[0] if rows else None
@@ -263,7 +277,7 @@ class RunStore:
                 raise IllegalTransition(
                     f"run {run_id} is {current.status}; it cannot become {status}"
                 )
-            sets = ["status = ?"]
+            sets = ["status = ?", _LAST_SEQ]
             values: list[Any] = [status]
             now = time.time()
             if status == "running":
@@ -290,8 +304,8 @@ class RunStore:
                 continue
             with self._lock:
                 self._conn.execute(
-                    "UPDATE lgp_runs SET status = 'abandoned', ended_at = ?, error = ? "
-                    "WHERE run_id = ? AND status IN ('running', 'queued')",
+                    "UPDATE lgp_runs SET status = 'abandoned', ended_at = ?, error = ?, "
+                    f"{_LAST_SEQ} WHERE run_id = ? AND status IN ('running', 'queued')",
                     (time.time(), dumps({"error_type": "Abandoned",
                                          "message": "the process running it stopped"}),
                      run.run_id),
@@ -331,10 +345,6 @@ class RunStore:
                 "VALUES (?,?,?,?,?,?)",
                 (event.run_id, event.seq, event.ts, event.type, event.node,
                  dumps(event.data)),
-            )
-            self._conn.execute(
-                "UPDATE lgp_runs SET last_seq = ? WHERE run_id = ? AND last_seq < ?",
-                (event.seq, event.run_id, event.seq),
             )
 
     def events(
