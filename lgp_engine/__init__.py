@@ -37,7 +37,10 @@ from .events import EVENT_TYPES, RunEvent
 from .executor import Executor, RunResult, collect, new_thread_id
 from .loader import LoadedWorkflow, WorkflowSource, load_workflow, resolve_target
 from .registry import WorkflowRegistry
+from .runner import Runner
+from .runs import RunRecord, RunStore
 from .templates import Template, create_workflow, get_template, list_templates
+from .timetravel import Change, StateAt, diff_values, state_at
 
 __version__ = "0.1.0"
 
@@ -53,8 +56,13 @@ __all__ = [
     "NotFoundError",
     "RunError",
     "RunEvent",
+    "RunRecord",
     "RunResult",
+    "RunStore",
+    "Runner",
     "Settings",
+    "StateAt",
+    "Change",
     "Template",
     "TemplateError",
     "ThreadInfo",
@@ -67,6 +75,7 @@ __all__ = [
     "create_async_checkpointer",
     "create_checkpointer",
     "create_workflow",
+    "diff_values",
     "get_template",
     "list_templates",
     "load_settings",
@@ -75,4 +84,5 @@ __all__ = [
     "open_async_checkpoints",
     "open_checkpoints",
     "resolve_target",
+    "state_at",
 ]
