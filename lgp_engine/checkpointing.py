@@ -281,16 +281,27 @@ class CheckpointStore:
         )
         if not rows or rows[0][0] != "msgpack":
             return ()
-        try:
-            import ormsgpack
+        import ormsgpack
 
-            raw = ormsgpack.unpackb(rows[0][1])
+        def keep(code: int, data: bytes) -> tuple[str, int, bytes]:
+            return ("ext", code, data)  # user objects stay packed: nothing is rebuilt
+
+        try:
+            raw = ormsgpack.unpackb(rows[0][1], ext_hook=keep)
         except Exception:  # noqa: BLE001 - a listing never fails on one odd blob
             return ()
         updated = raw.get("updated_channels") or []
         nodes = [c.removeprefix("branch:to:") for c in updated if c.startswith("branch:to:")]
         if "__start__" in updated:
             nodes.insert(0, "__start__")
+        if "__pregel_tasks" in updated:  # Send fan-out: the target node of each packet
+            for item in (raw.get("channel_values") or {}).get("__pregel_tasks") or []:
+                try:
+                    module, name, args = ormsgpack.unpackb(item[2], ext_hook=keep)
+                except Exception:  # noqa: BLE001
+                    continue
+                if name == "Send" and args and args[0] not in nodes:
+                    nodes.append(args[0])
         return tuple(nodes)
 
     # -- memory helpers ---------------------------------------------------------

@@ -14,7 +14,7 @@ import contextlib
 import time
 import traceback
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -271,6 +271,7 @@ class Executor:
         interrupt_after: list[str] | None = None,
         seq_start: int = 0,
         started: dict[str, Any] | None = None,
+        on_part: Callable[[dict[str, Any]], None] | None = None,
         _translator: _Translator | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Run the workflow and yield its events as they happen; the last is terminal.
@@ -285,6 +286,9 @@ class Executor:
             interrupt_after: Nodes to stop after.
             seq_start: Number events after this seq (a resumed run continues its log).
             started: Extra fields for the ``run.started`` event (e.g. ``{"resumed": True}``).
+            on_part: Called with every raw LangGraph v2 stream part (``{type, ns, data}``)
+                before it is translated; for front ends that speak LangGraph's own
+                stream format (the Agent Server compatible API).
 
         Cancelling the task that iterates this generator ends the run with a
         ``run.cancelled`` event (the cancel message is its reason); its checkpoints
@@ -307,6 +311,8 @@ class Executor:
                     interrupt_before=interrupt_before,
                     interrupt_after=interrupt_after,
                 ):
+                    if on_part is not None:
+                        on_part(part)
                     event = tr.translate(part)
                     if event is not None:
                         yield event

@@ -46,6 +46,8 @@ class _Plan:
     started: dict[str, Any] | None = None
     update: dict[str, Any] | None = None  # fork: values to write first
     as_node: str | None = None
+    on_part: Any = None  # raw LangGraph stream parts, for LangGraph-speaking front ends
+    meta: dict[str, Any] | None = None  # extra fields kept on the run record
 
 
 class Runner:
@@ -93,17 +95,28 @@ class Runner:
         context: Any = None,
         interrupt_before: list[str] | None = None,
         interrupt_after: list[str] | None = None,
+        checkpoint_id: str | None = None,
+        on_part: Any = None,
+        meta: dict[str, Any] | None = None,
     ) -> AsyncIterator[RunEvent]:
-        """Run ``workflow`` on a thread (new unless ``thread_id`` is given)."""
+        """Run ``workflow`` on a thread (new unless ``thread_id`` is given).
+
+        ``input`` may be a ``langgraph.types.Command``; ``checkpoint_id`` starts from
+        that checkpoint instead of the thread's newest.
+        """
         self._check_nodes(workflow, interrupt_before, "--interrupt-before")
         self._check_nodes(workflow, interrupt_after, "--interrupt-after")
+        if checkpoint_id is not None and thread_id is not None:
+            self._require_checkpoint(thread_id, checkpoint_id)
         plan = _Plan(workflow, thread_id or new_thread_id(), input, "run", context=context,
-                     interrupt_before=interrupt_before, interrupt_after=interrupt_after)
+                     interrupt_before=interrupt_before, interrupt_after=interrupt_after,
+                     checkpoint_id=checkpoint_id, on_part=on_part, meta=meta)
         async for event in self._aexecute(plan):
             yield event
 
     async def aresume(
-        self, workflow: LoadedWorkflow, thread_id: str, value: Any = _UNSET, *, context: Any = None
+        self, workflow: LoadedWorkflow, thread_id: str, value: Any = _UNSET, *,
+        context: Any = None, on_part: Any = None, meta: dict[str, Any] | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Continue a thread that stopped: an interrupt (answered with ``value``), or
         a run that was cancelled, failed or abandoned with nodes still to run."""
@@ -119,12 +132,18 @@ class Runner:
                     f"(asked: {dumps(waiting[0]['value'])})"
                 )
             if waiting:
-                # one value, or {interrupt_id: value} when several interrupts wait
+                ids = [i["id"] for i in waiting]
+                if len(ids) > 1 and not (isinstance(value, dict) and set(value) == set(ids)):
+                    example = dumps({i: "..." for i in ids})
+                    raise UsageError(
+                        f"{len(ids)} interrupts are waiting on thread {thread_id}; pass one "
+                        f"value per interrupt id: --value '{example}'"
+                    )
                 payload: Any = Command(resume=value)
             else:
                 payload = None  # a static breakpoint: just continue
             plan = _Plan(workflow, thread_id, payload, "resume", context=context, existing=last,
-                         started={"resumed": True})
+                         started={"resumed": True}, on_part=on_part, meta=meta)
         elif state.next and (last is None or last.status in ("cancelled", "failed", "abandoned")):
             if value is not _UNSET and not state.interrupts:
                 raise UsageError(
@@ -134,7 +153,7 @@ class Runner:
             if state.interrupts and value is not _UNSET:
                 payload = Command(resume=value)
             plan = _Plan(workflow, thread_id, payload, "resume", context=context,
-                         started={"resumed": True})
+                         started={"resumed": True}, on_part=on_part, meta=meta)
         else:
             status = last.status if last else "not running"
             raise UsageError(
@@ -244,7 +263,7 @@ class Runner:
             record = self.runs.create(
                 new_run_id(), plan.thread_id, plan.workflow.name,
                 target=plan.workflow.source.spec, kind=plan.kind,
-                input=_describe_input(plan.input), checkpoint_id=checkpoint_id,
+                input=_describe_input(plan.input), checkpoint_id=checkpoint_id, meta=plan.meta,
             )
             record = self.runs.transition(record.run_id, "running")
         last: RunEvent | None = None
@@ -259,6 +278,7 @@ class Runner:
             interrupt_after=plan.interrupt_after,
             seq_start=self.runs.last_seq(record.run_id),
             started=plan.started,
+            on_part=plan.on_part,
         )
         try:
             async for event in agen:

@@ -69,7 +69,8 @@ CREATE TABLE IF NOT EXISTS lgp_runs (
     error        TEXT,
     usage        TEXT,
     owner        TEXT,
-    last_seq     INTEGER NOT NULL DEFAULT 0
+    last_seq     INTEGER NOT NULL DEFAULT 0,
+    meta         TEXT
 );
 CREATE INDEX IF NOT EXISTS lgp_runs_thread ON lgp_runs (thread_id, created_at);
 CREATE INDEX IF NOT EXISTS lgp_runs_status ON lgp_runs (status);
@@ -117,6 +118,7 @@ class RunRecord:
     usage: dict[str, Any] | None
     owner: str | None
     last_seq: int  # the newest event's seq as of the last status change
+    meta: dict[str, Any] | None = None
 
     @property
     def is_terminal(self) -> bool:
@@ -185,6 +187,7 @@ class RunStore:
             self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
+            self._migrate()
         except sqlite3.DatabaseError as exc:
             from .errors import CheckpointError
 
@@ -194,6 +197,13 @@ class RunStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    def _migrate(self) -> None:
+        """Add columns that newer versions introduced to an older store."""
+        have = {r[1] for r in self._conn.execute("PRAGMA table_info(lgp_runs)")}
+        for column, ddl in (("meta", "TEXT"),):
+            if column not in have:
+                self._conn.execute(f"ALTER TABLE lgp_runs ADD COLUMN {column} {ddl}")
 
     # -- runs -------------------------------------------------------------------
     def create(
@@ -207,14 +217,15 @@ class RunStore:
         input: Any = None,  # noqa: A002
         checkpoint_id: str | None = None,
         status: RunStatus = "queued",
+        meta: dict[str, Any] | None = None,
     ) -> RunRecord:
         """Record a new run (``queued`` unless told otherwise), owned by this process."""
         with self._lock:
             self._conn.execute(
                 "INSERT INTO lgp_runs (run_id, thread_id, workflow, target, kind, status, input,"
-                " checkpoint_id, created_at, owner) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " checkpoint_id, created_at, owner, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (run_id, thread_id, workflow, target, kind, status, dumps(input),
-                 checkpoint_id, time.time(), self.owner),
+                 checkpoint_id, time.time(), self.owner, dumps(meta or {})),
             )
         return self.get(run_id)
 
@@ -369,7 +380,8 @@ class RunStore:
         with self._lock:
             rows = self._conn.execute(
                 "SELECT run_id, thread_id, workflow, target, kind, status, input, checkpoint_id, "
-                "created_at, started_at, ended_at, duration_ms, error, usage, owner, last_seq "
+                "created_at, started_at, ended_at, duration_ms, error, usage, owner, last_seq, "
+                "meta "
                 f"FROM lgp_runs {tail}",
                 params,
             ).fetchall()
@@ -378,7 +390,7 @@ class RunStore:
                 run_id=r[0], thread_id=r[1], workflow=r[2], target=r[3], kind=r[4], status=r[5],
                 input=_loads(r[6]), checkpoint_id=r[7], created_at=r[8], started_at=r[9],
                 ended_at=r[10], duration_ms=r[11], error=_loads(r[12]), usage=_loads(r[13]),
-                owner=r[14], last_seq=r[15],
+                owner=r[14], last_seq=r[15], meta=_loads(r[16]),
             )
             for r in rows
         ]
