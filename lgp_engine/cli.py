@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from . import cli_inspect, cli_run, cli_templates
+from . import cli_inspect, cli_run, cli_serve, cli_templates
 from .cli_common import parse_json_option
 
 
@@ -30,13 +30,15 @@ def cli() -> None:
       lgp fork t1 --checkpoint ID --update '{"x": 1}'
     Start something new:
       lgp templates / lgp create my_flow --template basic && lgp run my_flow
+    Serve over HTTP (LangGraph SDK compatible):
+      lgp serve [WORKFLOW|DIR|langgraph.json] --port 8123
 
     Config comes from config/<env>.yaml (see --env); state lives in the
     checkpointer it names (SQLite in .lgp/ by default).
     """
 
 
-for module in (cli_run, cli_inspect, cli_templates):
+for module in (cli_run, cli_inspect, cli_templates, cli_serve):
     for command in module.COMMANDS:
         cli.add_command(command)
 

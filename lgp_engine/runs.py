@@ -74,6 +74,12 @@ CREATE TABLE IF NOT EXISTS lgp_runs (
 );
 CREATE INDEX IF NOT EXISTS lgp_runs_thread ON lgp_runs (thread_id, created_at);
 CREATE INDEX IF NOT EXISTS lgp_runs_status ON lgp_runs (status);
+CREATE TABLE IF NOT EXISTS lgp_threads (
+    thread_id  TEXT PRIMARY KEY,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    metadata   TEXT NOT NULL DEFAULT '{}'
+);
 CREATE TABLE IF NOT EXISTS lgp_events (
     run_id  TEXT NOT NULL,
     seq     INTEGER NOT NULL,
@@ -123,6 +129,16 @@ class RunRecord:
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL
+
+
+@dataclass(frozen=True)
+class ThreadMeta:
+    """A thread's record in the run store (threads created through the API)."""
+
+    thread_id: str
+    created_at: float
+    updated_at: float
+    metadata: dict[str, Any]
 
 
 def _process_start(pid: int) -> str | None:
@@ -346,6 +362,56 @@ class RunStore:
                                    tuple(doomed))
                 self._conn.execute("COMMIT")
         return len(doomed)
+
+    # -- threads (metadata of threads created through the API) ---------------------
+    def put_thread(self, thread_id: str, metadata: dict[str, Any] | None = None) -> ThreadMeta:
+        """Create a thread record, or merge ``metadata`` into the existing one."""
+        now = time.time()
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT metadata FROM lgp_threads WHERE thread_id = ?", (thread_id,)
+            ).fetchone()
+            if row is None:
+                self._conn.execute(
+                    "INSERT INTO lgp_threads (thread_id, created_at, updated_at, metadata) "
+                    "VALUES (?,?,?,?)", (thread_id, now, now, dumps(metadata or {})))
+            elif metadata:
+                merged = {**(_loads(row[0]) or {}), **metadata}
+                self._conn.execute(
+                    "UPDATE lgp_threads SET metadata = ?, updated_at = ? WHERE thread_id = ?",
+                    (dumps(merged), now, thread_id))
+        found = self.get_thread(thread_id)
+        assert found is not None
+        return found
+
+    def get_thread(self, thread_id: str) -> ThreadMeta | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT thread_id, created_at, updated_at, metadata FROM lgp_threads "
+                "WHERE thread_id = ?", (thread_id,)).fetchone()
+        return ThreadMeta(row[0], row[1], row[2], _loads(row[3]) or {}) if row else None
+
+    def list_threads(self) -> list[ThreadMeta]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT thread_id, created_at, updated_at, metadata FROM lgp_threads").fetchall()
+        return [ThreadMeta(r[0], r[1], r[2], _loads(r[3]) or {}) for r in rows]
+
+    def touch_thread(self, thread_id: str) -> None:
+        with self._lock:
+            self._conn.execute("UPDATE lgp_threads SET updated_at = ? WHERE thread_id = ?",
+                               (time.time(), thread_id))
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Forget a thread's record, runs and events (checkpoints are the saver's)."""
+        with self._lock:
+            self._conn.execute("BEGIN")
+            self._conn.execute(
+                "DELETE FROM lgp_events WHERE run_id IN "
+                "(SELECT run_id FROM lgp_runs WHERE thread_id = ?)", (thread_id,))
+            self._conn.execute("DELETE FROM lgp_runs WHERE thread_id = ?", (thread_id,))
+            self._conn.execute("DELETE FROM lgp_threads WHERE thread_id = ?", (thread_id,))
+            self._conn.execute("COMMIT")
 
     # -- events -----------------------------------------------------------------
     def append(self, event: RunEvent) -> None:

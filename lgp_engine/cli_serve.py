@@ -1,0 +1,123 @@
+"""``lgp serve``: the hosted HTTP API."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+
+import click
+
+from .cli_common import common_options, handle_errors, setup
+from .console import PREFIX
+from .errors import ConfigError
+
+
+@click.command()
+@click.argument("target", required=False, metavar="[WORKFLOW|DIR|langgraph.json]")
+@click.option("--host", default=None, help="Interface to listen on (config: server.host).")
+@click.option("--port", type=int, default=None, help="Port (config: server.port; 0 = any free).")
+@click.option("--workers", type=int, default=1, show_default=True,
+              help="Server processes sharing the same stores.")
+@click.option("--log-level", default="warning", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]),
+              help="uvicorn's log level (access lines at info).")
+@common_options
+@handle_errors
+def serve(target: str | None, host: str | None, port: int | None, workers: int,
+          log_level: str, env: str | None, verbose: bool) -> None:
+    """Serve workflows over HTTP: the LGP API and the LangGraph SDK API.
+
+    TARGET is a workflow file, a folder of them, or a langgraph.json; by default
+    the workflows registered in workflows/config.yaml. Settings (API keys, rate
+    limit, CORS) come from config/<env>.yaml; --env defaults to `hosted` here.
+
+    \b
+    Examples:
+      lgp serve                              # registered workflows, config/hosted.yaml
+      lgp serve workflows/basic_workflow.py --port 8123
+      curl localhost:8123/health
+      curl -X POST localhost:8123/workflows/basic_workflow/invoke \\
+           -H 'Authorization: Bearer KEY' -d '{"input": {"input": "hi"}}'
+
+    Stops cleanly on Ctrl+C or SIGTERM: runs in flight are cancelled and
+    recorded as cancelled (resume them later).
+    """
+    t0 = time.perf_counter()
+    settings = setup(env or os.environ.get("LGP_ENV") or "hosted", verbose)
+    host = host or settings.server.host
+    port = settings.server.port if port is None else port
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    import uvicorn
+
+    from .server.app import create_app
+
+    click.echo(f"{PREFIX} Environment: {settings.environment}")
+    app = create_app(settings, target)  # loads the workflows: errors surface here
+    names = app.state.ctx.catalog.names()
+    click.echo(f"{PREFIX} Workflows: {', '.join(names)}")
+    for name, reason in app.state.ctx.catalog.skipped.items():
+        click.echo(f"{PREFIX} ⚠ Skipped {name}: {reason}", err=True)
+    keys = [k for k in settings.server.api_keys if k]
+    click.echo(f"{PREFIX} Auth: {f'{len(keys)} API key(s)' if keys else 'off (no api_keys)'}; "
+               f"rate limit: {settings.server.rate_limit_per_minute or 'off'}/min per key")
+    sock = _bind(host, port)
+    shown = sock.getsockname()[1]
+    click.echo(f"{PREFIX} Server: http://{_display_host(host)}:{shown}")
+    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=3,
+                            lifespan="on", access_log=log_level in ("debug", "info"))
+    server = uvicorn.Server(config)
+    if workers > 1:
+        _serve_workers(sock, settings, target, workers, log_level)
+        return
+
+    original_startup = server.startup
+
+    async def startup(sockets: list[socket.socket] | None = None) -> None:
+        await original_startup(sockets=sockets)
+        if server.started:
+            click.echo(f"{PREFIX} ✅ Ready ({time.perf_counter() - t0:.2f}s)")
+            sys.stdout.flush()
+
+    server.startup = startup  # type: ignore[method-assign]
+    server.run(sockets=[sock])
+    click.echo(f"{PREFIX} Stopped")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = "already in use" if exc.errno == 98 else exc.strerror
+        raise ConfigError(f"cannot listen on {host}:{port}: {reason}",
+                          hint="pick another --port") from None
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _display_host(host: str) -> str:
+    return "127.0.0.1" if host in ("0.0.0.0", "") else host
+
+
+def _serve_workers(sock: socket.socket, settings: object, target: str | None, workers: int,
+                   log_level: str) -> None:
+    """Several processes on one socket (uvicorn's multiprocess supervisor)."""
+    import uvicorn
+    from uvicorn.supervisors import Multiprocess
+
+    os.environ["LGP_SERVE_TARGET"] = target or ""
+    os.environ["LGP_ENV"] = settings.environment  # type: ignore[attr-defined]
+    config = uvicorn.Config("lgp_engine.server.app:app_from_env", factory=True,
+                            log_level=log_level, timeout_graceful_shutdown=3, workers=workers)
+    click.echo(f"{PREFIX} ✅ Ready ({workers} workers)")
+    Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+
+
+COMMANDS = [serve]

@@ -1,0 +1,123 @@
+"""The FastAPI app factory: ``create_app(settings, target)``."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..checkpointing import open_checkpoints
+from ..config import Settings
+from ..errors import LGPError, NotFoundError, UsageError
+from ..runner import Runner
+from ..runs import IllegalTransition, RunStore
+from .catalog import Catalog, build_catalog
+from .context import ServerContext
+from .hub import RunHub
+from .metrics import Metrics
+from .security import GuardMiddleware
+
+log = logging.getLogger("lgp.server")
+
+
+def create_app(settings: Settings, target: str | None = None, *,
+               catalog: Catalog | None = None) -> FastAPI:
+    """The hosted API over ``target``'s workflows (see ``lgp serve --help``).
+
+    Workflows are loaded now (so a bad one fails before the server listens); the
+    stores are opened when the app starts (its lifespan) and closed when it stops,
+    after in-flight runs were cancelled and recorded as such.
+    """
+    ctx = ServerContext(settings=settings, catalog=catalog or build_catalog(settings, target),
+                        metrics=Metrics())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        with open_checkpoints(settings) as store:
+            runs = RunStore(store.db_path, busy_timeout_ms=settings.checkpointer.busy_timeout_ms)
+            try:
+                runs.reap_abandoned()
+                runs.prune(max_age_days=settings.runs.max_age_days,
+                           max_runs=settings.runs.max_runs)
+                ctx.runner = Runner(store, runs, environment=settings.environment)
+                ctx.hub = RunHub(runs, on_event=ctx.metrics.observe_event)
+                yield
+                await ctx.hub.shutdown()
+            finally:
+                runs.close()
+
+    app = FastAPI(title="LGP Workbench API", version="0.1.0", lifespan=lifespan,
+                  description="Run LangGraph workflows over HTTP; LangGraph SDK compatible.")
+    app.state.ctx = ctx
+    _error_handlers(app)
+
+    from .routes import core, lg_assistants, lg_runs, lg_threads
+
+    for module in (core, lg_assistants, lg_threads, lg_runs):
+        app.include_router(module.router)
+
+    server = settings.server
+    if server.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=server.cors_origins,
+                           allow_methods=["*"], allow_headers=["*"],
+                           expose_headers=["Retry-After", "Content-Location"])
+    app.add_middleware(GuardMiddleware, api_keys=list(server.api_keys),
+                       rate_limit=server.rate_limit_per_minute, max_body=server.max_body_bytes,
+                       metrics=ctx.metrics)
+    return app
+
+
+def _error_handlers(app: FastAPI) -> None:
+    def body(status: int, detail: str, **extra: Any) -> JSONResponse:
+        return JSONResponse({"detail": detail, **extra}, status_code=status)
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(_: Request, exc: NotFoundError) -> JSONResponse:
+        return body(404, str(exc))
+
+    @app.exception_handler(UsageError)
+    async def usage(_: Request, exc: UsageError) -> JSONResponse:
+        return body(422, str(exc))
+
+    @app.exception_handler(IllegalTransition)
+    async def conflict(_: Request, exc: IllegalTransition) -> JSONResponse:
+        return body(409, str(exc))
+
+    @app.exception_handler(LGPError)
+    async def lgp_error(_: Request, exc: LGPError) -> JSONResponse:
+        return body(400, str(exc), error=exc.title)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+                  for e in exc.errors()]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(p) for p in first["loc"] if p != "body") or "body"
+        return body(422, f"{where}: {first['msg']}", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return body(500, f"internal error: {type(exc).__name__}: {exc}")
+
+
+def app_from_env() -> FastAPI:
+    """App factory for worker processes (``lgp serve --workers N``)."""
+    import os
+
+    from ..config import load_settings
+
+    settings = load_settings(os.environ.get("LGP_ENV") or "hosted")
+    return create_app(settings, os.environ.get("LGP_SERVE_TARGET") or None)

@@ -1,0 +1,188 @@
+"""Runs in flight inside a server process, and the live followers of their events.
+
+A run executes as an asyncio task that iterates a :class:`~lgp_engine.Runner`
+operation. Events are persisted by the runner before they reach the hub, so a
+follower can always catch up from the run store: each follower has a bounded
+queue, and one that falls behind is switched to reading the store until it is
+level again (nothing is dropped, memory stays bounded). Followers of runs that
+live in another process (or a previous one) poll the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from ..events import RunEvent
+from ..runs import RunStore
+
+log = logging.getLogger(__name__)
+
+FOLLOWER_QUEUE = 1000
+POLL_SECONDS = 0.1
+
+
+@dataclass
+class RunHandle:
+    """A run executing in this process."""
+
+    run_id: str
+    thread_id: str
+    task: asyncio.Task[None]
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    last: RunEvent | None = None
+    followers: set[_Follower] = field(default_factory=set)
+
+
+class _Follower:
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[RunEvent | None] = asyncio.Queue(FOLLOWER_QUEUE)
+        self.behind = False
+
+    def offer(self, event: RunEvent | None) -> None:
+        if self.behind:
+            return
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.behind = True  # catch up from the store instead
+
+
+class RunHub:
+    """Starts runs as tasks and fans their events out to followers."""
+
+    def __init__(self, runs: RunStore, *, on_event: Callable[[RunEvent], None] | None = None):
+        self.runs = runs
+        self.on_event = on_event
+        self.active: dict[str, RunHandle] = {}
+        self._closing = False
+
+    async def launch(self, events: AsyncIterator[RunEvent]) -> RunHandle:
+        """Start iterating a runner operation; returns once the run exists.
+
+        Errors raised before the first event (bad input, unknown thread...) are
+        raised here, so an HTTP handler can answer 4xx with nothing started.
+        """
+        if self._closing:
+            from ..errors import LGPError
+
+            raise LGPError("the server is shutting down")
+        loop = asyncio.get_running_loop()
+        first: asyncio.Future[RunEvent] = loop.create_future()
+        holder: dict[str, RunHandle] = {}
+
+        async def drive() -> None:
+            handle: RunHandle | None = None
+            try:
+                async for event in events:
+                    if handle is None:
+                        handle = holder.get("h")
+                        if handle is None:
+                            first.set_result(event)
+                            await asyncio.sleep(0)  # let launch() register the handle
+                            handle = holder["h"]
+                    self._publish(handle, event)
+            except asyncio.CancelledError:
+                pass
+            except BaseException as exc:  # noqa: BLE001 - validation errors go to launch()
+                if not first.done():
+                    first.set_exception(exc)
+                    return
+                log.exception("run task failed")
+            finally:
+                if handle is not None:
+                    for follower in list(handle.followers):
+                        follower.offer(None)
+                    handle.done.set()
+                    self.active.pop(handle.run_id, None)
+
+        task = loop.create_task(drive())
+        event = await first
+        handle = RunHandle(event.run_id, event.thread_id, task)
+        holder["h"] = handle
+        self.active[handle.run_id] = handle
+        self._publish(handle, event)
+        return handle
+
+    def _publish(self, handle: RunHandle, event: RunEvent) -> None:
+        handle.last = event
+        if self.on_event is not None:
+            self.on_event(event)
+        for follower in list(handle.followers):
+            follower.offer(event)
+
+    async def follow(self, run_id: str, after_seq: int = 0) -> AsyncIterator[RunEvent]:
+        """A run's events after ``after_seq``: the stored ones, then live ones, until
+        the run stops (an interrupt, or its end)."""
+        self.runs.get(run_id)  # NotFoundError for an unknown run
+        follower = _Follower()
+        handle = self.active.get(run_id)
+        if handle is not None:
+            handle.followers.add(follower)
+        last = after_seq
+        try:
+            while True:
+                follower.behind = False
+                for event in self.runs.events(run_id, last):  # catch up from the store
+                    last = event.seq
+                    yield event
+                    if event.is_terminal:
+                        return
+                if handle is None or handle.done.is_set():
+                    if self.runs.get(run_id).status not in ("queued", "running"):
+                        for event in self.runs.events(run_id, last):
+                            last = event.seq
+                            yield event
+                        return
+                    handle = self.active.get(run_id)
+                    if handle is None:  # running in another process: poll the store
+                        await asyncio.sleep(POLL_SECONDS)
+                    else:
+                        handle.followers.add(follower)
+                    continue
+                # live: take events from the queue while they follow on without a gap
+                while True:
+                    if follower.queue.empty() and (follower.behind or handle.done.is_set()):
+                        break
+                    event = await follower.queue.get()
+                    if event is None or event.seq != last + 1:
+                        if event is not None and event.seq <= last:
+                            continue
+                        break  # a gap or the end: the store has the rest
+                    last = event.seq
+                    yield event
+                    if event.is_terminal:
+                        return
+        finally:
+            if handle is not None:
+                handle.followers.discard(follower)
+
+    def cancel(self, run_id: str, reason: str = "cancelled through the API") -> bool:
+        """Cancel a run of this process; False if it is not running here."""
+        handle = self.active.get(run_id)
+        if handle is None or handle.task.done():
+            return False
+        handle.task.cancel(reason)
+        return True
+
+    async def wait(self, run_id: str) -> None:
+        handle = self.active.get(run_id)
+        if handle is not None:
+            await handle.done.wait()
+
+    async def shutdown(self, reason: str = "the server is shutting down") -> None:
+        """Cancel every run in flight and wait until each has recorded it."""
+        self._closing = True
+        handles = list(self.active.values())
+        for handle in handles:
+            handle.task.cancel(reason)
+        for handle in handles:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(handle.done.wait(), timeout=5)
+
+    @property
+    def running(self) -> int:
+        return len(self.active)
