@@ -267,41 +267,62 @@ class CheckpointStore:
             (thread_id, ns, *ids),
         )
         found: dict[str, list[str]] = {}
+        sends: dict[str, list[str]] = {}
         for cid, task_path, _task_id in rows:
             name = _task_name(task_path)
+            if task_path and task_path.startswith("~__pregel_push"):
+                # a Send packet: the path holds its index in the checkpoint's task list
+                if cid not in sends:
+                    sends[cid] = self._sends(thread_id, ns, cid)
+                try:
+                    name = sends[cid][int(task_path.split(",")[1])]
+                except (IndexError, ValueError):
+                    name = None
             if name and name not in found.setdefault(cid, []):
                 found[cid].append(name)
         return {k: tuple(v) for k, v in found.items()}
 
-    def _pending_nodes(self, thread_id: str, ns: str, checkpoint_id: str) -> tuple[str, ...]:
+    def _sends(self, thread_id: str, ns: str, checkpoint_id: str) -> list[str]:
+        """Target nodes of the Send packets pending at a checkpoint, in order."""
+        raw = self._blob(thread_id, ns, checkpoint_id)
+        if raw is None:
+            return []
+        out = []
+        for item in (raw.get("channel_values") or {}).get("__pregel_tasks") or []:
+            try:
+                _module, name, args = _unpack(item[2])
+            except Exception:  # noqa: BLE001
+                out.append("?")
+                continue
+            out.append(args[0] if name == "Send" and args else "?")
+        return out
+
+    def _blob(self, thread_id: str, ns: str, checkpoint_id: str) -> dict[str, Any] | None:
         rows = self._query(
             "SELECT type, checkpoint FROM checkpoints "
             "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
             (thread_id, ns, checkpoint_id),
         )
         if not rows or rows[0][0] != "msgpack":
-            return ()
-        import ormsgpack
-
-        def keep(code: int, data: bytes) -> tuple[str, int, bytes]:
-            return ("ext", code, data)  # user objects stay packed: nothing is rebuilt
-
+            return None
         try:
-            raw = ormsgpack.unpackb(rows[0][1], ext_hook=keep)
+            raw = _unpack(rows[0][1])
         except Exception:  # noqa: BLE001 - a listing never fails on one odd blob
+            return None
+        return raw if isinstance(raw, dict) else None
+
+    def _pending_nodes(self, thread_id: str, ns: str, checkpoint_id: str) -> tuple[str, ...]:
+        raw = self._blob(thread_id, ns, checkpoint_id)
+        if raw is None:
             return ()
         updated = raw.get("updated_channels") or []
         nodes = [c.removeprefix("branch:to:") for c in updated if c.startswith("branch:to:")]
         if "__start__" in updated:
             nodes.insert(0, "__start__")
         if "__pregel_tasks" in updated:  # Send fan-out: the target node of each packet
-            for item in (raw.get("channel_values") or {}).get("__pregel_tasks") or []:
-                try:
-                    module, name, args = ormsgpack.unpackb(item[2], ext_hook=keep)
-                except Exception:  # noqa: BLE001
-                    continue
-                if name == "Send" and args and args[0] not in nodes:
-                    nodes.append(args[0])
+            for node in self._sends(thread_id, ns, checkpoint_id):
+                if node not in nodes and node != "?":
+                    nodes.append(node)
         return tuple(nodes)
 
     # -- memory helpers ---------------------------------------------------------
@@ -351,14 +372,25 @@ class CheckpointStore:
                 self._reader = None
 
 
+def _unpack(blob: bytes) -> Any:
+    """Decode msgpack without rebuilding user objects (they stay packed as tuples)."""
+    import ormsgpack
+
+    def keep(code: int, data: bytes) -> tuple[str, int, bytes]:
+        return ("ext", code, data)
+
+    return ormsgpack.unpackb(blob, ext_hook=keep)
+
+
 def _task_name(task_path: str | None) -> str | None:
-    # "~__pregel_pull, node" for pulled tasks, "~__pregel_push, ..." for Send
+    # "~__pregel_pull, node" for pulled tasks; Send ("~__pregel_push, index, ...") tasks
+    # are named from the checkpoint's packets (see _tasks_by_checkpoint)
     if not task_path:
         return None
     parts = [p.strip() for p in task_path.split(",")]
     if parts[0] == "~__pregel_pull" and len(parts) > 1:
         return parts[1]
-    return parts[-1] if parts else None
+    return None
 
 
 def _update_writers(meta: dict[str, Any]) -> list[str]:

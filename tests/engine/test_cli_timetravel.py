@@ -1,0 +1,719 @@
+"""Interrupts, time travel, crash safety and run logs through the ``lgp`` command.
+
+Every command runs as a subprocess (``python -m lgp_engine``) in a copy of the
+project, so each test also proves the state survives between processes. The test
+workflows log every node execution to a file next to them, which shows which nodes
+ran again after a resume, a replay or a fork.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# --------------------------------------------------------------------------- workflows
+
+# a -> b -> c on a nested state; every node logs its name to nodes.log.
+COUNTER = '''\
+import os
+from typing import TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nodes.log")
+
+
+def _log(name):
+    with open(LOG, "a", encoding="utf-8") as f:
+        f.write(name + "\\n")
+
+
+class State(TypedDict, total=False):
+    x: int
+    profile: dict
+    score: int
+    result: int
+
+
+def a(state):
+    _log("a")
+    return {"x": state.get("x", 0) + 1,
+            "profile": {"name": "ada", "langs": ["py"], "draft": True}}
+
+
+def b(state):
+    _log("b")
+    return {"profile": {"name": "Ada", "langs": ["py", "rust"]}, "score": state["x"] * 2}
+
+
+def c(state):
+    _log("c")
+    return {"result": state["x"] * 10}
+
+
+workflow = StateGraph(State)
+workflow.add_node("a", a)
+workflow.add_node("b", b)
+workflow.add_node("c", c)
+workflow.add_edge(START, "a")
+workflow.add_edge("a", "b")
+workflow.add_edge("b", "c")
+workflow.add_edge("c", END)
+'''
+
+# a -> slow -> c; "slow" sleeps 3 s the first time only (a marker file remembers).
+SLOW = '''\
+import os
+import time
+from typing import TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nodes.log")
+
+
+def _log(name):
+    with open(LOG, "a", encoding="utf-8") as f:
+        f.write(name + "\\n")
+
+
+class State(TypedDict, total=False):
+    x: int
+
+
+def a(state):
+    _log("a")
+    return {"x": 1}
+
+
+def slow(state):
+    _log("slow")
+    mark = LOG + ".slept"
+    if not os.path.exists(mark):
+        open(mark, "w").close()
+        time.sleep(3)
+    return {"x": state["x"] + 1}
+
+
+def c(state):
+    _log("c")
+    return {"x": state["x"] + 10}
+
+
+workflow = StateGraph(State)
+workflow.add_node("a", a)
+workflow.add_node("slow", slow)
+workflow.add_node("c", c)
+workflow.add_edge(START, "a")
+workflow.add_edge("a", "slow")
+workflow.add_edge("slow", "c")
+workflow.add_edge("c", END)
+'''
+
+# a -> sub (s1 -> s2, s2 asks a human) -> c
+SUBGRAPH = '''\
+from typing import TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import interrupt
+
+
+class State(TypedDict, total=False):
+    x: int
+    inner: str
+    answer: str
+
+
+def s1(state):
+    return {"inner": "s1 done", "x": state["x"] + 1}
+
+
+def s2(state):
+    return {"answer": interrupt({"q": "inner?", "x": state["x"]})}
+
+
+inner = StateGraph(State)
+inner.add_node("s1", s1)
+inner.add_node("s2", s2)
+inner.add_edge(START, "s1")
+inner.add_edge("s1", "s2")
+inner.add_edge("s2", END)
+
+
+def a(state):
+    return {"x": state.get("x", 0) + 1}
+
+
+def c(state):
+    return {"x": state["x"] * 10}
+
+
+workflow = StateGraph(State)
+workflow.add_node("a", a)
+workflow.add_node("sub", inner.compile())
+workflow.add_node("c", c)
+workflow.add_edge(START, "a")
+workflow.add_edge("a", "sub")
+workflow.add_edge("sub", "c")
+workflow.add_edge("c", END)
+'''
+
+# a fans out to two "work" tasks with Send; their results meet in an operator.add list
+SEND = '''\
+import operator
+from typing import Annotated, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send
+
+
+class State(TypedDict, total=False):
+    items: list
+    results: Annotated[list, operator.add]
+
+
+def a(state):
+    return {"items": [1, 2]}
+
+
+def fan(state):
+    return [Send("work", {"item": i}) for i in state["items"]]
+
+
+def work(arg):
+    return {"results": [arg["item"] * 10]}
+
+
+workflow = StateGraph(State)
+workflow.add_node("a", a)
+workflow.add_node("work", work)
+workflow.add_edge(START, "a")
+workflow.add_conditional_edges("a", fan, ["work"])
+workflow.add_edge("work", END)
+'''
+
+UNKNOWN_CP = "1f000000-0000-6000-8000-000000000000"
+_SCRUBBED_ENV = ("LGP_ENV", "LGP_DB", "LGP_HOST", "LGP_PORT", "LGP_API_KEY")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def write_flow(root: Path, name: str, text: str) -> str:
+    (root / name).write_text(textwrap.dedent(text), encoding="utf-8")
+    return name
+
+
+def nodes_log(root: Path) -> list[str]:
+    path = root / "nodes.log"
+    return path.read_text(encoding="utf-8").split() if path.exists() else []
+
+
+def reset_log(root: Path) -> None:
+    (root / "nodes.log").write_text("", encoding="utf-8")
+
+
+def db_counts(root: Path) -> dict[str, int]:
+    with closing(sqlite3.connect(root / ".lgp" / "checkpoints.db")) as conn:
+        return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]  # noqa: S608
+                for t in ("checkpoints", "writes", "lgp_runs", "lgp_events")}
+
+
+def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    return proc
+
+
+def result_of(stdout: str) -> dict[str, Any]:
+    lines = [ln for ln in stdout.splitlines() if ln.startswith("Result: ")]
+    assert len(lines) == 1, stdout
+    return json.loads(lines[0].removeprefix("Result: "))
+
+
+def run_id_of(stdout: str) -> str:
+    found = re.findall(r"^\[lgp\] Run: (\S+)$", stdout, re.M)
+    assert len(found) == 1, stdout
+    return found[0]
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> str:
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("[lgp] ❌"), lines[0]
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+def history_json(lgp: Callable[..., Any], root: Path, thread: str) -> list[dict[str, Any]]:
+    return json.loads(ok(lgp("history", thread, "--json", cwd=root)).stdout)
+
+
+def checkpoint_before(history: list[dict[str, Any]], node: str) -> str:
+    """The first checkpoint (oldest first) whose next node is ``node``."""
+    return next(c["checkpoint_id"] for c in history if c["next"] == [node])
+
+
+def runs_json(lgp: Callable[..., Any], root: Path, *args: str) -> list[dict[str, Any]]:
+    return json.loads(ok(lgp("runs", *args, "--json", cwd=root)).stdout)
+
+
+def popen_lgp(root: Path, *args: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
+    env.update({"PYTHONIOENCODING": "utf-8", "PYTHONDONTWRITEBYTECODE": "1"})
+    return subprocess.Popen(
+        [sys.executable, "-m", "lgp_engine", *args], cwd=root, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+    )
+
+
+def wait_for_node(root: Path, node: str, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while node not in nodes_log(root):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the node never started"
+        time.sleep(0.02)
+
+
+# --------------------------------------------------------------------------- AP1: interrupt
+
+
+def test_approval_workflow_interrupts_and_resumes(project: Path, lgp) -> None:
+    first = ok(lgp("run", "approval_workflow", "--thread", "a1", cwd=project))
+    out = first.stdout
+    assert "status: interrupted" in out
+    assert "Interrupted at node 'approve'" in out
+    asked = [json.loads(ln.removeprefix("Interrupt: "))
+             for ln in out.splitlines() if ln.startswith("Interrupt: ")]
+    assert asked == [{"question": "Approve this draft?",
+                      "draft": "Draft about untitled: everything is ready to ship."}]
+    assert "[lgp] Resume with: lgp resume a1 --value '<JSON>'" in out.splitlines()
+    run_id = run_id_of(out)
+    (record,) = runs_json(lgp, project, "--thread", "a1")
+    assert (record["run_id"], record["status"]) == (run_id, "interrupted")
+
+    second = ok(lgp("resume", "a1", "--value", '"yes"', cwd=project))
+    assert run_id_of(second.stdout) == run_id
+    assert result_of(second.stdout)["status"] == "published"
+    assert result_of(second.stdout)["approved"] is True
+    (record,) = runs_json(lgp, project, "--thread", "a1")
+    assert (record["run_id"], record["status"], record["kind"]) == (run_id, "completed", "run")
+    state = json.loads(ok(lgp("state", "a1", "--json", cwd=project)).stdout)
+    assert state["values"]["status"] == "published" and state["interrupts"] == []
+
+
+def test_the_resume_value_reaches_the_node(project: Path, lgp) -> None:
+    ok(lgp("run", "approval_workflow", "--thread", "a2", "--input", '{"topic": "x"}',
+           cwd=project))
+    state = json.loads(ok(lgp("state", "a2", "--json", cwd=project)).stdout)
+    assert state["next"] == ["approve"]
+    assert state["interrupts"][0]["value"]["draft"] == "Draft about x: everything is ready to ship."
+    done = ok(lgp("resume", "a2", "--value", '{"approved": false}', cwd=project))
+    assert result_of(done.stdout)["status"] == "rejected"
+
+
+def test_resume_json_output_continues_the_sequence(project: Path, lgp) -> None:
+    first = ok(lgp("run", "approval_workflow", "--thread", "a3", "--json", cwd=project))
+    before = [json.loads(ln) for ln in first.stdout.splitlines()]
+    assert before[-1]["type"] == "interrupt"
+    second = ok(lgp("resume", "a3", "--value", '"ok"', "--json", cwd=project))
+    after = [json.loads(ln) for ln in second.stdout.splitlines()]
+    assert after[-1]["type"] == "run.completed"
+    seqs = [e["seq"] for e in before + after]
+    assert seqs == list(range(1, len(seqs) + 1))
+    assert {e["run_id"] for e in before + after} == {before[0]["run_id"]}
+
+
+# --------------------------------------------------------------------------- AP2: replay, fork
+
+
+@pytest.fixture
+def counter(project: Path, lgp) -> dict[str, Any]:
+    """COUNTER run once on thread c1 with x=1 (x=2, score=4, result=20)."""
+    flow = write_flow(project, "counter.py", COUNTER)
+    run = ok(lgp("run", flow, "--thread", "c1", "--input", '{"x": 1}', cwd=project))
+    assert result_of(run.stdout)["result"] == 20
+    assert nodes_log(project) == ["a", "b", "c"]
+    history = history_json(lgp, project, "c1")
+    return {"root": project, "history": history, "run_id": run_id_of(run.stdout),
+            "before_b": checkpoint_before(history, "b"), "head": history[-1]["checkpoint_id"]}
+
+
+def test_replay_reruns_only_the_later_nodes(counter: dict[str, Any], lgp) -> None:
+    root = counter["root"]
+    reset_log(root)
+    replay = ok(lgp("replay", "c1", "--checkpoint", counter["before_b"], cwd=root))
+    assert f"Replaying from checkpoint {counter['before_b']}" in replay.stdout
+    assert result_of(replay.stdout)["result"] == 20
+    assert nodes_log(root) == ["b", "c"]
+    runs = runs_json(lgp, root, "--thread", "c1")
+    assert [(r["kind"], r["status"]) for r in runs] == [("replay", "completed"),
+                                                        ("run", "completed")]
+    assert runs[0]["checkpoint_id"] == counter["before_b"]
+
+
+def test_replay_accepts_a_unique_part_of_the_checkpoint_id(
+    counter: dict[str, Any], lgp
+) -> None:
+    root = counter["root"]
+    reset_log(root)
+    ok(lgp("replay", "c1", "--checkpoint", counter["before_b"][-12:], cwd=root))
+    assert nodes_log(root) == ["b", "c"]
+
+
+def test_fork_with_an_edit_grows_a_branch_beside_the_original(
+    counter: dict[str, Any], lgp
+) -> None:
+    root = counter["root"]
+    k, old_head = counter["before_b"], counter["head"]
+    reset_log(root)
+    fork = ok(lgp("fork", "c1", "--checkpoint", k, "--update", '{"x": 100}', "--as-node", "a",
+                  cwd=root))
+    assert f"Forked checkpoint {k}" in fork.stdout
+    assert result_of(fork.stdout)["result"] == 1000
+    assert result_of(fork.stdout)["score"] == 200
+    assert nodes_log(root) == ["b", "c"]
+
+    # the original branch is still there, ending in the original state
+    old = json.loads(ok(lgp("state", "c1", "--checkpoint", old_head, "--json",
+                            cwd=root)).stdout)
+    assert (old["values"]["result"], old["values"]["x"]) == (20, 2)
+    head = json.loads(ok(lgp("state", "c1", "--json", cwd=root)).stdout)
+    assert head["values"]["result"] == 1000 and head["checkpoint_id"] != old_head
+
+    history = ok(lgp("history", "c1", cwd=root)).stdout
+    assert "1 branch point(s)" in history
+    lines = history.splitlines()
+    ids = {c["checkpoint_id"] for c in counter["history"]}
+    for cid in ids:  # every original checkpoint is still listed, once
+        assert sum(cid in ln for ln in lines) == 1, cid
+    tee = [ln for ln in lines if ln.startswith("├─ ")]
+    elbow = [ln for ln in lines if ln.startswith("└─ ")]
+    rail = [ln for ln in lines if ln.startswith("│  ")]
+    assert len(tee) == 1 and len(elbow) == 1
+    # the original branch: the tee, then the rail down to the old head
+    assert old_head in rail[-1]
+    assert "(update)" in elbow[0]  # the fork starts with the written update
+    assert head["checkpoint_id"] in lines[-1]
+    as_json = history_json(lgp, root, "c1")
+    assert len([c for c in as_json if c["parent_id"] == k]) == 2
+
+
+def test_replay_and_fork_together_list_every_checkpoint_once(
+    counter: dict[str, Any], lgp
+) -> None:
+    root = counter["root"]
+    ok(lgp("replay", "c1", "--checkpoint", counter["before_b"], cwd=root))
+    before_c = checkpoint_before(counter["history"], "c")
+    ok(lgp("fork", "c1", "--checkpoint", before_c, "--update", '{"x": 7}', cwd=root))
+    all_ids = [c["checkpoint_id"] for c in history_json(lgp, root, "c1")]
+    text = ok(lgp("history", "c1", cwd=root)).stdout
+    assert "2 branch point(s)" in text
+    assert f"{len(all_ids)} checkpoint(s)" in text
+    for cid in all_ids:
+        assert text.count(cid) == 1, cid
+    assert sum(ln.startswith(("├─ ", "│  ├─ ")) for ln in text.splitlines()) == 2
+    assert sum(ln.startswith(("└─ ", "│  └─ ")) for ln in text.splitlines()) == 2
+
+
+# --------------------------------------------------------------------------- AP3: diff
+
+
+def test_diff_shows_added_changed_and_removed_nested_keys(counter: dict[str, Any], lgp) -> None:
+    root = counter["root"]
+    a = counter["before_b"]
+    b = checkpoint_before(counter["history"], "c")
+    out = ok(lgp("diff", "c1", a, b, cwd=root)).stdout
+    lines = out.splitlines()
+    assert '~ profile.name: "ada" → "Ada"' in lines
+    assert '+ profile.langs[1]: "rust"' in lines
+    assert "- profile.draft: true" in lines
+    assert "+ score: 4" in lines
+    assert "[lgp] 2 added, 1 removed, 1 changed" in lines
+    assert not any(ln.startswith(("+ x", "- x", "~ x")) for ln in lines)  # x did not change
+
+    data = json.loads(ok(lgp("diff", "c1", a, b, "--json", cwd=root)).stdout)
+    assert (data["from"], data["to"]) == (a, b)
+    assert sorted((c["kind"], c["path"], c["before"], c["after"]) for c in data["changes"]) == [
+        ("added", "profile.langs[1]", None, "rust"),
+        ("added", "score", None, 4),
+        ("changed", "profile.name", "ada", "Ada"),
+        ("removed", "profile.draft", True, None),
+    ]
+
+    # the other way round, and a checkpoint against itself
+    head = counter["head"]
+    back = json.loads(ok(lgp("diff", "c1", head, a, "--json", cwd=root)).stdout)["changes"]
+    assert {c["path"]: c["kind"] for c in back} == {
+        "profile.langs[1]": "removed", "profile.name": "changed", "profile.draft": "added",
+        "score": "removed", "result": "removed"}
+    same = ok(lgp("diff", "c1", a, a, cwd=root)).stdout
+    assert "[lgp] No differences." in same.splitlines()
+
+
+# --------------------------------------------------------------------------- AP4: crash, Ctrl+C
+
+
+def test_kill_9_leaves_an_abandoned_run_that_resume_finishes(project: Path, lgp) -> None:
+    flow = write_flow(project, "slow.py", SLOW)
+    proc = popen_lgp(project, "run", flow, "--thread", "k1")
+    try:
+        wait_for_node(project, "slow", proc)
+        # while its process lives, another process neither reaps the run...
+        (live,) = runs_json(lgp, project, "--thread", "k1")
+        assert live["status"] == "running"
+        # ...and already reads the events it has written so far
+        so_far = [json.loads(ln) for ln in ok(lgp("events", live["run_id"], "--json",
+                                                  cwd=project)).stdout.splitlines()]
+        assert proc.poll() is None, "the slow node should still be running"
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert [e["seq"] for e in so_far] == list(range(1, len(so_far) + 1))
+    assert [(e["type"], e["node"]) for e in so_far][-1] == ("node.started", "slow")
+    (record,) = runs_json(lgp, project, "--thread", "k1")
+    assert record["run_id"] == live["run_id"]
+    assert record["status"] == "abandoned"
+    assert record["error"]["error_type"] == "Abandoned"
+    text = ok(lgp("runs", "--thread", "k1", cwd=project)).stdout
+    assert "abandoned" in text
+    assert nodes_log(project) == ["a", "slow"]
+
+    resumed = ok(lgp("resume", "k1", cwd=project))
+    assert result_of(resumed.stdout) == {"x": 12}
+    assert nodes_log(project) == ["a", "slow", "slow", "c"]  # "a" did not run again
+    statuses = [(r["kind"], r["status"]) for r in runs_json(lgp, project, "--thread", "k1")]
+    assert statuses == [("resume", "completed"), ("run", "abandoned")]
+
+
+def test_ctrl_c_cancels_the_run_and_resume_finishes_it(project: Path, lgp) -> None:
+    flow = write_flow(project, "slow.py", SLOW)
+    proc = popen_lgp(project, "run", flow, "--thread", "k2")
+    try:
+        wait_for_node(project, "slow", proc)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, (out, err)
+    assert time.monotonic() - started < 2.5  # it did not wait for the 3 s node
+    assert "Cancelled: interrupted by the user (Ctrl+C)" in out
+    assert "continue with: lgp resume k2" in out
+    (record,) = runs_json(lgp, project, "--thread", "k2")
+    assert record["status"] == "cancelled"
+    events = [json.loads(ln) for ln in ok(lgp("events", record["run_id"], "--json",
+                                              cwd=project)).stdout.splitlines()]
+    assert events[-1]["type"] == "run.cancelled"
+    state = json.loads(ok(lgp("state", "k2", "--json", cwd=project)).stdout)
+    assert state["next"] == ["slow"]  # the checkpoints before the cancel are kept
+
+    resumed = ok(lgp("resume", "k2", cwd=project))
+    assert result_of(resumed.stdout) == {"x": 12}
+    assert nodes_log(project) == ["a", "slow", "slow", "c"]
+
+
+# --------------------------------------------------------------------------- AP5: events
+
+
+def test_events_after_n_are_exactly_the_later_ones(project: Path, lgp) -> None:
+    ok(lgp("run", "approval_workflow", "--thread", "e1", cwd=project))
+    ok(lgp("resume", "e1", "--value", '"yes"', cwd=project))
+    (record,) = runs_json(lgp, project, "--thread", "e1")
+    run_id = record["run_id"]
+    everything = [json.loads(ln) for ln in ok(lgp("events", run_id, "--json",
+                                                  cwd=project)).stdout.splitlines()]
+    last = everything[-1]["seq"]
+    assert [e["seq"] for e in everything] == list(range(1, last + 1))
+    assert everything[-1]["type"] == "run.completed"
+    assert record["last_seq"] == last
+    for after in (7, last - 1, last + 5):
+        proc = ok(lgp("events", run_id, "--after", str(after), "--json", cwd=project))
+        got = [json.loads(ln) for ln in proc.stdout.splitlines()]
+        assert [e["seq"] for e in got] == list(range(after + 1, last + 1)), after
+        assert got == everything[after:]  # the same events, byte for byte, in every process
+    # an id prefix works too, and the human listing has one line per event
+    text = ok(lgp("events", run_id[:8], "--after", "3", cwd=project)).stdout.splitlines()
+    assert [int(ln.split()[0]) for ln in text] == list(range(4, last + 1))
+
+
+def test_events_of_an_unknown_run(project: Path, lgp) -> None:
+    assert_one_line_error(lgp("events", "nope", cwd=project), "unknown run")
+    ok(lgp("run", "approval_workflow", "--thread", "e2", cwd=project))
+    assert_one_line_error(lgp("events", "nope", cwd=project), "unknown run")
+
+
+# --------------------------------------------------------------------------- AP6: bad input
+
+
+@pytest.fixture(scope="module")
+def bad_input_project(
+    tmp_path_factory: pytest.TempPathFactory, make_project, lgp
+) -> tuple[Path, dict[str, str]]:
+    """A project with a finished thread ``done`` and an interrupted thread ``asking``,
+    and the ids to put for ``{k}`` (before node b) and ``{head}`` in ``BAD_INPUT``."""
+    root = make_project(tmp_path_factory.mktemp("bad") / "project")
+    flow = write_flow(root, "counter.py", COUNTER)
+    ok(lgp("run", flow, "--thread", "done", "--input", '{"x": 1}', cwd=root))
+    ok(lgp("run", "approval_workflow", "--thread", "asking", cwd=root))
+    history = history_json(lgp, root, "done")
+    return root, {"{k}": checkpoint_before(history, "b"), "{head}": history[-1]["checkpoint_id"]}
+
+
+BAD_INPUT = {
+    "resume-unknown-thread": (["resume", "nope", "--value", '"yes"'], "unknown thread"),
+    "replay-unknown-thread": (["replay", "nope", "--checkpoint", UNKNOWN_CP], "unknown thread"),
+    "fork-unknown-thread": (["fork", "nope", "--checkpoint", UNKNOWN_CP, "--update", "{}"],
+                            "unknown thread"),
+    "state-unknown-thread": (["state", "nope"], "unknown thread"),
+    "history-unknown-thread": (["history", "nope"], "unknown thread"),
+    "diff-unknown-thread": (["diff", "nope", UNKNOWN_CP, UNKNOWN_CP], "unknown thread"),
+    "replay-unknown-checkpoint": (["replay", "done", "--checkpoint", UNKNOWN_CP],
+                                  "unknown checkpoint"),
+    "fork-unknown-checkpoint": (["fork", "done", "--checkpoint", UNKNOWN_CP,
+                                 "--update", '{"x": 1}'], "unknown checkpoint"),
+    "state-unknown-checkpoint": (["state", "done", "--checkpoint", UNKNOWN_CP],
+                                 "unknown checkpoint"),
+    "diff-unknown-checkpoint": (["diff", "done", "{head}", UNKNOWN_CP], "unknown checkpoint"),
+    "resume-not-interrupted": (["resume", "done"], "not interrupted"),
+    "resume-not-interrupted-value": (["resume", "done", "--value", '"x"'], "not interrupted"),
+    "resume-missing-value": (["resume", "asking"], "waiting for a value"),
+    "resume-malformed-value": (["resume", "asking", "--value", "{yes"], "invalid JSON"),
+    "fork-malformed-update": (["fork", "done", "--checkpoint", "{k}", "--update", "{x: 1"],
+                              "invalid JSON"),
+    "fork-update-not-object": (["fork", "done", "--checkpoint", "{k}", "--update", "[1]"],
+                               "JSON object"),
+    "fork-bad-as-node": (["fork", "done", "--checkpoint", "{k}", "--update", '{"x": 5}',
+                          "--as-node", "nope"], "unknown node 'nope'"),
+    "fork-unknown-state-key": (["fork", "done", "--checkpoint", "{k}", "--update",
+                                '{"nope": 1}'], "unknown state key"),
+    "run-unknown-interrupt-before": (["run", "counter.py", "--thread", "done",
+                                      "--interrupt-before", "nope"], "unknown node"),
+    "run-unknown-interrupt-after": (["run", "counter.py", "--thread", "new",
+                                     "--interrupt-after", "nope"], "unknown node"),
+}
+
+
+@pytest.mark.parametrize(("args", "needle"), list(BAD_INPUT.values()), ids=list(BAD_INPUT))
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(
+    bad_input_project: tuple[Path, dict[str, str]], lgp, args: list[str], needle: str
+) -> None:
+    root, names = bad_input_project
+    args = [names.get(a, a) for a in args]
+    before = db_counts(root)
+    log_before = nodes_log(root)
+    assert_one_line_error(lgp(*args, cwd=root), needle)
+    assert db_counts(root) == before
+    assert nodes_log(root) == log_before
+
+
+def test_thread_commands_on_a_fresh_project_create_nothing(
+    project: Path, lgp, tree_snapshot
+) -> None:
+    before = tree_snapshot(project)
+    for args in (["resume", "t"], ["replay", "t", "--checkpoint", UNKNOWN_CP],
+                 ["fork", "t", "--checkpoint", UNKNOWN_CP, "--update", "{}"],
+                 ["state", "t"], ["history", "t"], ["diff", "t", "a", "b"]):
+        proc = lgp(*args, cwd=project)
+        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+        assert len(proc.stderr.splitlines()) == 1, proc.stderr
+        assert proc.stderr.startswith("[lgp] ❌"), proc.stderr
+    assert tree_snapshot(project) == before
+    assert not (project / ".lgp").exists()
+
+
+# --------------------------------------------------------------------------- breakpoints
+
+
+@pytest.mark.parametrize(("flag", "expect_log"), [("--interrupt-before", ["a"]),
+                                                  ("--interrupt-after", ["a", "b"])])
+def test_static_breakpoints_stop_and_resume_continues(
+    project: Path, lgp, flag: str, expect_log: list[str]
+) -> None:
+    flow = write_flow(project, "counter.py", COUNTER)
+    stop = ok(lgp("run", flow, "--thread", "bp", "--input", '{"x": 1}', flag, "b",
+                  cwd=project))
+    assert "status: interrupted" in stop.stdout
+    assert "Interrupt: (breakpoint)" in stop.stdout
+    assert "[lgp] Resume with: lgp resume bp" in stop.stdout.splitlines()
+    assert nodes_log(project) == expect_log
+    (record,) = runs_json(lgp, project, "--thread", "bp")
+    assert record["status"] == "interrupted"
+    done = ok(lgp("resume", "bp", cwd=project))
+    assert result_of(done.stdout)["result"] == 20
+    assert nodes_log(project) == ["a", "b", "c"]
+    (record,) = runs_json(lgp, project, "--thread", "bp")
+    assert record["status"] == "completed"
+
+
+# --------------------------------------------------------------------------- subgraphs
+
+
+@pytest.fixture
+def subgraph_thread(project: Path, lgp) -> Path:
+    flow = write_flow(project, "subflow.py", SUBGRAPH)
+    stop = ok(lgp("run", flow, "--thread", "s1", "--input", '{"x": 1}', cwd=project))
+    assert "sub/s1" in stop.stdout and "status: interrupted" in stop.stdout
+    return project
+
+
+def test_state_subgraphs_shows_the_subgraph_state(subgraph_thread: Path, lgp) -> None:
+    root = subgraph_thread
+    plain = json.loads(ok(lgp("state", "s1", "--json", cwd=root)).stdout)
+    assert plain["values"] == {"x": 2}
+    assert "subgraphs" not in plain
+    deep = json.loads(ok(lgp("state", "s1", "--subgraphs", "--json", cwd=root)).stdout)
+    assert deep["subgraphs"] == {"sub": {"x": 3, "inner": "s1 done"}}
+    assert deep["interrupts"][0]["value"] == {"q": "inner?", "x": 3}
+    text = ok(lgp("state", "s1", "--subgraphs", cwd=root)).stdout
+    assert "[lgp] Subgraph sub:" in text.splitlines()
+    assert '"inner": "s1 done"' in text
+
+
+def test_history_subgraphs_lists_the_subgraph_checkpoints(subgraph_thread: Path, lgp) -> None:
+    root = subgraph_thread
+    data = json.loads(ok(lgp("history", "s1", "--subgraphs", "--json", cwd=root)).stdout)
+    assert [c["next"] for c in data["checkpoints"]] == [["__start__"], ["a"], ["sub"]]
+    ((ns, inner),) = data["subgraphs"].items()
+    assert ns.startswith("sub:")
+    assert [c["next"] for c in inner] == [["__start__"], ["s1"], ["s2"]]
+    assert inner[-1]["writes"] == ["s1"]
+    text = ok(lgp("history", "s1", "--subgraphs", cwd=root)).stdout
+    assert f"[lgp] Subgraph sub ({ns}): 3 checkpoint(s)" in text.splitlines()
+    for c in inner:
+        assert c["checkpoint_id"] in text
+    plain = ok(lgp("history", "s1", cwd=root)).stdout
+    assert not any(c["checkpoint_id"] in plain for c in inner)
+
+    done = ok(lgp("resume", "s1", "--value", '"deep"', cwd=root))
+    assert result_of(done.stdout) == {"x": 30, "inner": "s1 done", "answer": "deep"}
+    after = json.loads(ok(lgp("history", "s1", "--subgraphs", "--json", cwd=root)).stdout)
+    assert len(after["subgraphs"][ns]) == 4
+
+
+def test_history_of_a_send_fan_out_names_the_branch_node(project: Path, lgp) -> None:
+    flow = write_flow(project, "fan.py", SEND)
+    done = ok(lgp("run", flow, "--thread", "f1", cwd=project))
+    assert result_of(done.stdout)["results"] == [10, 20]
+    history = history_json(lgp, project, "f1")
+    after_a = next(c for c in history if c["writes"] == ["a"])
+    assert after_a["next"] == ["work"]
+    assert history[-1]["writes"] == ["work"]
+    assert "0000000000" not in ok(lgp("history", "f1", cwd=project)).stdout

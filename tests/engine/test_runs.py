@@ -1,0 +1,459 @@
+"""Tests for lgp_engine.runs: run records, the status machine, event logs, retention, reaping.
+
+Every test uses a real SQLite file in ``tmp_path`` (WAL mode, like the project's
+``.lgp/checkpoints.db``); process ownership is checked against real processes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from lgp_engine.errors import NotFoundError
+from lgp_engine.events import RunEvent
+from lgp_engine.runs import (
+    TERMINAL,
+    TRANSITIONS,
+    IllegalTransition,
+    RunStore,
+    owner_alive,
+    owner_token,
+)
+
+STATUSES = list(TRANSITIONS)
+ALL_PAIRS = list(itertools.product(STATUSES, STATUSES))
+LEGAL = [(a, b) for a, b in ALL_PAIRS if b in TRANSITIONS[a]]
+ILLEGAL = [(a, b) for a, b in ALL_PAIRS if b not in TRANSITIONS[a]]
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / ".lgp" / "runs.db"
+
+
+@pytest.fixture
+def store(db: Path) -> Iterator[RunStore]:
+    s = RunStore(db)
+    yield s
+    s.close()
+
+
+def event(run_id: str, seq: int, type_: str = "custom", **data: object) -> RunEvent:
+    return RunEvent(run_id, seq, type_, "thread-1", {"i": seq, **data}, node=f"n{seq}")
+
+
+def set_created_at(db: Path, run_id: str, created_at: float) -> None:
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("UPDATE lgp_runs SET created_at = ? WHERE run_id = ?", (created_at, run_id))
+        conn.commit()
+
+
+def set_owner(db: Path, run_id: str, owner: str | None) -> None:
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("UPDATE lgp_runs SET owner = ? WHERE run_id = ?", (owner, run_id))
+        conn.commit()
+
+
+def event_count(db: Path, run_id: str) -> int:
+    with closing(sqlite3.connect(db)) as conn:
+        return conn.execute("SELECT COUNT(*) FROM lgp_events WHERE run_id = ?",
+                            (run_id,)).fetchone()[0]
+
+
+def dead_pid_token() -> str:
+    """The owner token of a process that has exited (taken while it was alive)."""
+    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        token = owner_token(p.pid)
+    finally:
+        p.kill()
+        p.wait()
+    assert not token.endswith(":?"), "the start time of a live process must be known"
+    return token
+
+
+# --------------------------------------------------------------------------- records
+
+
+def test_create_and_get_round_trip(store: RunStore, db: Path) -> None:
+    rec = store.create("run-1", "thread-1", "flow", target="flow.py", kind="replay",
+                       input={"x": [1, 2]}, checkpoint_id="cp-1")
+    assert db.is_file()
+    assert rec == store.get("run-1")
+    assert (rec.run_id, rec.thread_id, rec.workflow, rec.target, rec.kind) == (
+        "run-1", "thread-1", "flow", "flow.py", "replay")
+    assert rec.status == "queued"
+    assert rec.input == {"x": [1, 2]}
+    assert rec.checkpoint_id == "cp-1"
+    assert rec.owner == store.owner == owner_token()
+    assert rec.last_seq == 0 == store.last_seq("run-1")
+    assert rec.started_at is None and rec.ended_at is None
+    assert not rec.is_terminal
+
+
+def test_create_with_status(store: RunStore) -> None:
+    assert store.create("r", "t", "w", status="running").status == "running"
+
+
+def test_get_unknown_run_is_not_found(store: RunStore) -> None:
+    with pytest.raises(NotFoundError, match="unknown run 'nope'"):
+        store.get("nope")
+
+
+def test_find_by_full_id_and_unique_prefix(store: RunStore) -> None:
+    store.create("abcdef-111", "t", "w")
+    store.create("abcdef-222", "t", "w")
+    store.create("zzz", "t", "w")
+    assert store.find("abcdef-111").run_id == "abcdef-111"
+    assert store.find("abcdef-2").run_id == "abcdef-222"
+    assert store.find("zzz").run_id == "zzz"  # an exact id may be short
+
+
+def test_find_refuses_short_ambiguous_and_unknown_prefixes(store: RunStore) -> None:
+    store.create("abcdef-111", "t", "w")
+    store.create("abcdef-222", "t", "w")
+    with pytest.raises(NotFoundError, match="unknown run"):
+        store.find("abcde")  # shorter than 6 characters: exact ids only
+    with pytest.raises(NotFoundError, match="ambiguous"):
+        store.find("abcdef")
+    with pytest.raises(NotFoundError, match="unknown run"):
+        store.find("abcdef-3")
+
+
+def test_list_newest_first_with_filters_and_paging(store: RunStore, db: Path) -> None:
+    base = time.time() - 100
+    for i, (thread, status) in enumerate(
+        [("t1", "queued"), ("t2", "running"), ("t1", "running"), ("t2", "queued"),
+         ("t1", "queued")]
+    ):
+        store.create(f"r{i}", thread, "w", status=status)
+        set_created_at(db, f"r{i}", base + i)
+    assert [r.run_id for r in store.list()] == ["r4", "r3", "r2", "r1", "r0"]
+    assert [r.run_id for r in store.list(thread_id="t1")] == ["r4", "r2", "r0"]
+    assert [r.run_id for r in store.list(status="running")] == ["r2", "r1"]
+    assert [r.run_id for r in store.list(thread_id="t1", status="queued")] == ["r4", "r0"]
+    assert [r.run_id for r in store.list(limit=2, offset=1)] == ["r3", "r2"]
+    assert store.list(thread_id="unknown") == []
+    assert store.latest_for_thread("t2").run_id == "r3"
+    assert store.latest_for_thread("unknown") is None
+
+
+def test_list_same_timestamp_falls_back_to_insertion_order(store: RunStore, db: Path) -> None:
+    for name in ("first", "second", "third"):
+        store.create(name, "t", "w")
+        set_created_at(db, name, 1000.0)
+    assert [r.run_id for r in store.list()] == ["third", "second", "first"]
+
+
+# --------------------------------------------------------------------------- status machine
+
+
+def test_transition_table_is_the_documented_machine() -> None:
+    assert TRANSITIONS["queued"] >= {"running"}
+    assert TRANSITIONS["running"] >= {"interrupted", "completed", "failed", "cancelled"}
+    assert "running" in TRANSITIONS["interrupted"]
+    for status in TERMINAL:
+        assert TRANSITIONS[status] == frozenset(), status
+    assert "interrupted" not in TERMINAL and "running" not in TERMINAL
+
+
+@pytest.mark.parametrize(("src", "dst"), LEGAL, ids=[f"{a}->{b}" for a, b in LEGAL])
+def test_legal_transition(store: RunStore, src: str, dst: str) -> None:
+    store.create("r", "t", "w", status=src)  # type: ignore[arg-type]
+    rec = store.transition("r", dst, duration_ms=12.5)  # type: ignore[arg-type]
+    assert rec.status == dst == store.get("r").status
+    assert rec.duration_ms == 12.5
+    if dst == "running":
+        assert rec.started_at is not None and rec.ended_at is None
+        assert rec.owner == store.owner
+    if dst in TERMINAL or dst == "interrupted":
+        assert rec.ended_at is not None
+
+
+@pytest.mark.parametrize(("src", "dst"), ILLEGAL, ids=[f"{a}->{b}" for a, b in ILLEGAL])
+def test_illegal_transition_is_refused(store: RunStore, src: str, dst: str) -> None:
+    before = store.create("r", "t", "w", status=src)  # type: ignore[arg-type]
+    with pytest.raises(IllegalTransition, match=f"is {src}; it cannot become {dst}"):
+        store.transition("r", dst)  # type: ignore[arg-type]
+    assert store.get("r") == before
+
+
+def test_resume_cycle_keeps_started_at_and_clears_ended_at(store: RunStore) -> None:
+    store.create("r", "t", "w")
+    first = store.transition("r", "running")
+    paused = store.transition("r", "interrupted")
+    assert paused.ended_at is not None
+    again = store.transition("r", "running")
+    assert again.started_at == first.started_at
+    assert again.ended_at is None
+    done = store.transition("r", "failed", error={"error_type": "ValueError", "message": "x"},
+                            usage={"tokens": 3})
+    assert done.error == {"error_type": "ValueError", "message": "x"}
+    assert done.usage == {"tokens": 3}
+    assert done.is_terminal
+
+
+def test_transition_of_unknown_run_is_not_found(store: RunStore) -> None:
+    with pytest.raises(NotFoundError):
+        store.transition("nope", "running")
+
+
+# --------------------------------------------------------------------------- events
+
+
+def test_events_after_seq_are_exactly_the_later_ones_in_order(store: RunStore) -> None:
+    store.create("r", "t", "w")
+    store.create("other", "t", "w")
+    for seq in range(1, 11):
+        store.append(event("r", seq))
+        store.append(event("other", seq, note="x"))
+    assert store.last_seq("r") == 10
+    assert store.last_seq("other") == 10
+    assert store.transition("r", "running").last_seq == 10  # refreshed on status changes
+    for after in range(0, 12):
+        got = store.events("r", after)
+        assert [e.seq for e in got] == list(range(after + 1, 11)), after
+        assert all(e.run_id == "r" and e.thread_id == "t" for e in got)
+    assert [e.seq for e in store.events("r", 3, limit=2)] == [4, 5]
+
+
+def test_event_fields_round_trip(store: RunStore) -> None:
+    store.create("r", "t", "w")
+    original = RunEvent("r", 1, "node.finished", "t",
+                        {"node": "a", "update": {"x": [1, {"y": None}]}, "path": ["sub"]},
+                        node="a", ts=1234.5)
+    store.append(original)
+    (back,) = store.events("r")
+    assert (back.seq, back.type, back.node, back.ts, back.data) == (
+        1, "node.finished", "a", 1234.5, original.data)
+
+
+def test_append_out_of_order_keeps_highest_last_seq(store: RunStore) -> None:
+    store.create("r", "t", "w")
+    store.append(event("r", 2))
+    store.append(event("r", 1))
+    assert store.last_seq("r") == 2
+    assert [e.seq for e in store.events("r")] == [1, 2]
+
+
+def test_duplicate_seq_is_refused(store: RunStore) -> None:
+    store.create("r", "t", "w")
+    store.append(event("r", 1))
+    with pytest.raises(sqlite3.IntegrityError):
+        store.append(event("r", 1))
+    assert [e.seq for e in store.events("r")] == [1]
+
+
+def test_events_of_unknown_run_is_not_found(store: RunStore) -> None:
+    with pytest.raises(NotFoundError):
+        store.events("nope")
+
+
+def test_events_survive_close_and_reopen(db: Path) -> None:
+    first = RunStore(db)
+    first.create("r", "t", "w")
+    first.transition("r", "running")
+    for seq in range(1, 6):
+        first.append(event("r", seq))
+    first.close()
+    second = RunStore(db)
+    try:
+        assert second.last_seq("r") == 5
+        assert [e.seq for e in second.events("r", 2)] == [3, 4, 5]
+        assert [e.data["i"] for e in second.events("r")] == [1, 2, 3, 4, 5]
+    finally:
+        second.close()
+
+
+def test_store_uses_wal_mode(store: RunStore, db: Path) -> None:
+    with closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_in_memory_store(tmp_path: Path) -> None:
+    s = RunStore(None)
+    try:
+        s.create("r", "t", "w")
+        s.append(event("r", 1))
+        assert [e.seq for e in s.events("r")] == [1]
+    finally:
+        s.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- retention
+
+
+def make_runs(
+    store: RunStore, db: Path, statuses: list[str], *, start: float, tag: str = ""
+) -> list[str]:
+    """One run per status, created one second apart from ``start``, with 3 events each."""
+    ids = []
+    for i, status in enumerate(statuses):
+        run_id = f"{tag}{status}-{i}"
+        store.create(run_id, "t", "w", status=status)  # type: ignore[arg-type]
+        set_created_at(db, run_id, start + i)
+        for seq in (1, 2, 3):
+            store.append(event(run_id, seq))
+        ids.append(run_id)
+    return ids
+
+
+def test_prune_by_max_runs_keeps_newest_finished_and_every_live_run(
+    store: RunStore, db: Path
+) -> None:
+    now = time.time()
+    live = make_runs(store, db, ["running", "interrupted", "queued"], start=now - 1000)
+    done = make_runs(store, db, ["completed", "failed", "cancelled", "abandoned", "completed"],
+                     start=now - 500)
+    assert store.prune(max_runs=2) == 3
+    left = {r.run_id for r in store.list()}
+    assert left == set(live) | set(done[-2:])
+    for run_id in done[:3]:
+        assert event_count(db, run_id) == 0
+        with pytest.raises(NotFoundError):
+            store.get(run_id)
+    for run_id in [*live, *done[-2:]]:
+        assert event_count(db, run_id) == 3
+
+
+def test_prune_by_max_age_deletes_only_old_finished_runs(store: RunStore, db: Path) -> None:
+    now = time.time()
+    old = make_runs(store, db, ["completed", "failed", "cancelled", "abandoned"],
+                    start=now - 5 * 86400)
+    old_live = make_runs(store, db, ["running", "interrupted"], start=now - 5 * 86400,
+                         tag="live-")
+    recent = make_runs(store, db, ["completed"], start=now - 60, tag="recent-")
+    assert store.prune(max_age_days=1) == len(old)
+    assert {r.run_id for r in store.list()} == set(old_live) | set(recent)
+    assert all(event_count(db, r) == 0 for r in old)
+    assert all(event_count(db, r) == 3 for r in [*old_live, *recent])
+
+
+def test_prune_without_limits_or_with_room_deletes_nothing(store: RunStore, db: Path) -> None:
+    ids = make_runs(store, db, ["completed", "failed"], start=time.time() - 10)
+    assert store.prune() == 0
+    assert store.prune(max_runs=5, max_age_days=30) == 0
+    assert {r.run_id for r in store.list()} == set(ids)
+
+
+def test_prune_counts_a_run_matching_both_limits_once(store: RunStore, db: Path) -> None:
+    make_runs(store, db, ["completed", "completed"], start=time.time() - 10 * 86400)
+    assert store.prune(max_runs=1, max_age_days=1) == 2
+    assert store.list() == []
+
+
+# --------------------------------------------------------------------------- ownership
+
+
+def test_owner_token_identifies_this_process() -> None:
+    token = owner_token()
+    host, pid, start = token.rsplit(":", 2)
+    assert host == socket.gethostname()
+    assert int(pid) == os.getpid()
+    assert start.isdigit()
+    assert owner_alive(token)
+
+
+def test_owner_alive_for_dead_reused_foreign_and_bad_tokens() -> None:
+    assert not owner_alive(dead_pid_token())
+    host, pid, _start = owner_token().rsplit(":", 2)
+    assert not owner_alive(f"{host}:{pid}:1")  # same pid, another start time: pid reused
+    assert owner_alive("some-other-host.example:1:1")  # cannot tell: leave it alone
+    assert not owner_alive(None)
+    assert not owner_alive("")
+    assert not owner_alive("garbage")
+
+
+def test_reap_marks_runs_of_a_dead_process_abandoned(store: RunStore, db: Path) -> None:
+    store.create("dead-running", "t", "w", status="running")
+    store.create("dead-queued", "t", "w", status="queued")
+    token = dead_pid_token()
+    set_owner(db, "dead-running", token)
+    set_owner(db, "dead-queued", token)
+    store.append(event("dead-running", 1))
+    store.append(event("dead-running", 2))
+    reaped = store.reap_abandoned()
+    assert {r.run_id for r in reaped} == {"dead-running", "dead-queued"}
+    for run_id in ("dead-running", "dead-queued"):
+        rec = store.get(run_id)
+        assert rec.status == "abandoned"
+        assert rec.ended_at is not None
+        assert rec.error["error_type"] == "Abandoned"
+    assert store.get("dead-running").last_seq == 2
+    assert store.reap_abandoned() == []  # once is enough
+
+
+def test_reap_treats_a_reused_pid_as_dead(store: RunStore, db: Path) -> None:
+    store.create("r", "t", "w", status="running")
+    host, pid, start = owner_token().rsplit(":", 2)
+    set_owner(db, "r", f"{host}:{pid}:{int(start) + 1}")
+    assert [r.run_id for r in store.reap_abandoned()] == ["r"]
+    assert store.get("r").status == "abandoned"
+
+
+def test_reap_treats_a_missing_owner_as_dead(store: RunStore, db: Path) -> None:
+    store.create("r", "t", "w", status="running")
+    set_owner(db, "r", None)
+    assert [r.run_id for r in store.reap_abandoned()] == ["r"]
+
+
+def test_reap_leaves_live_owners_and_paused_runs_alone(store: RunStore, db: Path) -> None:
+    store.create("mine", "t", "w", status="running")
+    store.create("live-other", "t", "w", status="running")
+    store.create("foreign-host", "t", "w", status="running")
+    store.create("dead-interrupted", "t", "w", status="interrupted")
+    store.create("dead-completed", "t", "w", status="completed")
+    dead = dead_pid_token()
+    set_owner(db, "dead-interrupted", dead)
+    set_owner(db, "dead-completed", dead)
+    set_owner(db, "foreign-host", "elsewhere.example:4242:1")
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        set_owner(db, "live-other", owner_token(sleeper.pid))
+        assert store.reap_abandoned() == []
+        # a second store of this process (same owner) does not reap this process's runs
+        other = RunStore(db)
+        try:
+            assert other.reap_abandoned() == []
+        finally:
+            other.close()
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    statuses = {r.run_id: r.status for r in store.list()}
+    assert statuses == {"mine": "running", "live-other": "running",
+                        "foreign-host": "running", "dead-interrupted": "interrupted",
+                        "dead-completed": "completed"}
+    # once the other process is gone, its run is reaped
+    assert [r.run_id for r in store.reap_abandoned()] == ["live-other"]
+
+
+def test_reap_on_reopen_after_owner_died(db: Path) -> None:
+    """A store opened by a new process finds the dead process's running run."""
+    code = (
+        "import sys; from pathlib import Path; from lgp_engine.runs import RunStore; "
+        "s = RunStore(Path(sys.argv[1])); s.create('r', 't', 'w', status='running'); "
+        "s.close()"
+    )
+    subprocess.run([sys.executable, "-c", code, str(db)], check=True, timeout=60)
+    store = RunStore(db)
+    try:
+        assert store.get("r").status == "running"
+        assert [r.run_id for r in store.reap_abandoned()] == ["r"]
+        assert store.get("r").status == "abandoned"
+    finally:
+        store.close()
