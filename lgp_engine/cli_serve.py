@@ -66,9 +66,9 @@ def serve(target: str | None, host: str | None, port: int | None, workers: int,
     sock = _bind(host, port)
     shown = sock.getsockname()[1]
     click.echo(f"{PREFIX} Server: http://{_display_host(host)}:{shown}")
-    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=3,
+    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5,
                             lifespan="on", access_log=log_level in ("debug", "info"))
-    server = uvicorn.Server(config)
+    server = _Server(config, app.state.ctx)
     if workers > 1:
         _serve_workers(sock, settings, target, workers, log_level)
         return
@@ -82,8 +82,63 @@ def serve(target: str | None, host: str | None, port: int | None, workers: int,
             sys.stdout.flush()
 
     server.startup = startup  # type: ignore[method-assign]
-    server.run(sockets=[sock])
-    click.echo(f"{PREFIX} Stopped")
+    import asyncio
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(server.serve(sockets=[sock]))
+    finally:
+        click.echo(f"{PREFIX} Stopped")
+        sys.stdout.flush()
+        sys.stderr.flush()
+    # A cancelled run's node may still be sleeping in a worker thread (Python cannot
+    # stop a thread); its run is already recorded as cancelled and the stores are
+    # closed, so don't wait for it.
+    os._exit(0 if server.started else 1)
+
+
+def _server_class() -> type:
+    import asyncio
+    import contextlib
+    import signal
+    import threading
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn, but a stop signal first cancels the runs in flight (each is
+        recorded as cancelled, and requests waiting on them answer at once), and the
+        process then exits normally instead of re-raising the signal."""
+
+        def __init__(self, config: uvicorn.Config, ctx: object) -> None:
+            super().__init__(config)
+            self.ctx = ctx
+
+        def handle_exit(self, sig: int, frame: object) -> None:
+            hub = getattr(self.ctx, "hub", None)
+            if hub is not None and not self.should_exit:
+                with contextlib.suppress(RuntimeError):
+                    asyncio.get_running_loop().create_task(hub.shutdown())
+            super().handle_exit(sig, frame)  # type: ignore[arg-type]
+
+        @contextlib.contextmanager
+        def capture_signals(self):  # type: ignore[no-untyped-def]
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            signals = (signal.SIGINT, signal.SIGTERM)
+            original = {s: signal.signal(s, self.handle_exit) for s in signals}
+            try:
+                yield
+            finally:
+                for s, handler in original.items():
+                    signal.signal(s, handler)
+
+    return Server
+
+
+def _Server(config: object, ctx: object) -> object:  # noqa: N802 - a class, built lazily
+    return _server_class()(config, ctx)
 
 
 def _bind(host: str, port: int) -> socket.socket:
