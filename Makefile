@@ -23,6 +23,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_overhead.py
+	$(BIN)/python benchmarks/server_throughput.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

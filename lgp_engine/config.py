@@ -57,7 +57,7 @@ class ServerSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8123, ge=0, le=65535)
     api_keys: list[str] = Field(default_factory=list, description="Bearer keys; empty = open")
-    rate_limit_per_minute: int = Field(100, ge=1)
+    rate_limit_per_minute: int = Field(100, ge=0, description="Per key; 0 turns it off")
     max_body_bytes: int = Field(1_048_576, ge=1)
     cors_origins: list[str] = Field(default_factory=list)
 

@@ -35,6 +35,11 @@ def create_app(settings: Settings, target: str | None = None, *,
     stores are opened when the app starts (its lifespan) and closed when it stops,
     after in-flight runs were cancelled and recorded as such.
     """
+    if settings.environment == "production" and not [k for k in settings.server.api_keys if k]:
+        from ..errors import ConfigError
+
+        raise ConfigError("the production environment needs an API key",
+                          hint="set LGP_API_KEY, or list server.api_keys in config/production.yaml")
     ctx = ServerContext(settings=settings, catalog=catalog or build_catalog(settings, target),
                         metrics=Metrics())
 
