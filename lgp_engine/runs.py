@@ -37,7 +37,7 @@ RunStatus = Literal[
 ]
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled", "abandoned"})
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "queued": frozenset({"running", "cancelled", "failed"}),
+    "queued": frozenset({"running", "cancelled", "failed", "abandoned"}),
     "running": frozenset({"interrupted", "completed", "failed", "cancelled", "abandoned"}),
     "interrupted": frozenset({"running", "cancelled"}),
     "completed": frozenset(),

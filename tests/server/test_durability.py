@@ -64,12 +64,12 @@ def _wait_for(path: Path, text: str, timeout: float = 20) -> None:
     raise AssertionError(f"{text!r} never appeared in {path}")
 
 
-def _start_slow(server: ServerProcess, thread_id: str) -> threading.Thread:
+def _start_slow(server: ServerProcess, thread_id: str, seconds: float) -> threading.Thread:
     def call() -> None:
         try:
             with server.client(API_KEY, timeout=60) as http:
                 http.post("/workflows/slow/invoke",
-                          json={"input": {"seconds": 30}, "thread_id": thread_id})
+                          json={"input": {"seconds": seconds}, "thread_id": thread_id})
         except httpx.HTTPError:
             pass  # the server goes away on purpose
 
@@ -82,7 +82,7 @@ def test_kill_9_loses_no_committed_checkpoint_and_the_thread_resumes(tmp_path: P
     project = make_server_project(tmp_path / "p", api_keys=[API_KEY])
     log = project / "workflows" / "slow_calls.log"
     server = ServerProcess(project, "workflows").start()
-    _start_slow(server, "crash")
+    _start_slow(server, "crash", 4)
     _wait_for(log, "wait")
     with server.client(API_KEY) as http:
         before = http.get("/sessions/crash").json()
@@ -90,7 +90,7 @@ def test_kill_9_loses_no_committed_checkpoint_and_the_thread_resumes(tmp_path: P
 
     restarted = ServerProcess(project, "workflows", port=server.port).start()
     try:
-        with restarted.client(API_KEY) as http:
+        with restarted.client(API_KEY, timeout=60) as http:
             after = http.get("/sessions/crash").json()
             assert after["checkpoints"] == before["checkpoints"]  # nothing committed was lost
             assert after["latest_state"]["trail"] == ["first"]
@@ -109,7 +109,7 @@ def test_sigterm_cancels_in_flight_runs_cleanly(tmp_path: Path) -> None:
     project = make_server_project(tmp_path / "p", api_keys=[API_KEY])
     log = project / "workflows" / "slow_calls.log"
     server = ServerProcess(project, "workflows").start()
-    _start_slow(server, "term")
+    _start_slow(server, "term", 30)
     _wait_for(log, "wait")
     started = time.monotonic()
     code = server.stop(signal.SIGTERM)
