@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -40,9 +41,17 @@ def _existing(settings: Any, thread_id: str, checkpoint: str | None = None) -> s
         return store.find_checkpoint(thread_id, checkpoint) if checkpoint else None
 
 
-def _thread_workflow(runner: Any, settings: Any, thread_id: str, workflow: str | None) -> Any:
-    target = workflow or runner.target_for_thread(thread_id)
-    return load_target(settings, target)
+def _on_thread(settings: Any, env: str | None, thread_id: str, workflow: str | None,
+               as_json: bool, verbose: bool, operation: Callable[[Any, Any], Any]) -> None:
+    """Run ``operation(runner, loaded_workflow)`` on an existing thread and print it."""
+    from .runner import Runner
+
+    with Runner.open(settings) as runner:
+        loaded = load_target(settings, workflow or runner.target_for_thread(thread_id))
+        events = operation(runner, loaded)
+        code = print_events(events, as_json=as_json, verbose=verbose,
+                            env_flag=env_flag(settings, env))
+    exit_with(code)
 
 
 @click.command()
@@ -128,16 +137,12 @@ def resume(thread_id: str, value: str | None, workflow: str | None, as_json: boo
       lgp resume t1                      # after Ctrl+C or a crash
     """
     settings = setup(env, verbose)
-    from .runner import _UNSET, Runner
+    from .runner import _UNSET
 
     parsed = parse_json_option(value, "--value") if value is not None else _UNSET
     _existing(settings, thread_id)
-    with Runner.open(settings) as runner:
-        loaded = _thread_workflow(runner, settings, thread_id, workflow)
-        events = runner.resume(loaded, thread_id, parsed)
-        code = print_events(events, as_json=as_json, verbose=verbose,
-                            env_flag=env_flag(settings, env))
-    exit_with(code)
+    _on_thread(settings, env, thread_id, workflow, as_json, verbose,
+               lambda runner, wf: runner.resume(wf, thread_id, parsed))
 
 
 @click.command()
@@ -153,15 +158,9 @@ def replay(thread_id: str, checkpoint: str, workflow: str | None, as_json: bool,
     """Re-run THREAD from a past checkpoint: the nodes after it run again and a new
     branch grows in the thread's history (the old one stays; see `lgp history`)."""
     settings = setup(env, verbose)
-    from .runner import Runner
-
     checkpoint_id = _existing(settings, thread_id, checkpoint)
-    with Runner.open(settings) as runner:
-        loaded = _thread_workflow(runner, settings, thread_id, workflow)
-        events = runner.replay(loaded, thread_id, checkpoint_id)
-        code = print_events(events, as_json=as_json, verbose=verbose,
-                            env_flag=env_flag(settings, env))
-    exit_with(code)
+    _on_thread(settings, env, thread_id, workflow, as_json, verbose,
+               lambda runner, wf: runner.replay(wf, thread_id, checkpoint_id))
 
 
 @click.command()
@@ -187,15 +186,10 @@ def fork(thread_id: str, checkpoint: str, update: str, as_node: str | None,
     """
     values = parse_json_option(update, "--update")
     settings = setup(env, verbose)
-    from .runner import Runner
-
     checkpoint_id = _existing(settings, thread_id, checkpoint)
-    with Runner.open(settings) as runner:
-        loaded = _thread_workflow(runner, settings, thread_id, workflow)
-        events = runner.fork(loaded, thread_id, checkpoint_id, values, as_node=as_node)
-        code = print_events(events, as_json=as_json, verbose=verbose,
-                            env_flag=env_flag(settings, env))
-    exit_with(code)
+    _on_thread(settings, env, thread_id, workflow, as_json, verbose,
+               lambda runner, wf: runner.fork(wf, thread_id, checkpoint_id, values,
+                                              as_node=as_node))
 
 
 COMMANDS = [run, resume, replay, fork]
