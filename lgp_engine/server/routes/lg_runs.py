@@ -1,7 +1,466 @@
-"""LangGraph Agent Server compatible routes (filled in by the compat work)."""
+"""LangGraph Agent Server compatible runs: create / stream / wait (on a thread or
+stateless), join, cancel, get and list.
+
+Every run goes through the same :class:`~lgp_engine.Runner` and run hub as the
+LGP API, so it is recorded with its events and status; the official API's
+fields (assistant, metadata, multitask strategy, kwargs) are kept in the run
+record's ``meta``. The raw LangGraph stream parts of a run are turned into the
+official SSE events by a :class:`~lgp_engine.server.lg_compat.LgStream`.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import contextlib
+import uuid
+import weakref
+from collections.abc import AsyncIterator, Awaitable
+from typing import Annotated, Any, Literal
 
-router = APIRouter()
+from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...errors import NotFoundError
+from ...jsonable import dumps
+from ...runs import RunRecord, owner_alive
+from ..catalog import assistant_id_for
+from ..context import Ctx, ServerContext
+from ..hub import RunHandle
+from ..lg_compat import (
+    IN_FLIGHT,
+    OUR_STATUSES,
+    STREAM_MODES,
+    LgStream,
+    apply_select,
+    command_from,
+    in_flight,
+    result_body,
+    run_json,
+    tap,
+    terminal_event,
+    thread_exists,
+    workflow_for,
+)
+from ..sse import frame, sse_response
+
+Select = Annotated[list[str] | None, Query()]
+
+router = APIRouter(tags=["LangGraph: runs"])
+
+KEEPALIVE_SECONDS = 5.0
+
+Nodes = Literal["*"] | list[str] | None
+
+
+class RunCreate(BaseModel):
+    """The body of ``runs.create`` / ``runs.stream`` / ``runs.wait``."""
+
+    model_config = ConfigDict(extra="allow")
+    assistant_id: str = Field(..., min_length=1, description="Assistant id or graph name.")
+    input: Any = None
+    command: dict[str, Any] | None = None
+    config: dict[str, Any] | None = None
+    context: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    checkpoint: dict[str, Any] | None = None
+    checkpoint_id: str | None = None
+    interrupt_before: Nodes = None
+    interrupt_after: Nodes = None
+    webhook: str | None = None
+    multitask_strategy: Literal["reject", "interrupt", "rollback", "enqueue"] | None = None
+    if_not_exists: Literal["create", "reject"] | None = None
+    on_completion: Literal["delete", "keep"] | None = None
+    on_disconnect: Literal["cancel", "continue"] | None = None
+    stream_mode: str | list[str] | None = None
+    stream_subgraphs: bool | None = False
+    stream_resumable: bool | None = False
+    feedback_keys: list[str] | None = None
+    after_seconds: float | None = None
+    durability: str | None = None
+    checkpoint_during: bool | None = None
+
+
+# --------------------------------------------------------------------------- launching
+
+
+def _streams(ctx: ServerContext) -> dict[str, LgStream]:
+    return ctx.extra.setdefault("lg_streams", {})
+
+
+def _thread_lock(ctx: ServerContext, thread_id: str) -> asyncio.Lock:
+    locks: weakref.WeakValueDictionary[str, asyncio.Lock] = ctx.extra.setdefault(
+        "lg_locks", weakref.WeakValueDictionary())
+    lock = locks.get(thread_id)
+    if lock is None:
+        lock = locks[thread_id] = asyncio.Lock()
+    return lock
+
+
+def _background(ctx: ServerContext, coro: Awaitable[None]) -> None:
+    tasks: set[asyncio.Task[None]] = ctx.extra.setdefault("lg_tasks", set())
+    task = asyncio.ensure_future(coro)
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+
+
+def _modes(value: str | list[str] | None, default: list[str]) -> list[str]:
+    modes = default if value is None else [value] if isinstance(value, str) else list(value)
+    unknown = [m for m in modes if m not in STREAM_MODES]
+    if unknown:
+        raise HTTPException(422, f"Unknown stream mode(s): {', '.join(unknown)}; "
+                                 f"supported: {', '.join(sorted(STREAM_MODES))}")
+    return modes
+
+
+async def _nodes(ctx: ServerContext, wf: Any, value: Nodes) -> list[str] | None:
+    if value is None:
+        return None
+    if value == "*":
+        async with ctx.live_runner.executor(wf).agraph() as graph:
+            return [n for n in graph.nodes if n != "__start__"]
+    return list(value)
+
+
+async def _context(ctx: ServerContext, wf: Any, body: RunCreate) -> Any:
+    """``context``, or the caller's ``config.configurable`` as context (LangGraph >= 0.6),
+    keeping only the keys of the graph's context schema when it has one."""
+    configurable = {k: v for k, v in ((body.config or {}).get("configurable") or {}).items()
+                    if k not in ("thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map")
+                    and not k.startswith("__")}
+    if body.context and configurable:
+        raise HTTPException(400, "Cannot specify both configurable and context. Prefer "
+                                 "setting context alone.")
+    context = body.context or configurable
+    if not context:
+        return None
+    if wf.kind == "factory":
+        return context
+    async with ctx.live_runner.executor(wf).agraph() as graph:
+        if getattr(graph, "context_schema", None) is None:
+            return context
+        try:
+            props = (graph.get_context_jsonschema() or {}).get("properties")
+        except Exception:  # noqa: BLE001 - no usable schema: pass everything
+            props = None
+    return {k: v for k, v in context.items() if k in props} if props else context
+
+
+async def _settle(ctx: ServerContext, thread_id: str, strategy: str) -> None:
+    """Apply the multitask strategy against the thread's runs in flight."""
+    busy = in_flight(ctx, thread_id)
+    if not busy:
+        return
+    if strategy == "reject":
+        raise HTTPException(409, f"Thread {thread_id} is already running a task "
+                                 f"({busy[0].run_id}). Wait for it to finish or choose a "
+                                 "different multitask strategy.")
+    if strategy in ("interrupt", "rollback"):
+        for record in busy:
+            ctx.live_hub.cancel(record.run_id, f"replaced by a new run ({strategy})")
+    while busy:  # enqueue: start once the runs before this one have stopped
+        for record in busy:
+            handle = ctx.live_hub.active.get(record.run_id)
+            if handle is not None:
+                await handle.done.wait()
+            else:
+                await asyncio.sleep(0.1)
+        busy = in_flight(ctx, thread_id)
+
+
+async def start_run(ctx: ServerContext, thread_id: str | None, body: RunCreate, *,
+                    modes: list[str], subgraphs: bool,
+                    gate: asyncio.Event | None = None) -> tuple[RunHandle, LgStream]:
+    """Validate a run request and start it; returns once the run is recorded."""
+    wf = workflow_for(ctx, body.assistant_id)
+    runs = ctx.live_runner.runs
+    stateless = thread_id is None
+    if body.command is not None and stateless and "resume" in body.command:
+        raise HTTPException(400, "Cannot resume a run without a thread: pass a thread_id")
+    temporary = stateless and body.on_completion != "keep"
+    if thread_id is None:
+        thread_id = str(uuid.uuid4())
+    elif (body.if_not_exists or "reject") != "create" and not thread_exists(ctx, thread_id):
+        raise HTTPException(404, "Thread or assistant not found.")
+    context = await _context(ctx, wf, body)
+    interrupt_before = await _nodes(ctx, wf, body.interrupt_before)
+    interrupt_after = await _nodes(ctx, wf, body.interrupt_after)
+    payload = command_from(body.command) if body.command is not None else body.input
+    checkpoint_id = body.checkpoint_id or (body.checkpoint or {}).get("checkpoint_id")
+    strategy = body.multitask_strategy or "enqueue"
+    assistant_id = assistant_id_for(wf.name)
+    meta = {
+        "api": "langgraph", "assistant_id": assistant_id, "metadata": body.metadata or {},
+        "multitask_strategy": strategy,
+        "kwargs": {
+            "input": body.input, "command": body.command, "config": body.config or {},
+            "context": body.context or {}, "stream_mode": modes,
+            "interrupt_before": body.interrupt_before, "interrupt_after": body.interrupt_after,
+            "webhook": body.webhook, "feedback_keys": body.feedback_keys,
+            "temporary": temporary, "subgraphs": subgraphs, "resumable": False,
+            "checkpoint_during": body.checkpoint_during
+            if body.checkpoint_during is not None else True,
+            "durability": body.durability or "async",
+        },
+    }
+    stream = LgStream(modes, subgraphs)
+    async with _thread_lock(ctx, thread_id):
+        await _settle(ctx, thread_id, strategy)
+        runs.put_thread(thread_id, {"graph_id": wf.name, "assistant_id": assistant_id})
+        try:
+            handle = await ctx.live_hub.launch(tap(ctx.live_runner.astart(
+                wf, payload, thread_id=thread_id, context=context,
+                interrupt_before=interrupt_before, interrupt_after=interrupt_after,
+                checkpoint_id=checkpoint_id, on_part=stream.on_part, meta=meta), stream))
+        except BaseException:
+            if stateless:
+                runs.delete_thread(thread_id)
+            raise
+    _streams(ctx)[handle.run_id] = stream
+    _background(ctx, _after(ctx, handle, temporary, gate))
+    return handle, stream
+
+
+async def _after(ctx: ServerContext, handle: RunHandle, temporary: bool,
+                 gate: asyncio.Event | None) -> None:
+    """When the run stops: drop its stream buffer; delete a temporary (stateless) thread
+    once its response was sent."""
+    await handle.done.wait()
+    _streams(ctx).pop(handle.run_id, None)
+    if not temporary:
+        return
+    if gate is not None:
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(gate.wait(), timeout=60)
+    with contextlib.suppress(Exception):
+        ctx.live_runner.runs.delete_thread(handle.thread_id)
+        saver = ctx.live_runner.store.saver
+        if saver is not None:
+            saver.delete_thread(handle.thread_id)
+
+
+def _location(handle: RunHandle, stateless: bool) -> dict[str, str]:
+    if stateless:
+        return {"Content-Location": f"/runs/{handle.run_id}"}
+    return {"Content-Location": f"/threads/{handle.thread_id}/runs/{handle.run_id}"}
+
+
+# --------------------------------------------------------------------------- responses
+
+
+def _json_when_done(result: Awaitable[Any], *, on_abort: Any = None,
+                    gate: asyncio.Event | None = None,
+                    headers: dict[str, str] | None = None) -> StreamingResponse:
+    """JSON once ``result`` is ready, with newline keep-alives meanwhile (like the
+    official server: leading whitespace is ignored by JSON parsers)."""
+
+    async def body() -> AsyncIterator[bytes]:
+        task = asyncio.ensure_future(result)
+        sent = False
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=KEEPALIVE_SECONDS)
+                if done:
+                    break
+                yield b"\n"
+            yield dumps(task.result()).encode()
+            sent = True
+        finally:
+            if not task.done():
+                task.cancel()
+            if not sent and on_abort is not None:
+                on_abort()
+            if gate is not None:
+                gate.set()
+
+    return StreamingResponse(body(), media_type="application/json", headers=headers)
+
+
+async def _outcome(ctx: ServerContext, handle: RunHandle, stream: LgStream | None) -> Any:
+    await handle.done.wait()
+    terminal = (stream.terminal if stream is not None else None) or (
+        handle.last if handle.last is not None and handle.last.is_terminal else None)
+    if terminal is None:
+        terminal = terminal_event(ctx, ctx.live_runner.runs.get(handle.run_id))
+    return result_body(ctx, handle.thread_id, terminal,
+                       stream.last_values if stream is not None else None)
+
+
+async def _stored_outcome(ctx: ServerContext, record: RunRecord) -> Any:
+    """The wait/join body of a run: waits while it is in flight (here or elsewhere)."""
+    handle = ctx.live_hub.active.get(record.run_id)
+    if handle is not None:
+        return await _outcome(ctx, handle, _streams(ctx).get(record.run_id))
+    runs = ctx.live_runner.runs
+    while record.status in IN_FLIGHT and record.owner != runs.owner and owner_alive(record.owner):
+        await asyncio.sleep(0.1)
+        record = runs.get(record.run_id)
+    return result_body(ctx, record.thread_id, terminal_event(ctx, record))
+
+
+def _cancel_on(ctx: ServerContext, handle: RunHandle, body: RunCreate) -> Any:
+    if body.on_disconnect != "cancel":
+        return None
+    return lambda: ctx.live_hub.cancel(handle.run_id, "the client disconnected")
+
+
+async def _create(ctx: ServerContext, thread_id: str | None, body: RunCreate) -> JSONResponse:
+    modes = _modes(body.stream_mode, ["values"])
+    handle, _ = await start_run(ctx, thread_id, body, modes=modes,
+                                subgraphs=bool(body.stream_subgraphs))
+    record = ctx.live_runner.runs.get(handle.run_id)
+    return JSONResponse(run_json(record), headers=_location(handle, thread_id is None))
+
+
+async def _wait(ctx: ServerContext, thread_id: str | None, body: RunCreate) -> Response:
+    gate = asyncio.Event()
+    handle, stream = await start_run(ctx, thread_id, body, modes=[], subgraphs=False, gate=gate)
+    headers = _location(handle, thread_id is None)
+    headers["Location"] = f"/threads/{handle.thread_id}/runs/{handle.run_id}/join"
+    return _json_when_done(_outcome(ctx, handle, stream), on_abort=_cancel_on(ctx, handle, body),
+                           gate=gate, headers=headers)
+
+
+async def _stream(ctx: ServerContext, thread_id: str | None, body: RunCreate) -> Response:
+    modes = _modes(body.stream_mode, ["values"])
+    gate = asyncio.Event()
+    handle, stream = await start_run(ctx, thread_id, body, modes=modes,
+                                     subgraphs=bool(body.stream_subgraphs), gate=gate)
+    return sse_response(_frames(handle, stream, _cancel_on(ctx, handle, body), gate),
+                        ctx.metrics, _location(handle, thread_id is None))
+
+
+async def _frames(handle: RunHandle, stream: LgStream, on_abort: Any,
+                  gate: asyncio.Event | None) -> AsyncIterator[bytes]:
+    """``metadata`` first, then the run's events; no ``end`` event. The stream closes
+    only once the run's status is final, so a client that checks it sees the end."""
+    finished = False
+    try:
+        yield frame("metadata", {"run_id": handle.run_id, "attempt": 1})
+        async for name, data in stream.follow():
+            yield frame(name, data)
+        await handle.done.wait()
+        finished = True
+    finally:
+        if not finished and on_abort is not None:
+            on_abort()
+        if gate is not None:
+            gate.set()
+
+
+# --------------------------------------------------------------------------- thread runs
+
+
+@router.post("/threads/{thread_id}/runs")
+async def create_run(thread_id: str, body: RunCreate, ctx: Ctx) -> Response:
+    """Start a run in the background; returns the Run."""
+    return await _create(ctx, thread_id, body)
+
+
+@router.post("/threads/{thread_id}/runs/stream")
+async def stream_run(thread_id: str, body: RunCreate, ctx: Ctx) -> Response:
+    """Start a run and stream it as SSE in the official event format."""
+    return await _stream(ctx, thread_id, body)
+
+
+@router.post("/threads/{thread_id}/runs/wait")
+async def wait_run(thread_id: str, body: RunCreate, ctx: Ctx) -> Response:
+    """Start a run and answer its final values (or ``__interrupt__`` / ``__error__``)."""
+    return await _wait(ctx, thread_id, body)
+
+
+@router.get("/threads/{thread_id}/runs")
+async def list_runs(thread_id: str, ctx: Ctx, limit: int = Query(10, ge=1, le=1000),
+                    offset: int = Query(0, ge=0), status: str | None = None,
+                    select: Select = None) -> list[dict[str, Any]]:
+    """The thread's runs, newest first (``status`` in the official vocabulary)."""
+    runs = ctx.live_runner.runs
+    if status is None or status == "all":
+        records = runs.list(thread_id=thread_id, limit=limit, offset=offset)
+    else:
+        wanted = OUR_STATUSES.get(status)
+        if wanted is None:
+            raise HTTPException(422, f"Invalid status {status!r}")
+        records = [r for r in runs.list(thread_id=thread_id, limit=100000)
+                   if r.status in wanted][offset: offset + limit]
+    return [apply_select(run_json(r), select) for r in records]
+
+
+def _run_of(ctx: ServerContext, thread_id: str, run_id: str) -> RunRecord:
+    try:
+        record = ctx.live_runner.runs.get(run_id)
+    except NotFoundError:
+        raise HTTPException(404, f"Run {run_id} not found") from None
+    if record.thread_id != thread_id:
+        raise HTTPException(404, f"Run {run_id} not found in thread {thread_id}")
+    return record
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}")
+async def get_run(thread_id: str, run_id: str, ctx: Ctx) -> dict[str, Any]:
+    return run_json(_run_of(ctx, thread_id, run_id))
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/join")
+async def join_run(thread_id: str, run_id: str, ctx: Ctx) -> Response:
+    """Wait for the run to stop and answer like ``runs.wait``."""
+    record = _run_of(ctx, thread_id, run_id)
+    return _json_when_done(_stored_outcome(ctx, record))
+
+
+@router.get("/threads/{thread_id}/runs/{run_id}/stream")
+async def join_run_stream(thread_id: str, run_id: str, ctx: Ctx) -> Response:
+    """Follow a run executing in this process from its first buffered event (its own
+    stream modes); a run that already stopped yields only ``metadata``."""
+    record = _run_of(ctx, thread_id, run_id)
+    handle = ctx.live_hub.active.get(record.run_id)
+    stream = _streams(ctx).get(record.run_id)
+
+    async def frames() -> AsyncIterator[bytes]:
+        yield frame("metadata", {"run_id": run_id, "attempt": 1})
+        if handle is not None and stream is not None:
+            async for name, data in stream.follow():
+                yield frame(name, data)
+            await handle.done.wait()
+
+    return sse_response(frames(), ctx.metrics)
+
+
+@router.post("/threads/{thread_id}/runs/{run_id}/cancel")
+async def cancel_run(thread_id: str, run_id: str, ctx: Ctx, wait: str = "0",
+                     action: str = "interrupt") -> Response:
+    """Cancel a run in flight: 202 at once, or (``wait=1``) its final values when stopped.
+    Its record becomes ``cancelled`` (``interrupted`` in the Run shape); the thread keeps
+    its checkpoints and can continue."""
+    record = _run_of(ctx, thread_id, run_id)
+    if record.status not in IN_FLIGHT:
+        raise HTTPException(404, "No matching runs to cancel. Please verify the thread ID and "
+                                 "run IDs are correct, and the runs haven't been deleted or "
+                                 "completed.")
+    handle = ctx.live_hub.active.get(run_id)
+    if handle is None:
+        raise HTTPException(409, f"Run {run_id} executes in another server process")
+    ctx.live_hub.cancel(run_id, f"{action if action == 'rollback' else 'interrupt'} "
+                                "requested through the API")
+    if wait.lower() not in ("1", "true", "yes"):
+        return Response(status_code=202)
+    return _json_when_done(_outcome(ctx, handle, _streams(ctx).get(run_id)))
+
+
+# --------------------------------------------------------------------------- stateless
+
+
+@router.post("/runs")
+async def create_stateless_run(body: RunCreate, ctx: Ctx) -> Response:
+    """A run on a temporary thread (deleted when it ends unless ``on_completion=keep``)."""
+    return await _create(ctx, None, body)
+
+
+@router.post("/runs/stream")
+async def stream_stateless_run(body: RunCreate, ctx: Ctx) -> Response:
+    return await _stream(ctx, None, body)
+
+
+@router.post("/runs/wait")
+async def wait_stateless_run(body: RunCreate, ctx: Ctx) -> Response:
+    return await _wait(ctx, None, body)

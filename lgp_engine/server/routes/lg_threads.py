@@ -1,7 +1,324 @@
-"""LangGraph Agent Server compatible routes (filled in by the compat work)."""
+"""LangGraph Agent Server compatible threads: create/get/search/delete, state,
+update_state and history.
+
+A thread is one created through this API (recorded in the run store) or any
+thread the checkpointer knows (e.g. made with ``lgp run``); state reads go
+through the thread's workflow when it is served, else straight to the
+checkpoints.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import uuid
+from typing import Annotated, Any, Literal
 
-router = APIRouter()
+from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...jsonable import to_jsonable
+from ..catalog import assistant_id_for
+from ..context import Ctx, ServerContext
+from ..lg_compat import (
+    apply_select,
+    candidate_threads,
+    contains,
+    in_flight,
+    read_history,
+    read_state,
+    require_thread,
+    thread_exists,
+    thread_json,
+    thread_metadata,
+    thread_workflow,
+)
+
+Select = Annotated[list[str] | None, Query()]
+
+router = APIRouter(tags=["LangGraph: threads"])
+
+ThreadId = str
+
+
+class ThreadCreate(BaseModel):
+    """``POST /threads``."""
+
+    model_config = ConfigDict(extra="allow")
+    thread_id: str | None = Field(None, min_length=1, max_length=200)
+    metadata: dict[str, Any] | None = None
+    if_exists: Literal["raise", "do_nothing"] | None = None
+    graph_id: str | None = None
+    ttl: Any = None
+    supersteps: list[Any] | None = None
+
+
+class ThreadPatch(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    metadata: dict[str, Any] | None = None
+    ttl: Any = None
+
+
+class ThreadSearch(BaseModel):
+    """``POST /threads/search``."""
+
+    model_config = ConfigDict(extra="allow")
+    metadata: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None
+    ids: list[str] | None = None
+    status: Literal["idle", "busy", "interrupted", "error"] | None = None
+    limit: int = Field(10, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+    sort_by: Literal["thread_id", "status", "created_at", "updated_at",
+                     "state_updated_at"] | None = None
+    sort_order: Literal["asc", "desc"] | None = None
+    select: list[str] | None = None
+
+
+class ThreadCount(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    metadata: dict[str, Any] | None = None
+    values: dict[str, Any] | None = None
+    status: Literal["idle", "busy", "interrupted", "error"] | None = None
+
+
+class StateUpdate(BaseModel):
+    """``POST /threads/{id}/state``: write values as if ``as_node`` had returned them."""
+
+    model_config = ConfigDict(extra="allow")
+    values: dict[str, Any] | list[Any] | None = None
+    as_node: str | None = None
+    checkpoint: dict[str, Any] | None = None
+    checkpoint_id: str | None = None
+
+
+class StateCheckpoint(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    checkpoint: dict[str, Any]
+    subgraphs: bool = False
+    select: list[str] | None = None
+
+
+class HistoryRequest(BaseModel):
+    """``POST /threads/{id}/history``; ``before`` may be an id or a checkpoint object."""
+
+    model_config = ConfigDict(extra="allow")
+    limit: int = Field(10, ge=1, le=10000)
+    before: str | dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    checkpoint: dict[str, Any] | None = None
+    select: list[str] | None = None
+
+
+# --------------------------------------------------------------------------- threads
+
+
+@router.post("/threads")
+async def create_thread(body: ThreadCreate, ctx: Ctx) -> dict[str, Any]:
+    """A new (empty, idle) thread; 409 if ``thread_id`` exists unless ``if_exists=do_nothing``."""
+    if body.supersteps:
+        raise HTTPException(422, "supersteps are not supported by this server; create the "
+                                 "thread, then use update_state")
+    thread_id = body.thread_id or str(uuid.uuid4())
+    if thread_exists(ctx, thread_id):
+        if body.if_exists == "do_nothing":
+            return await thread_json(ctx, thread_id)
+        raise HTTPException(409, f"Thread with ID {thread_id} already exists")
+    metadata = dict(body.metadata or {})
+    if body.graph_id:
+        metadata["graph_id"] = body.graph_id
+        if body.graph_id in ctx.catalog.workflows:
+            metadata.setdefault("assistant_id", assistant_id_for(body.graph_id))
+    ctx.live_runner.runs.put_thread(thread_id, metadata)
+    return await thread_json(ctx, thread_id)
+
+
+async def _search(ctx: ServerContext, metadata: dict[str, Any] | None,
+                  values: dict[str, Any] | None, ids: list[str] | None,
+                  status: str | None) -> list[dict[str, Any]]:
+    candidates = ids if ids is not None else candidate_threads(ctx)
+    found = []
+    for thread_id in candidates:
+        if ids is not None and not thread_exists(ctx, thread_id):
+            continue
+        thread = await thread_json(ctx, thread_id)
+        if metadata and not contains(thread["metadata"], metadata):
+            continue
+        if values and not contains(thread["values"] or {}, values):
+            continue
+        if status and thread["status"] != status:
+            continue
+        found.append(thread)
+    return found
+
+
+@router.post("/threads/search")
+async def search_threads(body: ThreadSearch, ctx: Ctx) -> JSONResponse:
+    """Threads filtered by metadata/values containment, ids and status; newest first."""
+    key = body.sort_by or "updated_at"
+    descending = (body.sort_order or "desc") == "desc"
+    end = body.offset + body.limit
+    if key == "updated_at" and not body.values and not body.status and body.ids is None:
+        # the common case: filter on metadata alone, build only the page
+        ids = [t for t in candidate_threads(ctx)
+               if not body.metadata or contains(thread_metadata(ctx, t), body.metadata)]
+        total = len(ids)
+        ids = ids if descending else ids[::-1]
+        page = [await thread_json(ctx, t) for t in ids[body.offset: end]]
+    else:
+        found = await _search(ctx, body.metadata, body.values, body.ids, body.status)
+        found.sort(key=lambda t: str(t.get(key) or ""), reverse=descending)
+        total = len(found)
+        page = found[body.offset: end]
+    headers = {"X-Pagination-Total": str(total)}
+    if end < total:
+        headers["X-Pagination-Next"] = str(end)
+    return JSONResponse([apply_select(t, body.select) for t in page], headers=headers)
+
+
+@router.post("/threads/count")
+async def count_threads(body: ThreadCount, ctx: Ctx) -> int:
+    return len(await _search(ctx, body.metadata, body.values, None, body.status))
+
+
+@router.get("/threads/{thread_id}")
+async def get_thread(thread_id: ThreadId, ctx: Ctx) -> dict[str, Any]:
+    require_thread(ctx, thread_id)
+    return await thread_json(ctx, thread_id)
+
+
+@router.patch("/threads/{thread_id}")
+async def patch_thread(thread_id: ThreadId, body: ThreadPatch, ctx: Ctx) -> dict[str, Any]:
+    """Merge ``metadata`` into the thread's."""
+    require_thread(ctx, thread_id)
+    ctx.live_runner.runs.put_thread(thread_id, body.metadata or None)
+    ctx.live_runner.runs.touch_thread(thread_id)
+    return await thread_json(ctx, thread_id)
+
+
+@router.delete("/threads/{thread_id}", status_code=204)
+async def delete_thread(thread_id: ThreadId, ctx: Ctx) -> Response:
+    """Forget a thread: its runs (cancelled first if in flight), events and checkpoints."""
+    require_thread(ctx, thread_id)
+    await cancel_thread_runs(ctx, thread_id, "the thread was deleted")
+    ctx.live_runner.runs.delete_thread(thread_id)
+    saver = ctx.live_runner.store.saver
+    if saver is not None:
+        saver.delete_thread(thread_id)
+    return Response(status_code=204)
+
+
+async def cancel_thread_runs(ctx: ServerContext, thread_id: str, reason: str) -> None:
+    """Cancel the thread's runs in flight in this process and wait until each stopped;
+    409 if one runs in another process."""
+    for record in in_flight(ctx, thread_id):
+        handle = ctx.live_hub.active.get(record.run_id)
+        if handle is None:
+            raise HTTPException(409, f"Thread {thread_id} has a run in flight in another "
+                                     f"server process ({record.run_id})")
+        ctx.live_hub.cancel(record.run_id, reason)
+        await asyncio.wait_for(handle.done.wait(), timeout=30)
+
+
+# --------------------------------------------------------------------------- state
+
+
+@router.get("/threads/{thread_id}/state")
+async def get_state(thread_id: ThreadId, ctx: Ctx, subgraphs: bool = False,
+                    select: Select = None) -> dict[str, Any]:
+    """The thread's newest state (``values``, ``next``, ``tasks``, checkpoints...)."""
+    require_thread(ctx, thread_id)
+    return apply_select(await read_state(ctx, thread_id, subgraphs=subgraphs), select)
+
+
+@router.post("/threads/{thread_id}/state/checkpoint")
+async def get_state_at_checkpoint_post(thread_id: ThreadId, body: StateCheckpoint,
+                                       ctx: Ctx) -> dict[str, Any]:
+    require_thread(ctx, thread_id)
+    state = await read_state(ctx, thread_id, checkpoint=body.checkpoint,
+                             subgraphs=body.subgraphs)
+    return apply_select(state, body.select)
+
+
+@router.get("/threads/{thread_id}/state/{checkpoint_id}")
+async def get_state_at_checkpoint(thread_id: ThreadId, checkpoint_id: str, ctx: Ctx,
+                                  subgraphs: bool = False,
+                                  select: Select = None) -> dict[str, Any]:
+    require_thread(ctx, thread_id)
+    state = await read_state(ctx, thread_id, checkpoint={"checkpoint_id": checkpoint_id},
+                             subgraphs=subgraphs)
+    return apply_select(state, select)
+
+
+@router.post("/threads/{thread_id}/state")
+async def update_state(thread_id: ThreadId, body: StateUpdate, ctx: Ctx) -> dict[str, Any]:
+    """Write ``values`` onto the newest checkpoint (or ``checkpoint_id``): a new checkpoint
+    (source ``update``) that the next run continues from; the old history stays."""
+    require_thread(ctx, thread_id)
+    busy = in_flight(ctx, thread_id)
+    if busy:
+        raise HTTPException(409, f"Thread {thread_id} has in-flight runs: "
+                                 f"{', '.join(r.run_id for r in busy)}")
+    metadata = thread_metadata(ctx, thread_id)
+    wf = thread_workflow(ctx, thread_id, metadata)
+    if wf is None:
+        raise HTTPException(400, f"Thread '{thread_id}' has no assigned graph ID (or its "
+                                 "workflow is not served here). Run it once, or set "
+                                 "metadata.graph_id, before updating its state.")
+    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
+    if body.checkpoint:
+        conf.update({k: v for k, v in body.checkpoint.items() if v is not None})
+    if body.checkpoint_id:
+        conf["checkpoint_id"] = body.checkpoint_id
+    conf["thread_id"] = thread_id
+    cid = conf.get("checkpoint_id")
+    if cid and not conf.get("checkpoint_ns") and \
+            ctx.live_runner.store.checkpoint(thread_id, cid) is None:
+        raise HTTPException(404, f"Checkpoint {cid} of thread {thread_id} not found")
+    from langgraph.errors import InvalidUpdateError
+
+    async with ctx.live_runner.executor(wf).agraph() as graph:
+        if body.as_node is not None and body.as_node not in graph.nodes:
+            known = ", ".join(n for n in graph.nodes if n != "__start__")
+            raise HTTPException(400, f"Unknown node {body.as_node!r} for as_node; nodes: {known}")
+        try:
+            new = await graph.aupdate_state({"configurable": conf}, body.values,
+                                            as_node=body.as_node)
+        except (InvalidUpdateError, ValueError, KeyError, TypeError) as exc:
+            raise HTTPException(400, f"{type(exc).__name__}: {exc}") from None
+    ctx.live_runner.runs.put_thread(thread_id, {"graph_id": wf.name,
+                                                "assistant_id": assistant_id_for(wf.name)})
+    ctx.live_runner.runs.touch_thread(thread_id)
+    configurable = to_jsonable(new["configurable"])
+    return {"checkpoint": configurable, "configurable": configurable,
+            "checkpoint_id": configurable.get("checkpoint_id")}
+
+
+# --------------------------------------------------------------------------- history
+
+
+def _before_id(before: str | dict[str, Any] | None) -> str | None:
+    if isinstance(before, dict):
+        conf = before.get("configurable") if isinstance(before.get("configurable"), dict) \
+            else before
+        value = conf.get("checkpoint_id")
+        return str(value) if value else None
+    return before or None
+
+
+@router.post("/threads/{thread_id}/history")
+async def history(thread_id: ThreadId, body: HistoryRequest, ctx: Ctx) -> list[dict[str, Any]]:
+    """Past states, newest first: ``limit``, ``before`` (id or checkpoint), ``metadata``
+    containment (e.g. ``{"source": "update"}``), ``checkpoint`` (namespace/id)."""
+    require_thread(ctx, thread_id)
+    states = await read_history(ctx, thread_id, limit=body.limit, before=_before_id(body.before),
+                                metadata_filter=body.metadata, checkpoint=body.checkpoint)
+    return [apply_select(s, body.select) for s in states]
+
+
+@router.get("/threads/{thread_id}/history")
+async def history_get(thread_id: ThreadId, ctx: Ctx, limit: int = Query(10, ge=1, le=10000),
+                      before: str | None = None) -> list[dict[str, Any]]:
+    require_thread(ctx, thread_id)
+    return await read_history(ctx, thread_id, limit=limit, before=before or None,
+                              metadata_filter=None, checkpoint=None)
