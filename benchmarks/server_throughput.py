@@ -91,15 +91,18 @@ def langgraph_executable(given: str | None) -> str:
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (MB)."""
+    """Resident memory of a process and all its descendants (MB)."""
     total = 0
-    pids = [pid]
-    try:
-        out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True,
-                             text=True).stdout
-        pids += [int(p) for p in out.split()]
-    except OSError:
-        pass
+    pids, queue = [pid], [pid]
+    while queue:
+        try:
+            out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(queue.pop())],
+                                 capture_output=True, text=True).stdout
+        except OSError:
+            break
+        children = [int(p) for p in out.split()]
+        pids += children
+        queue += children
     for p in pids:
         try:
             for line in Path(f"/proc/{p}/status").read_text().splitlines():
@@ -207,8 +210,8 @@ def main() -> None:
     if args.only != "lgp":
         port = free_port()
         exe = langgraph_executable(args.langgraph)
-        servers.append(Server("langgraph dev", [exe, "dev", "--port", str(port), "--no-browser",
-                                                 "--no-reload"],
+        # as users run it: with its file watcher (the reloader is part of its footprint)
+        servers.append(Server("langgraph dev", [exe, "dev", "--port", str(port), "--no-browser"],
                               tmp, f"http://127.0.0.1:{port}/ok", env))
 
     results: dict[str, dict[str, object]] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
@@ -45,6 +46,7 @@ def serve(target: str | None, host: str | None, port: int | None, workers: int,
     recorded as cancelled (resume them later).
     """
     t0 = time.perf_counter()
+    _limit_malloc_arenas()
     settings = setup(env or os.environ.get("LGP_ENV") or "hosted", verbose)
     host = host or settings.server.host
     port = settings.server.port if port is None else port
@@ -82,9 +84,7 @@ def serve(target: str | None, host: str | None, port: int | None, workers: int,
             sys.stdout.flush()
 
     server.startup = startup  # type: ignore[method-assign]
-    import asyncio
-
-    loop = asyncio.new_event_loop()
+    loop = _new_loop()
     try:
         loop.run_until_complete(server.serve(sockets=[sock]))
     finally:
@@ -139,6 +139,34 @@ def _server_class() -> type:
 
 def _Server(config: object, ctx: object) -> object:  # noqa: N802 - a class, built lazily
     return _server_class()(config, ctx)
+
+
+def _limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's per-thread malloc arenas before worker threads start.
+
+    Sync nodes run in a thread pool; by default every thread gets its own arena and
+    the resident size of a busy server creeps up. Two arenas keep it flat at no
+    measurable cost here. No-op where glibc is not the allocator.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name or not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(name).mallopt(-8, arenas)  # M_ARENA_MAX
+
+
+def _new_loop() -> object:
+    """uvloop's event loop when installed (it is a dependency), else asyncio's."""
+    import asyncio
+
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
 
 
 def _bind(host: str, port: int) -> socket.socket:
