@@ -1,0 +1,52 @@
+"""Messages that carry engine results from workers back to the app.
+
+Workers never touch widgets: they post one of these and the app updates the
+panes on its own thread.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.message import Message
+
+from lgp_engine import LGPError, LoadedWorkflow, RunEvent
+
+
+class WorkflowLoaded(Message):
+    """A workflow was imported and is ready to run."""
+
+    def __init__(self, target: str, workflow: LoadedWorkflow) -> None:
+        super().__init__()
+        self.target = target
+        self.workflow = workflow
+
+
+class WorkflowLoadFailed(Message):
+    """A workflow could not be resolved or imported; ``path`` is its file, if known."""
+
+    def __init__(self, target: str, error: LGPError, path: Path | None) -> None:
+        super().__init__()
+        self.target = target
+        self.error = error
+        self.path = path
+
+
+class RunEventReceived(Message):
+    """One event of the current run, in order."""
+
+    def __init__(self, event: RunEvent) -> None:
+        super().__init__()
+        self.event = event
+
+
+class RunRefused(Message):
+    """The engine refused to start a run (bad thread, bad input...); nothing was written."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+
+class RunEnded(Message):
+    """The run worker is done (after its last event, or after a refusal)."""

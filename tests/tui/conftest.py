@@ -1,0 +1,37 @@
+"""Fixtures for the workbench tests: a real temp project to run the app in."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from lgp_engine import Settings, load_settings
+
+SIZE = (120, 40)
+
+
+@pytest.fixture
+def tui_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the repo's workflows/ and config/, made the working directory."""
+    monkeypatch.chdir(project)
+    return project
+
+
+@pytest.fixture
+def settings(tui_project: Path) -> Settings:
+    return load_settings(project_dir=tui_project)
+
+
+async def wait_until(
+    pilot: Pilot, predicate: Callable[[], bool], *, timeout: float = 15.0, what: str = ""
+) -> None:
+    """Let the app run until ``predicate()`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate}")
+        await pilot.pause(0.05)
