@@ -1,5 +1,6 @@
 # Two commands from a fresh clone (see README):
-#   make run    set up .venv and run the bundled example workflow
+#   make run    set up .venv and open the workbench on the bundled example workflow
+#               (in a terminal; without one, run it headless with the lgp CLI)
 #   make test   set up .venv and run the whole test suite (lint included)
 PYTHON ?= python3
 VENV   := .venv
@@ -15,8 +16,12 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/lgp run workflows/basic_workflow.py --input '{"input": "Hello from the quick start"}' --thread quickstart
-	$(BIN)/lgp history quickstart
+	@if [ -t 0 ] && [ -t 1 ] && [ -z "$$CI" ]; then \
+		$(BIN)/lgp-tui workflows/basic_workflow.py; \
+	else \
+		$(BIN)/lgp run workflows/basic_workflow.py --input '{"input": "Hello from the quick start"}' --thread quickstart && \
+		$(BIN)/lgp history quickstart; \
+	fi
 
 test: $(STAMP)
 	@scripts/test.sh
