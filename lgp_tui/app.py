@@ -19,10 +19,21 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
 from lgp_engine import LGPError, LoadedWorkflow, Runner, Settings
+from lgp_engine.templates import CreatedWorkflow
 
 from . import workers
-from .messages import RunEnded, RunEventReceived, RunRefused, WorkflowLoaded, WorkflowLoadFailed
+from .messages import (
+    GraphDescribed,
+    RunEnded,
+    RunEventReceived,
+    RunRefused,
+    WorkflowLoaded,
+    WorkflowLoadFailed,
+)
+from .screens.interrupt_dialog import InterruptDialog, ResumeAnswer
+from .screens.template_gallery import TemplateGallery
 from .widgets.explorer.workflow_list import WorkflowList
+from .widgets.graph.graph_view import GraphView
 from .widgets.run.run_bar import RunBar
 from .widgets.run_log.run_log import RunLog
 from .widgets.source.source_view import SourceView
@@ -52,6 +63,8 @@ class WorkbenchApp(App[None]):
     BINDINGS = [
         Binding("ctrl+r,f5", "run", "Run", id="run", tooltip="Run the workflow with the input"),
         Binding("escape", "cancel", "Cancel", id="cancel", tooltip="Cancel the current run"),
+        Binding("ctrl+t", "new_workflow", "New", id="new_workflow",
+                tooltip="Create a workflow from a template"),
         Binding("q,ctrl+q", "quit", "Quit", id="quit", tooltip="Quit the workbench"),
     ]
 
@@ -64,11 +77,14 @@ class WorkbenchApp(App[None]):
         self._stack = contextlib.ExitStack()
         self._loading: str | None = None
         self._job: workers.RunJob | None = None
+        self._interrupted: tuple[str, list[dict], str | None] | None = None
 
     def compose(self) -> ComposeResult:
         yield RunBar(id="run-bar")
         with Horizontal(id="main"):
-            yield WorkflowList(self.settings, id="explorer")
+            with Vertical(id="sidebar"):
+                yield WorkflowList(self.settings, id="explorer")
+                yield GraphView(id="graph")
             with Vertical(id="center"):
                 yield SourceView(self.settings.project_dir, id="source")
                 yield RunLog(id="run-log")
@@ -125,6 +141,13 @@ class WorkbenchApp(App[None]):
         explorer.mark(message.target)
         self.query_one(SourceView).show_file(message.workflow.source.path)
         self.sub_title = message.workflow.name
+        self.query_one(GraphView).show_graph(None, "Drawing the graph…")
+        if self.runner is not None:
+            self.run_worker(
+                partial(workers.describe_graph, self.runner, message.workflow, self.post_message),
+                name=f"graph {message.workflow.name}", group="graph", exclusive=True,
+                thread=True, exit_on_error=False,
+            )
         self.query_one(StatusBar).status = "idle"
         self.query_one(RunBar).set_state(ready=self.runner is not None)
         for warning in message.workflow.warnings:
@@ -140,13 +163,26 @@ class WorkbenchApp(App[None]):
         explorer.mark(message.target)
         line = _error_line(str(message.error), message.path)
         self.query_one(SourceView).show_file(message.path, highlight_line=line)
+        self.query_one(GraphView).show_graph(None, "The workflow did not load.")
         self.sub_title = ""
         self.query_one(StatusBar).status = "load failed"
+
+    def on_graph_described(self, message: GraphDescribed) -> None:
+        if message.workflow is self.workflow:
+            self.query_one(GraphView).show_graph(message.shape, message.note)
 
     # -- running ---------------------------------------------------------------
     def action_run(self) -> None:
         if not self.query_one(RunBar).request_run():
             self.bell()
+
+    def action_new_workflow(self) -> None:
+        self.push_screen(TemplateGallery(self.settings), self._open_created)
+
+    def _open_created(self, created: CreatedWorkflow | None) -> None:
+        if created is not None:
+            self.query_one(WorkflowList).refresh_entries()
+            self.load(created.name)  # on_workflow_loaded marks it in the explorer
 
     def action_cancel(self) -> None:
         if self._job is not None:
@@ -156,12 +192,19 @@ class WorkbenchApp(App[None]):
     def on_run_bar_run_requested(self, message: RunBar.RunRequested) -> None:
         if self.runner is None or self.workflow is None or self._job is not None:
             return
-        job = workers.RunJob(self.runner, self.workflow, message.input, message.thread_id)
+        self._start_job(
+            workers.RunJob(self.runner, self.workflow, message.input, message.thread_id)
+        )
+
+    def _start_job(self, job: workers.RunJob) -> None:
+        """Run ``job`` (a run or a resume) in the run worker."""
+        assert self.workflow is not None
         self._job = job
+        self._interrupted = None
         self.query_one(RunBar).set_state(running=True)
         status = self.query_one(StatusBar)
         status.status = "running"
-        status.thread = message.thread_id or ""
+        status.thread = job.thread_id or ""
         self.run_worker(
             partial(job.run, self.post_message),
             name=f"run {self.workflow.name}", group="run", exclusive=True, thread=True,
@@ -174,11 +217,24 @@ class WorkbenchApp(App[None]):
     def on_run_event_received(self, message: RunEventReceived) -> None:
         event = message.event
         self.query_one(RunLog).add_event(event)
+        graph = self.query_one(GraphView)
         status = self.query_one(StatusBar)
         if event.type == "run.started":
             status.thread = event.thread_id
-        elif event.type in _STATUS_AFTER:
+            graph.reset_run()
+        elif event.type == "node.started" and event.node:
+            graph.node_started(event.node)
+        elif event.type == "node.finished" and event.node:
+            ms = event.data.get("duration_ms")
+            graph.node_finished(event.node, ms if isinstance(ms, int | float) else None,
+                                failed="error" in event.data)
+        if event.is_terminal:
+            graph.run_ended()
+        if event.type in _STATUS_AFTER:
             status.status = _STATUS_AFTER[event.type]
+        if event.type == "interrupt":
+            interrupts = [i for i in event.data.get("interrupts") or [] if isinstance(i, dict)]
+            self._interrupted = (event.thread_id, interrupts, event.node)
 
     def on_run_refused(self, message: RunRefused) -> None:
         error = message.error
@@ -192,6 +248,18 @@ class WorkbenchApp(App[None]):
         status = self.query_one(StatusBar)
         if status.status in ("running", "cancelling"):
             status.status = "idle"
+        if self._interrupted is not None:
+            thread_id, interrupts, node = self._interrupted
+            self._interrupted = None
+            self.push_screen(InterruptDialog(thread_id, interrupts, node), self._resume)
+
+    def _resume(self, answer: ResumeAnswer | None) -> None:
+        """Continue the interrupted thread in place (None: leave it interrupted)."""
+        if answer is None or self.runner is None or self.workflow is None or self._job:
+            return
+        self._start_job(
+            workers.ResumeJob(self.runner, self.workflow, answer.thread_id, answer.value)
+        )
 
 
 def _relative(location: str, root: Path) -> str:

@@ -7,10 +7,14 @@ panes on its own thread.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
 from lgp_engine import LGPError, LoadedWorkflow, RunEvent
+
+if TYPE_CHECKING:
+    from .widgets.graph.graph_view import GraphShape
 
 
 class WorkflowLoaded(Message):
@@ -50,3 +54,13 @@ class RunRefused(Message):
 
 class RunEnded(Message):
     """The run worker is done (after its last event, or after a refusal)."""
+
+
+class GraphDescribed(Message):
+    """The drawable shape of a loaded workflow's graph (or None and why not)."""
+
+    def __init__(self, workflow: LoadedWorkflow, shape: GraphShape | None, note: str = "") -> None:
+        super().__init__()
+        self.workflow = workflow
+        self.shape = shape
+        self.note = note

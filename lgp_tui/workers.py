@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from textual.message import Message
 from lgp_engine import (
     LGPError,
     LoadedWorkflow,
+    RunEvent,
     Runner,
     Settings,
     WorkflowLoadError,
@@ -25,7 +26,14 @@ from lgp_engine import (
     resolve_target,
 )
 
-from .messages import RunEnded, RunEventReceived, RunRefused, WorkflowLoaded, WorkflowLoadFailed
+from .messages import (
+    GraphDescribed,
+    RunEnded,
+    RunEventReceived,
+    RunRefused,
+    WorkflowLoaded,
+    WorkflowLoadFailed,
+)
 
 Post = Callable[[Message], Any]
 CANCEL_REASON = "cancelled from the workbench"
@@ -103,8 +111,7 @@ class RunJob:
 
     async def _consume(self, post: Post) -> None:
         try:
-            stream = self.runner.astart(self.workflow, self.input, thread_id=self.thread_id)
-            async for event in stream:
+            async for event in self._stream():
                 post(RunEventReceived(event))
         except LGPError as exc:
             post(RunRefused(exc))
@@ -112,3 +119,34 @@ class RunJob:
             raise
         except Exception as exc:  # noqa: BLE001 - shown in the run log, the app keeps going
             post(RunRefused(exc))
+
+    def _stream(self) -> AsyncIterator[RunEvent]:
+        return self.runner.astart(self.workflow, self.input, thread_id=self.thread_id)
+
+
+class ResumeJob(RunJob):
+    """Continues an interrupted thread with ``value`` (the same thread, in place)."""
+
+    def __init__(
+        self, runner: Runner, workflow: LoadedWorkflow, thread_id: str, value: Any
+    ) -> None:
+        super().__init__(runner, workflow, value, thread_id)
+
+    def _stream(self) -> AsyncIterator[RunEvent]:
+        assert self.thread_id is not None
+        return self.runner.aresume(self.workflow, self.thread_id, self.input)
+
+
+def describe_graph(runner: Runner, workflow: LoadedWorkflow, post: Post) -> None:
+    """Compile ``workflow`` and post its drawable shape as :class:`GraphDescribed`."""
+    from .widgets.graph.graph_view import GraphShape
+
+    if workflow.kind == "factory":
+        post(GraphDescribed(workflow, None, "Built per run by a factory: no static graph."))
+        return
+    try:
+        shape = GraphShape.from_drawable(runner.executor(workflow).graph().get_graph())
+    except Exception as exc:  # noqa: BLE001 - shown in the pane, the app keeps going
+        post(GraphDescribed(workflow, None, f"Cannot draw the graph: {exc}"))
+        return
+    post(GraphDescribed(workflow, shape))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from lgp_engine import Settings
 from lgp_tui.app import WorkbenchApp
+from lgp_tui.widgets.graph.graph_view import GraphView
 
 from .conftest import SIZE, wait_until
 
@@ -16,6 +17,8 @@ def test_initial_screen(snap_compare, settings: Settings) -> None:
 
     async def loaded(pilot) -> None:
         await wait_until(pilot, lambda: app.workflow is not None, what="basic_workflow")
+        graph = app.query_one(GraphView)
+        await wait_until(pilot, lambda: graph.shape is not None, what="the graph")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=loaded)

@@ -1,0 +1,151 @@
+"""The graph pane: the workflow's nodes and edges in text, with live run state."""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.text import Text
+from textual.containers import ScrollableContainer
+from textual.widgets import Static
+
+START, END = "__start__", "__end__"
+_NAMES = {START: "START", END: "END"}
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One edge of the drawn graph; ``conditional`` edges are drawn ``─?→``."""
+
+    target: str
+    conditional: bool = False
+    label: str | None = None
+
+
+@dataclass
+class GraphShape:
+    """Nodes in a readable (breadth-first from START) order and their outgoing edges."""
+
+    nodes: list[str]
+    edges: dict[str, list[Edge]] = field(default_factory=dict)
+
+    @classmethod
+    def from_drawable(cls, drawable: Any) -> GraphShape:
+        """From a LangGraph drawable graph (``compiled.get_graph()``)."""
+        names = [str(node_id) for node_id in drawable.nodes]
+        edges: dict[str, list[Edge]] = {name: [] for name in names}
+        for edge in drawable.edges:
+            label = edge.data if isinstance(edge.data, str) else None
+            edges.setdefault(str(edge.source), []).append(
+                Edge(str(edge.target), bool(edge.conditional), label)
+            )
+        for out in edges.values():
+            out.sort(key=lambda e: (e.target == END, names.index(e.target)
+                                    if e.target in names else len(names)))
+        return cls(_order(names, edges), edges)
+
+
+def _order(names: list[str], edges: dict[str, list[Edge]]) -> list[str]:
+    """Breadth-first from START (so a chain reads top to bottom), END last."""
+    seen: list[str] = []
+    queue = deque([START] if START in names else names[:1])
+    while queue:
+        name = queue.popleft()
+        if name in seen or name == END:
+            continue
+        seen.append(name)
+        queue.extend(e.target for e in edges.get(name, []))
+    rest = [n for n in names if n not in seen and n != END]
+    return seen + rest + ([END] if END in names else [])
+
+
+def _name(node: str) -> str:
+    return _NAMES.get(node, node)
+
+
+class GraphView(ScrollableContainer):
+    """Draws one :class:`GraphShape`; marks the running node and finished nodes' timing."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.shape: GraphShape | None = None
+        self.running: set[str] = set()
+        self.durations: dict[str, float] = {}
+        self.failed: set[str] = set()
+        self.plain: list[str] = []
+        self._note = "No workflow loaded."
+
+    def compose(self):  # noqa: ANN201 - ComposeResult
+        yield Static(Text(self._note, style="dim"), id="graph-text")
+
+    def on_mount(self) -> None:
+        self.border_title = "Graph"
+
+    # -- content ---------------------------------------------------------------
+    def show_graph(self, shape: GraphShape | None, note: str = "") -> None:
+        """Draw ``shape`` (or ``note`` when there is none); clears run marks."""
+        self.shape = shape
+        self._note = note or "No graph."
+        self.reset_run()
+
+    def reset_run(self) -> None:
+        """Forget the marks of the previous run."""
+        self.running.clear()
+        self.durations.clear()
+        self.failed.clear()
+        self._redraw()
+
+    def node_started(self, node: str) -> None:
+        self.running.add(node)
+        self._redraw()
+
+    def node_finished(self, node: str, duration_ms: float | None, *, failed: bool = False) -> None:
+        self.running.discard(node)
+        if duration_ms is not None:
+            self.durations[node] = self.durations.get(node, 0.0) + duration_ms
+        if failed:
+            self.failed.add(node)
+        self._redraw()
+
+    def run_ended(self) -> None:
+        """The run is over: nothing is running any more."""
+        self.running.clear()
+        self._redraw()
+
+    # -- drawing ---------------------------------------------------------------
+    def _redraw(self) -> None:
+        lines = self._lines()
+        self.plain = [line.plain for line in lines]
+        if self.is_mounted:
+            self.query_one("#graph-text", Static).update(Text("\n").join(lines))
+
+    def _lines(self) -> list[Text]:
+        if self.shape is None:
+            return [Text(self._note, style="dim")]
+        lines: list[Text] = []
+        for node in self.shape.nodes:
+            lines.append(self._node_line(node))
+            for edge in self.shape.edges.get(node, []):
+                arrow = "─?→" if edge.conditional else "──→"
+                label = f" [{edge.label}]" if edge.label else ""
+                lines.append(Text.assemble(
+                    "   ", (arrow, "yellow" if edge.conditional else "dim"), " ",
+                    _name(edge.target), (label, "dim"),
+                ))
+        return lines
+
+    def _node_line(self, node: str) -> Text:
+        if node in (START, END):
+            return Text(f"◆ {_name(node)}", style="bold dim")
+        if node in self.running:
+            return Text.assemble(("▶ ", "bold"), (node, "bold reverse cyan"), (" running", "cyan"))
+        if node in self.failed:
+            return Text.assemble(("✖ ", "red"), (node, "red"), _timing(self.durations.get(node)))
+        if node in self.durations:
+            return Text.assemble(("✓ ", "green"), (node, "green"), _timing(self.durations[node]))
+        return Text.assemble("○ ", (node, "bold"))
+
+
+def _timing(ms: float | None) -> Text:
+    return Text(f" {ms:.1f} ms" if ms is not None else "", style="dim")

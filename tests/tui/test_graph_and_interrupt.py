@@ -1,0 +1,159 @@
+"""Pilot tests of the graph pane and the interrupt dialog (real project, real SQLite)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Button, Input, Static
+
+from lgp_engine import RunStore, Settings, open_checkpoints
+from lgp_tui.app import WorkbenchApp
+from lgp_tui.screens.interrupt_dialog import InterruptDialog
+from lgp_tui.widgets.graph.graph_view import GraphView
+from lgp_tui.widgets.run.run_bar import RunBar
+
+from .conftest import SIZE, wait_until
+from .test_app import log_text, set_input, status
+
+BRANCHY = '''
+from typing import TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+
+class State(TypedDict, total=False):
+    input: str
+
+
+def check(state: State) -> State:
+    return {}
+
+
+def fix(state: State) -> State:
+    return {}
+
+
+workflow = StateGraph(State)
+workflow.add_node("check", check)
+workflow.add_node("fix", fix)
+workflow.add_edge(START, "check")
+workflow.add_conditional_edges("check", lambda s: "fix" if s.get("input") else END, ["fix", END])
+workflow.add_edge("fix", END)
+'''
+
+
+async def loaded_graph(app: WorkbenchApp, pilot) -> GraphView:
+    await wait_until(pilot, lambda: app.workflow is not None, what="the workflow")
+    graph = app.query_one(GraphView)
+    await wait_until(pilot, lambda: graph.shape is not None, what="the graph")
+    return graph
+
+
+@pytest.mark.asyncio
+async def test_graph_pane_lists_nodes_and_edges_and_timings_after_a_run(
+    settings: Settings,
+) -> None:
+    app = WorkbenchApp(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        graph = await loaded_graph(app, pilot)
+        assert graph.plain == [
+            "◆ START", "   ──→ greet",
+            "○ greet", "   ──→ analyze",
+            "○ analyze", "   ──→ respond",
+            "○ respond", "   ──→ END",
+            "◆ END",
+        ]
+        await set_input(pilot, app.query_one("#run-input", Input), '{"input": "hi"}')
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: status(app) == "completed", what="the run")
+        await pilot.pause()
+        for node in ("greet", "analyze", "respond"):
+            line = next(line for line in graph.plain if line.startswith(f"✓ {node} "))
+            assert line.endswith(" ms"), line
+        assert not graph.running
+        assert "▶" not in "\n".join(graph.plain)
+
+
+@pytest.mark.asyncio
+async def test_graph_pane_marks_conditional_edges_and_the_running_node(
+    settings: Settings, tui_project
+) -> None:
+    (tui_project / "workflows" / "branchy_flow.py").write_text(BRANCHY, encoding="utf-8")
+    app = WorkbenchApp(settings, target="workflows/branchy_flow.py")
+    async with app.run_test(size=SIZE) as pilot:
+        graph = await loaded_graph(app, pilot)
+        text = "\n".join(graph.plain)
+        assert "○ check\n   ─?→ fix\n   ─?→ END" in text, text
+        graph.node_started("fix")
+        assert "▶ fix running" in graph.plain
+        graph.node_finished("fix", 2.0)
+        assert "✓ fix 2.0 ms" in graph.plain
+
+
+@pytest.mark.asyncio
+async def test_interrupt_dialog_resumes_the_thread_in_place(settings: Settings) -> None:
+    app = WorkbenchApp(settings, target="approval_workflow")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded_graph(app, pilot)
+        await set_input(pilot, app.query_one("#run-input", Input), '{"topic": "notes"}')
+        await set_input(pilot, app.query_one("#thread-input", Input), "appr-t")
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: isinstance(app.screen, InterruptDialog),
+                         what="the interrupt dialog")
+        dialog = app.screen
+        assert '"question": "Approve this draft?"' in dialog.pretty
+        assert dialog.query_one("#interrupt-value", Static).display
+        resume = dialog.query_one("#resume-button", Button)
+        assert resume.disabled  # nothing typed yet
+        await pilot.press(*'"yes"')
+        await pilot.pause()
+        assert not resume.disabled
+        await pilot.click("#resume-button")
+        await wait_until(pilot, lambda: status(app) == "completed", what="the resumed run")
+        await wait_until(pilot, lambda: app.query_one(RunBar).can_run)
+        assert not isinstance(app.screen, InterruptDialog)
+        text = log_text(app)
+        assert "⏸ interrupted at approve" in text
+        assert '"status": "published"' in text
+        assert app.query_one(GraphView).durations.keys() >= {"approve", "publish"}
+
+    with open_checkpoints(settings, readonly=True) as store:
+        assert store.thread("appr-t").checkpoints > 0
+    runs = RunStore(settings.resolve(settings.checkpointer.path))
+    try:
+        latest = runs.latest_for_thread("appr-t")
+        assert latest.status == "completed"
+    finally:
+        runs.close()
+
+
+@pytest.mark.asyncio
+async def test_interrupt_dialog_refuses_invalid_json_and_cancel_leaves_it_interrupted(
+    settings: Settings,
+) -> None:
+    app = WorkbenchApp(settings, target="approval_workflow")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded_graph(app, pilot)
+        await set_input(pilot, app.query_one("#thread-input", Input), "appr-bad")
+        await set_input(pilot, app.query_one("#run-input", Input), '{"topic": "x"}')
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: isinstance(app.screen, InterruptDialog))
+        dialog = app.screen
+        assert status(app) == "interrupted"
+        resume = dialog.query_one("#resume-button", Button)
+        await pilot.press(*'{"approved": ')
+        await pilot.pause()
+        assert resume.disabled
+        assert "invalid JSON" in str(dialog.query_one("#resume-error", Static).render())
+        await pilot.press("enter")  # refused too
+        await pilot.pause()
+        assert app.screen is dialog
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, InterruptDialog))
+        assert status(app) == "interrupted"
+        assert "✔ completed" not in log_text(app)
+
+    runs = RunStore(settings.resolve(settings.checkpointer.path))
+    try:
+        assert runs.latest_for_thread("appr-bad").status == "interrupted"
+    finally:
+        runs.close()
