@@ -57,6 +57,10 @@ def serve(target: str | None, host: str | None, port: int | None, workers: int,
     from .server.app import create_app
 
     click.echo(f"{PREFIX} Environment: {settings.environment}")
+    from .runner import Runner
+
+    with Runner.open(settings):  # a bad store path is one line and exit 2, not a traceback
+        pass
     app = create_app(settings, target)  # loads the workflows: errors surface here
     names = app.state.ctx.catalog.names()
     click.echo(f"{PREFIX} Workflows: {', '.join(names)}")

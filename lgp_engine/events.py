@@ -26,7 +26,14 @@ EventType = Literal[
     "run.cancelled",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
-TERMINAL_TYPES = frozenset({"run.completed", "run.failed", "run.cancelled", "interrupt"})
+# How a run stands after each event that ends (or pauses) it.
+STATUS_FOR_EVENT: dict[str, str] = {
+    "run.completed": "completed",
+    "run.failed": "failed",
+    "run.cancelled": "cancelled",
+    "interrupt": "interrupted",
+}
+TERMINAL_TYPES = frozenset(STATUS_FOR_EVENT)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 from . import sync_bridge
 from .checkpointing import CheckpointStore
-from .events import RunEvent
+from .events import STATUS_FOR_EVENT, RunEvent
 from .jsonable import to_jsonable
 from .loader import LoadedWorkflow
 
@@ -356,12 +356,7 @@ def collect(events: Any) -> RunResult:
     """Summarize an iterable of one run's events into a :class:`RunResult`."""
     seen: list[RunEvent] = list(events)
     first, last = seen[0], seen[-1]
-    status = {
-        "run.completed": "completed",
-        "run.failed": "failed",
-        "run.cancelled": "cancelled",
-        "interrupt": "interrupted",
-    }.get(last.type, "running")
+    status = STATUS_FOR_EVENT.get(last.type, "running")
     return RunResult(
         run_id=first.run_id,
         thread_id=first.thread_id,

@@ -22,11 +22,11 @@ from . import sync_bridge
 from .checkpointing import CheckpointStore, open_checkpoints
 from .config import Settings
 from .errors import NotFoundError, UsageError
-from .events import RunEvent
+from .events import STATUS_FOR_EVENT, RunEvent
 from .executor import Executor, new_run_id, new_thread_id
 from .jsonable import dumps
 from .loader import LoadedWorkflow
-from .runs import STATUS_FOR_EVENT, RunRecord, RunStore
+from .runs import RunRecord, RunStore
 from .timetravel import state_at
 
 _UNSET: Any = object()
@@ -63,7 +63,7 @@ class Runner:
         self.store = store
         self.runs = runs
         self.environment = environment
-        self._executors: dict[int, Executor] = {}
+        self._executors: dict[str, Executor] = {}
 
     @classmethod
     @contextlib.contextmanager
@@ -80,10 +80,11 @@ class Runner:
 
     def executor(self, workflow: LoadedWorkflow) -> Executor:
         """The executor for ``workflow`` (one per loaded workflow, reused)."""
-        key = id(workflow)
-        if key not in self._executors or self._executors[key].workflow is not workflow:
-            self._executors[key] = Executor(workflow, self.store, environment=self.environment)
-        return self._executors[key]
+        current = self._executors.get(workflow.name)
+        if current is None or current.workflow is not workflow:  # a reload replaces it
+            current = Executor(workflow, self.store, environment=self.environment)
+            self._executors[workflow.name] = current
+        return current
 
     # -- operations -------------------------------------------------------------
     async def astart(

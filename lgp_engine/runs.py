@@ -18,12 +18,14 @@ time). When a store is opened, running runs whose owner is gone are marked
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -44,12 +46,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "failed": frozenset(),
     "cancelled": frozenset(),
     "abandoned": frozenset(),
-}
-STATUS_FOR_EVENT = {
-    "run.completed": "completed",
-    "run.failed": "failed",
-    "run.cancelled": "cancelled",
-    "interrupt": "interrupted",
 }
 
 _SCHEMA = """
@@ -318,9 +314,17 @@ class RunStore:
                     sets.append(f"{key} = ?")
                     value = fields[key]
                     values.append(value if key == "duration_ms" else dumps(value))
-            self._conn.execute(
-                f"UPDATE lgp_runs SET {', '.join(sets)} WHERE run_id = ?", (*values, run_id)
-            )
+            allowed = [s for s, nxt in TRANSITIONS.items() if status in nxt]
+            marks = ",".join("?" * len(allowed))
+            changed = self._conn.execute(  # conditional: another process may have moved it
+                f"UPDATE lgp_runs SET {', '.join(sets)} WHERE run_id = ? AND status IN ({marks})",
+                (*values, run_id, *allowed),
+            ).rowcount
+            if not changed:
+                now_status = self.get(run_id).status
+                raise IllegalTransition(
+                    f"run {run_id} is {now_status}; it cannot become {status}"
+                )
         return self.get(run_id)
 
     def reap_abandoned(self) -> list[RunRecord]:
@@ -355,13 +359,23 @@ class RunStore:
                     "LIMIT -1 OFFSET ?", (max_runs,))}
             if doomed:
                 marks = ",".join("?" * len(doomed))
-                self._conn.execute("BEGIN")
-                self._conn.execute(f"DELETE FROM lgp_events WHERE run_id IN ({marks})",
-                                   tuple(doomed))
-                self._conn.execute(f"DELETE FROM lgp_runs WHERE run_id IN ({marks})",
-                                   tuple(doomed))
-                self._conn.execute("COMMIT")
+                with self._transaction():
+                    self._conn.execute(f"DELETE FROM lgp_events WHERE run_id IN ({marks})",
+                                       tuple(doomed))
+                    self._conn.execute(f"DELETE FROM lgp_runs WHERE run_id IN ({marks})",
+                                       tuple(doomed))
         return len(doomed)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """BEGIN ... COMMIT, rolled back on any error (never left open)."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
 
     # -- threads (metadata of threads created through the API) ---------------------
     def put_thread(self, thread_id: str, metadata: dict[str, Any] | None = None) -> ThreadMeta:
@@ -404,14 +418,12 @@ class RunStore:
 
     def delete_thread(self, thread_id: str) -> None:
         """Forget a thread's record, runs and events (checkpoints are the saver's)."""
-        with self._lock:
-            self._conn.execute("BEGIN")
+        with self._lock, self._transaction():
             self._conn.execute(
                 "DELETE FROM lgp_events WHERE run_id IN "
                 "(SELECT run_id FROM lgp_runs WHERE thread_id = ?)", (thread_id,))
             self._conn.execute("DELETE FROM lgp_runs WHERE thread_id = ?", (thread_id,))
             self._conn.execute("DELETE FROM lgp_threads WHERE thread_id = ?", (thread_id,))
-            self._conn.execute("COMMIT")
 
     # -- events -----------------------------------------------------------------
     def append(self, event: RunEvent) -> None:

@@ -20,7 +20,7 @@ import yaml
 
 from .config import Settings
 from .errors import TemplateError, UsageError
-from .registry import RegistryEntry, WorkflowRegistry
+from .registry import RegistryEntry, WorkflowRegistry, _write_atomic
 
 COMPLEXITIES = ("beginner", "intermediate", "advanced")
 _WORKFLOW_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -172,12 +172,6 @@ def _read(directory: Path) -> Template:
         default_input=default_input,
         files=tuple(str(f) for f in meta.get("files") or ()),
     )
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _rel(path: Path, settings: Settings) -> str:

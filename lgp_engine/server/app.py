@@ -13,11 +13,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..checkpointing import open_checkpoints
 from ..config import Settings
 from ..errors import LGPError, NotFoundError, UsageError
 from ..runner import Runner
-from ..runs import IllegalTransition, RunStore
+from ..runs import IllegalTransition
 from .catalog import Catalog, build_catalog
 from .context import ServerContext
 from .hub import RunHub
@@ -45,18 +44,11 @@ def create_app(settings: Settings, target: str | None = None, *,
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with open_checkpoints(settings) as store:
-            runs = RunStore(store.db_path, busy_timeout_ms=settings.checkpointer.busy_timeout_ms)
-            try:
-                runs.reap_abandoned()
-                runs.prune(max_age_days=settings.runs.max_age_days,
-                           max_runs=settings.runs.max_runs)
-                ctx.runner = Runner(store, runs, environment=settings.environment)
-                ctx.hub = RunHub(runs, on_event=ctx.metrics.observe_event)
-                yield
-                await ctx.hub.shutdown()
-            finally:
-                runs.close()
+        with Runner.open(settings) as runner:
+            ctx.runner = runner
+            ctx.hub = RunHub(runner.runs, on_event=ctx.metrics.observe_event)
+            yield
+            await ctx.hub.shutdown()
 
     app = FastAPI(title="LGP Workbench API", version="0.1.0", lifespan=lifespan,
                   description="Run LangGraph workflows over HTTP; LangGraph SDK compatible.")

@@ -11,7 +11,6 @@ live in another process (or a previous one) poll the store.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -64,31 +63,31 @@ class RunHub:
         """Start iterating a runner operation; returns once the run exists.
 
         Errors raised before the first event (bad input, unknown thread...) are
-        raised here, so an HTTP handler can answer 4xx with nothing started.
+        raised here, so an HTTP handler can answer 4xx with nothing started. The run
+        is registered by its own task, so it stays cancellable even if the caller
+        of ``launch`` goes away.
         """
         if self._closing:
             from ..errors import LGPError
 
             raise LGPError("the server is shutting down")
         loop = asyncio.get_running_loop()
-        first: asyncio.Future[RunEvent] = loop.create_future()
-        holder: dict[str, RunHandle] = {}
+        first: asyncio.Future[RunHandle] = loop.create_future()
 
         async def drive() -> None:
             handle: RunHandle | None = None
             try:
                 async for event in events:
                     if handle is None:
-                        handle = holder.get("h")
-                        if handle is None:
-                            first.set_result(event)
-                            await asyncio.sleep(0)  # let launch() register the handle
-                            handle = holder["h"]
+                        handle = RunHandle(event.run_id, event.thread_id, task)
+                        self.active[handle.run_id] = handle
+                        if not first.done():
+                            first.set_result(handle)
                     self._publish(handle, event)
             except asyncio.CancelledError:
                 pass
             except BaseException as exc:  # noqa: BLE001 - validation errors go to launch()
-                if not first.done():
+                if handle is None and not first.done():
                     first.set_exception(exc)
                     return
                 log.exception("run task failed")
@@ -98,14 +97,11 @@ class RunHub:
                         follower.offer(None)
                     handle.done.set()
                     self.active.pop(handle.run_id, None)
+                elif not first.done():
+                    first.cancel()
 
         task = loop.create_task(drive())
-        event = await first
-        handle = RunHandle(event.run_id, event.thread_id, task)
-        holder["h"] = handle
-        self.active[handle.run_id] = handle
-        self._publish(handle, event)
-        return handle
+        return await asyncio.shield(first)
 
     def _publish(self, handle: RunHandle, event: RunEvent) -> None:
         handle.last = event
@@ -179,9 +175,11 @@ class RunHub:
         handles = list(self.active.values())
         for handle in handles:
             handle.task.cancel(reason)
-        for handle in handles:
-            with contextlib.suppress(BaseException):
-                await asyncio.wait_for(handle.done.wait(), timeout=5)
+        if handles:
+            waits = [asyncio.ensure_future(h.done.wait()) for h in handles]
+            await asyncio.wait(waits, timeout=5)
+            for w in waits:
+                w.cancel()
 
     @property
     def running(self) -> int:

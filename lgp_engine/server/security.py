@@ -14,6 +14,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from starlette.exceptions import HTTPException
+
 from .metrics import Metrics
 
 Scope = MutableMapping[str, Any]
@@ -104,7 +106,8 @@ class GuardMiddleware:
                 return
         if self.rate_limit:
             client = scope.get("client") or ("?", 0)
-            identity = f"key:{key}" if key else f"ip:{client[0]}"
+            # a presented key only identifies a client when keys are checked
+            identity = f"key:{key}" if self.keys and key else f"ip:{client[0]}"
             retry = self._limited(identity)
             if retry:
                 await send_json(send, 429, {"detail": f"rate limit of {self.rate_limit} "
@@ -125,7 +128,7 @@ class GuardMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
-                    raise _TooLarge
+                    raise _TooLarge(self.max_body)
             return message
 
         async def watching_send(message: Message) -> None:
@@ -148,11 +151,17 @@ class GuardMiddleware:
         hits = self._hits.setdefault(identity, deque())
         while hits and hits[0] <= now - 60:
             hits.popleft()
+        if len(self._hits) > 10_000:  # forget clients that went quiet
+            for ident in [i for i, h in self._hits.items() if not h or h[-1] <= now - 60]:
+                del self._hits[ident]
         if len(hits) >= self.rate_limit:
             return max(1, math.ceil(hits[0] + 60 - now))
         hits.append(now)
         return 0
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised while reading a body past the limit; FastAPI re-raises HTTP errors."""
+
+    def __init__(self, limit: int = 0) -> None:
+        super().__init__(413, f"request body larger than {limit} bytes")

@@ -441,3 +441,26 @@ def test_shipped_config_picked_by_lgp_env(monkeypatch: pytest.MonkeyPatch) -> No
     settings = load_settings(project_dir=REPO_ROOT)
     assert settings.environment == "production"
     assert settings.config_file == REPO_ROOT / "config" / "production.yaml"
+
+
+def test_yaml_merge_keys_are_supported(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "hosted.yaml").write_text(
+        "base: &base\n  busy_timeout_ms: 1234\n  path: x.db\n"
+        "checkpointer:\n  <<: *base\n  path: y.db\n".replace("base: &base", "_base: &base")
+    )
+    # `_base` is not a setting: an anchor holder must be rejected like any unknown key,
+    # but the merge itself must resolve
+    with pytest.raises(ConfigError, match="_base"):
+        load_settings("hosted", project_dir=tmp_path)
+    (tmp_path / "config" / "hosted.yaml").write_text(
+        "checkpointer: &cp\n  busy_timeout_ms: 1234\n  path: x.db\n"
+        "workflows:\n  registry: r.yaml\n"
+    )
+    text = (tmp_path / "config" / "hosted.yaml").read_text()
+    (tmp_path / "config" / "hosted.yaml").write_text(
+        text + "runs:\n  <<: {max_runs: 5}\n  max_age_days: 2\n"
+    )
+    settings = load_settings("hosted", project_dir=tmp_path)
+    assert settings.checkpointer.busy_timeout_ms == 1234
+    assert settings.runs.max_runs == 5 and settings.runs.max_age_days == 2
