@@ -57,15 +57,19 @@ class RunHub:
         self.runs = runs
         self.on_event = on_event
         self.active: dict[str, RunHandle] = {}
+        self._thread_locks: dict[str, asyncio.Lock] = {}
         self._closing = False
 
-    async def launch(self, events: AsyncIterator[RunEvent]) -> RunHandle:
+    async def launch(
+        self, events: AsyncIterator[RunEvent], *, thread_id: str | None = None
+    ) -> RunHandle:
         """Start iterating a runner operation; returns once the run exists.
 
         Errors raised before the first event (bad input, unknown thread...) are
         raised here, so an HTTP handler can answer 4xx with nothing started. The run
         is registered by its own task, so it stays cancellable even if the caller
-        of ``launch`` goes away.
+        of ``launch`` goes away. With ``thread_id``, runs on that thread take turns:
+        this one starts when the thread's previous run (started here) has ended.
         """
         if self._closing:
             from ..errors import LGPError
@@ -73,6 +77,9 @@ class RunHub:
             raise LGPError("the server is shutting down")
         loop = asyncio.get_running_loop()
         first: asyncio.Future[RunHandle] = loop.create_future()
+        lock = self._thread_locks.setdefault(thread_id, asyncio.Lock()) if thread_id else None
+        if lock is not None:
+            await lock.acquire()
 
         async def drive() -> None:
             handle: RunHandle | None = None
@@ -101,6 +108,8 @@ class RunHub:
                     first.cancel()
 
         task = loop.create_task(drive())
+        if lock is not None:
+            task.add_done_callback(lambda _: lock.release())
         return await asyncio.shield(first)
 
     def _publish(self, handle: RunHandle, event: RunEvent) -> None:

@@ -141,3 +141,19 @@ def test_metrics_count_runs_requests_and_streams(server: ServerProcess) -> None:
     assert "lgp_active_streams" in text
     assert API_KEY not in text
     assert API_KEY not in "".join(server.output)  # keys are never logged
+
+
+def test_runs_on_one_thread_take_turns(server: ServerProcess) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def invoke(_: int) -> dict[str, Any]:
+        with server.client(API_KEY, timeout=60) as http:
+            r = http.post("/workflows/slow/invoke",
+                          json={"input": {"seconds": 1}, "thread_id": "taking-turns"})
+            assert r.status_code == 200, r.text
+            return r.json()
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(invoke, range(2)))
+    # the second run started from the first one's end state: its trail holds both runs
+    assert sorted(len(r["result"]["trail"]) for r in results) == [3, 6]

@@ -91,7 +91,8 @@ async def invoke(name: str, request: InvokeRequest, ctx: Ctx) -> JSONResponse:
     """Run a workflow to its end (or its first interrupt) and return the result."""
     wf = ctx.catalog.get(name)
     handle = await ctx.live_hub.launch(ctx.live_runner.astart(
-        wf, request.input, thread_id=request.thread_id, context=request.context))
+        wf, request.input, thread_id=request.thread_id, context=request.context),
+        thread_id=request.thread_id)
     return await _finish(ctx, handle)
 
 
@@ -100,7 +101,8 @@ async def stream(name: str, request: InvokeRequest, ctx: Ctx) -> Response:
     """Run a workflow and stream its events as SSE (``id`` = seq, ``event`` = type)."""
     wf = ctx.catalog.get(name)
     handle = await ctx.live_hub.launch(ctx.live_runner.astart(
-        wf, request.input, thread_id=request.thread_id, context=request.context))
+        wf, request.input, thread_id=request.thread_id, context=request.context),
+        thread_id=request.thread_id)
 
     async def frames() -> Any:
         async for event in ctx.live_hub.follow(handle.run_id):
@@ -161,7 +163,7 @@ async def resume(thread_id: str, request: ResumeRequest, ctx: Ctx) -> JSONRespon
         raise NotFoundError(f"no recorded run for thread {thread_id!r}")
     wf = ctx.catalog.get(last.workflow)
     value = request.value if "value" in request.model_fields_set else _UNSET
-    handle = await ctx.live_hub.launch(runner.aresume(wf, thread_id, value))
+    handle = await ctx.live_hub.launch(runner.aresume(wf, thread_id, value), thread_id=thread_id)
     return await _finish(ctx, handle)
 
 
