@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from .jsonable import dumps, to_jsonable
+from .jsonable import dumps
 
 EventType = Literal[
     "run.started",
@@ -72,7 +72,7 @@ class RunEvent:
             "type": self.type,
             "thread_id": self.thread_id,
             "node": self.node,
-            "data": to_jsonable(self.data),
+            "data": self.data,  # JSON-safe by construction (see the executor)
         }
 
     def to_json(self) -> str:

@@ -272,7 +272,6 @@ class Executor:
         seq_start: int = 0,
         started: dict[str, Any] | None = None,
         on_part: Callable[[dict[str, Any]], None] | None = None,
-        _translator: _Translator | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Run the workflow and yield its events as they happen; the last is terminal.
 
@@ -294,9 +293,7 @@ class Executor:
         ``run.cancelled`` event (the cancel message is its reason); its checkpoints
         stay and the thread can be resumed.
         """
-        tr = _translator or _Translator(
-            run_id or new_run_id(), thread_id or new_thread_id(), seq_start
-        )
+        tr = _Translator(run_id or new_run_id(), thread_id or new_thread_id(), seq_start)
         config = self._config(tr.thread_id, tr.run_id, checkpoint_id)
         yield self._started(tr, input, checkpoint_id, started)
         try:

@@ -63,5 +63,13 @@ def to_jsonable(value: Any, _depth: int = 0) -> Any:
 
 
 def dumps(value: Any, **kwargs: Any) -> str:
-    """``json.dumps`` of :func:`to_jsonable` (UTF-8 kept readable)."""
-    return json.dumps(to_jsonable(value), ensure_ascii=False, **kwargs)
+    """JSON text of ``value`` (UTF-8 kept readable); never raises.
+
+    Data that is already JSON (event payloads are) takes the fast path through
+    ``json.dumps``; anything else is converted with :func:`to_jsonable` first.
+    """
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, default=to_jsonable,
+                          **kwargs)
+    except (TypeError, ValueError):  # odd keys, NaN, objects whose conversion is odd
+        return json.dumps(to_jsonable(value), ensure_ascii=False, **kwargs)

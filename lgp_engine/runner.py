@@ -25,7 +25,7 @@ from .errors import NotFoundError, UsageError
 from .events import STATUS_FOR_EVENT, RunEvent
 from .executor import Executor, new_run_id, new_thread_id
 from .jsonable import dumps
-from .loader import LoadedWorkflow
+from .loader import LoadedWorkflow, iter_graph_nodes
 from .runs import RunRecord, RunStore
 from .timetravel import state_at
 
@@ -194,7 +194,7 @@ class Runner:
         self._require_checkpoint(thread_id, checkpoint_id)
         executor = self.executor(workflow)
         async with executor.agraph(context=context) as graph:
-            nodes = [n for n in graph.nodes if n != "__start__"]
+            nodes = list(iter_graph_nodes(graph))
             if as_node is not None and as_node not in graph.nodes:
                 raise UsageError(
                     f"unknown node {as_node!r} for --as-node; nodes: {', '.join(nodes)}"
@@ -322,7 +322,7 @@ class Runner:
         graph = self.executor(workflow).graph()
         unknown = [n for n in nodes if n not in graph.nodes]
         if unknown:
-            known = ", ".join(n for n in graph.nodes if n != "__start__")
+            known = ", ".join(iter_graph_nodes(graph))
             raise UsageError(f"unknown node(s) for {flag}: {', '.join(unknown)}; nodes: {known}")
 
 
