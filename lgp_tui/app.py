@@ -30,6 +30,7 @@ from .messages import (
     WorkflowLoaded,
     WorkflowLoadFailed,
 )
+from .screens.checkpoint_browser import CheckpointBrowser
 from .screens.interrupt_dialog import InterruptDialog, ResumeAnswer
 from .screens.template_gallery import TemplateGallery
 from .widgets.explorer.workflow_list import WorkflowList
@@ -65,6 +66,8 @@ class WorkbenchApp(App[None]):
         Binding("escape", "cancel", "Cancel", id="cancel", tooltip="Cancel the current run"),
         Binding("ctrl+t", "new_workflow", "New", id="new_workflow",
                 tooltip="Create a workflow from a template"),
+        Binding("ctrl+b", "checkpoints", "Checkpoints", id="checkpoints",
+                tooltip="Browse threads, their history and the state at each checkpoint"),
         Binding("q,ctrl+q", "quit", "Quit", id="quit", tooltip="Quit the workbench"),
     ]
 
@@ -178,6 +181,12 @@ class WorkbenchApp(App[None]):
 
     def action_new_workflow(self) -> None:
         self.push_screen(TemplateGallery(self.settings), self._open_created)
+
+    def action_checkpoints(self) -> None:
+        if self.runner is None:
+            self.notify("The checkpoint store is unavailable.", severity="error")
+            return
+        self.push_screen(CheckpointBrowser(self.runner.store))
 
     def _open_created(self, created: CreatedWorkflow | None) -> None:
         if created is not None:

@@ -1,0 +1,306 @@
+"""The checkpoint browser: threads → a thread's history tree → the state at a checkpoint.
+
+Read-only in this slice: it lists threads (newest first), draws the selected
+thread's history with branch prefixes from :func:`lgp_engine.timetravel.flatten_tree`,
+and shows the state at the selected checkpoint as a collapsible tree with a diff
+against its parent. Every store read runs in a named, exclusive thread worker and
+comes back as one of the messages nested on :class:`CheckpointBrowser`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static, Tree
+from textual.widgets.option_list import Option
+from textual.widgets.tree import TreeNode
+
+from lgp_engine import LGPError
+from lgp_engine.checkpointing import CheckpointInfo, CheckpointStore, ThreadInfo
+from lgp_engine.timetravel import Change, StateAt, diff_values, flatten_tree, history_tree, state_at
+
+Post = Callable[[Message], Any]
+THREAD_LIMIT = 200
+HISTORY_LIMIT = 2000
+_DIFF_STYLE = {"added": ("+", "green"), "removed": ("-", "red"), "changed": ("~", "yellow")}
+
+
+# -- worker bodies (run on worker threads; they only post messages) -----------------
+def _read_threads(store: CheckpointStore, post: Post) -> None:
+    try:
+        threads = store.threads(limit=THREAD_LIMIT)
+    except Exception as exc:  # noqa: BLE001 - shown in the pane, the app keeps going
+        post(CheckpointBrowser.ReadFailed("threads", exc))
+        return
+    post(CheckpointBrowser.ThreadsRead(threads))
+
+
+def _read_history(store: CheckpointStore, thread_id: str, post: Post) -> None:
+    try:
+        total = store.thread(thread_id).checkpoints
+        infos = store.history(thread_id, limit=HISTORY_LIMIT)
+        rows = flatten_tree(history_tree(infos))
+    except Exception as exc:  # noqa: BLE001
+        post(CheckpointBrowser.ReadFailed("history", exc))
+        return
+    post(CheckpointBrowser.HistoryRead(thread_id, rows, total))
+
+
+def _read_state(store: CheckpointStore, thread_id: str, checkpoint_id: str, post: Post) -> None:
+    try:
+        state = state_at(store, thread_id, checkpoint_id)
+        parent = state_at(store, thread_id, state.parent_id) if state.parent_id else None
+        changes = diff_values(parent.values if parent else {}, state.values)
+    except Exception as exc:  # noqa: BLE001
+        post(CheckpointBrowser.ReadFailed("state", exc))
+        return
+    post(CheckpointBrowser.StateRead(state, changes, has_parent=parent is not None))
+
+
+class CheckpointBrowser(Screen[None]):
+    """Browses the checkpoints of the project's store (read-only).
+
+    Args:
+        store: The open checkpoint store (``app.runner.store``).
+    """
+
+    BINDINGS = [
+        Binding("escape", "close", "Close", id="checkpoints.close",
+                tooltip="Close the checkpoint browser"),
+        Binding("r", "refresh", "Refresh", id="checkpoints.refresh",
+                tooltip="Read the threads again"),
+    ]
+
+    class ThreadsRead(Message):
+        """The threads of the store, newest first."""
+
+        def __init__(self, threads: list[ThreadInfo]) -> None:
+            super().__init__()
+            self.threads = threads
+
+    class HistoryRead(Message):
+        """A thread's history as ``flatten_tree`` rows; ``total`` is its checkpoint count."""
+
+        def __init__(
+            self, thread_id: str, rows: list[tuple[str, CheckpointInfo, int]], total: int
+        ) -> None:
+            super().__init__()
+            self.thread_id = thread_id
+            self.rows = rows
+            self.total = total
+
+    class StateRead(Message):
+        """The state at a checkpoint and its changes against the parent."""
+
+        def __init__(self, state: StateAt, changes: list[Change], *, has_parent: bool) -> None:
+            super().__init__()
+            self.state = state
+            self.changes = changes
+            self.has_parent = has_parent
+
+    class ReadFailed(Message):
+        """A store read failed; ``what`` is the pane it was for."""
+
+        def __init__(self, what: str, error: Exception) -> None:
+            super().__init__()
+            self.what = what
+            self.error = error
+
+    def __init__(self, store: CheckpointStore) -> None:
+        super().__init__(id="checkpoints")
+        self.store = store
+        self.threads: list[ThreadInfo] = []
+        self.rows: list[tuple[str, CheckpointInfo, int]] = []
+        self.thread_id: str | None = None
+        self.checkpoint_id: str | None = None
+        self.diff_lines: list[str] = []
+
+    # -- layout ----------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="cp-body"):
+            yield OptionList(id="cp-threads")
+            yield OptionList(id="cp-history")
+            with Vertical(id="cp-detail"):
+                yield Tree("state", id="cp-state")
+                with VerticalScroll(id="cp-diff-scroll"):
+                    yield Static(Text("Select a checkpoint.", style="dim"), id="cp-diff")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#cp-threads").border_title = "Threads"
+        self.query_one("#cp-history").border_title = "History"
+        self.query_one("#cp-state").border_title = "State"
+        self.query_one("#cp-diff-scroll").border_title = "Diff vs parent"
+        self.query_one("#cp-state", Tree).show_root = False
+        self.action_refresh()
+        self.query_one("#cp-threads").focus()
+
+    # -- actions ---------------------------------------------------------------
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_refresh(self) -> None:
+        self.query_one("#cp-threads", OptionList).border_subtitle = "reading…"
+        self.run_worker(
+            partial(_read_threads, self.store, self.post_message),
+            name="checkpoints threads", group="cp-threads", exclusive=True, thread=True,
+            exit_on_error=False,
+        )
+
+    # -- selection -------------------------------------------------------------
+    @on(OptionList.OptionHighlighted, "#cp-threads")
+    @on(OptionList.OptionSelected, "#cp-threads")
+    def _thread_chosen(self, event: OptionList.OptionHighlighted) -> None:
+        thread_id = event.option.id
+        if thread_id is None or thread_id == self.thread_id:
+            return
+        self.thread_id = thread_id
+        self.checkpoint_id = None
+        history = self.query_one("#cp-history", OptionList)
+        history.clear_options()
+        history.border_subtitle = "reading…"
+        self.run_worker(
+            partial(_read_history, self.store, thread_id, self.post_message),
+            name=f"checkpoints history {thread_id}", group="cp-history", exclusive=True,
+            thread=True, exit_on_error=False,
+        )
+
+    @on(OptionList.OptionHighlighted, "#cp-history")
+    @on(OptionList.OptionSelected, "#cp-history")
+    def _checkpoint_chosen(self, event: OptionList.OptionHighlighted) -> None:
+        checkpoint_id = event.option.id
+        if checkpoint_id is None or self.thread_id is None or checkpoint_id == self.checkpoint_id:
+            return
+        self.checkpoint_id = checkpoint_id
+        self.run_worker(
+            partial(_read_state, self.store, self.thread_id, checkpoint_id, self.post_message),
+            name=f"checkpoints state {checkpoint_id}", group="cp-state", exclusive=True,
+            thread=True, exit_on_error=False,
+        )
+
+    # -- results ---------------------------------------------------------------
+    def on_checkpoint_browser_threads_read(self, message: ThreadsRead) -> None:
+        self.threads = message.threads
+        options = self.query_one("#cp-threads", OptionList)
+        options.clear_options()
+        options.add_options([Option(_thread_prompt(t), id=t.thread_id) for t in self.threads])
+        more = " (newest shown)" if len(self.threads) >= THREAD_LIMIT else ""
+        options.border_subtitle = f"{len(self.threads)}{more}"
+        if self.threads:
+            options.highlighted = 0  # its history follows (OptionHighlighted)
+        else:
+            self._show_diff(Text("No threads yet: run a workflow first.", style="dim"))
+
+    def on_checkpoint_browser_history_read(self, message: HistoryRead) -> None:
+        if message.thread_id != self.thread_id:
+            return  # superseded by another selection
+        self.rows = message.rows
+        history = self.query_one("#cp-history", OptionList)
+        history.clear_options()
+        history.add_options([Option(_history_prompt(*row), id=row[1].checkpoint_id)
+                             for row in self.rows])
+        if self.rows:  # the tree reads root first; start on the newest checkpoint
+            newest = max(range(len(self.rows)), key=lambda i: self.rows[i][1].checkpoint_id)
+            history.highlighted = newest
+        shown = len(self.rows)
+        history.border_subtitle = (
+            f"{shown}" if shown >= message.total else f"newest {shown} of {message.total}"
+        )
+
+    def on_checkpoint_browser_state_read(self, message: StateRead) -> None:
+        state = message.state
+        if state.thread_id != self.thread_id or state.checkpoint_id != self.checkpoint_id:
+            return
+        tree = self.query_one("#cp-state", Tree)
+        tree.clear()
+        tree.border_subtitle = f"step {state.step} · {_short(state.checkpoint_id)}"
+        if not state.values:
+            tree.root.add_leaf(Text("(empty state)", style="dim"))
+        for key, value in state.values.items():
+            _add_value(tree.root, str(key), value)
+        if state.interrupts:
+            _add_value(tree.root, "⏸ interrupts", state.interrupts)
+        tree.root.expand()
+        self.diff_lines = [_diff_line(c) for c in message.changes]
+        if not message.has_parent:
+            head = Text("First checkpoint of the thread: every key is new.\n", style="dim")
+        else:
+            head = Text("")
+        body = Text("\n").join(
+            Text(line, style=_DIFF_STYLE[c.kind][1])
+            for line, c in zip(self.diff_lines, message.changes, strict=True)
+        ) if self.diff_lines else Text("No changes.", style="dim")
+        self._show_diff(head + body)
+
+    def on_checkpoint_browser_read_failed(self, message: ReadFailed) -> None:
+        error = message.error
+        title = error.title if isinstance(error, LGPError) else type(error).__name__
+        self.notify(str(error), title=f"{title} ({message.what})", severity="error")
+        self._show_diff(Text(f"✖ {title}: {error}", style="red"))
+
+    def _show_diff(self, text: Text) -> None:
+        self.query_one("#cp-diff", Static).update(text)
+
+
+# -- formatting --------------------------------------------------------------------
+def _short(checkpoint_id: str) -> str:
+    """The part of a checkpoint id that differs between checkpoints of a thread."""
+    return checkpoint_id.replace("-", "")[-8:]
+
+
+def _thread_prompt(thread: ThreadInfo) -> Text:
+    updated = thread.updated_at.strftime("%Y-%m-%d %H:%M") if thread.updated_at else "-"
+    text = Text(thread.thread_id, style="bold", overflow="ellipsis")
+    text.append(f"\n{thread.checkpoints} checkpoints · {updated}", style="dim")
+    return text
+
+
+def _history_prompt(prefix: str, info: CheckpointInfo, _depth: int) -> Text:
+    step = "-" if info.step is None else str(info.step)
+    text = Text(prefix, style="dim")
+    text.append(f"{step:>3} ", style="bold")
+    text.append(f"{_short(info.checkpoint_id)} ", style="cyan")
+    text.append(f"{info.source or '-':<6} ")
+    text.append(", ".join(info.writes) or "-", style="green")
+    if info.next:
+        text.append(f" → {', '.join(info.next)}", style="yellow")
+    return text
+
+
+def _add_value(parent: TreeNode[Any], key: str, value: Any) -> None:
+    if isinstance(value, dict) and value:
+        node = parent.add(Text(f"{key} {{{len(value)}}}"), expand=True)
+        for sub, item in value.items():
+            _add_value(node, str(sub), item)
+    elif isinstance(value, list | tuple) and value:
+        node = parent.add(Text(f"{key} [{len(value)}]"), expand=True)
+        for i, item in enumerate(value):
+            _add_value(node, f"[{i}]", item)
+    else:
+        parent.add_leaf(Text(f"{key}: {_json(value)}"))
+
+
+def _json(value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def _diff_line(change: Change) -> str:
+    mark = _DIFF_STYLE[change.kind][0]
+    if change.kind == "added":
+        return f"{mark} {change.path}: {_json(change.after)}"
+    if change.kind == "removed":
+        return f"{mark} {change.path}: {_json(change.before)}"
+    return f"{mark} {change.path}: {_json(change.before)} → {_json(change.after)}"
