@@ -232,6 +232,17 @@ class Runner:
             self.afork(workflow, thread_id, checkpoint_id, update, **kw), "Runner.fork()"
         )
 
+    def delete_thread(self, thread_id: str) -> None:
+        """Forget a thread: its checkpoints, runs and events (:class:`NotFoundError`
+        if it has no checkpoint). Refused while a run of this process uses it."""
+        self.store.thread(thread_id)
+        active = self.runs.latest_for_thread(thread_id)
+        if active is not None and active.status == "running":
+            raise UsageError(f"thread {thread_id} has a run in progress ({active.run_id})",
+                             hint="cancel the run first")
+        self.store.saver.delete_thread(thread_id)
+        self.runs.delete_thread(thread_id)
+
     # -- queries ----------------------------------------------------------------
     def events(self, run_id: str, after_seq: int = 0) -> list[RunEvent]:
         """A run's persisted events after ``after_seq``."""

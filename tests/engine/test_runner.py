@@ -857,3 +857,24 @@ def test_closing_the_sync_iterator_cancels_the_run(
     it.close()
     assert runner.runs.get(first.run_id).status == "cancelled"
     assert runner.runs.events(first.run_id)[-1].type == "run.cancelled"
+
+
+# --------------------------------------------------------------------------- delete
+
+
+def test_delete_thread_forgets_checkpoints_runs_and_events_of_that_thread_only(
+    runner: Runner, tmp_path: Path
+) -> None:
+    wf = flow(tmp_path, SHAPES[0])
+    run_all(runner.start(wf, {"x": 1}, thread_id="gone"))
+    run_all(runner.start(wf, {"x": 2}, thread_id="kept"))
+    kept = db_counts(tmp_path)
+    runner.delete_thread("gone")
+    assert [t.thread_id for t in runner.store.threads()] == ["kept"]
+    assert runner.runs.latest_for_thread("gone") is None
+    assert runner.runs.latest_for_thread("kept") is not None
+    after = db_counts(tmp_path)
+    assert 0 < after["checkpoints"] < kept["checkpoints"]
+    assert 0 < after["lgp_events"] < kept["lgp_events"]
+    with pytest.raises(NotFoundError, match="unknown thread"):
+        runner.delete_thread("gone")
