@@ -33,10 +33,11 @@ from .errors import (
     UsageError,
     WorkflowLoadError,
 )
-from .events import EVENT_TYPES, RunEvent
+from .events import EVENT_TYPES, RELOAD_EVENT_TYPES, ReloadEvent, RunEvent
 from .executor import Executor, RunResult, collect, new_thread_id
 from .loader import LoadedWorkflow, WorkflowSource, load_workflow, resolve_target
 from .registry import WorkflowRegistry
+from .reload import ReloadOutcome, WorkflowReloader, rerun_plan
 from .runner import Runner
 from .runs import RunRecord, RunStore
 from .templates import Template, create_workflow, get_template, list_templates
@@ -46,6 +47,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "EVENT_TYPES",
+    "RELOAD_EVENT_TYPES",
     "CheckpointError",
     "CheckpointInfo",
     "CheckpointStore",
@@ -54,6 +56,8 @@ __all__ = [
     "LGPError",
     "LoadedWorkflow",
     "NotFoundError",
+    "ReloadEvent",
+    "ReloadOutcome",
     "RunError",
     "RunEvent",
     "RunRecord",
@@ -69,6 +73,7 @@ __all__ = [
     "UsageError",
     "WorkflowLoadError",
     "WorkflowRegistry",
+    "WorkflowReloader",
     "WorkflowSource",
     "__version__",
     "collect",
@@ -83,6 +88,7 @@ __all__ = [
     "new_thread_id",
     "open_async_checkpoints",
     "open_checkpoints",
+    "rerun_plan",
     "resolve_target",
     "state_at",
 ]

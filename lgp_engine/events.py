@@ -93,3 +93,39 @@ class RunEvent:
             node=raw.get("node"),
             ts=float(raw.get("ts", 0.0)),
         )
+
+
+ReloadEventType = Literal["reload.started", "reload.succeeded", "reload.failed"]
+RELOAD_EVENT_TYPES: tuple[str, ...] = get_args(ReloadEventType)
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadEvent:
+    """A hot reload of a workflow's code (see :mod:`lgp_engine.reload`).
+
+    Not part of any run: a reload swaps code, never thread state, so these events
+    have no run id or sequence number.
+
+    Attributes:
+        type: ``reload.started`` (changes detected), ``reload.succeeded`` (the new
+            version is current) or ``reload.failed`` (the previous version stays).
+        workflow: The workflow's name.
+        data: ``changed`` (files), ``detected_at`` (epoch seconds), ``detect_ms``
+            (newest change's mtime to detection), ``load_ms``; on failure ``error``,
+            ``file`` and ``line``.
+        ts: Wall-clock time (seconds since the epoch) of the event.
+    """
+
+    type: ReloadEventType
+    workflow: str
+    data: dict[str, Any] = field(default_factory=dict)
+    ts: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-compatible dict of this event."""
+        return {"type": self.type, "ts": round(self.ts, 6), "workflow": self.workflow,
+                "data": self.data}
+
+    def to_json(self) -> str:
+        """This event as one line of JSON."""
+        return dumps(self.to_dict())

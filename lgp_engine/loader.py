@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.machinery
 import importlib.util
 import inspect
 import json
@@ -431,7 +432,8 @@ def import_file(path: Path, base_dir: Path | None = None) -> ModuleType:
             importlib.import_module(parent_name)
         except Exception as exc:  # noqa: BLE001 - reported with file and line
             raise _import_error(exc, path) from None
-    spec = importlib.util.spec_from_file_location(name, path)
+    loader = SourceOnlyLoader(name, str(path))
+    spec = importlib.util.spec_from_file_location(name, path, loader=loader)
     if spec is None or spec.loader is None:
         raise WorkflowLoadError(f"{path}: cannot be imported as a Python module")
     module = importlib.util.module_from_spec(spec)
@@ -448,6 +450,19 @@ def import_file(path: Path, base_dir: Path | None = None) -> ModuleType:
             raise
         raise _import_error(exc, path) from None
     return module
+
+
+class SourceOnlyLoader(importlib.machinery.SourceFileLoader):
+    """Compiles the file every time, never trusting ``__pycache__``.
+
+    A ``.pyc`` is checked against the source's mtime in whole seconds and its
+    size, so two same-size saves within a second would load stale code. Workflow
+    files are small; compiling them is a millisecond.
+    """
+
+    def get_code(self, fullname: str) -> Any:
+        path = self.get_filename(fullname)
+        return self.source_to_code(self.get_data(path), path)
 
 
 def _evict_foreign_siblings(folder: Path) -> None:
