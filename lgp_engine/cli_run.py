@@ -66,12 +66,15 @@ def _on_thread(settings: Any, env: str | None, thread_id: str, workflow: str | N
 @click.option("--interrupt-after", "interrupt_after", metavar="NODE", multiple=True,
               help="Stop after this node (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line (for CI).")
+@click.option("--watch", "watch", is_flag=True,
+              help="Hot reload: after the run, rerun on every save (same input, same "
+                   "thread) until Ctrl+C.")
 @common_options
 @handle_errors
 def run(
     workflow: str, graph_name: str | None, input_: str | None, context: str | None,
     thread_id: str | None, interrupt_before: tuple[str, ...], interrupt_after: tuple[str, ...],
-    as_json: bool, env: str | None, verbose: bool,
+    as_json: bool, watch: bool, env: str | None, verbose: bool,
 ) -> None:
     """Run WORKFLOW on a thread and report each step.
 
@@ -84,6 +87,18 @@ def run(
       lgp run path/to/langgraph.json --graph agent --input @input.json
       lgp run approval_workflow --interrupt-before publish
       lgp run my_flow --json > events.jsonl
+      lgp run workflows/basic_workflow.py --input '{"input": "hi"}' --watch
+
+    \b
+    Hot reload (--watch): saving the workflow file, a local module it imports
+    (under its own folder or package) or the config reloads the code in about
+    a tenth of a second and reruns the same input on the same thread, so the
+    thread's history keeps every run. A broken save (syntax error, exception at
+    import, graph that does not compile) prints the error with file and line and
+    keeps the previous version; the next good save recovers. A thread waiting at
+    an interrupt is not rerun: the new code is loaded and `lgp resume` continues
+    it. With --json, reload events (reload.started/succeeded/failed) are JSON
+    lines too. Ctrl+C stops (exit 130); a run in progress is cancelled and kept.
     """
     payload = parse_json_option(input_, "--input")
     ctx = parse_json_option(context, "--context")
@@ -103,6 +118,10 @@ def run(
         picked = f" (graph {graph_name})" if graph_name else ""
         printer.line(f"Loading workflow: {workflow}{picked}")
     loaded = load_target(settings, workflow, graph_name)
+    if watch:
+        _watch(settings, loaded, payload, thread_id, ctx, interrupt_before, interrupt_after,
+               as_json, verbose, env)
+        return
     with Runner.open(settings) as runner:
         events = runner.start(
             loaded, payload if payload is not None else {}, thread_id=thread_id, context=ctx,
@@ -115,6 +134,22 @@ def run(
 
 
 run.help = (run.help or "") + _EXIT_CODES
+
+
+def _watch(settings: Any, loaded: Any, payload: Any, thread_id: str | None, ctx: Any,
+           interrupt_before: tuple[str, ...], interrupt_after: tuple[str, ...],
+           as_json: bool, verbose: bool, env: str | None) -> None:
+    from .cli_watch import WatchedRun, run_watching
+    from .reload import WorkflowReloader
+    from .runner import Runner
+
+    reloader = WorkflowReloader(loaded, settings)
+    watched = WatchedRun(payload if payload is not None else {}, thread_id, ctx,
+                         list(interrupt_before) or None, list(interrupt_after) or None)
+    with Runner.open(settings) as runner:
+        code = run_watching(runner, reloader, watched, as_json=as_json, verbose=verbose,
+                            env_flag=env_flag(settings, env))
+    exit_with(code)
 
 
 @click.command()

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any, TextIO
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .events import RunEvent
+
+if TYPE_CHECKING:
+    from .reload import ReloadOutcome
 from .jsonable import to_jsonable
 
 PREFIX = "[lgp]"
@@ -16,6 +21,11 @@ def short(value: Any, limit: int = 200) -> str:
     """A one-line JSON rendering of ``value``, cut to ``limit`` characters."""
     text = json.dumps(to_jsonable(value), ensure_ascii=False, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def secs(seconds: float) -> str:
+    """``12 ms`` under a second, else ``1.23s``."""
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f}s"
 
 
 class RunPrinter:
@@ -30,6 +40,21 @@ class RunPrinter:
 
     def line(self, text: str) -> None:
         print(f"{PREFIX} {text}", file=self.out, flush=True)
+
+    def reload(self, outcome: ReloadOutcome, relpath: Callable[[Path], str] = str) -> None:
+        """The lines for one hot reload: what changed, how long, and any error."""
+        files = ", ".join(relpath(p) for p in outcome.changed) or "(manual reload)"
+        latency = "" if outcome.detect_latency is None else f" ({secs(outcome.detect_latency)})"
+        self.line(f"File changed detected{latency}: {files}")
+        if outcome.ok:
+            self.line(f"Reloading workflow... ({secs(outcome.load_duration)})")
+            if outcome.settings is not None:
+                self.line("Config reloaded (the checkpoint store in use stays until restart)")
+            return
+        self.line(f"Reloading workflow... failed ({secs(outcome.load_duration)})")
+        error = outcome.error
+        self.line(f"❌ {error.title if error else 'Error'}: {error}")
+        self.line("Still running the previous version; save a fix to reload")
 
     def event(self, e: RunEvent) -> None:
         d = e.data

@@ -272,12 +272,15 @@ class WorkflowReloader:
         return resolve_target(source.name, project_dir=source.base_dir, registry_file=project)
 
     # -- watching -----------------------------------------------------------------
-    def watch(self, stop_event: threading.Event | None = None) -> Iterator[ReloadOutcome]:
+    def watch(self, stop_event: threading.Event | None = None, *,
+              on_ready: Callable[[list[Path]], None] | None = None) -> Iterator[ReloadOutcome]:
         """Block, yielding one :class:`ReloadOutcome` per burst of relevant writes.
 
         Runs until ``stop_event`` is set (checked every ``step_ms``). Usable from a
         worker thread; in the main thread Ctrl+C raises ``KeyboardInterrupt``.
-        Failed reloads are yielded too, and watching goes on.
+        Failed reloads are yielded too, and watching goes on. ``on_ready`` is called
+        once, with :meth:`watched_paths`, when the watcher is live (a write before
+        that may be missed).
         """
         import watchfiles
 
@@ -287,11 +290,17 @@ class WorkflowReloader:
             if not dirs:
                 raise WorkflowLoadError(f"{self.name}: no file to watch (not loaded from a file)")
             restart = False
+            # a timeout every 100 ms yields an empty set: the first one says "live"
             for changes in watchfiles.watch(
                 *dirs, watch_filter=None, debounce=self.debounce_ms, step=self.step_ms,
-                stop_event=stop, rust_timeout=1000, recursive=False,
+                stop_event=stop, rust_timeout=100, yield_on_timeout=True, recursive=False,
                 ignore_permission_denied=True,
             ):
+                if on_ready is not None:
+                    on_ready(self.watched_paths())
+                    on_ready = None
+                if not changes:
+                    continue
                 detected = time.time()
                 relevant = self._relevant(changes)
                 if not relevant:
@@ -303,11 +312,13 @@ class WorkflowReloader:
             if not restart:
                 return
 
-    async def awatch(self, stop_event: asyncio.Event | None = None
+    async def awatch(self, stop_event: asyncio.Event | None = None, *,
+                     on_ready: Callable[[list[Path]], None] | None = None
                      ) -> AsyncIterator[ReloadOutcome]:
         """:meth:`watch` for asyncio: watching and importing happen in a thread.
 
         Stops when ``stop_event`` is set or the iteration is closed/cancelled.
+        ``on_ready`` is called from that thread.
         """
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[ReloadOutcome | BaseException | None] = asyncio.Queue()
@@ -319,7 +330,7 @@ class WorkflowReloader:
 
         def worker() -> None:
             try:
-                for outcome in self.watch(stop):
+                for outcome in self.watch(stop, on_ready=on_ready):
                     hand_over(outcome)
             except BaseException as exc:  # noqa: BLE001 - re-raised in the consumer
                 hand_over(exc)
@@ -569,23 +580,3 @@ def _imports_of(file: Path) -> frozenset[tuple[str, int]]:
     result = frozenset((n, lvl) for n, lvl in out if n or lvl)
     _AST_CACHE[str(file)] = (key, result)
     return result
-
-
-def print_outcome_lines(outcome: ReloadOutcome, line: Callable[[str], None],
-                        relpath: Callable[[Path], str] = str) -> None:
-    """The ``[lgp]`` lines for a reload (shared by ``lgp run --watch`` and ``lgp serve``)."""
-    files = ", ".join(relpath(p) for p in outcome.changed) or "(manual reload)"
-    latency = "" if outcome.detect_latency is None else f" ({_secs(outcome.detect_latency)})"
-    line(f"File changed detected{latency}: {files}")
-    if outcome.ok:
-        line(f"Reloading workflow... ({_secs(outcome.load_duration)})")
-        if outcome.settings is not None:
-            line("Config reloaded (the checkpoint store in use stays until restart)")
-    else:
-        line(f"Reloading workflow... failed ({_secs(outcome.load_duration)})")
-        line(f"❌ {outcome.error.title if outcome.error else 'Error'}: {outcome.error}")
-        line("Still running the previous version; save a fix to reload")
-
-
-def _secs(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f}s"

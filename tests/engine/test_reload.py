@@ -84,24 +84,18 @@ class Watching:
     def __init__(self, reloader: WorkflowReloader) -> None:
         self.reloader = reloader
         self.stop = threading.Event()
+        self.ready = threading.Event()
         self.outcomes: queue.Queue[ReloadOutcome | BaseException] = queue.Queue()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
-        # the watcher is live once its directories are registered; a first write
-        # before that would be missed, so wait for a probe file to be seen
-        self._ready()
+        assert self.ready.wait(TIMEOUT), "the watcher did not start"
 
     def _run(self) -> None:
         try:
-            for outcome in self.reloader.watch(self.stop):
+            for outcome in self.reloader.watch(self.stop, on_ready=lambda _: self.ready.set()):
                 self.outcomes.put(outcome)
         except BaseException as exc:  # noqa: BLE001 - surfaced by next()
             self.outcomes.put(exc)
-
-    def _ready(self) -> None:
-        import time
-
-        time.sleep(0.3)  # RustNotify starts watching within a few ms; be generous
 
     def next(self, timeout: float = TIMEOUT) -> ReloadOutcome:
         item = self.outcomes.get(timeout=timeout)
@@ -436,10 +430,11 @@ def test_awatch_reloads_and_stops_with_its_event(project: Path) -> None:
 
     async def scenario() -> ReloadOutcome:
         stop = asyncio.Event()
-        agen = reloader.awatch(stop)
+        ready = threading.Event()
+        agen = reloader.awatch(stop, on_ready=lambda _: ready.set())
 
         async def edit() -> None:
-            await asyncio.sleep(0.3)
+            await asyncio.to_thread(ready.wait, TIMEOUT)
             write(path, flow('"async"'))
 
         task = asyncio.create_task(edit())
