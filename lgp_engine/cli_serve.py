@@ -7,12 +7,17 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from .cli_common import common_options, handle_errors, setup
 from .console import PREFIX
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from .reload import ReloadOutcome
 
 
 @click.command()
@@ -21,13 +26,16 @@ from .errors import ConfigError
 @click.option("--port", type=int, default=None, help="Port (config: server.port; 0 = any free).")
 @click.option("--workers", type=int, default=1, show_default=True,
               help="Server processes sharing the same stores.")
+@click.option("--reload", "reload", is_flag=True,
+              help="Hot reload: new runs use the code of the last good save; runs in "
+                   "flight finish on the code they started with.")
 @click.option("--log-level", default="warning", show_default=True,
               type=click.Choice(["debug", "info", "warning", "error"]),
               help="uvicorn's log level (access lines at info).")
 @common_options
 @handle_errors
 def serve(target: str | None, host: str | None, port: int | None, workers: int,
-          log_level: str, env: str | None, verbose: bool) -> None:
+          reload: bool, log_level: str, env: str | None, verbose: bool) -> None:
     """Serve workflows over HTTP: the LGP API and the LangGraph SDK API.
 
     TARGET is a workflow file, a folder of them, or a langgraph.json; by default
@@ -42,6 +50,10 @@ def serve(target: str | None, host: str | None, port: int | None, workers: int,
       curl -X POST localhost:8123/workflows/basic_workflow/invoke \\
            -H 'Authorization: Bearer KEY' -d '{"input": {"input": "hi"}}'
 
+    With --reload, saving a served workflow, a local module it imports or the
+    config reloads it for new runs (a broken save is reported and the previous
+    version keeps serving); runs already in flight finish on their own code.
+
     Stops cleanly on Ctrl+C or SIGTERM: runs in flight are cancelled and
     recorded as cancelled (resume them later).
     """
@@ -52,6 +64,8 @@ def serve(target: str | None, host: str | None, port: int | None, workers: int,
     port = settings.server.port if port is None else port
     if workers < 1:
         raise ConfigError("--workers must be at least 1")
+    if reload and workers > 1:
+        raise ConfigError("--reload works with one worker", hint="drop --workers or --reload")
     import uvicorn
 
     from .server.app import create_app
@@ -61,11 +75,14 @@ def serve(target: str | None, host: str | None, port: int | None, workers: int,
 
     with Runner.open(settings):  # a bad store path is one line and exit 2, not a traceback
         pass
-    app = create_app(settings, target)  # loads the workflows: errors surface here
+    app = create_app(settings, target, reload=reload,  # loads the workflows: errors here
+                     on_reload=_reload_reporter() if reload else None)
     names = app.state.ctx.catalog.names()
     click.echo(f"{PREFIX} Workflows: {', '.join(names)}")
     for name, reason in app.state.ctx.catalog.skipped.items():
         click.echo(f"{PREFIX} ⚠ Skipped {name}: {reason}", err=True)
+    if reload:
+        click.echo(f"{PREFIX} Hot reload: ON (new runs get the new code)")
     keys = [k for k in settings.server.api_keys if k]
     click.echo(f"{PREFIX} Auth: {f'{len(keys)} API key(s)' if keys else 'off (no api_keys)'}; "
                f"rate limit: {settings.server.rate_limit_per_minute or 'off'}/min per key")
@@ -99,6 +116,21 @@ def serve(target: str | None, host: str | None, port: int | None, workers: int,
     # stop a thread); its run is already recorded as cancelled and the stores are
     # closed, so don't wait for it.
     os._exit(0 if server.started else 1)
+
+
+def _reload_reporter() -> Callable[[ReloadOutcome], None]:
+    """Prints each reload of ``lgp serve --reload`` in the ``[lgp]`` style."""
+    from .cli_common import relpath
+    from .console import RunPrinter
+
+    printer = RunPrinter()
+
+    def report(outcome: ReloadOutcome) -> None:
+        printer.reload(outcome, relpath)
+        if outcome.ok:
+            printer.line(f"Serving the new {outcome.workflow_name} to new runs")
+
+    return report
 
 
 def _server_class() -> type:

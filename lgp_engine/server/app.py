@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,16 +23,25 @@ from .hub import RunHub
 from .metrics import Metrics
 from .security import GuardMiddleware
 
+if TYPE_CHECKING:
+    from ..reload import ReloadOutcome
+
 log = logging.getLogger("lgp.server")
 
 
 def create_app(settings: Settings, target: str | None = None, *,
-               catalog: Catalog | None = None) -> FastAPI:
+               catalog: Catalog | None = None, reload: bool = False,
+               on_reload: Callable[[ReloadOutcome], None] | None = None) -> FastAPI:
     """The hosted API over ``target``'s workflows (see ``lgp serve --help``).
 
     Workflows are loaded now (so a bad one fails before the server listens); the
     stores are opened when the app starts (its lifespan) and closed when it stops,
     after in-flight runs were cancelled and recorded as such.
+
+    With ``reload``, each served workflow is watched while the app runs: a good
+    save swaps the new version into the catalog for new runs (runs in flight
+    finish on the code they started with); a broken one keeps the old version.
+    ``on_reload`` hears every outcome, on the app's event loop.
     """
     if settings.environment == "production" and not [k for k in settings.server.api_keys if k]:
         from ..errors import ConfigError
@@ -47,8 +56,9 @@ def create_app(settings: Settings, target: str | None = None, *,
         with Runner.open(settings) as runner:
             ctx.runner = runner
             ctx.hub = RunHub(runner.runs, on_event=ctx.metrics.observe_event)
-            yield
-            await ctx.hub.shutdown()
+            async with _watching(ctx, reload, on_reload):
+                yield
+                await ctx.hub.shutdown()
 
     app = FastAPI(title="LGP Workbench API", version="0.1.0", lifespan=lifespan,
                   description="Run LangGraph workflows over HTTP; LangGraph SDK compatible.")
@@ -69,6 +79,48 @@ def create_app(settings: Settings, target: str | None = None, *,
                        rate_limit=server.rate_limit_per_minute, max_body=server.max_body_bytes,
                        metrics=ctx.metrics)
     return app
+
+
+@contextlib.asynccontextmanager
+async def _watching(ctx: ServerContext, enabled: bool,
+                    on_reload: Callable[[ReloadOutcome], None] | None) -> AsyncIterator[None]:
+    """Hot reload of every served workflow while the app runs (live before it serves)."""
+    if not enabled:
+        yield
+        return
+    import asyncio
+    import threading
+
+    from ..reload import WorkflowReloader
+
+    stop = asyncio.Event()
+    reloaders = [WorkflowReloader(wf, ctx.settings) for wf in ctx.catalog.workflows.values()
+                 if wf.source.path is not None]
+    live = [threading.Event() for _ in reloaders]
+
+    async def follow(reloader: WorkflowReloader, ready: threading.Event) -> None:
+        async for outcome in reloader.awatch(stop, on_ready=lambda _: ready.set()):
+            if outcome.workflow is not None:
+                ctx.catalog.workflows[reloader.name] = outcome.workflow  # new runs only
+            if on_reload is not None:
+                try:
+                    on_reload(outcome)
+                except Exception:  # noqa: BLE001 - a report must not stop the watch
+                    log.exception("reload listener failed")
+
+    tasks = [asyncio.create_task(follow(r, e), name=f"lgp-reload-{r.name}")
+             for r, e in zip(reloaders, live, strict=True)]
+    ctx.extra["reloaders"] = reloaders
+    deadline = asyncio.get_running_loop().time() + 10
+    while not all(e.is_set() for e in live) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
+    try:
+        yield
+    finally:
+        stop.set()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _error_handlers(app: FastAPI) -> None:
