@@ -29,6 +29,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_overhead.py
 	$(BIN)/python benchmarks/server_throughput.py
+	$(BIN)/python benchmarks/hot_reload.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
