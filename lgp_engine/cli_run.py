@@ -95,10 +95,12 @@ def run(
     a tenth of a second and reruns the same input on the same thread, so the
     thread's history keeps every run. A broken save (syntax error, exception at
     import, graph that does not compile) prints the error with file and line and
-    keeps the previous version; the next good save recovers. A thread waiting at
-    an interrupt is not rerun: the new code is loaded and `lgp resume` continues
-    it. With --json, reload events (reload.started/succeeded/failed) are JSON
-    lines too. Ctrl+C stops (exit 130); a run in progress is cancelled and kept.
+    keeps the previous version; the next good save recovers. If the last run
+    failed in a node, the save resumes from that node's checkpoint with the new
+    code instead. A thread waiting at an interrupt is not rerun: the new code is
+    loaded and `lgp resume` continues it. With --json, reload events
+    (reload.started/succeeded/failed) are JSON lines too. Ctrl+C stops (exit
+    130); a run in progress is cancelled and kept.
     """
     payload = parse_json_option(input_, "--input")
     ctx = parse_json_option(context, "--context")

@@ -3,9 +3,10 @@
 The first run goes as usual. Then a :class:`~lgp_engine.reload.WorkflowReloader`
 watches the workflow, its local modules and the config; each save reloads the
 code (a broken save keeps the previous version) and reruns the same input on the
-same thread, so the thread's history keeps growing. A thread that stopped at an
-interrupt is not rerun from the start: the new code is loaded and the line to
-resume it is printed.
+same thread, so the thread's history keeps growing. A run that failed in a node
+is resumed from its last checkpoint with the new code ("re-run from here"); a
+thread waiting at an interrupt is not rerun: the new code is loaded and the line
+to resume it is printed.
 """
 
 from __future__ import annotations
@@ -50,15 +51,21 @@ class _Session:
     def emit(self, event: RunEvent | ReloadEvent) -> None:
         click.echo(event.to_json())
 
-    def execute(self, workflow: LoadedWorkflow) -> int:
-        """One run on the watched thread; its exit code (130 when cancelled)."""
+    def execute(self, workflow: LoadedWorkflow, *, resume: bool = False) -> int:
+        """One run on the watched thread (or a resume of it); its exit code
+        (130 when cancelled)."""
         code = 0
         try:
-            events = self.runner.start(
-                workflow, self.run.payload, thread_id=self.run.thread_id,
-                context=self.run.context, interrupt_before=self.run.interrupt_before,
-                interrupt_after=self.run.interrupt_after,
-            )
+            if resume:
+                assert self.run.thread_id is not None
+                events = self.runner.resume(workflow, self.run.thread_id,
+                                            context=self.run.context)
+            else:
+                events = self.runner.start(
+                    workflow, self.run.payload, thread_id=self.run.thread_id,
+                    context=self.run.context, interrupt_before=self.run.interrupt_before,
+                    interrupt_after=self.run.interrupt_after,
+                )
             for event in events:
                 self.run.thread_id = event.thread_id
                 if self.as_json:
@@ -101,13 +108,18 @@ def run_watching(runner: Runner, reloader: WorkflowReloader, run: WatchedRun, *,
             if not outcome.ok:
                 continue
             plan = rerun_plan(runner, run.thread_id)
-            if plan.action == "resume":
-                value = " --value '<JSON>'" if plan.interrupts else ""
+            resume = plan.action == "resume"
+            if resume and (plan.status == "interrupted" or plan.needs_value):
+                value = " --value '<JSON>'" if plan.needs_value else ""
                 info.line(f"Thread {run.thread_id} is waiting at an interrupt: not rerun. "
                           "The new code answers it:")
                 info.line(f"Resume with: lgp resume {run.thread_id}{value}{env_flag}")
                 continue
-            if session.execute(reloader.current) == 130:
+            if resume:
+                info.line(f"The last run stopped ({plan.status}) before "
+                          f"{', '.join(plan.next)}: resuming from that checkpoint with the "
+                          "new code")
+            if session.execute(reloader.current, resume=resume) == 130:
                 return 130
     except KeyboardInterrupt:
         pass

@@ -118,36 +118,46 @@ class RerunPlan:
 
     Attributes:
         action: ``rerun`` (start again with the last input), ``resume`` (the thread
-            is waiting at an interrupt or breakpoint: continue it with the new code
-            once the user gives a value), or ``none`` (no thread yet).
+            stopped at a checkpoint with nodes still to run: continue from there
+            with the new code), or ``none`` (no thread yet).
         thread_id: The thread.
         status: The status of the thread's newest run.
         interrupts: The interrupts waiting for a value (``{"id", "value"}``).
+        next: The nodes that run next on a resume.
     """
 
     action: Literal["rerun", "resume", "none"]
     thread_id: str | None
     status: str | None = None
     interrupts: list[dict[str, Any]] = field(default_factory=list)
+    next: list[str] = field(default_factory=list)
+
+    @property
+    def needs_value(self) -> bool:
+        """A resume that needs the user's answer to an interrupt."""
+        return self.action == "resume" and bool(self.interrupts)
 
 
 def rerun_plan(runner: Any, thread_id: str | None) -> RerunPlan:
     """Decide how to rerun in place on ``thread_id`` after a reload.
 
-    A thread whose newest run stopped at an interrupt (or a static breakpoint) is
-    not rerun from the start: it should be resumed from there, with the new code.
-    Anything else (completed, failed, cancelled) is rerun with the last input; the
-    thread's history grows and nothing is reset.
+    A thread whose newest run stopped at a checkpoint with nodes still to run (an
+    interrupt, a static breakpoint, a node that failed, a cancel) is not rerun from
+    the start: it is resumed from there, with the new code (an interrupt needs the
+    user's value first). A completed thread is rerun with the last input. Either
+    way the thread's history grows and nothing is reset.
     """
     if thread_id is None:
         return RerunPlan("none", None)
     last = runner.runs.latest_for_thread(thread_id)
     status = last.status if last is not None else None
-    if status == "interrupted":
+    if status in ("interrupted", "failed", "cancelled", "abandoned"):
         from .timetravel import state_at
 
-        waiting = [i for i in state_at(runner.store, thread_id).interrupts if i.get("id")]
-        return RerunPlan("resume", thread_id, status, waiting)
+        state = state_at(runner.store, thread_id)
+        waiting = [i for i in state.interrupts if i.get("id")]
+        if state.next or waiting:
+            return RerunPlan("resume", thread_id, status, waiting, list(state.next))
     return RerunPlan("rerun", thread_id, status)
 
 

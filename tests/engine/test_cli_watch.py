@@ -279,3 +279,35 @@ def test_ctrl_c_during_a_rerun_cancels_it_and_exits_130(
     assert any("Cancelled" in ln for ln in w.rest())
     runs = json_of(lgp, project, "runs", "--thread", "w3")
     assert [r["status"] for r in runs] == ["cancelled", "completed"]
+
+
+def test_a_run_that_failed_in_a_node_resumes_from_there_with_the_fix(
+    project: Path, lgp, watches
+) -> None:
+    flow = project / "workflows" / "hot.py"
+    write(project / "workflows" / "helpers.py", 'TAG = "h1"\n')
+    calls = project / "first_calls.txt"
+    first_body = f"open({str(calls)!r}, 'a').write('first\\n')"
+    failing = 'def second(state):\n    raise ValueError("bug in second")\n'
+    fixed = 'def second(state):\n    return {"extra": "fixed"}\n'
+    wiring = ('builder.add_node("second", second)\nbuilder.add_edge(START, "first")\n'
+              'builder.add_edge("first", "second")\nbuilder.add_edge("second", END)')
+    write(flow, hot('"v1"', body=first_body, more=failing, wiring=wiring))
+    w = Watch(project, "workflows/hot.py", "--thread", "w4")
+    watches.append(w)
+    lines = w.expect("Ctrl\\+C to stop")
+    assert any("Failed in node 'second'" in ln for ln in lines)
+
+    write(flow, hot('"v1"', body=first_body, more=fixed, wiring=wiring))
+    lines = w.expect("^Result: ")
+    assert any("resuming from that checkpoint with the new code" in ln for ln in lines)
+    assert any("Resuming..." in ln for ln in lines)
+    assert result(lines) == {"out": "v1", "extra": "fixed"}
+    assert calls.read_text().splitlines() == ["first"]  # `first` did not run again
+
+    write(flow, hot('"v2"', body=first_body, more=fixed, wiring=wiring))
+    assert result(w.expect("^Result: "))["out"] == "v2"  # completed: a plain rerun again
+    assert calls.read_text().splitlines() == ["first", "first"]
+    assert w.stop() == 130
+    runs = json_of(lgp, project, "runs", "--thread", "w4")
+    assert [r["status"] for r in runs] == ["completed", "completed", "failed"]

@@ -473,6 +473,26 @@ def test_an_interrupted_thread_is_offered_a_resume_with_the_new_code(
     assert rerun_plan(runner, None).action == "none"
 
 
+def test_a_failed_node_is_resumed_a_completed_thread_rerun(
+    project: Path, runner: Runner
+) -> None:
+    path = write(project / "flows" / "flow.py", flow(
+        '"v1"', more='def second(state):\n    raise ValueError("bug")\n',
+        wiring=TWO_NODES["wiring"]))
+    reloader = WorkflowReloader(load(path, project))
+    events = list(runner.start(reloader.current, {"x": 1}, thread_id="t1"))
+    assert events[-1].type == "run.failed"
+    plan = rerun_plan(runner, "t1")
+    assert (plan.action, plan.status, plan.next, plan.needs_value) == (
+        "resume", "failed", ["second"], False)
+    write(path, flow('"v1"', **TWO_NODES))
+    assert reloader.reload_now([path]).ok
+    events = list(runner.resume(reloader.current, "t1"))
+    assert [e.node for e in events if e.type == "node.started"] == ["second"]
+    assert events[-1].data["output"]["extra"] == "added"
+    assert rerun_plan(runner, "t1").action == "rerun"
+
+
 def test_error_location_parses_file_and_line() -> None:
     err = WorkflowLoadError("/a/b/flow.py:12: syntax error: invalid syntax")
     assert error_location(err) == ("/a/b/flow.py", 12)
