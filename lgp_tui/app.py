@@ -9,33 +9,46 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
+import subprocess
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from rich.text import Text
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer
+from textual.screen import Screen
+from textual.widgets import Footer, Input
 
 from lgp_engine import LGPError, LoadedWorkflow, Runner, Settings
 from lgp_engine.templates import CreatedWorkflow
 
 from . import workers
+from .input_memory import InputMemory
 from .messages import (
     GraphDescribed,
     RunEnded,
     RunEventReceived,
     RunRefused,
+    ServerChanged,
+    ThreadDeleted,
+    ThreadsListed,
     WorkflowLoaded,
     WorkflowLoadFailed,
 )
 from .screens.checkpoint_browser import CheckpointBrowser
+from .screens.confirm_dialog import ConfirmDialog
+from .screens.fork_dialog import ForkDialog
+from .screens.help_screen import HelpScreen
 from .screens.interrupt_dialog import InterruptDialog, ResumeAnswer
 from .screens.template_gallery import TemplateGallery
+from .screens.thread_picker import ThreadPicker
 from .widgets.explorer.workflow_list import WorkflowList
 from .widgets.graph.graph_view import GraphView
-from .widgets.run.run_bar import RunBar
+from .widgets.run.run_bar import DEFAULT_INPUT, RunBar
 from .widgets.run_log.run_log import RunLog
 from .widgets.source.source_view import SourceView
 from .widgets.status.status_bar import StatusBar
@@ -66,21 +79,44 @@ class WorkbenchApp(App[None]):
         Binding("escape", "cancel", "Cancel", id="cancel", tooltip="Cancel the current run"),
         Binding("ctrl+t", "new_workflow", "New", id="new_workflow",
                 tooltip="Create a workflow from a template"),
-        Binding("ctrl+b", "checkpoints", "Checkpoints", id="checkpoints",
-                tooltip="Browse threads, their history and the state at each checkpoint"),
+        Binding("ctrl+b", "checkpoints", "Browse", id="checkpoints",
+                tooltip="Browse threads; replay, fork, resume or delete them"),
+        Binding("ctrl+s", "toggle_server", "Server", id="toggle_server",
+                tooltip="Start or stop the HTTP API over these workflows"),
+        Binding("f4", "edit", "Edit", id="edit",
+                tooltip="Open the workflow file in $EDITOR (then reload it)"),
+        Binding("f1,question_mark", "help", "Help", id="help", tooltip="Show every key"),
         Binding("q,ctrl+q", "quit", "Quit", id="quit", tooltip="Quit the workbench"),
+        Binding("f6", "resume", "Resume", id="resume",
+                tooltip="Answer the interrupt the last run stopped at"),
+        Binding("ctrl+o", "pick_thread", "Threads", id="pick_thread", show=False,
+                tooltip="Pick the thread to run on (or a new one)"),
+        Binding("ctrl+f", "filter_log", "Filter log", id="filter_log", show=False,
+                tooltip="Filter the run log by event type or node (-word hides)"),
+        Binding("ctrl+l", "focus_log", "Log", id="focus_log", show=False,
+                tooltip="Focus the run log (arrows move, enter folds, c copies)"),
     ]
 
-    def __init__(self, settings: Settings, target: str | None = None) -> None:
+    def __init__(self, settings: Settings, target: str | None = None, *,
+                 serve: bool = False, port: int | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.target = target
+        self.serve_on_start = serve
+        self.port = port
         self.runner: Runner | None = None
         self.workflow: LoadedWorkflow | None = None
+        self.server: Any = None  # a BackgroundServer while on
+        self.memory = InputMemory(settings.project_dir / ".lgp" / "workbench.json")
         self._stack = contextlib.ExitStack()
         self._loading: str | None = None
         self._job: workers.RunJob | None = None
+        self._job_action: tuple[str, str | None] | None = None  # (browser action, thread)
+        self._outcome = ""
         self._interrupted: tuple[str, list[dict], str | None] | None = None
+        self._waiting: tuple[str, list[dict], str | None] | None = None
+        self._server_busy = False
+        self._server_timer: Any = None
 
     def compose(self) -> ComposeResult:
         yield RunBar(id="run-bar")
@@ -90,9 +126,20 @@ class WorkbenchApp(App[None]):
                 yield GraphView(id="graph")
             with Vertical(id="center"):
                 yield SourceView(self.settings.project_dir, id="source")
+                yield Input(id="log-filter",
+                            placeholder="filter the log: node.finished, a node name, -custom …")
                 yield RunLog(id="run-log")
         yield StatusBar(id="status")
-        yield Footer()
+        yield Footer(show_command_palette=False)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Cancel shows in the footer only while a run is going, Resume only while
+        a run waits at an interrupt (the keys stay bound; they just have nothing to do)."""
+        if action == "cancel":
+            return self._job is not None
+        if action == "resume":
+            return self._waiting is not None and self._job is None
+        return True
 
     # -- lifecycle -------------------------------------------------------------
     def on_mount(self) -> None:
@@ -112,12 +159,16 @@ class WorkbenchApp(App[None]):
         if target is not None:
             self.load(target)
         self.query_one("#run-input").focus()
+        if self.serve_on_start:
+            self.action_toggle_server()
 
     def on_unmount(self) -> None:
         job = self._job
         if job is not None:
             job.cancel()
             job.done.wait(5)
+        if self.server is not None:
+            self.server.stop()
         self._stack.close()
 
     # -- loading ---------------------------------------------------------------
@@ -152,7 +203,11 @@ class WorkbenchApp(App[None]):
                 thread=True, exit_on_error=False,
             )
         self.query_one(StatusBar).status = "idle"
-        self.query_one(RunBar).set_state(ready=self.runner is not None)
+        bar = self.query_one(RunBar)
+        bar.input_text = self.memory.get(message.workflow.name) or DEFAULT_INPUT
+        bar.set_state(ready=self.runner is not None)
+        if self.server is not None:  # the API serves what the workbench has loaded
+            self.server.catalog.workflows[message.workflow.name] = message.workflow
         for warning in message.workflow.warnings:
             self.notify(warning, title="Workflow warning", severity="warning")
 
@@ -186,7 +241,9 @@ class WorkbenchApp(App[None]):
         if self.runner is None:
             self.notify("The checkpoint store is unavailable.", severity="error")
             return
-        self.push_screen(CheckpointBrowser(self.runner.store))
+        shape = self.query_one(GraphView).shape
+        nodes = [n for n in shape.nodes if not n.startswith("__")] if shape else []
+        self.push_screen(CheckpointBrowser(self.runner.store, nodes))
 
     def _open_created(self, created: CreatedWorkflow | None) -> None:
         if created is not None:
@@ -201,23 +258,28 @@ class WorkbenchApp(App[None]):
     def on_run_bar_run_requested(self, message: RunBar.RunRequested) -> None:
         if self.runner is None or self.workflow is None or self._job is not None:
             return
+        self.memory.put(self.workflow.name, self.query_one(RunBar).input_text)
         self._start_job(
             workers.RunJob(self.runner, self.workflow, message.input, message.thread_id)
         )
 
-    def _start_job(self, job: workers.RunJob) -> None:
-        """Run ``job`` (a run or a resume) in the run worker."""
-        assert self.workflow is not None
+    def _start_job(self, job: workers.RunJob, action: tuple[str, str | None] | None = None
+                   ) -> None:
+        """Run ``job`` (a run, resume, replay or fork) in the run worker."""
         self._job = job
+        self._job_action = action
+        self._outcome = ""
         self._interrupted = None
-        self.query_one(RunBar).set_state(running=True)
+        self._waiting = None
+        self.query_one(RunBar).set_state(running=True, resumable=False)
+        self.refresh_bindings()
         status = self.query_one(StatusBar)
         status.status = "running"
         status.thread = job.thread_id or ""
         self.run_worker(
             partial(job.run, self.post_message),
-            name=f"run {self.workflow.name}", group="run", exclusive=True, thread=True,
-            exit_on_error=False,
+            name=f"run {job.thread_id or 'new thread'}", group="run", exclusive=True,
+            thread=True, exit_on_error=False,
         )
 
     def on_run_bar_cancel_requested(self, _: RunBar.CancelRequested) -> None:
@@ -241,6 +303,7 @@ class WorkbenchApp(App[None]):
             graph.run_ended()
         if event.type in _STATUS_AFTER:
             status.status = _STATUS_AFTER[event.type]
+            self._outcome = _STATUS_AFTER[event.type]
         if event.type == "interrupt":
             interrupts = [i for i in event.data.get("interrupts") or [] if isinstance(i, dict)]
             self._interrupted = (event.thread_id, interrupts, event.node)
@@ -248,27 +311,243 @@ class WorkbenchApp(App[None]):
     def on_run_refused(self, message: RunRefused) -> None:
         error = message.error
         title = error.title if isinstance(error, LGPError) else type(error).__name__
-        self.query_one(RunLog).add_line(Text(f"✖ {title}: {error}", style="red"))
+        self.query_one(RunLog).add_line(Text(f"✖ {title}: {error}", style="red"), "refused")
         self.query_one(StatusBar).status = "failed"
+        self._outcome = f"✖ {title}: {error}"
 
     def on_run_ended(self, _: RunEnded) -> None:
         self._job = None
-        self.query_one(RunBar).set_state(running=False)
         status = self.query_one(StatusBar)
         if status.status in ("running", "cancelling"):
             status.status = "idle"
+        action, self._job_action = self._job_action, None
+        browser = self._browser()
+        if action is not None and browser is not None:
+            verb, thread_id = action
+            outcome = self._outcome or "ended"
+            text = outcome if outcome.startswith("✖") else f"{verb} {outcome}"
+            browser.action_finished(thread_id, text)
+        self._waiting = self._interrupted
+        self.query_one(RunBar).set_state(running=False, resumable=self._waiting is not None)
+        self.refresh_bindings()
         if self._interrupted is not None:
             thread_id, interrupts, node = self._interrupted
             self._interrupted = None
             self.push_screen(InterruptDialog(thread_id, interrupts, node), self._resume)
 
+    def action_resume(self) -> None:
+        if self._waiting is None or self._job is not None:
+            self.notify("No run is waiting at an interrupt.", severity="warning")
+            return
+        thread_id, interrupts, node = self._waiting
+        self.push_screen(InterruptDialog(thread_id, interrupts, node), self._resume)
+
+    def on_run_bar_resume_requested(self, _: RunBar.ResumeRequested) -> None:
+        self.action_resume()
+
     def _resume(self, answer: ResumeAnswer | None) -> None:
         """Continue the interrupted thread in place (None: leave it interrupted)."""
-        if answer is None or self.runner is None or self.workflow is None or self._job:
+        if answer is None or self.runner is None or self._job:
             return
-        self._start_job(
-            workers.ResumeJob(self.runner, self.workflow, answer.thread_id, answer.value)
-        )
+        workflow = self._workflow_for(answer.thread_id)
+        if workflow is None:
+            return
+        self._start_job(workers.ResumeJob(self.runner, workflow, answer.thread_id, answer.value))
+
+    # -- checkpoint browser actions -------------------------------------------
+    def on_checkpoint_browser_action_requested(
+        self, message: CheckpointBrowser.ActionRequested
+    ) -> None:
+        browser = self._browser()
+        runner = self.runner
+        if runner is None or browser is None:
+            return
+        if self._job is not None:
+            browser.action_finished(None, "A run is in progress: wait for it or cancel it (esc).")
+            return
+        thread_id = message.thread_id
+        if message.action == "delete":
+            self.run_worker(partial(workers.delete_thread, runner, thread_id, self.post_message),
+                            name=f"delete {thread_id}", group="delete", thread=True,
+                            exit_on_error=False)
+            return
+        workflow = self._workflow_for(thread_id)
+        if workflow is None:
+            browser.action_finished(None, f"✖ cannot tell which workflow thread {thread_id} "
+                                          "ran: open it in the explorer first")
+            return
+        assert message.checkpoint_id is not None or message.action == "resume"
+        job: workers.RunJob
+        if message.action == "replay":
+            job = workers.ReplayJob(runner, workflow, thread_id, message.checkpoint_id or "")
+        elif message.action == "fork":
+            job = workers.ForkJob(runner, workflow, thread_id, message.checkpoint_id or "",
+                                  message.update or {}, message.as_node)
+        else:
+            job = workers.ResumeJob(runner, workflow, thread_id, message.value)
+        self._start_job(job, (message.action, thread_id))
+
+    def on_thread_deleted(self, message: ThreadDeleted) -> None:
+        browser = self._browser()
+        if message.error is None:
+            outcome = f"deleted thread {message.thread_id}"
+            if self.query_one(RunBar).thread_id == message.thread_id:
+                self.query_one(RunBar).thread_id = None
+        else:
+            error = message.error
+            title = error.title if isinstance(error, LGPError) else type(error).__name__
+            outcome = f"✖ {title}: {error}"
+        if browser is not None:
+            browser.action_finished(None, outcome)
+
+    def _workflow_for(self, thread_id: str) -> LoadedWorkflow | Callable[[], LoadedWorkflow] | None:
+        """The workflow a thread's runs used: the loaded one when it is the same
+        file, else a loader the run worker calls (so importing never blocks the UI)."""
+        current = self.workflow
+        assert self.runner is not None
+        try:
+            target = self.runner.target_for_thread(thread_id)
+        except LGPError:
+            return current
+        if current is not None and target in (current.source.spec, current.source.label):
+            return current
+        settings = self.settings
+        return partial(workers.load_sync, target, settings)
+
+    def _browser(self) -> CheckpointBrowser | None:
+        return next((s for s in self.screen_stack if isinstance(s, CheckpointBrowser)), None)
+
+    # -- threads ---------------------------------------------------------------
+    def action_pick_thread(self) -> None:
+        if self.runner is None:
+            self.bell()
+            return
+        self.run_worker(partial(workers.list_threads, self.runner.store, self.post_message),
+                        name="threads", group="threads", exclusive=True, thread=True,
+                        exit_on_error=False)
+
+    def on_run_bar_thread_pick_requested(self, _: RunBar.ThreadPickRequested) -> None:
+        self.action_pick_thread()
+
+    def on_threads_listed(self, message: ThreadsListed) -> None:
+        if message.error is not None:
+            self.notify(str(message.error), title="Cannot list threads", severity="error")
+            return
+        bar = self.query_one(RunBar)
+        self.push_screen(ThreadPicker(message.threads, bar.thread_id), self._thread_picked)
+
+    def _thread_picked(self, thread_id: str | None) -> None:
+        if thread_id is not None:
+            bar = self.query_one(RunBar)
+            bar.thread_id = thread_id or None
+            self.query_one(StatusBar).thread = thread_id
+            bar.query_one("#run-input").focus()
+
+    # -- the hosted API --------------------------------------------------------
+    def action_toggle_server(self) -> None:
+        status = self.query_one(StatusBar)
+        if self._server_busy:
+            self.bell()
+            return
+        self._server_busy = True
+        if self.server is None:
+            status.server = "starting"
+            self.run_worker(
+                partial(workers.start_server, self.settings, self.workflow, self.port,
+                        self.post_message),
+                name="server start", group="server", thread=True, exit_on_error=False)
+        else:
+            status.server = "stopping"
+            self.run_worker(partial(workers.stop_server, self.server, self.post_message),
+                            name="server stop", group="server", thread=True,
+                            exit_on_error=False)
+
+    def on_server_changed(self, message: ServerChanged) -> None:
+        self._server_busy = False
+        status = self.query_one(StatusBar)
+        if self._server_timer is not None:
+            self._server_timer.stop()
+            self._server_timer = None
+        self.server = message.server
+        if message.error is not None:
+            status.server = f"off ({message.error})"
+            self.notify(str(message.error), title="Server not started", severity="error",
+                        timeout=10)
+            return
+        if self.server is None:
+            status.server = "off"
+            self.notify("The API server stopped.", title="Server")
+            return
+        self._show_server()
+        self._server_timer = self.set_interval(1.0, self._show_server)
+        self.notify(f"Serving {', '.join(self.server.catalog.names())} at {self.server.url}",
+                    title="Server on")
+
+    def _show_server(self) -> None:
+        if self.server is not None:
+            count = self.server.request_count
+            self.query_one(StatusBar).server = (
+                f"{self.server.url} · {count} request{'s' if count != 1 else ''}")
+
+    # -- editor, help, log -----------------------------------------------------
+    def action_edit(self) -> None:
+        source = self.query_one(SourceView)
+        path = source.path
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        if path is None:
+            self.notify("No workflow file to edit.", severity="warning")
+            return
+        if not editor:
+            self.notify(f"Set $EDITOR (e.g. export EDITOR=nano) to edit from here; "
+                        f"the file is {path}", title="No editor", severity="warning", timeout=8)
+            return
+        try:
+            with self.suspend():
+                completed = subprocess.run([*shlex.split(editor), str(path)], check=False)
+        except SuspendNotSupported:
+            self.notify(f"This terminal cannot hand over to an editor; edit {path} "
+                        "elsewhere.", severity="warning")
+            return
+        except OSError as exc:
+            self.notify(f"cannot start {editor!r}: {exc}", title="Editor", severity="error")
+            return
+        if completed.returncode != 0:
+            self.notify(f"{editor} exited with {completed.returncode}", severity="warning")
+        source.show_file(path)
+        if self._loading is not None:
+            self.load(self._loading)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen([
+            ("Workbench", list(self.BINDINGS)),
+            ("Run log (when focused)", list(RunLog.BINDINGS)),
+            ("Checkpoint browser", list(CheckpointBrowser.BINDINGS)),
+            ("Fork dialog", list(ForkDialog.BINDINGS)),
+            ("Dialogs", [*InterruptDialog.BINDINGS, *ConfirmDialog.BINDINGS]),
+        ]))
+
+    def action_filter_log(self) -> None:
+        self.query_one("#log-filter", Input).focus()
+
+    def action_focus_log(self) -> None:
+        self.query_one(RunLog).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "log-filter":
+            self.query_one(RunLog).set_filter(event.value)
+
+    def on_run_log_copied(self, message: RunLog.Copied) -> None:
+        first = message.text.splitlines()[0] if message.text else ""
+        self.notify(first[:80], title="Copied to the clipboard")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.action not in ("quit",):
+                yield SystemCommand(binding.description, binding.tooltip,
+                                    partial(self.run_action, binding.action))
 
 
 def _relative(location: str, root: Path) -> str:

@@ -7,11 +7,11 @@ panes on its own thread.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
-from lgp_engine import LGPError, LoadedWorkflow, RunEvent
+from lgp_engine import LGPError, LoadedWorkflow, RunEvent, ThreadInfo
 
 if TYPE_CHECKING:
     from .widgets.graph.graph_view import GraphShape
@@ -64,3 +64,30 @@ class GraphDescribed(Message):
         self.workflow = workflow
         self.shape = shape
         self.note = note
+
+
+class ThreadDeleted(Message):
+    """A thread was deleted (``error`` is None), or deleting it failed."""
+
+    def __init__(self, thread_id: str, error: Exception | None) -> None:
+        super().__init__()
+        self.thread_id = thread_id
+        self.error = error
+
+
+class ThreadsListed(Message):
+    """The newest threads of the store (for the thread picker), or why not."""
+
+    def __init__(self, threads: list[ThreadInfo], error: Exception | None) -> None:
+        super().__init__()
+        self.threads = threads
+        self.error = error
+
+
+class ServerChanged(Message):
+    """The API server is now ``server`` (None: off); ``error`` says why it did not start."""
+
+    def __init__(self, server: Any, error: Exception | None) -> None:
+        super().__init__()
+        self.server = server
+        self.error = error

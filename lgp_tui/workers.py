@@ -16,6 +16,7 @@ from typing import Any
 from textual.message import Message
 
 from lgp_engine import (
+    CheckpointStore,
     LGPError,
     LoadedWorkflow,
     RunEvent,
@@ -31,12 +32,23 @@ from .messages import (
     RunEnded,
     RunEventReceived,
     RunRefused,
+    ServerChanged,
+    ThreadDeleted,
+    ThreadsListed,
     WorkflowLoaded,
     WorkflowLoadFailed,
 )
 
 Post = Callable[[Message], Any]
 CANCEL_REASON = "cancelled from the workbench"
+
+
+def load_sync(target: str, settings: Settings) -> LoadedWorkflow:
+    """Resolve and import ``target`` (raises :class:`LGPError`)."""
+    return load_workflow(resolve_target(
+        target, project_dir=settings.project_dir,
+        registry_file=settings.resolve(settings.workflows.registry),
+    ))
 
 
 def load(target: str, settings: Settings, post: Post) -> None:
@@ -69,10 +81,11 @@ class RunJob:
     """
 
     def __init__(
-        self, runner: Runner, workflow: LoadedWorkflow, input: Any, thread_id: str | None,  # noqa: A002
+        self, runner: Runner, workflow: LoadedWorkflow | Callable[[], LoadedWorkflow],
+        input: Any, thread_id: str | None,  # noqa: A002
     ) -> None:
         self.runner = runner
-        self.workflow = workflow
+        self.workflow = workflow  # type: ignore[assignment]  # a loader is called first
         self.input = input
         self.thread_id = thread_id
         self._lock = threading.Lock()
@@ -111,6 +124,8 @@ class RunJob:
 
     async def _consume(self, post: Post) -> None:
         try:
+            if not isinstance(self.workflow, LoadedWorkflow):
+                self.workflow = self.workflow()  # import on this worker thread, not the UI's
             async for event in self._stream():
                 post(RunEventReceived(event))
         except LGPError as exc:
@@ -135,6 +150,80 @@ class ResumeJob(RunJob):
     def _stream(self) -> AsyncIterator[RunEvent]:
         assert self.thread_id is not None
         return self.runner.aresume(self.workflow, self.thread_id, self.input)
+
+
+class ReplayJob(RunJob):
+    """Re-runs the nodes after ``checkpoint_id`` (a new branch of the thread)."""
+
+    def __init__(self, runner: Runner, workflow: LoadedWorkflow, thread_id: str,
+                 checkpoint_id: str) -> None:
+        super().__init__(runner, workflow, None, thread_id)
+        self.checkpoint_id = checkpoint_id
+
+    def _stream(self) -> AsyncIterator[RunEvent]:
+        assert self.thread_id is not None
+        return self.runner.areplay(self.workflow, self.thread_id, self.checkpoint_id)
+
+
+class ForkJob(RunJob):
+    """Writes ``update`` onto ``checkpoint_id`` (as ``as_node``) and continues from it."""
+
+    def __init__(self, runner: Runner, workflow: LoadedWorkflow, thread_id: str,
+                 checkpoint_id: str, update: dict[str, Any], as_node: str | None) -> None:
+        super().__init__(runner, workflow, update, thread_id)
+        self.checkpoint_id = checkpoint_id
+        self.as_node = as_node
+
+    def _stream(self) -> AsyncIterator[RunEvent]:
+        assert self.thread_id is not None
+        return self.runner.afork(self.workflow, self.thread_id, self.checkpoint_id,
+                                 self.input, as_node=self.as_node)
+
+
+def delete_thread(runner: Runner, thread_id: str, post: Post) -> None:
+    """Delete a thread; post :class:`ThreadDeleted` (with the error, if it failed)."""
+    try:
+        runner.delete_thread(thread_id)
+    except Exception as exc:  # noqa: BLE001 - shown in place, the app keeps going
+        post(ThreadDeleted(thread_id, exc))
+        return
+    post(ThreadDeleted(thread_id, None))
+
+
+def list_threads(store: CheckpointStore, post: Post, limit: int = 200) -> None:
+    """Post the newest ``limit`` threads as :class:`ThreadsListed`."""
+    try:
+        threads = store.threads(limit=limit)
+    except Exception as exc:  # noqa: BLE001 - shown as a notification
+        post(ThreadsListed([], exc))
+        return
+    post(ThreadsListed(threads, None))
+
+
+def start_server(settings: Settings, workflow: LoadedWorkflow | None, port: int | None,
+                 post: Post) -> None:
+    """Serve the registered workflows plus ``workflow``; post :class:`ServerChanged`."""
+    from lgp_engine.server.background import BackgroundServer
+    from lgp_engine.server.catalog import build_catalog
+
+    try:
+        catalog = build_catalog(settings)
+        if workflow is not None:
+            catalog.workflows[workflow.name] = workflow
+        server = BackgroundServer(settings, catalog, port=port)
+        server.start()
+    except Exception as exc:  # noqa: BLE001 - a port in use is shown in place
+        post(ServerChanged(None, exc))
+        return
+    post(ServerChanged(server, None))
+
+
+def stop_server(server: Any, post: Post) -> None:
+    """Stop ``server`` (runs in flight are recorded cancelled); post :class:`ServerChanged`."""
+    try:
+        server.stop()
+    finally:
+        post(ServerChanged(None, None))
 
 
 def describe_graph(runner: Runner, workflow: LoadedWorkflow, post: Post) -> None:

@@ -1,10 +1,16 @@
 """The checkpoint browser: threads → a thread's history tree → the state at a checkpoint.
 
-Read-only in this slice: it lists threads (newest first), draws the selected
-thread's history with branch prefixes from :func:`lgp_engine.timetravel.flatten_tree`,
-and shows the state at the selected checkpoint as a collapsible tree with a diff
-against its parent. Every store read runs in a named, exclusive thread worker and
-comes back as one of the messages nested on :class:`CheckpointBrowser`.
+It lists threads (newest first), draws the selected thread's history with branch
+prefixes from :func:`lgp_engine.timetravel.flatten_tree`, and shows the state at
+the selected checkpoint as a collapsible tree with a diff against its parent.
+Every store read runs in a named, exclusive thread worker and comes back as one of
+the messages nested on :class:`CheckpointBrowser`.
+
+Actions (replay from here, fork with an edited state, resume an interrupt, delete
+a thread) are asked of the app with :class:`CheckpointBrowser.ActionRequested`:
+the app runs them like any run (events in the run log) and calls
+:meth:`CheckpointBrowser.action_finished`, which reads the thread again so a new
+branch shows up at once.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 from rich.text import Text
 from textual import on
@@ -29,7 +35,12 @@ from lgp_engine import LGPError
 from lgp_engine.checkpointing import CheckpointInfo, CheckpointStore, ThreadInfo
 from lgp_engine.timetravel import Change, StateAt, diff_values, flatten_tree, history_tree, state_at
 
+from .confirm_dialog import ConfirmDialog
+from .fork_dialog import ForkAnswer, ForkDialog
+from .interrupt_dialog import InterruptDialog, ResumeAnswer
+
 Post = Callable[[Message], Any]
+Action = Literal["replay", "fork", "resume", "delete"]
 THREAD_LIMIT = 200
 HISTORY_LIMIT = 2000
 _DIFF_STYLE = {"added": ("+", "green"), "removed": ("-", "red"), "changed": ("~", "yellow")}
@@ -79,7 +90,29 @@ class CheckpointBrowser(Screen[None]):
                 tooltip="Close the checkpoint browser"),
         Binding("r", "refresh", "Refresh", id="checkpoints.refresh",
                 tooltip="Read the threads again"),
+        Binding("p", "replay", "Replay", id="checkpoints.replay",
+                tooltip="Re-run the nodes after the selected checkpoint (a new branch)"),
+        Binding("f", "fork", "Fork", id="checkpoints.fork",
+                tooltip="Edit the state at the selected checkpoint and continue from it"),
+        Binding("u", "resume", "Resume", id="checkpoints.resume",
+                tooltip="Answer the interrupt the thread is waiting at"),
+        Binding("d", "delete", "Delete", id="checkpoints.delete",
+                tooltip="Delete the selected thread (asks first)"),
     ]
+
+    class ActionRequested(Message):
+        """Ask the app to replay, fork, resume or delete (see the class docstring)."""
+
+        def __init__(self, action: Action, thread_id: str, checkpoint_id: str | None = None,
+                     *, update: dict[str, Any] | None = None, as_node: str | None = None,
+                     value: Any = None) -> None:
+            super().__init__()
+            self.action = action
+            self.thread_id = thread_id
+            self.checkpoint_id = checkpoint_id
+            self.update = update
+            self.as_node = as_node
+            self.value = value
 
     class ThreadsRead(Message):
         """The threads of the store, newest first."""
@@ -116,9 +149,14 @@ class CheckpointBrowser(Screen[None]):
             self.what = what
             self.error = error
 
-    def __init__(self, store: CheckpointStore) -> None:
+    def __init__(self, store: CheckpointStore, nodes: list[str] | None = None) -> None:
         super().__init__(id="checkpoints")
         self.store = store
+        self.nodes = nodes or []
+        """The loaded workflow's nodes, offered as ``as_node`` when forking."""
+        self.state: StateAt | None = None
+        self.busy: str | None = None
+        self._reload_history = False
         self.threads: list[ThreadInfo] = []
         self.rows: list[tuple[str, CheckpointInfo, int]] = []
         self.thread_id: str | None = None
@@ -134,6 +172,7 @@ class CheckpointBrowser(Screen[None]):
                 yield Tree("state", id="cp-state")
                 with VerticalScroll(id="cp-diff-scroll"):
                     yield Static(Text("Select a checkpoint.", style="dim"), id="cp-diff")
+        yield Static("", id="cp-status", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -157,15 +196,99 @@ class CheckpointBrowser(Screen[None]):
             exit_on_error=False,
         )
 
+    def action_replay(self) -> None:
+        if (state := self._selected_state("replay")) is not None:
+            self._request("replay", state.checkpoint_id)
+
+    def action_fork(self) -> None:
+        if (state := self._selected_state("fork")) is not None:
+            self.app.push_screen(
+                ForkDialog(state.thread_id, state.checkpoint_id, dict(state.values), self.nodes),
+                self._forked,
+            )
+
+    def action_resume(self) -> None:
+        state = self._selected_state("resume")
+        if state is None:
+            return
+        waiting = [i for i in state.interrupts if isinstance(i, dict)]
+        if not waiting:
+            self._say(f"Thread {state.thread_id} is not waiting at an interrupt at this "
+                      "checkpoint: select its newest checkpoint, or replay/fork from here.")
+            self.app.bell()
+            return
+        self.app.push_screen(InterruptDialog(state.thread_id, waiting), self._resumed)
+
+    def action_delete(self) -> None:
+        if self.thread_id is None:
+            self.app.bell()
+            return
+        thread = next((t for t in self.threads if t.thread_id == self.thread_id), None)
+        count = f" and its {thread.checkpoints} checkpoints" if thread else ""
+        self.app.push_screen(
+            ConfirmDialog("Delete thread?",
+                          f"Delete thread {self.thread_id}{count}, with its runs and events? "
+                          "This cannot be undone."),
+            partial(self._deleted, self.thread_id),
+        )
+
+    def action_finished(self, thread_id: str | None, outcome: str) -> None:
+        """The app finished an action: show ``outcome`` and read the threads again."""
+        self.busy = None
+        self._say(outcome)
+        if thread_id is not None and thread_id != self.thread_id:
+            self.thread_id = thread_id
+        self._reload_history = True
+        self.action_refresh()
+
+    def _forked(self, answer: ForkAnswer | None) -> None:
+        if answer is not None:
+            self._request("fork", answer.checkpoint_id, update=answer.update,
+                          as_node=answer.as_node)
+
+    def _resumed(self, answer: ResumeAnswer | None) -> None:
+        if answer is not None:
+            self._request("resume", None, value=answer.value)
+
+    def _deleted(self, thread_id: str, yes: bool | None) -> None:
+        if yes and thread_id == self.thread_id:
+            self._request("delete", None)
+
+    def _selected_state(self, what: str) -> StateAt | None:
+        state = self.state
+        if self.busy is not None:
+            self._say(f"Busy: {self.busy}. Wait for it to finish.")
+            self.app.bell()
+            return None
+        if (state is None or state.thread_id != self.thread_id
+                or state.checkpoint_id != self.checkpoint_id):
+            self._say(f"Select a checkpoint to {what} first.")
+            self.app.bell()
+            return None
+        return state
+
+    def _request(self, action: Action, checkpoint_id: str | None, **kw: Any) -> None:
+        assert self.thread_id is not None
+        verb = {"replay": "replaying", "fork": "forking", "resume": "resuming",
+                "delete": "deleting"}[action]
+        self.busy = f"{verb} {self.thread_id}"
+        self._say(f"{self.busy}…")
+        self.post_message(self.ActionRequested(action, self.thread_id, checkpoint_id, **kw))
+
+    def _say(self, text: str) -> None:
+        self.query_one("#cp-status", Static).update(text)
+
     # -- selection -------------------------------------------------------------
     @on(OptionList.OptionHighlighted, "#cp-threads")
     @on(OptionList.OptionSelected, "#cp-threads")
     def _thread_chosen(self, event: OptionList.OptionHighlighted) -> None:
         thread_id = event.option.id
-        if thread_id is None or thread_id == self.thread_id:
+        if thread_id is None or (thread_id == self.thread_id and not self._reload_history):
             return
+        self._reload_history = False
         self.thread_id = thread_id
         self.checkpoint_id = None
+        self.state = None
         history = self.query_one("#cp-history", OptionList)
         history.clear_options()
         history.border_subtitle = "reading…"
@@ -196,9 +319,16 @@ class CheckpointBrowser(Screen[None]):
         options.add_options([Option(_thread_prompt(t), id=t.thread_id) for t in self.threads])
         more = " (newest shown)" if len(self.threads) >= THREAD_LIMIT else ""
         options.border_subtitle = f"{len(self.threads)}{more}"
-        if self.threads:
-            options.highlighted = 0  # its history follows (OptionHighlighted)
+        ids = [t.thread_id for t in self.threads]
+        if self.thread_id not in ids:
+            self.thread_id = None
+            self._reload_history = False
+        if self.threads:  # its history follows (OptionHighlighted)
+            options.highlighted = ids.index(self.thread_id) if self.thread_id else 0
         else:
+            self.query_one("#cp-history", OptionList).clear_options()
+            self.query_one("#cp-state", Tree).clear()
+            self.state = None
             self._show_diff(Text("No threads yet: run a workflow first.", style="dim"))
 
     def on_checkpoint_browser_history_read(self, message: HistoryRead) -> None:
@@ -221,6 +351,7 @@ class CheckpointBrowser(Screen[None]):
         state = message.state
         if state.thread_id != self.thread_id or state.checkpoint_id != self.checkpoint_id:
             return
+        self.state = state
         tree = self.query_one("#cp-state", Tree)
         tree.clear()
         tree.border_subtitle = f"step {state.step} · {_short(state.checkpoint_id)}"

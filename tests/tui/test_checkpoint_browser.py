@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import OptionList, Static, Tree
 
-from lgp_engine import Runner, Settings, load_workflow, open_checkpoints, resolve_target
+from lgp_engine import Runner, RunStore, Settings, load_workflow, open_checkpoints, resolve_target
 from lgp_tui.app import WorkbenchApp
 from lgp_tui.screens.checkpoint_browser import CheckpointBrowser
 
@@ -111,3 +111,157 @@ async def test_browser_with_no_threads_says_so(settings: Settings) -> None:
         await wait_until(pilot, lambda: "No threads yet" in str(diff.render()))
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, CheckpointBrowser))
+
+
+# -- actions: replay, fork, resume, delete --------------------------------------------
+async def open_browser(app: WorkbenchApp, pilot) -> CheckpointBrowser:  # noqa: ANN001
+    await wait_until(pilot, lambda: app.workflow is not None)
+    await wait_until(pilot, lambda: app.query_one("#graph").shape is not None, what="graph")
+    await pilot.press("ctrl+b")
+    await wait_until(pilot, lambda: isinstance(app.screen, CheckpointBrowser))
+    browser = app.screen
+    assert isinstance(browser, CheckpointBrowser)
+    await wait_until(pilot, lambda: browser.rows, what="the history")
+    return browser
+
+
+async def select_checkpoint(pilot, browser: CheckpointBrowser, index: int) -> None:  # noqa: ANN001
+    history = browser.query_one("#cp-history", OptionList)
+    history.focus()
+    history.highlighted = index
+    target = browser.rows[index][1].checkpoint_id
+    await wait_until(pilot, lambda: browser.state is not None
+                     and browser.state.checkpoint_id == target, what="the state read")
+
+
+def status_line(browser: CheckpointBrowser) -> str:
+    return str(browser.query_one("#cp-status", Static).render())
+
+
+@pytest.mark.asyncio
+async def test_replay_from_the_browser_adds_a_branch(seeded: Settings) -> None:
+    with open_checkpoints(seeded, readonly=True) as store:
+        before = store.thread(THREAD).checkpoints
+    app = WorkbenchApp(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        browser = await open_browser(app, pilot)
+        # replay from the first run's analyze checkpoint: respond runs again
+        analyzed = min(i for i, (_, info, _) in enumerate(browser.rows)
+                       if info.writes == ("analyze",))
+        await select_checkpoint(pilot, browser, analyzed)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: "replay completed" in status_line(browser),
+                         what="the replay to finish")
+        await wait_until(pilot, lambda: len(browser.rows) > before, what="the new branch")
+        prefixes = "".join(prefix for prefix, _, _ in browser.rows)
+        assert "├─" in prefixes and "└─" in prefixes  # the history forks into two branches
+        assert max(depth for _, _, depth in browser.rows) == 1
+        assert "▶ replay basic_workflow" in "\n".join(app.query_one("#run-log").plain)
+    with open_checkpoints(seeded, readonly=True) as store:
+        assert store.thread(THREAD).checkpoints > before
+
+
+@pytest.mark.asyncio
+async def test_fork_from_the_browser_with_an_edited_state_and_as_node(
+    seeded: Settings,
+) -> None:
+    from textual.widgets import Select, TextArea
+
+    from lgp_tui.screens.fork_dialog import ForkDialog
+
+    app = WorkbenchApp(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        browser = await open_browser(app, pilot)
+        greeted = min(i for i, (_, info, _) in enumerate(browser.rows)
+                      if info.writes == ("greet",))
+        await select_checkpoint(pilot, browser, greeted)
+        before = len(browser.rows)
+        await pilot.press("f")
+        await wait_until(pilot, lambda: isinstance(app.screen, ForkDialog))
+        dialog = app.screen
+        editor = dialog.query_one("#fork-state", TextArea)
+        assert '"input": "is it on?"' in editor.text
+
+        editor.text = "[1, 2"  # not an object: refused in place
+        await wait_until(pilot, lambda: dialog.problem is not None)
+        assert dialog.query_one("#fork-button").disabled
+        editor.text = editor.text.replace("[1, 2", '{"input": "forked input"}')
+        await wait_until(pilot, lambda: dialog.problem is None)
+        assert "removing keys does not delete them" in str(
+            dialog.query_one("#fork-error", Static).render())
+        dialog.query_one("#fork-as-node", Select).value = "greet"
+        await pilot.click("#fork-button")
+
+        await wait_until(pilot, lambda: "fork completed" in status_line(browser),
+                         what="the fork to finish")
+        await wait_until(pilot, lambda: len(browser.rows) > before, what="the fork's branch")
+        newest = max(browser.rows, key=lambda row: row[1].checkpoint_id)
+        assert newest[2] >= 1  # on a branch, not on the original line
+        log = "\n".join(app.query_one("#run-log").plain)
+        assert "▶ fork basic_workflow" in log
+        assert "FORKED INPUT" in log  # analyze ran on the edited input
+    with open_checkpoints(seeded, readonly=True) as store:
+        sources = [c.source for c in store.history(THREAD, limit=100)]
+    assert sources.count("update") == 1  # the edited state, written once
+
+
+@pytest.fixture
+def waiting(settings: Settings) -> Settings:
+    """approval_workflow stopped at its interrupt on thread wait-t."""
+    workflow = load_workflow(resolve_target(
+        "approval_workflow", project_dir=settings.project_dir,
+        registry_file=settings.resolve(settings.workflows.registry)))
+    with Runner.open(settings) as runner:
+        events = list(runner.start(workflow, {"topic": "browsers"}, thread_id="wait-t"))
+        assert events[-1].type == "interrupt"
+    return settings
+
+
+@pytest.mark.asyncio
+async def test_resume_an_interrupt_from_the_browser(waiting: Settings) -> None:
+    from lgp_tui.screens.interrupt_dialog import InterruptDialog
+
+    settings = waiting
+    app = WorkbenchApp(settings)  # opens on basic_workflow: the thread's workflow is loaded
+    async with app.run_test(size=SIZE) as pilot:
+        browser = await open_browser(app, pilot)
+        newest = max(range(len(browser.rows)), key=lambda i: browser.rows[i][1].checkpoint_id)
+        oldest = 0
+        await select_checkpoint(pilot, browser, oldest)
+        await pilot.press("u")  # not waiting at this checkpoint: said in place
+        await pilot.pause()
+        assert "not waiting at an interrupt" in status_line(browser)
+        await select_checkpoint(pilot, browser, newest)
+        await pilot.press("u")
+        await wait_until(pilot, lambda: isinstance(app.screen, InterruptDialog))
+        await pilot.press(*'"yes"', "enter")
+        await wait_until(pilot, lambda: "resume completed" in status_line(browser),
+                         what="the resume")
+    runs = RunStore(settings.resolve(settings.checkpointer.path))
+    try:
+        assert runs.latest_for_thread("wait-t").status == "completed"
+    finally:
+        runs.close()
+
+
+@pytest.mark.asyncio
+async def test_delete_thread_asks_first_then_deletes(seeded: Settings) -> None:
+    from lgp_tui.screens.confirm_dialog import ConfirmDialog
+
+    app = WorkbenchApp(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        browser = await open_browser(app, pilot)
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.press("enter")  # focus starts on Cancel: enter keeps the thread
+        await wait_until(pilot, lambda: app.screen is browser)
+        assert browser.thread_id == THREAD
+
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.click("#confirm-yes")
+        await wait_until(pilot, lambda: f"deleted thread {THREAD}" in status_line(browser))
+        threads = browser.query_one("#cp-threads", OptionList)
+        await wait_until(pilot, lambda: threads.option_count == 0, what="the thread gone")
+    with open_checkpoints(seeded, readonly=True) as store:
+        assert store.threads() == []

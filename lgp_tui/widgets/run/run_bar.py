@@ -1,4 +1,4 @@
-"""The run bar: JSON input (validated as you type), thread, Run and Cancel."""
+"""The run bar: JSON input (validated as you type), thread, Run, Cancel and Resume."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ def parse_input(text: str) -> tuple[Any, str | None]:
 
 
 class RunBar(Vertical):
-    """Posts :class:`RunBar.RunRequested` and :class:`RunBar.CancelRequested`.
+    """Posts :class:`RunBar.RunRequested`, :class:`RunBar.CancelRequested`,
+    :class:`RunBar.ResumeRequested` and :class:`RunBar.ThreadPickRequested`.
 
     The app tells it what is possible with :meth:`set_state`.
     """
@@ -40,11 +41,18 @@ class RunBar(Vertical):
     class CancelRequested(Message):
         """Stop the current run."""
 
+    class ResumeRequested(Message):
+        """Answer the interrupt the last run stopped at."""
+
+    class ThreadPickRequested(Message):
+        """Show the existing threads to pick one."""
+
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.problem: str | None = None
         self.ready = False  # a workflow is loaded
         self.running = False
+        self.resumable = False  # the last run stopped at an interrupt
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="run-row"):
@@ -52,23 +60,47 @@ class RunBar(Vertical):
             yield Input(DEFAULT_INPUT, id="run-input", placeholder='JSON, e.g. {"input": "hi"}')
             yield Label("Thread", classes="run-label")
             yield Input(id="thread-input", placeholder="new thread")
+            yield Button("▾", id="threads-button", compact=True)
             yield Button("Run", id="run-button", variant="success", disabled=True)
             yield Button("Cancel", id="cancel-button", variant="error", disabled=True)
+            yield Button("Resume", id="resume-button", variant="warning")
         yield Static("", id="input-error", markup=False)
 
     def on_mount(self) -> None:
         self.border_title = "Run"
         self.query_one("#run-button", Button).tooltip = "Run the workflow (ctrl+r / f5)"
         self.query_one("#cancel-button", Button).tooltip = "Cancel the run (escape)"
+        self.query_one("#resume-button", Button).tooltip = "Answer the interrupt (f6)"
+        self.query_one("#threads-button", Button).tooltip = "Pick a thread (ctrl+o)"
         self._validate(self.query_one("#run-input", Input).value)
 
-    def set_state(self, *, ready: bool | None = None, running: bool | None = None) -> None:
-        """Update what the buttons allow: a workflow loaded, a run in progress."""
+    def set_state(self, *, ready: bool | None = None, running: bool | None = None,
+                  resumable: bool | None = None) -> None:
+        """Update what the buttons allow: a workflow loaded, a run in progress, an
+        interrupt waiting for an answer."""
         if ready is not None:
             self.ready = ready
         if running is not None:
             self.running = running
+        if resumable is not None:
+            self.resumable = resumable
         self._sync_buttons()
+
+    @property
+    def input_text(self) -> str:
+        return self.query_one("#run-input", Input).value
+
+    @input_text.setter
+    def input_text(self, text: str) -> None:
+        self.query_one("#run-input", Input).value = text  # Changed validates it
+
+    @property
+    def thread_id(self) -> str | None:
+        return self.query_one("#thread-input", Input).value.strip() or None
+
+    @thread_id.setter
+    def thread_id(self, thread_id: str | None) -> None:
+        self.query_one("#thread-input", Input).value = thread_id or ""
 
     @property
     def can_run(self) -> bool:
@@ -78,9 +110,8 @@ class RunBar(Vertical):
         """Post a run request if the input is valid and nothing is running."""
         if not self.can_run:
             return False
-        value, _ = parse_input(self.query_one("#run-input", Input).value)
-        thread = self.query_one("#thread-input", Input).value.strip() or None
-        self.post_message(self.RunRequested(value, thread))
+        value, _ = parse_input(self.input_text)
+        self.post_message(self.RunRequested(value, self.thread_id))
         return True
 
     def on_input_changed(self, event: Input.Changed) -> None:
@@ -97,6 +128,10 @@ class RunBar(Vertical):
             self.request_run()
         elif event.button.id == "cancel-button":
             self.post_message(self.CancelRequested())
+        elif event.button.id == "resume-button":
+            self.post_message(self.ResumeRequested())
+        elif event.button.id == "threads-button":
+            self.post_message(self.ThreadPickRequested())
 
     def _validate(self, text: str) -> None:
         _, self.problem = parse_input(text)
@@ -108,3 +143,5 @@ class RunBar(Vertical):
     def _sync_buttons(self) -> None:
         self.query_one("#run-button", Button).disabled = not self.can_run
         self.query_one("#cancel-button", Button).disabled = not self.running
+        resume = self.query_one("#resume-button", Button)
+        resume.display = self.resumable and not self.running

@@ -1,17 +1,37 @@
-"""The run log: the live events of runs, one line each, bounded."""
+"""The run log: the live events of runs, one entry each, rendered only where visible.
+
+Entries are kept in a bounded list (:data:`MAX_ENTRIES`); the widget draws through
+Textual's line API, so a run of tens of thousands of events costs the same to
+paint as a run of ten. Streamed tokens of one node coalesce into one entry. A
+failed run's traceback is folded under its entry (``enter`` unfolds it). The view
+follows new entries until the user scrolls or moves the cursor up, and follows
+again from the end (``end``). :meth:`RunLog.set_filter` shows only entries whose
+event type or node matches; ``c`` copies the entry under the cursor.
+"""
 
 from __future__ import annotations
 
-from collections import deque
+from dataclasses import dataclass, field
 
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
-from textual.widgets import RichLog
+from textual import events
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 
 from lgp_engine import RunEvent
 from lgp_engine.jsonable import dumps
 
-MAX_LINES = 2000
+MAX_ENTRIES = 5000
+_EVICT_BATCH = 500
 _VALUE_CHARS = 160
+_TOKENS_SHOWN = 200
+_CURSOR = Style(reverse=True)
 
 
 def compact(value: object, limit: int = _VALUE_CHARS) -> str:
@@ -26,8 +46,10 @@ def describe(event: RunEvent) -> Text | None:
     node = event.node or data.get("node") or "?"
     match event.type:
         case "run.started":
+            kind = next((k for k in ("replay_of", "fork_of") if data.get(k)), None)
+            what = {"replay_of": "▶ replay ", "fork_of": "▶ fork "}.get(kind or "", "▶ run ")
             return Text.assemble(
-                ("▶ run ", "bold"), (str(data.get("workflow", "")), "bold cyan"),
+                (what, "bold"), (str(data.get("workflow", "")), "bold cyan"),
                 f" on thread {event.thread_id}  input ", (compact(data.get("input")), "dim"),
             )
         case "node.started":
@@ -47,7 +69,7 @@ def describe(event: RunEvent) -> Text | None:
         case "custom":
             return Text.assemble("  ✎ ", (node, "magenta"), " ", compact(data.get("value")))
         case "message.delta":
-            return Text.assemble("  … ", (node, "blue"), " ", compact(data.get("content")))
+            return _tokens_line(node, str(data.get("content") or ""))
         case "checkpoint":
             return None
         case "interrupt":
@@ -64,38 +86,312 @@ def describe(event: RunEvent) -> Text | None:
             )
         case "run.failed":
             where = f" at {data['node']}" if data.get("node") else ""
+            fold = "  [enter: traceback]" if data.get("traceback") else ""
             return Text.assemble(
                 ("✖ failed", "bold red"), where, ": ",
-                (f"{data.get('error_type')}: {data.get('message')}", "red"),
+                (f"{data.get('error_type')}: {data.get('message')}", "red"), (fold, "dim"),
             )
         case "run.cancelled":
             return Text.assemble(("■ cancelled", "bold yellow"), f": {data.get('reason', '')}")
+        case kind if kind.startswith("reload."):
+            return _reload_line(event)
     return None
 
 
-class RunLog(RichLog):
-    """Appends one line per shown event; keeps the last :data:`MAX_LINES` lines."""
+def _tokens_line(node: str, content: str) -> Text:
+    shown = content if len(content) <= _TOKENS_SHOWN else "…" + content[-_TOKENS_SHOWN:]
+    return Text.assemble("  … ", (node, "blue"), " ", shown.replace("\n", "⏎"))
 
-    def __init__(self, max_lines: int = MAX_LINES, **kwargs: object) -> None:
-        super().__init__(
-            max_lines=max_lines, wrap=False, markup=False, highlight=False, auto_scroll=True,
-            **kwargs,  # type: ignore[arg-type]
-        )
-        self.kept = max_lines
-        self.plain: deque[str] = deque(maxlen=max_lines)
 
+def _reload_line(event: RunEvent) -> Text:
+    data = event.data
+    ms = data.get("duration_ms")
+    timing = f" ({ms:.0f} ms)" if isinstance(ms, int | float) else ""
+    if event.type == "reload.failed":
+        return Text.assemble(("⟳ reload failed", "bold red"), timing, ": ",
+                             (str(data.get("error") or data.get("message") or ""), "red"))
+    if event.type == "reload.succeeded":
+        return Text.assemble(("⟳ reloaded", "bold cyan"), timing)
+    return Text.assemble(("⟳ reloading", "cyan"), f" {compact(data.get('changed'), 120)}")
+
+
+@dataclass
+class LogEntry:
+    """One line of the log; ``detail`` lines (a traceback) fold under it."""
+
+    text: Text
+    kind: str = "note"
+    node: str | None = None
+    run_id: str | None = None
+    detail: list[str] = field(default_factory=list)
+    folded: bool = True
+    tokens: str = ""
+
+    @property
+    def plain(self) -> str:
+        """The entry as copied: the line, then the detail (unfolded)."""
+        body = f"{self.node}: {self.tokens}" if self.tokens else self.text.plain
+        return "\n".join([body, *self.detail])
+
+    def rows(self) -> int:
+        return 1 + (0 if self.folded else len(self.detail))
+
+    def matches(self, terms: list[str]) -> bool:
+        """Does the entry pass a filter (terms OR'ed; ``-term`` excludes)?"""
+        include = [t for t in terms if not t.startswith("-")]
+        exclude = [t[1:] for t in terms if t.startswith("-") and len(t) > 1]
+        if any(self._hit(t) for t in exclude):
+            return False
+        return not include or any(self._hit(t) for t in include)
+
+    def _hit(self, term: str) -> bool:
+        return self.kind.startswith(term) or (self.node or "") == term
+
+
+class RunLog(ScrollView, can_focus=True):
+    """The run log; feed it with :meth:`add_event` and :meth:`add_line`."""
+
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "cursor(-20)", "Page up", show=False),
+        Binding("pagedown", "cursor(20)", "Page down", show=False),
+        Binding("home", "first", "First", show=False),
+        Binding("end", "last", "Follow", id="log.follow", tooltip="Jump to the end and follow"),
+        Binding("enter", "toggle_fold", "Fold", id="log.fold",
+                tooltip="Show or hide the traceback of a failed run"),
+        Binding("c", "copy", "Copy", id="log.copy",
+                tooltip="Copy the entry under the cursor to the clipboard"),
+    ]
+
+    following: reactive[bool] = reactive(True)
+    filter_text: reactive[str] = reactive("")
+
+    class Copied(Message):
+        """An entry was copied (``text``) to the terminal's clipboard."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+    def __init__(self, max_entries: int = MAX_ENTRIES, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.max_entries = max_entries
+        self.entries: list[LogEntry] = []
+        self._base = 0  # global index of entries[0]
+        self._rows: list[tuple[int, int]] = []  # (global entry index, line within it)
+        self._terms: list[str] = []
+        self._width = 0
+        self.cursor: int | None = None  # a row, once the user moves it
+        self.total_events = 0
+
+    # -- what tests and the app read ---------------------------------------------
+    @property
+    def plain(self) -> list[str]:
+        """Every kept entry's line, filtered or not (for tests and copying)."""
+        return [entry.text.plain for entry in self.entries]
+
+    @property
+    def visible(self) -> list[str]:
+        """The rows the filter lets through, as text."""
+        return [self._row_text(row).plain for row in self._rows]
+
+    # -- feeding -----------------------------------------------------------------
     def on_mount(self) -> None:
         self.border_title = "Run log"
-        self.border_subtitle = f"last {self.kept} lines kept"
+        self._update_subtitle()
 
     def add_event(self, event: RunEvent) -> None:
-        """Show ``event`` (if it is a kind that is shown)."""
+        """Show ``event`` (if it is a kind that is shown); tokens of a node coalesce."""
+        self.total_events += 1
+        if event.type == "message.delta":
+            node = event.node or event.data.get("node") or "?"
+            content = str(event.data.get("content") or "")
+            last = self.entries[-1] if self.entries else None
+            if (last is not None and last.kind == "message.delta" and last.node == node
+                    and last.run_id == event.run_id):
+                last.tokens += content
+                last.text = _tokens_line(node, last.tokens)
+                self.refresh()
+                return
+            line = _tokens_line(node, content)
+            self._append(LogEntry(line, event.type, node, event.run_id, tokens=content))
+            return
         line = describe(event)
-        if line is not None:
-            self.add_line(line)
+        if line is None:
+            return
+        detail: list[str] = []
+        if event.type == "run.failed" and event.data.get("traceback"):
+            detail = str(event.data["traceback"]).rstrip("\n").splitlines()
+        self._append(LogEntry(line, event.type, event.node or event.data.get("node"),
+                              event.run_id, detail))
 
-    def add_line(self, line: Text | str) -> None:
-        """Append a line (styled or plain)."""
+    def add_line(self, line: Text | str, kind: str = "note") -> None:
+        """Append a line that is not an event (a refusal, a note)."""
         text = line if isinstance(line, Text) else Text(line)
-        self.plain.append(text.plain)
-        self.write(text)
+        self._append(LogEntry(text, kind))
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self._rows.clear()
+        self._base = 0
+        self.cursor = None
+        self.following = True
+        self._resize()
+
+    def set_filter(self, text: str) -> None:
+        """Show only entries matching ``text`` (event type prefixes or node names;
+        several terms match any; ``-term`` hides)."""
+        self.filter_text = text
+
+    def watch_filter_text(self, text: str) -> None:
+        self._terms = text.split()
+        self.cursor = None
+        self._rebuild()
+
+    # -- rows ------------------------------------------------------------------
+    def _append(self, entry: LogEntry) -> None:
+        self.entries.append(entry)
+        if len(self.entries) > self.max_entries + _EVICT_BATCH:
+            drop = len(self.entries) - self.max_entries
+            del self.entries[:drop]
+            self._base += drop
+            self._rebuild()
+            return
+        if entry.matches(self._terms):
+            index = self._base + len(self.entries) - 1
+            self._rows.extend((index, line) for line in range(entry.rows()))
+            self._resize(entry.text.cell_len)
+
+    def _rebuild(self) -> None:
+        rows: list[tuple[int, int]] = []
+        for offset, entry in enumerate(self.entries):
+            if entry.matches(self._terms):
+                rows.extend((self._base + offset, line) for line in range(entry.rows()))
+        self._rows = rows
+        if self.cursor is not None and self.cursor >= len(rows):
+            self.cursor = len(rows) - 1 if rows else None
+        self._width = max((e.text.cell_len for e in self.entries), default=0)
+        self._resize()
+
+    def _resize(self, width: int = 0) -> None:
+        self._width = max(self._width, width)
+        self.virtual_size = Size(self._width, len(self._rows))
+        if self.following:
+            self.scroll_end(animate=False, immediate=False, x_axis=False)
+        self._update_subtitle()
+        self.refresh()
+
+    def _entry(self, index: int) -> LogEntry:
+        return self.entries[index - self._base]
+
+    def _row_text(self, row: tuple[int, int]) -> Text:
+        entry = self._entry(row[0])
+        if row[1] == 0:
+            return entry.text
+        return Text("    " + entry.detail[row[1] - 1], style="red dim")
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        row = scroll_y + y
+        width = self.scrollable_content_region.width
+        if row >= len(self._rows):
+            return Strip.blank(width, self.rich_style)
+        text = self._row_text(self._rows[row]).copy()
+        text.end = ""
+        text.no_wrap = True
+        segments = list(text.render(self.app.console))
+        strip = Strip(segments).crop(scroll_x, scroll_x + width)
+        strip = strip.extend_cell_length(width).apply_style(self.rich_style)
+        if row == self.cursor and self.has_focus:
+            strip = Strip([Segment(s.text, (s.style or Style()) + _CURSOR, s.control)
+                           for s in strip])
+        return strip
+
+    # -- following -------------------------------------------------------------
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        if new < old and new < self.max_scroll_y:
+            self.following = False
+        elif new >= self.max_scroll_y:
+            self.following = True
+
+    def watch_following(self) -> None:
+        self._update_subtitle()
+
+    def _update_subtitle(self) -> None:
+        shown = len(self._rows)
+        parts = [f"{len(self.entries)} entries" if not self._terms
+                 else f"{shown} of {len(self.entries)} match {' '.join(self._terms)!r}"]
+        if self._base:
+            parts.append(f"oldest {self._base} dropped")
+        parts.append("following" if self.following else "paused (end: follow)")
+        self.border_subtitle = " · ".join(parts)
+
+    # -- keys --------------------------------------------------------------------
+    def action_cursor(self, delta: int) -> None:
+        if not self._rows:
+            return
+        start = self.cursor if self.cursor is not None else len(self._rows) - 1
+        self.cursor = max(0, min(len(self._rows) - 1, start + delta))
+        if delta < 0:
+            self.following = False
+        self.scroll_to_region(self._cursor_region(), animate=False, immediate=True)
+        self.refresh()
+
+    def action_first(self) -> None:
+        self.following = False
+        self.cursor = 0 if self._rows else None
+        self.scroll_home(animate=False)
+        self.refresh()
+
+    def action_last(self) -> None:
+        self.cursor = len(self._rows) - 1 if self._rows else None
+        self.following = True
+        self.scroll_end(animate=False)
+        self.refresh()
+
+    def action_toggle_fold(self) -> None:
+        entry = self.current_entry()
+        if entry is None or not entry.detail:
+            return
+        entry.folded = not entry.folded
+        index = self._rows[self.cursor][0] if self.cursor is not None else None
+        self._rebuild()
+        if index is not None:  # keep the cursor on the entry's first row
+            self.cursor = self._rows.index((index, 0))
+
+    def action_copy(self) -> None:
+        entry = self.current_entry()
+        if entry is None:
+            self.app.bell()
+            return
+        text = entry.plain
+        self.app.copy_to_clipboard(text)
+        self.post_message(self.Copied(text))
+
+    def current_entry(self) -> LogEntry | None:
+        """The entry under the cursor (the newest when the cursor was never moved)."""
+        if not self._rows:
+            return None
+        row = self.cursor if self.cursor is not None else len(self._rows) - 1
+        return self._entry(self._rows[row][0])
+
+    def _cursor_region(self) -> Region:
+        return Region(0, self.cursor or 0, max(1, self.size.width), 1)
+
+    def on_click(self, event: events.Click) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        row = int(self.scroll_offset.y + offset.y)
+        if 0 <= row < len(self._rows):
+            self.cursor = row
+            self.following = row == len(self._rows) - 1
+            self.refresh()
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()

@@ -1,4 +1,4 @@
-"""The status bar: environment, checkpoint location, current thread, run status."""
+"""The status bar: run status, environment, thread, checkpoint location, server."""
 
 from __future__ import annotations
 
@@ -25,12 +25,21 @@ class StatusBar(Static):
     checkpoints: reactive[str] = reactive("")
     thread: reactive[str] = reactive("")
     status: reactive[str] = reactive("idle")
+    server: reactive[str] = reactive("off")
+    """``off``, ``starting``, ``stopping``, or the URL and request count when on."""
 
     def render(self) -> Text:
         sep = ("  │  ", "dim")
+        server_style = "dim" if self.server == "off" else (
+            "bold green" if self.server.startswith("http") else "yellow")
+        thread = self.thread or "new"
+        if len(thread) > 18:  # generated ids are uuids: the head is enough to tell them apart
+            thread = thread[:13] + "…"
         return Text.assemble(
             ("status ", "dim"), (self.status, _STATUS_STYLE.get(self.status, "")), sep,
+            ("server ", "dim"), (self.server, server_style), sep,
+            ("thread ", "dim"), thread, sep,
             ("env ", "dim"), (self.environment, "bold"), sep,
-            ("thread ", "dim"), self.thread or "new", sep,
             ("checkpoints ", "dim"), self.checkpoints or "-",
+            overflow="ellipsis", no_wrap=True,
         )

@@ -1,0 +1,128 @@
+"""The hosted API on a background thread, for front ends that stay in charge of the
+process (the workbench's server toggle).
+
+``lgp serve`` owns its process and its signals; :class:`BackgroundServer` runs the
+same app (``create_app``: same workflows, checkpointer and run store) on a thread
+with its own event loop, so starting and stopping it never blocks the caller for
+long, and a port already in use is a :class:`~lgp_engine.errors.ConfigError` from
+:meth:`BackgroundServer.start`, not a dead thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from typing import Any
+
+from ..config import Settings
+from ..errors import ConfigError, LGPError
+from .catalog import Catalog
+
+STARTUP_TIMEOUT_S = 15.0
+
+
+class BackgroundServer:
+    """``create_app(settings, catalog=...)`` served by uvicorn on a daemon thread.
+
+    Args:
+        settings: The project's settings (auth, rate limit, CORS; host and port
+            unless given here).
+        catalog: The workflows to serve (by default the project's registered ones).
+        host, port: Where to listen (``port=0`` picks a free one).
+    """
+
+    def __init__(self, settings: Settings, catalog: Catalog | None = None, *,
+                 host: str | None = None, port: int | None = None) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.host = host or settings.server.host
+        self.port = settings.server.port if port is None else port
+        self._thread: threading.Thread | None = None
+        self._server: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._error: BaseException | None = None
+        self._metrics: Any = None
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def url(self) -> str:
+        from ..cli_serve import _display_host
+
+        return f"http://{_display_host(self.host)}:{self.port}"
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests answered so far (all routes, all statuses)."""
+        if self._metrics is None:
+            return 0
+        return int(sum(sample.value for metric in self._metrics.requests.collect()
+                       for sample in metric.samples if sample.name.endswith("_total")))
+
+    def start(self, timeout: float = STARTUP_TIMEOUT_S) -> str:
+        """Bind, start serving and return the URL once the app answers.
+
+        Raises:
+            ConfigError: the port is in use (or the address unusable), the app could
+                not start, or it did not start within ``timeout`` seconds.
+        """
+        if self.running:
+            return self.url
+        import uvicorn
+
+        from ..cli_serve import _bind, _Server
+        from .app import create_app
+
+        app = create_app(self.settings, catalog=self.catalog)
+        sock = _bind(self.host, self.port)  # ConfigError on a port in use, before any thread
+        self.port = sock.getsockname()[1]
+        self._metrics = app.state.ctx.metrics
+        config = uvicorn.Config(app, log_level="critical", access_log=False, lifespan="on",
+                                timeout_graceful_shutdown=2, log_config=None)
+        self._server = _Server(config, app.state.ctx)
+        self._error = None
+        self._thread = threading.Thread(target=self._serve, args=(sock,),
+                                        name="lgp-background-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                reason = f": {self._error}" if self._error else ""
+                raise ConfigError(f"the API server did not start on {self.url}{reason}")
+            time.sleep(0.01)
+        return self.url
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Cancel runs in flight (recorded as cancelled), close connections, join."""
+        thread, server, loop = self._thread, self._server, self._loop
+        if thread is None or server is None:
+            return
+        if loop is not None and not loop.is_closed():
+            ctx = server.ctx
+            hub = getattr(ctx, "hub", None)
+            if hub is not None:
+                with contextlib.suppress(RuntimeError):
+                    asyncio.run_coroutine_threadsafe(hub.shutdown(), loop).result(timeout)
+        server.should_exit = True
+        thread.join(timeout)
+        self._thread = self._server = self._loop = None
+
+    def _serve(self, sock: Any) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._server.serve(sockets=[sock]))
+        except (LGPError, Exception) as exc:  # noqa: BLE001 - reported by start()
+            self._error = exc
+        except SystemExit as exc:  # uvicorn exits when its startup fails
+            self._error = exc
+        finally:
+            sock.close()
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
