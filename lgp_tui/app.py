@@ -6,6 +6,7 @@ back as messages and only handlers here update the widgets.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -22,6 +23,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input
+from textual.worker import Worker
 
 from lgp_engine import LGPError, LoadedWorkflow, Runner, Settings
 from lgp_engine.templates import CreatedWorkflow
@@ -52,6 +54,7 @@ from .widgets.run.run_bar import DEFAULT_INPUT, RunBar
 from .widgets.run_log.run_log import RunLog
 from .widgets.source.source_view import SourceView
 from .widgets.status.status_bar import StatusBar
+from .workers import BackgroundServerLike
 
 DEFAULT_WORKFLOW = "basic_workflow"
 _STATUS_AFTER = {
@@ -117,6 +120,7 @@ class WorkbenchApp(App[None]):
         self._waiting: tuple[str, list[dict], str | None] | None = None
         self._server_busy = False
         self._server_timer: Any = None
+        self._server_worker: Worker[Any] | None = None
 
     def compose(self) -> ComposeResult:
         yield RunBar(id="run-bar")
@@ -162,14 +166,24 @@ class WorkbenchApp(App[None]):
         if self.serve_on_start:
             self.action_toggle_server()
 
-    def on_unmount(self) -> None:
+    async def on_unmount(self) -> None:
         job = self._job
         if job is not None:
             job.cancel()
-            job.done.wait(5)
+            await asyncio.to_thread(job.done.wait, 5)
+        starting = self._server_worker
+        if starting is not None and not starting.is_finished:  # quit while it starts
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(starting.wait(), 30)
+            if isinstance(starting.result, BackgroundServerLike):
+                self.server = starting.result
         if self.server is not None:
-            self.server.stop()
+            await asyncio.to_thread(self.server.stop)
         self._stack.close()
+
+    def _gone(self) -> bool:
+        """True once the app is quitting: late worker messages find no widgets."""
+        return self._exit or self._closing
 
     # -- loading ---------------------------------------------------------------
     def load(self, target: str) -> None:
@@ -187,6 +201,8 @@ class WorkbenchApp(App[None]):
         self.load(message.target)
 
     def on_workflow_loaded(self, message: WorkflowLoaded) -> None:
+        if self._gone():
+            return
         if message.target != self._loading:
             return  # a load that was superseded
         self.workflow = message.workflow
@@ -212,6 +228,8 @@ class WorkbenchApp(App[None]):
             self.notify(warning, title="Workflow warning", severity="warning")
 
     def on_workflow_load_failed(self, message: WorkflowLoadFailed) -> None:
+        if self._gone():
+            return
         if message.target != self._loading:
             return
         self.workflow = None
@@ -226,6 +244,8 @@ class WorkbenchApp(App[None]):
         self.query_one(StatusBar).status = "load failed"
 
     def on_graph_described(self, message: GraphDescribed) -> None:
+        if self._gone():
+            return
         if message.workflow is self.workflow:
             self.query_one(GraphView).show_graph(message.shape, message.note)
 
@@ -286,6 +306,8 @@ class WorkbenchApp(App[None]):
         self.action_cancel()
 
     def on_run_event_received(self, message: RunEventReceived) -> None:
+        if self._gone():
+            return
         event = message.event
         self.query_one(RunLog).add_event(event)
         graph = self.query_one(GraphView)
@@ -309,6 +331,8 @@ class WorkbenchApp(App[None]):
             self._interrupted = (event.thread_id, interrupts, event.node)
 
     def on_run_refused(self, message: RunRefused) -> None:
+        if self._gone():
+            return
         error = message.error
         title = error.title if isinstance(error, LGPError) else type(error).__name__
         self.query_one(RunLog).add_line(Text(f"✖ {title}: {error}", style="red"), "refused")
@@ -316,6 +340,8 @@ class WorkbenchApp(App[None]):
         self._outcome = f"✖ {title}: {error}"
 
     def on_run_ended(self, _: RunEnded) -> None:
+        if self._gone():
+            return
         self._job = None
         status = self.query_one(StatusBar)
         if status.status in ("running", "cancelling"):
@@ -388,6 +414,8 @@ class WorkbenchApp(App[None]):
         self._start_job(job, (message.action, thread_id))
 
     def on_thread_deleted(self, message: ThreadDeleted) -> None:
+        if self._gone():
+            return
         browser = self._browser()
         if message.error is None:
             outcome = f"deleted thread {message.thread_id}"
@@ -430,6 +458,8 @@ class WorkbenchApp(App[None]):
         self.action_pick_thread()
 
     def on_threads_listed(self, message: ThreadsListed) -> None:
+        if self._gone():
+            return
         if message.error is not None:
             self.notify(str(message.error), title="Cannot list threads", severity="error")
             return
@@ -452,7 +482,7 @@ class WorkbenchApp(App[None]):
         self._server_busy = True
         if self.server is None:
             status.server = "starting"
-            self.run_worker(
+            self._server_worker = self.run_worker(
                 partial(workers.start_server, self.settings, self.workflow, self.port,
                         self.post_message),
                 name="server start", group="server", thread=True, exit_on_error=False)
@@ -463,6 +493,8 @@ class WorkbenchApp(App[None]):
                             exit_on_error=False)
 
     def on_server_changed(self, message: ServerChanged) -> None:
+        if self._gone():  # on_unmount stops the server it finds
+            return
         self._server_busy = False
         status = self.query_one(StatusBar)
         if self._server_timer is not None:

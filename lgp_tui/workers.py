@@ -11,7 +11,7 @@ import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from textual.message import Message
 
@@ -200,9 +200,21 @@ def list_threads(store: CheckpointStore, post: Post, limit: int = 200) -> None:
     post(ThreadsListed(threads, None))
 
 
+@runtime_checkable
+class BackgroundServerLike(Protocol):
+    """What the app needs of :class:`lgp_engine.server.background.BackgroundServer`
+    (imported lazily: FastAPI is not needed until the server is turned on)."""
+
+    url: str
+    request_count: int
+
+    def stop(self) -> None: ...
+
+
 def start_server(settings: Settings, workflow: LoadedWorkflow | None, port: int | None,
-                 post: Post) -> None:
-    """Serve the registered workflows plus ``workflow``; post :class:`ServerChanged`."""
+                 post: Post) -> BackgroundServerLike | None:
+    """Serve the registered workflows plus ``workflow``; post :class:`ServerChanged`
+    and return the running server (None if it did not start)."""
     from lgp_engine.server.background import BackgroundServer
     from lgp_engine.server.catalog import build_catalog
 
@@ -214,8 +226,9 @@ def start_server(settings: Settings, workflow: LoadedWorkflow | None, port: int 
         server.start()
     except Exception as exc:  # noqa: BLE001 - a port in use is shown in place
         post(ServerChanged(None, exc))
-        return
+        return None
     post(ServerChanged(server, None))
+    return server
 
 
 def stop_server(server: Any, post: Post) -> None:

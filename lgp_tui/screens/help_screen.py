@@ -20,18 +20,19 @@ INTRO = (
 
 
 def key_table(sections: Iterable[tuple[str, list[BindingType]]]) -> Table:
-    """A two-column table of ``(section, bindings)``: keys and what they do."""
+    """A table of ``(section, bindings)``: keys and what they do."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column(style="bold", no_wrap=True)
     table.add_column()
     for title, bindings in sections:
-        table.add_row(Text(title, style="bold underline"), "")
+        table.add_row(Text(title, style="bold underline"), "", "")
         for binding in bindings:
             if not isinstance(binding, Binding) or not binding.description:
                 continue
             keys = ", ".join(_key(k) for k in binding.key.split(","))
-            table.add_row(keys, binding.tooltip or binding.description)
-        table.add_row("", "")
+            table.add_row(keys, binding.description, binding.tooltip)
+        table.add_row("", "", "")
     return table
 
 
@@ -46,13 +47,13 @@ class HelpScreen(ModalScreen[None]):
 
     def __init__(self, sections: list[tuple[str, list[BindingType]]]) -> None:
         super().__init__()
-        self.sections = sections
+        self.table = key_table(sections)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box"):
             yield Label(INTRO, id="help-intro")
             with VerticalScroll(id="help-keys"):
-                yield Static(key_table(self.sections), id="help-table")
+                yield Static(self.table, id="help-table")
 
     def on_mount(self) -> None:
         self.query_one("#help-box").border_title = "LGP Workbench: keys"

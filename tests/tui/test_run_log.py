@@ -1,0 +1,162 @@
+"""The run log: filtering, copying, folded tracebacks, coalesced tokens, following,
+and a run of 10,000 events driven through the real engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.app import App, ComposeResult
+
+from lgp_engine import RunEvent, Settings
+from lgp_tui.app import WorkbenchApp
+from lgp_tui.widgets.run_log.run_log import RunLog
+
+from .conftest import SIZE, wait_until
+
+BURST = '''
+from typing import TypedDict
+
+from langgraph.config import get_stream_writer
+from langgraph.graph import END, START, StateGraph
+
+
+class S(TypedDict, total=False):
+    count: int
+    sent: int
+
+
+def emit(state: S) -> S:
+    write = get_stream_writer()
+    for i in range(state.get("count", 10)):
+        write({"i": i})
+    return {"sent": state.get("count", 10)}
+
+
+workflow = StateGraph(S)
+workflow.add_node("emit", emit)
+workflow.add_edge(START, "emit")
+workflow.add_edge("emit", END)
+'''
+
+
+def event(seq: int, type_: str, at: str | None = None, **data: object) -> RunEvent:
+    return RunEvent(run_id="r1", seq=seq, type=type_, thread_id="t1", data=dict(data),
+                    node=at)
+
+
+class LogApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield RunLog(max_entries=50)
+
+
+def feed(log: RunLog) -> None:
+    log.add_event(event(1, "run.started", workflow="demo", input={"q": 1}))
+    log.add_event(event(2, "node.started", "plan"))
+    log.add_event(event(3, "node.finished", "plan", duration_ms=1.5, update={"x": 1}))
+    for i, token in enumerate(["Hel", "lo ", "wor", "ld"]):
+        log.add_event(event(4 + i, "message.delta", "write", content=token))
+    log.add_event(event(8, "custom", "write", value={"progress": 1}))
+    log.add_event(event(9, "run.failed", None, error_type="ValueError", message="nope",
+                        node="write", traceback="Traceback (most recent call last):\n"
+                        '  File "flow.py", line 3, in write\nValueError: nope\n'))
+
+
+@pytest.mark.asyncio
+async def test_tokens_coalesce_filter_fold_and_copy() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 20)) as pilot:
+        log = app.query_one(RunLog)
+        feed(log)
+        await pilot.pause()
+        assert log.total_events == 9
+        assert len(log.entries) == 6  # four token events make one entry
+        assert log.plain[3] == "  … write Hello world"
+
+        log.set_filter("node")
+        await pilot.pause()
+        assert [line.strip()[:1] for line in log.visible] == ["●", "✓"]
+        log.set_filter("write -custom")
+        await pilot.pause()
+        assert [line.strip()[:1] for line in log.visible] == ["…", "✖"]
+        assert "match 'write -custom'" in log.border_subtitle
+        log.set_filter("")
+        await pilot.pause()
+        assert len(log.visible) == 6
+
+        # the failure's traceback unfolds under it and folds back
+        log.focus()
+        await pilot.press("end", "enter")
+        assert log.visible[-3:] == ["    Traceback (most recent call last):",
+                                    '      File "flow.py", line 3, in write',
+                                    "    ValueError: nope"]
+        copied: list[str] = []
+        app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+        await pilot.press("c")
+        assert copied[-1].startswith("✖ failed at write: ValueError: nope")
+        assert copied[-1].endswith("ValueError: nope")
+        await pilot.press("enter")
+        assert len(log.visible) == 6
+
+        await pilot.press("up", "up", "c")  # the coalesced tokens copy as one text
+        assert copied[-1] == "write: Hello world"
+
+
+@pytest.mark.asyncio
+async def test_scrolling_up_pauses_following_and_end_resumes() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        log = app.query_one(RunLog)
+        for i in range(30):
+            log.add_line(f"line {i}")
+        await pilot.pause()
+        assert log.following and log.scroll_y == log.max_scroll_y > 0
+        log.focus()
+        await pilot.press("pageup")
+        assert not log.following
+        held = log.scroll_y
+        for i in range(30, 40):
+            log.add_line(f"line {i}")
+        await pilot.pause()
+        assert log.scroll_y == held  # new lines do not yank the view down
+        assert "paused" in log.border_subtitle
+        await pilot.press("end")
+        for i in range(40, 45):
+            log.add_line(f"line {i}")
+        await pilot.pause()
+        assert log.following and log.scroll_y == log.max_scroll_y
+
+
+@pytest.mark.asyncio
+async def test_old_entries_are_dropped_beyond_the_bound() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        log = app.query_one(RunLog)
+        for i in range(1000):
+            log.add_line(f"line {i}")
+        await pilot.pause()
+        assert len(log.entries) <= 50 + 500
+        assert log.plain[-1] == "line 999"
+        assert "dropped" in log.border_subtitle
+
+
+@pytest.mark.asyncio
+async def test_a_run_of_ten_thousand_events_completes_and_the_app_stays_usable(
+    settings: Settings, tui_project: Path
+) -> None:
+    (tui_project / "workflows" / "burst_flow.py").write_text(BURST, encoding="utf-8")
+    app = WorkbenchApp(settings, target="workflows/burst_flow.py")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.workflow is not None)
+        app.query_one("#run-input").value = '{"count": 10000}'
+        await pilot.press("ctrl+r")
+        log = app.query_one(RunLog)
+        await wait_until(pilot, lambda: log.total_events > 100, what="events flowing")
+        await pilot.press("ctrl+f", *"emit")  # typing into the filter while events stream
+        await wait_until(pilot, lambda: app.query_one("#status").status == "completed",
+                         timeout=60, what="the run to finish")
+        assert log.total_events >= 10_000
+        assert len(log.entries) <= log.max_entries + 500  # bounded
+        assert log.filter_text == "emit"
+        assert all("emit" in line for line in log.visible)
+        assert any("✓ emit" in line for line in log.visible)
