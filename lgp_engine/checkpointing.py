@@ -14,7 +14,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,13 +51,17 @@ class CheckpointInfo:
 
 def checkpoint_time(checkpoint_id: str) -> dt.datetime | None:
     """The creation time embedded in a LangGraph checkpoint id (a UUIDv6)."""
+    digits = checkpoint_id.replace("-", "")
     try:
-        u = uuid.UUID(checkpoint_id)
+        if len(checkpoint_id) == 36 and len(digits) == 32:  # the usual form: no UUID object
+            n = int(digits, 16)
+        else:
+            n = uuid.UUID(checkpoint_id).int
     except ValueError:
         return None
-    if u.version != 6:
+    if (n >> 62) & 0b11 != 0b10 or (n >> 76) & 0xF != 6:  # RFC 4122 variant, version 6
         return None
-    h = u.int >> 64
+    h = n >> 64
     ts = ((h >> 32) << 28) | (((h >> 16) & 0xFFFF) << 12) | (h & 0x0FFF)
     seconds = (ts - _UUID_EPOCH_100NS) / 10_000_000
     return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
@@ -210,11 +214,16 @@ class CheckpointStore:
         if not rows:
             return []
         ids = {r[0] for r in rows} | {r[1] for r in rows if r[1]}
-        ran = self._tasks_by_checkpoint(thread_id, checkpoint_ns, ids)
+        blobs: dict[str, _Blob | None] = {}
+        ran = self._tasks_by_checkpoint(thread_id, checkpoint_ns, ids, blobs)
+        # checkpoints no task ran from (a run's last one, an interrupt): what is pending
+        # comes from the checkpoint itself, read for all of them in a few queries
+        self._load_blobs(thread_id, checkpoint_ns, [r[0] for r in rows if not ran.get(r[0])],
+                         blobs)
         out = []
         for cid, parent, meta_raw, ns in rows:
             meta = _json_meta(meta_raw)
-            nxt = ran.get(cid) or self._pending_nodes(thread_id, ns, cid)
+            nxt = ran.get(cid) or _pending_nodes(blobs.get(cid))
             writes = ran.get(parent, ()) if parent else ()
             if meta.get("source") == "input":
                 writes = ("__input__",)
@@ -236,19 +245,35 @@ class CheckpointStore:
 
     # -- sqlite helpers ---------------------------------------------------------
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = []
+        self._scan(sql, params, rows.extend, fetch_all=True)
+        return rows
+
+    def _scan(
+        self, sql: str, params: tuple[Any, ...], each: Callable[[Any], Any], *,
+        fetch_all: bool = False,
+    ) -> None:
+        """Run ``sql`` on the read-only connection and hand ``each`` every row (or, with
+        ``fetch_all``, the list of all rows at once). Rows one at a time keep big
+        checkpoint blobs from being held all together."""
         assert self.db_path is not None
         with self._read_lock:
             if self._read_conn is None:
                 if not self.db_path.exists():
-                    return []
+                    return
                 self._read_conn = sqlite3.connect(
                     f"file:{self.db_path}?mode=ro", uri=True, check_same_thread=False
                 )
             try:
-                return self._read_conn.execute(sql, params).fetchall()
+                cursor = self._read_conn.execute(sql, params)
+                if fetch_all:
+                    each(cursor.fetchall())
+                else:
+                    for row in cursor:
+                        each(row)
             except sqlite3.OperationalError as exc:
                 if "no such table" in str(exc):
-                    return []
+                    return
                 raise CheckpointError(f"{self.db_path}: {exc}") from None
             except sqlite3.DatabaseError as exc:
                 raise CheckpointError(
@@ -256,74 +281,52 @@ class CheckpointStore:
                 ) from None
 
     def _tasks_by_checkpoint(
-        self, thread_id: str, ns: str, ids: set[str]
+        self, thread_id: str, ns: str, ids: set[str], blobs: dict[str, _Blob | None]
     ) -> dict[str, tuple[str, ...]]:
         if not ids:
             return {}
-        marks = ",".join("?" * len(ids))
-        rows = self._query(
-            f"SELECT DISTINCT checkpoint_id, task_path, task_id FROM writes "  # noqa: S608
-            f"WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id IN ({marks})",
-            (thread_id, ns, *ids),
-        )
+        rows: list[tuple[Any, ...]] = []
+        for chunk in _chunks(sorted(ids)):
+            marks = ",".join("?" * len(chunk))
+            rows += self._query(
+                f"SELECT DISTINCT checkpoint_id, task_path, task_id FROM writes "  # noqa: S608
+                f"WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id IN ({marks})",
+                (thread_id, ns, *chunk),
+            )
         found: dict[str, list[str]] = {}
-        sends: dict[str, list[str]] = {}
         for cid, task_path, _task_id in rows:
             name = _task_name(task_path)
             if task_path and task_path.startswith("~__pregel_push"):
                 # a Send packet: the path holds its index in the checkpoint's task list
-                if cid not in sends:
-                    sends[cid] = self._sends(thread_id, ns, cid)
+                self._load_blobs(thread_id, ns, [cid], blobs)
+                blob = blobs.get(cid)
                 try:
-                    name = sends[cid][int(task_path.split(",")[1])]
+                    name = (blob.sends if blob else [])[int(task_path.split(",")[1])]
                 except (IndexError, ValueError):
                     name = None
             if name and name not in found.setdefault(cid, []):
                 found[cid].append(name)
         return {k: tuple(v) for k, v in found.items()}
 
-    def _sends(self, thread_id: str, ns: str, checkpoint_id: str) -> list[str]:
-        """Target nodes of the Send packets pending at a checkpoint, in order."""
-        raw = self._blob(thread_id, ns, checkpoint_id)
-        if raw is None:
-            return []
-        out = []
-        for item in (raw.get("channel_values") or {}).get("__pregel_tasks") or []:
-            try:
-                _module, name, args = _unpack(item[2])
-            except Exception:  # noqa: BLE001
-                out.append("?")
-                continue
-            out.append(args[0] if name == "Send" and args else "?")
-        return out
+    def _load_blobs(
+        self, thread_id: str, ns: str, ids: list[str], blobs: dict[str, _Blob | None]
+    ) -> None:
+        """Read what :class:`_Blob` keeps of the checkpoints ``ids`` into ``blobs``."""
+        missing = [i for i in dict.fromkeys(ids) if i not in blobs]
+        for cid in missing:
+            blobs[cid] = None  # no row, or not msgpack: nothing pending is known
 
-    def _blob(self, thread_id: str, ns: str, checkpoint_id: str) -> dict[str, Any] | None:
-        rows = self._query(
-            "SELECT type, checkpoint FROM checkpoints "
-            "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ?",
-            (thread_id, ns, checkpoint_id),
-        )
-        if not rows or rows[0][0] != "msgpack":
-            return None
-        try:
-            raw = _unpack(rows[0][1])
-        except Exception:  # noqa: BLE001 - a listing never fails on one odd blob
-            return None
-        return raw if isinstance(raw, dict) else None
+        def keep(row: tuple[Any, ...]) -> None:
+            cid, kind, blob = row
+            blobs[cid] = _Blob.read(blob) if kind == "msgpack" else None
 
-    def _pending_nodes(self, thread_id: str, ns: str, checkpoint_id: str) -> tuple[str, ...]:
-        raw = self._blob(thread_id, ns, checkpoint_id)
-        if raw is None:
-            return ()
-        updated = raw.get("updated_channels") or []
-        nodes = [c.removeprefix("branch:to:") for c in updated if c.startswith("branch:to:")]
-        if "__start__" in updated:
-            nodes.insert(0, "__start__")
-        if "__pregel_tasks" in updated:  # Send fan-out: the target node of each packet
-            for node in self._sends(thread_id, ns, checkpoint_id):
-                if node not in nodes and node != "?":
-                    nodes.append(node)
-        return tuple(nodes)
+        for chunk in _chunks(missing, _BLOB_CHUNK):
+            marks = ",".join("?" * len(chunk))
+            self._scan(
+                f"SELECT checkpoint_id, type, checkpoint FROM checkpoints "  # noqa: S608
+                f"WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id IN ({marks})",
+                (thread_id, ns, *chunk), keep,
+            )
 
     # -- memory helpers ---------------------------------------------------------
     def _memory_threads(self) -> list[ThreadInfo]:
@@ -382,6 +385,57 @@ def _unpack(blob: bytes) -> Any:
     return ormsgpack.unpackb(blob, ext_hook=keep)
 
 
+_IN_CHUNK = 500  # ids per IN (...) query, well under SQLite's variable limit
+_BLOB_CHUNK = 50  # checkpoint blobs per query (each can be large)
+
+
+def _chunks(items: list[str], size: int = _IN_CHUNK) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(frozen=True)
+class _Blob:
+    """What a listing needs from a checkpoint blob: its updated channels and the
+    target node of each pending Send packet ("?" where it cannot be read)."""
+
+    updated: list[Any]
+    sends: list[str]
+
+    @classmethod
+    def read(cls, blob: bytes) -> _Blob | None:
+        try:
+            raw = _unpack(blob)
+        except Exception:  # noqa: BLE001 - a listing never fails on one odd blob
+            return None
+        if not isinstance(raw, dict):
+            return None
+        sends = []
+        for item in (raw.get("channel_values") or {}).get("__pregel_tasks") or []:
+            try:
+                _module, name, args = _unpack(item[2])
+            except Exception:  # noqa: BLE001
+                sends.append("?")
+                continue
+            sends.append(args[0] if name == "Send" and args else "?")
+        return cls(raw.get("updated_channels") or [], sends)
+
+
+def _pending_nodes(blob: _Blob | None) -> tuple[str, ...]:
+    """The nodes a checkpoint no task ran from is waiting on."""
+    if blob is None:
+        return ()
+    updated = blob.updated
+    nodes = [c.removeprefix("branch:to:") for c in updated if c.startswith("branch:to:")]
+    if "__start__" in updated:
+        nodes.insert(0, "__start__")
+    if "__pregel_tasks" in updated:  # Send fan-out: the target node of each packet
+        for node in blob.sends:
+            if node not in nodes and node != "?":
+                nodes.append(node)
+    return tuple(nodes)
+
+
 def _task_name(task_path: str | None) -> str | None:
     # "~__pregel_pull, node" for pulled tasks; Send ("~__pregel_push, index, ...") tasks
     # are named from the checkpoint's packets (see _tasks_by_checkpoint)
@@ -402,6 +456,8 @@ def _json_meta(raw: Any) -> dict[str, Any]:
     if raw is None:
         return {}
     try:
+        if isinstance(raw, bytes) and raw[:2] == b'{"':  # UTF-8 for json.loads too
+            raw = raw.decode("utf-8", "surrogatepass")
         value = json.loads(raw)
     except (TypeError, ValueError):
         return {}

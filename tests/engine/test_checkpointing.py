@@ -268,6 +268,21 @@ def test_checkpoint_time_of_a_fresh_checkpoint_is_now(tmp_path: Path) -> None:
     assert checkpoint_time("not-a-uuid") is None
 
 
+def test_checkpoint_time_reads_every_spelling_of_a_uuid_alike(tmp_path: Path) -> None:
+    with open_checkpoints(Settings(project_dir=tmp_path)) as store:
+        result = run(store, load_src(tmp_path, "chain_spell", CHAIN), "spell")
+    cid = event_checkpoint_ids(result)[-1]
+    expected = checkpoint_time(cid)
+    assert expected is not None
+    u = uuid.UUID(cid)
+    for spelling in (cid.upper(), u.hex, "{" + cid + "}", u.urn):
+        assert checkpoint_time(spelling) == expected, spelling
+    bad_variant = cid[:19] + "c" + cid[20:]  # Microsoft variant: no UUID version
+    wrong_version = cid[:14] + "1" + cid[15:]
+    for bad in (bad_variant, wrong_version, cid[:-1] + "g", cid[:-1] + "_", ""):
+        assert checkpoint_time(bad) is None, bad
+
+
 # --------------------------------------------------------------------------- history
 
 
@@ -316,6 +331,31 @@ def test_history_spans_runs_on_one_thread(any_store: CheckpointStore, tmp_path: 
     second_input = next(c for c in history if c.step == 4)
     assert second_input.source == "input"
     assert second_input.parent_id == event_checkpoint_ids(first)[-1]
+
+
+def test_history_reads_a_page_in_a_few_queries_whatever_its_size(tmp_path: Path) -> None:
+    """No query per checkpoint: a run's last checkpoint (no task ran from it) is read
+    with the others in a batch, so a page of 100 costs what a page of 10 does."""
+    with open_checkpoints(Settings(project_dir=tmp_path)) as store:
+        loaded = load_src(tmp_path, "chain_batch", CHAIN)
+        for _ in range(20):  # 100 checkpoints, 20 of them the last of a run
+            run(store, loaded, "batch")
+        queries: list[str] = []
+        scan = store._scan
+
+        def counted(sql: str, *args: Any, **kwargs: Any) -> None:
+            queries.append(sql)
+            scan(sql, *args, **kwargs)
+
+        store._scan = counted  # type: ignore[method-assign]
+        small = store.history("batch", limit=10)
+        few = len(queries)
+        queries.clear()
+        page = store.history("batch", limit=100)
+        assert len(page) == 100 and len(small) == 10
+        assert len(queries) <= few <= 4, queries
+        assert [c.next for c in page if c.step is not None and c.step % 5 == 3] == [()] * 20
+        assert {c.next for c in page if c.source == "input"} == {("__start__",)}
 
 
 def test_three_hundred_checkpoints_page_by_hundred(tmp_path: Path) -> None:
