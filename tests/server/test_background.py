@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -21,6 +22,9 @@ def test_serves_runs_counts_requests_and_stops(project: Path) -> None:
         body = {"input": {"input": "from the background"}, "thread_id": "bg1"}
         reply = httpx.post(f"{url}/workflows/basic_workflow/invoke", json=body, timeout=30)
         assert reply.status_code == 200, reply.text
+        deadline = time.monotonic() + 5  # counted once the response is sent
+        while server.request_count < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert server.request_count == 2
         with pytest.raises(ConfigError, match="already in use"):
             BackgroundServer(settings, port=server.port).start()

@@ -1,24 +1,189 @@
-"""SVG snapshots of the workbench at a fixed terminal size (deterministic content only).
+"""SVG snapshots of the workbench's main screens at fixed terminal sizes.
 
-Update after an intended change with ``pytest tests/tui --snapshot-update``.
+Everything in view is deterministic: runs are replayed into the app as the real
+event messages with fixed timings, and the checkpoint browser reads a real SQLite
+file whose checkpoint ids were rewritten to fixed ones (ids carry their creation
+time, which would otherwise show). Update after an intended change with
+``pytest tests/tui --snapshot-update`` and look at the SVGs before committing.
 """
 
 from __future__ import annotations
 
-from lgp_engine import Settings
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import OptionList
+
+from lgp_engine import RunEvent, Runner, Settings, load_workflow, resolve_target
 from lgp_tui.app import WorkbenchApp
+from lgp_tui.messages import RunEnded, RunEventReceived
+from lgp_tui.screens.checkpoint_browser import CheckpointBrowser
+from lgp_tui.screens.fork_dialog import ForkDialog
+from lgp_tui.screens.help_screen import HelpScreen
+from lgp_tui.screens.interrupt_dialog import InterruptDialog
+from lgp_tui.screens.template_gallery import TemplateGallery
 from lgp_tui.widgets.graph.graph_view import GraphView
 
 from .conftest import SIZE, wait_until
 
+SMALL = (80, 24)
+THREAD = "snap-t"
 
-def test_initial_screen(snap_compare, settings: Settings) -> None:
+
+async def loaded(app: WorkbenchApp, pilot: Pilot) -> None:
+    await wait_until(pilot, lambda: app.workflow is not None, what="the workflow")
+    graph = app.query_one(GraphView)
+    await wait_until(pilot, lambda: graph.shape is not None, what="the graph")
+    await pilot.pause()
+
+
+def basic_run() -> list[RunEvent]:
+    """The events of one basic_workflow run, as the engine sends them (fixed timings)."""
+    def ev(seq: int, kind: str, node: str | None = None, **data: object) -> RunEvent:
+        return RunEvent(run_id="run-1", seq=seq, type=kind, thread_id=THREAD, node=node,
+                        data=dict(data), ts=0.0)
+
+    messages = ["greet: hello (run #1)"]
+    return [
+        ev(1, "run.started", workflow="basic_workflow", input={"input": "hello"}),
+        ev(2, "node.started", "greet"),
+        ev(3, "node.finished", "greet", duration_ms=1.2,
+           update={"run_count": 1, "messages": messages}),
+        ev(4, "node.started", "analyze"),
+        ev(5, "node.finished", "analyze", duration_ms=0.8,
+           update={"analysis": {"word_count": 1, "char_count": 5, "uppercase": "HELLO"}}),
+        ev(6, "node.started", "respond"),
+    ]
+
+
+async def play(app: WorkbenchApp, pilot: Pilot, events: list[RunEvent], *, end: bool) -> None:
+    for event in events:
+        app.post_message(RunEventReceived(event))
+    if end:
+        app.post_message(RunEnded())
+    await pilot.pause()
+    await pilot.pause()
+
+
+def freeze_checkpoint_ids(db: Path) -> None:
+    """Rewrite checkpoint ids to fixed ones in the same order (ids embed a timestamp)."""
+    with closing(sqlite3.connect(db)) as conn, conn:
+        ids = [r[0] for r in conn.execute(
+            "SELECT DISTINCT checkpoint_id FROM checkpoints ORDER BY checkpoint_id")]
+        for i, old in enumerate(ids, start=1):
+            new = f"1f0c0000-0000-6000-8000-{i:012x}"
+            conn.execute("UPDATE checkpoints SET checkpoint_id = ? WHERE checkpoint_id = ?",
+                         (new, old))
+            conn.execute("UPDATE checkpoints SET parent_checkpoint_id = ? "
+                         "WHERE parent_checkpoint_id = ?", (new, old))
+            conn.execute("UPDATE writes SET checkpoint_id = ? WHERE checkpoint_id = ?",
+                         (new, old))
+
+
+@pytest.fixture
+def forked(settings: Settings) -> Settings:
+    """basic_workflow run once on THREAD, then forked from its greet checkpoint."""
+    workflow = load_workflow(resolve_target(
+        "basic_workflow", project_dir=settings.project_dir,
+        registry_file=settings.resolve(settings.workflows.registry)))
+    with Runner.open(settings) as runner:
+        events = list(runner.start(workflow, {"input": "hello"}, thread_id=THREAD))
+        greet = next(e.data["checkpoint_id"] for e in events
+                     if e.type == "checkpoint" and e.data["step"] == 1)
+        list(runner.fork(workflow, THREAD, greet, {"input": "forked"}))
+    freeze_checkpoint_ids(settings.resolve(settings.checkpointer.path))
+    return settings
+
+
+@pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
+def test_initial_screen(snap_compare, settings: Settings, size: tuple[int, int]) -> None:
+    app = WorkbenchApp(settings)
+    assert snap_compare(app, terminal_size=size, run_before=lambda pilot: loaded(app, pilot))
+
+
+@pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
+def test_run_in_progress(snap_compare, settings: Settings, size: tuple[int, int]) -> None:
     app = WorkbenchApp(settings)
 
-    async def loaded(pilot) -> None:
-        await wait_until(pilot, lambda: app.workflow is not None, what="basic_workflow")
-        graph = app.query_one(GraphView)
-        await wait_until(pilot, lambda: graph.shape is not None, what="the graph")
+    async def running(pilot: Pilot) -> None:
+        await loaded(app, pilot)
+        await play(app, pilot, basic_run(), end=False)
+
+    assert snap_compare(app, terminal_size=size, run_before=running)
+
+
+def test_interrupt_dialog(snap_compare, settings: Settings) -> None:
+    app = WorkbenchApp(settings, target="approval_workflow")
+
+    async def interrupted(pilot: Pilot) -> None:
+        await loaded(app, pilot)
+        events = [
+            RunEvent(run_id="run-2", seq=1, type="run.started", thread_id=THREAD, ts=0.0,
+                     data={"workflow": "approval_workflow", "input": {"topic": "docs"}}),
+            RunEvent(run_id="run-2", seq=2, type="interrupt", thread_id=THREAD, node="approve",
+                     ts=0.0, data={"interrupts": [{"id": "i-1", "value": {
+                         "question": "Approve this draft?",
+                         "draft": "Draft about docs: everything is ready to ship."}}]}),
+        ]
+        await play(app, pilot, events, end=True)
+        await wait_until(pilot, lambda: isinstance(app.screen, InterruptDialog))
+        await pilot.press(*'"yes"')
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=interrupted)
+
+
+async def open_browser(app: WorkbenchApp, pilot: Pilot) -> CheckpointBrowser:
+    await loaded(app, pilot)
+    await pilot.press("ctrl+b")
+    await wait_until(pilot, lambda: isinstance(app.screen, CheckpointBrowser))
+    browser = app.screen
+    assert isinstance(browser, CheckpointBrowser)
+    await wait_until(pilot, lambda: browser.state is not None, what="the newest state")
+    browser.query_one("#cp-history", OptionList).focus()
+    await pilot.pause()
+    return browser
+
+
+def test_checkpoint_browser_with_a_fork(snap_compare, forked: Settings) -> None:
+    app = WorkbenchApp(forked)
+    assert snap_compare(app, terminal_size=SIZE, run_before=lambda p: open_browser(app, p))
+
+
+def test_fork_dialog(snap_compare, forked: Settings) -> None:
+    app = WorkbenchApp(forked)
+
+    async def forking(pilot: Pilot) -> None:
+        await open_browser(app, pilot)
+        await pilot.press("f")
+        await wait_until(pilot, lambda: isinstance(app.screen, ForkDialog))
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=loaded)
+    assert snap_compare(app, terminal_size=SIZE, run_before=forking)
+
+
+def test_template_gallery(snap_compare, settings: Settings) -> None:
+    app = WorkbenchApp(settings)
+
+    async def gallery(pilot: Pilot) -> None:
+        await loaded(app, pilot)
+        await pilot.press("ctrl+t")
+        await wait_until(pilot, lambda: isinstance(app.screen, TemplateGallery)
+                         and bool(app.screen.templates))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=gallery)
+
+
+def test_help_screen(snap_compare, settings: Settings) -> None:
+    app = WorkbenchApp(settings)
+
+    async def help_(pilot: Pilot) -> None:
+        await loaded(app, pilot)
+        await pilot.press("f1")
+        await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=help_)
