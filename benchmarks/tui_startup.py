@@ -18,7 +18,7 @@ Everything happens in a temporary copy of the project (``workflows/`` and
    each repeat highlights the big thread and times until its history list is filled
    and the next frame of the screen is rendered, split into: the store read in the
    worker (``store.thread``, ``store.history(limit=2000)``, ``flatten_tree``), the
-   ``HistoryRead`` handler that fills the ``OptionList``, and layout + render. The
+   ``HistoryRead`` handler that fills the history list, and layout + render. The
    store calls are also timed alone, against two baselines from the same run: the
    raw ``SELECT`` of the same 2,000 rows, and LangGraph's ``saver.list(limit=2000)``.
 
@@ -451,8 +451,8 @@ async def bench_browser(settings: Any, repeats: int) -> dict[str, Any]:
             await _until(lambda: isinstance(app.screen, screen_cls), pilot, "the browser")
             screen = app.screen
             threads = screen.query_one("#cp-threads", OptionList)
-            history = screen.query_one("#cp-history", OptionList)
-            await _until(lambda: bool(screen.threads) and history.option_count > 0, pilot,
+            history = screen.query_one("#cp-history")
+            await _until(lambda: bool(screen.threads) and history.row_count > 0, pilot,
                          "the first thread's history")
             ids = [t.thread_id for t in screen.threads]
             big, small = ids.index(BIG), ids.index(SMALL)
@@ -471,10 +471,10 @@ async def bench_browser(settings: Any, repeats: int) -> dict[str, Any]:
                 result["queue"].append(at[f"handler {BIG} start"] - at[f"posted {BIG}"])
                 result["handler"].append(at[f"handler {BIG} end"] - at[f"handler {BIG} start"])
                 result["render"].append(frame - at[f"handler {BIG} end"])
-                result["shown"] = history.option_count
+                result["shown"] = history.row_count
                 result["subtitle"] = str(history.border_subtitle)
                 threads.highlighted = small
-                await _until(lambda: history.option_count < 100 and screen.thread_id == SMALL
+                await _until(lambda: history.row_count < 100 and screen.thread_id == SMALL
                              and history.border_subtitle != "reading…", pilot,
                              "the small thread's history")
                 await pilot.pause(0.05)

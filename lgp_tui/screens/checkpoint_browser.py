@@ -34,6 +34,7 @@ from textual.widgets.tree import TreeNode
 from lgp_engine import LGPError
 from lgp_engine.checkpointing import CheckpointInfo, CheckpointStore, ThreadInfo
 from lgp_engine.timetravel import Change, StateAt, diff_values, flatten_tree, history_tree, state_at
+from lgp_tui.widgets.history.history_list import HistoryList, Row
 
 from .confirm_dialog import ConfirmDialog
 from .fork_dialog import ForkAnswer, ForkDialog
@@ -167,7 +168,7 @@ class CheckpointBrowser(Screen[None]):
     def compose(self) -> ComposeResult:
         with Horizontal(id="cp-body"):
             yield OptionList(id="cp-threads")
-            yield OptionList(id="cp-history")
+            yield HistoryList(id="cp-history")
             with Vertical(id="cp-detail"):
                 yield Tree("state", id="cp-state")
                 with VerticalScroll(id="cp-diff-scroll"):
@@ -289,8 +290,8 @@ class CheckpointBrowser(Screen[None]):
         self.thread_id = thread_id
         self.checkpoint_id = None
         self.state = None
-        history = self.query_one("#cp-history", OptionList)
-        history.clear_options()
+        history = self.query_one("#cp-history", HistoryList)
+        history.clear()
         history.border_subtitle = "reading…"
         self.run_worker(
             partial(_read_history, self.store, thread_id, self.post_message),
@@ -298,10 +299,10 @@ class CheckpointBrowser(Screen[None]):
             thread=True, exit_on_error=False,
         )
 
-    @on(OptionList.OptionHighlighted, "#cp-history")
-    @on(OptionList.OptionSelected, "#cp-history")
-    def _checkpoint_chosen(self, event: OptionList.OptionHighlighted) -> None:
-        checkpoint_id = event.option.id
+    @on(HistoryList.Highlighted, "#cp-history")
+    @on(HistoryList.Selected, "#cp-history")
+    def _checkpoint_chosen(self, event: HistoryList.Highlighted) -> None:
+        checkpoint_id = event.row.id
         if checkpoint_id is None or self.thread_id is None or checkpoint_id == self.checkpoint_id:
             return
         self.checkpoint_id = checkpoint_id
@@ -326,7 +327,7 @@ class CheckpointBrowser(Screen[None]):
         if self.threads:  # its history follows (OptionHighlighted)
             options.highlighted = ids.index(self.thread_id) if self.thread_id else 0
         else:
-            self.query_one("#cp-history", OptionList).clear_options()
+            self.query_one("#cp-history", HistoryList).clear()
             self.query_one("#cp-state", Tree).clear()
             self.state = None
             self._show_diff(Text("No threads yet: run a workflow first.", style="dim"))
@@ -335,13 +336,12 @@ class CheckpointBrowser(Screen[None]):
         if message.thread_id != self.thread_id:
             return  # superseded by another selection
         self.rows = message.rows
-        history = self.query_one("#cp-history", OptionList)
-        history.clear_options()
-        history.add_options([Option(_history_prompt(*row), id=row[1].checkpoint_id)
-                             for row in self.rows])
+        history = self.query_one("#cp-history", HistoryList)
+        newest = None
         if self.rows:  # the tree reads root first; start on the newest checkpoint
             newest = max(range(len(self.rows)), key=lambda i: self.rows[i][1].checkpoint_id)
-            history.highlighted = newest
+        history.set_rows([Row(_history_prompt(*row), row[1].checkpoint_id)
+                          for row in self.rows], highlight=newest)
         shown = len(self.rows)
         history.border_subtitle = (
             f"{shown}" if shown >= message.total else f"newest {shown} of {message.total}"

@@ -8,6 +8,7 @@ from textual.widgets import OptionList, Static, Tree
 from lgp_engine import Runner, RunStore, Settings, load_workflow, open_checkpoints, resolve_target
 from lgp_tui.app import WorkbenchApp
 from lgp_tui.screens.checkpoint_browser import CheckpointBrowser
+from lgp_tui.widgets.history.history_list import HistoryList
 
 from .conftest import SIZE, wait_until
 
@@ -62,13 +63,13 @@ async def test_browser_lists_thread_history_state_and_diff(seeded: Settings) -> 
         assert f"{total} checkpoints" in prompt
 
         # the first thread is highlighted: its history follows
-        history = browser.query_one("#cp-history", OptionList)
-        await wait_until(pilot, lambda: history.option_count == total, what="the history rows")
+        history = browser.query_one("#cp-history", HistoryList)
+        await wait_until(pilot, lambda: history.row_count == total, what="the history rows")
         at = history.highlighted  # the newest checkpoint starts highlighted
         assert at is not None
-        assert history.get_option_at_index(at).id == newest.checkpoint_id
-        assert "respond" in str(history.get_option_at_index(at).prompt)
-        assert history.get_option_at_index(0).id == browser.rows[0][1].checkpoint_id  # root
+        assert history.rows[at].id == newest.checkpoint_id
+        assert "respond" in history.rows[at].prompt.plain
+        assert history.rows[0].id == browser.rows[0][1].checkpoint_id  # root
 
         # the newest checkpoint's state and its diff vs its parent
         history.focus()
@@ -126,7 +127,7 @@ async def open_browser(app: WorkbenchApp, pilot) -> CheckpointBrowser:  # noqa: 
 
 
 async def select_checkpoint(pilot, browser: CheckpointBrowser, index: int) -> None:  # noqa: ANN001
-    history = browser.query_one("#cp-history", OptionList)
+    history = browser.query_one("#cp-history", HistoryList)
     history.focus()
     history.highlighted = index
     target = browser.rows[index][1].checkpoint_id

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import OptionList
 
 from lgp_engine import RunEvent, Runner, Settings, load_workflow, resolve_target
 from lgp_tui.app import WorkbenchApp
@@ -142,7 +141,7 @@ async def open_browser(app: WorkbenchApp, pilot: Pilot) -> CheckpointBrowser:
     browser = app.screen
     assert isinstance(browser, CheckpointBrowser)
     await wait_until(pilot, lambda: browser.state is not None, what="the newest state")
-    browser.query_one("#cp-history", OptionList).focus()
+    browser.query_one("#cp-history").focus()
     await pilot.pause()
     return browser
 
