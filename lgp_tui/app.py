@@ -15,7 +15,7 @@ import subprocess
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
@@ -34,6 +34,7 @@ from .messages import (
     GraphDescribed,
     RunEnded,
     RunEventReceived,
+    RunnerOpened,
     RunRefused,
     ServerChanged,
     ThreadDeleted,
@@ -41,13 +42,7 @@ from .messages import (
     WorkflowLoaded,
     WorkflowLoadFailed,
 )
-from .screens.checkpoint_browser import CheckpointBrowser
-from .screens.confirm_dialog import ConfirmDialog
-from .screens.fork_dialog import ForkDialog
-from .screens.help_screen import HelpScreen
 from .screens.interrupt_dialog import InterruptDialog, ResumeAnswer
-from .screens.template_gallery import TemplateGallery
-from .screens.thread_picker import ThreadPicker
 from .widgets.explorer.workflow_list import WorkflowList
 from .widgets.graph.graph_view import GraphView
 from .widgets.run.run_bar import DEFAULT_INPUT, RunBar
@@ -55,6 +50,9 @@ from .widgets.run_log.run_log import RunLog
 from .widgets.source.source_view import SourceView
 from .widgets.status.status_bar import StatusBar
 from .workers import BackgroundServerLike
+
+if TYPE_CHECKING:  # the other screens load when first opened: a faster first frame
+    from .screens.checkpoint_browser import CheckpointBrowser
 
 DEFAULT_WORKFLOW = "basic_workflow"
 _STATUS_AFTER = {
@@ -121,7 +119,12 @@ class WorkbenchApp(App[None]):
         self._server_busy = False
         self._server_timer: Any = None
         self._server_worker: Worker[Any] | None = None
+        self._runner_worker: Worker[Any] | None = None
 
+    @property
+    def ready(self) -> bool:
+        """A workflow is loaded and the stores are open: runs can start."""
+        return self.workflow is not None and self.runner is not None
     def compose(self) -> ComposeResult:
         yield RunBar(id="run-bar")
         with Horizontal(id="main"):
@@ -149,12 +152,10 @@ class WorkbenchApp(App[None]):
     def on_mount(self) -> None:
         status = self.query_one(StatusBar)
         status.environment = self.settings.environment
-        try:
-            self.runner = self._stack.enter_context(Runner.open(self.settings))
-            status.checkpoints = _relative(self.runner.store.location, self.settings.project_dir)
-        except LGPError as exc:
-            status.checkpoints = "unavailable"
-            self.notify(str(exc), title=exc.title, severity="error", timeout=10)
+        status.checkpoints = "opening…"
+        self._runner_worker = self.run_worker(  # off the first frame's path
+            partial(workers.open_runner, self.settings, self._stack, self.post_message),
+            name="open the stores", group="runner", thread=True, exit_on_error=False)
         explorer = self.query_one(WorkflowList)
         target = self.target
         if target is None:
@@ -167,6 +168,10 @@ class WorkbenchApp(App[None]):
             self.action_toggle_server()
 
     async def on_unmount(self) -> None:
+        opening = self._runner_worker
+        if opening is not None and not opening.is_finished:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(opening.wait(), 30)
         job = self._job
         if job is not None:
             job.cancel()
@@ -184,6 +189,22 @@ class WorkbenchApp(App[None]):
     def _gone(self) -> bool:
         """True once the app is quitting: late worker messages find no widgets."""
         return self._exit or self._closing
+
+    def on_runner_opened(self, message: RunnerOpened) -> None:
+        if self._gone():
+            return
+        status = self.query_one(StatusBar)
+        if message.error is not None or message.runner is None:
+            status.checkpoints = "unavailable"
+            error = message.error
+            title = error.title if isinstance(error, LGPError) else "Checkpoint store"
+            self.notify(str(error), title=title, severity="error", timeout=10)
+            return
+        self.runner = message.runner
+        status.checkpoints = _relative(self.runner.store.location, self.settings.project_dir)
+        if self.workflow is not None:
+            self._describe_graph(self.workflow)
+            self.query_one(RunBar).set_state(ready=True)
 
     # -- loading ---------------------------------------------------------------
     def load(self, target: str) -> None:
@@ -213,11 +234,7 @@ class WorkbenchApp(App[None]):
         self.sub_title = message.workflow.name
         self.query_one(GraphView).show_graph(None, "Drawing the graph…")
         if self.runner is not None:
-            self.run_worker(
-                partial(workers.describe_graph, self.runner, message.workflow, self.post_message),
-                name=f"graph {message.workflow.name}", group="graph", exclusive=True,
-                thread=True, exit_on_error=False,
-            )
+            self._describe_graph(message.workflow)
         self.query_one(StatusBar).status = "idle"
         bar = self.query_one(RunBar)
         bar.input_text = self.memory.get(message.workflow.name) or DEFAULT_INPUT
@@ -226,6 +243,14 @@ class WorkbenchApp(App[None]):
             self.server.catalog.workflows[message.workflow.name] = message.workflow
         for warning in message.workflow.warnings:
             self.notify(warning, title="Workflow warning", severity="warning")
+
+    def _describe_graph(self, workflow: LoadedWorkflow) -> None:
+        assert self.runner is not None
+        self.run_worker(
+            partial(workers.describe_graph, self.runner, workflow, self.post_message),
+            name=f"graph {workflow.name}", group="graph", exclusive=True,
+            thread=True, exit_on_error=False,
+        )
 
     def on_workflow_load_failed(self, message: WorkflowLoadFailed) -> None:
         if self._gone():
@@ -255,6 +280,8 @@ class WorkbenchApp(App[None]):
             self.bell()
 
     def action_new_workflow(self) -> None:
+        from .screens.template_gallery import TemplateGallery
+
         self.push_screen(TemplateGallery(self.settings), self._open_created)
 
     def action_checkpoints(self) -> None:
@@ -263,6 +290,8 @@ class WorkbenchApp(App[None]):
             return
         shape = self.query_one(GraphView).shape
         nodes = [n for n in shape.nodes if not n.startswith("__")] if shape else []
+        from .screens.checkpoint_browser import CheckpointBrowser
+
         self.push_screen(CheckpointBrowser(self.runner.store, nodes))
 
     def _open_created(self, created: CreatedWorkflow | None) -> None:
@@ -443,6 +472,8 @@ class WorkbenchApp(App[None]):
         return partial(workers.load_sync, target, settings)
 
     def _browser(self) -> CheckpointBrowser | None:
+        from .screens.checkpoint_browser import CheckpointBrowser
+
         return next((s for s in self.screen_stack if isinstance(s, CheckpointBrowser)), None)
 
     # -- threads ---------------------------------------------------------------
@@ -464,6 +495,8 @@ class WorkbenchApp(App[None]):
             self.notify(str(message.error), title="Cannot list threads", severity="error")
             return
         bar = self.query_one(RunBar)
+        from .screens.thread_picker import ThreadPicker
+
         self.push_screen(ThreadPicker(message.threads, bar.thread_id), self._thread_picked)
 
     def _thread_picked(self, thread_id: str | None) -> None:
@@ -550,6 +583,11 @@ class WorkbenchApp(App[None]):
             self.load(self._loading)
 
     def action_help(self) -> None:
+        from .screens.checkpoint_browser import CheckpointBrowser
+        from .screens.confirm_dialog import ConfirmDialog
+        from .screens.fork_dialog import ForkDialog
+        from .screens.help_screen import HelpScreen
+
         if isinstance(self.screen, HelpScreen):
             return
         self.push_screen(HelpScreen([

@@ -91,3 +91,12 @@ class ServerChanged(Message):
         super().__init__()
         self.server = server
         self.error = error
+
+
+class RunnerOpened(Message):
+    """The checkpoint and run stores are open (``runner``), or why not (``error``)."""
+
+    def __init__(self, runner: Any, error: Exception | None) -> None:
+        super().__init__()
+        self.runner = runner
+        self.error = error

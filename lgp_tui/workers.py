@@ -31,6 +31,7 @@ from .messages import (
     GraphDescribed,
     RunEnded,
     RunEventReceived,
+    RunnerOpened,
     RunRefused,
     ServerChanged,
     ThreadDeleted,
@@ -41,6 +42,16 @@ from .messages import (
 
 Post = Callable[[Message], Any]
 CANCEL_REASON = "cancelled from the workbench"
+
+
+def open_runner(settings: Settings, stack: contextlib.ExitStack, post: Post) -> None:
+    """Open the checkpoint and run stores (closed with ``stack``); post :class:`RunnerOpened`."""
+    try:
+        runner = stack.enter_context(Runner.open(settings))
+    except Exception as exc:  # noqa: BLE001 - shown as a notification, the app keeps going
+        post(RunnerOpened(None, exc))
+        return
+    post(RunnerOpened(runner, None))
 
 
 def load_sync(target: str, settings: Settings) -> LoadedWorkflow:

@@ -83,7 +83,7 @@ async def set_input(pilot, widget: Input, text: str) -> None:
 async def test_opens_on_basic_workflow_with_its_source(settings: Settings) -> None:
     app = WorkbenchApp(settings)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None, what="the default workflow")
+        await wait_until(pilot, lambda: app.ready, what="the default workflow")
         assert app.workflow.name == "basic_workflow"
         source = app.query_one(SourceView)
         assert "def greet(state: State) -> State:" in source.text
@@ -100,7 +100,7 @@ async def test_opens_on_basic_workflow_with_its_source(settings: Settings) -> No
 async def test_invalid_json_disables_run_and_says_why(settings: Settings) -> None:
     app = WorkbenchApp(settings)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None)
+        await wait_until(pilot, lambda: app.ready)
         field = app.query_one("#run-input", Input)
         run_button = app.query_one("#run-button", Button)
         error = app.query_one("#input-error", Static)
@@ -128,7 +128,7 @@ async def test_run_shows_node_events_and_result_and_saves_the_thread(
 ) -> None:
     app = WorkbenchApp(settings)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None)
+        await wait_until(pilot, lambda: app.ready)
         await set_input(pilot, app.query_one("#run-input", Input), '{"input": "is it on?"}')
         await set_input(pilot, app.query_one("#thread-input", Input), "tui-t1")
         await pilot.click("#run-button")
@@ -162,7 +162,7 @@ async def test_syntax_error_is_shown_inline_and_the_app_keeps_working(
     (tui_project / "workflows" / "broken_flow.py").write_text(BROKEN, encoding="utf-8")
     app = WorkbenchApp(settings)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None)
+        await wait_until(pilot, lambda: app.ready)
         await select_in_explorer(app, pilot, "workflows/broken_flow.py")
         await wait_until(pilot, lambda: status(app) == "load failed", what="the load error")
         error = app.query_one("#explorer-error", Static)
@@ -174,7 +174,7 @@ async def test_syntax_error_is_shown_inline_and_the_app_keeps_working(
         assert "def oops(state)" in app.query_one(SourceView).text  # the file is still shown
 
         await select_in_explorer(app, pilot, "basic_workflow")
-        await wait_until(pilot, lambda: app.workflow is not None, what="basic_workflow")
+        await wait_until(pilot, lambda: app.ready, what="basic_workflow")
         assert not error.display
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: status(app) == "completed")
@@ -187,7 +187,7 @@ async def test_cancel_stops_a_slow_run_and_records_it_cancelled(
     (tui_project / "workflows" / "slow_flow.py").write_text(SLOW, encoding="utf-8")
     app = WorkbenchApp(settings, target="workflows/slow_flow.py")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None)
+        await wait_until(pilot, lambda: app.ready)
         assert app.workflow.name == "slow_flow"
         await set_input(pilot, app.query_one("#thread-input", Input), "slow-t")
         await pilot.press("ctrl+r")
@@ -236,7 +236,7 @@ async def test_a_workflow_that_raises_is_shown_in_the_log(
     (tui_project / "workflows" / "raises_flow.py").write_text(RAISES, encoding="utf-8")
     app = WorkbenchApp(settings, target="workflows/raises_flow.py")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None)
+        await wait_until(pilot, lambda: app.ready)
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: status(app) == "failed", what="the failure")
         await wait_until(pilot, lambda: app.query_one(RunBar).can_run)

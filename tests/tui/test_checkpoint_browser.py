@@ -51,7 +51,7 @@ async def test_browser_lists_thread_history_state_and_diff(seeded: Settings) -> 
 
     app = WorkbenchApp(seeded)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None)
+        await wait_until(pilot, lambda: app.ready)
         await pilot.press("ctrl+b")
         await wait_until(pilot, lambda: isinstance(app.screen, CheckpointBrowser))
         browser = app.screen
@@ -105,7 +105,7 @@ async def test_browser_lists_thread_history_state_and_diff(seeded: Settings) -> 
 async def test_browser_with_no_threads_says_so(settings: Settings) -> None:
     app = WorkbenchApp(settings)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None)
+        await wait_until(pilot, lambda: app.ready)
         await pilot.press("ctrl+b")
         await wait_until(pilot, lambda: isinstance(app.screen, CheckpointBrowser))
         diff = app.screen.query_one("#cp-diff", Static)
@@ -116,7 +116,7 @@ async def test_browser_with_no_threads_says_so(settings: Settings) -> None:
 
 # -- actions: replay, fork, resume, delete --------------------------------------------
 async def open_browser(app: WorkbenchApp, pilot) -> CheckpointBrowser:  # noqa: ANN001
-    await wait_until(pilot, lambda: app.workflow is not None)
+    await wait_until(pilot, lambda: app.ready)
     await wait_until(pilot, lambda: app.query_one("#graph").shape is not None, what="graph")
     await pilot.press("ctrl+b")
     await wait_until(pilot, lambda: isinstance(app.screen, CheckpointBrowser))

@@ -42,7 +42,7 @@ workflow.add_edge("fix", END)
 
 
 async def loaded_graph(app: WorkbenchApp, pilot) -> GraphView:
-    await wait_until(pilot, lambda: app.workflow is not None, what="the workflow")
+    await wait_until(pilot, lambda: app.ready, what="the workflow")
     graph = app.query_one(GraphView)
     await wait_until(pilot, lambda: graph.shape is not None, what="the graph")
     return graph

@@ -147,7 +147,7 @@ async def test_a_run_of_ten_thousand_events_completes_and_the_app_stays_usable(
     (tui_project / "workflows" / "burst_flow.py").write_text(BURST, encoding="utf-8")
     app = WorkbenchApp(settings, target="workflows/burst_flow.py")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None)
+        await wait_until(pilot, lambda: app.ready)
         app.query_one("#run-input").value = '{"count": 10000}'
         await pilot.press("ctrl+r")
         log = app.query_one(RunLog)

@@ -25,7 +25,7 @@ async def test_toggle_server_serves_health_counts_requests_and_stops(settings: S
     port = free_port()
     app = WorkbenchApp(settings, port=port)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None)
+        await wait_until(pilot, lambda: app.ready)
         bar = app.query_one(StatusBar)
         assert bar.server == "off"
         await pilot.press("ctrl+s")
@@ -69,7 +69,7 @@ async def test_port_in_use_is_shown_in_place_and_the_app_keeps_working(
         port = taken.getsockname()[1]
         app = WorkbenchApp(settings, port=port)
         async with app.run_test(size=SIZE) as pilot:
-            await wait_until(pilot, lambda: app.workflow is not None)
+            await wait_until(pilot, lambda: app.ready)
             bar = app.query_one(StatusBar)
             await pilot.press("ctrl+s")
             await wait_until(pilot, lambda: "already in use" in bar.server, what="the error")

@@ -33,7 +33,7 @@ THREAD = "snap-t"
 
 
 async def loaded(app: WorkbenchApp, pilot: Pilot) -> None:
-    await wait_until(pilot, lambda: app.workflow is not None, what="the workflow")
+    await wait_until(pilot, lambda: app.ready, what="the workflow")
     graph = app.query_one(GraphView)
     await wait_until(pilot, lambda: graph.shape is not None, what="the graph")
     await pilot.pause()

@@ -19,7 +19,7 @@ from .conftest import SIZE, wait_until
 
 
 async def open_gallery(app: WorkbenchApp, pilot: Pilot, results: list) -> TemplateGallery:
-    await wait_until(pilot, lambda: app.workflow is not None, what="the default workflow")
+    await wait_until(pilot, lambda: app.ready, what="the default workflow")
     gallery = TemplateGallery(app.settings)
     app.push_screen(gallery, results.append)
     await wait_until(pilot, lambda: app.screen is gallery and gallery.templates, what="gallery")
@@ -154,7 +154,7 @@ async def test_ctrl_t_creates_a_workflow_that_opens_and_runs(
 ) -> None:
     app = WorkbenchApp(settings)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None, what="the default workflow")
+        await wait_until(pilot, lambda: app.ready, what="the default workflow")
         await pilot.press("ctrl+t")
         await wait_until(pilot, lambda: isinstance(app.screen, TemplateGallery), what="gallery")
         gallery = app.screen
@@ -162,7 +162,7 @@ async def test_ctrl_t_creates_a_workflow_that_opens_and_runs(
         await type_name(pilot, gallery, "fresh_flow")
         await pilot.press("enter")
         await wait_until(
-            pilot, lambda: app.workflow is not None and app.workflow.name == "fresh_flow",
+            pilot, lambda: app.ready and app.workflow.name == "fresh_flow",
             what="the new workflow to open",
         )
         assert (tui_project / "workflows" / "fresh_flow.py").is_file()

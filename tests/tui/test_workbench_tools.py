@@ -25,7 +25,7 @@ from .conftest import SIZE, wait_until
 async def test_help_lists_the_keys_of_every_screen(settings: Settings) -> None:
     app = WorkbenchApp(settings)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None)
+        await wait_until(pilot, lambda: app.ready)
         await pilot.press("f1")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         text = _plain(app.screen.table)
@@ -48,7 +48,7 @@ def _plain(renderable: object) -> str:
 async def test_every_action_is_in_the_command_palette(settings: Settings) -> None:
     app = WorkbenchApp(settings)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None)
+        await wait_until(pilot, lambda: app.ready)
         titles = [c.title for c in app.get_system_commands(app.screen)]
         for expected in ("Run", "Cancel", "New", "Browse", "Server", "Edit", "Help", "Resume",
                          "Threads", "Filter log", "Log"):
@@ -75,7 +75,7 @@ def two_threads(settings: Settings) -> Settings:
 async def test_thread_picker_sets_the_thread_and_new_clears_it(two_threads: Settings) -> None:
     app = WorkbenchApp(two_threads)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None)
+        await wait_until(pilot, lambda: app.ready)
         await pilot.press("ctrl+o")
         await wait_until(pilot, lambda: isinstance(app.screen, ThreadPicker))
         options = app.screen.query_one(OptionList)
@@ -103,7 +103,7 @@ async def test_the_input_is_remembered_per_workflow_across_sessions(
 ) -> None:
     app = WorkbenchApp(settings)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None)
+        await wait_until(pilot, lambda: app.ready)
         field = app.query_one("#run-input", Input)
         field.value = '{"input": "remember me"}'
         await pilot.press("ctrl+r")
@@ -113,7 +113,7 @@ async def test_the_input_is_remembered_per_workflow_across_sessions(
 
     app = WorkbenchApp(settings, target="approval_workflow")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None)
+        await wait_until(pilot, lambda: app.ready)
         field = app.query_one("#run-input", Input)
         assert field.value == '{"input": "hello"}'  # nothing remembered for this one
         from lgp_tui.widgets.explorer.workflow_list import WorkflowList
@@ -135,7 +135,7 @@ async def test_edit_key_without_an_editor_says_how_to_set_one(
     monkeypatch.delenv("VISUAL", raising=False)
     app = WorkbenchApp(settings)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None)
+        await wait_until(pilot, lambda: app.ready)
         await pilot.press("f4")
         await pilot.pause()
         assert any("Set $EDITOR" in str(n.message) for n in app._notifications)
@@ -156,7 +156,7 @@ async def test_a_deleted_workflow_file_is_reported_in_place(
                       encoding="utf-8")
     app = WorkbenchApp(settings)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.workflow is not None)
+        await wait_until(pilot, lambda: app.ready)
         from lgp_tui.widgets.explorer.workflow_list import WorkflowList
 
         explorer = app.query_one(WorkflowList)
@@ -171,7 +171,7 @@ async def test_a_deleted_workflow_file_is_reported_in_place(
         assert "doomed_flow.py" in error and "not" in error.lower(), error
         options.highlighted = explorer.index_of("basic_workflow")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.workflow is not None
+        await wait_until(pilot, lambda: app.ready
                          and app.workflow.name == "basic_workflow")
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: app.query_one(StatusBar).status == "completed")
