@@ -446,7 +446,7 @@ async def bench_browser(settings: Any, repeats: int) -> dict[str, Any]:
     try:
         app = WorkbenchApp(settings, target="workflows/basic_workflow.py")
         async with app.run_test(size=(COLS, ROWS)) as pilot:
-            await _until(lambda: app.workflow is not None, pilot, "the workflow to load")
+            await _until(lambda: app.ready, pilot, "the workflow and the stores")
             await pilot.press("ctrl+b")
             await _until(lambda: isinstance(app.screen, screen_cls), pilot, "the browser")
             screen = app.screen
@@ -561,7 +561,7 @@ def report(startup: dict[str, Any], built: dict[str, Any], store: dict[str, list
     parts = [
         ("worker: store reads + tree, posted", browser["worker"]),
         ("posted -> HistoryRead handler starts", browser["queue"]),
-        ("handler: fill the OptionList", browser["handler"]),
+        ("handler: fill the history list", browser["handler"]),
         ("-> history list filled", browser["filled"]),
         ("layout + render of the next frame", browser["render"]),
         ("-> rendered (total)", browser["total"]),

@@ -286,7 +286,10 @@ class WorkbenchApp(App[None]):
 
     def action_checkpoints(self) -> None:
         if self.runner is None:
-            self.notify("The checkpoint store is unavailable.", severity="error")
+            opening = self._runner_worker is not None and not self._runner_worker.is_finished
+            self.notify("The checkpoint store is still opening…" if opening
+                        else "The checkpoint store is unavailable.",
+                        severity="warning" if opening else "error")
             return
         shape = self.query_one(GraphView).shape
         nodes = [n for n in shape.nodes if not n.startswith("__")] if shape else []
