@@ -12,6 +12,7 @@ import os
 import re
 import shlex
 import subprocess
+import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -22,7 +23,7 @@ from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Input
+from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
 from lgp_engine import LGPError, LoadedWorkflow, Runner, Settings
@@ -39,8 +40,10 @@ from .messages import (
     ServerChanged,
     ThreadDeleted,
     ThreadsListed,
+    WatchStopped,
     WorkflowLoaded,
     WorkflowLoadFailed,
+    WorkflowReloaded,
 )
 from .screens.interrupt_dialog import InterruptDialog, ResumeAnswer
 from .widgets.explorer.workflow_list import WorkflowList
@@ -120,6 +123,8 @@ class WorkbenchApp(App[None]):
         self._server_timer: Any = None
         self._server_worker: Worker[Any] | None = None
         self._runner_worker: Worker[Any] | None = None
+        self._watch_stop: threading.Event | None = None
+        self._last_run: tuple[str, Any, str | None] | None = None  # workflow, input, thread
 
     @property
     def ready(self) -> bool:
@@ -132,6 +137,7 @@ class WorkbenchApp(App[None]):
                 yield WorkflowList(self.settings, id="explorer")
                 yield GraphView(id="graph")
             with Vertical(id="center"):
+                yield Static("", id="reload-banner", markup=False)
                 yield SourceView(self.settings.project_dir, id="source")
                 yield Input(id="log-filter",
                             placeholder="filter the log: node.finished, a node name, -custom …")
@@ -168,6 +174,8 @@ class WorkbenchApp(App[None]):
             self.action_toggle_server()
 
     async def on_unmount(self) -> None:
+        if self._watch_stop is not None:
+            self._watch_stop.set()
         opening = self._runner_worker
         if opening is not None and not opening.is_finished:
             with contextlib.suppress(Exception):
@@ -227,6 +235,8 @@ class WorkbenchApp(App[None]):
         if message.target != self._loading:
             return  # a load that was superseded
         self.workflow = message.workflow
+        self._watch(message.workflow)
+        self.query_one("#reload-banner", Static).display = False
         explorer = self.query_one(WorkflowList)
         explorer.show_error(None)
         explorer.mark(message.target)
@@ -251,6 +261,88 @@ class WorkbenchApp(App[None]):
             name=f"graph {workflow.name}", group="graph", exclusive=True,
             thread=True, exit_on_error=False,
         )
+
+    # -- hot reload --------------------------------------------------------------
+    def _watch(self, workflow: LoadedWorkflow | None) -> None:
+        """Watch ``workflow``'s files (and stop watching the previous one's)."""
+        if self._watch_stop is not None:
+            self._watch_stop.set()
+            self._watch_stop = None
+        if workflow is None or workflow.source.path is None:
+            return
+        self._watch_stop = stop = threading.Event()
+        self.run_worker(
+            partial(workers.watch_workflow, workflow, self.settings, stop, self.post_message),
+            name=f"watch {workflow.name}", group="watch", thread=True, exit_on_error=False)
+
+    def on_workflow_reloaded(self, message: WorkflowReloaded) -> None:
+        if self._gone() or self.workflow is None or message.name != self.workflow.name:
+            return
+        outcome = message.outcome
+        log = self.query_one(RunLog)
+        for event in outcome.events:
+            log.add_reload(event)
+        banner = self.query_one("#reload-banner", Static)
+        source = self.query_one(SourceView)
+        path = self.workflow.source.path
+        if not outcome.ok:
+            banner.update(f"⟳ Reload failed: the previous version keeps running. {outcome.error}")
+            banner.display = True
+            line = outcome.error_line if outcome.error_file and path and \
+                Path(outcome.error_file).name == path.name else None
+            source.show_file(path, highlight_line=line, keep_scroll=True)
+            return
+        banner.display = False
+        assert outcome.workflow is not None
+        self.workflow = outcome.workflow
+        source.show_file(self.workflow.source.path, keep_scroll=True)
+        if self.runner is not None:
+            self._describe_graph(self.workflow)
+        if self.server is not None:
+            self.server.catalog.workflows[self.workflow.name] = self.workflow
+        self._rerun_in_place()
+
+    def _rerun_in_place(self) -> None:
+        """After a good reload: run the new code on the thread of the last run."""
+        from lgp_engine import rerun_plan
+
+        log = self.query_one(RunLog)
+        workflow, runner, last = self.workflow, self.runner, self._last_run
+        if workflow is None or runner is None:
+            return
+        if self._job is not None:
+            log.add_line(Text("  the run in progress keeps its code; the next run uses the new "
+                              "version", style="dim"), "reload.note")
+            return
+        if last is None or last[0] != workflow.name or last[2] is None:
+            log.add_line(Text("  ctrl+r runs the new version", style="dim"), "reload.note")
+            return
+        _, value, thread_id = last
+        try:
+            plan = rerun_plan(runner, thread_id)
+        except LGPError as exc:  # the thread was deleted meanwhile
+            log.add_line(Text(f"  not rerun: {exc}", style="yellow"), "reload.note")
+            return
+        if plan.action == "resume" and plan.needs_value:
+            log.add_line(Text(f"  thread {thread_id} waits at an interrupt: answer it to "
+                              "continue with the new code", style="yellow"), "reload.note")
+            self._waiting = (thread_id, plan.interrupts, None)
+            self.query_one(RunBar).set_state(resumable=True)
+            self.refresh_bindings()
+            self.action_resume()
+        elif plan.action == "resume":
+            log.add_line(Text(f"  ↻ resuming thread {thread_id} from its checkpoint "
+                              f"(next: {', '.join(plan.next)})", style="cyan"), "reload.note")
+            self._start_job(workers.ResumeJob(runner, workflow, thread_id))
+        else:
+            log.add_line(Text(f"  ↻ rerunning on thread {thread_id} with the last input",
+                              style="cyan"), "reload.note")
+            self._start_job(workers.RunJob(runner, workflow, value, thread_id))
+
+    def on_watch_stopped(self, message: WatchStopped) -> None:
+        if not self._gone() and self.workflow is not None and message.name == self.workflow.name:
+            self.notify(f"Hot reload is off for {message.name}: {message.error}",
+                        title="Watching stopped", severity="warning")
 
     def on_workflow_load_failed(self, message: WorkflowLoadFailed) -> None:
         if self._gone():
@@ -311,6 +403,7 @@ class WorkbenchApp(App[None]):
         if self.runner is None or self.workflow is None or self._job is not None:
             return
         self.memory.put(self.workflow.name, self.query_one(RunBar).input_text)
+        self._last_run = (self.workflow.name, message.input, message.thread_id)
         self._start_job(
             workers.RunJob(self.runner, self.workflow, message.input, message.thread_id)
         )
@@ -347,6 +440,9 @@ class WorkbenchApp(App[None]):
         if event.type == "run.started":
             status.thread = event.thread_id
             graph.reset_run()
+            last = self._last_run
+            if last is not None and last[2] is None and self._job_action is None:
+                self._last_run = (last[0], last[1], event.thread_id)  # the new thread's id
         elif event.type == "node.started" and event.node:
             graph.node_started(event.node)
         elif event.type == "node.finished" and event.node:

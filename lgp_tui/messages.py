@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
-from lgp_engine import LGPError, LoadedWorkflow, RunEvent, ThreadInfo
+from lgp_engine import LGPError, LoadedWorkflow, ReloadOutcome, RunEvent, ThreadInfo
 
 if TYPE_CHECKING:
     from .widgets.graph.graph_view import GraphShape
@@ -99,4 +99,22 @@ class RunnerOpened(Message):
     def __init__(self, runner: Any, error: Exception | None) -> None:
         super().__init__()
         self.runner = runner
+        self.error = error
+
+
+class WorkflowReloaded(Message):
+    """A saved change was reloaded (``outcome.ok``) or refused (the old version stays)."""
+
+    def __init__(self, name: str, outcome: ReloadOutcome) -> None:
+        super().__init__()
+        self.name = name
+        self.outcome = outcome
+
+
+class WatchStopped(Message):
+    """Watching a workflow's files failed; hot reload is off for it."""
+
+    def __init__(self, name: str, error: Exception) -> None:
+        super().__init__()
+        self.name = name
         self.error = error

@@ -36,8 +36,10 @@ from .messages import (
     ServerChanged,
     ThreadDeleted,
     ThreadsListed,
+    WatchStopped,
     WorkflowLoaded,
     WorkflowLoadFailed,
+    WorkflowReloaded,
 )
 
 Post = Callable[[Message], Any]
@@ -150,16 +152,25 @@ class RunJob:
         return self.runner.astart(self.workflow, self.input, thread_id=self.thread_id)
 
 
+NO_VALUE: Any = object()
+"""Resume without a value: a thread that stopped with nodes still to run (a failed
+node, a cancel), not one waiting at an interrupt."""
+
+
 class ResumeJob(RunJob):
-    """Continues an interrupted thread with ``value`` (the same thread, in place)."""
+    """Continues a stopped thread in place: with ``value`` for an interrupt, or
+    :data:`NO_VALUE` to run the nodes that were still to run."""
 
     def __init__(
-        self, runner: Runner, workflow: LoadedWorkflow, thread_id: str, value: Any
+        self, runner: Runner, workflow: LoadedWorkflow | Callable[[], LoadedWorkflow],
+        thread_id: str, value: Any = NO_VALUE,
     ) -> None:
         super().__init__(runner, workflow, value, thread_id)
 
     def _stream(self) -> AsyncIterator[RunEvent]:
         assert self.thread_id is not None
+        if self.input is NO_VALUE:
+            return self.runner.aresume(self.workflow, self.thread_id)
         return self.runner.aresume(self.workflow, self.thread_id, self.input)
 
 
@@ -248,6 +259,19 @@ def stop_server(server: Any, post: Post) -> None:
         server.stop()
     finally:
         post(ServerChanged(None, None))
+
+
+def watch_workflow(workflow: LoadedWorkflow, settings: Settings, stop: threading.Event,
+                   post: Post) -> None:
+    """Watch ``workflow``'s files until ``stop`` is set; post each :class:`WorkflowReloaded`."""
+    from lgp_engine import WorkflowReloader
+
+    try:
+        reloader = WorkflowReloader(workflow, settings)
+        for outcome in reloader.watch(stop):
+            post(WorkflowReloaded(workflow.name, outcome))
+    except Exception as exc:  # noqa: BLE001 - hot reload off for this workflow, said once
+        post(WatchStopped(workflow.name, exc))
 
 
 def describe_graph(runner: Runner, workflow: LoadedWorkflow, post: Post) -> None:

@@ -12,6 +12,7 @@ event type or node matches; ``c`` copies the entry under the cursor.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.segment import Segment
 from rich.style import Style
@@ -24,7 +25,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from lgp_engine import RunEvent
+from lgp_engine import ReloadEvent, RunEvent
 from lgp_engine.jsonable import dumps
 
 MAX_ENTRIES = 5000
@@ -93,8 +94,6 @@ def describe(event: RunEvent) -> Text | None:
             )
         case "run.cancelled":
             return Text.assemble(("■ cancelled", "bold yellow"), f": {data.get('reason', '')}")
-        case kind if kind.startswith("reload."):
-            return _reload_line(event)
     return None
 
 
@@ -103,16 +102,26 @@ def _tokens_line(node: str, content: str) -> Text:
     return Text.assemble("  … ", (node, "blue"), " ", shown.replace("\n", "⏎"))
 
 
-def _reload_line(event: RunEvent) -> Text:
+def describe_reload(event: ReloadEvent) -> Text:
+    """One line for a hot-reload event, with its timings."""
     data = event.data
-    ms = data.get("duration_ms")
-    timing = f" ({ms:.0f} ms)" if isinstance(ms, int | float) else ""
-    if event.type == "reload.failed":
-        return Text.assemble(("⟳ reload failed", "bold red"), timing, ": ",
-                             (str(data.get("error") or data.get("message") or ""), "red"))
+
+    def ms(key: str) -> str:
+        value = data.get(key)
+        return f"{value:.0f} ms" if isinstance(value, int | float) else "?"
+
+    if event.type == "reload.started":
+        names = ", ".join(Path(str(p)).name for p in data.get("changed") or []) or "files"
+        return Text.assemble(("⟳ changed ", "cyan"), (names, "bold"),
+                             (f"  (detected in {ms('detect_ms')})", "dim"))
     if event.type == "reload.succeeded":
-        return Text.assemble(("⟳ reloaded", "bold cyan"), timing)
-    return Text.assemble(("⟳ reloading", "cyan"), f" {compact(data.get('changed'), 120)}")
+        return Text.assemble(("⟳ reloaded ", "bold cyan"), (event.workflow, "bold"),
+                             f" in {ms('load_ms')}")
+    where = f"{Path(str(data['file'])).name}:{data['line']}: " if data.get("file") and \
+        data.get("line") else ""
+    return Text.assemble(("⟳ reload failed", "bold red"), f" after {ms('load_ms')}: ",
+                         (f"{where}{data.get('error', '')}", "red"),
+                         ("  (the previous version stays)", "dim"))
 
 
 @dataclass
@@ -225,6 +234,10 @@ class RunLog(ScrollView, can_focus=True):
             detail = str(event.data["traceback"]).rstrip("\n").splitlines()
         self._append(LogEntry(line, event.type, event.node or event.data.get("node"),
                               event.run_id, detail))
+
+    def add_reload(self, event: ReloadEvent) -> None:
+        """Show a hot-reload event (filter on ``reload``)."""
+        self._append(LogEntry(describe_reload(event), event.type))
 
     def add_line(self, line: Text | str, kind: str = "note") -> None:
         """Append a line that is not an event (a refusal, a note)."""

@@ -26,8 +26,10 @@ class SourceView(ScrollableContainer):
     def on_mount(self) -> None:
         self.border_title = "Source"
 
-    def show_file(self, path: Path | None, *, highlight_line: int | None = None) -> None:
-        """Show ``path`` (or a placeholder when it is None or unreadable)."""
+    def show_file(self, path: Path | None, *, highlight_line: int | None = None,
+                  keep_scroll: bool = False) -> None:
+        """Show ``path`` (or a placeholder when it is None or unreadable); a reload of
+        the same file keeps the scroll position (``keep_scroll``)."""
         code = self.query_one("#source-code", Static)
         self.path = path
         if path is None:
@@ -48,7 +50,10 @@ class SourceView(ScrollableContainer):
                 highlight_lines={highlight_line} if highlight_line else None,
             )
         )
-        self.scroll_home(animate=False)
+        if highlight_line:
+            self.scroll_to(y=max(0, highlight_line - 5), animate=False)
+        elif not keep_scroll:
+            self.scroll_home(animate=False)
 
 
 def _relative(path: Path, root: Path) -> str:
