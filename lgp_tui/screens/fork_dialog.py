@@ -14,7 +14,7 @@ from textual.widgets import Button, Label, Select, Static, TextArea
 
 from lgp_engine.jsonable import to_jsonable
 
-AUTO = "(as the checkpoint's last writer)"
+AUTO = "(the last writer)"
 
 
 @dataclass(frozen=True)
