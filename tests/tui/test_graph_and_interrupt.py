@@ -157,3 +157,25 @@ async def test_interrupt_dialog_refuses_invalid_json_and_cancel_leaves_it_interr
         assert runs.latest_for_thread("appr-bad").status == "interrupted"
     finally:
         runs.close()
+
+
+@pytest.mark.asyncio
+async def test_a_dismissed_interrupt_is_answered_later_with_resume(settings: Settings) -> None:
+    app = WorkbenchApp(settings, target="approval_workflow")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded_graph(app, pilot)
+        await set_input(pilot, app.query_one("#thread-input", Input), "appr-later")
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: isinstance(app.screen, InterruptDialog))
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, InterruptDialog))
+        resume = app.query_one("#run-bar #resume-button", Button)
+        assert resume.display  # the run bar offers to answer it
+        await pilot.click("#run-bar #resume-button")
+        await wait_until(pilot, lambda: isinstance(app.screen, InterruptDialog))
+        await pilot.press(*'"yes"', "enter")
+        await wait_until(pilot, lambda: status(app) == "completed", what="the resumed run")
+        assert not resume.display
+        await pilot.press("f6")  # nothing waits any more: said, not crashed
+        await pilot.pause()
+        assert not isinstance(app.screen, InterruptDialog)

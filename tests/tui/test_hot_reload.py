@@ -112,3 +112,33 @@ async def test_saving_reruns_in_place_and_a_broken_save_keeps_the_old_version(
         history = store.history("hot-t", limit=100)
     runs = sum(1 for c in history if c.source == "input")
     assert runs == 4  # first run, rerun after the edit, manual run, rerun after the fix
+
+
+@pytest.mark.asyncio
+async def test_a_save_while_a_thread_waits_at_an_interrupt_offers_to_resume_it(
+    settings: Settings, tui_project: Path
+) -> None:
+    from lgp_tui.screens.interrupt_dialog import InterruptDialog
+
+    flow = tui_project / "workflows" / "ask_flow.py"
+    source = (tui_project / "workflows" / "approval_workflow.py").read_text(encoding="utf-8")
+    flow.write_text(source, encoding="utf-8")
+    app = WorkbenchApp(settings, target="workflows/ask_flow.py")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.ready)
+        app.query_one("#thread-input", Input).value = "ask-t"
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: isinstance(app.screen, InterruptDialog))
+        await pilot.press("escape")  # leave it waiting
+        await wait_until(pilot, lambda: not isinstance(app.screen, InterruptDialog))
+        await pilot.pause(0.3)
+
+        assert '"published" if' in source
+        flow.write_text(source.replace('"published" if', '"shipped" if'), encoding="utf-8")
+        await wait_until(pilot, lambda: isinstance(app.screen, InterruptDialog),
+                         what="the offer to resume with the new code")
+        assert "waits at an interrupt" in log_text(app)
+        assert log_text(app).count("▶ run") == 1  # not rerun from the start
+        await pilot.press(*'"yes"', "enter")
+        await wait_until(pilot, lambda: app.query_one(StatusBar).status == "completed")
+        assert '"status": "shipped"' in log_text(app).splitlines()[-1]  # the new code ran
