@@ -170,8 +170,8 @@ class WorkbenchApp(App[None]):
         if target is not None:
             self.load(target)
         self.query_one("#run-input").focus()
-        if self.serve_on_start:
-            self.action_toggle_server()
+        if self.serve_on_start and target is None:
+            self.action_toggle_server()  # else once the workflow loaded: it is served too
 
     async def on_unmount(self) -> None:
         if self._watch_stop is not None:
@@ -180,19 +180,22 @@ class WorkbenchApp(App[None]):
         if opening is not None and not opening.is_finished:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(opening.wait(), 30)
-        job = self._job
-        if job is not None:
-            job.cancel()
-            await asyncio.to_thread(job.done.wait, 5)
-        starting = self._server_worker
-        if starting is not None and not starting.is_finished:  # quit while it starts
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(starting.wait(), 30)
-            if isinstance(starting.result, BackgroundServerLike):
-                self.server = starting.result
-        if self.server is not None:
-            await asyncio.to_thread(self.server.stop)
-        self._stack.close()
+        try:
+            job = self._job
+            if job is not None:
+                job.cancel()
+                await asyncio.to_thread(job.done.wait, 5)
+            starting = self._server_worker
+            if starting is not None and self.server is None:  # it started (or is starting)
+                with contextlib.suppress(Exception):   # but its message was not handled
+                    await asyncio.wait_for(starting.wait(), 30)
+                if isinstance(starting.result, BackgroundServerLike):
+                    self.server = starting.result
+            if self.server is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(self.server.stop)
+        finally:
+            self._stack.close()
 
     def _gone(self) -> bool:
         """True once the app is quitting: late worker messages find no widgets."""
@@ -218,6 +221,7 @@ class WorkbenchApp(App[None]):
     def load(self, target: str) -> None:
         """Load ``target`` in a worker; the panes follow when it reports back."""
         self._loading = target
+        self._watch(None)  # a late reload of the previous workflow must not rerun it
         self.query_one(StatusBar).status = "loading"
         self.query_one(RunBar).set_state(ready=False)
         self.run_worker(
@@ -236,6 +240,7 @@ class WorkbenchApp(App[None]):
             return  # a load that was superseded
         self.workflow = message.workflow
         self._watch(message.workflow)
+        self._serve_if_asked()
         self.query_one("#reload-banner", Static).display = False
         explorer = self.query_one(WorkflowList)
         explorer.show_error(None)
@@ -276,8 +281,9 @@ class WorkbenchApp(App[None]):
             name=f"watch {workflow.name}", group="watch", thread=True, exit_on_error=False)
 
     def on_workflow_reloaded(self, message: WorkflowReloaded) -> None:
-        if self._gone() or self.workflow is None or message.name != self.workflow.name:
-            return
+        if (self._gone() or self.workflow is None or message.name != self.workflow.name
+                or message.token is not self._watch_stop):
+            return  # from a watcher that was stopped since (another workflow, a reload)
         outcome = message.outcome
         log = self.query_one(RunLog)
         for event in outcome.events:
@@ -320,7 +326,7 @@ class WorkbenchApp(App[None]):
         _, value, thread_id = last
         try:
             plan = rerun_plan(runner, thread_id)
-        except LGPError as exc:  # the thread was deleted meanwhile
+        except Exception as exc:  # noqa: BLE001 - a locked store must not take the app down
             log.add_line(Text(f"  not rerun: {exc}", style="yellow"), "reload.note")
             return
         if plan.action == "resume" and plan.needs_value:
@@ -350,6 +356,8 @@ class WorkbenchApp(App[None]):
         if message.target != self._loading:
             return
         self.workflow = None
+        self._watch(None)
+        self._serve_if_asked()
         explorer = self.query_one(WorkflowList)
         text = str(message.error).replace(f"{self.settings.project_dir}{os.sep}", "")
         explorer.show_error(f"{message.error.title}: {text}")
@@ -387,6 +395,8 @@ class WorkbenchApp(App[None]):
         nodes = [n for n in shape.nodes if not n.startswith("__")] if shape else []
         from .screens.checkpoint_browser import CheckpointBrowser
 
+        if self._browser() is not None:
+            return  # already open (app keys stay live on the browser's screen)
         self.push_screen(CheckpointBrowser(self.runner.store, nodes))
 
     def _open_created(self, created: CreatedWorkflow | None) -> None:
@@ -485,14 +495,15 @@ class WorkbenchApp(App[None]):
         self.query_one(RunBar).set_state(running=False, resumable=self._waiting is not None)
         self.refresh_bindings()
         if self._interrupted is not None:
-            thread_id, interrupts, node = self._interrupted
             self._interrupted = None
-            self.push_screen(InterruptDialog(thread_id, interrupts, node), self._resume)
+            self.action_resume()
 
     def action_resume(self) -> None:
         if self._waiting is None or self._job is not None:
             self.notify("No run is waiting at an interrupt.", severity="warning")
             return
+        if any(isinstance(screen, InterruptDialog) for screen in self.screen_stack):
+            return  # already asking
         thread_id, interrupts, node = self._waiting
         self.push_screen(InterruptDialog(thread_id, interrupts, node), self._resume)
 
@@ -503,6 +514,8 @@ class WorkbenchApp(App[None]):
         """Continue the interrupted thread in place (None: leave it interrupted)."""
         if answer is None or self.runner is None or self._job:
             return
+        if self._waiting is None or self._waiting[0] != answer.thread_id:
+            return  # an answer to a question that is no longer asked
         workflow = self._workflow_for(answer.thread_id)
         if workflow is None:
             return
@@ -547,8 +560,15 @@ class WorkbenchApp(App[None]):
         browser = self._browser()
         if message.error is None:
             outcome = f"deleted thread {message.thread_id}"
-            if self.query_one(RunBar).thread_id == message.thread_id:
-                self.query_one(RunBar).thread_id = None
+            bar = self.query_one(RunBar)
+            if bar.thread_id == message.thread_id:
+                bar.thread_id = None
+            if self._last_run is not None and self._last_run[2] == message.thread_id:
+                self._last_run = None  # a later save must not bring the thread back
+            if self._waiting is not None and self._waiting[0] == message.thread_id:
+                self._waiting = None
+                bar.set_state(resumable=False)
+                self.refresh_bindings()
         else:
             error = message.error
             title = error.title if isinstance(error, LGPError) else type(error).__name__
@@ -573,7 +593,8 @@ class WorkbenchApp(App[None]):
     def _browser(self) -> CheckpointBrowser | None:
         from .screens.checkpoint_browser import CheckpointBrowser
 
-        return next((s for s in self.screen_stack if isinstance(s, CheckpointBrowser)), None)
+        return next((s for s in reversed(self.screen_stack) if isinstance(s, CheckpointBrowser)),
+                    None)
 
     # -- threads ---------------------------------------------------------------
     def action_pick_thread(self) -> None:
@@ -606,6 +627,12 @@ class WorkbenchApp(App[None]):
             bar.query_one("#run-input").focus()
 
     # -- the hosted API --------------------------------------------------------
+    def _serve_if_asked(self) -> None:
+        """``--serve``: start the server once, after the first load reported back."""
+        if self.serve_on_start:
+            self.serve_on_start = False
+            self.action_toggle_server()
+
     def action_toggle_server(self) -> None:
         status = self.query_one(StatusBar)
         if self._server_busy:
@@ -642,6 +669,8 @@ class WorkbenchApp(App[None]):
             status.server = "off"
             self.notify("The API server stopped.", title="Server")
             return
+        if self.workflow is not None:  # loaded while the server was starting
+            self.server.catalog.workflows[self.workflow.name] = self.workflow
         self._show_server()
         self._server_timer = self.set_interval(1.0, self._show_server)
         self.notify(f"Serving {', '.join(self.server.catalog.names())} at {self.server.url}",
@@ -678,8 +707,9 @@ class WorkbenchApp(App[None]):
         if completed.returncode != 0:
             self.notify(f"{editor} exited with {completed.returncode}", severity="warning")
         source.show_file(path)
-        if self._loading is not None:
-            self.load(self._loading)
+        if self.workflow is None and self._loading is not None:
+            self.load(self._loading)  # it did not load before: try the saved file
+        # else the file watcher reloads it (and reruns in place) like any other save
 
     def action_help(self) -> None:
         from .screens.checkpoint_browser import CheckpointBrowser

@@ -105,10 +105,12 @@ class RunnerOpened(Message):
 class WorkflowReloaded(Message):
     """A saved change was reloaded (``outcome.ok``) or refused (the old version stays)."""
 
-    def __init__(self, name: str, outcome: ReloadOutcome) -> None:
+    def __init__(self, name: str, outcome: ReloadOutcome, token: object = None) -> None:
         super().__init__()
         self.name = name
         self.outcome = outcome
+        self.token = token
+        """The watcher's stop event: the app ignores outcomes of a watcher it stopped."""
 
 
 class WatchStopped(Message):

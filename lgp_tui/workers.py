@@ -238,10 +238,15 @@ def start_server(settings: Settings, workflow: LoadedWorkflow | None, port: int 
     """Serve the registered workflows plus ``workflow``; post :class:`ServerChanged`
     and return the running server (None if it did not start)."""
     from lgp_engine.server.background import BackgroundServer
-    from lgp_engine.server.catalog import build_catalog
+    from lgp_engine.server.catalog import Catalog, build_catalog
 
     try:
-        catalog = build_catalog(settings)
+        try:
+            catalog = build_catalog(settings)
+        except LGPError:  # nothing registered: serve what the workbench has open
+            if workflow is None:
+                raise
+            catalog = Catalog()
         if workflow is not None:
             catalog.workflows[workflow.name] = workflow
         server = BackgroundServer(settings, catalog, port=port)
@@ -269,7 +274,7 @@ def watch_workflow(workflow: LoadedWorkflow, settings: Settings, stop: threading
     try:
         reloader = WorkflowReloader(workflow, settings)
         for outcome in reloader.watch(stop):
-            post(WorkflowReloaded(workflow.name, outcome))
+            post(WorkflowReloaded(workflow.name, outcome, stop))
     except Exception as exc:  # noqa: BLE001 - hot reload off for this workflow, said once
         post(WatchStopped(workflow.name, exc))
 

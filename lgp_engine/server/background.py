@@ -44,6 +44,7 @@ class BackgroundServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
         self._metrics: Any = None
+        self._lock = threading.Lock()
 
     @property
     def running(self) -> bool:
@@ -98,19 +99,28 @@ class BackgroundServer:
         return self.url
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Cancel runs in flight (recorded as cancelled), close connections, join."""
-        thread, server, loop = self._thread, self._server, self._loop
+        """Cancel runs in flight (recorded as cancelled), close connections, join.
+
+        Safe to call twice or from two threads: the second call finds nothing to stop.
+        """
+        with self._lock:
+            thread, server, loop = self._thread, self._server, self._loop
+            self._thread = self._server = self._loop = None
         if thread is None or server is None:
             return
-        if loop is not None and not loop.is_closed():
-            ctx = server.ctx
-            hub = getattr(ctx, "hub", None)
-            if hub is not None:
-                with contextlib.suppress(RuntimeError):
-                    asyncio.run_coroutine_threadsafe(hub.shutdown(), loop).result(timeout)
-        server.should_exit = True
-        thread.join(timeout)
-        self._thread = self._server = self._loop = None
+        try:
+            hub = getattr(server.ctx, "hub", None)
+            if hub is not None and loop is not None and not loop.is_closed():
+                future = asyncio.run_coroutine_threadsafe(hub.shutdown(), loop)
+                try:
+                    future.result(timeout)
+                except Exception:  # noqa: BLE001 - a stuck run must not keep the port open
+                    future.cancel()
+        except RuntimeError:
+            pass  # the loop already stopped
+        finally:
+            server.should_exit = True
+            thread.join(timeout)
 
     def _serve(self, sock: Any) -> None:
         loop = asyncio.new_event_loop()

@@ -266,3 +266,14 @@ async def test_delete_thread_asks_first_then_deletes(seeded: Settings) -> None:
         await wait_until(pilot, lambda: threads.option_count == 0, what="the thread gone")
     with open_checkpoints(seeded, readonly=True) as store:
         assert store.threads() == []
+
+
+@pytest.mark.asyncio
+async def test_ctrl_b_in_the_browser_does_not_stack_a_second_one(seeded: Settings) -> None:
+    app = WorkbenchApp(seeded)
+    async with app.run_test(size=SIZE) as pilot:
+        browser = await open_browser(app, pilot)
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        assert app.screen is browser
+        assert sum(isinstance(s, CheckpointBrowser) for s in app.screen_stack) == 1

@@ -46,8 +46,12 @@ def event(seq: int, type_: str, at: str | None = None, **data: object) -> RunEve
 
 
 class LogApp(App[None]):
+    def __init__(self, max_entries: int = 50) -> None:
+        super().__init__()
+        self.max_entries = max_entries
+
     def compose(self) -> ComposeResult:
-        yield RunLog(max_entries=50)
+        yield RunLog(max_entries=self.max_entries)
 
 
 def feed(log: RunLog) -> None:
@@ -160,3 +164,43 @@ async def test_a_run_of_ten_thousand_events_completes_and_the_app_stays_usable(
         assert log.filter_text == "emit"
         assert all("emit" in line for line in log.visible)
         assert any("✓ emit" in line for line in log.visible)
+
+
+@pytest.mark.asyncio
+async def test_multi_line_text_folds_under_one_row() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        log = app.query_one(RunLog)
+        log.add_line("✖ refused: first line\nsecond line\nthird line")
+        log.add_event(event(1, "run.failed", None, error_type="GraphRecursionError",
+                            message="Recursion limit reached\nFor troubleshooting, visit: x",
+                            traceback="Traceback...\nGraphRecursionError: ...\n"))
+        await pilot.pause()
+        assert log.visible == ["✖ refused: first line",
+                               "✖ failed: GraphRecursionError: Recursion limit reached"
+                               "  [enter: traceback]"]
+        log.focus()
+        await pilot.press("home", "enter")
+        assert log.visible[:3] == ["✖ refused: first line", "    second line", "    third line"]
+
+
+@pytest.mark.asyncio
+async def test_dropping_old_entries_keeps_the_cursor_and_a_paused_view_in_place() -> None:
+    app = LogApp(max_entries=600)
+    async with app.run_test(size=(100, 12)) as pilot:
+        log = app.query_one(RunLog)
+        for i in range(1000):
+            log.add_line(f"line {i}")
+        await pilot.pause()
+        log.focus()
+        await pilot.press("pageup", "pageup", "pageup")  # reading, paused
+        entry = log.current_entry()
+        assert entry is not None and not log.following
+        top = log.visible[int(log.scroll_y)]
+        for i in range(1000, 1200):  # past 600 + 500 entries: the oldest are dropped
+            log.add_line(f"line {i}")
+        await pilot.pause()
+        assert log.current_entry() is entry  # still the same entry under the cursor
+        assert not log.following
+        assert log.visible[int(log.scroll_y)] == top  # the view did not jump
+        assert log.plain[0] == "line 501"  # dropped at the 1,101st: back to 600 entries

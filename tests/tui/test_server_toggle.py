@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import httpx
 import pytest
@@ -77,3 +78,17 @@ async def test_port_in_use_is_shown_in_place_and_the_app_keeps_working(
             assert app.server is None
             await pilot.press("ctrl+r")  # still usable
             await wait_until(pilot, lambda: bar.status == "completed", what="a run")
+
+
+@pytest.mark.asyncio
+async def test_serve_flag_serves_the_open_workflow_without_a_registry(
+    settings: Settings, tui_project: Path
+) -> None:
+    (tui_project / "workflows" / "config.yaml").unlink()  # a plain folder of workflows
+    port = free_port()
+    app = WorkbenchApp(settings, target="workflows/approval_workflow.py", serve=True, port=port)
+    async with app.run_test(size=SIZE) as pilot:
+        bar = app.query_one(StatusBar)
+        await wait_until(pilot, lambda: bar.server.startswith("http://"), what="server on")
+        health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
+        assert health.json()["workflows"] == ["approval_workflow"]

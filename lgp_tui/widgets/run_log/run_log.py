@@ -88,9 +88,10 @@ def describe(event: RunEvent) -> Text | None:
         case "run.failed":
             where = f" at {data['node']}" if data.get("node") else ""
             fold = "  [enter: traceback]" if data.get("traceback") else ""
-            return Text.assemble(
+            first = str(data.get("message") or "").partition("\n")[0]  # the rest is in the
+            return Text.assemble(                                          # traceback
                 ("✖ failed", "bold red"), where, ": ",
-                (f"{data.get('error_type')}: {data.get('message')}", "red"), (fold, "dim"),
+                (f"{data.get('error_type')}: {first}", "red"), (fold, "dim"),
             )
         case "run.cancelled":
             return Text.assemble(("■ cancelled", "bold yellow"), f": {data.get('reason', '')}")
@@ -192,6 +193,8 @@ class RunLog(ScrollView, can_focus=True):
         self._terms: list[str] = []
         self._width = 0
         self.cursor: int | None = None  # a row, once the user moves it
+        self._adjusting = False  # scrolling done by the log itself, not the user
+        self._follow_pending = False
         self.total_events = 0
 
     # -- what tests and the app read ---------------------------------------------
@@ -221,6 +224,8 @@ class RunLog(ScrollView, can_focus=True):
                     and last.run_id == event.run_id):
                 last.tokens += content
                 last.text = _tokens_line(node, last.tokens)
+                self._width = max(self._width, last.text.cell_len)
+                self.virtual_size = Size(self._width, len(self._rows))
                 self.refresh()
                 return
             line = _tokens_line(node, content)
@@ -264,36 +269,71 @@ class RunLog(ScrollView, can_focus=True):
 
     # -- rows ------------------------------------------------------------------
     def _append(self, entry: LogEntry) -> None:
+        if "\n" in entry.text.plain:  # one row per entry: extra lines fold under it
+            lines = entry.text.split("\n")
+            entry.text = lines[0]
+            entry.detail = [line.plain for line in lines[1:] if line.plain] + entry.detail
         self.entries.append(entry)
         if len(self.entries) > self.max_entries + _EVICT_BATCH:
             drop = len(self.entries) - self.max_entries
             del self.entries[:drop]
             self._base += drop
-            self._rebuild()
+            dropped_rows = sum(1 for index, _ in self._rows if index < self._base)
+            self._rebuild(shift=dropped_rows)
             return
         if entry.matches(self._terms):
             index = self._base + len(self.entries) - 1
             self._rows.extend((index, line) for line in range(entry.rows()))
             self._resize(entry.text.cell_len)
 
-    def _rebuild(self) -> None:
+    def _rebuild(self, shift: int = 0) -> None:
+        """Recompute the rows; ``shift`` rows were dropped from the top (eviction):
+        the cursor and a paused view stay on the same entries."""
         rows: list[tuple[int, int]] = []
         for offset, entry in enumerate(self.entries):
             if entry.matches(self._terms):
                 rows.extend((self._base + offset, line) for line in range(entry.rows()))
         self._rows = rows
-        if self.cursor is not None and self.cursor >= len(rows):
-            self.cursor = len(rows) - 1 if rows else None
-        self._width = max((e.text.cell_len for e in self.entries), default=0)
+        if self.cursor is not None:
+            self.cursor -= shift
+            if self.cursor < 0:
+                self.cursor = None
+            elif self.cursor >= len(rows):
+                self.cursor = len(rows) - 1 if rows else None
+        self._width = max((self._entry_width(e) for e in self.entries), default=0)
+        if shift and not self.following:
+            self._adjusting = True
+            try:
+                self.virtual_size = Size(self._width, len(rows))
+                self.scroll_to(y=max(0, self.scroll_y - shift), animate=False, immediate=True)
+            finally:
+                self._adjusting = False
         self._resize()
+
+    @staticmethod
+    def _entry_width(entry: LogEntry) -> int:
+        width = entry.text.cell_len
+        if not entry.folded and entry.detail:
+            width = max(width, 4 + max(len(line) for line in entry.detail))
+        return width
 
     def _resize(self, width: int = 0) -> None:
         self._width = max(self._width, width)
         self.virtual_size = Size(self._width, len(self._rows))
-        if self.following:
-            self.scroll_end(animate=False, immediate=False, x_axis=False)
+        if self.following and not self._follow_pending:
+            self._follow_pending = True  # one scroll per refresh, however many events came
+            self.call_after_refresh(self._follow)
         self._update_subtitle()
         self.refresh()
+
+    def _follow(self) -> None:
+        self._follow_pending = False
+        if self.following:  # the user may have scrolled up since it was asked
+            self._adjusting = True
+            try:
+                self.scroll_end(animate=False, immediate=True, x_axis=False)
+            finally:
+                self._adjusting = False
 
     def _entry(self, index: int) -> LogEntry:
         return self.entries[index - self._base]
@@ -324,6 +364,8 @@ class RunLog(ScrollView, can_focus=True):
     # -- following -------------------------------------------------------------
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
+        if self._adjusting:
+            return
         if new < old and new < self.max_scroll_y:
             self.following = False
         elif new >= self.max_scroll_y:
