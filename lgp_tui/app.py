@@ -292,7 +292,8 @@ class WorkbenchApp(App[None]):
         source = self.query_one(SourceView)
         path = self.workflow.source.path
         if not outcome.ok:
-            banner.update(f"⟳ Reload failed: the previous version keeps running. {outcome.error}")
+            error = str(outcome.error).replace(f"{self.settings.project_dir}{os.sep}", "")
+            banner.update(f"⟳ Reload failed: the previous version keeps running. {error}")
             banner.display = True
             line = outcome.error_line if outcome.error_file and path and \
                 Path(outcome.error_file).name == path.name else None
