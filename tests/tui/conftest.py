@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.app import App
 from textual.pilot import Pilot
 
 from lgp_engine import Settings, load_settings
@@ -35,3 +36,16 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
         await pilot.pause(0.05)
+
+
+async def interrupt_dialog_ready(pilot: Pilot, app: App) -> None:  # type: ignore[type-arg]
+    """Wait until the interrupt dialog is up and its field takes keys (typing before
+    its mount finished would go nowhere)."""
+    from lgp_tui.screens.interrupt_dialog import InterruptDialog
+
+    def ready() -> bool:
+        screen = app.screen
+        return isinstance(screen, InterruptDialog) and bool(
+            screen.query("#resume-input") and screen.query_one("#resume-input").has_focus)
+
+    await wait_until(pilot, ready, what="the interrupt dialog, ready for typing")

@@ -10,7 +10,7 @@ from lgp_tui.app import WorkbenchApp
 from lgp_tui.screens.checkpoint_browser import CheckpointBrowser
 from lgp_tui.widgets.history.history_list import HistoryList
 
-from .conftest import SIZE, wait_until
+from .conftest import SIZE, interrupt_dialog_ready, wait_until
 
 THREAD = "browse-t1"
 
@@ -220,7 +220,6 @@ def waiting(settings: Settings) -> Settings:
 
 @pytest.mark.asyncio
 async def test_resume_an_interrupt_from_the_browser(waiting: Settings) -> None:
-    from lgp_tui.screens.interrupt_dialog import InterruptDialog
 
     settings = waiting
     app = WorkbenchApp(settings)  # opens on basic_workflow: the thread's workflow is loaded
@@ -234,7 +233,7 @@ async def test_resume_an_interrupt_from_the_browser(waiting: Settings) -> None:
         assert "not waiting at an interrupt" in status_line(browser)
         await select_checkpoint(pilot, browser, newest)
         await pilot.press("u")
-        await wait_until(pilot, lambda: isinstance(app.screen, InterruptDialog))
+        await interrupt_dialog_ready(pilot, app)
         await pilot.press(*'"yes"', "enter")
         await wait_until(pilot, lambda: "resume completed" in status_line(browser),
                          what="the resume")

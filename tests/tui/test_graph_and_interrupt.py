@@ -11,7 +11,7 @@ from lgp_tui.screens.interrupt_dialog import InterruptDialog
 from lgp_tui.widgets.graph.graph_view import GraphView
 from lgp_tui.widgets.run.run_bar import RunBar
 
-from .conftest import SIZE, wait_until
+from .conftest import SIZE, interrupt_dialog_ready, wait_until
 from .test_app import log_text, set_input, status
 
 BRANCHY = '''
@@ -136,7 +136,7 @@ async def test_interrupt_dialog_refuses_invalid_json_and_cancel_leaves_it_interr
         await set_input(pilot, app.query_one("#thread-input", Input), "appr-bad")
         await set_input(pilot, app.query_one("#run-input", Input), '{"topic": "x"}')
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: isinstance(app.screen, InterruptDialog))
+        await interrupt_dialog_ready(pilot, app)
         dialog = app.screen
         assert status(app) == "interrupted"
         resume = dialog.query_one("#resume-button", Button)
@@ -166,13 +166,13 @@ async def test_a_dismissed_interrupt_is_answered_later_with_resume(settings: Set
         await loaded_graph(app, pilot)
         await set_input(pilot, app.query_one("#thread-input", Input), "appr-later")
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: isinstance(app.screen, InterruptDialog))
+        await interrupt_dialog_ready(pilot, app)
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, InterruptDialog))
         resume = app.query_one("#run-bar #resume-button", Button)
         assert resume.display  # the run bar offers to answer it
         await pilot.click("#run-bar #resume-button")
-        await wait_until(pilot, lambda: isinstance(app.screen, InterruptDialog))
+        await interrupt_dialog_ready(pilot, app)
         await pilot.press(*'"yes"', "enter")
         await wait_until(pilot, lambda: status(app) == "completed", what="the resumed run")
         assert not resume.display

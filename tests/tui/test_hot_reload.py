@@ -16,7 +16,7 @@ from lgp_tui.widgets.run_log.run_log import RunLog
 from lgp_tui.widgets.source.source_view import SourceView
 from lgp_tui.widgets.status.status_bar import StatusBar
 
-from .conftest import SIZE, wait_until
+from .conftest import SIZE, interrupt_dialog_ready, wait_until
 
 FLOW = '''
 from typing import TypedDict
@@ -128,7 +128,7 @@ async def test_a_save_while_a_thread_waits_at_an_interrupt_offers_to_resume_it(
         await wait_until(pilot, lambda: app.ready)
         app.query_one("#thread-input", Input).value = "ask-t"
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: isinstance(app.screen, InterruptDialog))
+        await interrupt_dialog_ready(pilot, app)
         await pilot.press("escape")  # leave it waiting
         await wait_until(pilot, lambda: not isinstance(app.screen, InterruptDialog))
         await pilot.pause(0.3)
@@ -139,6 +139,9 @@ async def test_a_save_while_a_thread_waits_at_an_interrupt_offers_to_resume_it(
                          what="the offer to resume with the new code")
         assert "waits at an interrupt" in log_text(app)
         assert log_text(app).count("▶ run") == 1  # not rerun from the start
+        field = app.screen.query_one("#resume-input", Input)
+        await wait_until(pilot, lambda: field.has_focus, what="the dialog ready for typing")
         await pilot.press(*'"yes"', "enter")
-        await wait_until(pilot, lambda: app.query_one(StatusBar).status == "completed")
+        await wait_until(pilot, lambda: app.query_one(StatusBar).status == "completed",
+                         what=f"the resume; log:\n{log_text(app)}\nscreens {app.screen_stack}")
         assert '"status": "shipped"' in log_text(app).splitlines()[-1]  # the new code ran

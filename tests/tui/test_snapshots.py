@@ -22,11 +22,10 @@ from lgp_tui.messages import RunEnded, RunEventReceived
 from lgp_tui.screens.checkpoint_browser import CheckpointBrowser
 from lgp_tui.screens.fork_dialog import ForkDialog
 from lgp_tui.screens.help_screen import HelpScreen
-from lgp_tui.screens.interrupt_dialog import InterruptDialog
 from lgp_tui.screens.template_gallery import TemplateGallery
 from lgp_tui.widgets.graph.graph_view import GraphView
 
-from .conftest import SIZE, wait_until
+from .conftest import SIZE, interrupt_dialog_ready, wait_until
 
 SMALL = (80, 24)
 THREAD = "snap-t"
@@ -128,7 +127,7 @@ def test_interrupt_dialog(snap_compare, settings: Settings) -> None:
                          "draft": "Draft about docs: everything is ready to ship."}}]}),
         ]
         await play(app, pilot, events, end=True)
-        await wait_until(pilot, lambda: isinstance(app.screen, InterruptDialog))
+        await interrupt_dialog_ready(pilot, app)
         await pilot.press(*'"yes"')
 
     assert snap_compare(app, terminal_size=SIZE, run_before=interrupted)
