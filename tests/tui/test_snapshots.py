@@ -38,6 +38,23 @@ async def loaded(app: WorkbenchApp, pilot: Pilot) -> None:
     await pilot.pause()
 
 
+async def still(app: WorkbenchApp, pilot: Pilot) -> None:
+    """Stop the text cursors blinking: a snapshot taken mid-blink would differ."""
+    for screen in app.screen_stack:
+        for widget in screen.query("Input, TextArea"):
+            widget.cursor_blink = False
+    await pilot.pause()
+
+
+def scene(app: WorkbenchApp, setup):  # noqa: ANN001, ANN201
+    """``run_before`` for snap_compare: ``setup``, then a still frame."""
+    async def run_before(pilot: Pilot) -> None:
+        await setup(pilot)
+        await still(app, pilot)
+
+    return run_before
+
+
 def basic_run() -> list[RunEvent]:
     """The events of one basic_workflow run, as the engine sends them (fixed timings)."""
     def ev(seq: int, kind: str, node: str | None = None, **data: object) -> RunEvent:
@@ -99,7 +116,8 @@ def forked(settings: Settings) -> Settings:
 @pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
 def test_initial_screen(snap_compare, settings: Settings, size: tuple[int, int]) -> None:
     app = WorkbenchApp(settings)
-    assert snap_compare(app, terminal_size=size, run_before=lambda pilot: loaded(app, pilot))
+    assert snap_compare(app, terminal_size=size,
+                        run_before=scene(app, lambda pilot: loaded(app, pilot)))
 
 
 @pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
@@ -110,7 +128,7 @@ def test_run_in_progress(snap_compare, settings: Settings, size: tuple[int, int]
         await loaded(app, pilot)
         await play(app, pilot, basic_run(), end=False)
 
-    assert snap_compare(app, terminal_size=size, run_before=running)
+    assert snap_compare(app, terminal_size=size, run_before=scene(app, running))
 
 
 def test_interrupt_dialog(snap_compare, settings: Settings) -> None:
@@ -130,7 +148,7 @@ def test_interrupt_dialog(snap_compare, settings: Settings) -> None:
         await interrupt_dialog_ready(pilot, app)
         await pilot.press(*'"yes"')
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=interrupted)
+    assert snap_compare(app, terminal_size=SIZE, run_before=scene(app, interrupted))
 
 
 async def open_browser(app: WorkbenchApp, pilot: Pilot) -> CheckpointBrowser:
@@ -147,7 +165,8 @@ async def open_browser(app: WorkbenchApp, pilot: Pilot) -> CheckpointBrowser:
 
 def test_checkpoint_browser_with_a_fork(snap_compare, forked: Settings) -> None:
     app = WorkbenchApp(forked)
-    assert snap_compare(app, terminal_size=SIZE, run_before=lambda p: open_browser(app, p))
+    assert snap_compare(app, terminal_size=SIZE,
+                        run_before=scene(app, lambda p: open_browser(app, p)))
 
 
 def test_fork_dialog(snap_compare, forked: Settings) -> None:
@@ -159,7 +178,7 @@ def test_fork_dialog(snap_compare, forked: Settings) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, ForkDialog))
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=forking)
+    assert snap_compare(app, terminal_size=SIZE, run_before=scene(app, forking))
 
 
 def test_template_gallery(snap_compare, settings: Settings) -> None:
@@ -172,7 +191,7 @@ def test_template_gallery(snap_compare, settings: Settings) -> None:
                          and bool(app.screen.templates))
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=gallery)
+    assert snap_compare(app, terminal_size=SIZE, run_before=scene(app, gallery))
 
 
 def test_help_screen(snap_compare, settings: Settings) -> None:
@@ -184,4 +203,4 @@ def test_help_screen(snap_compare, settings: Settings) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         await pilot.pause()
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=help_)
+    assert snap_compare(app, terminal_size=SIZE, run_before=scene(app, help_))
