@@ -240,6 +240,11 @@ class Runner:
         if active is not None and active.status == "running":
             raise UsageError(f"thread {thread_id} has a run in progress ({active.run_id})",
                              hint="cancel the run first")
+        self.forget_thread(thread_id)
+
+    def forget_thread(self, thread_id: str) -> None:
+        """Delete whatever is stored for ``thread_id`` (checkpoints, runs, events, its
+        record), without the checks of :meth:`delete_thread`; a no-op when unknown."""
         self.store.saver.delete_thread(thread_id)
         self.runs.delete_thread(thread_id)
 

@@ -233,10 +233,7 @@ async def _after(ctx: ServerContext, handle: RunHandle, temporary: bool,
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(gate.wait(), timeout=60)
     with contextlib.suppress(Exception):
-        ctx.live_runner.runs.delete_thread(handle.thread_id)
-        saver = ctx.live_runner.store.saver
-        if saver is not None:
-            saver.delete_thread(handle.thread_id)
+        ctx.live_runner.forget_thread(handle.thread_id)
 
 
 def _location(handle: RunHandle, stateless: bool) -> dict[str, str]:

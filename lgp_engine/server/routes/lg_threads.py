@@ -201,10 +201,7 @@ async def delete_thread(thread_id: ThreadId, ctx: Ctx) -> Response:
     """Forget a thread: its runs (cancelled first if in flight), events and checkpoints."""
     require_thread(ctx, thread_id)
     await cancel_thread_runs(ctx, thread_id, "the thread was deleted")
-    ctx.live_runner.runs.delete_thread(thread_id)
-    saver = ctx.live_runner.store.saver
-    if saver is not None:
-        saver.delete_thread(thread_id)
+    ctx.live_runner.forget_thread(thread_id)
     return Response(status_code=204)
 
 
