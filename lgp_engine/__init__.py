@@ -35,7 +35,13 @@ from .errors import (
 )
 from .events import EVENT_TYPES, RELOAD_EVENT_TYPES, ReloadEvent, RunEvent
 from .executor import Executor, RunResult, collect, new_thread_id
-from .loader import LoadedWorkflow, WorkflowSource, load_workflow, resolve_target
+from .loader import (
+    LoadedWorkflow,
+    WorkflowSource,
+    load_workflow,
+    resolve_in_project,
+    resolve_target,
+)
 from .registry import WorkflowRegistry
 from .reload import ReloadOutcome, WorkflowReloader, rerun_plan
 from .runner import Runner
@@ -89,6 +95,7 @@ __all__ = [
     "open_async_checkpoints",
     "open_checkpoints",
     "rerun_plan",
+    "resolve_in_project",
     "resolve_target",
     "state_at",
 ]

@@ -102,13 +102,9 @@ def parse_json_option(raw: str | None, option: str) -> Any:
 
 def load_target(settings: Any, target: str, graph: str | None = None) -> Any:
     """Resolve and import a workflow target (see ``lgp run --help``)."""
-    from .loader import load_workflow, resolve_target
+    from .loader import load_workflow, resolve_in_project
 
-    source = resolve_target(
-        target, graph=graph, project_dir=settings.project_dir,
-        registry_file=settings.resolve(settings.workflows.registry),
-    )
-    loaded = load_workflow(source)
+    loaded = load_workflow(resolve_in_project(target, settings, graph=graph))
     for warning in loaded.warnings:
         click.echo(f"{PREFIX} ⚠ {warning}", err=True)
     return loaded

@@ -107,13 +107,11 @@ def run(
     if thread_id is not None and not thread_id.strip():
         raise UsageError("--thread must not be empty")
     settings = setup(env, verbose)
-    from .loader import resolve_target
+    from .loader import resolve_in_project
     from .runner import Runner
 
-    resolve_target(  # fail fast (one line, nothing printed before) on a bad target
-        workflow, graph=graph_name, project_dir=settings.project_dir,
-        registry_file=settings.resolve(settings.workflows.registry),
-    )
+    # fail fast (one line, nothing printed before) on a bad target
+    resolve_in_project(workflow, settings, graph=graph_name)
     printer = RunPrinter(verbose=verbose)
     if not as_json:
         printer.line(f"Environment: {settings.environment}")

@@ -37,10 +37,13 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import WorkflowLoadError
 from .registry import WorkflowRegistry
+
+if TYPE_CHECKING:
+    from .config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +154,13 @@ class LoadedWorkflow:
 
 
 # --------------------------------------------------------------------------- targets
+
+
+def resolve_in_project(target: str, settings: Settings, *,
+                       graph: str | None = None) -> WorkflowSource:
+    """:func:`resolve_target` in the project of ``settings`` (its folder and registry)."""
+    return resolve_target(target, graph=graph, project_dir=settings.project_dir,
+                          registry_file=settings.resolve(settings.workflows.registry))
 
 
 def resolve_target(

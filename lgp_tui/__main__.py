@@ -77,12 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.target is not None and Path(args.target).is_dir():
             settings, args.target = _open_folder(settings, Path(args.target))
         if args.target is not None:
-            from lgp_engine import resolve_target
+            from lgp_engine import resolve_in_project
 
-            resolve_target(
-                args.target, project_dir=settings.project_dir,
-                registry_file=settings.resolve(settings.workflows.registry),
-            )
+            resolve_in_project(args.target, settings)
     except LGPError as exc:
         print(f"lgp-tui: {exc.title.lower()}: {exc}", file=sys.stderr)
         return 2

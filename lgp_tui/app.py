@@ -26,7 +26,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
-from lgp_engine import LGPError, LoadedWorkflow, Runner, Settings
+from lgp_engine import LGPError, LoadedWorkflow, Runner, Settings, load_workflow, resolve_in_project
 from lgp_engine.templates import CreatedWorkflow
 
 from . import workers
@@ -589,7 +589,7 @@ class WorkbenchApp(App[None]):
         if current is not None and target in (current.source.spec, current.source.label):
             return current
         settings = self.settings
-        return partial(workers.load_sync, target, settings)
+        return lambda: load_workflow(resolve_in_project(target, settings))
 
     def _browser(self) -> CheckpointBrowser | None:
         from .screens.checkpoint_browser import CheckpointBrowser

@@ -24,7 +24,7 @@ from lgp_engine import (
     Settings,
     WorkflowLoadError,
     load_workflow,
-    resolve_target,
+    resolve_in_project,
 )
 
 from .messages import (
@@ -56,23 +56,12 @@ def open_runner(settings: Settings, stack: contextlib.ExitStack, post: Post) -> 
     post(RunnerOpened(runner, None))
 
 
-def load_sync(target: str, settings: Settings) -> LoadedWorkflow:
-    """Resolve and import ``target`` (raises :class:`LGPError`)."""
-    return load_workflow(resolve_target(
-        target, project_dir=settings.project_dir,
-        registry_file=settings.resolve(settings.workflows.registry),
-    ))
-
-
 def load(target: str, settings: Settings, post: Post) -> None:
     """Resolve and import ``target``; post :class:`WorkflowLoaded` or
     :class:`WorkflowLoadFailed`."""
     path: Path | None = None
     try:
-        source = resolve_target(
-            target, project_dir=settings.project_dir,
-            registry_file=settings.resolve(settings.workflows.registry),
-        )
+        source = resolve_in_project(target, settings)
         path = source.path
         workflow = load_workflow(source)
     except LGPError as exc:

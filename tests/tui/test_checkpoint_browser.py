@@ -5,12 +5,19 @@ from __future__ import annotations
 import pytest
 from textual.widgets import OptionList, Static, Tree
 
-from lgp_engine import Runner, RunStore, Settings, load_workflow, open_checkpoints, resolve_target
+from lgp_engine import (
+    Runner,
+    RunStore,
+    Settings,
+    load_workflow,
+    open_checkpoints,
+    resolve_in_project,
+)
 from lgp_tui.app import WorkbenchApp
 from lgp_tui.screens.checkpoint_browser import CheckpointBrowser
 from lgp_tui.widgets.history.history_list import HistoryList
 
-from .conftest import SIZE, interrupt_dialog_ready, wait_until
+from .conftest import SIZE, interrupt_dialog_ready, log_text, wait_until
 
 THREAD = "browse-t1"
 
@@ -18,11 +25,7 @@ THREAD = "browse-t1"
 @pytest.fixture
 def seeded(settings: Settings) -> Settings:
     """basic_workflow run twice on one thread, before the app opens."""
-    source = resolve_target(
-        "basic_workflow", project_dir=settings.project_dir,
-        registry_file=settings.resolve(settings.workflows.registry),
-    )
-    workflow = load_workflow(source)
+    workflow = load_workflow(resolve_in_project("basic_workflow", settings))
     with Runner.open(settings) as runner:
         for _ in range(2):
             events = list(runner.start(workflow, {"input": "is it on?"}, thread_id=THREAD))
@@ -157,7 +160,7 @@ async def test_replay_from_the_browser_adds_a_branch(seeded: Settings) -> None:
         prefixes = "".join(prefix for prefix, _, _ in browser.rows)
         assert "├─" in prefixes and "└─" in prefixes  # the history forks into two branches
         assert max(depth for _, _, depth in browser.rows) == 1
-        assert "▶ replay basic_workflow" in "\n".join(app.query_one("#run-log").plain)
+        assert "▶ replay basic_workflow" in log_text(app)
     with open_checkpoints(seeded, readonly=True) as store:
         assert store.thread(THREAD).checkpoints > before
 
@@ -198,7 +201,7 @@ async def test_fork_from_the_browser_with_an_edited_state_and_as_node(
         await wait_until(pilot, lambda: len(browser.rows) > before, what="the fork's branch")
         newest = max(browser.rows, key=lambda row: row[1].checkpoint_id)
         assert newest[2] >= 1  # on a branch, not on the original line
-        log = "\n".join(app.query_one("#run-log").plain)
+        log = log_text(app)
         assert "▶ fork basic_workflow" in log
         assert "FORKED INPUT" in log  # analyze ran on the edited input
     with open_checkpoints(seeded, readonly=True) as store:
@@ -209,9 +212,7 @@ async def test_fork_from_the_browser_with_an_edited_state_and_as_node(
 @pytest.fixture
 def waiting(settings: Settings) -> Settings:
     """approval_workflow stopped at its interrupt on thread wait-t."""
-    workflow = load_workflow(resolve_target(
-        "approval_workflow", project_dir=settings.project_dir,
-        registry_file=settings.resolve(settings.workflows.registry)))
+    workflow = load_workflow(resolve_in_project("approval_workflow", settings))
     with Runner.open(settings) as runner:
         events = list(runner.start(workflow, {"topic": "browsers"}, thread_id="wait-t"))
         assert events[-1].type == "interrupt"

@@ -16,25 +16,22 @@ from pathlib import Path
 import pytest
 from textual.pilot import Pilot
 
-from lgp_engine import RunEvent, Runner, Settings, load_workflow, resolve_target
+from lgp_engine import RunEvent, Runner, Settings, load_workflow, resolve_in_project
 from lgp_tui.app import WorkbenchApp
 from lgp_tui.messages import RunEnded, RunEventReceived
 from lgp_tui.screens.checkpoint_browser import CheckpointBrowser
 from lgp_tui.screens.fork_dialog import ForkDialog
 from lgp_tui.screens.help_screen import HelpScreen
 from lgp_tui.screens.template_gallery import TemplateGallery
-from lgp_tui.widgets.graph.graph_view import GraphView
 
-from .conftest import SIZE, interrupt_dialog_ready, wait_until
+from .conftest import SIZE, interrupt_dialog_ready, loaded_graph, wait_until
 
 SMALL = (80, 24)
 THREAD = "snap-t"
 
 
 async def loaded(app: WorkbenchApp, pilot: Pilot) -> None:
-    await wait_until(pilot, lambda: app.ready, what="the workflow")
-    graph = app.query_one(GraphView)
-    await wait_until(pilot, lambda: graph.shape is not None, what="the graph")
+    await loaded_graph(app, pilot)
     await pilot.pause()
 
 
@@ -101,9 +98,7 @@ def freeze_checkpoint_ids(db: Path) -> None:
 @pytest.fixture
 def forked(settings: Settings) -> Settings:
     """basic_workflow run once on THREAD, then forked from its greet checkpoint."""
-    workflow = load_workflow(resolve_target(
-        "basic_workflow", project_dir=settings.project_dir,
-        registry_file=settings.resolve(settings.workflows.registry)))
+    workflow = load_workflow(resolve_in_project("basic_workflow", settings))
     with Runner.open(settings) as runner:
         events = list(runner.start(workflow, {"input": "hello"}, thread_id=THREAD))
         greet = next(e.data["checkpoint_id"] for e in events

@@ -11,14 +11,14 @@ import pytest
 from textual.command import CommandPalette
 from textual.widgets import Input, OptionList, Static
 
-from lgp_engine import Runner, Settings, load_workflow, resolve_target
+from lgp_engine import Runner, Settings, load_workflow, resolve_in_project
 from lgp_tui.app import WorkbenchApp
 from lgp_tui.screens.help_screen import HelpScreen
 from lgp_tui.screens.thread_picker import ThreadPicker
 from lgp_tui.widgets.run.run_bar import RunBar
 from lgp_tui.widgets.status.status_bar import StatusBar
 
-from .conftest import SIZE, wait_until
+from .conftest import SIZE, log_text, wait_until
 
 
 @pytest.mark.asyncio
@@ -62,9 +62,7 @@ async def test_every_action_is_in_the_command_palette(settings: Settings) -> Non
 
 @pytest.fixture
 def two_threads(settings: Settings) -> Settings:
-    workflow = load_workflow(resolve_target(
-        "basic_workflow", project_dir=settings.project_dir,
-        registry_file=settings.resolve(settings.workflows.registry)))
+    workflow = load_workflow(resolve_in_project("basic_workflow", settings))
     with Runner.open(settings) as runner:
         for thread in ("older-t", "newer-t"):
             list(runner.start(workflow, {"input": thread}, thread_id=thread))
@@ -87,7 +85,7 @@ async def test_thread_picker_sets_the_thread_and_new_clears_it(two_threads: Sett
         assert bar.thread_id == "newer-t"
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: app.query_one(StatusBar).status == "completed")
-        assert '"run_count": 2' in "\n".join(app.query_one("#run-log").plain)
+        assert '"run_count": 2' in log_text(app)
 
         await pilot.click("#threads-button")
         await wait_until(pilot, lambda: isinstance(app.screen, ThreadPicker))
