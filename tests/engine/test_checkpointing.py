@@ -10,7 +10,6 @@ import datetime as dt
 import importlib
 import json
 import sqlite3
-import sys
 import textwrap
 import threading
 import uuid
@@ -126,18 +125,6 @@ for i in range(20):
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@pytest.fixture(autouse=True)
-def isolated_imports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """Loading edits sys.path and sys.modules: restore sys.path and drop this test's modules."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    yield
-    roots = (str(tmp_path), str(tmp_path.resolve()))
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None) or ""
-        if file.startswith(roots):
-            sys.modules.pop(name, None)
 
 
 def load_src(tmp_path: Path, name: str, source: str) -> LoadedWorkflow:

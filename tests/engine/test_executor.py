@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-import sys
 import textwrap
 import threading
 import time
@@ -466,18 +465,6 @@ workflow.add_edge("second", END)
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-@pytest.fixture(autouse=True)
-def isolated_imports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """Loading edits sys.path and sys.modules: restore sys.path and drop this test's modules."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    yield
-    roots = (str(tmp_path), str(tmp_path.resolve()))
-    for name, module in list(sys.modules.items()):
-        file = getattr(module, "__file__", None) or ""
-        if file.startswith(roots):
-            sys.modules.pop(name, None)
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import sys
 import textwrap
 from collections.abc import Iterator
 from contextlib import closing, suppress
@@ -235,17 +234,6 @@ shapes = pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
 
 
 # --------------------------------------------------------------------------- fixtures
-
-
-@pytest.fixture(autouse=True)
-def isolated_imports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    """Loading edits sys.path and sys.modules: restore sys.path and drop this test's modules."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    yield
-    roots = (str(tmp_path), str(tmp_path.resolve()))
-    for name, module in list(sys.modules.items()):
-        if (getattr(module, "__file__", None) or "").startswith(roots):
-            sys.modules.pop(name, None)
 
 
 @pytest.fixture

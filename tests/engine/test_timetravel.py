@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -205,16 +204,6 @@ g.add_edge("b", "c")
 g.add_edge("c", END)
 workflow = g
 '''
-
-
-@pytest.fixture(autouse=True)
-def isolated_imports(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    yield
-    roots = (str(tmp_path), str(tmp_path.resolve()))
-    for name, module in list(sys.modules.items()):
-        if (getattr(module, "__file__", None) or "").startswith(roots):
-            sys.modules.pop(name, None)
 
 
 @pytest.fixture

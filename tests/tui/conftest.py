@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.app import App
@@ -49,3 +50,27 @@ async def interrupt_dialog_ready(pilot: Pilot, app: App) -> None:  # type: ignor
             screen.query("#resume-input") and screen.query_one("#resume-input").has_focus)
 
     await wait_until(pilot, ready, what="the interrupt dialog, ready for typing")
+
+
+def log_text(app: App) -> str:  # type: ignore[type-arg]
+    """Every kept line of the app's run log."""
+    from lgp_tui.widgets.run_log.run_log import RunLog
+
+    return "\n".join(app.query_one(RunLog).plain)
+
+
+def status(app: App) -> str:  # type: ignore[type-arg]
+    """The run status shown in the status bar."""
+    from lgp_tui.widgets.status.status_bar import StatusBar
+
+    return app.query_one(StatusBar).status
+
+
+async def loaded_graph(app: App, pilot: Pilot) -> Any:  # type: ignore[type-arg]
+    """Wait until the workflow is loaded, the stores are open and the graph is drawn."""
+    from lgp_tui.widgets.graph.graph_view import GraphView
+
+    await wait_until(pilot, lambda: app.ready, what="the workflow")  # type: ignore[attr-defined]
+    graph = app.query_one(GraphView)
+    await wait_until(pilot, lambda: graph.shape is not None, what="the graph")
+    return graph

@@ -12,11 +12,10 @@ from lgp_engine import RunStore, Settings, open_checkpoints
 from lgp_tui.app import WorkbenchApp
 from lgp_tui.widgets.explorer.workflow_list import WorkflowList
 from lgp_tui.widgets.run.run_bar import RunBar
-from lgp_tui.widgets.run_log.run_log import RunLog
 from lgp_tui.widgets.source.source_view import SourceView
 from lgp_tui.widgets.status.status_bar import StatusBar
 
-from .conftest import SIZE, wait_until
+from .conftest import SIZE, log_text, status, wait_until
 
 SLOW = '''
 import time
@@ -53,14 +52,6 @@ from langgraph.graph import StateGraph
 def oops(state)
     return state
 '''
-
-
-def log_text(app: WorkbenchApp) -> str:
-    return "\n".join(app.query_one(RunLog).plain)
-
-
-def status(app: WorkbenchApp) -> str:
-    return app.query_one(StatusBar).status
 
 
 async def select_in_explorer(app: WorkbenchApp, pilot, target: str) -> None:

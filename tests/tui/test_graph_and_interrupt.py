@@ -11,8 +11,8 @@ from lgp_tui.screens.interrupt_dialog import InterruptDialog
 from lgp_tui.widgets.graph.graph_view import GraphView
 from lgp_tui.widgets.run.run_bar import RunBar
 
-from .conftest import SIZE, interrupt_dialog_ready, wait_until
-from .test_app import log_text, set_input, status
+from .conftest import SIZE, interrupt_dialog_ready, loaded_graph, log_text, status, wait_until
+from .test_app import set_input
 
 BRANCHY = '''
 from typing import TypedDict
@@ -39,13 +39,6 @@ workflow.add_edge(START, "check")
 workflow.add_conditional_edges("check", lambda s: "fix" if s.get("input") else END, ["fix", END])
 workflow.add_edge("fix", END)
 '''
-
-
-async def loaded_graph(app: WorkbenchApp, pilot) -> GraphView:
-    await wait_until(pilot, lambda: app.ready, what="the workflow")
-    graph = app.query_one(GraphView)
-    await wait_until(pilot, lambda: graph.shape is not None, what="the graph")
-    return graph
 
 
 @pytest.mark.asyncio

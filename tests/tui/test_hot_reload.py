@@ -12,11 +12,10 @@ from textual.widgets import Input, Static
 from lgp_engine import Settings, open_checkpoints
 from lgp_tui.app import WorkbenchApp
 from lgp_tui.widgets.graph.graph_view import GraphView
-from lgp_tui.widgets.run_log.run_log import RunLog
 from lgp_tui.widgets.source.source_view import SourceView
 from lgp_tui.widgets.status.status_bar import StatusBar
 
-from .conftest import SIZE, interrupt_dialog_ready, wait_until
+from .conftest import SIZE, interrupt_dialog_ready, log_text, wait_until
 
 FLOW = '''
 from typing import TypedDict
@@ -48,10 +47,6 @@ TWO_NODES = dict(
 
 def write(path: Path, greeting: str, shape: dict[str, str]) -> None:
     path.write_text(FLOW.format(greeting=greeting, **shape), encoding="utf-8")
-
-
-def log_text(app: WorkbenchApp) -> str:
-    return "\n".join(app.query_one(RunLog).plain)
 
 
 @pytest.mark.asyncio
