@@ -27,6 +27,7 @@ from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
 from lgp_engine import LGPError, LoadedWorkflow, Runner, Settings, load_workflow, resolve_in_project
+from lgp_engine.events import STATUS_FOR_EVENT
 from lgp_engine.templates import CreatedWorkflow
 
 from . import workers
@@ -58,12 +59,6 @@ if TYPE_CHECKING:  # the other screens load when first opened: a faster first fr
     from .screens.checkpoint_browser import CheckpointBrowser
 
 DEFAULT_WORKFLOW = "basic_workflow"
-_STATUS_AFTER = {
-    "run.completed": "completed",
-    "run.failed": "failed",
-    "run.cancelled": "cancelled",
-    "interrupt": "interrupted",
-}
 _LINE = re.compile(r":(\d+)(?::|\b)")
 
 
@@ -462,9 +457,8 @@ class WorkbenchApp(App[None]):
                                 failed="error" in event.data)
         if event.is_terminal:
             graph.run_ended()
-        if event.type in _STATUS_AFTER:
-            status.status = _STATUS_AFTER[event.type]
-            self._outcome = _STATUS_AFTER[event.type]
+        if event.type in STATUS_FOR_EVENT:
+            status.status = self._outcome = STATUS_FOR_EVENT[event.type]
         if event.type == "interrupt":
             interrupts = [i for i in event.data.get("interrupts") or [] if isinstance(i, dict)]
             self._interrupted = (event.thread_id, interrupts, event.node)

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -21,8 +19,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-_HIGHLIGHT = Style(reverse=True)
-_HIGHLIGHT_BLURRED = Style(bgcolor="grey23")
+from ..text_lines import HIGHLIGHT, HIGHLIGHT_BLURRED, text_row
 
 
 @dataclass(frozen=True)
@@ -107,17 +104,11 @@ class HistoryList(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if index >= len(self.rows):
             return Strip.blank(width, self.rich_style)
-        text = self.rows[index].prompt.copy()
-        text.end = ""
-        text.no_wrap = True
-        strip = Strip(list(text.render(self.app.console)))
-        strip = strip.crop(scroll_x, scroll_x + width).extend_cell_length(width)
-        strip = strip.apply_style(self.rich_style)
+        highlight = None
         if index == self.highlighted:
-            style = _HIGHLIGHT if self.has_focus else _HIGHLIGHT_BLURRED
-            strip = Strip([Segment(s.text, (s.style or Style()) + style, s.control)
-                           for s in strip])
-        return strip
+            highlight = HIGHLIGHT if self.has_focus else HIGHLIGHT_BLURRED
+        return text_row(self.rows[index].prompt, self.app.console, scroll_x=scroll_x,
+                        width=width, base=self.rich_style, highlight=highlight)
 
     # -- keys and mouse --------------------------------------------------------
     def action_move(self, delta: int) -> None:

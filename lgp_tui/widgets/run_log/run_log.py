@@ -14,8 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rich.segment import Segment
-from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
@@ -28,11 +26,12 @@ from textual.strip import Strip
 from lgp_engine import ReloadEvent, RunEvent
 from lgp_engine.jsonable import dumps
 
+from ..text_lines import HIGHLIGHT, text_row
+
 MAX_ENTRIES = 5000
 _EVICT_BATCH = 500
 _VALUE_CHARS = 160
 _TOKENS_SHOWN = 200
-_CURSOR = Style(reverse=True)
 
 
 def compact(value: object, limit: int = _VALUE_CHARS) -> str:
@@ -350,16 +349,9 @@ class RunLog(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if row >= len(self._rows):
             return Strip.blank(width, self.rich_style)
-        text = self._row_text(self._rows[row]).copy()
-        text.end = ""
-        text.no_wrap = True
-        segments = list(text.render(self.app.console))
-        strip = Strip(segments).crop(scroll_x, scroll_x + width)
-        strip = strip.extend_cell_length(width).apply_style(self.rich_style)
-        if row == self.cursor and self.has_focus:
-            strip = Strip([Segment(s.text, (s.style or Style()) + _CURSOR, s.control)
-                           for s in strip])
-        return strip
+        cursor = HIGHLIGHT if row == self.cursor and self.has_focus else None
+        return text_row(self._row_text(self._rows[row]), self.app.console, scroll_x=scroll_x,
+                        width=width, base=self.rich_style, highlight=cursor)
 
     # -- following -------------------------------------------------------------
     def watch_scroll_y(self, old: float, new: float) -> None:
