@@ -6,6 +6,7 @@ any thread, even one whose workflow no longer imports.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -31,6 +32,20 @@ class StateAt:
     interrupts: list[dict[str, Any]] = field(default_factory=list)
 
 
+def state_values(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's state keys (LangGraph's internal channels left out)."""
+    return {k: v for k, v in (checkpoint.get("channel_values") or {}).items()
+            if not k.startswith(_INTERNAL_PREFIXES)}
+
+
+def interrupt_writes(pending_writes: Any) -> Iterator[tuple[str, Any]]:
+    """``(task_id, Interrupt)`` for each interrupt among a checkpoint's pending writes."""
+    for task_id, channel, value in pending_writes or []:
+        if channel == "__interrupt__":
+            for item in value if isinstance(value, list | tuple) else [value]:
+                yield task_id, item
+
+
 def state_at(
     store: CheckpointStore, thread_id: str, checkpoint_id: str | None = None
 ) -> StateAt:
@@ -48,18 +63,11 @@ def state_at(
         )
     cid = tup.config["configurable"]["checkpoint_id"]
     parent = tup.parent_config["configurable"]["checkpoint_id"] if tup.parent_config else None
-    values = {
-        k: v for k, v in tup.checkpoint.get("channel_values", {}).items()
-        if not k.startswith(_INTERNAL_PREFIXES)
-    }
+    values = state_values(tup.checkpoint)
     info = store.checkpoint(thread_id, cid)
-    interrupts = []
-    for _task, channel, value in tup.pending_writes or []:
-        if channel != "__interrupt__":
-            continue
-        for item in value if isinstance(value, list | tuple) else [value]:
-            value_of = getattr(item, "value", item)
-            interrupts.append({"id": getattr(item, "id", None), "value": to_jsonable(value_of)})
+    interrupts = [{"id": getattr(item, "id", None),
+                   "value": to_jsonable(getattr(item, "value", item))}
+                  for _task, item in interrupt_writes(tup.pending_writes)]
     return StateAt(
         thread_id=thread_id,
         checkpoint_id=cid,

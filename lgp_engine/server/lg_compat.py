@@ -23,6 +23,7 @@ from ..events import RunEvent
 from ..jsonable import to_jsonable
 from ..loader import LoadedWorkflow
 from ..runs import RunRecord, owner_alive
+from ..timetravel import interrupt_writes, state_values
 from .catalog import assistant_id_for
 from .context import ServerContext
 
@@ -207,13 +208,10 @@ def _tuple_state(ctx: ServerContext, thread_id: str, tup: Any) -> dict[str, Any]
     """A ThreadState straight from a checkpoint tuple (no workflow code needed)."""
     cid = tup.config["configurable"]["checkpoint_id"]
     ns = tup.config["configurable"].get("checkpoint_ns", "")
-    values = {k: v for k, v in (tup.checkpoint.get("channel_values") or {}).items()
-              if not k.startswith(("branch:", "__", "start:"))}
+    values = state_values(tup.checkpoint)
     by_task: dict[str, list[dict[str, Any]]] = {}
-    for task_id, channel, value in tup.pending_writes or []:
-        if channel == "__interrupt__":
-            items = value if isinstance(value, list | tuple) else [value]
-            by_task.setdefault(task_id, []).extend(interrupt_json(i) for i in items)
+    for task_id, item in interrupt_writes(tup.pending_writes):
+        by_task.setdefault(task_id, []).append(interrupt_json(item))
     info = ctx.live_runner.store.checkpoint(thread_id, cid, checkpoint_ns=ns)
     nxt = list(info.next) if info else []
     tasks = [{"id": tid, "name": nxt[0] if len(nxt) == 1 else None, "path": [], "error": None,
