@@ -53,7 +53,6 @@ from .widgets.run.run_bar import DEFAULT_INPUT, RunBar
 from .widgets.run_log.run_log import RunLog
 from .widgets.source.source_view import SourceView
 from .widgets.status.status_bar import StatusBar
-from .workers import BackgroundServerLike
 
 if TYPE_CHECKING:  # the other screens load when first opened: a faster first frame
     from .screens.checkpoint_browser import CheckpointBrowser
@@ -184,8 +183,7 @@ class WorkbenchApp(App[None]):
             if starting is not None and self.server is None:  # it started (or is starting)
                 with contextlib.suppress(Exception):   # but its message was not handled
                     await asyncio.wait_for(starting.wait(), 30)
-                if isinstance(starting.result, BackgroundServerLike):
-                    self.server = starting.result
+                self.server = starting.result  # None if it did not start
             if self.server is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(self.server.stop)

@@ -11,7 +11,7 @@ import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
@@ -41,6 +41,9 @@ from .messages import (
     WorkflowLoadFailed,
     WorkflowReloaded,
 )
+
+if TYPE_CHECKING:
+    from lgp_engine.server.background import BackgroundServer
 
 Post = Callable[[Message], Any]
 CANCEL_REASON = "cancelled from the workbench"
@@ -211,22 +214,11 @@ def list_threads(store: CheckpointStore, post: Post, limit: int = 200) -> None:
     post(ThreadsListed(threads, None))
 
 
-@runtime_checkable
-class BackgroundServerLike(Protocol):
-    """What the app needs of :class:`lgp_engine.server.background.BackgroundServer`
-    (imported lazily: FastAPI is not needed until the server is turned on)."""
-
-    url: str
-    request_count: int
-
-    def stop(self) -> None: ...
-
-
 def start_server(settings: Settings, workflow: LoadedWorkflow | None, port: int | None,
-                 post: Post) -> BackgroundServerLike | None:
+                 post: Post) -> BackgroundServer | None:
     """Serve the registered workflows plus ``workflow``; post :class:`ServerChanged`
     and return the running server (None if it did not start)."""
-    from lgp_engine.server.background import BackgroundServer
+    from lgp_engine.server.background import BackgroundServer  # FastAPI: only when asked
     from lgp_engine.server.catalog import Catalog, build_catalog
 
     try:
