@@ -1,18 +1,19 @@
 # Two commands from a fresh clone (see README):
 #   make run    set up .venv and open the workbench on the bundled example workflow
 #               (in a terminal; without one, run it headless with the lgp CLI)
-#   make test   set up .venv and run the whole test suite (lint included)
+#   make test   set up .venv and run the whole test suite (static checks included)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test bench screenshots lint clean
+.PHONY: run test check format bench screenshots lint clean
 
+# uv installs in seconds what pip takes tens of seconds for; pip only bootstraps it.
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv>=0.9'
+	VIRTUAL_ENV=$(VENV) $(BIN)/uv pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -26,6 +27,17 @@ run: $(STAMP)
 test: $(STAMP)
 	@scripts/test.sh
 
+# The static checks alone (fast): formatting, lint, types, import contracts.
+check: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_overhead.py
 	$(BIN)/python benchmarks/server_throughput.py
@@ -35,8 +47,7 @@ bench: $(STAMP)
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py
 
-lint: $(STAMP)
-	$(BIN)/ruff check .
+lint: check
 
 clean:
-	rm -rf $(VENV) .lgp .pytest_cache .ruff_cache
+	rm -rf $(VENV) .lgp .pytest_cache .ruff_cache .mypy_cache dist build

@@ -13,6 +13,7 @@ Example::
             print(event.type, event.node)
 """
 
+from ._version import __version__
 from .checkpointing import (
     CheckpointInfo,
     CheckpointStore,
@@ -49,7 +50,6 @@ from .runs import RunRecord, RunStore
 from .templates import Template, create_workflow, get_template, list_templates
 from .timetravel import Change, StateAt, diff_values, state_at
 
-__version__ = "0.1.0"
 
 __all__ = [
     "EVENT_TYPES",

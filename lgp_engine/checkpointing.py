@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import Settings
-from .errors import CheckpointError, NotFoundError
+from .errors import AmbiguousError, CheckpointError, NotFoundError
 
 _UUID_EPOCH_100NS = 0x01B21DD213814000  # 1582-10-15 -> 1970-01-01 in 100 ns units
 
@@ -113,14 +113,16 @@ class CheckpointStore:
             for info in self._memory_threads():
                 if info.thread_id == thread_id:
                     return info
-            raise NotFoundError(f"unknown thread {thread_id!r}", hint="`lgp threads` lists them")
+            raise NotFoundError(f"unknown thread {thread_id!r}", field="thread_id",
+                                code="unknown_thread", thread_id=thread_id)
         rows = self._query(
             "SELECT COUNT(*), MIN(checkpoint_id), MAX(checkpoint_id) FROM checkpoints "
             "WHERE thread_id = ? AND checkpoint_ns = ''",
             (thread_id,),
         )
         if not rows or not rows[0][0]:
-            raise NotFoundError(f"unknown thread {thread_id!r}", hint="`lgp threads` lists them")
+            raise NotFoundError(f"unknown thread {thread_id!r}", field="thread_id",
+                                code="unknown_thread", thread_id=thread_id)
         n, first, last = rows[0]
         return ThreadInfo(thread_id, n, checkpoint_time(first), checkpoint_time(last))
 
@@ -173,13 +175,14 @@ class CheckpointStore:
             if len(matches) == 1:
                 return matches[0]
             if len(matches) > 1:
-                raise NotFoundError(
+                raise AmbiguousError(
                     f"checkpoint {token!r} is ambiguous in thread {thread_id!r} "
-                    f"({len(matches)} match); give more of the id"
+                    f"({len(matches)} match); give more of the id",
+                    field="checkpoint_id", code="ambiguous_checkpoint", thread_id=thread_id,
                 )
         raise NotFoundError(
             f"unknown checkpoint {token!r} in thread {thread_id!r}",
-            hint=f"`lgp history {thread_id}` lists them",
+            field="checkpoint_id", code="unknown_checkpoint", thread_id=thread_id,
         )
 
     def namespaces(self, thread_id: str) -> list[str]:

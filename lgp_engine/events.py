@@ -8,10 +8,12 @@ serialize to JSON without ever failing (see :mod:`lgp_engine.jsonable`).
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NotRequired, TypedDict, get_args
 
 from .jsonable import dumps
+from .status import STATUS_FOR_EVENT
 
 EventType = Literal[
     "run.started",
@@ -26,14 +28,138 @@ EventType = Literal[
     "run.cancelled",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
-# How a run stands after each event that ends (or pauses) it.
-STATUS_FOR_EVENT: dict[str, str] = {
-    "run.completed": "completed",
-    "run.failed": "failed",
-    "run.cancelled": "cancelled",
-    "interrupt": "interrupted",
-}
 TERMINAL_TYPES = frozenset(STATUS_FOR_EVENT)
+
+
+# -- payloads, one per event type (``RunEvent.data``) --------------------------------
+
+
+class RunStartedData(TypedDict):
+    """``run.started``: what runs, on which thread, from where."""
+
+    workflow: str
+    input: Any
+    thread_id: str
+    checkpoint_id: str | None
+    environment: str
+    resumed: NotRequired[bool]
+    replay_of: NotRequired[str]
+    fork_of: NotRequired[str]
+    update: NotRequired[Any]
+    as_node: NotRequired[str | None]
+
+
+class NodeStartedData(TypedDict):
+    """``node.started``: a node (``path``: the subgraphs it runs in) began."""
+
+    node: str
+    path: list[str]
+    task_id: str
+    triggers: list[str]
+
+
+class NodeError(TypedDict):
+    type: str
+    message: str
+
+
+class NodeFinishedData(TypedDict):
+    """``node.finished``: its update, or its error, or the interrupts it raised."""
+
+    node: str
+    path: list[str]
+    task_id: str
+    duration_ms: float | None
+    update: Any
+    error: NotRequired[NodeError]
+    interrupts: NotRequired[list[Any]]
+
+
+class MessageDeltaData(TypedDict):
+    """``message.delta``: a chunk of a chat model's message."""
+
+    content: Any
+    id: str | None
+    message_type: str | None
+    usage: dict[str, Any] | None
+    path: list[str]
+
+
+class CustomData(TypedDict):
+    """``custom``: a payload a node wrote with ``get_stream_writer()``."""
+
+    value: Any
+    path: list[str]
+
+
+class CheckpointData(TypedDict):
+    """``checkpoint``: a checkpoint was saved."""
+
+    checkpoint_id: str | None
+    parent_id: str | None
+    step: int | None
+    source: str | None
+    next: list[str]
+    path: list[str]
+
+
+class InterruptItem(TypedDict):
+    id: str | None
+    value: Any
+
+
+class InterruptData(TypedDict):
+    """``interrupt``: the run stopped and waits (``interrupts`` empty at a breakpoint)."""
+
+    interrupts: list[InterruptItem]
+    node: str | None
+    output: Any
+    duration_ms: float
+
+
+class RunCompletedData(TypedDict):
+    """``run.completed``: the final state values."""
+
+    output: Any
+    duration_ms: float
+
+
+class RunFailedData(TypedDict):
+    """``run.failed``: the error, the node it came from and the traceback (kept in the
+    run store and shown locally; HTTP clients get it without the traceback)."""
+
+    error_type: str
+    message: str
+    traceback: str
+    node: str | None
+    duration_ms: float
+
+
+class RunCancelledData(TypedDict):
+    """``run.cancelled``: why (Ctrl+C, the API, a consumer that went away...)."""
+
+    reason: str
+    duration_ms: NotRequired[float]
+
+
+EventData = (RunStartedData | NodeStartedData | NodeFinishedData | MessageDeltaData | CustomData
+             | CheckpointData | InterruptData | RunCompletedData | RunFailedData
+             | RunCancelledData)
+#: The payload type of each event type.
+EVENT_DATA: dict[str, type] = {
+    "run.started": RunStartedData,
+    "node.started": NodeStartedData,
+    "node.finished": NodeFinishedData,
+    "message.delta": MessageDeltaData,
+    "custom": CustomData,
+    "checkpoint": CheckpointData,
+    "interrupt": InterruptData,
+    "run.completed": RunCompletedData,
+    "run.failed": RunFailedData,
+    "run.cancelled": RunCancelledData,
+}
+#: Fields of a payload that stay on this machine (the HTTP API leaves them out).
+LOCAL_ONLY_FIELDS = frozenset({"traceback"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +180,7 @@ class RunEvent:
     seq: int
     type: EventType
     thread_id: str
-    data: dict[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)
     node: str | None = None
     ts: float = field(default_factory=time.time)
 
@@ -74,6 +200,14 @@ class RunEvent:
             "node": self.node,
             "data": self.data,  # JSON-safe by construction (see the executor)
         }
+
+    def public_dict(self) -> dict[str, Any]:
+        """:meth:`to_dict` without what stays local (a failure's traceback, which
+        holds the host's paths): what HTTP clients get."""
+        out = self.to_dict()
+        if LOCAL_ONLY_FIELDS.intersection(self.data):
+            out["data"] = {k: v for k, v in self.data.items() if k not in LOCAL_ONLY_FIELDS}
+        return out
 
     def to_json(self) -> str:
         """This event as one line of JSON."""

@@ -187,12 +187,13 @@ def resolve_target(
         candidate = candidate / "langgraph.json"
     if candidate.suffix == ".json":
         if attr:
-            raise WorkflowLoadError(f"{raw}: use --graph NAME to pick a graph of a langgraph.json")
+            raise WorkflowLoadError(f"{raw}: use {{field}} to pick a graph of a langgraph.json",
+                                    field="graph")
         if not candidate.is_file():
             raise WorkflowLoadError(f"workflow file not found: {path_part}")
         return resolve_langgraph_json(candidate, graph)
     if graph:
-        raise WorkflowLoadError("--graph only applies to a langgraph.json target")
+        raise WorkflowLoadError("{field} only applies to a langgraph.json target", field="graph")
     if candidate.suffix == ".py" or "/" in path_part or os.sep in path_part:
         if not candidate.is_file():
             kind = "is a directory, not a workflow file" if candidate.is_dir() else "not found"
@@ -213,7 +214,7 @@ def resolve_target(
         known = ", ".join(registry.names()) or "none"
         raise WorkflowLoadError(
             f"unknown workflow {path_part!r} (registered in {registry.display_path}: {known})",
-            hint="pass a path to a .py file, or create one with `lgp create NAME`",
+            hint="pass a path to a .py file", code="unknown_workflow",
         )
     file_part, entry_attr = _split_attr(entry.path)
     path = _abs(file_part, registry.path.parent)
@@ -255,7 +256,7 @@ def resolve_langgraph_json(config_path: Path, graph: str | None) -> WorkflowSour
         if len(graphs) > 1:
             raise WorkflowLoadError(
                 f"{config_path.name} defines several graphs: {', '.join(graphs)}",
-                hint="pick one with --graph NAME",
+                hint="pick one with {field}", field="graph",
             )
         graph = next(iter(graphs))
     if graph not in graphs:
@@ -377,7 +378,20 @@ def load_workflow(source: WorkflowSource) -> LoadedWorkflow:
         )
     if kind == "factory":
         _factory_params(target, where)  # validate the signature now
+    elif kind == "state_graph":
+        _validate_graph(target, source.label)  # a graph that cannot compile is a load error
     return LoadedWorkflow(source, module, attr, target, kind, list(source.warnings))
+
+
+def _validate_graph(graph: Any, label: str) -> None:
+    """What ``compile()`` checks first (edges to unknown nodes, an entry point), now,
+    so a broken graph fails to load instead of failing its first run."""
+    try:
+        graph.validate()
+    except Exception as exc:  # noqa: BLE001 - LangGraph raises ValueError and friends
+        raise WorkflowLoadError(
+            f"{label}: the graph does not compile: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 def module_name_for(path: Path, base_dir: Path | None = None) -> tuple[str, Path]:

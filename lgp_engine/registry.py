@@ -143,7 +143,7 @@ class WorkflowRegistry:
     def write(self, text: str) -> None:
         """Replace the file's text atomically."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomic(self.path, text)
+        write_atomic(self.path, text)
 
 
 def _indents(section: list[str]) -> tuple[int, int]:
@@ -169,7 +169,7 @@ def _scalar(value: str) -> str:
     return dumped.removesuffix("\n...").strip()
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)

@@ -13,23 +13,37 @@ Every operation is an async generator (``astart``, ``aresume``, ``areplay``,
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import enum
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 from . import sync_bridge
 from .checkpointing import CheckpointStore, open_checkpoints
 from .config import Settings
-from .errors import NotFoundError, UsageError
-from .events import STATUS_FOR_EVENT, RunEvent
+from .errors import ConflictError, NotFoundError, UsageError
+from .events import RunEvent
 from .executor import Executor, new_run_id, new_thread_id
+from .ids import check_thread_id
 from .jsonable import dumps
 from .loader import LoadedWorkflow, iter_graph_nodes
 from .runs import RunRecord, RunStore
+from .status import RESUMABLE, STATUS_FOR_EVENT, RunStatus
 from .timetravel import state_at
 
-_UNSET: Any = object()
+
+class _NoValue(enum.Enum):
+    NO_VALUE = "NO_VALUE"
+
+    def __repr__(self) -> str:
+        return "NO_VALUE"
+
+
+#: "No resume value given": resume a thread without answering an interrupt (the
+#: nodes still to run just run). Distinct from ``None``, which is a value.
+NO_VALUE: Final = _NoValue.NO_VALUE
 
 
 @dataclass(frozen=True)
@@ -105,8 +119,11 @@ class Runner:
         ``input`` may be a ``langgraph.types.Command``; ``checkpoint_id`` starts from
         that checkpoint instead of the thread's newest.
         """
-        self._check_nodes(workflow, interrupt_before, "--interrupt-before")
-        self._check_nodes(workflow, interrupt_after, "--interrupt-after")
+        self.check_input(workflow, input)
+        if thread_id is not None:
+            check_thread_id(thread_id)
+        self._check_nodes(workflow, interrupt_before, "interrupt_before")
+        self._check_nodes(workflow, interrupt_after, "interrupt_after")
         if checkpoint_id is not None and thread_id is not None:
             self._require_checkpoint(thread_id, checkpoint_id)
         plan = _Plan(workflow, thread_id or new_thread_id(), input, "run", context=context,
@@ -116,51 +133,54 @@ class Runner:
             yield event
 
     async def aresume(
-        self, workflow: LoadedWorkflow, thread_id: str, value: Any = _UNSET, *,
+        self, workflow: LoadedWorkflow, thread_id: str, value: Any = NO_VALUE, *,
         context: Any = None, on_part: Any = None, meta: dict[str, Any] | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Continue a thread that stopped: an interrupt (answered with ``value``), or
-        a run that was cancelled, failed or abandoned with nodes still to run."""
+        a run that was cancelled, failed or abandoned with nodes still to run
+        (``value`` left as :data:`NO_VALUE`)."""
         from langgraph.types import Command
 
         state = state_at(self.store, thread_id)
         last = self.runs.latest_for_thread(thread_id)
-        if last is not None and last.status == "interrupted":
+        if last is not None and last.status == RunStatus.INTERRUPTED:
             waiting = [i for i in state.interrupts if i.get("id")]
-            if waiting and value is _UNSET:
+            if waiting and value is NO_VALUE:
                 raise UsageError(
-                    f"thread {thread_id} is waiting for a value: pass --value JSON "
-                    f"(asked: {dumps(waiting[0]['value'])})"
+                    f"thread {thread_id} is waiting for a value: give {{field}} "
+                    f"(asked: {dumps(waiting[0]['value'])})",
+                    field="value", code="value_required", thread_id=thread_id,
                 )
             if waiting:
                 ids = [i["id"] for i in waiting]
                 if len(ids) > 1 and not (isinstance(value, dict) and set(value) == set(ids)):
                     example = dumps({i: "..." for i in ids})
                     raise UsageError(
-                        f"{len(ids)} interrupts are waiting on thread {thread_id}; pass one "
-                        f"value per interrupt id: --value '{example}'"
+                        f"{len(ids)} interrupts are waiting on thread {thread_id}; give "
+                        f"{{field}} as one value per interrupt id: {example}",
+                        field="value", code="value_per_interrupt", thread_id=thread_id,
                     )
                 payload: Any = Command(resume=value)
             else:
                 payload = None  # a static breakpoint: just continue
             plan = _Plan(workflow, thread_id, payload, "resume", context=context, existing=last,
                          started={"resumed": True}, on_part=on_part, meta=meta)
-        elif state.next and (last is None or last.status in ("cancelled", "failed", "abandoned")):
-            if value is not _UNSET and not state.interrupts:
+        elif state.next and (last is None or last.status in RESUMABLE):
+            if value is not NO_VALUE and not state.interrupts:
                 raise UsageError(
-                    f"thread {thread_id} is not waiting for a value; resume it without --value"
+                    f"thread {thread_id} is not waiting for a value; resume it without {{field}}",
+                    field="value", code="value_not_expected", thread_id=thread_id,
                 )
             payload = None
-            if state.interrupts and value is not _UNSET:
+            if state.interrupts and value is not NO_VALUE:
                 payload = Command(resume=value)
             plan = _Plan(workflow, thread_id, payload, "resume", context=context,
                          started={"resumed": True}, on_part=on_part, meta=meta)
         else:
             status = last.status if last else "not running"
-            raise UsageError(
+            raise ConflictError(
                 f"thread {thread_id} is not interrupted (its last run is {status}); "
-                "nothing to resume",
-                hint="`lgp replay` re-runs from a checkpoint, `lgp run --thread` adds input",
+                "nothing to resume", code="nothing_to_resume", thread_id=thread_id,
             )
         async for event in self._aexecute(plan):
             yield event
@@ -190,21 +210,23 @@ class Runner:
         The original history is untouched; the fork is a new branch of the thread.
         """
         if not isinstance(update, dict):
-            raise UsageError("--update must be a JSON object of state keys, e.g. '{\"x\": 1}'")
+            raise UsageError("{field} must be an object of state keys, e.g. {\"x\": 1}",
+                             field="update", code="not_an_object")
         self._require_checkpoint(thread_id, checkpoint_id)
         executor = self.executor(workflow)
         async with executor.agraph(context=context) as graph:
             nodes = list(iter_graph_nodes(graph))
             if as_node is not None and as_node not in graph.nodes:
                 raise UsageError(
-                    f"unknown node {as_node!r} for --as-node; nodes: {', '.join(nodes)}"
+                    f"unknown node {as_node!r} for {{field}}; nodes: {', '.join(nodes)}",
+                    field="as_node", code="unknown_node",
                 )
             keys = _state_keys(graph)
             unknown = sorted(set(update) - keys) if keys else []
             if unknown:
                 raise UsageError(
-                    f"unknown state key(s) in --update: {', '.join(unknown)}; "
-                    f"state keys: {', '.join(sorted(keys))}"
+                    f"unknown state key(s) in {{field}}: {', '.join(unknown)}; "
+                    f"state keys: {', '.join(sorted(keys))}", field="update", code="unknown_key",
                 )
         plan = _Plan(workflow, thread_id, None, "fork", checkpoint_id=checkpoint_id,
                      context=context, update=update, as_node=as_node,
@@ -216,7 +238,7 @@ class Runner:
     def start(self, workflow: LoadedWorkflow, input: Any = None, **kw: Any) -> Iterator[RunEvent]:  # noqa: A002
         return sync_bridge.iterate(self.astart(workflow, input, **kw), "Runner.start()")
 
-    def resume(self, workflow: LoadedWorkflow, thread_id: str, value: Any = _UNSET,
+    def resume(self, workflow: LoadedWorkflow, thread_id: str, value: Any = NO_VALUE,
                **kw: Any) -> Iterator[RunEvent]:
         return sync_bridge.iterate(self.aresume(workflow, thread_id, value, **kw),
                                    "Runner.resume()")
@@ -237,9 +259,10 @@ class Runner:
         if it has no checkpoint). Refused while a run of this process uses it."""
         self.store.thread(thread_id)
         active = self.runs.latest_for_thread(thread_id)
-        if active is not None and active.status == "running":
-            raise UsageError(f"thread {thread_id} has a run in progress ({active.run_id})",
-                             hint="cancel the run first")
+        if active is not None and active.status == RunStatus.RUNNING:
+            raise ConflictError(f"thread {thread_id} has a run in progress ({active.run_id})",
+                                code="thread_busy", hint="cancel the run first",
+                                thread_id=thread_id)
         self.forget_thread(thread_id)
 
     def forget_thread(self, thread_id: str) -> None:
@@ -259,8 +282,8 @@ class Runner:
         last = self.runs.latest_for_thread(thread_id)
         if last is None or not last.target:
             raise NotFoundError(
-                f"no recorded run for thread {thread_id!r}, so its workflow is unknown",
-                hint="pass --workflow FILE",
+                f"no recorded run for thread {thread_id!r}, so its workflow is unknown; "
+                "give {field}", field="workflow", code="workflow_unknown", thread_id=thread_id,
             )
         return last.target
 
@@ -329,17 +352,34 @@ class Runner:
         if self.store.checkpoint(thread_id, checkpoint_id) is None:
             raise NotFoundError(
                 f"unknown checkpoint {checkpoint_id!r} in thread {thread_id!r}",
-                hint=f"`lgp history {thread_id}` lists them",
+                field="checkpoint_id", code="unknown_checkpoint", thread_id=thread_id,
             )
 
-    def _check_nodes(self, workflow: LoadedWorkflow, nodes: list[str] | None, flag: str) -> None:
+    def _check_nodes(self, workflow: LoadedWorkflow, nodes: list[str] | None, field: str) -> None:
         if not nodes or workflow.kind == "factory":
             return
         graph = self.executor(workflow).graph()
         unknown = [n for n in nodes if n not in graph.nodes]
         if unknown:
             known = ", ".join(iter_graph_nodes(graph))
-            raise UsageError(f"unknown node(s) for {flag}: {', '.join(unknown)}; nodes: {known}")
+            raise UsageError(f"unknown node(s) for {{field}}: {', '.join(unknown)}; "
+                             f"nodes: {known}", field=field, code="unknown_node")
+
+    @staticmethod
+    def check_input(workflow: LoadedWorkflow, value: Any) -> None:
+        """:class:`UsageError` unless ``value`` can be ``workflow``'s input: an object
+        of state keys (or a ``Command``); only a functional ``@entrypoint`` takes any
+        value. Runs check it before anything is written."""
+        from langgraph.types import Command
+
+        if value is None or isinstance(value, dict | Command) or workflow.kind == "functional":
+            return
+        if hasattr(value, "model_dump") or dataclasses.is_dataclass(value):
+            return  # a typed state object, from Python
+        raise UsageError(
+            f"{{field}} must be an object of state keys, not {_json_kind(value)}",
+            field="input", code="not_an_object",
+        )
 
 
 def _state_keys(graph: Any) -> set[str]:
@@ -348,6 +388,14 @@ def _state_keys(graph: Any) -> set[str]:
     if not channels:
         return set()
     return {k for k in channels if not k.startswith("__")}
+
+
+def _json_kind(value: Any) -> str:
+    """``an array``, ``a string``...: the JSON name of a value's type, for messages."""
+    kinds = ((bool, "a boolean"), (int | float, "a number"), (str, "a string"),
+             (list | tuple, "an array"))
+    return next((name for kind, name in kinds if isinstance(value, kind)),
+                f"a {type(value).__name__}")
 
 
 def _describe_input(value: Any) -> Any:

@@ -5,11 +5,7 @@ per run (workflow, status, input, times, error) and every :class:`RunEvent` it
 emitted, in order. Events are written before anyone sees them, so
 ``events(run_id, after_seq)`` replays a run exactly, also after a restart.
 
-Status machine::
-
-    queued -> running -> interrupted | completed | failed | cancelled
-    interrupted -> running          (resume continues the same run)
-    running -> abandoned            (its process died; found on the next start)
+Statuses and their transitions are in :mod:`lgp_engine.status`.
 
 A run is *owned* by the process executing it (host, pid and that process's start
 time). When a store is opened, running runs whose owner is gone are marked
@@ -25,28 +21,15 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from .errors import LGPError, NotFoundError
+from .errors import AmbiguousError, ConflictError, NotFoundError
 from .events import RunEvent
 from .jsonable import dumps
-
-RunStatus = Literal[
-    "queued", "running", "interrupted", "completed", "failed", "cancelled", "abandoned"
-]
-TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled", "abandoned"})
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "queued": frozenset({"running", "cancelled", "failed", "abandoned"}),
-    "running": frozenset({"interrupted", "completed", "failed", "cancelled", "abandoned"}),
-    "interrupted": frozenset({"running", "cancelled"}),
-    "completed": frozenset(),
-    "failed": frozenset(),
-    "cancelled": frozenset(),
-    "abandoned": frozenset(),
-}
+from .status import IN_FLIGHT, TERMINAL, TRANSITIONS, RunStatus
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS lgp_runs (
@@ -94,7 +77,7 @@ _LAST_SEQ = (
 )
 
 
-class IllegalTransition(LGPError):
+class IllegalTransition(ConflictError):
     """A run was asked to move to a status its current status does not allow."""
 
     title = "Invalid run state"
@@ -109,7 +92,7 @@ class RunRecord:
     workflow: str
     target: str | None
     kind: str
-    status: str
+    status: RunStatus
     input: Any
     checkpoint_id: str | None
     created_at: float
@@ -228,7 +211,7 @@ class RunStore:
         kind: str = "run",
         input: Any = None,  # noqa: A002
         checkpoint_id: str | None = None,
-        status: RunStatus = "queued",
+        status: RunStatus = RunStatus.QUEUED,
         meta: dict[str, Any] | None = None,
     ) -> RunRecord:
         """Record a new run (``queued`` unless told otherwise), owned by this process."""
@@ -245,7 +228,7 @@ class RunStore:
         """One run; :class:`NotFoundError` if unknown."""
         rows = self._select("WHERE run_id = ?", (run_id,))
         if not rows:
-            raise NotFoundError(f"unknown run {run_id!r}", hint="`lgp runs` lists them")
+            raise NotFoundError(f"unknown run {run_id!r}", code="unknown_run", run_id=run_id)
         return rows[0]
 
     def find(self, run_id_prefix: str) -> RunRecord:
@@ -259,21 +242,27 @@ class RunStore:
         if len(rows) == 1:
             return rows[0]
         if not rows:
-            raise NotFoundError(f"unknown run {run_id_prefix!r}", hint="`lgp runs` lists them")
-        raise NotFoundError(f"run id prefix {run_id_prefix!r} is ambiguous ({len(rows)} runs)")
+            raise NotFoundError(f"unknown run {run_id_prefix!r}", code="unknown_run",
+                                run_id=run_id_prefix)
+        raise AmbiguousError(f"run id prefix {run_id_prefix!r} is ambiguous ({len(rows)} runs); "
+                             "give more of the id", field="run_id", code="ambiguous_run",
+                             run_id=run_id_prefix)
 
-    def list(
-        self, *, thread_id: str | None = None, status: str | None = None,
+    def list_runs(
+        self, *, thread_id: str | None = None,
+        status: RunStatus | Collection[RunStatus] | None = None,
         limit: int = 50, offset: int = 0,
     ) -> list[RunRecord]:
-        """Runs, newest first."""
-        clauses, params = [], []
+        """Runs, newest first; ``status`` one status or several."""
+        clauses: list[str] = []
+        params: list[Any] = []
         if thread_id is not None:
             clauses.append("thread_id = ?")
             params.append(thread_id)
         if status is not None:
-            clauses.append("status = ?")
-            params.append(status)
+            wanted = [RunStatus(status)] if isinstance(status, str) else sorted(status)
+            clauses.append(f"status IN ({','.join('?' * len(wanted))})")
+            params.extend(s.value for s in wanted)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         return self._select(
             f"{where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
@@ -289,7 +278,7 @@ class RunStore:
         return int(row[0])
 
     def latest_for_thread(self, thread_id: str) -> RunRecord | None:
-        rows = self.list(thread_id=thread_id, limit=1)
+        rows = self.list_runs(thread_id=thread_id, limit=1)
         return rows[0] if rows else None
 
     def transition(self, run_id: str, status: RunStatus, **fields: Any) -> RunRecord:
@@ -303,10 +292,10 @@ class RunStore:
             sets = ["status = ?", _LAST_SEQ]
             values: list[Any] = [status]
             now = time.time()
-            if status == "running":
+            if status == RunStatus.RUNNING:
                 sets += ["started_at = COALESCE(started_at, ?)", "ended_at = NULL", "owner = ?"]
                 values += [now, self.owner]
-            if status in TERMINAL or status == "interrupted":
+            if status in TERMINAL or status == RunStatus.INTERRUPTED:
                 sets.append("ended_at = ?")
                 values.append(now)
             for key in ("duration_ms", "error", "usage"):
@@ -330,13 +319,13 @@ class RunStore:
     def reap_abandoned(self) -> list[RunRecord]:
         """Mark runs whose owning process is gone as ``abandoned``; returns them."""
         reaped = []
-        for run in self._select("WHERE status IN ('running', 'queued')", ()):
+        for run in self._select(f"WHERE status IN {_sql_set(IN_FLIGHT)}", ()):
             if run.owner == self.owner or owner_alive(run.owner):
                 continue
             with self._lock:
                 self._conn.execute(
                     "UPDATE lgp_runs SET status = 'abandoned', ended_at = ?, error = ?, "
-                    f"{_LAST_SEQ} WHERE run_id = ? AND status IN ('running', 'queued')",
+                    f"{_LAST_SEQ} WHERE run_id = ? AND status IN {_sql_set(IN_FLIGHT)}",
                     (time.time(), dumps({"error_type": "Abandoned",
                                          "message": "the process running it stopped"}),
                      run.run_id),
@@ -347,7 +336,7 @@ class RunStore:
     def prune(self, *, max_age_days: float | None = None, max_runs: int | None = None) -> int:
         """Delete finished runs (and their events) older than the limits; returns how many."""
         doomed: set[str] = set()
-        done = "status IN ('completed', 'failed', 'cancelled', 'abandoned')"
+        done = f"status IN {_sql_set(TERMINAL)}"
         with self._lock:
             if max_age_days is not None:
                 cutoff = time.time() - max_age_days * 86400
@@ -465,13 +454,19 @@ class RunStore:
             ).fetchall()
         return [
             RunRecord(
-                run_id=r[0], thread_id=r[1], workflow=r[2], target=r[3], kind=r[4], status=r[5],
+                run_id=r[0], thread_id=r[1], workflow=r[2], target=r[3], kind=r[4],
+                status=RunStatus(r[5]),
                 input=_loads(r[6]), checkpoint_id=r[7], created_at=r[8], started_at=r[9],
                 ended_at=r[10], duration_ms=r[11], error=_loads(r[12]), usage=_loads(r[13]),
                 owner=r[14], last_seq=r[15], meta=_loads(r[16]),
             )
             for r in rows
         ]
+
+
+def _sql_set(statuses: frozenset[RunStatus]) -> str:
+    """``('a', 'b')`` for a SQL ``IN``: statuses are fixed names, never user input."""
+    return "(" + ", ".join(f"'{s.value}'" for s in sorted(statuses)) + ")"
 
 
 def _loads(raw: str | None) -> Any:

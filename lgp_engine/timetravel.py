@@ -59,7 +59,7 @@ def state_at(
     if tup is None:
         raise NotFoundError(
             f"unknown checkpoint {checkpoint_id!r} in thread {thread_id!r}",
-            hint=f"`lgp history {thread_id}` lists them",
+            field="checkpoint_id", code="unknown_checkpoint", thread_id=thread_id,
         )
     cid = tup.config["configurable"]["checkpoint_id"]
     parent = tup.parent_config["configurable"]["checkpoint_id"] if tup.parent_config else None

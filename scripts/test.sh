@@ -1,17 +1,41 @@
 #!/usr/bin/env bash
-# The whole test suite: lint, then pytest. Fails when no test ran (pytest exit 5).
+# The whole test suite (what `make test` and CI run): static checks, the wheel in a
+# fresh venv, then pytest on every core. Fails when no test ran (pytest exit 5).
+#
+#   scripts/test.sh                 # everything but the slow soak tests
+#   CI=true scripts/test.sh         # everything, slow tests included
+#   scripts/test.sh tests/server    # pytest arguments are passed on
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
+start=$(date +%s)
 
-echo "[test] ruff check"
-"$BIN/ruff" check . || exit 1
+step() { echo "[test] $1 ($(( $(date +%s) - start ))s)"; }
+die() { echo "[test] FAILED: $1" >&2; exit 1; }
 
-echo "[test] pytest"
-"$BIN/python" -m pytest "$@"
+step "ruff format --check"
+"$BIN/ruff" format --check --quiet . || die "ruff format (run: .venv/bin/ruff format .)"
+step "ruff check"
+"$BIN/ruff" check --quiet . || die "ruff check"
+step "mypy"
+"$BIN/mypy" --no-error-summary || die "mypy"
+step "import-linter"
+"$BIN/lint-imports" --no-cache >/tmp/lgp-lint-imports.$$ 2>&1 \
+    || { cat /tmp/lgp-lint-imports.$$; rm -f /tmp/lgp-lint-imports.$$; die "import contracts"; }
+rm -f /tmp/lgp-lint-imports.$$
+
+step "wheel in a fresh venv"
+scripts/check_wheel.sh || die "the wheel"
+
+markers=(-m "not slow")
+if [ -n "${CI:-}" ]; then
+    markers=()  # CI runs the slow soak tests too
+fi
+step "pytest"
+"$BIN/python" -m pytest -n auto -p no:cacheprovider "${markers[@]}" "$@"
 code=$?
 if [ "$code" -eq 5 ]; then
-    echo "[test] ERROR: pytest collected no tests" >&2
-    exit 1
+    die "pytest collected no tests"
 fi
+step "done (exit $code)"
 exit "$code"

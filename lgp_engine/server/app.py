@@ -13,10 +13,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .._version import __version__
 from ..config import Settings
 from ..errors import LGPError, NotFoundError, UsageError
 from ..runner import Runner
 from ..runs import IllegalTransition
+from .auth import resolve_auth, with_worker_keys
 from .catalog import Catalog, build_catalog
 from .context import ServerContext
 from .hub import RunHub
@@ -43,11 +45,10 @@ def create_app(settings: Settings, target: str | None = None, *,
     finish on the code they started with); a broken one keeps the old version.
     ``on_reload`` hears every outcome, on the app's event loop.
     """
-    if settings.environment == "production" and not [k for k in settings.server.api_keys if k]:
-        from ..errors import ConfigError
-
-        raise ConfigError("the production environment needs an API key",
-                          hint="set LGP_API_KEY, or list server.api_keys in config/production.yaml")
+    if not settings.server.keys and settings.server.when_no_key != "open_on_loopback":
+        # keys are resolved by the front end (``resolve_auth``): a generated key is
+        # theirs to show; a config that refuses to start without a key refuses here too
+        settings = resolve_auth(settings, settings.server.host).settings
     ctx = ServerContext(settings=settings, catalog=catalog or build_catalog(settings, target),
                         metrics=Metrics())
 
@@ -60,22 +61,23 @@ def create_app(settings: Settings, target: str | None = None, *,
                 yield
                 await ctx.hub.shutdown()
 
-    app = FastAPI(title="LGP Workbench API", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="LGP Workbench API", version=__version__, lifespan=lifespan,
                   description="Run LangGraph workflows over HTTP; LangGraph SDK compatible.")
     app.state.ctx = ctx
     _error_handlers(app)
 
-    from .routes import core, lg_assistants, lg_runs, lg_threads
+    from .langgraph import ROUTERS
+    from .routes import core
 
-    for module in (core, lg_assistants, lg_threads, lg_runs):
-        app.include_router(module.router)
+    for router in (core.router, *ROUTERS):
+        app.include_router(router)
 
     server = settings.server
     if server.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=server.cors_origins,
                            allow_methods=["*"], allow_headers=["*"],
                            expose_headers=["Retry-After", "Content-Location"])
-    app.add_middleware(GuardMiddleware, api_keys=list(server.api_keys),
+    app.add_middleware(GuardMiddleware, api_keys=server.keys,
                        rate_limit=server.rate_limit_per_minute, max_body=server.max_body_bytes,
                        metrics=ctx.metrics)
     return app
@@ -168,5 +170,5 @@ def app_from_env() -> FastAPI:
 
     from ..config import load_settings
 
-    settings = load_settings(os.environ.get("LGP_ENV") or "hosted")
+    settings = with_worker_keys(load_settings(os.environ.get("LGP_ENV") or "hosted"))
     return create_app(settings, os.environ.get("LGP_SERVE_TARGET") or None)

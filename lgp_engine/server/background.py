@@ -19,6 +19,7 @@ from typing import Any
 from ..config import Settings
 from ..errors import ConfigError, LGPError
 from .catalog import Catalog
+from .serving import display_host
 
 STARTUP_TIMEOUT_S = 15.0
 
@@ -44,6 +45,8 @@ class BackgroundServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._error: BaseException | None = None
         self._metrics: Any = None
+        #: The API key made for this start when the config asks for one (show it once).
+        self.generated_key: str | None = None
         self._lock = threading.Lock()
 
     @property
@@ -52,9 +55,7 @@ class BackgroundServer:
 
     @property
     def url(self) -> str:
-        from ..cli_serve import _display_host
-
-        return f"http://{_display_host(self.host)}:{self.port}"
+        return f"http://{display_host(self.host)}:{self.port}"
 
     @property
     def request_count(self) -> int:
@@ -75,16 +76,19 @@ class BackgroundServer:
             return self.url
         import uvicorn
 
-        from ..cli_serve import _bind, _Server
         from .app import create_app
+        from .auth import resolve_auth
+        from .serving import LgpServer, bind
 
-        app = create_app(self.settings, catalog=self.catalog)
-        sock = _bind(self.host, self.port)  # ConfigError on a port in use, before any thread
+        auth = resolve_auth(self.settings, self.host)
+        self.generated_key = auth.generated_key
+        app = create_app(auth.settings, catalog=self.catalog)
+        sock = bind(self.host, self.port)  # ConfigError on a port in use, before any thread
         self.port = sock.getsockname()[1]
         self._metrics = app.state.ctx.metrics
         config = uvicorn.Config(app, log_level="critical", access_log=False, lifespan="on",
                                 timeout_graceful_shutdown=2, log_config=None)
-        self._server = _Server(config, app.state.ctx)
+        self._server = LgpServer(config, app.state.ctx)
         self._error = None
         self._thread = threading.Thread(target=self._serve, args=(sock,),
                                         name="lgp-background-server", daemon=True)

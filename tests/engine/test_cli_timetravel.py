@@ -599,7 +599,7 @@ BAD_INPUT = {
     "fork-malformed-update": (["fork", "done", "--checkpoint", "{k}", "--update", "{x: 1"],
                               "invalid JSON"),
     "fork-update-not-object": (["fork", "done", "--checkpoint", "{k}", "--update", "[1]"],
-                               "JSON object"),
+                               "object of state keys"),
     "fork-bad-as-node": (["fork", "done", "--checkpoint", "{k}", "--update", '{"x": 5}',
                           "--as-node", "nope"], "unknown node 'nope'"),
     "fork-unknown-state-key": (["fork", "done", "--checkpoint", "{k}", "--update",

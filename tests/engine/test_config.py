@@ -408,7 +408,8 @@ def test_shipped_hosted_config_loads() -> None:
     assert settings.checkpointer.path == ".lgp/hosted.db"
     assert settings.server.host == "127.0.0.1"
     assert settings.server.port == 8123
-    assert settings.server.api_keys == []
+    assert settings.server.keys == []  # ${LGP_API_KEY:-} unset
+    assert settings.server.when_no_key == "generate"
     assert settings.tracing.backend == "jsonl"
 
 

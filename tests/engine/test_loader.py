@@ -558,7 +558,7 @@ def test_invalid_workflow_names(tmp_path: Path, name: str) -> None:
 
 def test_graph_option_only_applies_to_langgraph_json(tmp_path: Path) -> None:
     workflow_file(tmp_path / "flow.py", 'workflow = _builder("w")')
-    assert "--graph only applies" in load_error("flow.py", tmp_path, graph="one")
+    assert "graph only applies" in load_error("flow.py", tmp_path, graph="one")
 
 
 # --------------------------------------------------------------------------- registry
@@ -984,7 +984,7 @@ def test_langgraph_json_without_graph_name_lists_graphs(tmp_path: Path) -> None:
     config = make_langgraph_project(tmp_path / "proj")
     message = load_error(str(config), tmp_path)
     assert "several graphs: one, two" in message
-    assert "--graph" in message
+    assert "pick one with graph" in message
 
 
 def test_langgraph_json_single_graph_needs_no_name(tmp_path: Path, greeting_unset: None) -> None:
@@ -1003,7 +1003,7 @@ def test_langgraph_json_unknown_graph(tmp_path: Path) -> None:
 
 def test_langgraph_json_attr_suffix_is_rejected(tmp_path: Path) -> None:
     make_langgraph_project(tmp_path / "proj")
-    assert "--graph" in load_error("proj/langgraph.json:one", tmp_path)
+    assert "use graph to pick a graph" in load_error("proj/langgraph.json:one", tmp_path)
 
 
 def test_langgraph_json_missing_env_file_is_a_warning(

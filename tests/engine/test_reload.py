@@ -175,7 +175,7 @@ def test_edits_on_disk_rerun_on_the_same_thread_and_keep_history(
     assert w.next().ok
     assert run(runner, reloader.current, "t1") == {"x": 1, "out": "v3", "extra": "added"}
     assert set(after_change) < set(checkpoint_ids(runner, "t1"))
-    runs = runner.runs.list(thread_id="t1")
+    runs = runner.runs.list_runs(thread_id="t1")
     assert len(runs) == 3 and {r.status for r in runs} == {"completed"}
 
 
@@ -210,7 +210,7 @@ def test_broken_save_keeps_the_old_version_and_the_fix_recovers(
     assert outcome.ok, outcome.error
     assert reloader.last_error is None
     assert run(runner, reloader.current, "t1")["out"] == "fixed"
-    assert len(runner.runs.list(thread_id="t1")) == 3
+    assert len(runner.runs.list_runs(thread_id="t1")) == 3
 
 
 @pytest.mark.parametrize(

@@ -350,7 +350,7 @@ def test_start_on_an_existing_thread_adds_a_second_run(
     second = run_all(runner.start(wf, {"x": 5}, thread_id="t1"))
     assert first[0].run_id != second[0].run_id
     assert second[-1].data["output"]["result"] == 60
-    assert [r.run_id for r in runner.runs.list(thread_id="t1")] == [
+    assert [r.run_id for r in runner.runs.list_runs(thread_id="t1")] == [
         second[0].run_id, first[0].run_id]
 
 
@@ -418,7 +418,7 @@ async def test_interrupt_then_resume_completes_the_same_run(
     assert record.status == "completed"
     assert record.last_seq == second[-1].seq
     assert_recorded(runner, first + second)
-    assert len(runner.runs.list(thread_id="t1")) == 1
+    assert len(runner.runs.list_runs(thread_id="t1")) == 1
     # the nodes before the interrupting one did not run again
     assert logged(log) == shape.log_on_resume
     assert state_at(runner.store, "t1").interrupts == []
@@ -537,7 +537,7 @@ def test_replay_reruns_only_the_nodes_after_the_checkpoint(
     assert before < {c.checkpoint_id for c in history}  # nothing lost, some added
     children = [c for c in history if c.parent_id == k]
     assert len(children) == 2  # the original branch and the replay
-    assert len(runner.runs.list(thread_id="t1")) == 2
+    assert len(runner.runs.list_runs(thread_id="t1")) == 2
 
 
 def test_replay_from_the_first_checkpoint_reruns_everything(
@@ -602,9 +602,9 @@ def test_fork_with_an_edit_leaves_the_original_branch(
         ({"x": 5}, "nope", "unknown node 'nope'"),
         ({"nope": 1}, "a", "unknown state key"),
         ({"x": 5, "zzz": 1}, None, "zzz"),
-        ([1, 2], "a", "JSON object"),
-        ("x", None, "JSON object"),
-        (None, None, "JSON object"),
+        ([1, 2], "a", "object of state keys"),
+        ("x", None, "object of state keys"),
+        (None, None, "object of state keys"),
     ],
     ids=["bad-as-node", "unknown-key", "one-unknown-key", "list", "string", "null"],
 )

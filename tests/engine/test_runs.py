@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from lgp_engine.errors import NotFoundError
+from lgp_engine.errors import AmbiguousError, NotFoundError
 from lgp_engine.events import RunEvent
 from lgp_engine.runs import (
     TERMINAL,
@@ -127,7 +127,7 @@ def test_find_refuses_short_ambiguous_and_unknown_prefixes(store: RunStore) -> N
     store.create("abcdef-222", "t", "w")
     with pytest.raises(NotFoundError, match="unknown run"):
         store.find("abcde")  # shorter than 6 characters: exact ids only
-    with pytest.raises(NotFoundError, match="ambiguous"):
+    with pytest.raises(AmbiguousError, match="ambiguous"):
         store.find("abcdef")
     with pytest.raises(NotFoundError, match="unknown run"):
         store.find("abcdef-3")
@@ -141,12 +141,12 @@ def test_list_newest_first_with_filters_and_paging(store: RunStore, db: Path) ->
     ):
         store.create(f"r{i}", thread, "w", status=status)
         set_created_at(db, f"r{i}", base + i)
-    assert [r.run_id for r in store.list()] == ["r4", "r3", "r2", "r1", "r0"]
-    assert [r.run_id for r in store.list(thread_id="t1")] == ["r4", "r2", "r0"]
-    assert [r.run_id for r in store.list(status="running")] == ["r2", "r1"]
-    assert [r.run_id for r in store.list(thread_id="t1", status="queued")] == ["r4", "r0"]
-    assert [r.run_id for r in store.list(limit=2, offset=1)] == ["r3", "r2"]
-    assert store.list(thread_id="unknown") == []
+    assert [r.run_id for r in store.list_runs()] == ["r4", "r3", "r2", "r1", "r0"]
+    assert [r.run_id for r in store.list_runs(thread_id="t1")] == ["r4", "r2", "r0"]
+    assert [r.run_id for r in store.list_runs(status="running")] == ["r2", "r1"]
+    assert [r.run_id for r in store.list_runs(thread_id="t1", status="queued")] == ["r4", "r0"]
+    assert [r.run_id for r in store.list_runs(limit=2, offset=1)] == ["r3", "r2"]
+    assert store.list_runs(thread_id="unknown") == []
     assert store.latest_for_thread("t2").run_id == "r3"
     assert store.latest_for_thread("unknown") is None
 
@@ -155,7 +155,7 @@ def test_list_same_timestamp_falls_back_to_insertion_order(store: RunStore, db: 
     for name in ("first", "second", "third"):
         store.create(name, "t", "w")
         set_created_at(db, name, 1000.0)
-    assert [r.run_id for r in store.list()] == ["third", "second", "first"]
+    assert [r.run_id for r in store.list_runs()] == ["third", "second", "first"]
 
 
 # --------------------------------------------------------------------------- status machine
@@ -320,7 +320,7 @@ def test_prune_by_max_runs_keeps_newest_finished_and_every_live_run(
     done = make_runs(store, db, ["completed", "failed", "cancelled", "abandoned", "completed"],
                      start=now - 500)
     assert store.prune(max_runs=2) == 3
-    left = {r.run_id for r in store.list()}
+    left = {r.run_id for r in store.list_runs()}
     assert left == set(live) | set(done[-2:])
     for run_id in done[:3]:
         assert event_count(db, run_id) == 0
@@ -338,7 +338,7 @@ def test_prune_by_max_age_deletes_only_old_finished_runs(store: RunStore, db: Pa
                          tag="live-")
     recent = make_runs(store, db, ["completed"], start=now - 60, tag="recent-")
     assert store.prune(max_age_days=1) == len(old)
-    assert {r.run_id for r in store.list()} == set(old_live) | set(recent)
+    assert {r.run_id for r in store.list_runs()} == set(old_live) | set(recent)
     assert all(event_count(db, r) == 0 for r in old)
     assert all(event_count(db, r) == 3 for r in [*old_live, *recent])
 
@@ -347,13 +347,13 @@ def test_prune_without_limits_or_with_room_deletes_nothing(store: RunStore, db: 
     ids = make_runs(store, db, ["completed", "failed"], start=time.time() - 10)
     assert store.prune() == 0
     assert store.prune(max_runs=5, max_age_days=30) == 0
-    assert {r.run_id for r in store.list()} == set(ids)
+    assert {r.run_id for r in store.list_runs()} == set(ids)
 
 
 def test_prune_counts_a_run_matching_both_limits_once(store: RunStore, db: Path) -> None:
     make_runs(store, db, ["completed", "completed"], start=time.time() - 10 * 86400)
     assert store.prune(max_runs=1, max_age_days=1) == 2
-    assert store.list() == []
+    assert store.list_runs() == []
 
 
 # --------------------------------------------------------------------------- ownership
@@ -434,7 +434,7 @@ def test_reap_leaves_live_owners_and_paused_runs_alone(store: RunStore, db: Path
     finally:
         sleeper.kill()
         sleeper.wait()
-    statuses = {r.run_id: r.status for r in store.list()}
+    statuses = {r.run_id: r.status for r in store.list_runs()}
     assert statuses == {"mine": "running", "live-other": "running",
                         "foreign-host": "running", "dead-interrupted": "interrupted",
                         "dead-completed": "completed"}

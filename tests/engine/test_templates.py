@@ -35,7 +35,7 @@ EXPECTED = {  # name -> complexity, in the order `lgp templates` shows them
 
 
 def _template_meta(name: str) -> dict[str, Any]:
-    return yaml.safe_load((REPO / "templates" / name / "template.yaml").read_text("utf-8"))
+    return yaml.safe_load((REPO / "lgp_engine" / "templates" / name / "template.yaml").read_text("utf-8"))
 
 
 def _result(stdout: str) -> dict[str, Any]:
@@ -101,7 +101,7 @@ def test_create_basic_then_run_by_name(project: Path, lgp) -> None:
 
     created = project / "workflows" / "my_flow.py"
     assert created.is_file()
-    template_src = (REPO / "templates" / "basic" / "workflow.py").read_text("utf-8")
+    template_src = (REPO / "lgp_engine" / "templates" / "basic" / "workflow.py").read_text("utf-8")
     assert created.read_text("utf-8").endswith(template_src)
 
     updated = registry.read_text("utf-8")
@@ -136,7 +136,7 @@ def test_create_data_pipeline_reads_copied_csv_and_writes_report(project: Path, 
     proc = lgp("create", "sales", "--template", "data_pipeline", cwd=project)
     assert proc.returncode == 0, proc.stderr
     csv_copy = project / "workflows" / "data" / "sales_sample.csv"
-    bundled = REPO / "templates" / "data_pipeline" / "data" / "sales_sample.csv"
+    bundled = REPO / "lgp_engine" / "templates" / "data_pipeline" / "data" / "sales_sample.csv"
     assert csv_copy.read_bytes() == bundled.read_bytes()
     assert "+ workflows/data/sales_sample.csv" in proc.stdout
 
@@ -192,7 +192,7 @@ def test_create_over_existing_needs_force(project: Path, lgp, tree_snapshot) -> 
 
     forced = lgp("create", "dup", "--template", "custom", "--force", cwd=project)
     assert forced.returncode == 0, forced.stderr
-    custom_src = (REPO / "templates" / "custom" / "workflow.py").read_text("utf-8")
+    custom_src = (REPO / "lgp_engine" / "templates" / "custom" / "workflow.py").read_text("utf-8")
     assert target.read_text("utf-8").endswith(custom_src)
     registry = (project / "workflows" / "config.yaml").read_text("utf-8")
     assert registry.count("\n  dup:\n") == 1
@@ -244,7 +244,7 @@ def test_get_template_unknown_lists_available() -> None:
 
 
 def test_list_templates_from_custom_folder(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "templates" / "basic", tmp_path / "mine")
+    shutil.copytree(REPO / "lgp_engine" / "templates" / "basic", tmp_path / "mine")
     meta = tmp_path / "mine" / "template.yaml"
     meta.write_text("name: mine\ndescription: Mine.\ncomplexity: advanced\n", encoding="utf-8")
     (tmp_path / "not_a_template").mkdir()

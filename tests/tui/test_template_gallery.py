@@ -177,5 +177,5 @@ async def test_ctrl_t_creates_a_workflow_that_opens_and_runs(
 
 def _latest_status(runner_cls: type, settings: Settings) -> str | None:
     with runner_cls.open(settings) as runner:
-        runs = runner.runs.list(limit=1)
+        runs = runner.runs.list_runs(limit=1)
         return runs[0].status if runs else None

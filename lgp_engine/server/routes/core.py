@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...errors import NotFoundError
 from ...events import RunEvent
 from ...jsonable import to_jsonable
-from ...runner import _UNSET
+from ...runner import NO_VALUE
 from ..context import Ctx, ServerContext
 from ..metrics import CONTENT_TYPE
 from ..sse import event_frame, sse_response
@@ -150,7 +150,7 @@ async def session_history(thread_id: str, ctx: Ctx, limit: int = Query(100, ge=1
 @router.get("/sessions/{thread_id}/runs")
 async def session_runs(thread_id: str, ctx: Ctx) -> list[dict[str, Any]]:
     ctx.live_runner.store.thread(thread_id)
-    return [_run_json(r) for r in ctx.live_runner.runs.list(thread_id=thread_id, limit=100)]
+    return [_run_json(r) for r in ctx.live_runner.runs.list_runs(thread_id=thread_id, limit=100)]
 
 
 @router.post("/sessions/{thread_id}/resume")
@@ -162,7 +162,7 @@ async def resume(thread_id: str, request: ResumeRequest, ctx: Ctx) -> JSONRespon
     if last is None:
         raise NotFoundError(f"no recorded run for thread {thread_id!r}")
     wf = ctx.catalog.get(last.workflow)
-    value = request.value if "value" in request.model_fields_set else _UNSET
+    value = request.value if "value" in request.model_fields_set else NO_VALUE
     handle = await ctx.live_hub.launch(runner.aresume(wf, thread_id, value), thread_id=thread_id)
     return await _finish(ctx, handle)
 

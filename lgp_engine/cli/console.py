@@ -8,11 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .events import RunEvent
+from ..events import RunEvent
 
 if TYPE_CHECKING:
-    from .reload import ReloadOutcome
-from .jsonable import to_jsonable
+    from ..reload import ReloadOutcome
+from ..jsonable import to_jsonable
 
 PREFIX = "[lgp]"
 

@@ -11,7 +11,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..context import Ctx
-from ..lg_compat import apply_select, assistant_json, contains, workflow_for
+from .shapes import apply_select, contains
+from .threads import assistant_json, workflow_for
 
 router = APIRouter(tags=["LangGraph: assistants"])
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from .cli_common import (
+from .common import (
+    check_thread_id,
     common_options,
     env_flag,
     exit_with,
@@ -18,7 +19,6 @@ from .cli_common import (
     setup,
 )
 from .console import RunPrinter
-from .errors import UsageError
 
 _EXIT_CODES = """
     Exit codes: 0 done (or stopped at an interrupt), 1 the workflow failed,
@@ -34,7 +34,7 @@ def _workflow_option(fn: Any) -> Any:
 
 def _existing(settings: Any, thread_id: str, checkpoint: str | None = None) -> str | None:
     """Check (read-only, creating nothing) that the thread and checkpoint exist."""
-    from .checkpointing import open_checkpoints
+    from ..checkpointing import open_checkpoints
 
     with open_checkpoints(settings, readonly=True) as store:
         store.thread(thread_id)
@@ -44,7 +44,7 @@ def _existing(settings: Any, thread_id: str, checkpoint: str | None = None) -> s
 def _on_thread(settings: Any, env: str | None, thread_id: str, workflow: str | None,
                as_json: bool, verbose: bool, operation: Callable[[Any, Any], Any]) -> None:
     """Run ``operation(runner, loaded_workflow)`` on an existing thread and print it."""
-    from .runner import Runner
+    from ..runner import Runner
 
     with Runner.open(settings) as runner:
         loaded = load_target(settings, workflow or runner.target_for_thread(thread_id))
@@ -104,11 +104,10 @@ def run(
     """
     payload = parse_json_option(input_, "--input")
     ctx = parse_json_option(context, "--context")
-    if thread_id is not None and not thread_id.strip():
-        raise UsageError("--thread must not be empty")
+    check_thread_id(thread_id)
     settings = setup(env, verbose)
-    from .loader import resolve_in_project
-    from .runner import Runner
+    from ..loader import resolve_in_project
+    from ..runner import Runner
 
     # fail fast (one line, nothing printed before) on a bad target
     resolve_in_project(workflow, settings, graph=graph_name)
@@ -118,6 +117,7 @@ def run(
         picked = f" (graph {graph_name})" if graph_name else ""
         printer.line(f"Loading workflow: {workflow}{picked}")
     loaded = load_target(settings, workflow, graph_name)
+    Runner.check_input(loaded, payload)  # before anything is written
     if watch:
         _watch(settings, loaded, payload, thread_id, ctx, interrupt_before, interrupt_after,
                as_json, verbose, env)
@@ -139,9 +139,9 @@ run.help = (run.help or "") + _EXIT_CODES
 def _watch(settings: Any, loaded: Any, payload: Any, thread_id: str | None, ctx: Any,
            interrupt_before: tuple[str, ...], interrupt_after: tuple[str, ...],
            as_json: bool, verbose: bool, env: str | None) -> None:
-    from .cli_watch import WatchedRun, run_watching
-    from .reload import WorkflowReloader
-    from .runner import Runner
+    from ..reload import WorkflowReloader
+    from ..runner import Runner
+    from .watch import WatchedRun, run_watching
 
     reloader = WorkflowReloader(loaded, settings)
     watched = WatchedRun(payload if payload is not None else {}, thread_id, ctx,
@@ -172,9 +172,9 @@ def resume(thread_id: str, value: str | None, workflow: str | None, as_json: boo
       lgp resume t1                      # after Ctrl+C or a crash
     """
     settings = setup(env, verbose)
-    from .runner import _UNSET
+    from ..runner import NO_VALUE
 
-    parsed = parse_json_option(value, "--value") if value is not None else _UNSET
+    parsed = parse_json_option(value, "--value") if value is not None else NO_VALUE
     _existing(settings, thread_id)
     _on_thread(settings, env, thread_id, workflow, as_json, verbose,
                lambda runner, wf: runner.resume(wf, thread_id, parsed))

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import click
 
-from . import cli_inspect, cli_run, cli_serve, cli_templates
-from .cli_common import parse_json_option
+from .._version import __version__
+from . import inspection, run, serve, templates
+from .common import parse_json_option
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="lgp-workbench", prog_name="lgp")
+@click.version_option(__version__, prog_name="lgp")
 def cli() -> None:
     """LGP Workbench: run, inspect and debug LangGraph workflows locally.
 
@@ -38,7 +39,7 @@ def cli() -> None:
     """
 
 
-for module in (cli_run, cli_inspect, cli_templates, cli_serve):
+for module in (run, inspection, templates, serve):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -8,20 +8,24 @@ from typing import Any
 
 import click
 
-from .cli_common import common_options, handle_errors, iso, json_option, setup, table, when
+from ..jsonable import dumps
+from ..status import RunStatus, status_names
+from .common import common_options, handle_errors, iso, json_option, setup, table, when
 from .console import PREFIX, short
-from .jsonable import dumps
+
+# Counts and offsets: never negative, and within what SQLite can compare.
+COUNT = click.IntRange(0, 2**31 - 1)
 
 
 def _readonly(settings: Any) -> Any:
-    from .checkpointing import open_checkpoints
+    from ..checkpointing import open_checkpoints
 
     return open_checkpoints(settings, readonly=True)
 
 
 @click.command()
-@click.option("--limit", default=50, show_default=True, help="How many threads to show.")
-@click.option("--offset", default=0, show_default=True, help="How many to skip (paging).")
+@click.option("--limit", default=50, show_default=True, type=COUNT, help="How many threads to show.")
+@click.option("--offset", default=0, show_default=True, type=COUNT, help="How many to skip (paging).")
 @json_option
 @common_options
 @handle_errors
@@ -50,8 +54,9 @@ def threads(limit: int, offset: int, as_json: bool, env: str | None, verbose: bo
 
 @click.command()
 @click.argument("thread_id", metavar="THREAD")
-@click.option("--limit", default=0, help="Show at most this many checkpoints (0 = all).")
-@click.option("--offset", default=0, help="Skip this many of the newest checkpoints.")
+@click.option("--limit", default=0, type=COUNT,
+              help="Show at most this many checkpoints (0 = all).")
+@click.option("--offset", default=0, type=COUNT, help="Skip this many of the newest checkpoints.")
 @click.option("--subgraphs", is_flag=True, help="Also list the checkpoints of subgraphs.")
 @json_option
 @common_options
@@ -61,7 +66,7 @@ def history(thread_id: str, limit: int, offset: int, subgraphs: bool, as_json: b
     """Show THREAD's checkpoints as a tree, oldest first: forks and replays appear as
     branches (├─ / └─) off the checkpoint they started from."""
     settings = setup(env, verbose)
-    from .timetravel import flatten_tree, history_tree
+    from ..timetravel import flatten_tree, history_tree
 
     with _readonly(settings) as store:
         info = store.thread(thread_id)
@@ -131,7 +136,7 @@ def state(thread_id: str, checkpoint: str | None, subgraphs: bool, workflow: str
           as_json: bool, env: str | None, verbose: bool) -> None:
     """Show THREAD's state values, next nodes and pending interrupts."""
     settings = setup(env, verbose)
-    from .timetravel import state_at
+    from ..timetravel import state_at
 
     with _readonly(settings) as store:
         checkpoint_id = store.find_checkpoint(thread_id, checkpoint) if checkpoint else None
@@ -160,9 +165,9 @@ def state(thread_id: str, checkpoint: str | None, subgraphs: bool, workflow: str
 
 def _subgraph_states(settings: Any, thread_id: str, checkpoint_id: str,
                      workflow: str | None) -> dict[str, Any]:
-    from . import sync_bridge
-    from .cli_common import load_target
-    from .runner import Runner
+    from .. import sync_bridge
+    from ..runner import Runner
+    from .common import load_target
 
     with Runner.open(settings) as runner:
         loaded = load_target(settings, workflow or runner.target_for_thread(thread_id))
@@ -198,7 +203,7 @@ def diff(thread_id: str, a: str, b: str, as_json: bool, env: str | None, verbose
     """Compare THREAD's state at checkpoints A and B: keys added (+), removed (-)
     and changed (~), nested values included (paths like `analysis.words[0]`)."""
     settings = setup(env, verbose)
-    from .timetravel import diff_checkpoints
+    from ..timetravel import diff_checkpoints
 
     with _readonly(settings) as store:
         first = store.find_checkpoint(thread_id, a)
@@ -227,7 +232,7 @@ def diff(thread_id: str, a: str, b: str, as_json: bool, env: str | None, verbose
 
 
 def _run_store(settings: Any) -> Any:
-    from .runs import RunStore
+    from ..runs import RunStore
 
     path = settings.resolve(settings.checkpointer.path)
     if settings.checkpointer.backend != "sqlite" or not path.exists():
@@ -239,8 +244,9 @@ def _run_store(settings: Any) -> Any:
 
 @click.command()
 @click.option("--thread", "thread_id", metavar="ID", help="Only runs of this thread.")
-@click.option("--status", metavar="STATUS", help="Only runs with this status.")
-@click.option("--limit", default=50, show_default=True, help="How many runs to show.")
+@click.option("--status", type=click.Choice(status_names()), metavar="STATUS",
+              help=f"Only runs with this status: {', '.join(status_names())}.")
+@click.option("--limit", default=50, show_default=True, type=COUNT, help="How many runs to show.")
 @json_option
 @common_options
 @handle_errors
@@ -252,7 +258,8 @@ def runs(thread_id: str | None, status: str | None, limit: int, as_json: bool,
     `lgp resume THREAD` finishes them from their last checkpoint."""
     settings = setup(env, verbose)
     store = _run_store(settings)
-    records = store.list(thread_id=thread_id, status=status, limit=limit) if store else []
+    wanted = RunStatus(status) if status else None
+    records = store.list_runs(thread_id=thread_id, status=wanted, limit=limit) if store else []
     if store:
         store.close()
     if as_json:
@@ -275,7 +282,7 @@ def _ts(value: float | None) -> str:
 
 @click.command()
 @click.argument("run_id", metavar="RUN_ID")
-@click.option("--after", "after", default=0, show_default=True, metavar="SEQ",
+@click.option("--after", "after", default=0, show_default=True, metavar="SEQ", type=COUNT,
               help="Only events with a seq greater than this.")
 @json_option
 @common_options
@@ -283,7 +290,7 @@ def _ts(value: float | None) -> str:
 def events(run_id: str, after: int, as_json: bool, env: str | None, verbose: bool) -> None:
     """Print RUN_ID's recorded events in order (all of them, or those after --after)."""
     settings = setup(env, verbose)
-    from .errors import NotFoundError
+    from ..errors import NotFoundError
 
     store = _run_store(settings)
     if store is None:

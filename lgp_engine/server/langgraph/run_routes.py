@@ -27,22 +27,10 @@ from ...runs import RunRecord, owner_alive
 from ..catalog import assistant_id_for
 from ..context import Ctx, ServerContext
 from ..hub import RunHandle
-from ..lg_compat import (
-    IN_FLIGHT,
-    OUR_STATUSES,
-    STREAM_MODES,
-    LgStream,
-    apply_select,
-    command_from,
-    in_flight,
-    result_body,
-    run_json,
-    tap,
-    terminal_event,
-    thread_exists,
-    workflow_for,
-)
 from ..sse import frame, sse_response
+from .shapes import IN_FLIGHT, OUR_STATUSES, STREAM_MODES, apply_select, command_from, run_json
+from .streams import LgStream, tap
+from .threads import in_flight, result_body, terminal_event, thread_exists, workflow_for
 
 Select = Annotated[list[str] | None, Query()]
 
@@ -373,12 +361,12 @@ async def list_runs(thread_id: str, ctx: Ctx, limit: int = Query(10, ge=1, le=10
     """The thread's runs, newest first (``status`` in the official vocabulary)."""
     runs = ctx.live_runner.runs
     if status is None or status == "all":
-        records = runs.list(thread_id=thread_id, limit=limit, offset=offset)
+        records = runs.list_runs(thread_id=thread_id, limit=limit, offset=offset)
     else:
         wanted = OUR_STATUSES.get(status)
         if wanted is None:
             raise HTTPException(422, f"Invalid status {status!r}")
-        records = [r for r in runs.list(thread_id=thread_id, limit=100000)
+        records = [r for r in runs.list_runs(thread_id=thread_id, limit=100000)
                    if r.status in wanted][offset: offset + limit]
     return [apply_select(run_json(r), select) for r in records]
 

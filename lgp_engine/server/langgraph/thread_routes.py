@@ -20,10 +20,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...jsonable import to_jsonable
 from ..catalog import assistant_id_for
 from ..context import Ctx, ServerContext
-from ..lg_compat import (
-    apply_select,
+from .shapes import apply_select, contains
+from .threads import (
     candidate_threads,
-    contains,
     in_flight,
     read_history,
     read_state,

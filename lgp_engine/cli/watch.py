@@ -18,13 +18,13 @@ from typing import Any
 
 import click
 
-from .cli_common import relpath
+from ..errors import LGPError
+from ..events import ReloadEvent, RunEvent
+from ..loader import LoadedWorkflow
+from ..reload import WorkflowReloader, rerun_plan
+from ..runner import Runner
+from .common import relpath
 from .console import RunPrinter
-from .errors import LGPError
-from .events import ReloadEvent, RunEvent
-from .loader import LoadedWorkflow
-from .reload import WorkflowReloader, rerun_plan
-from .runner import Runner
 
 
 @dataclass

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .cli_common import common_options, handle_errors, json_option, relpath, setup, table
+from .common import common_options, handle_errors, json_option, relpath, setup, table
 from .console import PREFIX, short
 
 
@@ -17,7 +17,7 @@ from .console import PREFIX, short
 def templates(as_json: bool, env: str | None, verbose: bool) -> None:
     """List the templates `lgp create` can start from."""
     settings = setup(env, verbose)
-    from .templates import list_templates, templates_dir
+    from ..templates import list_templates, templates_dir
 
     found = list_templates(templates_dir(settings))
     if as_json:
@@ -45,7 +45,7 @@ def create(name: str, template: str, force: bool, env: str | None, verbose: bool
       lgp create my_flow --template basic && lgp run my_flow
     """
     settings = setup(env, verbose)
-    from .templates import create_workflow
+    from ..templates import create_workflow
 
     created = create_workflow(name, template, settings, force=force)
     click.echo(f"{PREFIX} ✅ Created {relpath(created.path)} from template "

@@ -1,9 +1,12 @@
-"""Workflow templates: ``templates/<name>/workflow.py`` + ``template.yaml``.
+"""Workflow templates: ``<name>/workflow.py`` + ``template.yaml``.
 
-``template.yaml`` holds ``name``, ``description``, ``complexity`` (beginner,
-intermediate, advanced), ``default_input`` and ``files`` (extra files copied next to
-the new workflow). :func:`create_workflow` writes ``workflows/NAME.py`` from a
-template and registers it in ``workflows/config.yaml``.
+The bundled templates are package data of this package (read with
+:mod:`importlib.resources`, so they work from a wheel); ``workflows.templates`` in
+the config points at a folder of your own instead. ``template.yaml`` holds
+``name``, ``description``, ``complexity`` (beginner, intermediate, advanced),
+``default_input`` and ``files`` (extra files copied next to the new workflow).
+:func:`create_workflow` writes ``workflows/NAME.py`` from a template and registers
+it in ``workflows/config.yaml``.
 """
 
 from __future__ import annotations
@@ -11,20 +14,25 @@ from __future__ import annotations
 import keyword
 import os
 import re
-import shutil
 from dataclasses import dataclass, field
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .config import Settings
-from .errors import TemplateError, UsageError
-from .registry import RegistryEntry, WorkflowRegistry, _write_atomic
+from ..config import Settings
+from ..errors import TemplateError, UsageError
+from ..registry import RegistryEntry, WorkflowRegistry, write_atomic
 
 COMPLEXITIES = ("beginner", "intermediate", "advanced")
 _WORKFLOW_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-BUNDLED_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def bundled_templates() -> Traversable:
+    """The templates shipped with the package."""
+    return files(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,12 +42,12 @@ class Template:
     name: str
     description: str
     complexity: str
-    directory: Path
+    directory: Traversable
     default_input: dict[str, Any] = field(default_factory=dict)
     files: tuple[str, ...] = ()
 
     @property
-    def workflow_file(self) -> Path:
+    def workflow_file(self) -> Traversable:
         return self.directory / "workflow.py"
 
     def source(self) -> str:
@@ -59,23 +67,24 @@ class CreatedWorkflow:
     template: Template
 
 
-def templates_dir(settings: Settings | None = None) -> Path:
+def templates_dir(settings: Settings | None = None) -> Traversable:
     """The template folder: from config, else the bundled one."""
     if settings is not None and settings.workflows.templates:
         return settings.resolve(settings.workflows.templates)
-    return BUNDLED_TEMPLATES
+    return bundled_templates()
 
 
-def list_templates(directory: Path | None = None) -> list[Template]:
+def list_templates(directory: Traversable | None = None) -> list[Template]:
     """All templates, simplest first."""
-    root = directory or BUNDLED_TEMPLATES
+    root = directory if directory is not None else bundled_templates()
     if not root.is_dir():
         raise TemplateError(f"template folder not found: {root}")
-    found = [_read(d) for d in sorted(root.iterdir()) if (d / "template.yaml").is_file()]
+    found = [_read(d) for d in sorted(root.iterdir(), key=lambda d: d.name)
+             if d.is_dir() and (d / "template.yaml").is_file()]
     return sorted(found, key=lambda t: (COMPLEXITIES.index(t.complexity), t.name))
 
 
-def get_template(name: str, directory: Path | None = None) -> Template:
+def get_template(name: str, directory: Traversable | None = None) -> Template:
     """One template by name; :class:`TemplateError` listing the known ones if absent."""
     templates = {t.name: t for t in list_templates(directory)}
     if name not in templates:
@@ -113,12 +122,14 @@ def create_workflow(
         if target.exists():
             raise TemplateError(
                 f"workflow {name!r} already exists: {_rel(target, settings)}",
-                hint="pick another name, or pass --force to overwrite it",
+                hint="pick another name, or overwrite it with {field}", field="force",
+                code="workflow_exists",
             )
         if existing is not None:
             raise TemplateError(
                 f"workflow {name!r} is already registered in {registry.display_path}",
-                hint="pick another name, or pass --force to overwrite it",
+                hint="pick another name, or overwrite it with {field}", field="force",
+                code="workflow_exists",
             )
     rel_path = Path(os.path.relpath(target, registry.path.parent)).as_posix()
     entry = RegistryEntry(name, rel_path, template.description)
@@ -132,13 +143,13 @@ def create_workflow(
 
     target_dir.mkdir(parents=True, exist_ok=True)
     header = f"# Created by `lgp create {name} --template {template.name}`.\n"
-    _write_atomic(target, header + template.source())
+    write_atomic(target, header + template.source())
     copied = []
     for src, dst in extra:
         if dst.exists() and not force:
             continue  # another workflow from the same template may share it
         dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(src, dst)
+        dst.write_bytes(src.read_bytes())
         copied.append(dst)
     if registry_text is not None:
         registry.write(registry_text)
@@ -146,7 +157,7 @@ def create_workflow(
     return CreatedWorkflow(name, target, registry.path, registered, tuple(copied), template)
 
 
-def _read(directory: Path) -> Template:
+def _read(directory: Traversable) -> Template:
     meta_file = directory / "template.yaml"
     try:
         meta = yaml.safe_load(meta_file.read_text(encoding="utf-8")) or {}

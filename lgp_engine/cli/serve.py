@@ -1,0 +1,169 @@
+"""``lgp serve``: the hosted HTTP API."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import click
+
+from .common import common_options, handle_errors, setup
+from .console import PREFIX
+
+if TYPE_CHECKING:
+    from ..reload import ReloadOutcome
+    from ..server.auth import ServerAuth
+
+
+@click.command()
+@click.argument("target", required=False, metavar="[WORKFLOW|DIR|langgraph.json]")
+@click.option("--host", default=None, help="Interface to listen on (config: server.host).")
+@click.option("--port", type=click.IntRange(0, 65535), default=None,
+              help="Port, 0-65535 (config: server.port; 0 = any free port).")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Server processes sharing the same port and stores.")
+@click.option("--reload", "reload", is_flag=True,
+              help="Hot reload: new runs use the code of the last good save; runs in "
+                   "flight finish on the code they started with.")
+@click.option("--log-level", default="warning", show_default=True,
+              type=click.Choice(["debug", "info", "warning", "error"]),
+              help="uvicorn's log level (access lines at info; keys in URLs are masked).")
+@common_options(default_env="hosted")
+@handle_errors
+def serve(target: str | None, host: str | None, port: int | None, workers: int,
+          reload: bool, log_level: str, env: str | None, verbose: bool) -> None:
+    """Serve workflows over HTTP: the LGP API and the LangGraph SDK API.
+
+    TARGET is a workflow file, a folder of them, or a langgraph.json; by default
+    the workflows registered in workflows/config.yaml. Settings (API keys, rate
+    limit, CORS) come from config/<env>.yaml; the environment is `hosted` unless
+    --env or $LGP_ENV names another.
+
+    \b
+    Examples:
+      lgp serve                              # registered workflows, config/hosted.yaml
+      lgp serve workflows/basic_workflow.py --port 8123
+      curl localhost:8123/health
+      curl -X POST localhost:8123/workflows/basic_workflow/invoke \\
+           -H 'Authorization: Bearer KEY' -H 'content-type: application/json' \\
+           -d '{"input": {"input": "hi"}}'
+
+    \b
+    API keys: requests need `Authorization: Bearer KEY` (or `x-api-key: KEY`)
+    once server.api_keys holds one. The hosted config reads it from
+    $LGP_API_KEY; when that is unset, a key is made at start and printed once
+    (with a curl line to try it). Without any key the server only listens on
+    127.0.0.1; production refuses to start without one.
+
+    With --reload, saving a served workflow, a local module it imports or the
+    config reloads it for new runs (a broken save is reported and the previous
+    version keeps serving); runs already in flight finish on their own code.
+
+    Stops cleanly on Ctrl+C or SIGTERM: runs in flight are cancelled and
+    recorded as cancelled (resume them later).
+    """
+    t0 = time.perf_counter()
+    from ..server import serving
+
+    serving.limit_malloc_arenas()
+    settings = setup(env or os.environ.get("LGP_ENV") or "hosted", verbose)
+    host = host or settings.server.host
+    port = settings.server.port if port is None else port
+    if reload and workers > 1:
+        from ..errors import ConfigError
+
+        raise ConfigError("--reload works with one worker", hint="drop --workers or --reload")
+    import uvicorn
+
+    from ..runner import Runner
+    from ..server.app import create_app
+    from ..server.auth import WORKER_KEYS_ENV, resolve_auth
+
+    auth = resolve_auth(settings, host)  # before anything is loaded or bound
+    settings = auth.settings
+    click.echo(f"{PREFIX} Environment: {settings.environment}")
+    with Runner.open(settings):  # a bad store path is one line and exit 2, not a traceback
+        pass
+    app = create_app(settings, target, reload=reload,  # loads the workflows: errors here
+                     on_reload=_reload_reporter() if reload else None)
+    names = app.state.ctx.catalog.names()
+    click.echo(f"{PREFIX} Workflows: {', '.join(names)}")
+    for name, reason in app.state.ctx.catalog.skipped.items():
+        click.echo(f"{PREFIX} ⚠ Skipped {name}: {reason}", err=True)
+    if reload:
+        click.echo(f"{PREFIX} Hot reload: ON (new runs get the new code)")
+    sock = serving.bind(host, port)
+    url = f"http://{serving.display_host(host)}:{sock.getsockname()[1]}"
+    _print_auth(auth, url)
+    click.echo(f"{PREFIX} Server: {url}")
+    if workers > 1:
+        click.echo(f"{PREFIX} ✅ Ready ({workers} workers)")
+        sys.stdout.flush()
+        serving.serve_workers(sock, workers=workers, log_level=log_level, environ={
+            "LGP_SERVE_TARGET": target or "", "LGP_ENV": settings.environment,
+            WORKER_KEYS_ENV: "\n".join(settings.server.keys)})
+        click.echo(f"{PREFIX} Stopped")
+        return
+    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5,
+                            lifespan="on", access_log=log_level in ("debug", "info"))
+    server = serving.LgpServer(config, app.state.ctx)
+    original_startup = server.startup
+
+    async def startup(sockets: list[object] | None = None) -> None:
+        await original_startup(sockets=sockets)  # type: ignore[arg-type]
+        if server.started:
+            click.echo(f"{PREFIX} ✅ Ready ({time.perf_counter() - t0:.2f}s)")
+            sys.stdout.flush()
+
+    server.startup = startup  # type: ignore[method-assign,assignment]
+    loop = serving.new_loop()
+    try:
+        loop.run_until_complete(server.serve(sockets=[sock]))
+    finally:
+        click.echo(f"{PREFIX} Stopped")
+        sys.stdout.flush()
+        sys.stderr.flush()
+    # A cancelled run's node may still be sleeping in a worker thread (Python cannot
+    # stop a thread); its run is already recorded as cancelled and the stores are
+    # closed, so don't wait for it.
+    os._exit(0 if server.started else 1)
+
+
+def _print_auth(auth: ServerAuth, url: str) -> None:
+    """Say how to authenticate; a generated key is shown here, once, and nowhere else."""
+    server = auth.settings.server
+    limit = f"{server.rate_limit_per_minute}/min per key" if server.rate_limit_per_minute \
+        else "off"
+    if auth.generated_key is not None:
+        key = auth.generated_key
+        click.echo(f"{PREFIX} Auth: API key for this start (set LGP_API_KEY to choose your own):")
+        click.echo(f"{PREFIX}     {key}")
+        header = shlex.quote(f"Authorization: Bearer {key}")
+        click.echo(f"{PREFIX}     curl -H {header} {url}/workflows")
+    elif auth.open:
+        click.echo(f"{PREFIX} Auth: off (no API key; listening on this machine only)")
+    else:
+        click.echo(f"{PREFIX} Auth: {len(server.keys)} API key(s)")
+    click.echo(f"{PREFIX} Rate limit: {limit}")
+
+
+def _reload_reporter() -> Callable[[ReloadOutcome], None]:
+    """Prints each reload of ``lgp serve --reload`` in the ``[lgp]`` style."""
+    from .common import relpath
+    from .console import RunPrinter
+
+    printer = RunPrinter()
+
+    def report(outcome: ReloadOutcome) -> None:
+        printer.reload(outcome, relpath)
+        if outcome.ok:
+            printer.line(f"Serving the new {outcome.workflow_name} to new runs")
+
+    return report
+
+
+COMMANDS = [serve]

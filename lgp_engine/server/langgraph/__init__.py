@@ -1,0 +1,17 @@
+"""The LangGraph Agent Server API, as far as ``langgraph_sdk`` and LangGraph Studio
+use it: assistants (one per served workflow), threads (state, history,
+update_state) and runs (create, stream, wait, join, cancel), over the same
+:class:`~lgp_engine.Runner` and run hub as the LGP API.
+
+``shapes`` builds the official JSON shapes, ``threads`` reads what a thread is from
+our stores, ``streams`` turns a run's LangGraph stream into the official SSE
+events; ``*_routes`` are the routers.
+"""
+
+from .assistant_routes import router as assistants_router
+from .run_routes import router as runs_router
+from .thread_routes import router as threads_router
+
+ROUTERS = (assistants_router, threads_router, runs_router)
+
+__all__ = ["ROUTERS"]

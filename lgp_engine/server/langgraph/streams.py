@@ -1,0 +1,163 @@
+"""One run's LangGraph-style event stream: the raw stream parts of a run turned
+into the SSE events ``langgraph_sdk`` expects, buffered for any number of followers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from ...events import RunEvent
+from ...jsonable import to_jsonable
+from .shapes import checkpoint_json, interrupt_json, now_iso, updates_json
+
+log = logging.getLogger(__name__)
+
+# --------------------------------------------------------------------------- streams
+
+
+class LgStream:
+    """One run's LangGraph-style stream: ``(event, data)`` frames for the requested
+    stream modes, buffered so any number of SSE followers can read them in order.
+
+    ``on_part`` receives the executor's raw LangGraph parts, ``on_event`` our
+    RunEvents (``events`` mode, the terminal event, ``error``).
+    """
+
+    def __init__(self, modes: Iterable[str] = (), subgraphs: bool = False) -> None:
+        self.modes = frozenset(modes)
+        self.subgraphs = subgraphs
+        self.frames: list[tuple[str, Any]] = []
+        self.done = False
+        self.terminal: RunEvent | None = None
+        self.last_values: Any = None
+        self._wake = asyncio.Event()
+        self._messages: dict[Any, Any] = {}
+        self._step: dict[tuple[str, ...], int] = {}
+
+    # producers ------------------------------------------------------------------
+    def _push(self, event: str, data: Any) -> None:
+        self.frames.append((event, data))
+        self._wake.set()
+        self._wake = asyncio.Event()
+
+    def on_part(self, part: dict[str, Any]) -> None:
+        """Called by the executor with every raw part; never lets an error reach the run."""
+        try:
+            self._on_part(part)
+        except Exception:  # noqa: BLE001 - a stream conversion problem must not fail the run
+            log.exception("cannot convert a LangGraph stream part (%s)", part.get("type"))
+
+    def _on_part(self, part: dict[str, Any]) -> None:
+        kind = part.get("type")
+        ns: tuple[str, ...] = tuple(part.get("ns") or ())
+        data = part.get("data")
+        if kind == "values" and not ns:
+            self.last_values = data
+        if not self.modes:
+            return
+        if kind == "messages":
+            self._message(ns, data)
+            return
+        if ns and not self.subgraphs:
+            return
+        suffix = "|" + "|".join(ns) if ns else ""
+        modes = self.modes
+        if kind == "values" and "values" in modes:
+            payload = to_jsonable(data)
+            interrupts = part.get("interrupts") or ()
+            if interrupts and isinstance(payload, dict):
+                payload["__interrupt__"] = [interrupt_json(i, stream=True) for i in interrupts]
+            self._push("values" + suffix, payload)
+        elif kind == "updates" and "updates" in modes:
+            self._push("updates" + suffix, updates_json(data))
+        elif kind == "custom" and "custom" in modes:
+            self._push("custom" + suffix, to_jsonable(data))
+        elif kind == "tasks":
+            if "tasks" in modes:
+                self._push("tasks" + suffix, to_jsonable(data))
+            if "debug" in modes:
+                done = "input" not in (data or {})
+                self._push("debug" + suffix, {
+                    "step": self._step.get(ns, -1) + 1, "timestamp": now_iso(),
+                    "type": "task_result" if done else "task", "payload": to_jsonable(data)})
+        elif kind == "checkpoints":
+            step = ((data or {}).get("metadata") or {}).get("step")
+            if isinstance(step, int):
+                self._step[ns] = step
+            if "checkpoints" in modes:
+                self._push("checkpoints" + suffix, to_jsonable(data))
+            if "debug" in modes:
+                payload = to_jsonable(data)
+                if isinstance(payload, dict):
+                    payload["checkpoint"] = checkpoint_json(data.get("config"))
+                    payload["parent_checkpoint"] = checkpoint_json(data.get("parent_config"))
+                self._push("debug" + suffix, {"step": step, "timestamp": now_iso(),
+                                              "type": "checkpoint", "payload": payload})
+
+    def _message(self, ns: tuple[str, ...], data: Any) -> None:
+        try:
+            chunk, meta = data
+        except (TypeError, ValueError):
+            return
+        suffix = "|" + "|".join(ns) if ns and self.subgraphs else ""
+        if "messages-tuple" in self.modes:
+            self._push("messages" + suffix, [to_jsonable(chunk), to_jsonable(meta)])
+            return
+        if "messages" not in self.modes:
+            return
+        from langchain_core.messages import BaseMessageChunk
+
+        key = getattr(chunk, "id", None)
+        if key in self._messages and isinstance(chunk, BaseMessageChunk):
+            try:
+                self._messages[key] = self._messages[key] + chunk
+            except Exception:  # noqa: BLE001 - chunks that do not add up restart the message
+                self._messages[key] = chunk
+        else:
+            if key not in self._messages:
+                self._push("messages/metadata", {key: {"metadata": to_jsonable(meta)}})
+            self._messages[key] = chunk
+        kind = "messages/partial" if isinstance(chunk, BaseMessageChunk) else "messages/complete"
+        self._push(kind, [to_jsonable(self._messages[key])])
+
+    def on_event(self, event: RunEvent) -> None:
+        if "events" in self.modes:
+            self._push("events", event.to_dict())
+        if event.is_terminal:
+            self.terminal = event
+            if event.type == "run.failed":
+                self._push("error", {"error": event.data.get("error_type"),
+                                     "message": event.data.get("message")})
+
+    def close(self) -> None:
+        self.done = True
+        self._wake.set()
+
+    # consumers ------------------------------------------------------------------
+    async def follow(self, start: int = 0) -> AsyncIterator[tuple[str, Any]]:
+        """The frames from ``start`` on, live, until the run has stopped."""
+        i = start
+        while True:
+            wake = self._wake
+            while i < len(self.frames):
+                yield self.frames[i]
+                i += 1
+            if self.done:
+                return
+            await wake.wait()
+
+
+async def tap(events: AsyncIterator[RunEvent], stream: LgStream) -> AsyncIterator[RunEvent]:
+    """Pass a runner operation's events through, showing each to ``stream`` first."""
+    try:
+        async for event in events:
+            stream.on_event(event)
+            yield event
+    finally:
+        stream.close()
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()

@@ -1,0 +1,308 @@
+"""What the LangGraph Agent Server API knows of a thread, read from our stores:
+whether it exists, its workflow, its runs in flight, its state, history and status,
+and what a finished run answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from fastapi import HTTPException
+
+from ...checkpointing import checkpoint_time
+from ...errors import NotFoundError
+from ...events import RunEvent
+from ...jsonable import to_jsonable
+from ...loader import LoadedWorkflow
+from ...runs import RunRecord, owner_alive
+from ...timetravel import interrupt_writes, state_values
+from ..catalog import assistant_id_for
+from ..context import ServerContext
+from .shapes import (
+    IN_FLIGHT,
+    checkpoint_json,
+    empty_state,
+    interrupt_json,
+    iso,
+    not_found,
+    now_iso,
+    snapshot_json,
+)
+
+# --------------------------------------------------------------------------- assistants
+
+
+def assistant_json(ctx: ServerContext, name: str) -> dict[str, Any]:
+    """The built-in assistant of a served workflow (one per workflow, like ``langgraph dev``)."""
+    wf = ctx.catalog.workflows[name]
+    started = iso(ctx.started_at)
+    return {"assistant_id": assistant_id_for(name), "graph_id": name, "config": {},
+            "context": {}, "metadata": {"created_by": "system"}, "name": name,
+            "description": wf.source.description or None, "created_at": started,
+            "updated_at": started, "version": 1}
+
+
+def workflow_for(ctx: ServerContext, assistant_or_graph: str) -> LoadedWorkflow:
+    """The workflow an assistant id (or graph name) stands for; 404 if none."""
+    try:
+        return ctx.catalog.get(assistant_or_graph)
+    except NotFoundError:
+        raise HTTPException(404, f"Assistant '{assistant_or_graph}' not found "
+                                 f"(served: {', '.join(ctx.catalog.names()) or 'none'})") from None
+
+
+
+def _tuple_state(ctx: ServerContext, thread_id: str, tup: Any) -> dict[str, Any]:
+    """A ThreadState straight from a checkpoint tuple (no workflow code needed)."""
+    cid = tup.config["configurable"]["checkpoint_id"]
+    ns = tup.config["configurable"].get("checkpoint_ns", "")
+    values = state_values(tup.checkpoint)
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for task_id, item in interrupt_writes(tup.pending_writes):
+        by_task.setdefault(task_id, []).append(interrupt_json(item))
+    info = ctx.live_runner.store.checkpoint(thread_id, cid, checkpoint_ns=ns)
+    nxt = list(info.next) if info else []
+    tasks = [{"id": tid, "name": nxt[0] if len(nxt) == 1 else None, "path": [], "error": None,
+              "interrupts": items, "checkpoint": None, "state": None, "result": None}
+             for tid, items in by_task.items()]
+    metadata = dict(tup.metadata or {})
+    if metadata.get("checkpoint_ns") == "":
+        metadata.pop("checkpoint_ns")
+    checkpoint = checkpoint_json(tup.config)
+    parent = checkpoint_json(tup.parent_config)
+    created = tup.checkpoint.get("ts") or iso(checkpoint_time(cid))
+    return {"values": to_jsonable(values), "next": nxt, "tasks": tasks,
+            "metadata": to_jsonable(metadata), "created_at": created,
+            "checkpoint": checkpoint, "parent_checkpoint": parent,
+            "interrupts": [i for items in by_task.values() for i in items],
+            "checkpoint_id": cid,
+            "parent_checkpoint_id": parent["checkpoint_id"] if parent else None}
+
+
+# --------------------------------------------------------------------------- threads
+
+
+def has_checkpoints(ctx: ServerContext, thread_id: str) -> bool:
+    try:
+        ctx.live_runner.store.thread(thread_id)
+    except NotFoundError:
+        return False
+    return True
+
+
+def thread_exists(ctx: ServerContext, thread_id: str) -> bool:
+    """Created through the API, or known to the checkpointer (e.g. made by the CLI)."""
+    return ctx.live_runner.runs.get_thread(thread_id) is not None or has_checkpoints(
+        ctx, thread_id)
+
+
+def require_thread(ctx: ServerContext, thread_id: str) -> None:
+    if not thread_exists(ctx, thread_id):
+        raise not_found(f"Thread with ID {thread_id}")
+
+
+def thread_metadata(ctx: ServerContext, thread_id: str) -> dict[str, Any]:
+    """The thread's metadata; for threads made outside the API, graph_id/assistant_id
+    come from its newest run."""
+    record = ctx.live_runner.runs.get_thread(thread_id)
+    meta = dict(record.metadata) if record else {}
+    if "graph_id" not in meta:
+        last = ctx.live_runner.runs.latest_for_thread(thread_id)
+        if last is not None:
+            meta["graph_id"] = last.workflow
+            meta.setdefault("assistant_id", assistant_id_for(last.workflow))
+    return meta
+
+
+def thread_workflow(ctx: ServerContext, thread_id: str,
+                    metadata: dict[str, Any] | None = None) -> LoadedWorkflow | None:
+    """The served workflow of a thread: its metadata's graph_id, else its newest run's."""
+    meta = metadata if metadata is not None else thread_metadata(ctx, thread_id)
+    names = [meta.get("graph_id")]
+    last = ctx.live_runner.runs.latest_for_thread(thread_id)
+    if last is not None:
+        names.append(last.workflow)
+    for name in names:
+        if isinstance(name, str) and name in ctx.catalog.workflows:
+            return ctx.catalog.workflows[name]
+    return None
+
+
+def in_flight(ctx: ServerContext, thread_id: str) -> list[RunRecord]:
+    """Runs of the thread that are queued or running (here or in another process)."""
+    runs = ctx.live_runner.runs
+    active = ctx.live_hub.active
+    records = []
+    for status in IN_FLIGHT:
+        for r in runs.list_runs(thread_id=thread_id, status=status, limit=100):
+            # ours but unknown to the hub, or of a process that died: not in flight
+            if r.run_id in active or (r.owner != runs.owner and owner_alive(r.owner)):
+                records.append(r)
+    return records
+
+
+async def read_state(ctx: ServerContext, thread_id: str, *, checkpoint: dict[str, Any] | None
+                     = None, subgraphs: bool = False,
+                     metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The thread's ThreadState (newest, or at ``checkpoint``); through the workflow's
+    graph when it is served (tasks, subgraph states), else from the checkpoint itself."""
+    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
+    for key in ("checkpoint_id", "checkpoint_ns", "checkpoint_map"):
+        if checkpoint and checkpoint.get(key) is not None:
+            conf[key] = checkpoint[key]
+    if not has_checkpoints(ctx, thread_id):
+        if conf.get("checkpoint_id"):
+            raise not_found(f"Checkpoint {conf['checkpoint_id']} of thread {thread_id}")
+        return empty_state()
+    if conf.get("checkpoint_id") and not conf["checkpoint_ns"] and \
+            ctx.live_runner.store.checkpoint(thread_id, conf["checkpoint_id"]) is None:
+        raise not_found(f"Checkpoint {conf['checkpoint_id']} of thread {thread_id}")
+    wf = thread_workflow(ctx, thread_id, metadata)
+    if wf is not None:
+        async with ctx.live_runner.executor(wf).agraph() as graph:
+            snap = await graph.aget_state({"configurable": conf}, subgraphs=subgraphs)
+        return snapshot_json(snap)
+    tup = ctx.live_runner.store.reader().get_tuple({"configurable": conf})
+    if tup is None:
+        raise not_found(f"Checkpoint {conf.get('checkpoint_id')} of thread {thread_id}")
+    return _tuple_state(ctx, thread_id, tup)
+
+
+async def read_history(ctx: ServerContext, thread_id: str, *, limit: int, before: str | None,
+                       metadata_filter: dict[str, Any] | None,
+                       checkpoint: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Past ThreadStates of a thread, newest first."""
+    if not has_checkpoints(ctx, thread_id):
+        return []
+    conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
+    for key, value in (checkpoint or {}).items():
+        if key != "thread_id" and value is not None:
+            conf[key] = value
+    before_conf = {"configurable": {"checkpoint_id": before}} if before else None
+    wf = thread_workflow(ctx, thread_id)
+    if wf is not None:
+        async with ctx.live_runner.executor(wf).agraph() as graph:
+            return [snapshot_json(s) async for s in graph.aget_state_history(
+                {"configurable": conf}, limit=limit, before=before_conf,
+                filter=metadata_filter or None)]
+    reader = ctx.live_runner.store.reader()
+    return [_tuple_state(ctx, thread_id, tup) for tup in reader.list(
+        {"configurable": conf}, limit=limit, before=before_conf,
+        filter=metadata_filter or None)]
+
+
+def thread_status(ctx: ServerContext, thread_id: str, state: dict[str, Any]) -> str:
+    """idle | busy | interrupted | error, from the hub, the newest run and the state."""
+    if in_flight(ctx, thread_id):
+        return "busy"
+    last = ctx.live_runner.runs.latest_for_thread(thread_id)
+    if last is not None and last.status in ("failed", "abandoned"):
+        newer = (state.get("metadata") or {}).get("source") == "update" and \
+            (last.ended_at or 0) < _ts(state.get("created_at"))
+        if not newer:
+            return "error"
+    if (last is not None and last.status == "interrupted") or state.get("next"):
+        return "interrupted"
+    return "idle"
+
+
+def _ts(value: Any) -> float:
+    if not isinstance(value, str):
+        return 0.0
+    try:
+        return dt.datetime.fromisoformat(value).timestamp()
+    except ValueError:
+        return 0.0
+
+
+async def thread_json(ctx: ServerContext, thread_id: str) -> dict[str, Any]:
+    """The official Thread shape: ids, times, metadata, status, values, interrupts."""
+    runs = ctx.live_runner.runs
+    record = runs.get_thread(thread_id)
+    metadata = thread_metadata(ctx, thread_id)
+    state = await read_state(ctx, thread_id, metadata=metadata)
+    has_state = state.get("checkpoint") is not None
+    info = ctx.live_runner.store.thread(thread_id) if has_state else None
+    created = [t for t in (record.created_at if record else None,
+                           info.created_at.timestamp() if info and info.created_at else None)
+               if t is not None]
+    updated = [t for t in (record.updated_at if record else None,
+                           info.updated_at.timestamp() if info and info.updated_at else None)
+               if t is not None]
+    last = runs.latest_for_thread(thread_id)
+    error = None
+    status = thread_status(ctx, thread_id, state)
+    if status == "error" and last is not None and last.error:
+        error = {"error": last.error.get("error_type"), "message": last.error.get("message")}
+    interrupts: dict[str, list[dict[str, Any]]] = {}
+    for task in state.get("tasks") or []:
+        if task.get("interrupts"):
+            interrupts[task.get("id") or ""] = task["interrupts"]
+    state_updated = info.updated_at.timestamp() if info and info.updated_at else None
+    return {
+        "thread_id": thread_id,
+        "created_at": iso(min(created)) if created else now_iso(),
+        "updated_at": iso(max(updated)) if updated else now_iso(),
+        "state_updated_at": iso(state_updated or (max(updated) if updated else None)),
+        "metadata": metadata,
+        "status": status,
+        "config": {},
+        "values": state["values"] if has_state else None,
+        "interrupts": interrupts,
+        "error": error,
+    }
+
+
+def candidate_threads(ctx: ServerContext, cap: int = 1000) -> list[str]:
+    """Thread ids for search: API-created ones and the checkpointer's, newest first."""
+    seen: dict[str, float] = {}
+    for t in ctx.live_runner.runs.list_threads():
+        seen[t.thread_id] = t.updated_at
+    for info in ctx.live_runner.store.threads(limit=cap):
+        ts = info.updated_at.timestamp() if info.updated_at else 0.0
+        seen[info.thread_id] = max(ts, seen.get(info.thread_id, 0.0))
+    return sorted(seen, key=lambda k: seen[k], reverse=True)
+
+
+
+def terminal_event(ctx: ServerContext, record: RunRecord) -> RunEvent | None:
+    """The event that ended (or paused) a stored run."""
+    events = ctx.live_runner.runs.events(record.run_id, max(0, record.last_seq - 1))
+    ends = [e for e in events if e.is_terminal]
+    return ends[-1] if ends else None
+
+
+def latest_values(ctx: ServerContext, thread_id: str) -> Any:
+    from ..timetravel import state_at
+
+    if not has_checkpoints(ctx, thread_id):
+        return {}
+    try:
+        return to_jsonable(state_at(ctx.live_runner.store, thread_id).values)
+    except NotFoundError:
+        return {}
+
+
+def result_body(ctx: ServerContext, thread_id: str, terminal: RunEvent | None,
+                last_values: Any = None) -> Any:
+    """What ``runs.wait`` / ``runs.join`` answer: the final values; with ``__interrupt__``
+    when the run stopped at an interrupt; ``{"__error__": ...}`` when it failed."""
+    if terminal is not None and terminal.type == "run.failed":
+        return {"__error__": {"error": terminal.data.get("error_type"),
+                              "message": terminal.data.get("message")}}
+    if terminal is not None and terminal.type in ("run.completed", "interrupt"):
+        output = terminal.data.get("output")
+        if output is None:
+            output = latest_values(ctx, thread_id)
+        interrupts = terminal.data.get("interrupts") or []
+        if terminal.type == "interrupt" and interrupts:
+            body = dict(output) if isinstance(output, dict) else {}
+            body["__interrupt__"] = [interrupt_json(i, stream=True) for i in interrupts]
+            return body
+        return output
+    if last_values is not None:
+        return to_jsonable(last_values)
+    return latest_values(ctx, thread_id)
+
+
