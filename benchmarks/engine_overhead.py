@@ -22,12 +22,14 @@ from typing import Annotated, Any, TypedDict
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from langgraph.graph import END, START, StateGraph  # noqa: E402
+import itertools
 
-from lgp_engine import Executor, Settings, open_checkpoints  # noqa: E402
-from lgp_engine.loader import LoadedWorkflow, WorkflowSource  # noqa: E402
-from lgp_engine.runner import Runner  # noqa: E402
-from lgp_engine.runs import RunStore  # noqa: E402
+from langgraph.graph import END, START, StateGraph
+
+from lgp_engine import Executor, Settings, open_checkpoints
+from lgp_engine.loader import LoadedWorkflow, WorkflowSource
+from lgp_engine.runner import Runner
+from lgp_engine.runs import RunStore
 
 
 class State(TypedDict, total=False):
@@ -41,7 +43,7 @@ def build(nodes: int) -> StateGraph:
     for name in names:
         graph.add_node(name, lambda s, name=name: {"value": s.get("value", 0) + 1, "trail": [name]})
     graph.add_edge(START, names[0])
-    for a, b in zip(names, names[1:], strict=False):
+    for a, b in itertools.pairwise(names):
         graph.add_edge(a, b)
     graph.add_edge(names[-1], END)
     return graph
@@ -59,8 +61,9 @@ def main() -> None:
             state_graph = build(args.nodes)
             compiled = state_graph.compile(checkpointer=store.saver)
             source = WorkflowSource(name="bench", path=None, module="bench")
-            loaded = LoadedWorkflow(source, sys.modules[__name__], "graph", state_graph,
-                                    "state_graph")
+            loaded = LoadedWorkflow(
+                source, sys.modules[__name__], "graph", state_graph, "state_graph"
+            )
             executor = Executor(loaded, store)
             runner = Runner(store, RunStore(store.db_path), environment="bench")
 
@@ -82,6 +85,7 @@ def main() -> None:
                 plain(-1 - i)
                 engine(-1 - i)
                 recorded(-1 - i)
+
             def measure(pair: list[Any]) -> tuple[list[float], list[float]]:
                 times: tuple[list[float], list[float]] = ([], [])
                 for i in range(args.runs):
@@ -100,10 +104,14 @@ def main() -> None:
     print(f"graph: {args.nodes} nodes, {args.runs} runs per path, one SqliteSaver (WAL)")
     print(f"plain graph.invoke  : median {med(t_plain) * 1000:6.2f} ms/run")
     print(f"lgp Executor.stream : median {med(t_engine) * 1000:6.2f} ms/run")
-    print(f"ratio executor/invoke: {med(t_engine) / med(t_plain):.3f} median, "
-          f"{sum(t_engine) / sum(t_plain):.3f} total  (target <= 1.15)")
-    print(f"lgp Runner.start    : median {med(t_runner) * 1000:6.2f} ms/run "
-          "(also persists every event and the run record)")
+    print(
+        f"ratio executor/invoke: {med(t_engine) / med(t_plain):.3f} median, "
+        f"{sum(t_engine) / sum(t_plain):.3f} total  (target <= 1.15)"
+    )
+    print(
+        f"lgp Runner.start    : median {med(t_runner) * 1000:6.2f} ms/run "
+        "(also persists every event and the run record)"
+    )
     print(f"ratio runner/invoke : {med(t_runner) / med(t_plain2):.3f} median (for information)")
 
 

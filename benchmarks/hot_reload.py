@@ -41,7 +41,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from server_throughput import Server, free_port, langgraph_executable  # noqa: E402
+from server_throughput import Server, free_port, langgraph_executable
 
 GRAPH = """
 from typing import TypedDict
@@ -90,8 +90,9 @@ def summary(values: list[float]) -> str:
 def project(tmp: Path) -> Path:
     (tmp / "config").mkdir(parents=True)
     (tmp / "config" / "experiment.yaml").write_text("checkpointer:\n  path: .lgp/bench.db\n")
-    (tmp / "langgraph.json").write_text(json.dumps(
-        {"dependencies": ["."], "graphs": {"agent": "./agent.py:graph"}}))
+    (tmp / "langgraph.json").write_text(
+        json.dumps({"dependencies": ["."], "graphs": {"agent": "./agent.py:graph"}})
+    )
     write_graph(tmp / "agent.py", "edit-0")
     return tmp
 
@@ -99,9 +100,23 @@ def project(tmp: Path) -> Path:
 def bench_lgp(tmp: Path, edits: int, env: dict[str, str]) -> dict[str, list[float]]:
     """20 edits under `lgp run --watch --json`; latencies in seconds per stage."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lgp_engine", "run", "agent.py", "--watch", "--json",
-         "--thread", "bench"], cwd=tmp, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, encoding="utf-8",
+        [
+            sys.executable,
+            "-m",
+            "lgp_engine",
+            "run",
+            "agent.py",
+            "--watch",
+            "--json",
+            "--thread",
+            "bench",
+        ],
+        cwd=tmp,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
     )
     lines: queue.Queue[str | None] = queue.Queue()
     ready = threading.Event()
@@ -155,10 +170,13 @@ def bench_lgp(tmp: Path, edits: int, env: dict[str, str]) -> dict[str, list[floa
                     seen["returned"] = event["ts"]
             for stage, ts in seen.items():
                 stages[stage].append(ts - written)
-            print(f"[bench] lgp edit {i:2d}: detected {(seen['detected'] - written) * 1000:6.1f} "
-                  f"loaded {(seen['loaded'] - written) * 1000:6.1f} "
-                  f"rerun {(seen['rerun'] - written) * 1000:6.1f} "
-                  f"returned {(seen['returned'] - written) * 1000:6.1f} ms", flush=True)
+            print(
+                f"[bench] lgp edit {i:2d}: detected {(seen['detected'] - written) * 1000:6.1f} "
+                f"loaded {(seen['loaded'] - written) * 1000:6.1f} "
+                f"rerun {(seen['rerun'] - written) * 1000:6.1f} "
+                f"returned {(seen['returned'] - written) * 1000:6.1f} ms",
+                flush=True,
+            )
             time.sleep(0.3)
     finally:
         proc.send_signal(2)
@@ -172,13 +190,19 @@ def bench_lgp(tmp: Path, edits: int, env: dict[str, str]) -> dict[str, list[floa
 def bench_langgraph(tmp: Path, edits: int, env: dict[str, str], exe: str) -> list[float]:
     """Write → first POST /runs/wait that returns the new value, per edit (seconds)."""
     port = free_port()
-    server = Server("langgraph dev", [exe, "dev", "--port", str(port), "--no-browser"],
-                    tmp, f"http://127.0.0.1:{port}/ok", env)
+    server = Server(
+        "langgraph dev",
+        [exe, "dev", "--port", str(port), "--no-browser"],
+        tmp,
+        f"http://127.0.0.1:{port}/ok",
+        env,
+    )
     server.start()
     url = f"http://127.0.0.1:{port}/runs/wait"
     times: list[float] = []
     try:
         with httpx.Client(timeout=30) as client:
+
             def value() -> str | None:
                 try:
                     r = client.post(url, json={"assistant_id": "agent", "input": {}})
@@ -195,8 +219,11 @@ def bench_langgraph(tmp: Path, edits: int, env: dict[str, str], exe: str) -> lis
                         raise RuntimeError("langgraph dev never served the new code")
                     time.sleep(0.02)
                 times.append(time.time() - written)
-                print(f"[bench] langgraph dev edit {i:2d}: new value after "
-                      f"{times[-1] * 1000:7.1f} ms", flush=True)
+                print(
+                    f"[bench] langgraph dev edit {i:2d}: new value after "
+                    f"{times[-1] * 1000:7.1f} ms",
+                    flush=True,
+                )
                 time.sleep(0.3)
     finally:
         server.stop()
@@ -210,8 +237,14 @@ def main() -> None:
     parser.add_argument("--only", choices=["lgp", "langgraph"], help="measure one side")
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LGP_", "LANGSMITH"))}
-    env.update({"LANGGRAPH_API_KEY": "", "LANGSMITH_TRACING": "false",
-                "LANGCHAIN_TRACING_V2": "false", "PYTHONUNBUFFERED": "1"})
+    env.update(
+        {
+            "LANGGRAPH_API_KEY": "",
+            "LANGSMITH_TRACING": "false",
+            "LANGCHAIN_TRACING_V2": "false",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
 
     lgp: dict[str, list[float]] = {}
     lg: list[float] = []
@@ -243,8 +276,10 @@ def main() -> None:
         print(f"ratio to first run on new code (langgraph dev / lgp, medians): {ratio:.1f}x")
         ok_a = statistics.median(lgp["detected"]) < 0.100
         ok_c = statistics.median(lgp["rerun"]) < 0.300
-        print(f"targets: (a) < 100 ms {'met' if ok_a else 'MISSED'}; (c) < 300 ms "
-              f"{'met' if ok_c else 'MISSED'}; >= 10x {'met' if ratio >= 10 else 'MISSED'}")
+        print(
+            f"targets: (a) < 100 ms {'met' if ok_a else 'MISSED'}; (c) < 300 ms "
+            f"{'met' if ok_c else 'MISSED'}; >= 10x {'met' if ratio >= 10 else 'MISSED'}"
+        )
 
 
 if __name__ == "__main__":

@@ -82,11 +82,14 @@ def langgraph_executable(given: str | None) -> str:
         return given
     exe = LG_VENV / "bin" / "langgraph"
     if not exe.exists():
-        print("[bench] installing langgraph-cli[inmem] into benchmarks/.venv-langgraph ...",
-              flush=True)
+        print(
+            "[bench] installing langgraph-cli[inmem] into benchmarks/.venv-langgraph ...",
+            flush=True,
+        )
         subprocess.run([sys.executable, "-m", "venv", str(LG_VENV)], check=True)
-        subprocess.run([str(LG_VENV / "bin" / "pip"), "install", "-q", "langgraph-cli[inmem]"],
-                       check=True)
+        subprocess.run(
+            [str(LG_VENV / "bin" / "pip"), "install", "-q", "langgraph-cli[inmem]"], check=True
+        )
     return str(exe)
 
 
@@ -96,8 +99,9 @@ def rss_mb(pid: int) -> float:
     pids, queue = [pid], [pid]
     while queue:
         try:
-            out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(queue.pop())],
-                                 capture_output=True, text=True).stdout
+            out = subprocess.run(
+                ["ps", "-o", "pid=", "--ppid", str(queue.pop())], capture_output=True, text=True
+            ).stdout
         except OSError:
             break
         children = [int(p) for p in out.split()]
@@ -121,9 +125,14 @@ class Server:
 
     def start(self) -> None:
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen(self.cmd, cwd=self.cwd, env=self.env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.cmd,
+            cwd=self.cwd,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -192,27 +201,56 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="lgp-bench-"))
     (tmp / "agent.py").write_text(textwrap.dedent(GRAPH))
-    (tmp / "langgraph.json").write_text(json.dumps(
-        {"dependencies": ["."], "graphs": {"agent": "./agent.py:graph"}}))
+    (tmp / "langgraph.json").write_text(
+        json.dumps({"dependencies": ["."], "graphs": {"agent": "./agent.py:graph"}})
+    )
     (tmp / "config").mkdir()
     (tmp / "config" / "hosted.yaml").write_text(
-        "checkpointer:\n  path: .lgp/bench.db\nserver:\n  rate_limit_per_minute: 0\n")
+        "checkpointer:\n  path: .lgp/bench.db\nserver:\n  rate_limit_per_minute: 0\n"
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LGP_", "LANGSMITH"))}
-    env.update({"LANGGRAPH_API_KEY": "", "LANGSMITH_TRACING": "false",
-                "LANGCHAIN_TRACING_V2": "false", "PYTHONDONTWRITEBYTECODE": "1"})
+    env.update(
+        {
+            "LANGGRAPH_API_KEY": "",
+            "LANGSMITH_TRACING": "false",
+            "LANGCHAIN_TRACING_V2": "false",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
 
     servers = []
     if args.only != "langgraph":
         port = free_port()
-        servers.append(Server("lgp serve", [sys.executable, "-m", "lgp_engine", "serve",
-                                             "langgraph.json", "--port", str(port)],
-                              tmp, f"http://127.0.0.1:{port}/health", env))
+        servers.append(
+            Server(
+                "lgp serve",
+                [
+                    sys.executable,
+                    "-m",
+                    "lgp_engine",
+                    "serve",
+                    "langgraph.json",
+                    "--port",
+                    str(port),
+                ],
+                tmp,
+                f"http://127.0.0.1:{port}/health",
+                env,
+            )
+        )
     if args.only != "lgp":
         port = free_port()
         exe = langgraph_executable(args.langgraph)
         # as users run it: with its file watcher (the reloader is part of its footprint)
-        servers.append(Server("langgraph dev", [exe, "dev", "--port", str(port), "--no-browser"],
-                              tmp, f"http://127.0.0.1:{port}/ok", env))
+        servers.append(
+            Server(
+                "langgraph dev",
+                [exe, "dev", "--port", str(port), "--no-browser"],
+                tmp,
+                f"http://127.0.0.1:{port}/ok",
+                env,
+            )
+        )
 
     results: dict[str, dict[str, object]] = {}
     for server in servers:
@@ -223,9 +261,12 @@ def main() -> None:
             for n in levels:
                 rps, lat, errors = asyncio.run(load(base, n, args.seconds))
                 row[n] = (rps, pct(lat, 0.5), pct(lat, 0.95), errors)
-                print(f"[bench] {server.name:13s} {n:>2} clients: {rps:7.1f} runs/s  "
-                      f"p50 {pct(lat, 0.5):7.1f} ms  p95 {pct(lat, 0.95):7.1f} ms  "
-                      f"errors {errors}", flush=True)
+                print(
+                    f"[bench] {server.name:13s} {n:>2} clients: {rps:7.1f} runs/s  "
+                    f"p50 {pct(lat, 0.5):7.1f} ms  p95 {pct(lat, 0.95):7.1f} ms  "
+                    f"errors {errors}",
+                    flush=True,
+                )
             assert server.proc is not None
             row["rss"] = rss_mb(server.proc.pid)
         finally:
@@ -233,8 +274,10 @@ def main() -> None:
         results[server.name] = row
 
     print()
-    print(f"{'':16s}{'startup':>9s}{'RSS MB':>9s}" + "".join(
-        f"{f'{n} cl. runs/s':>15s}{'p50 ms':>9s}{'p95 ms':>9s}" for n in levels))
+    print(
+        f"{'':16s}{'startup':>9s}{'RSS MB':>9s}"
+        + "".join(f"{f'{n} cl. runs/s':>15s}{'p50 ms':>9s}{'p95 ms':>9s}" for n in levels)
+    )
     for name, row in results.items():
         line = f"{name:16s}{row['startup']:8.2f}s{row['rss']:9.0f}"
         for n in levels:

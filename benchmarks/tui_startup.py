@@ -98,7 +98,7 @@ workflow.add_edge("act", "report")
 workflow.add_edge("report", END)
 '''
 
-BARE_APP = '''\
+BARE_APP = """\
 from textual.app import App
 from textual.widgets import Static
 
@@ -109,11 +109,11 @@ class Bare(App):
 
 
 Bare().run()
-'''
+"""
 
 # lgp-tui with timestamps (CLOCK_MONOTONIC, shared with the parent) at the points the
 # first frame may wait on. Hooks that no longer exist are skipped, not fatal.
-STAMPED_TUI = '''\
+STAMPED_TUI = """\
 import contextlib, functools, os, sys, time
 
 _out = open(os.environ["LGP_BENCH_STAMPS"], "w", buffering=1)
@@ -163,7 +163,7 @@ if runner is not None and hasattr(runner, "open"):
 
     runner.open = _timed_open
 sys.exit(cli.main(sys.argv[1:]))
-'''
+"""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -181,8 +181,9 @@ def make_project(tmp: Path) -> Path:
     project = tmp / "project"
     project.mkdir()
     for name in ("workflows", "config"):
-        shutil.copytree(ROOT / name, project / name,
-                        ignore=shutil.ignore_patterns("__pycache__", ".lgp"))
+        shutil.copytree(
+            ROOT / name, project / name, ignore=shutil.ignore_patterns("__pycache__", ".lgp")
+        )
     (project / "workflows" / "bench_counter.py").write_text(BENCH_WORKFLOW, encoding="utf-8")
     (tmp / "bare_app.py").write_text(BARE_APP, encoding="utf-8")
     (tmp / "stamped_tui.py").write_text(STAMPED_TUI, encoding="utf-8")
@@ -252,8 +253,16 @@ def first_frame(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float =
 
     watcher = FrameWatcher(ROWS)
     t0 = time.monotonic()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=slave, stdout=slave, stderr=slave,
-                            start_new_session=True, preexec_fn=controlling_tty)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+        preexec_fn=controlling_tty,
+    )
     os.close(slave)
     seen = b""
     try:
@@ -314,14 +323,14 @@ def bench_startup(tmp: Path, project: Path, runs: int) -> dict[str, Any]:
         order = list(variants) if i % 2 else list(reversed(variants))
         for key in order:
             times[key].append(first_frame(variants[key], project, env))
-            print(f"[startup] run {i + 1:>2}/{runs} {key:4s} {ms(times[key][-1])}",
-                  file=sys.stderr)
+            print(f"[startup] run {i + 1:>2}/{runs} {key:4s} {ms(times[key][-1])}", file=sys.stderr)
 
     stamps_file = tmp / "stamps.txt"
     env_stamped = dict(env, LGP_BENCH_STAMPS=str(stamps_file))
     master_t0 = time.monotonic()
-    frame = first_frame([python, str(tmp / "stamped_tui.py"), "workflows/basic_workflow.py"],
-                        project, env_stamped)
+    frame = first_frame(
+        [python, str(tmp / "stamped_tui.py"), "workflows/basic_workflow.py"], project, env_stamped
+    )
     stamps = []
     for line in stamps_file.read_text().splitlines():
         what, _, at = line.rpartition(" ")
@@ -362,8 +371,9 @@ def bench_store(settings: Any, repeats: int) -> dict[str, list[float]]:
     from lgp_engine.timetravel import flatten_tree, history_tree
 
     limit = _history_limit()
-    times: dict[str, list[float]] = {k: [] for k in
-                                     ("raw", "saver", "thread", "history", "tree", "store")}
+    times: dict[str, list[float]] = {
+        k: [] for k in ("raw", "saver", "thread", "history", "tree", "store")
+    }
     db = settings.resolve(settings.checkpointer.path)
     raw = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     config = {"configurable": {"thread_id": BIG, "checkpoint_ns": ""}}
@@ -373,7 +383,9 @@ def bench_store(settings: Any, repeats: int) -> dict[str, list[float]]:
             rows = raw.execute(
                 "SELECT checkpoint_id, parent_checkpoint_id, metadata FROM checkpoints "
                 "WHERE thread_id = ? AND checkpoint_ns = '' "
-                "ORDER BY checkpoint_id DESC LIMIT ?", (BIG, limit)).fetchall()
+                "ORDER BY checkpoint_id DESC LIMIT ?",
+                (BIG, limit),
+            ).fetchall()
             t_raw = time.monotonic() - t
             t = time.monotonic()
             listed = list(store.saver.list(config, limit=limit))
@@ -389,8 +401,11 @@ def bench_store(settings: Any, repeats: int) -> dict[str, list[float]]:
             t_tree = time.monotonic() - t
             assert len(rows) == len(listed) == len(infos) == len(tree_rows) == limit
             if i:
-                for key, value in zip(times, (t_raw, t_saver, t_thread, t_history, t_tree,
-                                              t_thread + t_history + t_tree), strict=True):
+                for key, value in zip(
+                    times,
+                    (t_raw, t_saver, t_thread, t_history, t_tree, t_thread + t_history + t_tree),
+                    strict=True,
+                ):
                     times[key].append(value)
     raw.close()
     return times
@@ -441,8 +456,9 @@ async def bench_browser(settings: Any, repeats: int) -> dict[str, Any]:
         wrap(screen_cls, "on_checkpoint_browser_history_read", handler_label),
         wrap(screen_cls, "_on_timer_update", lambda *_: "frame"),
     ]
-    result: dict[str, Any] = {k: [] for k in ("total", "filled", "worker", "queue",
-                                              "handler", "render")}
+    result: dict[str, Any] = {
+        k: [] for k in ("total", "filled", "worker", "queue", "handler", "render")
+    }
     try:
         app = WorkbenchApp(settings, target="workflows/basic_workflow.py")
         async with app.run_test(size=(COLS, ROWS)) as pilot:
@@ -452,16 +468,23 @@ async def bench_browser(settings: Any, repeats: int) -> dict[str, Any]:
             screen = app.screen
             threads = screen.query_one("#cp-threads", OptionList)
             history = screen.query_one("#cp-history")
-            await _until(lambda: bool(screen.threads) and history.row_count > 0, pilot,
-                         "the first thread's history")
+            await _until(
+                lambda: bool(screen.threads) and history.row_count > 0,
+                pilot,
+                "the first thread's history",
+            )
             ids = [t.thread_id for t in screen.threads]
             big, small = ids.index(BIG), ids.index(SMALL)
             for _ in range(repeats + 1):  # the first round warms up and is dropped
                 marks.clear()
                 t0 = time.monotonic()
                 threads.highlighted = big
-                await _until(lambda: _frame_after_handler(marks) is not None, pilot,
-                             "the big thread's history", poll=0.0005)
+                await _until(
+                    lambda: _frame_after_handler(marks) is not None,
+                    pilot,
+                    "the big thread's history",
+                    poll=0.0005,
+                )
                 at = _first_marks(marks)
                 frame = _frame_after_handler(marks)
                 assert frame is not None
@@ -474,9 +497,15 @@ async def bench_browser(settings: Any, repeats: int) -> dict[str, Any]:
                 result["shown"] = history.row_count
                 result["subtitle"] = str(history.border_subtitle)
                 threads.highlighted = small
-                await _until(lambda: history.row_count < 100 and screen.thread_id == SMALL
-                             and history.border_subtitle != "reading…", pilot,
-                             "the small thread's history")
+                await _until(
+                    lambda: (
+                        history.row_count < 100
+                        and screen.thread_id == SMALL
+                        and history.border_subtitle != "reading…"
+                    ),
+                    pilot,
+                    "the small thread's history",
+                )
                 await pilot.pause(0.05)
             for key in ("total", "filled", "worker", "queue", "handler", "render"):
                 result[key] = result[key][1:]
@@ -501,8 +530,9 @@ def _frame_after_handler(marks: list[tuple[str, float]]) -> float | None:
     return next((at for what, at in marks if what == "frame end" and at > handled), None)
 
 
-async def _until(check: Callable[[], bool], pilot: Any, what: str, *, timeout: float = 30.0,
-                 poll: float = 0.005) -> None:
+async def _until(
+    check: Callable[[], bool], pilot: Any, what: str, *, timeout: float = 30.0, poll: float = 0.005
+) -> None:
     end = time.monotonic() + timeout
     while not check():
         if time.monotonic() > end:
@@ -511,39 +541,55 @@ async def _until(check: Callable[[], bool], pilot: Any, what: str, *, timeout: f
 
 
 # --------------------------------------------------------------------------- report
-def report(startup: dict[str, Any], built: dict[str, Any], store: dict[str, list[float]],
-           browser: dict[str, Any], runs: int, repeats: int) -> bool:
+def report(
+    startup: dict[str, Any],
+    built: dict[str, Any],
+    store: dict[str, list[float]],
+    browser: dict[str, Any],
+    runs: int,
+    repeats: int,
+) -> bool:
     med = statistics.median
     ok = True
-    print(f"\n1. startup: process start -> first full frame, {COLS}x{ROWS} pty, "
-          f"{runs} runs each (after one warm-up)")
+    print(
+        f"\n1. startup: process start -> first full frame, {COLS}x{ROWS} pty, "
+        f"{runs} runs each (after one warm-up)"
+    )
     print(f"   {'':34s}{'median':>10s}{'p95':>11s}")
     bare_med, bare_p95 = median_p95(startup["times"]["bare"])
     lgp_med, lgp_p95 = median_p95(startup["times"]["lgp"])
     print(f"   {'bare Textual app (one Static)':34s}{ms(bare_med)} {ms(bare_p95)}")
-    print(f"   {'lgp-tui workflows/basic_workflow.py':34s}{ms(lgp_med)} {ms(lgp_p95)}"
-          f"   target < {STARTUP_TARGET_S * 1000:.0f} ms: "
-          f"{'ok' if lgp_med < STARTUP_TARGET_S else 'MISSED'}")
+    print(
+        f"   {'lgp-tui workflows/basic_workflow.py':34s}{ms(lgp_med)} {ms(lgp_p95)}"
+        f"   target < {STARTUP_TARGET_S * 1000:.0f} ms: "
+        f"{'ok' if lgp_med < STARTUP_TARGET_S else 'MISSED'}"
+    )
     ok &= lgp_med < STARTUP_TARGET_S
     print(f"   ratio lgp-tui / bare Textual: {lgp_med / bare_med:.2f}x median")
     frame = startup["stamped_frame"]
-    print(f"   one lgp-tui run with timestamps (ms after spawn; first full frame at "
-          f"{frame * 1000:.0f}):")
+    print(
+        f"   one lgp-tui run with timestamps (ms after spawn; first full frame at "
+        f"{frame * 1000:.0f}):"
+    )
     for what, at in startup["stamps"]:
         where = "before" if at <= frame else "after "
         print(f"     {at * 1000:7.1f}  {where} frame  {what}")
     stamps = dict(startup["stamps"])
     if "Runner.open end" in stamps and stamps["Runner.open end"] <= frame:
         cost = stamps["Runner.open end"] - stamps["Runner.open start"]
-        print(f"   -> Runner.open ({cost * 1000:.0f} ms) runs in WorkbenchApp.on_mount, "
-              "before the first frame: it is on the critical path")
+        print(
+            f"   -> Runner.open ({cost * 1000:.0f} ms) runs in WorkbenchApp.on_mount, "
+            "before the first frame: it is on the critical path"
+        )
     if "workflow import (load worker) end" in stamps:
         when = "after" if stamps["workflow import (load worker) end"] > frame else "before"
         print(f"   -> the workflow import runs in a worker and ends {when} the first frame")
 
-    print(f"\n2. open a thread of {built['checkpoints']:,} checkpoints "
-          f"(built in {built['seconds']:.1f} s: {RUNS_ON_BIG} runs + {FORKS} forks), "
-          f"newest {_history_limit():,} shown; median of {repeats}")
+    print(
+        f"\n2. open a thread of {built['checkpoints']:,} checkpoints "
+        f"(built in {built['seconds']:.1f} s: {RUNS_ON_BIG} runs + {FORKS} forks), "
+        f"newest {_history_limit():,} shown; median of {repeats}"
+    )
     print("   store calls alone (what the browser's worker runs):")
     rows = [
         ("baseline: raw SELECT of the 2,000 rows", store["raw"]),
@@ -555,8 +601,10 @@ def report(startup: dict[str, Any], built: dict[str, Any], store: dict[str, list
     ]
     for label, values in rows:
         print(f"     {label:40s}{ms(med(values))}")
-    print(f"   ratio store.history / raw SELECT: {med(store['history']) / med(store['raw']):.1f}x;"
-          f" / saver.list: {med(store['history']) / med(store['saver']):.2f}x")
+    print(
+        f"   ratio store.history / raw SELECT: {med(store['history']) / med(store['raw']):.1f}x;"
+        f" / saver.list: {med(store['history']) / med(store['saver']):.2f}x"
+    )
     print("   in the app (run_test, Pilot): highlight the thread -> ...")
     parts = [
         ("worker: store reads + tree, posted", browser["worker"]),
@@ -569,12 +617,16 @@ def report(startup: dict[str, Any], built: dict[str, Any], store: dict[str, list
     for label, values in parts:
         print(f"     {label:40s}{ms(med(values))}")
     total = med(browser["total"])
-    print(f"   open thread: {total * 1000:.0f} ms median, target < {OPEN_TARGET_S * 1000:.0f} ms:"
-          f" {'ok' if total < OPEN_TARGET_S else 'MISSED'}   "
-          f"(list shows {browser['shown']} rows, subtitle {browser['subtitle']!r})")
+    print(
+        f"   open thread: {total * 1000:.0f} ms median, target < {OPEN_TARGET_S * 1000:.0f} ms:"
+        f" {'ok' if total < OPEN_TARGET_S else 'MISSED'}   "
+        f"(list shows {browser['shown']} rows, subtitle {browser['subtitle']!r})"
+    )
     ok &= total < OPEN_TARGET_S
-    print(f"   ratio open thread / raw SELECT: {total / med(store['raw']):.0f}x; "
-          f"/ saver.list: {total / med(store['saver']):.1f}x")
+    print(
+        f"   ratio open thread / raw SELECT: {total / med(store['raw']):.0f}x; "
+        f"/ saver.list: {total / med(store['saver']):.1f}x"
+    )
     return ok
 
 
@@ -582,8 +634,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10, help="startup runs per variant")
     parser.add_argument("--repeats", type=int, default=5, help="open-thread repeats")
-    parser.add_argument("--keep", type=Path, default=None,
-                        help="build the temporary project in DIR (must not exist) and keep it")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="build the temporary project in DIR (must not exist) and keep it",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="lgp-tui-bench-") as scratch:
@@ -594,12 +650,15 @@ def main() -> None:
         project = make_project(tmp)
         for key in [k for k in os.environ if k.startswith("LGP_")]:
             del os.environ[key]  # the project's own config, nothing from the shell
-        print(f"[bench] building {EXPECTED_CHECKPOINTS:,} checkpoints in {project} ...",
-              file=sys.stderr)
+        print(
+            f"[bench] building {EXPECTED_CHECKPOINTS:,} checkpoints in {project} ...",
+            file=sys.stderr,
+        )
         built = build_history(project)
         if built["checkpoints"] != EXPECTED_CHECKPOINTS:
-            raise SystemExit(f"expected {EXPECTED_CHECKPOINTS} checkpoints, "
-                             f"got {built['checkpoints']}")
+            raise SystemExit(
+                f"expected {EXPECTED_CHECKPOINTS} checkpoints, got {built['checkpoints']}"
+            )
         startup = bench_startup(tmp, project, args.runs)
         store = bench_store(built["settings"], args.repeats)
         browser = asyncio.run(bench_browser(built["settings"], args.repeats))

@@ -50,10 +50,10 @@ from .runs import RunRecord, RunStore
 from .templates import Template, create_workflow, get_template, list_templates
 from .timetravel import Change, StateAt, diff_values, state_at
 
-
 __all__ = [
     "EVENT_TYPES",
     "RELOAD_EVENT_TYPES",
+    "Change",
     "CheckpointError",
     "CheckpointInfo",
     "CheckpointStore",
@@ -72,7 +72,6 @@ __all__ = [
     "Runner",
     "Settings",
     "StateAt",
-    "Change",
     "Template",
     "TemplateError",
     "ThreadInfo",

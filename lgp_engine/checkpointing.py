@@ -113,16 +113,24 @@ class CheckpointStore:
             for info in self._memory_threads():
                 if info.thread_id == thread_id:
                     return info
-            raise NotFoundError(f"unknown thread {thread_id!r}", field="thread_id",
-                                code="unknown_thread", thread_id=thread_id)
+            raise NotFoundError(
+                f"unknown thread {thread_id!r}",
+                field="thread_id",
+                code="unknown_thread",
+                thread_id=thread_id,
+            )
         rows = self._query(
             "SELECT COUNT(*), MIN(checkpoint_id), MAX(checkpoint_id) FROM checkpoints "
             "WHERE thread_id = ? AND checkpoint_ns = ''",
             (thread_id,),
         )
         if not rows or not rows[0][0]:
-            raise NotFoundError(f"unknown thread {thread_id!r}", field="thread_id",
-                                code="unknown_thread", thread_id=thread_id)
+            raise NotFoundError(
+                f"unknown thread {thread_id!r}",
+                field="thread_id",
+                code="unknown_thread",
+                thread_id=thread_id,
+            )
         n, first, last = rows[0]
         return ThreadInfo(thread_id, n, checkpoint_time(first), checkpoint_time(last))
 
@@ -147,8 +155,11 @@ class CheckpointStore:
     ) -> CheckpointInfo | None:
         """One checkpoint's summary, or None if the thread has no such checkpoint."""
         if self.backend == "memory":
-            found = [c for c in self._memory_history(thread_id, checkpoint_ns)
-                     if c.checkpoint_id == checkpoint_id]
+            found = [
+                c
+                for c in self._memory_history(thread_id, checkpoint_ns)
+                if c.checkpoint_id == checkpoint_id
+            ]
             return found[0] if found else None
         rows = self._query(
             "SELECT checkpoint_id, parent_checkpoint_id, metadata, checkpoint_ns FROM checkpoints "
@@ -168,9 +179,14 @@ class CheckpointStore:
             if self.backend == "memory":
                 ids = [c.checkpoint_id for c in self._memory_history(thread_id, "")]
             else:
-                ids = [r[0] for r in self._query(
-                    "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND "
-                    "checkpoint_ns = '' AND instr(checkpoint_id, ?) > 0", (thread_id, token))]
+                ids = [
+                    r[0]
+                    for r in self._query(
+                        "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND "
+                        "checkpoint_ns = '' AND instr(checkpoint_id, ?) > 0",
+                        (thread_id, token),
+                    )
+                ]
             matches = [i for i in ids if token in i]
             if len(matches) == 1:
                 return matches[0]
@@ -178,11 +194,15 @@ class CheckpointStore:
                 raise AmbiguousError(
                     f"checkpoint {token!r} is ambiguous in thread {thread_id!r} "
                     f"({len(matches)} match); give more of the id",
-                    field="checkpoint_id", code="ambiguous_checkpoint", thread_id=thread_id,
+                    field="checkpoint_id",
+                    code="ambiguous_checkpoint",
+                    thread_id=thread_id,
                 )
         raise NotFoundError(
             f"unknown checkpoint {token!r} in thread {thread_id!r}",
-            field="checkpoint_id", code="unknown_checkpoint", thread_id=thread_id,
+            field="checkpoint_id",
+            code="unknown_checkpoint",
+            thread_id=thread_id,
         )
 
     def namespaces(self, thread_id: str) -> list[str]:
@@ -191,7 +211,8 @@ class CheckpointStore:
             return sorted(self.saver.storage.get(thread_id, {}))
         rows = self._query(
             "SELECT DISTINCT checkpoint_ns FROM checkpoints WHERE thread_id = ? "
-            "ORDER BY checkpoint_ns", (thread_id,),
+            "ORDER BY checkpoint_ns",
+            (thread_id,),
         )
         return [r[0] for r in rows]
 
@@ -221,8 +242,7 @@ class CheckpointStore:
         ran = self._tasks_by_checkpoint(thread_id, checkpoint_ns, ids, blobs)
         # checkpoints no task ran from (a run's last one, an interrupt): what is pending
         # comes from the checkpoint itself, read for all of them in a few queries
-        self._load_blobs(thread_id, checkpoint_ns, [r[0] for r in rows if not ran.get(r[0])],
-                         blobs)
+        self._load_blobs(thread_id, checkpoint_ns, [r[0] for r in rows if not ran.get(r[0])], blobs)
         out = []
         for cid, parent, meta_raw, ns in rows:
             meta = _json_meta(meta_raw)
@@ -253,7 +273,11 @@ class CheckpointStore:
         return rows
 
     def _scan(
-        self, sql: str, params: tuple[Any, ...], each: Callable[[Any], Any], *,
+        self,
+        sql: str,
+        params: tuple[Any, ...],
+        each: Callable[[Any], Any],
+        *,
         fetch_all: bool = False,
     ) -> None:
         """Run ``sql`` on the read-only connection and hand ``each`` every row (or, with
@@ -292,7 +316,7 @@ class CheckpointStore:
         for chunk in _chunks(sorted(ids)):
             marks = ",".join("?" * len(chunk))
             rows += self._query(
-                f"SELECT DISTINCT checkpoint_id, task_path, task_id FROM writes "  # noqa: S608
+                f"SELECT DISTINCT checkpoint_id, task_path, task_id FROM writes "
                 f"WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id IN ({marks})",
                 (thread_id, ns, *chunk),
             )
@@ -326,9 +350,10 @@ class CheckpointStore:
         for chunk in _chunks(missing, _BLOB_CHUNK):
             marks = ",".join("?" * len(chunk))
             self._scan(
-                f"SELECT checkpoint_id, type, checkpoint FROM checkpoints "  # noqa: S608
+                f"SELECT checkpoint_id, type, checkpoint FROM checkpoints "
                 f"WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id IN ({marks})",
-                (thread_id, ns, *chunk), keep,
+                (thread_id, ns, *chunk),
+                keep,
             )
 
     # -- memory helpers ---------------------------------------------------------
@@ -337,10 +362,10 @@ class CheckpointStore:
         for tid, namespaces in list(self.saver.storage.items()):
             ids = sorted(namespaces.get("", {}))
             if ids:
-                out.append(ThreadInfo(tid, len(ids), checkpoint_time(ids[0]),
-                                      checkpoint_time(ids[-1])))
-        out.sort(key=lambda t: t.updated_at or dt.datetime.min.replace(tzinfo=dt.UTC),
-                 reverse=True)
+                out.append(
+                    ThreadInfo(tid, len(ids), checkpoint_time(ids[0]), checkpoint_time(ids[-1]))
+                )
+        out.sort(key=lambda t: t.updated_at or dt.datetime.min.replace(tzinfo=dt.UTC), reverse=True)
         return out
 
     def _memory_history(self, thread_id: str, ns: str) -> list[CheckpointInfo]:
@@ -363,9 +388,18 @@ class CheckpointStore:
             writes = ran(parent) if parent else ()
             if t.metadata.get("source") == "input":
                 writes = ("__input__",)
-            out.append(CheckpointInfo(cid, parent, t.metadata.get("step"),
-                                      t.metadata.get("source"), writes, nxt,
-                                      checkpoint_time(cid), ns))
+            out.append(
+                CheckpointInfo(
+                    cid,
+                    parent,
+                    t.metadata.get("step"),
+                    t.metadata.get("source"),
+                    writes,
+                    nxt,
+                    checkpoint_time(cid),
+                    ns,
+                )
+            )
         return out
 
     def close(self) -> None:
@@ -489,7 +523,12 @@ def _sqlite_checkpointer_class() -> type:
             return self.get_tuple(config)
 
         async def alist(
-            self, config: Any, *, filter: Any = None, before: Any = None, limit: Any = None
+            self,
+            config: Any,
+            *,
+            filter: Any = None,  # noqa: A002 - LangGraph's parameter name
+            before: Any = None,
+            limit: Any = None,
         ) -> AsyncIterator[Any]:
             for item in self.list(config, filter=filter, before=before, limit=limit):
                 yield item

@@ -56,24 +56,39 @@ class ServerSettings(_Section):
 
     host: str = "127.0.0.1"
     port: int = Field(8123, ge=0, le=65535)
-    api_keys: list[str] = Field(default_factory=list, description="Bearer keys (empty ones "
-                                "are ignored, so `${LGP_API_KEY:-}` may be unset)")
+    api_keys: list[str] = Field(
+        default_factory=list,
+        description="Bearer keys (empty ones are ignored, so `${LGP_API_KEY:-}` may be unset)",
+    )
     when_no_key: Literal["open_on_loopback", "generate", "refuse"] = Field(
-        "open_on_loopback", description="Without a key: serve openly, but only on "
+        "open_on_loopback",
+        description="Without a key: serve openly, but only on "
         "127.0.0.1 (open_on_loopback); make one at start and print it (generate); or "
-        "refuse to start (refuse)")
+        "refuse to start (refuse)",
+    )
     rate_limit_per_minute: int = Field(100, ge=0, description="Per key; 0 turns it off")
     auth_failures_per_minute: int = Field(
-        10, ge=1, description="Wrong or missing keys per client address before 429")
+        10, ge=1, description="Wrong or missing keys per client address before 429"
+    )
     max_body_bytes: int = Field(1_048_576, ge=1)
     cors_origins: list[str] = Field(default_factory=list)
-    run_threads: int = Field(32, ge=1, le=1024, description="Threads for the sync nodes of "
-                             "runs (their own pool: busy runs never starve the server)")
-    max_concurrent_runs: int = Field(32, ge=1, description="Runs executing at once; more "
-                                     "wait, in order (see /health)")
-    max_steps: int = Field(1000, ge=1, description="Supersteps a run may take before it "
-                           "fails (LangGraph's recursion limit): a graph stuck in a loop "
-                           "stops here")
+    run_threads: int = Field(
+        32,
+        ge=1,
+        le=1024,
+        description="Threads for the sync nodes of "
+        "runs (their own pool: busy runs never starve the server)",
+    )
+    max_concurrent_runs: int = Field(
+        32, ge=1, description="Runs executing at once; more wait, in order (see /health)"
+    )
+    max_steps: int = Field(
+        1000,
+        ge=1,
+        description="Supersteps a run may take before it "
+        "fails (LangGraph's recursion limit): a graph stuck in a loop "
+        "stops here",
+    )
 
     @property
     def keys(self) -> list[str]:

@@ -31,8 +31,15 @@ class LGPError(Exception):
     title: ClassVar[str] = "Error"
     exit_code: ClassVar[int] = 2
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None,
-                 hint: str | None = None, **details: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        hint: str | None = None,
+        **details: Any,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
@@ -40,8 +47,7 @@ class LGPError(Exception):
         self.hint = hint
         self.details = details
 
-    def describe(self, field_name: Callable[[str], str] | None = None, *,
-                 hint: bool = True) -> str:
+    def describe(self, field_name: Callable[[str], str] | None = None, *, hint: bool = True) -> str:
         """The message with ``{field}`` spelled by ``field_name`` (the field itself
         by default), followed by the hint in parentheses."""
         name = self.field or "value"

@@ -142,9 +142,18 @@ class RunCancelledData(TypedDict):
     duration_ms: NotRequired[float]
 
 
-EventData = (RunStartedData | NodeStartedData | NodeFinishedData | MessageDeltaData | CustomData
-             | CheckpointData | InterruptData | RunCompletedData | RunFailedData
-             | RunCancelledData)
+EventData = (
+    RunStartedData
+    | NodeStartedData
+    | NodeFinishedData
+    | MessageDeltaData
+    | CustomData
+    | CheckpointData
+    | InterruptData
+    | RunCompletedData
+    | RunFailedData
+    | RunCancelledData
+)
 #: The payload type of each event type.
 EVENT_DATA: dict[str, type] = {
     "run.started": RunStartedData,
@@ -257,8 +266,12 @@ class ReloadEvent:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-compatible dict of this event."""
-        return {"type": self.type, "ts": round(self.ts, 6), "workflow": self.workflow,
-                "data": self.data}
+        return {
+            "type": self.type,
+            "ts": round(self.ts, 6),
+            "workflow": self.workflow,
+            "data": self.data,
+        }
 
     def to_json(self) -> str:
         """This event as one line of JSON."""

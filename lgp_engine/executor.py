@@ -111,7 +111,7 @@ class _Translator:
             )
         if kind == "checkpoints":
             conf = (data.get("config") or {}).get("configurable", {})
-            parent = ((data.get("parent_config") or {}).get("configurable") or {})
+            parent = (data.get("parent_config") or {}).get("configurable") or {}
             meta = data.get("metadata") or {}
             return self.event(
                 "checkpoint",
@@ -134,8 +134,12 @@ class _Translator:
             self._task_starts[task_id] = time.perf_counter()
             return self.event(
                 "node.started",
-                {"node": name, "path": path, "task_id": task_id,
-                 "triggers": list(data.get("triggers") or ())},
+                {
+                    "node": name,
+                    "path": path,
+                    "task_id": task_id,
+                    "triggers": list(data.get("triggers") or ()),
+                },
                 name,
             )
         started = self._task_starts.pop(task_id, None)
@@ -163,8 +167,12 @@ class _Translator:
         if self.interrupted:
             return self.event(
                 "interrupt",
-                {"interrupts": self.interrupts, "node": self.interrupt_node,
-                 "output": to_jsonable(self.output), "duration_ms": self.elapsed_ms()},
+                {
+                    "interrupts": self.interrupts,
+                    "node": self.interrupt_node,
+                    "output": to_jsonable(self.output),
+                    "duration_ms": self.elapsed_ms(),
+                },
                 self.interrupt_node,
             )
         return self.event(
@@ -235,18 +243,25 @@ class Executor:
         configurable: dict[str, Any] = {"thread_id": thread_id}
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
-        return {"configurable": configurable, "run_id": uuid.UUID(run_id),
-                "metadata": {"lgp_run_id": run_id}}
+        return {
+            "configurable": configurable,
+            "run_id": uuid.UUID(run_id),
+            "metadata": {"lgp_run_id": run_id},
+        }
 
     def _started(
-        self, tr: _Translator, input_: Any, checkpoint_id: str | None,
+        self,
+        tr: _Translator,
+        input_: Any,
+        checkpoint_id: str | None,
         extra: dict[str, Any] | None = None,
     ) -> RunEvent:
         from langgraph.types import Command
 
         if isinstance(input_, Command):
-            input_ = {"command": {"resume": input_.resume, "goto": input_.goto,
-                                  "update": input_.update}}
+            input_ = {
+                "command": {"resume": input_.resume, "goto": input_.goto, "update": input_.update}
+            }
         return tr.event(
             "run.started",
             {

@@ -15,8 +15,9 @@ from urllib.parse import quote
 from .errors import UsageError
 
 THREAD_ID_MAX_LENGTH = 200
-THREAD_ID_RULE = (f"1 to {THREAD_ID_MAX_LENGTH} printable characters, no '/', "
-                  "no leading or trailing spaces")
+THREAD_ID_RULE = (
+    f"1 to {THREAD_ID_MAX_LENGTH} printable characters, no '/', no leading or trailing spaces"
+)
 # Characters RFC 3986 allows unescaped in a path segment (besides letters and digits).
 _PCHAR = "-._~!$&'()*+,;=:@"
 
@@ -44,8 +45,12 @@ def check_thread_id(value: str, *, field: str = "thread_id") -> str:
     """``value`` if it is a valid thread id, else a :class:`UsageError` saying why."""
     problem = thread_id_problem(value)
     if problem is not None:
-        raise UsageError(f"invalid {{field}}: {problem}", field=field, code="invalid_id",
-                         hint=f"a thread id is {THREAD_ID_RULE}")
+        raise UsageError(
+            f"invalid {{field}}: {problem}",
+            field=field,
+            code="invalid_id",
+            hint=f"a thread id is {THREAD_ID_RULE}",
+        )
     return value
 
 

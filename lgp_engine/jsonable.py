@@ -69,7 +69,6 @@ def dumps(value: Any, **kwargs: Any) -> str:
     ``json.dumps``; anything else is converted with :func:`to_jsonable` first.
     """
     try:
-        return json.dumps(value, ensure_ascii=False, allow_nan=False, default=to_jsonable,
-                          **kwargs)
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, default=to_jsonable, **kwargs)
     except (TypeError, ValueError):  # odd keys, NaN, objects whose conversion is odd
         return json.dumps(to_jsonable(value), ensure_ascii=False, **kwargs)

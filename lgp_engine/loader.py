@@ -156,11 +156,16 @@ class LoadedWorkflow:
 # --------------------------------------------------------------------------- targets
 
 
-def resolve_in_project(target: str, settings: Settings, *,
-                       graph: str | None = None) -> WorkflowSource:
+def resolve_in_project(
+    target: str, settings: Settings, *, graph: str | None = None
+) -> WorkflowSource:
     """:func:`resolve_target` in the project of ``settings`` (its folder and registry)."""
-    return resolve_target(target, graph=graph, project_dir=settings.project_dir,
-                          registry_file=settings.resolve(settings.workflows.registry))
+    return resolve_target(
+        target,
+        graph=graph,
+        project_dir=settings.project_dir,
+        registry_file=settings.resolve(settings.workflows.registry),
+    )
 
 
 def resolve_target(
@@ -187,8 +192,9 @@ def resolve_target(
         candidate = candidate / "langgraph.json"
     if candidate.suffix == ".json":
         if attr:
-            raise WorkflowLoadError(f"{raw}: use {{field}} to pick a graph of a langgraph.json",
-                                    field="graph")
+            raise WorkflowLoadError(
+                f"{raw}: use {{field}} to pick a graph of a langgraph.json", field="graph"
+            )
         if not candidate.is_file():
             raise WorkflowLoadError(f"workflow file not found: {path_part}")
         return resolve_langgraph_json(candidate, graph)
@@ -200,9 +206,7 @@ def resolve_target(
             raise WorkflowLoadError(f"workflow file {kind}: {path_part}")
         if candidate.suffix != ".py":
             raise WorkflowLoadError(f"{path_part}: not a Python file (expected a .py file)")
-        return WorkflowSource(
-            name=candidate.stem, path=candidate, attr=attr, base_dir=project_dir
-        )
+        return WorkflowSource(name=candidate.stem, path=candidate, attr=attr, base_dir=project_dir)
     if not _NAME.match(path_part):
         raise WorkflowLoadError(
             f"invalid workflow name {path_part!r}",
@@ -214,7 +218,8 @@ def resolve_target(
         known = ", ".join(registry.names()) or "none"
         raise WorkflowLoadError(
             f"unknown workflow {path_part!r} (registered in {registry.display_path}: {known})",
-            hint="pass a path to a .py file", code="unknown_workflow",
+            hint="pass a path to a .py file",
+            code="unknown_workflow",
         )
     file_part, entry_attr = _split_attr(entry.path)
     path = _abs(file_part, registry.path.parent)
@@ -256,7 +261,8 @@ def resolve_langgraph_json(config_path: Path, graph: str | None) -> WorkflowSour
         if len(graphs) > 1:
             raise WorkflowLoadError(
                 f"{config_path.name} defines several graphs: {', '.join(graphs)}",
-                hint="pick one with {field}", field="graph",
+                hint="pick one with {field}",
+                field="graph",
             )
         graph = next(iter(graphs))
     if graph not in graphs:
@@ -283,14 +289,27 @@ def resolve_langgraph_json(config_path: Path, graph: str | None) -> WorkflowSour
                 f"{config_path.name}: graph {graph!r} points to a missing file: {where}"
             )
         return WorkflowSource(
-            name=graph, path=path, attr=attr, base_dir=base, sys_paths=tuple(sys_paths),
-            env=env, warnings=tuple(warnings), project_file=config_path,
+            name=graph,
+            path=path,
+            attr=attr,
+            base_dir=base,
+            sys_paths=tuple(sys_paths),
+            env=env,
+            warnings=tuple(warnings),
+            project_file=config_path,
             description=description,
         )
     return WorkflowSource(
-        name=graph, path=None, module=where, attr=attr, base_dir=base,
-        sys_paths=tuple(sys_paths), env=env, warnings=tuple(warnings),
-        project_file=config_path, description=description,
+        name=graph,
+        path=None,
+        module=where,
+        attr=attr,
+        base_dir=base,
+        sys_paths=tuple(sys_paths),
+        env=env,
+        warnings=tuple(warnings),
+        project_file=config_path,
+        description=description,
     )
 
 
@@ -329,9 +348,7 @@ def _dependency_paths(deps: Any, base: Path, warnings: list[str]) -> list[Path]:
     return paths
 
 
-def _langgraph_env(
-    env: Any, base: Path, warnings: list[str]
-) -> tuple[tuple[str, str | None], ...]:
+def _langgraph_env(env: Any, base: Path, warnings: list[str]) -> tuple[tuple[str, str | None], ...]:
     if env is None:
         return ()
     if isinstance(env, dict):
@@ -388,7 +405,7 @@ def _validate_graph(graph: Any, label: str) -> None:
     so a broken graph fails to load instead of failing its first run."""
     try:
         graph.validate()
-    except Exception as exc:  # noqa: BLE001 - LangGraph raises ValueError and friends
+    except Exception as exc:
         raise WorkflowLoadError(
             f"{label}: the graph does not compile: {type(exc).__name__}: {exc}"
         ) from exc
@@ -664,7 +681,7 @@ def _attach(obj: Any, checkpointer: Any, label: str) -> Any:
     if isinstance(obj, StateGraph):
         try:
             return obj.compile(checkpointer=checkpointer)
-        except Exception as exc:  # noqa: BLE001 - graph validation errors
+        except Exception as exc:
             raise WorkflowLoadError(
                 f"{label}: the graph does not compile: {type(exc).__name__}: {exc}"
             ) from exc
@@ -692,7 +709,8 @@ def _factory_params(fn: Callable[..., Any], where: str) -> list[tuple[str, str]]
     """``[(param_name, 'config' | 'runtime')]`` for a factory, as the LangGraph CLI reads it."""
     sig = inspect.signature(fn)
     params = [
-        p for p in sig.parameters.values()
+        p
+        for p in sig.parameters.values()
         if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.default is p.empty
     ]
     try:

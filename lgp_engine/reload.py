@@ -172,8 +172,14 @@ class WorkflowReloader:
         step_ms: Quiet time that ends a burst (this sets the detection latency).
     """
 
-    def __init__(self, workflow: LoadedWorkflow | WorkflowSource, settings: Settings | None = None,
-                 *, debounce_ms: int = 50, step_ms: int = 10) -> None:
+    def __init__(
+        self,
+        workflow: LoadedWorkflow | WorkflowSource,
+        settings: Settings | None = None,
+        *,
+        debounce_ms: int = 50,
+        step_ms: int = 10,
+    ) -> None:
         if isinstance(workflow, WorkflowSource):
             workflow = load_workflow(workflow)
         self._current = workflow
@@ -209,8 +215,9 @@ class WorkflowReloader:
         return sorted(paths)
 
     # -- reloading ----------------------------------------------------------------
-    def reload_now(self, changed: Iterable[Path] = (), *,
-                   detected_at: float | None = None) -> ReloadOutcome:
+    def reload_now(
+        self, changed: Iterable[Path] = (), *, detected_at: float | None = None
+    ) -> ReloadOutcome:
         """Load the workflow again now; never raises for a broken workflow.
 
         On success :attr:`current` is the new version. On failure it stays the old
@@ -220,10 +227,15 @@ class WorkflowReloader:
         detected_at = time.time() if detected_at is None else detected_at
         latency = _latency(changed, detected_at)
         name = self.name
-        started = ReloadEvent("reload.started", name, {
-            "changed": [str(p) for p in changed], "detected_at": round(detected_at, 6),
-            "detect_ms": None if latency is None else round(latency * 1000, 3),
-        })
+        started = ReloadEvent(
+            "reload.started",
+            name,
+            {
+                "changed": [str(p) for p in changed],
+                "detected_at": round(detected_at, 6),
+                "detect_ms": None if latency is None else round(latency * 1000, 3),
+            },
+        )
         t0 = time.perf_counter()
         settings: Settings | None = None
         with self._lock, _RELOAD_LOCK:
@@ -235,8 +247,9 @@ class WorkflowReloader:
             except LGPError as exc:
                 error: LGPError | None = exc
             except Exception as exc:  # noqa: BLE001 - a reload must never take the caller down
-                error = WorkflowLoadError(f"unexpected error while reloading: "
-                                          f"{type(exc).__name__}: {exc}")
+                error = WorkflowLoadError(
+                    f"unexpected error while reloading: {type(exc).__name__}: {exc}"
+                )
             else:
                 error = None
             load_duration = time.perf_counter() - t0
@@ -245,22 +258,56 @@ class WorkflowReloader:
                 if settings is not None:
                     self.settings = settings
             self.last_error = error
-        base = {"changed": [str(p) for p in changed], "load_ms": round(load_duration * 1000, 3),
-                "total_ms": round((time.time() - detected_at) * 1000, 3)}
+        base = {
+            "changed": [str(p) for p in changed],
+            "load_ms": round(load_duration * 1000, 3),
+            "total_ms": round((time.time() - detected_at) * 1000, 3),
+        }
         if error is None:
-            done = ReloadEvent("reload.succeeded", name, {
-                **base, "module": self._current.module.__name__,
-                "modules": sorted(self._modules), "config_reloaded": settings is not None,
-            })
-            return ReloadOutcome(name, changed, detected_at, latency, load_duration,
-                                 self._current, settings=settings, events=(started, done))
+            done = ReloadEvent(
+                "reload.succeeded",
+                name,
+                {
+                    **base,
+                    "module": self._current.module.__name__,
+                    "modules": sorted(self._modules),
+                    "config_reloaded": settings is not None,
+                },
+            )
+            return ReloadOutcome(
+                name,
+                changed,
+                detected_at,
+                latency,
+                load_duration,
+                self._current,
+                settings=settings,
+                events=(started, done),
+            )
         file, line = error_location(error, self._current.source)
-        failed = ReloadEvent("reload.failed", name, {
-            **base, "error": str(error), "title": error.title, "file": file, "line": line,
-        })
-        return ReloadOutcome(name, changed, detected_at, latency, load_duration, None,
-                             error=error, error_file=file, error_line=line,
-                             events=(started, failed))
+        failed = ReloadEvent(
+            "reload.failed",
+            name,
+            {
+                **base,
+                "error": str(error),
+                "title": error.title,
+                "file": file,
+                "line": line,
+            },
+        )
+        return ReloadOutcome(
+            name,
+            changed,
+            detected_at,
+            latency,
+            load_duration,
+            None,
+            error=error,
+            error_file=file,
+            error_line=line,
+            events=(started, failed),
+        )
 
     def _reread_settings(self, changed: tuple[Path, ...]) -> Settings | None:
         settings = self.settings
@@ -282,8 +329,12 @@ class WorkflowReloader:
         return resolve_target(source.name, project_dir=source.base_dir, registry_file=project)
 
     # -- watching -----------------------------------------------------------------
-    def watch(self, stop_event: threading.Event | None = None, *,
-              on_ready: Callable[[list[Path]], None] | None = None) -> Iterator[ReloadOutcome]:
+    def watch(
+        self,
+        stop_event: threading.Event | None = None,
+        *,
+        on_ready: Callable[[list[Path]], None] | None = None,
+    ) -> Iterator[ReloadOutcome]:
         """Block, yielding one :class:`ReloadOutcome` per burst of relevant writes.
 
         Runs until ``stop_event`` is set (checked every ``step_ms``). Usable from a
@@ -302,8 +353,14 @@ class WorkflowReloader:
             restart = False
             # a timeout every 100 ms yields an empty set: the first one says "live"
             for changes in watchfiles.watch(
-                *dirs, watch_filter=None, debounce=self.debounce_ms, step=self.step_ms,
-                stop_event=stop, rust_timeout=100, yield_on_timeout=True, recursive=False,
+                *dirs,
+                watch_filter=None,
+                debounce=self.debounce_ms,
+                step=self.step_ms,
+                stop_event=stop,
+                rust_timeout=100,
+                yield_on_timeout=True,
+                recursive=False,
                 ignore_permission_denied=True,
             ):
                 if on_ready is not None:
@@ -322,9 +379,12 @@ class WorkflowReloader:
             if not restart:
                 return
 
-    async def awatch(self, stop_event: asyncio.Event | None = None, *,
-                     on_ready: Callable[[list[Path]], None] | None = None
-                     ) -> AsyncIterator[ReloadOutcome]:
+    async def awatch(
+        self,
+        stop_event: asyncio.Event | None = None,
+        *,
+        on_ready: Callable[[list[Path]], None] | None = None,
+    ) -> AsyncIterator[ReloadOutcome]:
         """:meth:`watch` for asyncio: watching and importing happen in a thread.
 
         Stops when ``stop_event`` is set or the iteration is closed/cancelled.
@@ -349,6 +409,7 @@ class WorkflowReloader:
 
         relay = None
         if stop_event is not None:
+
             async def relay_stop() -> None:
                 await stop_event.wait()
                 stop.set()
@@ -380,9 +441,13 @@ class WorkflowReloader:
             path = os.path.realpath(raw)
             if path in watched:
                 out.add(Path(path))
-            elif (self.last_error is not None and path.endswith(".py")
-                  and "__pycache__" not in path and own_dir is not None
-                  and Path(path).parent == own_dir):
+            elif (
+                self.last_error is not None
+                and path.endswith(".py")
+                and "__pycache__" not in path
+                and own_dir is not None
+                and Path(path).parent == own_dir
+            ):
                 # after a failure, a new or restored sibling module may be the fix
                 out.add(Path(path))
         return sorted(out)
@@ -391,8 +456,9 @@ class WorkflowReloader:
 # --------------------------------------------------------------------------- helpers
 
 
-def error_location(error: BaseException, source: WorkflowSource | None = None
-                   ) -> tuple[str | None, int | None]:
+def error_location(
+    error: BaseException, source: WorkflowSource | None = None
+) -> tuple[str | None, int | None]:
     """``(file, line)`` an error message points at (``path.py:12: ...``), if any.
 
     Errors without a line (a graph that does not compile) point at the workflow
@@ -414,8 +480,9 @@ def _latency(changed: tuple[Path, ...], detected_at: float) -> float | None:
     return max(0.0, detected_at - max(mtimes)) if mtimes else None
 
 
-def _load_fresh(source: WorkflowSource, previous: dict[str, Path], old_roots: list[str]
-                ) -> tuple[LoadedWorkflow, dict[str, Path]]:
+def _load_fresh(
+    source: WorkflowSource, previous: dict[str, Path], old_roots: list[str]
+) -> tuple[LoadedWorkflow, dict[str, Path]]:
     """Import ``source`` into fresh module objects; on failure restore sys.modules.
 
     Every module of ``previous`` (the old version's local module graph) is taken out
@@ -439,8 +506,9 @@ def _load_fresh(source: WorkflowSource, previous: dict[str, Path], old_roots: li
         modules = _local_modules(loaded)
     except BaseException:
         for name in list(sys.modules):
-            if name not in saved and (name in previous
-                                      or _is_local(name, sys.modules[name], roots, excluded)):
+            if name not in saved and (
+                name in previous or _is_local(name, sys.modules[name], roots, excluded)
+            ):
                 del sys.modules[name]
         for name, module in saved.items():
             if sys.modules.get(name) is not module:
@@ -469,7 +537,9 @@ class _FreshLocalFinder(importlib.abc.MetaPathFinder):
         if real.startswith(self.excluded) or not real.startswith(tuple(self.roots)):
             return None
         return importlib.util.spec_from_file_location(
-            fullname, origin, loader=SourceOnlyLoader(fullname, origin),
+            fullname,
+            origin,
+            loader=SourceOnlyLoader(fullname, origin),
             submodule_search_locations=spec.submodule_search_locations,
         )
 

@@ -126,15 +126,30 @@ class Runner:
         self._check_nodes(workflow, interrupt_after, "interrupt_after")
         if checkpoint_id is not None and thread_id is not None:
             self._require_checkpoint(thread_id, checkpoint_id)
-        plan = _Plan(workflow, thread_id or new_thread_id(), input, "run", context=context,
-                     interrupt_before=interrupt_before, interrupt_after=interrupt_after,
-                     checkpoint_id=checkpoint_id, on_part=on_part, meta=meta)
+        plan = _Plan(
+            workflow,
+            thread_id or new_thread_id(),
+            input,
+            "run",
+            context=context,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+            checkpoint_id=checkpoint_id,
+            on_part=on_part,
+            meta=meta,
+        )
         async for event in self._aexecute(plan):
             yield event
 
     async def aresume(
-        self, workflow: LoadedWorkflow, thread_id: str, value: Any = NO_VALUE, *,
-        context: Any = None, on_part: Any = None, meta: dict[str, Any] | None = None,
+        self,
+        workflow: LoadedWorkflow,
+        thread_id: str,
+        value: Any = NO_VALUE,
+        *,
+        context: Any = None,
+        on_part: Any = None,
+        meta: dict[str, Any] | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Continue a thread that stopped: an interrupt (answered with ``value``), or
         a run that was cancelled, failed or abandoned with nodes still to run
@@ -149,7 +164,9 @@ class Runner:
                 raise UsageError(
                     f"thread {thread_id} is waiting for a value: give {{field}} "
                     f"(asked: {dumps(waiting[0]['value'])})",
-                    field="value", code="value_required", thread_id=thread_id,
+                    field="value",
+                    code="value_required",
+                    thread_id=thread_id,
                 )
             if waiting:
                 ids = [i["id"] for i in waiting]
@@ -158,29 +175,52 @@ class Runner:
                     raise UsageError(
                         f"{len(ids)} interrupts are waiting on thread {thread_id}; give "
                         f"{{field}} as one value per interrupt id: {example}",
-                        field="value", code="value_per_interrupt", thread_id=thread_id,
+                        field="value",
+                        code="value_per_interrupt",
+                        thread_id=thread_id,
                     )
                 payload: Any = Command(resume=value)
             else:
                 payload = None  # a static breakpoint: just continue
-            plan = _Plan(workflow, thread_id, payload, "resume", context=context, existing=last,
-                         started={"resumed": True}, on_part=on_part, meta=meta)
+            plan = _Plan(
+                workflow,
+                thread_id,
+                payload,
+                "resume",
+                context=context,
+                existing=last,
+                started={"resumed": True},
+                on_part=on_part,
+                meta=meta,
+            )
         elif state.next and (last is None or last.status in RESUMABLE):
             if value is not NO_VALUE and not state.interrupts:
                 raise UsageError(
                     f"thread {thread_id} is not waiting for a value; resume it without {{field}}",
-                    field="value", code="value_not_expected", thread_id=thread_id,
+                    field="value",
+                    code="value_not_expected",
+                    thread_id=thread_id,
                 )
             payload = None
             if state.interrupts and value is not NO_VALUE:
                 payload = Command(resume=value)
-            plan = _Plan(workflow, thread_id, payload, "resume", context=context,
-                         started={"resumed": True}, on_part=on_part, meta=meta)
+            plan = _Plan(
+                workflow,
+                thread_id,
+                payload,
+                "resume",
+                context=context,
+                started={"resumed": True},
+                on_part=on_part,
+                meta=meta,
+            )
         else:
             status = last.status if last else "not running"
             raise ConflictError(
                 f"thread {thread_id} is not interrupted (its last run is {status}); "
-                "nothing to resume", code="nothing_to_resume", thread_id=thread_id,
+                "nothing to resume",
+                code="nothing_to_resume",
+                thread_id=thread_id,
             )
         async for event in self._aexecute(plan):
             yield event
@@ -190,8 +230,15 @@ class Runner:
     ) -> AsyncIterator[RunEvent]:
         """Re-run the nodes after ``checkpoint_id``; the thread's history keeps both branches."""
         self._require_checkpoint(thread_id, checkpoint_id)
-        plan = _Plan(workflow, thread_id, None, "replay", checkpoint_id=checkpoint_id,
-                     context=context, started={"replay_of": checkpoint_id})
+        plan = _Plan(
+            workflow,
+            thread_id,
+            None,
+            "replay",
+            checkpoint_id=checkpoint_id,
+            context=context,
+            started={"replay_of": checkpoint_id},
+        )
         async for event in self._aexecute(plan):
             yield event
 
@@ -210,8 +257,11 @@ class Runner:
         The original history is untouched; the fork is a new branch of the thread.
         """
         if not isinstance(update, dict):
-            raise UsageError("{field} must be an object of state keys, e.g. {\"x\": 1}",
-                             field="update", code="not_an_object")
+            raise UsageError(
+                '{field} must be an object of state keys, e.g. {"x": 1}',
+                field="update",
+                code="not_an_object",
+            )
         self._require_checkpoint(thread_id, checkpoint_id)
         executor = self.executor(workflow)
         async with executor.agraph(context=context) as graph:
@@ -219,18 +269,29 @@ class Runner:
             if as_node is not None and as_node not in graph.nodes:
                 raise UsageError(
                     f"unknown node {as_node!r} for {{field}}; nodes: {', '.join(nodes)}",
-                    field="as_node", code="unknown_node",
+                    field="as_node",
+                    code="unknown_node",
                 )
             keys = _state_keys(graph)
             unknown = sorted(set(update) - keys) if keys else []
             if unknown:
                 raise UsageError(
                     f"unknown state key(s) in {{field}}: {', '.join(unknown)}; "
-                    f"state keys: {', '.join(sorted(keys))}", field="update", code="unknown_key",
+                    f"state keys: {', '.join(sorted(keys))}",
+                    field="update",
+                    code="unknown_key",
                 )
-        plan = _Plan(workflow, thread_id, None, "fork", checkpoint_id=checkpoint_id,
-                     context=context, update=update, as_node=as_node,
-                     started={"fork_of": checkpoint_id, "update": update, "as_node": as_node})
+        plan = _Plan(
+            workflow,
+            thread_id,
+            None,
+            "fork",
+            checkpoint_id=checkpoint_id,
+            context=context,
+            update=update,
+            as_node=as_node,
+            started={"fork_of": checkpoint_id, "update": update, "as_node": as_node},
+        )
         async for event in self._aexecute(plan):
             yield event
 
@@ -238,18 +299,23 @@ class Runner:
     def start(self, workflow: LoadedWorkflow, input: Any = None, **kw: Any) -> Iterator[RunEvent]:  # noqa: A002
         return sync_bridge.iterate(self.astart(workflow, input, **kw), "Runner.start()")
 
-    def resume(self, workflow: LoadedWorkflow, thread_id: str, value: Any = NO_VALUE,
-               **kw: Any) -> Iterator[RunEvent]:
-        return sync_bridge.iterate(self.aresume(workflow, thread_id, value, **kw),
-                                   "Runner.resume()")
+    def resume(
+        self, workflow: LoadedWorkflow, thread_id: str, value: Any = NO_VALUE, **kw: Any
+    ) -> Iterator[RunEvent]:
+        return sync_bridge.iterate(
+            self.aresume(workflow, thread_id, value, **kw), "Runner.resume()"
+        )
 
-    def replay(self, workflow: LoadedWorkflow, thread_id: str, checkpoint_id: str,
-               **kw: Any) -> Iterator[RunEvent]:
-        return sync_bridge.iterate(self.areplay(workflow, thread_id, checkpoint_id, **kw),
-                                   "Runner.replay()")
+    def replay(
+        self, workflow: LoadedWorkflow, thread_id: str, checkpoint_id: str, **kw: Any
+    ) -> Iterator[RunEvent]:
+        return sync_bridge.iterate(
+            self.areplay(workflow, thread_id, checkpoint_id, **kw), "Runner.replay()"
+        )
 
-    def fork(self, workflow: LoadedWorkflow, thread_id: str, checkpoint_id: str, update: Any,
-             **kw: Any) -> Iterator[RunEvent]:
+    def fork(
+        self, workflow: LoadedWorkflow, thread_id: str, checkpoint_id: str, update: Any, **kw: Any
+    ) -> Iterator[RunEvent]:
         return sync_bridge.iterate(
             self.afork(workflow, thread_id, checkpoint_id, update, **kw), "Runner.fork()"
         )
@@ -260,9 +326,12 @@ class Runner:
         self.store.thread(thread_id)
         active = self.runs.latest_for_thread(thread_id)
         if active is not None and active.status == RunStatus.RUNNING:
-            raise ConflictError(f"thread {thread_id} has a run in progress ({active.run_id})",
-                                code="thread_busy", hint="cancel the run first",
-                                thread_id=thread_id)
+            raise ConflictError(
+                f"thread {thread_id} has a run in progress ({active.run_id})",
+                code="thread_busy",
+                hint="cancel the run first",
+                thread_id=thread_id,
+            )
         self.forget_thread(thread_id)
 
     def forget_thread(self, thread_id: str) -> None:
@@ -283,7 +352,10 @@ class Runner:
         if last is None or not last.target:
             raise NotFoundError(
                 f"no recorded run for thread {thread_id!r}, so its workflow is unknown; "
-                "give {field}", field="workflow", code="workflow_unknown", thread_id=thread_id,
+                "give {field}",
+                field="workflow",
+                code="workflow_unknown",
+                thread_id=thread_id,
             )
         return last.target
 
@@ -293,17 +365,27 @@ class Runner:
         checkpoint_id = plan.checkpoint_id
         if plan.update is not None:
             async with executor.agraph(context=plan.context) as graph:
-                config = {"configurable": {"thread_id": plan.thread_id, "checkpoint_ns": "",
-                                           "checkpoint_id": plan.checkpoint_id}}
+                config = {
+                    "configurable": {
+                        "thread_id": plan.thread_id,
+                        "checkpoint_ns": "",
+                        "checkpoint_id": plan.checkpoint_id,
+                    }
+                }
                 new = await graph.aupdate_state(config, plan.update, as_node=plan.as_node)
                 checkpoint_id = new["configurable"]["checkpoint_id"]
         if plan.existing is not None:
             record = self.runs.transition(plan.existing.run_id, "running")
         else:
             record = self.runs.create(
-                new_run_id(), plan.thread_id, plan.workflow.name,
-                target=plan.workflow.source.spec, kind=plan.kind,
-                input=_describe_input(plan.input), checkpoint_id=checkpoint_id, meta=plan.meta,
+                new_run_id(),
+                plan.thread_id,
+                plan.workflow.name,
+                target=plan.workflow.source.spec,
+                kind=plan.kind,
+                input=_describe_input(plan.input),
+                checkpoint_id=checkpoint_id,
+                meta=plan.meta,
             )
             record = self.runs.transition(record.run_id, "running")
         last: RunEvent | None = None
@@ -332,17 +414,20 @@ class Runner:
             if last is None or not last.is_terminal:
                 # the consumer went away mid-run: record it as cancelled
                 seq = last.seq + 1 if last else self.runs.last_seq(record.run_id) + 1
-                event = RunEvent(record.run_id, seq, "run.cancelled", plan.thread_id,
-                                 {"reason": "the consumer stopped reading"})
+                event = RunEvent(
+                    record.run_id,
+                    seq,
+                    "run.cancelled",
+                    plan.thread_id,
+                    {"reason": "the consumer stopped reading"},
+                )
                 with contextlib.suppress(Exception):
                     self.runs.append(event)
                     self._finish(record.run_id, event, started)
 
     def _finish(self, run_id: str, event: RunEvent, started: float) -> None:
         status = STATUS_FOR_EVENT[event.type]
-        fields: dict[str, Any] = {
-            "duration_ms": round((time.perf_counter() - started) * 1000, 3)
-        }
+        fields: dict[str, Any] = {"duration_ms": round((time.perf_counter() - started) * 1000, 3)}
         if event.type == "run.failed":
             fields["error"] = {k: event.data.get(k) for k in ("error_type", "message", "node")}
         self.runs.transition(run_id, status, **fields)  # type: ignore[arg-type]
@@ -352,7 +437,9 @@ class Runner:
         if self.store.checkpoint(thread_id, checkpoint_id) is None:
             raise NotFoundError(
                 f"unknown checkpoint {checkpoint_id!r} in thread {thread_id!r}",
-                field="checkpoint_id", code="unknown_checkpoint", thread_id=thread_id,
+                field="checkpoint_id",
+                code="unknown_checkpoint",
+                thread_id=thread_id,
             )
 
     def _check_nodes(self, workflow: LoadedWorkflow, nodes: list[str] | None, field: str) -> None:
@@ -362,8 +449,11 @@ class Runner:
         unknown = [n for n in nodes if n not in graph.nodes]
         if unknown:
             known = ", ".join(iter_graph_nodes(graph))
-            raise UsageError(f"unknown node(s) for {{field}}: {', '.join(unknown)}; "
-                             f"nodes: {known}", field=field, code="unknown_node")
+            raise UsageError(
+                f"unknown node(s) for {{field}}: {', '.join(unknown)}; nodes: {known}",
+                field=field,
+                code="unknown_node",
+            )
 
     @staticmethod
     def check_input(workflow: LoadedWorkflow, value: Any) -> None:
@@ -378,7 +468,8 @@ class Runner:
             return  # a typed state object, from Python
         raise UsageError(
             f"{{field}} must be an object of state keys, not {_json_kind(value)}",
-            field="input", code="not_an_object",
+            field="input",
+            code="not_an_object",
         )
 
 
@@ -392,10 +483,15 @@ def _state_keys(graph: Any) -> set[str]:
 
 def _json_kind(value: Any) -> str:
     """``an array``, ``a string``...: the JSON name of a value's type, for messages."""
-    kinds = ((bool, "a boolean"), (int | float, "a number"), (str, "a string"),
-             (list | tuple, "an array"))
-    return next((name for kind, name in kinds if isinstance(value, kind)),
-                f"a {type(value).__name__}")
+    kinds = (
+        (bool, "a boolean"),
+        (int | float, "a number"),
+        (str, "a string"),
+        (list | tuple, "an array"),
+    )
+    return next(
+        (name for kind, name in kinds if isinstance(value, kind)), f"a {type(value).__name__}"
+    )
 
 
 def _describe_input(value: Any) -> Any:

@@ -175,7 +175,9 @@ class RunStore:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._conn = sqlite3.connect(
-                target, check_same_thread=False, timeout=busy_timeout_ms / 1000,
+                target,
+                check_same_thread=False,
+                timeout=busy_timeout_ms / 1000,
                 isolation_level=None,
             )
             self._conn.execute("PRAGMA journal_mode=WAL")
@@ -219,8 +221,19 @@ class RunStore:
             self._conn.execute(
                 "INSERT INTO lgp_runs (run_id, thread_id, workflow, target, kind, status, input,"
                 " checkpoint_id, created_at, owner, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (run_id, thread_id, workflow, target, kind, status, dumps(input),
-                 checkpoint_id, time.time(), self.owner, dumps(meta or {})),
+                (
+                    run_id,
+                    thread_id,
+                    workflow,
+                    target,
+                    kind,
+                    status,
+                    dumps(input),
+                    checkpoint_id,
+                    time.time(),
+                    self.owner,
+                    dumps(meta or {}),
+                ),
             )
         return self.get(run_id)
 
@@ -242,16 +255,23 @@ class RunStore:
         if len(rows) == 1:
             return rows[0]
         if not rows:
-            raise NotFoundError(f"unknown run {run_id_prefix!r}", code="unknown_run",
-                                run_id=run_id_prefix)
-        raise AmbiguousError(f"run id prefix {run_id_prefix!r} is ambiguous ({len(rows)} runs); "
-                             "give more of the id", field="run_id", code="ambiguous_run",
-                             run_id=run_id_prefix)
+            raise NotFoundError(
+                f"unknown run {run_id_prefix!r}", code="unknown_run", run_id=run_id_prefix
+            )
+        raise AmbiguousError(
+            f"run id prefix {run_id_prefix!r} is ambiguous ({len(rows)} runs); give more of the id",
+            field="run_id",
+            code="ambiguous_run",
+            run_id=run_id_prefix,
+        )
 
     def list_runs(
-        self, *, thread_id: str | None = None,
+        self,
+        *,
+        thread_id: str | None = None,
         status: RunStatus | Collection[RunStatus] | None = None,
-        limit: int = 50, offset: int = 0,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[RunRecord]:
         """Runs, newest first; ``status`` one status or several."""
         clauses: list[str] = []
@@ -311,9 +331,7 @@ class RunStore:
             ).rowcount
             if not changed:
                 now_status = self.get(run_id).status
-                raise IllegalTransition(
-                    f"run {run_id} is {now_status}; it cannot become {status}"
-                )
+                raise IllegalTransition(f"run {run_id} is {now_status}; it cannot become {status}")
         return self.get(run_id)
 
     def reap_abandoned(self) -> list[RunRecord]:
@@ -326,9 +344,13 @@ class RunStore:
                 self._conn.execute(
                     "UPDATE lgp_runs SET status = 'abandoned', ended_at = ?, error = ?, "
                     f"{_LAST_SEQ} WHERE run_id = ? AND status IN {_sql_set(IN_FLIGHT)}",
-                    (time.time(), dumps({"error_type": "Abandoned",
-                                         "message": "the process running it stopped"}),
-                     run.run_id),
+                    (
+                        time.time(),
+                        dumps(
+                            {"error_type": "Abandoned", "message": "the process running it stopped"}
+                        ),
+                        run.run_id,
+                    ),
                 )
             reaped.append(self.get(run.run_id))
         return reaped
@@ -340,19 +362,30 @@ class RunStore:
         with self._lock:
             if max_age_days is not None:
                 cutoff = time.time() - max_age_days * 86400
-                doomed |= {r[0] for r in self._conn.execute(
-                    f"SELECT run_id FROM lgp_runs WHERE {done} AND created_at < ?", (cutoff,))}
+                doomed |= {
+                    r[0]
+                    for r in self._conn.execute(
+                        f"SELECT run_id FROM lgp_runs WHERE {done} AND created_at < ?", (cutoff,)
+                    )
+                }
             if max_runs is not None:
-                doomed |= {r[0] for r in self._conn.execute(
-                    f"SELECT run_id FROM lgp_runs WHERE {done} ORDER BY created_at DESC "
-                    "LIMIT -1 OFFSET ?", (max_runs,))}
+                doomed |= {
+                    r[0]
+                    for r in self._conn.execute(
+                        f"SELECT run_id FROM lgp_runs WHERE {done} ORDER BY created_at DESC "
+                        "LIMIT -1 OFFSET ?",
+                        (max_runs,),
+                    )
+                }
             if doomed:
                 marks = ",".join("?" * len(doomed))
                 with self._transaction():
-                    self._conn.execute(f"DELETE FROM lgp_events WHERE run_id IN ({marks})",
-                                       tuple(doomed))
-                    self._conn.execute(f"DELETE FROM lgp_runs WHERE run_id IN ({marks})",
-                                       tuple(doomed))
+                    self._conn.execute(
+                        f"DELETE FROM lgp_events WHERE run_id IN ({marks})", tuple(doomed)
+                    )
+                    self._conn.execute(
+                        f"DELETE FROM lgp_runs WHERE run_id IN ({marks})", tuple(doomed)
+                    )
         return len(doomed)
 
     @contextlib.contextmanager
@@ -377,12 +410,15 @@ class RunStore:
             if row is None:
                 self._conn.execute(
                     "INSERT INTO lgp_threads (thread_id, created_at, updated_at, metadata) "
-                    "VALUES (?,?,?,?)", (thread_id, now, now, dumps(metadata or {})))
+                    "VALUES (?,?,?,?)",
+                    (thread_id, now, now, dumps(metadata or {})),
+                )
             elif metadata:
                 merged = {**(_loads(row[0]) or {}), **metadata}
                 self._conn.execute(
                     "UPDATE lgp_threads SET metadata = ?, updated_at = ? WHERE thread_id = ?",
-                    (dumps(merged), now, thread_id))
+                    (dumps(merged), now, thread_id),
+                )
         found = self.get_thread(thread_id)
         assert found is not None
         return found
@@ -391,26 +427,33 @@ class RunStore:
         with self._lock:
             row = self._conn.execute(
                 "SELECT thread_id, created_at, updated_at, metadata FROM lgp_threads "
-                "WHERE thread_id = ?", (thread_id,)).fetchone()
+                "WHERE thread_id = ?",
+                (thread_id,),
+            ).fetchone()
         return ThreadMeta(row[0], row[1], row[2], _loads(row[3]) or {}) if row else None
 
     def list_threads(self) -> list[ThreadMeta]:
         with self._lock:
             rows = self._conn.execute(
-                "SELECT thread_id, created_at, updated_at, metadata FROM lgp_threads").fetchall()
+                "SELECT thread_id, created_at, updated_at, metadata FROM lgp_threads"
+            ).fetchall()
         return [ThreadMeta(r[0], r[1], r[2], _loads(r[3]) or {}) for r in rows]
 
     def touch_thread(self, thread_id: str) -> None:
         with self._lock:
-            self._conn.execute("UPDATE lgp_threads SET updated_at = ? WHERE thread_id = ?",
-                               (time.time(), thread_id))
+            self._conn.execute(
+                "UPDATE lgp_threads SET updated_at = ? WHERE thread_id = ?",
+                (time.time(), thread_id),
+            )
 
     def delete_thread(self, thread_id: str) -> None:
         """Forget a thread's record, runs and events (checkpoints are the saver's)."""
         with self._lock, self._transaction():
             self._conn.execute(
                 "DELETE FROM lgp_events WHERE run_id IN "
-                "(SELECT run_id FROM lgp_runs WHERE thread_id = ?)", (thread_id,))
+                "(SELECT run_id FROM lgp_runs WHERE thread_id = ?)",
+                (thread_id,),
+            )
             self._conn.execute("DELETE FROM lgp_runs WHERE thread_id = ?", (thread_id,))
             self._conn.execute("DELETE FROM lgp_threads WHERE thread_id = ?", (thread_id,))
 
@@ -421,8 +464,7 @@ class RunStore:
             self._conn.execute(
                 "INSERT INTO lgp_events (run_id, seq, ts, type, node, payload) "
                 "VALUES (?,?,?,?,?,?)",
-                (event.run_id, event.seq, event.ts, event.type, event.node,
-                 dumps(event.data)),
+                (event.run_id, event.seq, event.ts, event.type, event.node, dumps(event.data)),
             )
 
     def events(
@@ -437,8 +479,15 @@ class RunStore:
                 (run_id, after_seq, -1 if limit is None else limit),
             ).fetchall()
         return [
-            RunEvent(run_id=run_id, seq=seq, type=type_, thread_id=run.thread_id,
-                     data=json.loads(payload), node=node, ts=ts)
+            RunEvent(
+                run_id=run_id,
+                seq=seq,
+                type=type_,
+                thread_id=run.thread_id,
+                data=json.loads(payload),
+                node=node,
+                ts=ts,
+            )
             for seq, ts, type_, node, payload in rows
         ]
 
@@ -454,11 +503,23 @@ class RunStore:
             ).fetchall()
         return [
             RunRecord(
-                run_id=r[0], thread_id=r[1], workflow=r[2], target=r[3], kind=r[4],
+                run_id=r[0],
+                thread_id=r[1],
+                workflow=r[2],
+                target=r[3],
+                kind=r[4],
                 status=RunStatus(r[5]),
-                input=_loads(r[6]), checkpoint_id=r[7], created_at=r[8], started_at=r[9],
-                ended_at=r[10], duration_ms=r[11], error=_loads(r[12]), usage=_loads(r[13]),
-                owner=r[14], last_seq=r[15], meta=_loads(r[16]),
+                input=_loads(r[6]),
+                checkpoint_id=r[7],
+                created_at=r[8],
+                started_at=r[9],
+                ended_at=r[10],
+                duration_ms=r[11],
+                error=_loads(r[12]),
+                usage=_loads(r[13]),
+                owner=r[14],
+                last_seq=r[15],
+                meta=_loads(r[16]),
             )
             for r in rows
         ]

@@ -29,19 +29,29 @@ class RunStatus(StrEnum):
 IN_FLIGHT: frozenset[RunStatus] = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
 #: Ended for good: nothing will change the run again.
 TERMINAL: frozenset[RunStatus] = frozenset(
-    {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.ABANDONED})
+    {RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.ABANDONED}
+)
 #: Stopped before its end; its thread can continue from the last checkpoint
 #: (``lgp resume``) when nodes were still to run.
 RESUMABLE: frozenset[RunStatus] = frozenset(
-    {RunStatus.CANCELLED, RunStatus.FAILED, RunStatus.ABANDONED})
+    {RunStatus.CANCELLED, RunStatus.FAILED, RunStatus.ABANDONED}
+)
 #: Ended in an error (the thread shows as ``error`` in the LangGraph API).
 ERRORED: frozenset[RunStatus] = frozenset({RunStatus.FAILED, RunStatus.ABANDONED})
 
 TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
     RunStatus.QUEUED: frozenset(
-        {RunStatus.RUNNING, RunStatus.CANCELLED, RunStatus.FAILED, RunStatus.ABANDONED}),
-    RunStatus.RUNNING: frozenset({RunStatus.INTERRUPTED, RunStatus.COMPLETED, RunStatus.FAILED,
-                                  RunStatus.CANCELLED, RunStatus.ABANDONED}),
+        {RunStatus.RUNNING, RunStatus.CANCELLED, RunStatus.FAILED, RunStatus.ABANDONED}
+    ),
+    RunStatus.RUNNING: frozenset(
+        {
+            RunStatus.INTERRUPTED,
+            RunStatus.COMPLETED,
+            RunStatus.FAILED,
+            RunStatus.CANCELLED,
+            RunStatus.ABANDONED,
+        }
+    ),
     RunStatus.INTERRUPTED: frozenset({RunStatus.RUNNING, RunStatus.CANCELLED}),
     RunStatus.COMPLETED: frozenset(),
     RunStatus.FAILED: frozenset(),

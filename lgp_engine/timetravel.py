@@ -34,8 +34,11 @@ class StateAt:
 
 def state_values(checkpoint: dict[str, Any]) -> dict[str, Any]:
     """A checkpoint's state keys (LangGraph's internal channels left out)."""
-    return {k: v for k, v in (checkpoint.get("channel_values") or {}).items()
-            if not k.startswith(_INTERNAL_PREFIXES)}
+    return {
+        k: v
+        for k, v in (checkpoint.get("channel_values") or {}).items()
+        if not k.startswith(_INTERNAL_PREFIXES)
+    }
 
 
 def interrupt_writes(pending_writes: Any) -> Iterator[tuple[str, Any]]:
@@ -46,9 +49,7 @@ def interrupt_writes(pending_writes: Any) -> Iterator[tuple[str, Any]]:
                 yield task_id, item
 
 
-def state_at(
-    store: CheckpointStore, thread_id: str, checkpoint_id: str | None = None
-) -> StateAt:
+def state_at(store: CheckpointStore, thread_id: str, checkpoint_id: str | None = None) -> StateAt:
     """The state of ``thread_id`` at ``checkpoint_id`` (default: its newest checkpoint)."""
     store.thread(thread_id)  # NotFoundError for an unknown thread
     configurable: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
@@ -59,15 +60,18 @@ def state_at(
     if tup is None:
         raise NotFoundError(
             f"unknown checkpoint {checkpoint_id!r} in thread {thread_id!r}",
-            field="checkpoint_id", code="unknown_checkpoint", thread_id=thread_id,
+            field="checkpoint_id",
+            code="unknown_checkpoint",
+            thread_id=thread_id,
         )
     cid = tup.config["configurable"]["checkpoint_id"]
     parent = tup.parent_config["configurable"]["checkpoint_id"] if tup.parent_config else None
     values = state_values(tup.checkpoint)
     info = store.checkpoint(thread_id, cid)
-    interrupts = [{"id": getattr(item, "id", None),
-                   "value": to_jsonable(getattr(item, "value", item))}
-                  for _task, item in interrupt_writes(tup.pending_writes)]
+    interrupts = [
+        {"id": getattr(item, "id", None), "value": to_jsonable(getattr(item, "value", item))}
+        for _task, item in interrupt_writes(tup.pending_writes)
+    ]
     return StateAt(
         thread_id=thread_id,
         checkpoint_id=cid,
@@ -177,8 +181,12 @@ def flatten_tree(roots: list[HistoryNode]) -> list[tuple[str, CheckpointInfo, in
                 continue
             for i, child in enumerate(current.children):
                 last = i == len(current.children) - 1
-                walk(child, lead + ("   " if last else "│  "), lead + ("└─ " if last else "├─ "),
-                     depth + 1)
+                walk(
+                    child,
+                    lead + ("   " if last else "│  "),
+                    lead + ("└─ " if last else "├─ "),
+                    depth + 1,
+                )
             return
 
     for root in roots:

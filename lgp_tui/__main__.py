@@ -32,21 +32,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ),
     )
     parser.add_argument(
-        "target", nargs="?", default=None,
+        "target",
+        nargs="?",
+        default=None,
         help="workflow file, registered name, folder of workflow files or langgraph.json "
-             "(default: basic_workflow)",
+        "(default: basic_workflow)",
     )
     parser.add_argument(
-        "--env", default=None,
+        "--env",
+        default=None,
         help="environment: config/<ENV>.yaml (default: $LGP_ENV, else experiment)",
     )
     parser.add_argument(
-        "--serve", action="store_true",
+        "--serve",
+        action="store_true",
         help="start the HTTP API (lgp serve) over the same workflows and checkpoints; "
-             "ctrl+s toggles it",
+        "ctrl+s toggles it",
     )
     parser.add_argument(
-        "--port", type=int, default=None,
+        "--port",
+        type=int,
+        default=None,
         help="port for the API (default: server.port of the config, 8123)",
     )
     args = parser.parse_args(argv)
@@ -64,8 +70,10 @@ def _open_folder(settings: Settings, folder: Path) -> tuple[Settings, str | None
     settings = settings.model_copy(update={"workflows": workflows})
     files = sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
     if not files:
-        raise UsageError(f"{folder} holds no workflow files (*.py)",
-                         hint="pass a workflow file, or create one with `lgp create NAME`")
+        raise UsageError(
+            f"{folder} holds no workflow files (*.py)",
+            hint="pass a workflow file, or create one with `lgp create NAME`",
+        )
     return settings, str(files[0])
 
 

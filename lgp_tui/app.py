@@ -16,11 +16,11 @@ import threading
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
@@ -72,31 +72,80 @@ class WorkbenchApp(App[None]):
 
     CSS_PATH = "app.tcss"
     TITLE = "LGP Workbench"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r,f5", "run", "Run", id="run", tooltip="Run the workflow with the input"),
         Binding("escape", "cancel", "Cancel", id="cancel", tooltip="Cancel the current run"),
-        Binding("ctrl+t", "new_workflow", "New", id="new_workflow",
-                tooltip="Create a workflow from a template"),
-        Binding("ctrl+b", "checkpoints", "Browse", id="checkpoints",
-                tooltip="Browse threads; replay, fork, resume or delete them"),
-        Binding("ctrl+s", "toggle_server", "Server", id="toggle_server",
-                tooltip="Start or stop the HTTP API over these workflows"),
-        Binding("f4", "edit", "Edit", id="edit",
-                tooltip="Open the workflow file in $EDITOR (then reload it)"),
+        Binding(
+            "ctrl+t",
+            "new_workflow",
+            "New",
+            id="new_workflow",
+            tooltip="Create a workflow from a template",
+        ),
+        Binding(
+            "ctrl+b",
+            "checkpoints",
+            "Browse",
+            id="checkpoints",
+            tooltip="Browse threads; replay, fork, resume or delete them",
+        ),
+        Binding(
+            "ctrl+s",
+            "toggle_server",
+            "Server",
+            id="toggle_server",
+            tooltip="Start or stop the HTTP API over these workflows",
+        ),
+        Binding(
+            "f4",
+            "edit",
+            "Edit",
+            id="edit",
+            tooltip="Open the workflow file in $EDITOR (then reload it)",
+        ),
         Binding("f1,question_mark", "help", "Help", id="help", tooltip="Show every key"),
         Binding("q,ctrl+q", "quit", "Quit", id="quit", tooltip="Quit the workbench"),
-        Binding("f6", "resume", "Resume", id="resume",
-                tooltip="Answer the interrupt the last run stopped at"),
-        Binding("ctrl+o", "pick_thread", "Threads", id="pick_thread", show=False,
-                tooltip="Pick the thread to run on (or a new one)"),
-        Binding("ctrl+f", "filter_log", "Filter log", id="filter_log", show=False,
-                tooltip="Filter the run log by event type or node (-word hides)"),
-        Binding("ctrl+l", "focus_log", "Log", id="focus_log", show=False,
-                tooltip="Focus the run log (arrows move, enter folds, c copies)"),
+        Binding(
+            "f6",
+            "resume",
+            "Resume",
+            id="resume",
+            tooltip="Answer the interrupt the last run stopped at",
+        ),
+        Binding(
+            "ctrl+o",
+            "pick_thread",
+            "Threads",
+            id="pick_thread",
+            show=False,
+            tooltip="Pick the thread to run on (or a new one)",
+        ),
+        Binding(
+            "ctrl+f",
+            "filter_log",
+            "Filter log",
+            id="filter_log",
+            show=False,
+            tooltip="Filter the run log by event type or node (-word hides)",
+        ),
+        Binding(
+            "ctrl+l",
+            "focus_log",
+            "Log",
+            id="focus_log",
+            show=False,
+            tooltip="Focus the run log (arrows move, enter folds, c copies)",
+        ),
     ]
 
-    def __init__(self, settings: Settings, target: str | None = None, *,
-                 serve: bool = False, port: int | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        target: str | None = None,
+        *,
+        serve: bool = False,
+        port: int | None = None,
+    ) -> None:
         super().__init__()
         self.settings = settings
         self.target = target
@@ -124,6 +173,7 @@ class WorkbenchApp(App[None]):
     def ready(self) -> bool:
         """A workflow is loaded and the stores are open: runs can start."""
         return self.workflow is not None and self.runner is not None
+
     def compose(self) -> ComposeResult:
         yield RunBar(id="run-bar")
         with Horizontal(id="main"):
@@ -133,8 +183,10 @@ class WorkbenchApp(App[None]):
             with Vertical(id="center"):
                 yield Static("", id="reload-banner", markup=False)
                 yield SourceView(self.settings.project_dir, id="source")
-                yield Input(id="log-filter",
-                            placeholder="filter the log: node.finished, a node name, -custom …")
+                yield Input(
+                    id="log-filter",
+                    placeholder="filter the log: node.finished, a node name, -custom …",
+                )
                 yield RunLog(id="run-log")
         yield StatusBar(id="status")
         yield Footer(show_command_palette=False)
@@ -155,7 +207,11 @@ class WorkbenchApp(App[None]):
         status.checkpoints = "opening…"
         self._runner_worker = self.run_worker(  # off the first frame's path
             partial(workers.open_runner, self.settings, self._stack, self.post_message),
-            name="open the stores", group="runner", thread=True, exit_on_error=False)
+            name="open the stores",
+            group="runner",
+            thread=True,
+            exit_on_error=False,
+        )
         explorer = self.query_one(WorkflowList)
         target = self.target
         if target is None:
@@ -181,7 +237,7 @@ class WorkbenchApp(App[None]):
                 await asyncio.to_thread(job.done.wait, 5)
             starting = self._server_worker
             if starting is not None and self.server is None:  # it started (or is starting)
-                with contextlib.suppress(Exception):   # but its message was not handled
+                with contextlib.suppress(Exception):  # but its message was not handled
                     await asyncio.wait_for(starting.wait(), 30)
                 self.server = starting.result  # None if it did not start
             if self.server is not None:
@@ -219,7 +275,10 @@ class WorkbenchApp(App[None]):
         self.query_one(RunBar).set_state(ready=False)
         self.run_worker(
             partial(workers.load, target, self.settings, self.post_message),
-            name=f"load {target}", group="load", exclusive=True, thread=True,
+            name=f"load {target}",
+            group="load",
+            exclusive=True,
+            thread=True,
             exit_on_error=False,
         )
 
@@ -256,8 +315,11 @@ class WorkbenchApp(App[None]):
         assert self.runner is not None
         self.run_worker(
             partial(workers.describe_graph, self.runner, workflow, self.post_message),
-            name=f"graph {workflow.name}", group="graph", exclusive=True,
-            thread=True, exit_on_error=False,
+            name=f"graph {workflow.name}",
+            group="graph",
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
         )
 
     # -- hot reload --------------------------------------------------------------
@@ -271,11 +333,19 @@ class WorkbenchApp(App[None]):
         self._watch_stop = stop = threading.Event()
         self.run_worker(
             partial(workers.watch_workflow, workflow, self.settings, stop, self.post_message),
-            name=f"watch {workflow.name}", group="watch", thread=True, exit_on_error=False)
+            name=f"watch {workflow.name}",
+            group="watch",
+            thread=True,
+            exit_on_error=False,
+        )
 
     def on_workflow_reloaded(self, message: WorkflowReloaded) -> None:
-        if (self._gone() or self.workflow is None or message.name != self.workflow.name
-                or message.token is not self._watch_stop):
+        if (
+            self._gone()
+            or self.workflow is None
+            or message.name != self.workflow.name
+            or message.token is not self._watch_stop
+        ):
             return  # from a watcher that was stopped since (another workflow, a reload)
         outcome = message.outcome
         log = self.query_one(RunLog)
@@ -288,8 +358,11 @@ class WorkbenchApp(App[None]):
             error = str(outcome.error).replace(f"{self.settings.project_dir}{os.sep}", "")
             banner.update(f"⟳ Reload failed: the previous version keeps running. {error}")
             banner.display = True
-            line = outcome.error_line if outcome.error_file and path and \
-                Path(outcome.error_file).name == path.name else None
+            line = (
+                outcome.error_line
+                if outcome.error_file and path and Path(outcome.error_file).name == path.name
+                else None
+            )
             source.show_file(path, highlight_line=line, keep_scroll=True)
             return
         banner.display = False
@@ -311,8 +384,13 @@ class WorkbenchApp(App[None]):
         if workflow is None or runner is None:
             return
         if self._job is not None:
-            log.add_line(Text("  the run in progress keeps its code; the next run uses the new "
-                              "version", style="dim"), "reload.note")
+            log.add_line(
+                Text(
+                    "  the run in progress keeps its code; the next run uses the new version",
+                    style="dim",
+                ),
+                "reload.note",
+            )
             return
         if last is None or last[0] != workflow.name or last[2] is None:
             log.add_line(Text("  ctrl+r runs the new version", style="dim"), "reload.note")
@@ -324,25 +402,42 @@ class WorkbenchApp(App[None]):
             log.add_line(Text(f"  not rerun: {exc}", style="yellow"), "reload.note")
             return
         if plan.action == "resume" and plan.needs_value:
-            log.add_line(Text(f"  thread {thread_id} waits at an interrupt: answer it to "
-                              "continue with the new code", style="yellow"), "reload.note")
+            log.add_line(
+                Text(
+                    f"  thread {thread_id} waits at an interrupt: answer it to "
+                    "continue with the new code",
+                    style="yellow",
+                ),
+                "reload.note",
+            )
             self._waiting = (thread_id, plan.interrupts, None)
             self.query_one(RunBar).set_state(resumable=True)
             self.refresh_bindings()
             self.action_resume()
         elif plan.action == "resume":
-            log.add_line(Text(f"  ↻ resuming thread {thread_id} from its checkpoint "
-                              f"(next: {', '.join(plan.next)})", style="cyan"), "reload.note")
+            log.add_line(
+                Text(
+                    f"  ↻ resuming thread {thread_id} from its checkpoint "
+                    f"(next: {', '.join(plan.next)})",
+                    style="cyan",
+                ),
+                "reload.note",
+            )
             self._start_job(workers.ResumeJob(runner, workflow, thread_id))
         else:
-            log.add_line(Text(f"  ↻ rerunning on thread {thread_id} with the last input",
-                              style="cyan"), "reload.note")
+            log.add_line(
+                Text(f"  ↻ rerunning on thread {thread_id} with the last input", style="cyan"),
+                "reload.note",
+            )
             self._start_job(workers.RunJob(runner, workflow, value, thread_id))
 
     def on_watch_stopped(self, message: WatchStopped) -> None:
         if not self._gone() and self.workflow is not None and message.name == self.workflow.name:
-            self.notify(f"Hot reload is off for {message.name}: {message.error}",
-                        title="Watching stopped", severity="warning")
+            self.notify(
+                f"Hot reload is off for {message.name}: {message.error}",
+                title="Watching stopped",
+                severity="warning",
+            )
 
     def on_workflow_load_failed(self, message: WorkflowLoadFailed) -> None:
         if self._gone():
@@ -381,9 +476,12 @@ class WorkbenchApp(App[None]):
     def action_checkpoints(self) -> None:
         if self.runner is None:
             opening = self._runner_worker is not None and not self._runner_worker.is_finished
-            self.notify("The checkpoint store is still opening…" if opening
-                        else "The checkpoint store is unavailable.",
-                        severity="warning" if opening else "error")
+            self.notify(
+                "The checkpoint store is still opening…"
+                if opening
+                else "The checkpoint store is unavailable.",
+                severity="warning" if opening else "error",
+            )
             return
         shape = self.query_one(GraphView).shape
         nodes = [n for n in shape.nodes if not n.startswith("__")] if shape else []
@@ -412,8 +510,7 @@ class WorkbenchApp(App[None]):
             workers.RunJob(self.runner, self.workflow, message.input, message.thread_id)
         )
 
-    def _start_job(self, job: workers.RunJob, action: tuple[str, str | None] | None = None
-                   ) -> None:
+    def _start_job(self, job: workers.RunJob, action: tuple[str, str | None] | None = None) -> None:
         """Run ``job`` (a run, resume, replay or fork) in the run worker."""
         self._job = job
         self._job_action = action
@@ -427,8 +524,11 @@ class WorkbenchApp(App[None]):
         status.thread = job.thread_id or ""
         self.run_worker(
             partial(job.run, self.post_message),
-            name=f"run {job.thread_id or 'new thread'}", group="run", exclusive=True,
-            thread=True, exit_on_error=False,
+            name=f"run {job.thread_id or 'new thread'}",
+            group="run",
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
         )
 
     def on_run_bar_cancel_requested(self, _: RunBar.CancelRequested) -> None:
@@ -451,8 +551,11 @@ class WorkbenchApp(App[None]):
             graph.node_started(event.node)
         elif event.type == "node.finished" and event.node:
             ms = event.data.get("duration_ms")
-            graph.node_finished(event.node, ms if isinstance(ms, int | float) else None,
-                                failed="error" in event.data)
+            graph.node_finished(
+                event.node,
+                ms if isinstance(ms, int | float) else None,
+                failed="error" in event.data,
+            )
         if event.is_terminal:
             graph.run_ended()
         if event.type in STATUS_FOR_EVENT:
@@ -527,22 +630,35 @@ class WorkbenchApp(App[None]):
             return
         thread_id = message.thread_id
         if message.action == "delete":
-            self.run_worker(partial(workers.delete_thread, runner, thread_id, self.post_message),
-                            name=f"delete {thread_id}", group="delete", thread=True,
-                            exit_on_error=False)
+            self.run_worker(
+                partial(workers.delete_thread, runner, thread_id, self.post_message),
+                name=f"delete {thread_id}",
+                group="delete",
+                thread=True,
+                exit_on_error=False,
+            )
             return
         workflow = self._workflow_for(thread_id)
         if workflow is None:
-            browser.action_finished(None, f"✖ cannot tell which workflow thread {thread_id} "
-                                          "ran: open it in the explorer first")
+            browser.action_finished(
+                None,
+                f"✖ cannot tell which workflow thread {thread_id} "
+                "ran: open it in the explorer first",
+            )
             return
         assert message.checkpoint_id is not None or message.action == "resume"
         job: workers.RunJob
         if message.action == "replay":
             job = workers.ReplayJob(runner, workflow, thread_id, message.checkpoint_id or "")
         elif message.action == "fork":
-            job = workers.ForkJob(runner, workflow, thread_id, message.checkpoint_id or "",
-                                  message.update or {}, message.as_node)
+            job = workers.ForkJob(
+                runner,
+                workflow,
+                thread_id,
+                message.checkpoint_id or "",
+                message.update or {},
+                message.as_node,
+            )
         else:
             job = workers.ResumeJob(runner, workflow, thread_id, message.value)
         self._start_job(job, (message.action, thread_id))
@@ -586,17 +702,23 @@ class WorkbenchApp(App[None]):
     def _browser(self) -> CheckpointBrowser | None:
         from .screens.checkpoint_browser import CheckpointBrowser
 
-        return next((s for s in reversed(self.screen_stack) if isinstance(s, CheckpointBrowser)),
-                    None)
+        return next(
+            (s for s in reversed(self.screen_stack) if isinstance(s, CheckpointBrowser)), None
+        )
 
     # -- threads ---------------------------------------------------------------
     def action_pick_thread(self) -> None:
         if self.runner is None:
             self.bell()
             return
-        self.run_worker(partial(workers.list_threads, self.runner.store, self.post_message),
-                        name="threads", group="threads", exclusive=True, thread=True,
-                        exit_on_error=False)
+        self.run_worker(
+            partial(workers.list_threads, self.runner.store, self.post_message),
+            name="threads",
+            group="threads",
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
+        )
 
     def on_run_bar_thread_pick_requested(self, _: RunBar.ThreadPickRequested) -> None:
         self.action_pick_thread()
@@ -635,14 +757,23 @@ class WorkbenchApp(App[None]):
         if self.server is None:
             status.server = "starting"
             self._server_worker = self.run_worker(
-                partial(workers.start_server, self.settings, self.workflow, self.port,
-                        self.post_message),
-                name="server start", group="server", thread=True, exit_on_error=False)
+                partial(
+                    workers.start_server, self.settings, self.workflow, self.port, self.post_message
+                ),
+                name="server start",
+                group="server",
+                thread=True,
+                exit_on_error=False,
+            )
         else:
             status.server = "stopping"
-            self.run_worker(partial(workers.stop_server, self.server, self.post_message),
-                            name="server stop", group="server", thread=True,
-                            exit_on_error=False)
+            self.run_worker(
+                partial(workers.stop_server, self.server, self.post_message),
+                name="server stop",
+                group="server",
+                thread=True,
+                exit_on_error=False,
+            )
 
     def on_server_changed(self, message: ServerChanged) -> None:
         if self._gone():  # on_unmount stops the server it finds
@@ -655,8 +786,9 @@ class WorkbenchApp(App[None]):
         self.server = message.server
         if message.error is not None:
             status.server = f"off ({message.error})"
-            self.notify(str(message.error), title="Server not started", severity="error",
-                        timeout=10)
+            self.notify(
+                str(message.error), title="Server not started", severity="error", timeout=10
+            )
             return
         if self.server is None:
             status.server = "off"
@@ -666,14 +798,17 @@ class WorkbenchApp(App[None]):
             self.server.catalog.workflows[self.workflow.name] = self.workflow
         self._show_server()
         self._server_timer = self.set_interval(1.0, self._show_server)
-        self.notify(f"Serving {', '.join(self.server.catalog.names())} at {self.server.url}",
-                    title="Server on")
+        self.notify(
+            f"Serving {', '.join(self.server.catalog.names())} at {self.server.url}",
+            title="Server on",
+        )
 
     def _show_server(self) -> None:
         if self.server is not None:
             count = self.server.request_count
-            self.query_one(StatusBar).server = (
-                f"{self.server.url} · {count} request{'s' if count != 1 else ''}")
+            self.query_one(
+                StatusBar
+            ).server = f"{self.server.url} · {count} request{'s' if count != 1 else ''}"
 
     # -- editor, help, log -----------------------------------------------------
     def action_edit(self) -> None:
@@ -684,15 +819,21 @@ class WorkbenchApp(App[None]):
             self.notify("No workflow file to edit.", severity="warning")
             return
         if not editor:
-            self.notify(f"Set $EDITOR (e.g. export EDITOR=nano) to edit from here; "
-                        f"the file is {path}", title="No editor", severity="warning", timeout=8)
+            self.notify(
+                f"Set $EDITOR (e.g. export EDITOR=nano) to edit from here; the file is {path}",
+                title="No editor",
+                severity="warning",
+                timeout=8,
+            )
             return
         try:
             with self.suspend():
                 completed = subprocess.run([*shlex.split(editor), str(path)], check=False)
         except SuspendNotSupported:
-            self.notify(f"This terminal cannot hand over to an editor; edit {path} "
-                        "elsewhere.", severity="warning")
+            self.notify(
+                f"This terminal cannot hand over to an editor; edit {path} elsewhere.",
+                severity="warning",
+            )
             return
         except OSError as exc:
             self.notify(f"cannot start {editor!r}: {exc}", title="Editor", severity="error")
@@ -712,13 +853,17 @@ class WorkbenchApp(App[None]):
 
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(HelpScreen([
-            ("Workbench", list(self.BINDINGS)),
-            ("Run log (when focused)", list(RunLog.BINDINGS)),
-            ("Checkpoint browser", list(CheckpointBrowser.BINDINGS)),
-            ("Fork dialog", list(ForkDialog.BINDINGS)),
-            ("Dialogs", [*InterruptDialog.BINDINGS, *ConfirmDialog.BINDINGS]),
-        ]))
+        self.push_screen(
+            HelpScreen(
+                [
+                    ("Workbench", list(self.BINDINGS)),
+                    ("Run log (when focused)", list(RunLog.BINDINGS)),
+                    ("Checkpoint browser", list(CheckpointBrowser.BINDINGS)),
+                    ("Fork dialog", list(ForkDialog.BINDINGS)),
+                    ("Dialogs", [*InterruptDialog.BINDINGS, *ConfirmDialog.BINDINGS]),
+                ]
+            )
+        )
 
     def action_filter_log(self) -> None:
         self.query_one("#log-filter", Input).focus()
@@ -738,8 +883,9 @@ class WorkbenchApp(App[None]):
         yield from super().get_system_commands(screen)
         for binding in self.BINDINGS:
             if isinstance(binding, Binding) and binding.action not in ("quit",):
-                yield SystemCommand(binding.description, binding.tooltip,
-                                    partial(self.run_action, binding.action))
+                yield SystemCommand(
+                    binding.description, binding.tooltip, partial(self.run_action, binding.action)
+                )
 
 
 def _relative(location: str, root: Path) -> str:

@@ -86,8 +86,11 @@ class RunJob:
     """
 
     def __init__(
-        self, runner: Runner, workflow: LoadedWorkflow | Callable[[], LoadedWorkflow],
-        input: Any, thread_id: str | None,  # noqa: A002
+        self,
+        runner: Runner,
+        workflow: LoadedWorkflow | Callable[[], LoadedWorkflow],
+        input: Any,  # noqa: A002 - mirrors Runner.astart
+        thread_id: str | None,
     ) -> None:
         self.runner = runner
         self.workflow = workflow  # type: ignore[assignment]  # a loader is called first
@@ -154,8 +157,11 @@ class ResumeJob(RunJob):
     :data:`NO_VALUE` to run the nodes that were still to run."""
 
     def __init__(
-        self, runner: Runner, workflow: LoadedWorkflow | Callable[[], LoadedWorkflow],
-        thread_id: str, value: Any = NO_VALUE,
+        self,
+        runner: Runner,
+        workflow: LoadedWorkflow | Callable[[], LoadedWorkflow],
+        thread_id: str,
+        value: Any = NO_VALUE,
     ) -> None:
         super().__init__(runner, workflow, value, thread_id)
 
@@ -169,8 +175,9 @@ class ResumeJob(RunJob):
 class ReplayJob(RunJob):
     """Re-runs the nodes after ``checkpoint_id`` (a new branch of the thread)."""
 
-    def __init__(self, runner: Runner, workflow: LoadedWorkflow, thread_id: str,
-                 checkpoint_id: str) -> None:
+    def __init__(
+        self, runner: Runner, workflow: LoadedWorkflow, thread_id: str, checkpoint_id: str
+    ) -> None:
         super().__init__(runner, workflow, None, thread_id)
         self.checkpoint_id = checkpoint_id
 
@@ -182,16 +189,24 @@ class ReplayJob(RunJob):
 class ForkJob(RunJob):
     """Writes ``update`` onto ``checkpoint_id`` (as ``as_node``) and continues from it."""
 
-    def __init__(self, runner: Runner, workflow: LoadedWorkflow, thread_id: str,
-                 checkpoint_id: str, update: dict[str, Any], as_node: str | None) -> None:
+    def __init__(
+        self,
+        runner: Runner,
+        workflow: LoadedWorkflow,
+        thread_id: str,
+        checkpoint_id: str,
+        update: dict[str, Any],
+        as_node: str | None,
+    ) -> None:
         super().__init__(runner, workflow, update, thread_id)
         self.checkpoint_id = checkpoint_id
         self.as_node = as_node
 
     def _stream(self) -> AsyncIterator[RunEvent]:
         assert self.thread_id is not None
-        return self.runner.afork(self.workflow, self.thread_id, self.checkpoint_id,
-                                 self.input, as_node=self.as_node)
+        return self.runner.afork(
+            self.workflow, self.thread_id, self.checkpoint_id, self.input, as_node=self.as_node
+        )
 
 
 def delete_thread(runner: Runner, thread_id: str, post: Post) -> None:
@@ -214,8 +229,9 @@ def list_threads(store: CheckpointStore, post: Post, limit: int = 200) -> None:
     post(ThreadsListed(threads, None))
 
 
-def start_server(settings: Settings, workflow: LoadedWorkflow | None, port: int | None,
-                 post: Post) -> BackgroundServer | None:
+def start_server(
+    settings: Settings, workflow: LoadedWorkflow | None, port: int | None, post: Post
+) -> BackgroundServer | None:
     """Serve the registered workflows plus ``workflow``; post :class:`ServerChanged`
     and return the running server (None if it did not start)."""
     from lgp_engine.server.background import BackgroundServer  # FastAPI: only when asked
@@ -247,8 +263,9 @@ def stop_server(server: Any, post: Post) -> None:
         post(ServerChanged(None, None))
 
 
-def watch_workflow(workflow: LoadedWorkflow, settings: Settings, stop: threading.Event,
-                   post: Post) -> None:
+def watch_workflow(
+    workflow: LoadedWorkflow, settings: Settings, stop: threading.Event, post: Post
+) -> None:
     """Watch ``workflow``'s files until ``stop`` is set; post each :class:`WorkflowReloaded`."""
     from lgp_engine import WorkflowReloader
 

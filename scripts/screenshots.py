@@ -72,7 +72,7 @@ workflow.add_edge("write_report", END)
 Scene = Callable[..., Awaitable[None]]
 
 
-async def until(pilot, predicate: Callable[[], bool], what: str, timeout: float = 30) -> None:  # noqa: ANN001
+async def until(pilot, predicate: Callable[[], bool], what: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -80,7 +80,7 @@ async def until(pilot, predicate: Callable[[], bool], what: str, timeout: float 
         await pilot.pause(0.05)
 
 
-async def ready(app, pilot) -> None:  # noqa: ANN001
+async def ready(app, pilot) -> None:
     from lgp_tui.widgets.graph.graph_view import GraphView
 
     await until(pilot, lambda: app.ready, "the workflow and the stores")
@@ -88,17 +88,20 @@ async def ready(app, pilot) -> None:  # noqa: ANN001
     await until(pilot, lambda: graph.shape is not None, "the graph")
 
 
-async def run_in_progress(app, pilot) -> None:  # noqa: ANN001
+async def run_in_progress(app, pilot) -> None:
     await ready(app, pilot)
     app.query_one("#run-input").value = '{"topic": "hot reload"}'
     app.query_one("#thread-input").value = "research-1"
     await pilot.press("ctrl+r")
-    await until(pilot, lambda: "● write_report started" in "\n".join(
-        app.query_one("#run-log").plain), "write_report to start")
+    await until(
+        pilot,
+        lambda: "● write_report started" in "\n".join(app.query_one("#run-log").plain),
+        "write_report to start",
+    )
     await pilot.pause(0.3)
 
 
-async def checkpoint_browser_fork(app, pilot) -> None:  # noqa: ANN001
+async def checkpoint_browser_fork(app, pilot) -> None:
     from lgp_tui.screens.checkpoint_browser import CheckpointBrowser
     from lgp_tui.screens.fork_dialog import ForkDialog
 
@@ -107,8 +110,13 @@ async def checkpoint_browser_fork(app, pilot) -> None:  # noqa: ANN001
     for _ in range(2):
         count = "\n".join(app.query_one("#run-log").plain).count("✔ completed")
         await pilot.press("ctrl+r")
-        await until(pilot, lambda c=count: "\n".join(app.query_one("#run-log").plain)
-                    .count("✔ completed") == c + 1, "a run")
+        await until(
+            pilot,
+            lambda c=count: (
+                "\n".join(app.query_one("#run-log").plain).count("✔ completed") == c + 1
+            ),
+            "a run",
+        )
         await until(pilot, lambda: app.query_one("#run-bar").can_run, "the run to end")
     await pilot.press("ctrl+b")
     await until(pilot, lambda: isinstance(app.screen, CheckpointBrowser), "the browser")
@@ -118,23 +126,29 @@ async def checkpoint_browser_fork(app, pilot) -> None:  # noqa: ANN001
     history = browser.query_one("#cp-history")
     history.focus()
     history.highlighted = greet
-    await until(pilot, lambda: browser.state is not None
-                and browser.state.checkpoint_id == browser.rows[greet][1].checkpoint_id,
-                "the greet checkpoint")
+    await until(
+        pilot,
+        lambda: (
+            browser.state is not None
+            and browser.state.checkpoint_id == browser.rows[greet][1].checkpoint_id
+        ),
+        "the greet checkpoint",
+    )
     await pilot.press("f")
     await until(pilot, lambda: isinstance(app.screen, ForkDialog), "the fork dialog")
     editor = app.screen.query_one("#fork-state")
     editor.text = editor.text.replace('"input": "hello"', '"input": "what if we fork?"')
     await pilot.pause(0.2)
     await pilot.click("#fork-button")
-    await until(pilot, lambda: "fork completed" in str(browser.query_one("#cp-status").render()),
-                "the fork")
+    await until(
+        pilot, lambda: "fork completed" in str(browser.query_one("#cp-status").render()), "the fork"
+    )
     await until(pilot, lambda: any(depth for _, _, depth in browser.rows), "the new branch")
     history.focus()
     await pilot.pause(0.5)
 
 
-async def interrupt_dialog(app, pilot) -> None:  # noqa: ANN001
+async def interrupt_dialog(app, pilot) -> None:
     from lgp_tui.screens.interrupt_dialog import InterruptDialog
 
     await ready(app, pilot)
@@ -145,18 +159,21 @@ async def interrupt_dialog(app, pilot) -> None:  # noqa: ANN001
     await pilot.pause(0.3)
 
 
-async def template_gallery(app, pilot) -> None:  # noqa: ANN001
+async def template_gallery(app, pilot) -> None:
     from lgp_tui.screens.template_gallery import TemplateGallery
 
     await ready(app, pilot)
     await pilot.press("ctrl+t")
-    await until(pilot, lambda: isinstance(app.screen, TemplateGallery)
-                and bool(app.screen.templates), "the gallery")
+    await until(
+        pilot,
+        lambda: isinstance(app.screen, TemplateGallery) and bool(app.screen.templates),
+        "the gallery",
+    )
     await pilot.press("down")
     await pilot.pause(0.3)
 
 
-async def server_on(app, pilot) -> None:  # noqa: ANN001
+async def server_on(app, pilot) -> None:
     import httpx
 
     await ready(app, pilot)
@@ -164,25 +181,33 @@ async def server_on(app, pilot) -> None:  # noqa: ANN001
     await until(pilot, lambda: app.server is not None, "the server")
     async with httpx.AsyncClient(base_url=app.server.url, timeout=30) as client:
         await client.get("/health")
-        await client.post("/workflows/basic_workflow/invoke",
-                          json={"input": {"input": "hello over HTTP"}, "thread_id": "api-1"})
+        await client.post(
+            "/workflows/basic_workflow/invoke",
+            json={"input": {"input": "hello over HTTP"}, "thread_id": "api-1"},
+        )
     await until(pilot, lambda: "2 requests" in app.query_one("#status").server, "the count")
     app.clear_notifications()
     await pilot.pause(0.2)
 
 
-async def hot_reload(app, pilot) -> None:  # noqa: ANN001
+async def hot_reload(app, pilot) -> None:
     await ready(app, pilot)
     app.query_one("#thread-input").value = "reload-1"
     await pilot.press("ctrl+r")
-    await until(pilot, lambda: "✔ completed" in "\n".join(app.query_one("#run-log").plain),
-                "the first run")
+    await until(
+        pilot, lambda: "✔ completed" in "\n".join(app.query_one("#run-log").plain), "the first run"
+    )
     await pilot.pause(0.5)
     path = app.workflow.source.path
-    path.write_text(path.read_text(encoding="utf-8").replace(
-        "You sent a", "You (after a save) sent a"), encoding="utf-8")
-    await until(pilot, lambda: "\n".join(app.query_one("#run-log").plain)
-                .count("✔ completed") == 2, "the rerun")
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("You sent a", "You (after a save) sent a"),
+        encoding="utf-8",
+    )
+    await until(
+        pilot,
+        lambda: "\n".join(app.query_one("#run-log").plain).count("✔ completed") == 2,
+        "the rerun",
+    )
     await pilot.pause(0.3)
 
 
@@ -220,8 +245,7 @@ async def shoot(name: str, target: str, scene: Scene) -> Path:
         cwd = os.getcwd()
         os.chdir(project)
         try:
-            app = WorkbenchApp(load_settings(project_dir=project), target=target,
-                               port=free_port())
+            app = WorkbenchApp(load_settings(project_dir=project), target=target, port=free_port())
             async with app.run_test(size=SIZE) as pilot:
                 await scene(app, pilot)
                 return Path(app.save_screenshot(f"{name}.svg", str(OUT)))
@@ -231,8 +255,9 @@ async def shoot(name: str, target: str, scene: Scene) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("scenes", nargs="*", metavar="SCENE",
-                        help=f"only these ({', '.join(SCENES)}); default: all")
+    parser.add_argument(
+        "scenes", nargs="*", metavar="SCENE", help=f"only these ({', '.join(SCENES)}); default: all"
+    )
     args = parser.parse_args(argv)
     unknown = sorted(set(args.scenes) - set(SCENES))
     if unknown:

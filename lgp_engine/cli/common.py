@@ -24,11 +24,21 @@ EXIT_STDOUT_CLOSED = 141  # 128 + SIGPIPE: what a shell reports for `yes | head 
 
 # The CLI's name for each field an engine error can name.
 _FLAGS = {
-    "input": "--input", "context": "--context", "value": "--value", "update": "--update",
-    "as_node": "--as-node", "interrupt_before": "--interrupt-before",
-    "interrupt_after": "--interrupt-after", "graph": "--graph", "workflow": "--workflow",
-    "force": "--force", "thread_id": "--thread", "checkpoint_id": "--checkpoint",
-    "port": "--port", "host": "--host", "workers": "--workers",
+    "input": "--input",
+    "context": "--context",
+    "value": "--value",
+    "update": "--update",
+    "as_node": "--as-node",
+    "interrupt_before": "--interrupt-before",
+    "interrupt_after": "--interrupt-after",
+    "graph": "--graph",
+    "workflow": "--workflow",
+    "force": "--force",
+    "thread_id": "--thread",
+    "checkpoint_id": "--checkpoint",
+    "port": "--port",
+    "host": "--host",
+    "workers": "--workers",
 }
 # CLI advice for the kinds of problems the engine reports (``LGPError.code``).
 _HINTS = {
@@ -38,7 +48,7 @@ _HINTS = {
     "unknown_run": "`lgp runs` lists them",
     "ambiguous_run": "`lgp runs` lists them",
     "nothing_to_resume": "`lgp replay {thread_id} --checkpoint ID` re-runs from a checkpoint; "
-                         "`lgp run WORKFLOW --thread {thread_id}` adds input",
+    "`lgp run WORKFLOW --thread {thread_id}` adds input",
     "value_required": "e.g. lgp resume {thread_id} --value '\"yes\"'",
     "unknown_workflow": "or create one with `lgp create NAME`",
 }
@@ -54,10 +64,8 @@ def describe(exc: LGPError) -> str:
     text = exc.describe(flag_for)
     advice = _HINTS.get(exc.code or "")
     if advice:
-        try:
+        with contextlib.suppress(KeyError, IndexError):  # advice needs a detail not given
             text += f" ({advice.format(**exc.details)})"
-        except (KeyError, IndexError):
-            pass
     return text
 
 
@@ -106,16 +114,19 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def common_options(fn: Callable[..., Any] | None = None, *,
-                   default_env: str = "experiment") -> Any:
+def common_options(fn: Callable[..., Any] | None = None, *, default_env: str = "experiment") -> Any:
     """``--env`` and ``--verbose`` on every command (``default_env``: the environment
     used when neither ``--env`` nor ``$LGP_ENV`` names one)."""
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         fn = click.option(
-            "--env", "env", metavar="ENV", envvar="LGP_ENV", default=None,
+            "--env",
+            "env",
+            metavar="ENV",
+            envvar="LGP_ENV",
+            default=None,
             help=f"Config environment (config/ENV.yaml): experiment, hosted, production; "
-                 f"default $LGP_ENV, else {default_env}.",
+            f"default $LGP_ENV, else {default_env}.",
         )(fn)
         return click.option(
             "--verbose", "-v", is_flag=True, help="More detail; tracebacks on errors."
@@ -168,7 +179,7 @@ def _example(option: str, text: str) -> str:
     """A valid value for ``option``, shaped like what the user typed."""
     if option == "--value":
         word = text.strip()
-        if word and word[0] not in "{[\"" and "'" not in word and len(word) <= 40:
+        if word and word[0] not in '{["' and "'" not in word and len(word) <= 40:
             return shlex.quote(json.dumps(word))  # yes -> '"yes"'
         return """'"yes"'"""
     if option == "--update":
@@ -197,8 +208,9 @@ def load_target(settings: Any, target: str, graph: str | None = None) -> Any:
     return loaded
 
 
-def print_events(events: Iterator[RunEvent], *, as_json: bool, verbose: bool,
-                 env_flag: str = "") -> int:
+def print_events(
+    events: Iterator[RunEvent], *, as_json: bool, verbose: bool, env_flag: str = ""
+) -> int:
     """Print a run's events as they come; the exit code its end calls for.
 
     When our stdout is closed mid-run, the run is cancelled (and recorded as such)

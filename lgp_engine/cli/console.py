@@ -94,8 +94,9 @@ class RunPrinter:
             print(f"Result: {short(d.get('output'), 100_000)}", file=self.out, flush=True)
         elif e.type == "interrupt":
             node = f" at node '{e.node}'" if e.node else ""
-            self.line(f"⏸ Interrupted{node} ({d.get('duration_ms', 0) / 1000:.2f}s); "
-                      "status: interrupted")
+            self.line(
+                f"⏸ Interrupted{node} ({d.get('duration_ms', 0) / 1000:.2f}s); status: interrupted"
+            )
             for item in d.get("interrupts") or []:
                 print(f"Interrupt: {short(item.get('value'), 100_000)}", file=self.out, flush=True)
             if not d.get("interrupts"):

@@ -24,8 +24,12 @@ def _readonly(settings: Any) -> Any:
 
 
 @click.command()
-@click.option("--limit", default=50, show_default=True, type=COUNT, help="How many threads to show.")
-@click.option("--offset", default=0, show_default=True, type=COUNT, help="How many to skip (paging).")
+@click.option(
+    "--limit", default=50, show_default=True, type=COUNT, help="How many threads to show."
+)
+@click.option(
+    "--offset", default=0, show_default=True, type=COUNT, help="How many to skip (paging)."
+)
 @json_option
 @common_options
 @handle_errors
@@ -36,33 +40,55 @@ def threads(limit: int, offset: int, as_json: bool, env: str | None, verbose: bo
         rows = store.threads(limit=limit, offset=offset)
         total = store.count_threads()
     if as_json:
-        click.echo(json.dumps([
-            {"thread_id": t.thread_id, "checkpoints": t.checkpoints,
-             "created_at": iso(t.created_at), "updated_at": iso(t.updated_at)} for t in rows
-        ], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "thread_id": t.thread_id,
+                        "checkpoints": t.checkpoints,
+                        "created_at": iso(t.created_at),
+                        "updated_at": iso(t.updated_at),
+                    }
+                    for t in rows
+                ],
+                indent=2,
+            )
+        )
         return
     if not rows:
         click.echo(f"{PREFIX} No threads yet in {store.location}. Run a workflow first.")
         return
-    table(["THREAD", "CHECKPOINTS", "CREATED", "UPDATED"],
-          [[t.thread_id, str(t.checkpoints), when(t.created_at), when(t.updated_at)]
-           for t in rows], ids=("THREAD",))
+    table(
+        ["THREAD", "CHECKPOINTS", "CREATED", "UPDATED"],
+        [[t.thread_id, str(t.checkpoints), when(t.created_at), when(t.updated_at)] for t in rows],
+        ids=("THREAD",),
+    )
     if total > offset + len(rows):
-        click.echo(f"{PREFIX} Showing {offset + 1}-{offset + len(rows)} of {total}; "
-                   f"use --offset {offset + len(rows)} for more.")
+        click.echo(
+            f"{PREFIX} Showing {offset + 1}-{offset + len(rows)} of {total}; "
+            f"use --offset {offset + len(rows)} for more."
+        )
 
 
 @click.command()
 @click.argument("thread_id", metavar="THREAD")
-@click.option("--limit", default=0, type=COUNT,
-              help="Show at most this many checkpoints (0 = all).")
+@click.option(
+    "--limit", default=0, type=COUNT, help="Show at most this many checkpoints (0 = all)."
+)
 @click.option("--offset", default=0, type=COUNT, help="Skip this many of the newest checkpoints.")
 @click.option("--subgraphs", is_flag=True, help="Also list the checkpoints of subgraphs.")
 @json_option
 @common_options
 @handle_errors
-def history(thread_id: str, limit: int, offset: int, subgraphs: bool, as_json: bool,
-            env: str | None, verbose: bool) -> None:
+def history(
+    thread_id: str,
+    limit: int,
+    offset: int,
+    subgraphs: bool,
+    as_json: bool,
+    env: str | None,
+    verbose: bool,
+) -> None:
     """Show THREAD's checkpoints as a tree, oldest first: forks and replays appear as
     branches (├─ / └─) off the checkpoint they started from."""
     settings = setup(env, verbose)
@@ -79,9 +105,12 @@ def history(thread_id: str, limit: int, offset: int, subgraphs: bool, as_json: b
     if as_json:
         out: Any = [_checkpoint_json(c) for c in reversed(rows)]
         if subgraphs:
-            out = {"checkpoints": out,
-                   "subgraphs": {ns: [_checkpoint_json(c) for c in reversed(cs)]
-                                 for ns, cs in extra.items()}}
+            out = {
+                "checkpoints": out,
+                "subgraphs": {
+                    ns: [_checkpoint_json(c) for c in reversed(cs)] for ns, cs in extra.items()
+                },
+            }
         click.echo(json.dumps(out, indent=2))
         return
     roots = history_tree(rows)
@@ -89,15 +118,31 @@ def history(thread_id: str, limit: int, offset: int, subgraphs: bool, as_json: b
     points = _branch_points(roots)
     note = f", {points} branch point(s)" if points else ""
     click.echo(f"{PREFIX} Thread {thread_id}: {info.checkpoints} checkpoint(s){note}")
-    table(["STEP", "CHECKPOINT", "SOURCE", "WRITTEN BY", "NEXT", "TIME"],
-          [[f"{prefix}{c.step}", c.checkpoint_id, c.source or "-", _writes(c),
-            ", ".join(c.next) or "-", when(c.created_at)] for prefix, c, _ in flat],
-          ids=("STEP", "CHECKPOINT"))
+    table(
+        ["STEP", "CHECKPOINT", "SOURCE", "WRITTEN BY", "NEXT", "TIME"],
+        [
+            [
+                f"{prefix}{c.step}",
+                c.checkpoint_id,
+                c.source or "-",
+                _writes(c),
+                ", ".join(c.next) or "-",
+                when(c.created_at),
+            ]
+            for prefix, c, _ in flat
+        ],
+        ids=("STEP", "CHECKPOINT"),
+    )
     for ns, cs in extra.items():
         click.echo(f"{PREFIX} Subgraph {ns.split(':')[0]} ({ns}): {len(cs)} checkpoint(s)")
-        table(["STEP", "CHECKPOINT", "WRITTEN BY", "NEXT"],
-              [[str(c.step), c.checkpoint_id, _writes(c), ", ".join(c.next) or "-"]
-               for c in reversed(cs)], ids=("CHECKPOINT",))
+        table(
+            ["STEP", "CHECKPOINT", "WRITTEN BY", "NEXT"],
+            [
+                [str(c.step), c.checkpoint_id, _writes(c), ", ".join(c.next) or "-"]
+                for c in reversed(cs)
+            ],
+            ids=("CHECKPOINT",),
+        )
 
 
 def _branch_points(roots: list[Any]) -> int:
@@ -116,24 +161,49 @@ def _writes(c: Any) -> str:
 
 
 def _checkpoint_json(c: Any) -> dict[str, Any]:
-    return {"checkpoint_id": c.checkpoint_id, "parent_id": c.parent_id, "step": c.step,
-            "source": c.source, "writes": list(c.writes), "next": list(c.next),
-            "created_at": iso(c.created_at)}
+    return {
+        "checkpoint_id": c.checkpoint_id,
+        "parent_id": c.parent_id,
+        "step": c.step,
+        "source": c.source,
+        "writes": list(c.writes),
+        "next": list(c.next),
+        "created_at": iso(c.created_at),
+    }
 
 
 @click.command()
 @click.argument("thread_id", metavar="THREAD")
-@click.option("--checkpoint", "checkpoint", metavar="ID",
-              help="Show the state at this checkpoint (default: the newest).")
-@click.option("--subgraphs", is_flag=True,
-              help="Include the state of subgraphs (loads the thread's workflow).")
-@click.option("--workflow", "-w", "workflow", metavar="TARGET",
-              help="Workflow for --subgraphs (default: the one the thread's last run used).")
+@click.option(
+    "--checkpoint",
+    "checkpoint",
+    metavar="ID",
+    help="Show the state at this checkpoint (default: the newest).",
+)
+@click.option(
+    "--subgraphs",
+    is_flag=True,
+    help="Include the state of subgraphs (loads the thread's workflow).",
+)
+@click.option(
+    "--workflow",
+    "-w",
+    "workflow",
+    metavar="TARGET",
+    help="Workflow for --subgraphs (default: the one the thread's last run used).",
+)
 @json_option
 @common_options
 @handle_errors
-def state(thread_id: str, checkpoint: str | None, subgraphs: bool, workflow: str | None,
-          as_json: bool, env: str | None, verbose: bool) -> None:
+def state(
+    thread_id: str,
+    checkpoint: str | None,
+    subgraphs: bool,
+    workflow: str | None,
+    as_json: bool,
+    env: str | None,
+    verbose: bool,
+) -> None:
     """Show THREAD's state values, next nodes and pending interrupts."""
     settings = setup(env, verbose)
     from ..timetravel import state_at
@@ -144,16 +214,25 @@ def state(thread_id: str, checkpoint: str | None, subgraphs: bool, workflow: str
     sub: dict[str, Any] = {}
     if subgraphs:
         sub = _subgraph_states(settings, thread_id, snap.checkpoint_id, workflow)
-    data = {"thread_id": snap.thread_id, "checkpoint_id": snap.checkpoint_id,
-            "parent_id": snap.parent_id, "step": snap.step, "source": snap.source,
-            "next": list(snap.next), "interrupts": snap.interrupts, "values": snap.values}
+    data = {
+        "thread_id": snap.thread_id,
+        "checkpoint_id": snap.checkpoint_id,
+        "parent_id": snap.parent_id,
+        "step": snap.step,
+        "source": snap.source,
+        "next": list(snap.next),
+        "interrupts": snap.interrupts,
+        "values": snap.values,
+    }
     if subgraphs:
         data["subgraphs"] = sub
     if as_json:
         click.echo(dumps(data, indent=2))
         return
-    click.echo(f"{PREFIX} Thread {thread_id} at checkpoint {snap.checkpoint_id} "
-               f"(step {snap.step}, {snap.source})")
+    click.echo(
+        f"{PREFIX} Thread {thread_id} at checkpoint {snap.checkpoint_id} "
+        f"(step {snap.step}, {snap.source})"
+    )
     click.echo(f"{PREFIX} Next: {', '.join(snap.next) or '(nothing: the run ended here)'}")
     for item in snap.interrupts:
         click.echo(f"{PREFIX} Waiting for a value: {short(item['value'], 400)}")
@@ -163,8 +242,9 @@ def state(thread_id: str, checkpoint: str | None, subgraphs: bool, workflow: str
         click.echo(dumps(values, indent=2))
 
 
-def _subgraph_states(settings: Any, thread_id: str, checkpoint_id: str,
-                     workflow: str | None) -> dict[str, Any]:
+def _subgraph_states(
+    settings: Any, thread_id: str, checkpoint_id: str, workflow: str | None
+) -> dict[str, Any]:
     from .. import sync_bridge
     from ..runner import Runner
     from .common import load_target
@@ -174,8 +254,7 @@ def _subgraph_states(settings: Any, thread_id: str, checkpoint_id: str,
 
         async def read() -> dict[str, Any]:
             async with runner.executor(loaded).agraph() as graph:
-                config = {"configurable": {"thread_id": thread_id,
-                                           "checkpoint_id": checkpoint_id}}
+                config = {"configurable": {"thread_id": thread_id, "checkpoint_id": checkpoint_id}}
                 snap = await graph.aget_state(config, subgraphs=True)
                 out: dict[str, Any] = {}
 
@@ -210,12 +289,24 @@ def diff(thread_id: str, a: str, b: str, as_json: bool, env: str | None, verbose
         second = store.find_checkpoint(thread_id, b)
         sa, sb, changes = diff_checkpoints(store, thread_id, first, second)
     if as_json:
-        click.echo(dumps({"from": sa.checkpoint_id, "to": sb.checkpoint_id, "changes": [
-            {"kind": c.kind, "path": c.path, "before": c.before, "after": c.after}
-            for c in changes]}, indent=2))
+        click.echo(
+            dumps(
+                {
+                    "from": sa.checkpoint_id,
+                    "to": sb.checkpoint_id,
+                    "changes": [
+                        {"kind": c.kind, "path": c.path, "before": c.before, "after": c.after}
+                        for c in changes
+                    ],
+                },
+                indent=2,
+            )
+        )
         return
-    click.echo(f"{PREFIX} {thread_id}: step {sa.step} ({sa.checkpoint_id}) → "
-               f"step {sb.step} ({sb.checkpoint_id})")
+    click.echo(
+        f"{PREFIX} {thread_id}: step {sa.step} ({sa.checkpoint_id}) → "
+        f"step {sb.step} ({sb.checkpoint_id})"
+    )
     if not changes:
         click.echo(f"{PREFIX} No differences.")
         return
@@ -227,8 +318,10 @@ def diff(thread_id: str, a: str, b: str, as_json: bool, env: str | None, verbose
         else:
             click.echo(f"~ {c.path}: {short(c.before, 150)} → {short(c.after, 150)}")
     counts = {k: sum(1 for c in changes if c.kind == k) for k in ("added", "removed", "changed")}
-    click.echo(f"{PREFIX} {counts['added']} added, {counts['removed']} removed, "
-               f"{counts['changed']} changed")
+    click.echo(
+        f"{PREFIX} {counts['added']} added, {counts['removed']} removed, "
+        f"{counts['changed']} changed"
+    )
 
 
 def _run_store(settings: Any) -> Any:
@@ -244,14 +337,24 @@ def _run_store(settings: Any) -> Any:
 
 @click.command()
 @click.option("--thread", "thread_id", metavar="ID", help="Only runs of this thread.")
-@click.option("--status", type=click.Choice(status_names()), metavar="STATUS",
-              help=f"Only runs with this status: {', '.join(status_names())}.")
+@click.option(
+    "--status",
+    type=click.Choice(status_names()),
+    metavar="STATUS",
+    help=f"Only runs with this status: {', '.join(status_names())}.",
+)
 @click.option("--limit", default=50, show_default=True, type=COUNT, help="How many runs to show.")
 @json_option
 @common_options
 @handle_errors
-def runs(thread_id: str | None, status: str | None, limit: int, as_json: bool,
-         env: str | None, verbose: bool) -> None:
+def runs(
+    thread_id: str | None,
+    status: str | None,
+    limit: int,
+    as_json: bool,
+    env: str | None,
+    verbose: bool,
+) -> None:
     """List runs, newest first: id, thread, workflow, kind, status, duration.
 
     Runs whose process died mid-run (kill -9, power loss) show as `abandoned`;
@@ -268,10 +371,23 @@ def runs(thread_id: str | None, status: str | None, limit: int, as_json: bool,
     if not records:
         click.echo(f"{PREFIX} No runs yet.")
         return
-    table(["RUN", "THREAD", "WORKFLOW", "KIND", "STATUS", "STARTED", "DURATION", "EVENTS"],
-          [[r.run_id, r.thread_id, r.workflow, r.kind, r.status, _ts(r.created_at),
-            f"{r.duration_ms / 1000:.2f}s" if r.duration_ms is not None else "-", str(r.last_seq)]
-           for r in records], ids=("RUN", "THREAD"))
+    table(
+        ["RUN", "THREAD", "WORKFLOW", "KIND", "STATUS", "STARTED", "DURATION", "EVENTS"],
+        [
+            [
+                r.run_id,
+                r.thread_id,
+                r.workflow,
+                r.kind,
+                r.status,
+                _ts(r.created_at),
+                f"{r.duration_ms / 1000:.2f}s" if r.duration_ms is not None else "-",
+                str(r.last_seq),
+            ]
+            for r in records
+        ],
+        ids=("RUN", "THREAD"),
+    )
 
 
 def _ts(value: float | None) -> str:
@@ -282,8 +398,15 @@ def _ts(value: float | None) -> str:
 
 @click.command()
 @click.argument("run_id", metavar="RUN_ID")
-@click.option("--after", "after", default=0, show_default=True, metavar="SEQ", type=COUNT,
-              help="Only events with a seq greater than this.")
+@click.option(
+    "--after",
+    "after",
+    default=0,
+    show_default=True,
+    metavar="SEQ",
+    type=COUNT,
+    help="Only events with a seq greater than this.",
+)
 @json_option
 @common_options
 @handle_errors

@@ -27,7 +27,10 @@ _EXIT_CODES = """
 
 def _workflow_option(fn: Any) -> Any:
     return click.option(
-        "--workflow", "-w", "workflow", metavar="TARGET",
+        "--workflow",
+        "-w",
+        "workflow",
+        metavar="TARGET",
         help="Workflow to use (default: the one the thread's last run used).",
     )(fn)
 
@@ -41,16 +44,24 @@ def _existing(settings: Any, thread_id: str, checkpoint: str | None = None) -> s
         return store.find_checkpoint(thread_id, checkpoint) if checkpoint else None
 
 
-def _on_thread(settings: Any, env: str | None, thread_id: str, workflow: str | None,
-               as_json: bool, verbose: bool, operation: Callable[[Any, Any], Any]) -> None:
+def _on_thread(
+    settings: Any,
+    env: str | None,
+    thread_id: str,
+    workflow: str | None,
+    as_json: bool,
+    verbose: bool,
+    operation: Callable[[Any, Any], Any],
+) -> None:
     """Run ``operation(runner, loaded_workflow)`` on an existing thread and print it."""
     from ..runner import Runner
 
     with Runner.open(settings) as runner:
         loaded = load_target(settings, workflow or runner.target_for_thread(thread_id))
         events = operation(runner, loaded)
-        code = print_events(events, as_json=as_json, verbose=verbose,
-                            env_flag=env_flag(settings, env))
+        code = print_events(
+            events, as_json=as_json, verbose=verbose, env_flag=env_flag(settings, env)
+        )
     exit_with(code)
 
 
@@ -58,23 +69,48 @@ def _on_thread(settings: Any, env: str | None, thread_id: str, workflow: str | N
 @click.argument("workflow")
 @click.option("--graph", "graph_name", metavar="NAME", help="Graph of a langgraph.json to run.")
 @click.option("--input", "input_", metavar="JSON|@FILE", help="Input as JSON, or @file.json.")
-@click.option("--context", "context", metavar="JSON|@FILE",
-              help="Runtime context, for graphs with a context_schema.")
+@click.option(
+    "--context",
+    "context",
+    metavar="JSON|@FILE",
+    help="Runtime context, for graphs with a context_schema.",
+)
 @click.option("--thread", "thread_id", metavar="ID", help="Thread to run on (default: a new one).")
-@click.option("--interrupt-before", "interrupt_before", metavar="NODE", multiple=True,
-              help="Stop before this node (repeatable); continue with `lgp resume`.")
-@click.option("--interrupt-after", "interrupt_after", metavar="NODE", multiple=True,
-              help="Stop after this node (repeatable).")
+@click.option(
+    "--interrupt-before",
+    "interrupt_before",
+    metavar="NODE",
+    multiple=True,
+    help="Stop before this node (repeatable); continue with `lgp resume`.",
+)
+@click.option(
+    "--interrupt-after",
+    "interrupt_after",
+    metavar="NODE",
+    multiple=True,
+    help="Stop after this node (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line (for CI).")
-@click.option("--watch", "watch", is_flag=True,
-              help="Hot reload: after the run, rerun on every save (same input, same "
-                   "thread) until Ctrl+C.")
+@click.option(
+    "--watch",
+    "watch",
+    is_flag=True,
+    help="Hot reload: after the run, rerun on every save (same input, same thread) until Ctrl+C.",
+)
 @common_options
 @handle_errors
 def run(
-    workflow: str, graph_name: str | None, input_: str | None, context: str | None,
-    thread_id: str | None, interrupt_before: tuple[str, ...], interrupt_after: tuple[str, ...],
-    as_json: bool, watch: bool, env: str | None, verbose: bool,
+    workflow: str,
+    graph_name: str | None,
+    input_: str | None,
+    context: str | None,
+    thread_id: str | None,
+    interrupt_before: tuple[str, ...],
+    interrupt_after: tuple[str, ...],
+    as_json: bool,
+    watch: bool,
+    env: str | None,
+    verbose: bool,
 ) -> None:
     """Run WORKFLOW on a thread and report each step.
 
@@ -119,49 +155,93 @@ def run(
     loaded = load_target(settings, workflow, graph_name)
     Runner.check_input(loaded, payload)  # before anything is written
     if watch:
-        _watch(settings, loaded, payload, thread_id, ctx, interrupt_before, interrupt_after,
-               as_json, verbose, env)
+        _watch(
+            settings,
+            loaded,
+            payload,
+            thread_id,
+            ctx,
+            interrupt_before,
+            interrupt_after,
+            as_json,
+            verbose,
+            env,
+        )
         return
     with Runner.open(settings) as runner:
         events = runner.start(
-            loaded, payload if payload is not None else {}, thread_id=thread_id, context=ctx,
+            loaded,
+            payload if payload is not None else {},
+            thread_id=thread_id,
+            context=ctx,
             interrupt_before=list(interrupt_before) or None,
             interrupt_after=list(interrupt_after) or None,
         )
-        code = print_events(events, as_json=as_json, verbose=verbose,
-                            env_flag=env_flag(settings, env))
+        code = print_events(
+            events, as_json=as_json, verbose=verbose, env_flag=env_flag(settings, env)
+        )
     exit_with(code)
 
 
 run.help = (run.help or "") + _EXIT_CODES
 
 
-def _watch(settings: Any, loaded: Any, payload: Any, thread_id: str | None, ctx: Any,
-           interrupt_before: tuple[str, ...], interrupt_after: tuple[str, ...],
-           as_json: bool, verbose: bool, env: str | None) -> None:
+def _watch(
+    settings: Any,
+    loaded: Any,
+    payload: Any,
+    thread_id: str | None,
+    ctx: Any,
+    interrupt_before: tuple[str, ...],
+    interrupt_after: tuple[str, ...],
+    as_json: bool,
+    verbose: bool,
+    env: str | None,
+) -> None:
     from ..reload import WorkflowReloader
     from ..runner import Runner
     from .watch import WatchedRun, run_watching
 
     reloader = WorkflowReloader(loaded, settings)
-    watched = WatchedRun(payload if payload is not None else {}, thread_id, ctx,
-                         list(interrupt_before) or None, list(interrupt_after) or None)
+    watched = WatchedRun(
+        payload if payload is not None else {},
+        thread_id,
+        ctx,
+        list(interrupt_before) or None,
+        list(interrupt_after) or None,
+    )
     with Runner.open(settings) as runner:
-        code = run_watching(runner, reloader, watched, as_json=as_json, verbose=verbose,
-                            env_flag=env_flag(settings, env))
+        code = run_watching(
+            runner,
+            reloader,
+            watched,
+            as_json=as_json,
+            verbose=verbose,
+            env_flag=env_flag(settings, env),
+        )
     exit_with(code)
 
 
 @click.command()
 @click.argument("thread_id", metavar="THREAD")
-@click.option("--value", "value", metavar="JSON|@FILE",
-              help="Answer to the interrupt (JSON; an object keyed by interrupt id for several).")
+@click.option(
+    "--value",
+    "value",
+    metavar="JSON|@FILE",
+    help="Answer to the interrupt (JSON; an object keyed by interrupt id for several).",
+)
 @_workflow_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
 @common_options
 @handle_errors
-def resume(thread_id: str, value: str | None, workflow: str | None, as_json: bool,
-           env: str | None, verbose: bool) -> None:
+def resume(
+    thread_id: str,
+    value: str | None,
+    workflow: str | None,
+    as_json: bool,
+    env: str | None,
+    verbose: bool,
+) -> None:
     """Continue THREAD: answer its interrupt, or finish a run that was cancelled,
     failed or abandoned (its process died) from the last checkpoint.
 
@@ -176,42 +256,89 @@ def resume(thread_id: str, value: str | None, workflow: str | None, as_json: boo
 
     parsed = parse_json_option(value, "--value") if value is not None else NO_VALUE
     _existing(settings, thread_id)
-    _on_thread(settings, env, thread_id, workflow, as_json, verbose,
-               lambda runner, wf: runner.resume(wf, thread_id, parsed))
+    _on_thread(
+        settings,
+        env,
+        thread_id,
+        workflow,
+        as_json,
+        verbose,
+        lambda runner, wf: runner.resume(wf, thread_id, parsed),
+    )
 
 
 @click.command()
 @click.argument("thread_id", metavar="THREAD")
-@click.option("--checkpoint", "checkpoint", required=True, metavar="ID",
-              help="Checkpoint to replay from (an id or a unique part of one).")
+@click.option(
+    "--checkpoint",
+    "checkpoint",
+    required=True,
+    metavar="ID",
+    help="Checkpoint to replay from (an id or a unique part of one).",
+)
 @_workflow_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
 @common_options
 @handle_errors
-def replay(thread_id: str, checkpoint: str, workflow: str | None, as_json: bool,
-           env: str | None, verbose: bool) -> None:
+def replay(
+    thread_id: str,
+    checkpoint: str,
+    workflow: str | None,
+    as_json: bool,
+    env: str | None,
+    verbose: bool,
+) -> None:
     """Re-run THREAD from a past checkpoint: the nodes after it run again and a new
     branch grows in the thread's history (the old one stays; see `lgp history`)."""
     settings = setup(env, verbose)
     checkpoint_id = _existing(settings, thread_id, checkpoint)
-    _on_thread(settings, env, thread_id, workflow, as_json, verbose,
-               lambda runner, wf: runner.replay(wf, thread_id, checkpoint_id))
+    _on_thread(
+        settings,
+        env,
+        thread_id,
+        workflow,
+        as_json,
+        verbose,
+        lambda runner, wf: runner.replay(wf, thread_id, checkpoint_id),
+    )
 
 
 @click.command()
 @click.argument("thread_id", metavar="THREAD")
-@click.option("--checkpoint", "checkpoint", required=True, metavar="ID",
-              help="Checkpoint to fork from (an id or a unique part of one).")
-@click.option("--update", "update", required=True, metavar="JSON|@FILE",
-              help="State values to write on it, as a JSON object.")
-@click.option("--as-node", "as_node", metavar="NODE",
-              help="Write the update as if NODE produced it (decides what runs next).")
+@click.option(
+    "--checkpoint",
+    "checkpoint",
+    required=True,
+    metavar="ID",
+    help="Checkpoint to fork from (an id or a unique part of one).",
+)
+@click.option(
+    "--update",
+    "update",
+    required=True,
+    metavar="JSON|@FILE",
+    help="State values to write on it, as a JSON object.",
+)
+@click.option(
+    "--as-node",
+    "as_node",
+    metavar="NODE",
+    help="Write the update as if NODE produced it (decides what runs next).",
+)
 @_workflow_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
 @common_options
 @handle_errors
-def fork(thread_id: str, checkpoint: str, update: str, as_node: str | None,
-         workflow: str | None, as_json: bool, env: str | None, verbose: bool) -> None:
+def fork(
+    thread_id: str,
+    checkpoint: str,
+    update: str,
+    as_node: str | None,
+    workflow: str | None,
+    as_json: bool,
+    env: str | None,
+    verbose: bool,
+) -> None:
     """Edit THREAD's state at a past checkpoint and continue from there, on a new
     branch; the original history stays as it was.
 
@@ -222,9 +349,15 @@ def fork(thread_id: str, checkpoint: str, update: str, as_node: str | None,
     values = parse_json_option(update, "--update")
     settings = setup(env, verbose)
     checkpoint_id = _existing(settings, thread_id, checkpoint)
-    _on_thread(settings, env, thread_id, workflow, as_json, verbose,
-               lambda runner, wf: runner.fork(wf, thread_id, checkpoint_id, values,
-                                              as_node=as_node))
+    _on_thread(
+        settings,
+        env,
+        thread_id,
+        workflow,
+        as_json,
+        verbose,
+        lambda runner, wf: runner.fork(wf, thread_id, checkpoint_id, values, as_node=as_node),
+    )
 
 
 COMMANDS = [run, resume, replay, fork]

@@ -22,20 +22,45 @@ if TYPE_CHECKING:
 @click.command()
 @click.argument("target", required=False, metavar="[WORKFLOW|DIR|langgraph.json]")
 @click.option("--host", default=None, help="Interface to listen on (config: server.host).")
-@click.option("--port", type=click.IntRange(0, 65535), default=None,
-              help="Port, 0-65535 (config: server.port; 0 = any free port).")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Server processes sharing the same port and stores.")
-@click.option("--reload", "reload", is_flag=True,
-              help="Hot reload: new runs use the code of the last good save; runs in "
-                   "flight finish on the code they started with.")
-@click.option("--log-level", default="warning", show_default=True,
-              type=click.Choice(["debug", "info", "warning", "error"]),
-              help="uvicorn's log level (access lines at info; keys in URLs are masked).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    help="Port, 0-65535 (config: server.port; 0 = any free port).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Server processes sharing the same port and stores.",
+)
+@click.option(
+    "--reload",
+    "reload",
+    is_flag=True,
+    help="Hot reload: new runs use the code of the last good save; runs in "
+    "flight finish on the code they started with.",
+)
+@click.option(
+    "--log-level",
+    default="warning",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="uvicorn's log level (access lines at info; keys in URLs are masked).",
+)
 @common_options(default_env="hosted")
 @handle_errors
-def serve(target: str | None, host: str | None, port: int | None, workers: int,
-          reload: bool, log_level: str, env: str | None, verbose: bool) -> None:
+def serve(
+    target: str | None,
+    host: str | None,
+    port: int | None,
+    workers: int,
+    reload: bool,
+    log_level: str,
+    env: str | None,
+    verbose: bool,
+) -> None:
     """Serve workflows over HTTP: the LGP API and the LangGraph SDK API.
 
     TARGET is a workflow file, a folder of them, or a langgraph.json; by default
@@ -88,8 +113,12 @@ def serve(target: str | None, host: str | None, port: int | None, workers: int,
     click.echo(f"{PREFIX} Environment: {settings.environment}")
     with Runner.open(settings):  # a bad store path is one line and exit 2, not a traceback
         pass
-    app = create_app(settings, target, reload=reload,  # loads the workflows: errors here
-                     on_reload=_reload_reporter() if reload else None)
+    app = create_app(
+        settings,
+        target,
+        reload=reload,  # loads the workflows: errors here
+        on_reload=_reload_reporter() if reload else None,
+    )
     names = app.state.ctx.catalog.names()
     click.echo(f"{PREFIX} Workflows: {', '.join(names)}")
     for name, reason in app.state.ctx.catalog.skipped.items():
@@ -103,13 +132,25 @@ def serve(target: str | None, host: str | None, port: int | None, workers: int,
     if workers > 1:
         click.echo(f"{PREFIX} ✅ Ready ({workers} workers)")
         sys.stdout.flush()
-        serving.serve_workers(sock, workers=workers, log_level=log_level, environ={
-            "LGP_SERVE_TARGET": target or "", "LGP_ENV": settings.environment,
-            WORKER_KEYS_ENV: "\n".join(settings.server.keys)})
+        serving.serve_workers(
+            sock,
+            workers=workers,
+            log_level=log_level,
+            environ={
+                "LGP_SERVE_TARGET": target or "",
+                "LGP_ENV": settings.environment,
+                WORKER_KEYS_ENV: "\n".join(settings.server.keys),
+            },
+        )
         click.echo(f"{PREFIX} Stopped")
         return
-    config = uvicorn.Config(app, log_level=log_level, timeout_graceful_shutdown=5,
-                            lifespan="on", access_log=log_level in ("debug", "info"))
+    config = uvicorn.Config(
+        app,
+        log_level=log_level,
+        timeout_graceful_shutdown=5,
+        lifespan="on",
+        access_log=log_level in ("debug", "info"),
+    )
     server = serving.LgpServer(config, app.state.ctx)
     original_startup = server.startup
 
@@ -136,8 +177,7 @@ def serve(target: str | None, host: str | None, port: int | None, workers: int,
 def _print_auth(auth: ServerAuth, url: str) -> None:
     """Say how to authenticate; a generated key is shown here, once, and nowhere else."""
     server = auth.settings.server
-    limit = f"{server.rate_limit_per_minute}/min per key" if server.rate_limit_per_minute \
-        else "off"
+    limit = f"{server.rate_limit_per_minute}/min per key" if server.rate_limit_per_minute else "off"
     if auth.generated_key is not None:
         key = auth.generated_key
         click.echo(f"{PREFIX} Auth: API key for this start (set LGP_API_KEY to choose your own):")

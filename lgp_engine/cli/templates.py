@@ -21,19 +21,37 @@ def templates(as_json: bool, env: str | None, verbose: bool) -> None:
 
     found = list_templates(templates_dir(settings))
     if as_json:
-        click.echo(json.dumps([
-            {"name": t.name, "description": t.description, "complexity": t.complexity,
-             "default_input": t.default_input} for t in found
-        ], indent=2))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "name": t.name,
+                        "description": t.description,
+                        "complexity": t.complexity,
+                        "default_input": t.default_input,
+                    }
+                    for t in found
+                ],
+                indent=2,
+            )
+        )
         return
-    table(["NAME", "COMPLEXITY", "DESCRIPTION"],
-          [[t.name, t.complexity, t.description] for t in found])
+    table(
+        ["NAME", "COMPLEXITY", "DESCRIPTION"],
+        [[t.name, t.complexity, t.description] for t in found],
+    )
 
 
 @click.command()
 @click.argument("name")
-@click.option("--template", "-t", "template", default="basic", show_default=True,
-              help="Template to start from (see `lgp templates`).")
+@click.option(
+    "--template",
+    "-t",
+    "template",
+    default="basic",
+    show_default=True,
+    help="Template to start from (see `lgp templates`).",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing workflow of that name.")
 @common_options
 @handle_errors
@@ -48,8 +66,9 @@ def create(name: str, template: str, force: bool, env: str | None, verbose: bool
     from ..templates import create_workflow
 
     created = create_workflow(name, template, settings, force=force)
-    click.echo(f"{PREFIX} ✅ Created {relpath(created.path)} from template "
-               f"'{created.template.name}'")
+    click.echo(
+        f"{PREFIX} ✅ Created {relpath(created.path)} from template '{created.template.name}'"
+    )
     for extra in created.files:
         click.echo(f"{PREFIX}    + {relpath(extra)}")
     if created.registered:

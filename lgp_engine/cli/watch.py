@@ -39,8 +39,9 @@ class WatchedRun:
 
 
 class _Session:
-    def __init__(self, runner: Runner, run: WatchedRun, *, as_json: bool, verbose: bool,
-                 env_flag: str) -> None:
+    def __init__(
+        self, runner: Runner, run: WatchedRun, *, as_json: bool, verbose: bool, env_flag: str
+    ) -> None:
         self.runner = runner
         self.run = run
         self.as_json = as_json
@@ -58,12 +59,14 @@ class _Session:
         try:
             if resume:
                 assert self.run.thread_id is not None
-                events = self.runner.resume(workflow, self.run.thread_id,
-                                            context=self.run.context)
+                events = self.runner.resume(workflow, self.run.thread_id, context=self.run.context)
             else:
                 events = self.runner.start(
-                    workflow, self.run.payload, thread_id=self.run.thread_id,
-                    context=self.run.context, interrupt_before=self.run.interrupt_before,
+                    workflow,
+                    self.run.payload,
+                    thread_id=self.run.thread_id,
+                    context=self.run.context,
+                    interrupt_before=self.run.interrupt_before,
                     interrupt_after=self.run.interrupt_after,
                 )
             for event in events:
@@ -82,8 +85,15 @@ class _Session:
         return code
 
 
-def run_watching(runner: Runner, reloader: WorkflowReloader, run: WatchedRun, *,
-                 as_json: bool, verbose: bool, env_flag: str) -> int:
+def run_watching(
+    runner: Runner,
+    reloader: WorkflowReloader,
+    run: WatchedRun,
+    *,
+    as_json: bool,
+    verbose: bool,
+    env_flag: str,
+) -> int:
     """Run once, then rerun after every successful reload; returns the exit code.
 
     Returns 130 on Ctrl+C (a run in progress is cancelled and recorded as such);
@@ -111,14 +121,18 @@ def run_watching(runner: Runner, reloader: WorkflowReloader, run: WatchedRun, *,
             resume = plan.action == "resume"
             if resume and (plan.status == "interrupted" or plan.needs_value):
                 value = " --value '<JSON>'" if plan.needs_value else ""
-                info.line(f"Thread {run.thread_id} is waiting at an interrupt: not rerun. "
-                          "The new code answers it:")
+                info.line(
+                    f"Thread {run.thread_id} is waiting at an interrupt: not rerun. "
+                    "The new code answers it:"
+                )
                 info.line(f"Resume with: lgp resume {run.thread_id}{value}{env_flag}")
                 continue
             if resume:
-                info.line(f"The last run stopped ({plan.status}) before "
-                          f"{', '.join(plan.next)}: resuming from that checkpoint with the "
-                          "new code")
+                info.line(
+                    f"The last run stopped ({plan.status}) before "
+                    f"{', '.join(plan.next)}: resuming from that checkpoint with the "
+                    "new code"
+                )
             if session.execute(reloader.current, resume=resume) == 130:
                 return 130
     except KeyboardInterrupt:

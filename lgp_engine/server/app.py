@@ -31,9 +31,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("lgp.server")
 
 
-def create_app(settings: Settings, target: str | None = None, *,
-               catalog: Catalog | None = None, reload: bool = False,
-               on_reload: Callable[[ReloadOutcome], None] | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    target: str | None = None,
+    *,
+    catalog: Catalog | None = None,
+    reload: bool = False,
+    on_reload: Callable[[ReloadOutcome], None] | None = None,
+) -> FastAPI:
     """The hosted API over ``target``'s workflows (see ``lgp serve --help``).
 
     Workflows are loaded now (so a bad one fails before the server listens); the
@@ -49,8 +54,9 @@ def create_app(settings: Settings, target: str | None = None, *,
         # keys are resolved by the front end (``resolve_auth``): a generated key is
         # theirs to show; a config that refuses to start without a key refuses here too
         settings = resolve_auth(settings, settings.server.host).settings
-    ctx = ServerContext(settings=settings, catalog=catalog or build_catalog(settings, target),
-                        metrics=Metrics())
+    ctx = ServerContext(
+        settings=settings, catalog=catalog or build_catalog(settings, target), metrics=Metrics()
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -61,8 +67,12 @@ def create_app(settings: Settings, target: str | None = None, *,
                 yield
                 await ctx.hub.shutdown()
 
-    app = FastAPI(title="LGP Workbench API", version=__version__, lifespan=lifespan,
-                  description="Run LangGraph workflows over HTTP; LangGraph SDK compatible.")
+    app = FastAPI(
+        title="LGP Workbench API",
+        version=__version__,
+        lifespan=lifespan,
+        description="Run LangGraph workflows over HTTP; LangGraph SDK compatible.",
+    )
     app.state.ctx = ctx
     _error_handlers(app)
 
@@ -74,18 +84,27 @@ def create_app(settings: Settings, target: str | None = None, *,
 
     server = settings.server
     if server.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=server.cors_origins,
-                           allow_methods=["*"], allow_headers=["*"],
-                           expose_headers=["Retry-After", "Content-Location"])
-    app.add_middleware(GuardMiddleware, api_keys=server.keys,
-                       rate_limit=server.rate_limit_per_minute, max_body=server.max_body_bytes,
-                       metrics=ctx.metrics)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=server.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Retry-After", "Content-Location"],
+        )
+    app.add_middleware(
+        GuardMiddleware,
+        api_keys=server.keys,
+        rate_limit=server.rate_limit_per_minute,
+        max_body=server.max_body_bytes,
+        metrics=ctx.metrics,
+    )
     return app
 
 
 @contextlib.asynccontextmanager
-async def _watching(ctx: ServerContext, enabled: bool,
-                    on_reload: Callable[[ReloadOutcome], None] | None) -> AsyncIterator[None]:
+async def _watching(
+    ctx: ServerContext, enabled: bool, on_reload: Callable[[ReloadOutcome], None] | None
+) -> AsyncIterator[None]:
     """Hot reload of every served workflow while the app runs (live before it serves)."""
     if not enabled:
         yield
@@ -96,8 +115,11 @@ async def _watching(ctx: ServerContext, enabled: bool,
     from ..reload import WorkflowReloader
 
     stop = asyncio.Event()
-    reloaders = [WorkflowReloader(wf, ctx.settings) for wf in ctx.catalog.workflows.values()
-                 if wf.source.path is not None]
+    reloaders = [
+        WorkflowReloader(wf, ctx.settings)
+        for wf in ctx.catalog.workflows.values()
+        if wf.source.path is not None
+    ]
     live = [threading.Event() for _ in reloaders]
 
     async def follow(reloader: WorkflowReloader, ready: threading.Event) -> None:
@@ -107,11 +129,13 @@ async def _watching(ctx: ServerContext, enabled: bool,
             if on_reload is not None:
                 try:
                     on_reload(outcome)
-                except Exception:  # noqa: BLE001 - a report must not stop the watch
+                except Exception:
                     log.exception("reload listener failed")
 
-    tasks = [asyncio.create_task(follow(r, e), name=f"lgp-reload-{r.name}")
-             for r, e in zip(reloaders, live, strict=True)]
+    tasks = [
+        asyncio.create_task(follow(r, e), name=f"lgp-reload-{r.name}")
+        for r, e in zip(reloaders, live, strict=True)
+    ]
     ctx.extra["reloaders"] = reloaders
     deadline = asyncio.get_running_loop().time() + 10
     while not all(e.is_set() for e in live) and asyncio.get_running_loop().time() < deadline:
@@ -147,16 +171,21 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
-                  for e in exc.errors()]
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+            for e in exc.errors()
+        ]
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(p) for p in first["loc"] if p != "body") or "body"
         return body(422, f"{where}: {first['msg']}", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"detail": exc.detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

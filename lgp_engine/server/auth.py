@@ -57,7 +57,9 @@ def resolve_auth(settings: Settings, host: str) -> ServerAuth:
     if not is_loopback(host):
         raise ConfigError(
             f"refusing to serve on {host} without an API key: anyone who can reach it "
-            "could run and read your workflows", field="host", code="api_key_required",
+            "could run and read your workflows",
+            field="host",
+            code="api_key_required",
             hint="set LGP_API_KEY and list it in server.api_keys, or listen on 127.0.0.1",
         )
     return ServerAuth(settings)

@@ -34,8 +34,14 @@ class BackgroundServer:
         host, port: Where to listen (``port=0`` picks a free one).
     """
 
-    def __init__(self, settings: Settings, catalog: Catalog | None = None, *,
-                 host: str | None = None, port: int | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog | None = None,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+    ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.host = host or settings.server.host
@@ -62,8 +68,14 @@ class BackgroundServer:
         """HTTP requests answered so far (all routes, all statuses)."""
         if self._metrics is None:
             return 0
-        return int(sum(sample.value for metric in self._metrics.requests.collect()
-                       for sample in metric.samples if sample.name.endswith("_total")))
+        return int(
+            sum(
+                sample.value
+                for metric in self._metrics.requests.collect()
+                for sample in metric.samples
+                if sample.name.endswith("_total")
+            )
+        )
 
     def start(self, timeout: float = STARTUP_TIMEOUT_S) -> str:
         """Bind, start serving and return the URL once the app answers.
@@ -86,12 +98,19 @@ class BackgroundServer:
         sock = bind(self.host, self.port)  # ConfigError on a port in use, before any thread
         self.port = sock.getsockname()[1]
         self._metrics = app.state.ctx.metrics
-        config = uvicorn.Config(app, log_level="critical", access_log=False, lifespan="on",
-                                timeout_graceful_shutdown=2, log_config=None)
+        config = uvicorn.Config(
+            app,
+            log_level="critical",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+            log_config=None,
+        )
         self._server = LgpServer(config, app.state.ctx)
         self._error = None
-        self._thread = threading.Thread(target=self._serve, args=(sock,),
-                                        name="lgp-background-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, args=(sock,), name="lgp-background-server", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:

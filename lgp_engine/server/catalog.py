@@ -49,13 +49,20 @@ class Catalog:
         for name, wf in self.workflows.items():
             if assistant_id_for(name) == name_or_assistant:
                 return wf
-        raise NotFoundError(f"unknown workflow {name_or_assistant!r}",
-                            hint=f"served: {', '.join(self.names()) or 'none'}")
+        raise NotFoundError(
+            f"unknown workflow {name_or_assistant!r}",
+            hint=f"served: {', '.join(self.names()) or 'none'}",
+        )
 
     def describe(self, name: str) -> dict[str, Any]:
         wf = self.workflows[name]
-        return {"name": name, "description": wf.source.description, "kind": wf.kind,
-                "assistant_id": assistant_id_for(name), "source": wf.source.label}
+        return {
+            "name": name,
+            "description": wf.source.description,
+            "kind": wf.kind,
+            "assistant_id": assistant_id_for(name),
+            "source": wf.source.label,
+        }
 
 
 def build_catalog(settings: Settings, target: str | None = None) -> Catalog:

@@ -93,7 +93,7 @@ class RunHub:
                     self._publish(handle, event)
             except asyncio.CancelledError:
                 pass
-            except BaseException as exc:  # noqa: BLE001 - validation errors go to launch()
+            except BaseException as exc:
                 if handle is None and not first.done():
                     first.set_exception(exc)
                     return

@@ -14,22 +14,39 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.runs = Counter("lgp_runs_total", "Runs by how they ended (or started).",
-                            ["event"], registry=self.registry)
+        self.runs = Counter(
+            "lgp_runs_total",
+            "Runs by how they ended (or started).",
+            ["event"],
+            registry=self.registry,
+        )
         self.run_seconds = Histogram(
-            "lgp_run_duration_seconds", "Run duration until it ended or stopped.",
+            "lgp_run_duration_seconds",
+            "Run duration until it ended or stopped.",
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
-            registry=self.registry)
-        self.requests = Counter("lgp_http_requests_total", "HTTP requests.",
-                                ["method", "route", "status"], registry=self.registry)
-        self.streams = Gauge("lgp_active_streams", "Open event streams (SSE).",
-                             registry=self.registry)
-        self.active_runs = Gauge("lgp_active_runs", "Runs executing in this process.",
-                                 registry=self.registry)
+            registry=self.registry,
+        )
+        self.requests = Counter(
+            "lgp_http_requests_total",
+            "HTTP requests.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.streams = Gauge(
+            "lgp_active_streams", "Open event streams (SSE).", registry=self.registry
+        )
+        self.active_runs = Gauge(
+            "lgp_active_runs", "Runs executing in this process.", registry=self.registry
+        )
 
     def observe_event(self, event: RunEvent) -> None:
-        kind = {"run.started": "started", "run.completed": "completed", "run.failed": "failed",
-                "interrupt": "interrupted", "run.cancelled": "cancelled"}.get(event.type)
+        kind = {
+            "run.started": "started",
+            "run.completed": "completed",
+            "run.failed": "failed",
+            "interrupt": "interrupted",
+            "run.cancelled": "cancelled",
+        }.get(event.type)
         if kind is None:
             return
         self.runs.labels(kind).inc()

@@ -27,12 +27,21 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 OPEN_PATHS = frozenset({"/health", "/metrics"})
 
 
-async def send_json(send: Send, status: int, body: dict[str, Any],
-                    headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_json(
+    send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     payload = json.dumps(body).encode()
-    await send({"type": "http.response.start", "status": status, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-        *(headers or [])]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                *(headers or []),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -62,8 +71,9 @@ class GuardMiddleware:
         metrics: Where request counts go.
     """
 
-    def __init__(self, app: ASGIApp, *, api_keys: list[str], rate_limit: int, max_body: int,
-                 metrics: Metrics) -> None:
+    def __init__(
+        self, app: ASGIApp, *, api_keys: list[str], rate_limit: int, max_body: int, metrics: Metrics
+    ) -> None:
         self.app = app
         self.keys = [k.encode() for k in api_keys if k]
         self.rate_limit = rate_limit
@@ -86,8 +96,9 @@ class GuardMiddleware:
             await self._guarded(scope, receive, tracking_send)
         finally:
             route = scope.get("route")
-            label = getattr(route, "path", None) or ("unmatched" if scope["path"] not in
-                                                     OPEN_PATHS else scope["path"])
+            label = getattr(route, "path", None) or (
+                "unmatched" if scope["path"] not in OPEN_PATHS else scope["path"]
+            )
             self.metrics.requests.labels(scope["method"], label, str(status_box["status"])).inc()
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -99,10 +110,15 @@ class GuardMiddleware:
         if self.keys:
             ok = key is not None and any(hmac.compare_digest(key.encode(), k) for k in self.keys)
             if not ok:
-                await send_json(send, 401, {"detail": "missing or invalid API key",
-                                            "hint": "send 'Authorization: Bearer KEY' "
-                                                    "or 'x-api-key: KEY'"},
-                                [(b"www-authenticate", b"Bearer")])
+                await send_json(
+                    send,
+                    401,
+                    {
+                        "detail": "missing or invalid API key",
+                        "hint": "send 'Authorization: Bearer KEY' or 'x-api-key: KEY'",
+                    },
+                    [(b"www-authenticate", b"Bearer")],
+                )
                 return
         if self.rate_limit:
             client = scope.get("client") or ("?", 0)
@@ -110,10 +126,15 @@ class GuardMiddleware:
             identity = f"key:{key}" if self.keys and key else f"ip:{client[0]}"
             retry = self._limited(identity)
             if retry:
-                await send_json(send, 429, {"detail": f"rate limit of {self.rate_limit} "
-                                            "requests per minute exceeded",
-                                            "retry_after": retry},
-                                [(b"retry-after", str(retry).encode())])
+                await send_json(
+                    send,
+                    429,
+                    {
+                        "detail": f"rate limit of {self.rate_limit} requests per minute exceeded",
+                        "retry_after": retry,
+                    },
+                    [(b"retry-after", str(retry).encode())],
+                )
                 return
         length = _header(scope, b"content-length")
         if length is not None and length.isdigit() and int(length) > self.max_body:

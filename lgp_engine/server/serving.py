@@ -67,8 +67,11 @@ def bind(host: str, port: int) -> socket.socket:
         ConfigError: the port is in use or the address cannot be used.
     """
     if not 0 <= port <= 65535:
-        raise ConfigError(f"port {port} is out of range", field="port",
-                          hint="use a port between 0 and 65535 (0 = any free port)")
+        raise ConfigError(
+            f"port {port} is out of range",
+            field="port",
+            hint="use a port between 0 and 65535 (0 = any free port)",
+        )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # so asyncio sets NODELAY
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -119,8 +122,9 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
         ctypes.CDLL(name).mallopt(-8, arenas)  # M_ARENA_MAX
 
 
-def serve_workers(sock: socket.socket, *, workers: int, log_level: str,
-                  environ: dict[str, str]) -> None:
+def serve_workers(
+    sock: socket.socket, *, workers: int, log_level: str, environ: dict[str, str]
+) -> None:
     """Several processes on one socket (uvicorn's multiprocess supervisor).
 
     Each worker builds its app with :func:`lgp_engine.server.app.app_from_env`, from
@@ -130,7 +134,12 @@ def serve_workers(sock: socket.socket, *, workers: int, log_level: str,
     from uvicorn.supervisors import Multiprocess
 
     os.environ.update(environ)
-    config = uvicorn.Config("lgp_engine.server.app:app_from_env", factory=True,
-                            log_level=log_level, timeout_graceful_shutdown=3, workers=workers,
-                            access_log=log_level in ("debug", "info"))
+    config = uvicorn.Config(
+        "lgp_engine.server.app:app_from_env",
+        factory=True,
+        log_level=log_level,
+        timeout_graceful_shutdown=3,
+        workers=workers,
+        access_log=log_level in ("debug", "info"),
+    )
     Multiprocess(config, sockets=[sock]).run()

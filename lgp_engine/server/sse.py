@@ -27,8 +27,9 @@ def event_frame(event: RunEvent) -> bytes:
     return frame(event.type, event.to_dict(), event.seq)
 
 
-def sse_response(frames: AsyncIterator[bytes], metrics: Metrics,
-                 headers: dict[str, str] | None = None) -> StreamingResponse:
+def sse_response(
+    frames: AsyncIterator[bytes], metrics: Metrics, headers: dict[str, str] | None = None
+) -> StreamingResponse:
     """Stream ``frames`` with heartbeats; counts the stream while it is open and
     closes the source iterator when the client goes away."""
 
@@ -55,5 +56,8 @@ def sse_response(frames: AsyncIterator[bytes], metrics: Metrics,
             with contextlib.suppress(Exception):
                 await source.aclose()  # type: ignore[attr-defined]
 
-    return StreamingResponse(body(), media_type="text/event-stream", headers={
-        "Cache-Control": "no-store", "X-Accel-Buffering": "no", **(headers or {})})
+    return StreamingResponse(
+        body(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no", **(headers or {})},
+    )

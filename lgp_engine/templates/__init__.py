@@ -79,8 +79,11 @@ def list_templates(directory: Traversable | None = None) -> list[Template]:
     root = directory if directory is not None else bundled_templates()
     if not root.is_dir():
         raise TemplateError(f"template folder not found: {root}")
-    found = [_read(d) for d in sorted(root.iterdir(), key=lambda d: d.name)
-             if d.is_dir() and (d / "template.yaml").is_file()]
+    found = [
+        _read(d)
+        for d in sorted(root.iterdir(), key=lambda d: d.name)
+        if d.is_dir() and (d / "template.yaml").is_file()
+    ]
     return sorted(found, key=lambda t: (COMPLEXITIES.index(t.complexity), t.name))
 
 
@@ -122,13 +125,15 @@ def create_workflow(
         if target.exists():
             raise TemplateError(
                 f"workflow {name!r} already exists: {_rel(target, settings)}",
-                hint="pick another name, or overwrite it with {field}", field="force",
+                hint="pick another name, or overwrite it with {field}",
+                field="force",
                 code="workflow_exists",
             )
         if existing is not None:
             raise TemplateError(
                 f"workflow {name!r} is already registered in {registry.display_path}",
-                hint="pick another name, or overwrite it with {field}", field="force",
+                hint="pick another name, or overwrite it with {field}",
+                field="force",
                 code="workflow_exists",
             )
     rel_path = Path(os.path.relpath(target, registry.path.parent)).as_posix()

@@ -18,12 +18,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from functools import partial
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
@@ -86,27 +86,60 @@ class CheckpointBrowser(Screen[None]):
         store: The open checkpoint store (``app.runner.store``).
     """
 
-    BINDINGS = [
-        Binding("escape", "close", "Close", id="checkpoints.close",
-                tooltip="Close the checkpoint browser"),
-        Binding("r", "refresh", "Refresh", id="checkpoints.refresh",
-                tooltip="Read the threads again"),
-        Binding("p", "replay", "Replay", id="checkpoints.replay",
-                tooltip="Re-run the nodes after the selected checkpoint (a new branch)"),
-        Binding("f", "fork", "Fork", id="checkpoints.fork",
-                tooltip="Edit the state at the selected checkpoint and continue from it"),
-        Binding("u", "resume", "Resume", id="checkpoints.resume",
-                tooltip="Answer the interrupt the thread is waiting at"),
-        Binding("d", "delete", "Delete", id="checkpoints.delete",
-                tooltip="Delete the selected thread (asks first)"),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape",
+            "close",
+            "Close",
+            id="checkpoints.close",
+            tooltip="Close the checkpoint browser",
+        ),
+        Binding(
+            "r", "refresh", "Refresh", id="checkpoints.refresh", tooltip="Read the threads again"
+        ),
+        Binding(
+            "p",
+            "replay",
+            "Replay",
+            id="checkpoints.replay",
+            tooltip="Re-run the nodes after the selected checkpoint (a new branch)",
+        ),
+        Binding(
+            "f",
+            "fork",
+            "Fork",
+            id="checkpoints.fork",
+            tooltip="Edit the state at the selected checkpoint and continue from it",
+        ),
+        Binding(
+            "u",
+            "resume",
+            "Resume",
+            id="checkpoints.resume",
+            tooltip="Answer the interrupt the thread is waiting at",
+        ),
+        Binding(
+            "d",
+            "delete",
+            "Delete",
+            id="checkpoints.delete",
+            tooltip="Delete the selected thread (asks first)",
+        ),
     ]
 
     class ActionRequested(Message):
         """Ask the app to replay, fork, resume or delete (see the class docstring)."""
 
-        def __init__(self, action: Action, thread_id: str, checkpoint_id: str | None = None,
-                     *, update: dict[str, Any] | None = None, as_node: str | None = None,
-                     value: Any = None) -> None:
+        def __init__(
+            self,
+            action: Action,
+            thread_id: str,
+            checkpoint_id: str | None = None,
+            *,
+            update: dict[str, Any] | None = None,
+            as_node: str | None = None,
+            value: Any = None,
+        ) -> None:
             super().__init__()
             self.action = action
             self.thread_id = thread_id
@@ -193,7 +226,10 @@ class CheckpointBrowser(Screen[None]):
         self.query_one("#cp-threads", OptionList).border_subtitle = "reading…"
         self.run_worker(
             partial(_read_threads, self.store, self.post_message),
-            name="checkpoints threads", group="cp-threads", exclusive=True, thread=True,
+            name="checkpoints threads",
+            group="cp-threads",
+            exclusive=True,
+            thread=True,
             exit_on_error=False,
         )
 
@@ -214,8 +250,10 @@ class CheckpointBrowser(Screen[None]):
             return
         waiting = [i for i in state.interrupts if isinstance(i, dict)]
         if not waiting:
-            self._say(f"Thread {state.thread_id} is not waiting at an interrupt at this "
-                      "checkpoint: select its newest checkpoint, or replay/fork from here.")
+            self._say(
+                f"Thread {state.thread_id} is not waiting at an interrupt at this "
+                "checkpoint: select its newest checkpoint, or replay/fork from here."
+            )
             self.app.bell()
             return
         self.app.push_screen(InterruptDialog(state.thread_id, waiting), self._resumed)
@@ -227,9 +265,11 @@ class CheckpointBrowser(Screen[None]):
         thread = next((t for t in self.threads if t.thread_id == self.thread_id), None)
         count = f" and its {thread.checkpoints} checkpoints" if thread else ""
         self.app.push_screen(
-            ConfirmDialog("Delete thread?",
-                          f"Delete thread {self.thread_id}{count}, with its runs and events? "
-                          "This cannot be undone."),
+            ConfirmDialog(
+                "Delete thread?",
+                f"Delete thread {self.thread_id}{count}, with its runs and events? "
+                "This cannot be undone.",
+            ),
             partial(self._deleted, self.thread_id),
         )
 
@@ -244,8 +284,9 @@ class CheckpointBrowser(Screen[None]):
 
     def _forked(self, answer: ForkAnswer | None) -> None:
         if answer is not None:
-            self._request("fork", answer.checkpoint_id, update=answer.update,
-                          as_node=answer.as_node)
+            self._request(
+                "fork", answer.checkpoint_id, update=answer.update, as_node=answer.as_node
+            )
 
     def _resumed(self, answer: ResumeAnswer | None) -> None:
         if answer is not None:
@@ -261,8 +302,11 @@ class CheckpointBrowser(Screen[None]):
             self._say(f"Busy: {self.busy}. Wait for it to finish.")
             self.app.bell()
             return None
-        if (state is None or state.thread_id != self.thread_id
-                or state.checkpoint_id != self.checkpoint_id):
+        if (
+            state is None
+            or state.thread_id != self.thread_id
+            or state.checkpoint_id != self.checkpoint_id
+        ):
             self._say(f"Select a checkpoint to {what} first.")
             self.app.bell()
             return None
@@ -270,8 +314,12 @@ class CheckpointBrowser(Screen[None]):
 
     def _request(self, action: Action, checkpoint_id: str | None, **kw: Any) -> None:
         assert self.thread_id is not None
-        verb = {"replay": "replaying", "fork": "forking", "resume": "resuming",
-                "delete": "deleting"}[action]
+        verb = {
+            "replay": "replaying",
+            "fork": "forking",
+            "resume": "resuming",
+            "delete": "deleting",
+        }[action]
         self.busy = f"{verb} {self.thread_id}"
         self._say(f"{self.busy}…")
         self.post_message(self.ActionRequested(action, self.thread_id, checkpoint_id, **kw))
@@ -295,8 +343,11 @@ class CheckpointBrowser(Screen[None]):
         history.border_subtitle = "reading…"
         self.run_worker(
             partial(_read_history, self.store, thread_id, self.post_message),
-            name=f"checkpoints history {thread_id}", group="cp-history", exclusive=True,
-            thread=True, exit_on_error=False,
+            name=f"checkpoints history {thread_id}",
+            group="cp-history",
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
         )
 
     @on(HistoryList.Highlighted, "#cp-history")
@@ -308,8 +359,11 @@ class CheckpointBrowser(Screen[None]):
         self.checkpoint_id = checkpoint_id
         self.run_worker(
             partial(_read_state, self.store, self.thread_id, checkpoint_id, self.post_message),
-            name=f"checkpoints state {checkpoint_id}", group="cp-state", exclusive=True,
-            thread=True, exit_on_error=False,
+            name=f"checkpoints state {checkpoint_id}",
+            group="cp-state",
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
         )
 
     # -- results ---------------------------------------------------------------
@@ -340,8 +394,10 @@ class CheckpointBrowser(Screen[None]):
         newest = None
         if self.rows:  # the tree reads root first; start on the newest checkpoint
             newest = max(range(len(self.rows)), key=lambda i: self.rows[i][1].checkpoint_id)
-        history.set_rows([Row(_history_prompt(*row), row[1].checkpoint_id)
-                          for row in self.rows], highlight=newest)
+        history.set_rows(
+            [Row(_history_prompt(*row), row[1].checkpoint_id) for row in self.rows],
+            highlight=newest,
+        )
         shown = len(self.rows)
         history.border_subtitle = (
             f"{shown}" if shown >= message.total else f"newest {shown} of {message.total}"
@@ -367,10 +423,14 @@ class CheckpointBrowser(Screen[None]):
             head = Text("First checkpoint of the thread: every key is new.\n", style="dim")
         else:
             head = Text("")
-        body = Text("\n").join(
-            Text(line, style=_DIFF_STYLE[c.kind][1])
-            for line, c in zip(self.diff_lines, message.changes, strict=True)
-        ) if self.diff_lines else Text("No changes.", style="dim")
+        body = (
+            Text("\n").join(
+                Text(line, style=_DIFF_STYLE[c.kind][1])
+                for line, c in zip(self.diff_lines, message.changes, strict=True)
+            )
+            if self.diff_lines
+            else Text("No changes.", style="dim")
+        )
         self._show_diff(head + body)
 
     def on_checkpoint_browser_read_failed(self, message: ReadFailed) -> None:

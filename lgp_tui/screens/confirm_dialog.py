@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
@@ -12,7 +14,7 @@ from textual.widgets import Button, Label, Static
 class ConfirmDialog(ModalScreen[bool]):
     """Dismissed with True on confirm, False on cancel (escape); cancel has focus."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "answer(False)", "Cancel", id="confirm.cancel"),
         Binding("y", "answer(True)", "Yes", id="confirm.yes", show=False),
     ]

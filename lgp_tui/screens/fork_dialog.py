@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Select, Static, TextArea
@@ -33,8 +33,9 @@ def changed_keys(original: dict[str, Any], edited: dict[str, Any]) -> dict[str, 
     Only these are written: sending unchanged keys again would run them through
     their reducers (an appending list would grow by a copy of itself).
     """
-    return {key: value for key, value in edited.items()
-            if key not in original or original[key] != value}
+    return {
+        key: value for key, value in edited.items() if key not in original or original[key] != value
+    }
 
 
 def parse_state(text: str) -> tuple[dict[str, Any] | None, str | None]:
@@ -57,13 +58,14 @@ class ForkDialog(ModalScreen[ForkAnswer | None]):
         nodes: The graph's nodes, offered for ``as_node``.
     """
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="fork.cancel", tooltip="Close without forking"),
         Binding("ctrl+s", "fork", "Fork", id="fork.fork", tooltip="Fork with the edited state"),
     ]
 
-    def __init__(self, thread_id: str, checkpoint_id: str, values: dict[str, Any],
-                 nodes: list[str]) -> None:
+    def __init__(
+        self, thread_id: str, checkpoint_id: str, values: dict[str, Any], nodes: list[str]
+    ) -> None:
         super().__init__()
         self.thread_id = thread_id
         self.checkpoint_id = checkpoint_id
@@ -74,16 +76,20 @@ class ForkDialog(ModalScreen[ForkAnswer | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="fork-box"):
-            yield Label(f"Fork thread {self.thread_id} at {self.checkpoint_id[-8:]}",
-                        id="fork-title")
+            yield Label(
+                f"Fork thread {self.thread_id} at {self.checkpoint_id[-8:]}", id="fork-title"
+            )
             yield Label("State (JSON): only the keys you change are written", classes="fork-label")
-            yield TextArea(json.dumps(self.original, indent=2, ensure_ascii=False),
-                           id="fork-state", soft_wrap=False, show_line_numbers=True)
+            yield TextArea(
+                json.dumps(self.original, indent=2, ensure_ascii=False),
+                id="fork-state",
+                soft_wrap=False,
+                show_line_numbers=True,
+            )
             yield Static("", id="fork-error")
             with Horizontal(id="fork-row"):
                 yield Label("as node", classes="fork-label")
-                yield Select([(node, node) for node in self.nodes], prompt=AUTO,
-                             id="fork-as-node")
+                yield Select([(node, node) for node in self.nodes], prompt=AUTO, id="fork-as-node")
                 yield Button("Fork", variant="primary", id="fork-button")
                 yield Button("Cancel", id="fork-cancel")
 
@@ -109,8 +115,14 @@ class ForkDialog(ModalScreen[ForkAnswer | None]):
             return
         choice = self.query_one("#fork-as-node", Select).value
         as_node = choice if isinstance(choice, str) else None
-        self.dismiss(ForkAnswer(self.thread_id, self.checkpoint_id,
-                                changed_keys(self.original, self.edited), as_node))
+        self.dismiss(
+            ForkAnswer(
+                self.thread_id,
+                self.checkpoint_id,
+                changed_keys(self.original, self.edited),
+                as_node,
+            )
+        )
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -120,7 +132,9 @@ class ForkDialog(ModalScreen[ForkAnswer | None]):
         removed = sorted(set(self.original) - set(self.edited or {}))
         note = self.problem or (
             f"removing keys does not delete them ({', '.join(removed)} stay as they are)"
-            if removed else "")
+            if removed
+            else ""
+        )
         self.query_one("#fork-error", Static).update(note)
         self.set_class(self.problem is not None, "-invalid")
         self.query_one("#fork-button", Button).disabled = self.problem is not None

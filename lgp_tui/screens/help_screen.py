@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -43,7 +44,9 @@ def _key(key: str) -> str:
 class HelpScreen(ModalScreen[None]):
     """Lists ``sections`` of bindings; escape, q or f1 closes it."""
 
-    BINDINGS = [Binding("escape,q,f1,question_mark", "dismiss(None)", "Close", id="help.close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,f1,question_mark", "dismiss(None)", "Close", id="help.close")
+    ]
 
     def __init__(self, sections: list[tuple[str, list[BindingType]]]) -> None:
         super().__init__()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.syntax import Syntax
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
@@ -27,7 +27,7 @@ class ResumeAnswer:
 def parse_value(text: str) -> tuple[Any, str | None]:
     """(value, problem) for the resume field; blank is a problem (a value is required)."""
     if not text.strip():
-        return None, "enter a JSON value (e.g. \"yes\", true or {\"approved\": true})"
+        return None, 'enter a JSON value (e.g. "yes", true or {"approved": true})'
     try:
         return json.loads(text), None
     except json.JSONDecodeError as exc:
@@ -44,21 +44,30 @@ class InterruptDialog(ModalScreen[ResumeAnswer | None]):
         node: The node that interrupted, if known.
     """
 
-    BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="interrupt.cancel",
-                tooltip="Close the dialog; the thread stays interrupted"),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape",
+            "cancel",
+            "Cancel",
+            id="interrupt.cancel",
+            tooltip="Close the dialog; the thread stays interrupted",
+        ),
     ]
 
-    def __init__(self, thread_id: str, interrupts: list[dict[str, Any]],
-                 node: str | None = None) -> None:
+    def __init__(
+        self, thread_id: str, interrupts: list[dict[str, Any]], node: str | None = None
+    ) -> None:
         super().__init__()
         self.thread_id = thread_id
         self.interrupts = interrupts
         self.node = node
         self.value: Any = None
         self.problem: str | None = None
-        shown = (interrupts[0].get("value") if len(interrupts) == 1
-                 else {i.get("id"): i.get("value") for i in interrupts})
+        shown = (
+            interrupts[0].get("value")
+            if len(interrupts) == 1
+            else {i.get("id"): i.get("value") for i in interrupts}
+        )
         self.pretty = json.dumps(to_jsonable(shown), indent=2, ensure_ascii=False)
         """The interrupt value(s) as shown: pretty JSON (by interrupt id when several)."""
 
@@ -68,10 +77,15 @@ class InterruptDialog(ModalScreen[ResumeAnswer | None]):
         with Vertical(id="interrupt-box"):
             yield Label(f"Thread {self.thread_id} is waiting{where}", id="interrupt-title")
             with VerticalScroll(id="interrupt-values"):
-                yield Static(Syntax(self.pretty, "json", theme="ansi_dark", word_wrap=True),
-                             id="interrupt-value")
-            hint = ("Resume value (JSON)" if len(values) <= 1
-                    else "Resume values (JSON object: interrupt id → value)")
+                yield Static(
+                    Syntax(self.pretty, "json", theme="ansi_dark", word_wrap=True),
+                    id="interrupt-value",
+                )
+            hint = (
+                "Resume value (JSON)"
+                if len(values) <= 1
+                else "Resume values (JSON object: interrupt id → value)"
+            )
             yield Label(hint, classes="interrupt-label")
             yield Input(placeholder='"yes"', id="resume-input")
             yield Static("", id="resume-error")

@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
@@ -35,9 +35,7 @@ from lgp_engine.templates import (
 _COMPLEXITY_STYLE = {"beginner": "green", "intermediate": "yellow", "advanced": "red"}
 
 
-def _create(
-    name: str, template: str, settings: Settings, post: Callable[[Message], Any]
-) -> None:
+def _create(name: str, template: str, settings: Settings, post: Callable[[Message], Any]) -> None:
     """Worker body: create the workflow and post the outcome (never touches widgets)."""
     try:
         created = create_workflow(name, template, settings)
@@ -58,9 +56,14 @@ class TemplateGallery(ModalScreen[CreatedWorkflow | None]):
         name: An optional initial value for the name field.
     """
 
-    BINDINGS = [
-        Binding("escape", "close", "Close", id="gallery.close",
-                tooltip="Close the gallery without creating anything"),
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "escape",
+            "close",
+            "Close",
+            id="gallery.close",
+            tooltip="Close the gallery without creating anything",
+        ),
     ]
 
     class Created(Message):
@@ -153,8 +156,13 @@ class TemplateGallery(ModalScreen[CreatedWorkflow | None]):
             source.update(Text(f"cannot read {template.workflow_file}: {exc}", style="red"))
         else:
             source.update(
-                Syntax(self.preview_text, "python", line_numbers=True, theme="ansi_dark",
-                       word_wrap=False)
+                Syntax(
+                    self.preview_text,
+                    "python",
+                    line_numbers=True,
+                    theme="ansi_dark",
+                    word_wrap=False,
+                )
             )
         preview.scroll_home(animate=False)
         self._validate()
@@ -226,7 +234,10 @@ class TemplateGallery(ModalScreen[CreatedWorkflow | None]):
         self._show_message(f"creating {name}…")
         self.run_worker(
             partial(_create, name, self.selected.name, self.settings, self.post_message),
-            name=f"create {name}", group="create", exclusive=True, thread=True,
+            name=f"create {name}",
+            group="create",
+            exclusive=True,
+            thread=True,
             exit_on_error=False,
         )
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
@@ -23,7 +25,9 @@ class ThreadPicker(ModalScreen[str | None]):
         current: The thread in the run bar now (highlighted).
     """
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel", id="threads.cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "dismiss(None)", "Cancel", id="threads.cancel")
+    ]
 
     def __init__(self, threads: list[ThreadInfo], current: str | None) -> None:
         super().__init__()
@@ -31,11 +35,12 @@ class ThreadPicker(ModalScreen[str | None]):
         self.current = current
 
     def compose(self) -> ComposeResult:
-        options = [Option(Text("＋ new thread", style="bold green"), id=NEW_THREAD)]
+        options = [Option(Text("＋ new thread", style="bold green"), id=NEW_THREAD)]  # noqa: RUF001
         for info in self.threads:
             updated = info.updated_at.strftime("%Y-%m-%d %H:%M") if info.updated_at else "-"
-            prompt = Text.assemble((info.thread_id, "bold"),
-                                   (f"  {info.checkpoints} checkpoints · {updated}", "dim"))
+            prompt = Text.assemble(
+                (info.thread_id, "bold"), (f"  {info.checkpoints} checkpoints · {updated}", "dim")
+            )
             options.append(Option(prompt, id=info.thread_id))
         with Vertical(id="picker-box"):
             yield Label("Run on which thread?", id="picker-title")

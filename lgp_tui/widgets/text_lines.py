@@ -13,8 +13,15 @@ HIGHLIGHT = Style(reverse=True)
 HIGHLIGHT_BLURRED = Style(bgcolor="grey23")
 
 
-def text_row(text: Text, console: Console, *, scroll_x: int, width: int, base: Style,
-             highlight: Style | None = None) -> Strip:
+def text_row(
+    text: Text,
+    console: Console,
+    *,
+    scroll_x: int,
+    width: int,
+    base: Style,
+    highlight: Style | None = None,
+) -> Strip:
     """``text`` as one row ``width`` cells wide, scrolled ``scroll_x`` cells to the
     right, on ``base``, with ``highlight`` laid over it (the cursor row)."""
     line = text.copy()
@@ -23,6 +30,5 @@ def text_row(text: Text, console: Console, *, scroll_x: int, width: int, base: S
     strip = Strip(list(line.render(console)))
     strip = strip.crop(scroll_x, scroll_x + width).extend_cell_length(width).apply_style(base)
     if highlight is not None:
-        strip = Strip([Segment(s.text, (s.style or Style()) + highlight, s.control)
-                       for s in strip])
+        strip = Strip([Segment(s.text, (s.style or Style()) + highlight, s.control) for s in strip])
     return strip

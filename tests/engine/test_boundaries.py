@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-WORKFLOW = '''
+WORKFLOW = """
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -35,7 +35,7 @@ workflow = StateGraph(State)
 workflow.add_node("double", double)
 workflow.add_edge(START, "double")
 workflow.add_edge("double", END)
-'''
+"""
 
 # Prints the UI and heavy modules imported so far, as JSON.
 REPORT = (
@@ -54,9 +54,7 @@ def stub_env(tmp_path: Path) -> dict[str, str]:
         f"open({str(marker)!r}, 'a').write(__name__ + '\\n')\n", encoding="utf-8"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("LGP_")}
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(stub), *filter(None, [os.environ.get("PYTHONPATH")])]
-    )
+    env["PYTHONPATH"] = os.pathsep.join([str(stub), *filter(None, [os.environ.get("PYTHONPATH")])])
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     env["PYTHONIOENCODING"] = "utf-8"
     env["LGP_TEST_MARKER"] = str(marker)
@@ -65,8 +63,14 @@ def stub_env(tmp_path: Path) -> dict[str, str]:
 
 def python(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, *args], env=env, cwd=cwd, capture_output=True, text=True,
-        encoding="utf-8", timeout=60, check=False,
+        [sys.executable, *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=60,
+        check=False,
     )
 
 
@@ -99,8 +103,7 @@ def test_importing_the_engine_imports_neither_textual_nor_langgraph(
         "assert not heavy, heavy\n"
         "import lgp_engine.cli\n"
         "assert not any(m == 'textual' or m.startswith('textual.') for m in sys.modules), "
-        "sorted(sys.modules)\n"
-        + REPORT
+        "sorted(sys.modules)\n" + REPORT
     )
     proc = python("-c", code, env=stub_env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -124,8 +127,18 @@ def test_cli_help_imports_neither_textual_nor_langgraph(
 
 def test_cli_run_never_imports_textual(stub_env: dict[str, str], tmp_path: Path) -> None:
     (tmp_path / "flow.py").write_text(textwrap.dedent(WORKFLOW).lstrip("\n"), encoding="utf-8")
-    proc = python("-X", "importtime", "-m", "lgp_engine", "run", "flow.py",
-                  "--input", '{"x": 21}', env=stub_env, cwd=tmp_path)
+    proc = python(
+        "-X",
+        "importtime",
+        "-m",
+        "lgp_engine",
+        "run",
+        "flow.py",
+        "--input",
+        '{"x": 21}',
+        env=stub_env,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     assert 'Result: {"x": 42}' in proc.stdout
     modules = imported(proc.stderr)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import itertools
 import json
 import sqlite3
 import textwrap
@@ -26,7 +27,7 @@ from lgp_engine.errors import CheckpointError, NotFoundError
 from lgp_engine.executor import Executor, RunResult
 from lgp_engine.loader import LoadedWorkflow, load_workflow, resolve_target
 
-CHAIN = '''
+CHAIN = """
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -57,10 +58,10 @@ workflow.add_edge(START, "a")
 workflow.add_edge("a", "b")
 workflow.add_edge("b", "c")
 workflow.add_edge("c", END)
-'''
+"""
 
 # A loop of 298 "step" runs: input + step 0 + 298 = 300 checkpoints on one thread.
-LOOP_300 = '''
+LOOP_300 = """
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -83,11 +84,11 @@ builder.add_node("step", step)
 builder.add_edge(START, "step")
 builder.add_conditional_edges("step", again, ["step", END])
 workflow = builder.compile().with_config(recursion_limit=1000)
-'''
+"""
 
 # Both processes reach node "gate" and wait there for each other, so that their
 # 20 checkpoint writes each really overlap.
-GATED = '''
+GATED = """
 import os
 import time
 from pathlib import Path
@@ -121,7 +122,7 @@ for i in range(20):
     workflow.add_node(f"n{i}", bump)
     workflow.add_edge(prev, f"n{i}")
     prev = f"n{i}"
-'''
+"""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -145,8 +146,11 @@ def now() -> dt.datetime:
 
 
 def event_checkpoint_ids(result: RunResult) -> list[str]:
-    return [e.data["checkpoint_id"] for e in result.events
-            if e.type == "checkpoint" and not e.data.get("path")]
+    return [
+        e.data["checkpoint_id"]
+        for e in result.events
+        if e.type == "checkpoint" and not e.data.get("path")
+    ]
 
 
 BACKENDS = ["sqlite", "memory"]
@@ -282,7 +286,7 @@ def test_history_newest_first_with_steps_writes_next_and_parents(
     assert [c.checkpoint_id for c in history] == event_checkpoint_ids(result)[::-1]
     assert [c.source for c in history] == ["loop", "loop", "loop", "loop", "input"]
 
-    for newer, older in zip(history, history[1:], strict=False):
+    for newer, older in itertools.pairwise(history):
         assert newer.parent_id == older.checkpoint_id
         assert newer.created_at is not None and older.created_at is not None
         assert newer.created_at >= older.created_at
@@ -356,9 +360,13 @@ def test_three_hundred_checkpoints_page_by_hundred(tmp_path: Path) -> None:
         pages = [store.history("big", limit=100, offset=o) for o in (0, 100, 200)]
         assert store.history("big", limit=100, offset=300) == []
         with sqlite3.connect(store.db_path) as conn:
-            all_ids = [r[0] for r in conn.execute(
-                "SELECT checkpoint_id FROM checkpoints WHERE thread_id = 'big' "
-                "AND checkpoint_ns = '' ORDER BY checkpoint_id DESC")]
+            all_ids = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT checkpoint_id FROM checkpoints WHERE thread_id = 'big' "
+                    "AND checkpoint_ns = '' ORDER BY checkpoint_id DESC"
+                )
+            ]
     assert [len(p) for p in pages] == [100, 100, 100]
     ids = [c.checkpoint_id for page in pages for c in page]
     assert len(set(ids)) == 300  # no overlap
@@ -391,8 +399,7 @@ def test_memory_and_sqlite_histories_agree(tmp_path: Path) -> None:
         settings = Settings(project_dir=tmp_path, checkpointer={"backend": backend})
         with open_checkpoints(settings) as store:
             run(store, loaded, "same")
-            shapes[backend] = [(c.step, c.source, c.writes, c.next)
-                               for c in store.history("same")]
+            shapes[backend] = [(c.step, c.source, c.writes, c.next) for c in store.history("same")]
     assert shapes["memory"] == shapes["sqlite"]
 
 
@@ -506,8 +513,15 @@ def test_two_processes_write_one_database(tmp_path: Path, lgp) -> None:
     gate_dir.mkdir()
 
     def one(thread_id: str) -> Any:
-        return lgp("run", "gated.py", "--thread", thread_id, "--json",
-                   cwd=tmp_path, env={"GATE_DIR": str(gate_dir)})
+        return lgp(
+            "run",
+            "gated.py",
+            "--thread",
+            thread_id,
+            "--json",
+            cwd=tmp_path,
+            env={"GATE_DIR": str(gate_dir)},
+        )
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         procs = list(pool.map(one, ["p1", "p2"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import sqlite3
@@ -165,7 +166,7 @@ def test_history_json(basic_t1: dict[str, Any]) -> None:
     assert [r["step"] for r in rows] == list(range(-1, expected - 1))
     assert rows[0]["parent_id"] is None
     assert rows[0]["source"] == "input"
-    for prev, cur in zip(rows, rows[1:], strict=False):
+    for prev, cur in itertools.pairwise(rows):
         assert cur["parent_id"] == prev["checkpoint_id"]
     written = {w for r in rows for w in r["writes"]}
     assert {"greet", "analyze", "respond"} <= written

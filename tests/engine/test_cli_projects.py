@@ -111,8 +111,17 @@ def one_line_error(proc: subprocess.CompletedProcess[str]) -> str:
 
 def test_graph_one_reads_dotenv_and_input_file(workspace: Path, lgp) -> None:
     (workspace / "input.json").write_text('{"name": "Zoe"}', encoding="utf-8")
-    proc = lgp("run", "proj/langgraph.json", "--graph", "one", "--input", "@input.json",
-               "--thread", "one-t", cwd=workspace)
+    proc = lgp(
+        "run",
+        "proj/langgraph.json",
+        "--graph",
+        "one",
+        "--input",
+        "@input.json",
+        "--thread",
+        "one-t",
+        cwd=workspace,
+    )
     out = result_of(proc)
     assert out == {
         "name": "Zoe",
@@ -125,8 +134,15 @@ def test_graph_one_reads_dotenv_and_input_file(workspace: Path, lgp) -> None:
 
 
 def test_graph_two_reads_dotenv_and_context(workspace: Path, lgp) -> None:
-    proc = lgp("run", "proj/langgraph.json", "--graph", "two",
-               "--context", '{"user": "ann"}', cwd=workspace)
+    proc = lgp(
+        "run",
+        "proj/langgraph.json",
+        "--graph",
+        "two",
+        "--context",
+        '{"user": "ann"}',
+        cwd=workspace,
+    )
     assert result_of(proc) == {"graph": "two", "env": "model-from-dotenv", "user": "ann"}
 
 
@@ -148,8 +164,9 @@ def test_two_graphs_without_graph_option_is_a_usage_error(workspace: Path, lgp) 
 
 
 def test_missing_input_file_is_a_usage_error(workspace: Path, lgp) -> None:
-    proc = lgp("run", "proj/langgraph.json", "--graph", "one", "--input", "@missing.json",
-               cwd=workspace)
+    proc = lgp(
+        "run", "proj/langgraph.json", "--graph", "one", "--input", "@missing.json", cwd=workspace
+    )
     line = one_line_error(proc)
     assert "missing.json" in line
     assert "Result:" not in proc.stdout

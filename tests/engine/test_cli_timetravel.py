@@ -27,7 +27,7 @@ import pytest
 # --------------------------------------------------------------------------- workflows
 
 # a -> b -> c on a nested state; every node logs its name to nodes.log.
-COUNTER = '''\
+COUNTER = """\
 import os
 from typing import TypedDict
 
@@ -72,10 +72,10 @@ workflow.add_edge(START, "a")
 workflow.add_edge("a", "b")
 workflow.add_edge("b", "c")
 workflow.add_edge("c", END)
-'''
+"""
 
 # a -> slow -> c; "slow" sleeps 3 s the first time only (a marker file remembers).
-SLOW = '''\
+SLOW = """\
 import os
 import time
 from typing import TypedDict
@@ -121,10 +121,10 @@ workflow.add_edge(START, "a")
 workflow.add_edge("a", "slow")
 workflow.add_edge("slow", "c")
 workflow.add_edge("c", END)
-'''
+"""
 
 # a -> sub (s1 -> s2, s2 asks a human) -> c
-SUBGRAPH = '''\
+SUBGRAPH = """\
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -169,10 +169,10 @@ workflow.add_edge(START, "a")
 workflow.add_edge("a", "sub")
 workflow.add_edge("sub", "c")
 workflow.add_edge("c", END)
-'''
+"""
 
 # a fans out to two "work" tasks with Send; their results meet in an operator.add list
-SEND = '''\
+SEND = """\
 import operator
 from typing import Annotated, TypedDict
 
@@ -203,7 +203,7 @@ workflow.add_node("work", work)
 workflow.add_edge(START, "a")
 workflow.add_conditional_edges("a", fan, ["work"])
 workflow.add_edge("work", END)
-'''
+"""
 
 UNKNOWN_CP = "1f000000-0000-6000-8000-000000000000"
 _SCRUBBED_ENV = ("LGP_ENV", "LGP_DB", "LGP_HOST", "LGP_PORT", "LGP_API_KEY")
@@ -228,8 +228,10 @@ def reset_log(root: Path) -> None:
 
 def db_counts(root: Path) -> dict[str, int]:
     with closing(sqlite3.connect(root / ".lgp" / "checkpoints.db")) as conn:
-        return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]  # noqa: S608
-                for t in ("checkpoints", "writes", "lgp_runs", "lgp_events")}
+        return {
+            t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+            for t in ("checkpoints", "writes", "lgp_runs", "lgp_events")
+        }
 
 
 def ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
@@ -276,8 +278,13 @@ def popen_lgp(root: Path, *args: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
     env.update({"PYTHONIOENCODING": "utf-8", "PYTHONDONTWRITEBYTECODE": "1"})
     return subprocess.Popen(
-        [sys.executable, "-m", "lgp_engine", *args], cwd=root, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+        [sys.executable, "-m", "lgp_engine", *args],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
     )
 
 
@@ -297,10 +304,17 @@ def test_approval_workflow_interrupts_and_resumes(project: Path, lgp) -> None:
     out = first.stdout
     assert "status: interrupted" in out
     assert "Interrupted at node 'approve'" in out
-    asked = [json.loads(ln.removeprefix("Interrupt: "))
-             for ln in out.splitlines() if ln.startswith("Interrupt: ")]
-    assert asked == [{"question": "Approve this draft?",
-                      "draft": "Draft about untitled: everything is ready to ship."}]
+    asked = [
+        json.loads(ln.removeprefix("Interrupt: "))
+        for ln in out.splitlines()
+        if ln.startswith("Interrupt: ")
+    ]
+    assert asked == [
+        {
+            "question": "Approve this draft?",
+            "draft": "Draft about untitled: everything is ready to ship.",
+        }
+    ]
     assert "[lgp] Resume with: lgp resume a1 --value '<JSON>'" in out.splitlines()
     run_id = run_id_of(out)
     (record,) = runs_json(lgp, project, "--thread", "a1")
@@ -317,8 +331,7 @@ def test_approval_workflow_interrupts_and_resumes(project: Path, lgp) -> None:
 
 
 def test_the_resume_value_reaches_the_node(project: Path, lgp) -> None:
-    ok(lgp("run", "approval_workflow", "--thread", "a2", "--input", '{"topic": "x"}',
-           cwd=project))
+    ok(lgp("run", "approval_workflow", "--thread", "a2", "--input", '{"topic": "x"}', cwd=project))
     state = json.loads(ok(lgp("state", "a2", "--json", cwd=project)).stdout)
     assert state["next"] == ["approve"]
     assert state["interrupts"][0]["value"]["draft"] == "Draft about x: everything is ready to ship."
@@ -349,8 +362,13 @@ def counter(project: Path, lgp) -> dict[str, Any]:
     assert result_of(run.stdout)["result"] == 20
     assert nodes_log(project) == ["a", "b", "c"]
     history = history_json(lgp, project, "c1")
-    return {"root": project, "history": history, "run_id": run_id_of(run.stdout),
-            "before_b": checkpoint_before(history, "b"), "head": history[-1]["checkpoint_id"]}
+    return {
+        "root": project,
+        "history": history,
+        "run_id": run_id_of(run.stdout),
+        "before_b": checkpoint_before(history, "b"),
+        "head": history[-1]["checkpoint_id"],
+    }
 
 
 def test_replay_reruns_only_the_later_nodes(counter: dict[str, Any], lgp) -> None:
@@ -361,36 +379,34 @@ def test_replay_reruns_only_the_later_nodes(counter: dict[str, Any], lgp) -> Non
     assert result_of(replay.stdout)["result"] == 20
     assert nodes_log(root) == ["b", "c"]
     runs = runs_json(lgp, root, "--thread", "c1")
-    assert [(r["kind"], r["status"]) for r in runs] == [("replay", "completed"),
-                                                        ("run", "completed")]
+    assert [(r["kind"], r["status"]) for r in runs] == [
+        ("replay", "completed"),
+        ("run", "completed"),
+    ]
     assert runs[0]["checkpoint_id"] == counter["before_b"]
 
 
-def test_replay_accepts_a_unique_part_of_the_checkpoint_id(
-    counter: dict[str, Any], lgp
-) -> None:
+def test_replay_accepts_a_unique_part_of_the_checkpoint_id(counter: dict[str, Any], lgp) -> None:
     root = counter["root"]
     reset_log(root)
     ok(lgp("replay", "c1", "--checkpoint", counter["before_b"][-12:], cwd=root))
     assert nodes_log(root) == ["b", "c"]
 
 
-def test_fork_with_an_edit_grows_a_branch_beside_the_original(
-    counter: dict[str, Any], lgp
-) -> None:
+def test_fork_with_an_edit_grows_a_branch_beside_the_original(counter: dict[str, Any], lgp) -> None:
     root = counter["root"]
     k, old_head = counter["before_b"], counter["head"]
     reset_log(root)
-    fork = ok(lgp("fork", "c1", "--checkpoint", k, "--update", '{"x": 100}', "--as-node", "a",
-                  cwd=root))
+    fork = ok(
+        lgp("fork", "c1", "--checkpoint", k, "--update", '{"x": 100}', "--as-node", "a", cwd=root)
+    )
     assert f"Forked checkpoint {k}" in fork.stdout
     assert result_of(fork.stdout)["result"] == 1000
     assert result_of(fork.stdout)["score"] == 200
     assert nodes_log(root) == ["b", "c"]
 
     # the original branch is still there, ending in the original state
-    old = json.loads(ok(lgp("state", "c1", "--checkpoint", old_head, "--json",
-                            cwd=root)).stdout)
+    old = json.loads(ok(lgp("state", "c1", "--checkpoint", old_head, "--json", cwd=root)).stdout)
     assert (old["values"]["result"], old["values"]["x"]) == (20, 2)
     head = json.loads(ok(lgp("state", "c1", "--json", cwd=root)).stdout)
     assert head["values"]["result"] == 1000 and head["checkpoint_id"] != old_head
@@ -413,9 +429,7 @@ def test_fork_with_an_edit_grows_a_branch_beside_the_original(
     assert len([c for c in as_json if c["parent_id"] == k]) == 2
 
 
-def test_replay_and_fork_together_list_every_checkpoint_once(
-    counter: dict[str, Any], lgp
-) -> None:
+def test_replay_and_fork_together_list_every_checkpoint_once(counter: dict[str, Any], lgp) -> None:
     root = counter["root"]
     ok(lgp("replay", "c1", "--checkpoint", counter["before_b"], cwd=root))
     before_c = checkpoint_before(counter["history"], "c")
@@ -459,8 +473,12 @@ def test_diff_shows_added_changed_and_removed_nested_keys(counter: dict[str, Any
     head = counter["head"]
     back = json.loads(ok(lgp("diff", "c1", head, a, "--json", cwd=root)).stdout)["changes"]
     assert {c["path"]: c["kind"] for c in back} == {
-        "profile.langs[1]": "removed", "profile.name": "changed", "profile.draft": "added",
-        "score": "removed", "result": "removed"}
+        "profile.langs[1]": "removed",
+        "profile.name": "changed",
+        "profile.draft": "added",
+        "score": "removed",
+        "result": "removed",
+    }
     same = ok(lgp("diff", "c1", a, a, cwd=root)).stdout
     assert "[lgp] No differences." in same.splitlines()
 
@@ -477,8 +495,10 @@ def test_kill_9_leaves_an_abandoned_run_that_resume_finishes(project: Path, lgp)
         (live,) = runs_json(lgp, project, "--thread", "k1")
         assert live["status"] == "running"
         # ...and already reads the events it has written so far
-        so_far = [json.loads(ln) for ln in ok(lgp("events", live["run_id"], "--json",
-                                                  cwd=project)).stdout.splitlines()]
+        so_far = [
+            json.loads(ln)
+            for ln in ok(lgp("events", live["run_id"], "--json", cwd=project)).stdout.splitlines()
+        ]
         assert proc.poll() is None, "the slow node should still be running"
         os.kill(proc.pid, signal.SIGKILL)
     finally:
@@ -519,8 +539,10 @@ def test_ctrl_c_cancels_the_run_and_resume_finishes_it(project: Path, lgp) -> No
     assert "continue with: lgp resume k2" in out
     (record,) = runs_json(lgp, project, "--thread", "k2")
     assert record["status"] == "cancelled"
-    events = [json.loads(ln) for ln in ok(lgp("events", record["run_id"], "--json",
-                                              cwd=project)).stdout.splitlines()]
+    events = [
+        json.loads(ln)
+        for ln in ok(lgp("events", record["run_id"], "--json", cwd=project)).stdout.splitlines()
+    ]
     assert events[-1]["type"] == "run.cancelled"
     state = json.loads(ok(lgp("state", "k2", "--json", cwd=project)).stdout)
     assert state["next"] == ["slow"]  # the checkpoints before the cancel are kept
@@ -538,8 +560,10 @@ def test_events_after_n_are_exactly_the_later_ones(project: Path, lgp) -> None:
     ok(lgp("resume", "e1", "--value", '"yes"', cwd=project))
     (record,) = runs_json(lgp, project, "--thread", "e1")
     run_id = record["run_id"]
-    everything = [json.loads(ln) for ln in ok(lgp("events", run_id, "--json",
-                                                  cwd=project)).stdout.splitlines()]
+    everything = [
+        json.loads(ln)
+        for ln in ok(lgp("events", run_id, "--json", cwd=project)).stdout.splitlines()
+    ]
     last = everything[-1]["seq"]
     assert [e["seq"] for e in everything] == list(range(1, last + 1))
     assert everything[-1]["type"] == "run.completed"
@@ -580,34 +604,54 @@ def bad_input_project(
 BAD_INPUT = {
     "resume-unknown-thread": (["resume", "nope", "--value", '"yes"'], "unknown thread"),
     "replay-unknown-thread": (["replay", "nope", "--checkpoint", UNKNOWN_CP], "unknown thread"),
-    "fork-unknown-thread": (["fork", "nope", "--checkpoint", UNKNOWN_CP, "--update", "{}"],
-                            "unknown thread"),
+    "fork-unknown-thread": (
+        ["fork", "nope", "--checkpoint", UNKNOWN_CP, "--update", "{}"],
+        "unknown thread",
+    ),
     "state-unknown-thread": (["state", "nope"], "unknown thread"),
     "history-unknown-thread": (["history", "nope"], "unknown thread"),
     "diff-unknown-thread": (["diff", "nope", UNKNOWN_CP, UNKNOWN_CP], "unknown thread"),
-    "replay-unknown-checkpoint": (["replay", "done", "--checkpoint", UNKNOWN_CP],
-                                  "unknown checkpoint"),
-    "fork-unknown-checkpoint": (["fork", "done", "--checkpoint", UNKNOWN_CP,
-                                 "--update", '{"x": 1}'], "unknown checkpoint"),
-    "state-unknown-checkpoint": (["state", "done", "--checkpoint", UNKNOWN_CP],
-                                 "unknown checkpoint"),
+    "replay-unknown-checkpoint": (
+        ["replay", "done", "--checkpoint", UNKNOWN_CP],
+        "unknown checkpoint",
+    ),
+    "fork-unknown-checkpoint": (
+        ["fork", "done", "--checkpoint", UNKNOWN_CP, "--update", '{"x": 1}'],
+        "unknown checkpoint",
+    ),
+    "state-unknown-checkpoint": (
+        ["state", "done", "--checkpoint", UNKNOWN_CP],
+        "unknown checkpoint",
+    ),
     "diff-unknown-checkpoint": (["diff", "done", "{head}", UNKNOWN_CP], "unknown checkpoint"),
     "resume-not-interrupted": (["resume", "done"], "not interrupted"),
     "resume-not-interrupted-value": (["resume", "done", "--value", '"x"'], "not interrupted"),
     "resume-missing-value": (["resume", "asking"], "waiting for a value"),
     "resume-malformed-value": (["resume", "asking", "--value", "{yes"], "invalid JSON"),
-    "fork-malformed-update": (["fork", "done", "--checkpoint", "{k}", "--update", "{x: 1"],
-                              "invalid JSON"),
-    "fork-update-not-object": (["fork", "done", "--checkpoint", "{k}", "--update", "[1]"],
-                               "object of state keys"),
-    "fork-bad-as-node": (["fork", "done", "--checkpoint", "{k}", "--update", '{"x": 5}',
-                          "--as-node", "nope"], "unknown node 'nope'"),
-    "fork-unknown-state-key": (["fork", "done", "--checkpoint", "{k}", "--update",
-                                '{"nope": 1}'], "unknown state key"),
-    "run-unknown-interrupt-before": (["run", "counter.py", "--thread", "done",
-                                      "--interrupt-before", "nope"], "unknown node"),
-    "run-unknown-interrupt-after": (["run", "counter.py", "--thread", "new",
-                                     "--interrupt-after", "nope"], "unknown node"),
+    "fork-malformed-update": (
+        ["fork", "done", "--checkpoint", "{k}", "--update", "{x: 1"],
+        "invalid JSON",
+    ),
+    "fork-update-not-object": (
+        ["fork", "done", "--checkpoint", "{k}", "--update", "[1]"],
+        "object of state keys",
+    ),
+    "fork-bad-as-node": (
+        ["fork", "done", "--checkpoint", "{k}", "--update", '{"x": 5}', "--as-node", "nope"],
+        "unknown node 'nope'",
+    ),
+    "fork-unknown-state-key": (
+        ["fork", "done", "--checkpoint", "{k}", "--update", '{"nope": 1}'],
+        "unknown state key",
+    ),
+    "run-unknown-interrupt-before": (
+        ["run", "counter.py", "--thread", "done", "--interrupt-before", "nope"],
+        "unknown node",
+    ),
+    "run-unknown-interrupt-after": (
+        ["run", "counter.py", "--thread", "new", "--interrupt-after", "nope"],
+        "unknown node",
+    ),
 }
 
 
@@ -628,9 +672,14 @@ def test_thread_commands_on_a_fresh_project_create_nothing(
     project: Path, lgp, tree_snapshot
 ) -> None:
     before = tree_snapshot(project)
-    for args in (["resume", "t"], ["replay", "t", "--checkpoint", UNKNOWN_CP],
-                 ["fork", "t", "--checkpoint", UNKNOWN_CP, "--update", "{}"],
-                 ["state", "t"], ["history", "t"], ["diff", "t", "a", "b"]):
+    for args in (
+        ["resume", "t"],
+        ["replay", "t", "--checkpoint", UNKNOWN_CP],
+        ["fork", "t", "--checkpoint", UNKNOWN_CP, "--update", "{}"],
+        ["state", "t"],
+        ["history", "t"],
+        ["diff", "t", "a", "b"],
+    ):
         proc = lgp(*args, cwd=project)
         assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
         assert len(proc.stderr.splitlines()) == 1, proc.stderr
@@ -642,14 +691,14 @@ def test_thread_commands_on_a_fresh_project_create_nothing(
 # --------------------------------------------------------------------------- breakpoints
 
 
-@pytest.mark.parametrize(("flag", "expect_log"), [("--interrupt-before", ["a"]),
-                                                  ("--interrupt-after", ["a", "b"])])
+@pytest.mark.parametrize(
+    ("flag", "expect_log"), [("--interrupt-before", ["a"]), ("--interrupt-after", ["a", "b"])]
+)
 def test_static_breakpoints_stop_and_resume_continues(
     project: Path, lgp, flag: str, expect_log: list[str]
 ) -> None:
     flow = write_flow(project, "counter.py", COUNTER)
-    stop = ok(lgp("run", flow, "--thread", "bp", "--input", '{"x": 1}', flag, "b",
-                  cwd=project))
+    stop = ok(lgp("run", flow, "--thread", "bp", "--input", '{"x": 1}', flag, "b", cwd=project))
     assert "status: interrupted" in stop.stdout
     assert "Interrupt: (breakpoint)" in stop.stdout
     assert "[lgp] Resume with: lgp resume bp" in stop.stdout.splitlines()

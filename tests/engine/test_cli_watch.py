@@ -23,7 +23,7 @@ from tests.conftest import _SCRUBBED_ENV
 
 TIMEOUT = 20.0
 
-HOT = '''\
+HOT = """\
 import time
 from typing import TypedDict
 
@@ -49,7 +49,7 @@ builder = StateGraph(State)
 builder.add_node("first", first)
 {wiring}
 workflow = builder
-'''
+"""
 
 
 def hot(out: str = '"v1"', *, body: str = "pass", more: str = "", wiring: str = "") -> str:
@@ -64,16 +64,23 @@ class Watch:
         env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
         env.update({"PYTHONIOENCODING": "utf-8", "PYTHONUNBUFFERED": "1"})
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lgp_engine", "run", *args, "--watch"], cwd=cwd, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+            [sys.executable, "-m", "lgp_engine", "run", *args, "--watch"],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
         )
         self.out: queue.Queue[str | None] = queue.Queue()
         self.err: list[str] = []
         self.seen: list[str] = []
-        threading.Thread(target=self._pump, args=(self.proc.stdout, self.out.put),
-                         daemon=True).start()
-        threading.Thread(target=self._pump, args=(self.proc.stderr, self.err.append),
-                         daemon=True).start()
+        threading.Thread(
+            target=self._pump, args=(self.proc.stdout, self.out.put), daemon=True
+        ).start()
+        threading.Thread(
+            target=self._pump, args=(self.proc.stderr, self.err.append), daemon=True
+        ).start()
 
     @staticmethod
     def _pump(stream, put) -> None:  # type: ignore[no-untyped-def]
@@ -91,10 +98,17 @@ class Watch:
             except queue.Empty:
                 raise AssertionError(
                     f"no line matching {pattern!r} within {timeout}s; got:\n"
-                    + "\n".join(self.seen) + "\nstderr:\n" + "\n".join(self.err)) from None
+                    + "\n".join(self.seen)
+                    + "\nstderr:\n"
+                    + "\n".join(self.err)
+                ) from None
             if line is None:
-                raise AssertionError(f"process ended before {pattern!r}:\n"
-                                     + "\n".join(self.seen) + "\n" + "\n".join(self.err))
+                raise AssertionError(
+                    f"process ended before {pattern!r}:\n"
+                    + "\n".join(self.seen)
+                    + "\n"
+                    + "\n".join(self.err)
+                )
             got.append(line)
             self.seen.append(line)
             if re.search(pattern, line):
@@ -170,11 +184,17 @@ def test_watch_reruns_each_edit_on_the_same_thread(project: Path, lgp, watches) 
     assert result(lines) == {"x": 1, "out": "v2"}
 
     # 2. add a node
-    write(flow, hot('"v3"', more='def second(state):\n    return {"extra": "added"}\n',
-                    wiring='builder.add_node("second", second)\n'
-                           'builder.add_edge(START, "first")\n'
-                           'builder.add_edge("first", "second")\n'
-                           'builder.add_edge("second", END)'))
+    write(
+        flow,
+        hot(
+            '"v3"',
+            more='def second(state):\n    return {"extra": "added"}\n',
+            wiring='builder.add_node("second", second)\n'
+            'builder.add_edge(START, "first")\n'
+            'builder.add_edge("first", "second")\n'
+            'builder.add_edge("second", END)',
+        ),
+    )
     lines = w.expect("^Result: ")
     assert any("✓ second" in ln for ln in lines)
     assert result(lines) == {"x": 1, "out": "v3", "extra": "added"}
@@ -239,9 +259,7 @@ def test_watch_json_emits_reload_events(project: Path, watches) -> None:
     assert w.stop() == 130
 
 
-def test_watch_does_not_rerun_a_thread_waiting_at_an_interrupt(
-    project: Path, lgp, watches
-) -> None:
+def test_watch_does_not_rerun_a_thread_waiting_at_an_interrupt(project: Path, lgp, watches) -> None:
     flow = project / "workflows" / "hot.py"
     write(project / "workflows" / "helpers.py", 'TAG = "h1"\n')
     write(flow, hot('"asked " + interrupt("ok?")'))
@@ -261,9 +279,7 @@ def test_watch_does_not_rerun_a_thread_waiting_at_an_interrupt(
     assert result(resumed.stdout.splitlines())["out"] == "new code got yes"
 
 
-def test_ctrl_c_during_a_rerun_cancels_it_and_exits_130(
-    project: Path, lgp, watches
-) -> None:
+def test_ctrl_c_during_a_rerun_cancels_it_and_exits_130(project: Path, lgp, watches) -> None:
     flow = project / "workflows" / "hot.py"
     write(project / "workflows" / "helpers.py", 'TAG = "h1"\n')
     write(flow, hot())
@@ -290,8 +306,10 @@ def test_a_run_that_failed_in_a_node_resumes_from_there_with_the_fix(
     first_body = f"open({str(calls)!r}, 'a').write('first\\n')"
     failing = 'def second(state):\n    raise ValueError("bug in second")\n'
     fixed = 'def second(state):\n    return {"extra": "fixed"}\n'
-    wiring = ('builder.add_node("second", second)\nbuilder.add_edge(START, "first")\n'
-              'builder.add_edge("first", "second")\nbuilder.add_edge("second", END)')
+    wiring = (
+        'builder.add_node("second", second)\nbuilder.add_edge(START, "first")\n'
+        'builder.add_edge("first", "second")\nbuilder.add_edge("second", END)'
+    )
     write(flow, hot('"v1"', body=first_body, more=failing, wiring=wiring))
     w = Watch(project, "workflows/hot.py", "--thread", "w4")
     watches.append(w)

@@ -455,8 +455,7 @@ def test_yaml_merge_keys_are_supported(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="_base"):
         load_settings("hosted", project_dir=tmp_path)
     (tmp_path / "config" / "hosted.yaml").write_text(
-        "checkpointer: &cp\n  busy_timeout_ms: 1234\n  path: x.db\n"
-        "workflows:\n  registry: r.yaml\n"
+        "checkpointer: &cp\n  busy_timeout_ms: 1234\n  path: x.db\nworkflows:\n  registry: r.yaml\n"
     )
     text = (tmp_path / "config" / "hosted.yaml").read_text()
     (tmp_path / "config" / "hosted.yaml").write_text(

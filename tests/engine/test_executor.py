@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import itertools
 import json
 import textwrap
 import threading
@@ -29,7 +30,7 @@ from lgp_engine.loader import LoadedWorkflow, load_workflow, resolve_target
 
 # --------------------------------------------------------------------------- workflows
 
-THREE_NODES = '''
+THREE_NODES = """
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -62,9 +63,9 @@ workflow.add_edge(START, "a")
 workflow.add_edge("a", "b")
 workflow.add_edge("b", "c")
 workflow.add_edge("c", END)
-'''
+"""
 
-CUSTOM_EVENTS = '''
+CUSTOM_EVENTS = """
 from typing import TypedDict
 
 from langgraph.config import get_stream_writer
@@ -93,9 +94,9 @@ workflow.add_node("after", after)
 workflow.add_edge(START, "talker")
 workflow.add_edge("talker", "after")
 workflow.add_edge("after", END)
-'''
+"""
 
-FAILING = '''
+FAILING = """
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -119,9 +120,9 @@ workflow.add_node("b", explode_in_b)
 workflow.add_edge(START, "a")
 workflow.add_edge("a", "b")
 workflow.add_edge("b", END)
-'''
+"""
 
-COUNTER = '''
+COUNTER = """
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -139,9 +140,9 @@ workflow = StateGraph(State)
 workflow.add_node("bump", bump)
 workflow.add_edge(START, "bump")
 workflow.add_edge("bump", END)
-'''
+"""
 
-ASYNC_NODES = '''
+ASYNC_NODES = """
 import asyncio
 from typing import TypedDict
 
@@ -169,9 +170,9 @@ workflow.add_node("plus", plus_one)
 workflow.add_edge(START, "double")
 workflow.add_edge("double", "plus")
 workflow.add_edge("plus", END)
-'''
+"""
 
-CONTEXT = '''
+CONTEXT = """
 from dataclasses import dataclass
 from typing import TypedDict
 
@@ -198,9 +199,9 @@ workflow = StateGraph(State, context_schema=Ctx)
 workflow.add_node("greet", greet)
 workflow.add_edge(START, "greet")
 workflow.add_edge("greet", END)
-'''
+"""
 
-INTERRUPTING = '''
+INTERRUPTING = """
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -228,9 +229,9 @@ workflow.add_node("finish", finish)
 workflow.add_edge(START, "ask")
 workflow.add_edge("ask", "finish")
 workflow.add_edge("finish", END)
-'''
+"""
 
-BREAKPOINT = '''
+BREAKPOINT = """
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -255,9 +256,9 @@ workflow.add_node("b", b)
 workflow.add_edge(START, "a")
 workflow.add_edge("a", "b")
 workflow.add_edge("b", END)
-'''
+"""
 
-SUBGRAPH = '''
+SUBGRAPH = """
 import operator
 from typing import Annotated, TypedDict
 
@@ -294,9 +295,9 @@ workflow.add_node("after", after)
 workflow.add_edge(START, "sub")
 workflow.add_edge("sub", "after")
 workflow.add_edge("after", END)
-'''
+"""
 
-FAN_OUT = '''
+FAN_OUT = """
 import operator
 from typing import Annotated, TypedDict
 
@@ -325,9 +326,9 @@ workflow = StateGraph(State)
 workflow.add_node("work", work)
 workflow.add_conditional_edges(START, fan_out, ["work"])
 workflow.add_edge("work", END)
-'''
+"""
 
-COMMAND_GOTO = '''
+COMMAND_GOTO = """
 import operator
 from typing import Annotated, TypedDict
 
@@ -359,9 +360,9 @@ workflow.add_node("right", right)
 workflow.add_edge(START, "router")
 workflow.add_edge("left", END)
 workflow.add_edge("right", END)
-'''
+"""
 
-ODD_VALUES = '''
+ODD_VALUES = """
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any, TypedDict
@@ -428,9 +429,9 @@ unserializable = StateGraph(State)
 unserializable.add_node("opaque", opaque)
 unserializable.add_edge(START, "opaque")
 unserializable.add_edge("opaque", END)
-'''
+"""
 
-SLOW_SECOND = '''
+SLOW_SECOND = """
 import asyncio
 from typing import TypedDict
 
@@ -461,7 +462,7 @@ workflow.add_node("second", second)
 workflow.add_edge(START, "first")
 workflow.add_edge("first", "second")
 workflow.add_edge("second", END)
-'''
+"""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -501,7 +502,12 @@ def assert_round_trips(events: list[RunEvent]) -> None:
         raw = json.loads(text)
         back = RunEvent.from_dict(raw)
         assert (back.run_id, back.seq, back.type, back.thread_id, back.node, back.data) == (
-            e.run_id, e.seq, e.type, e.thread_id, e.node, e.data
+            e.run_id,
+            e.seq,
+            e.type,
+            e.thread_id,
+            e.node,
+            e.data,
         ), text
         assert back.ts == pytest.approx(e.ts, abs=1e-5)
         assert back.to_dict() == raw
@@ -551,7 +557,7 @@ def test_event_sequence_of_a_three_node_graph(tmp_path: Path, store: CheckpointS
         assert isinstance(cp.data["step"], int)
         assert isinstance(cp.data["next"], list)
     assert checkpoints[0].data["parent_id"] is None
-    for prev, cur in zip(checkpoints, checkpoints[1:], strict=False):
+    for prev, cur in itertools.pairwise(checkpoints):
         assert cur.data["parent_id"] == prev.data["checkpoint_id"]
         assert cur.data["step"] == prev.data["step"] + 1
     by_step = {cp.data["step"]: cp.data for cp in checkpoints}
@@ -592,8 +598,9 @@ def test_custom_events_arrive_in_order_inside_their_node(
     ex = executor(tmp_path, store, "custom_few", CUSTOM_EVENTS)
     events = list(ex.stream({"n": 3}, thread_id="c1"))
     assert events[-1].type == "run.completed", events[-1].data
-    kinds = [(e.type, e.node) for e in events if e.type in ("node.started", "node.finished",
-                                                            "custom")]
+    kinds = [
+        (e.type, e.node) for e in events if e.type in ("node.started", "node.finished", "custom")
+    ]
     assert kinds == [
         ("node.started", "talker"),
         ("custom", None),
@@ -846,9 +853,7 @@ def test_node_returning_command_goto(tmp_path: Path, store: CheckpointStore) -> 
 # --------------------------------------------------------------------------- odd values
 
 
-def test_non_json_values_never_break_serialization(
-    tmp_path: Path, store: CheckpointStore
-) -> None:
+def test_non_json_values_never_break_serialization(tmp_path: Path, store: CheckpointStore) -> None:
     ex = executor(tmp_path, store, "odd_flow", ODD_VALUES)
     events = list(ex.stream({"x": 1}, thread_id="odd"))
     assert events[-1].type == "run.completed", events[-1].data

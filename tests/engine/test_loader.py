@@ -35,7 +35,7 @@ from lgp_engine.loader import (
 
 # A small graph builder most workflow files start with: one node writing
 # ``out = "<tag>:<x>"``. ``_builder`` is private so it never shows up as a candidate.
-PRELUDE = '''\
+PRELUDE = """\
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -55,7 +55,7 @@ def _builder(tag):
     b.add_edge(START, "node")
     b.add_edge("node", END)
     return b
-'''
+"""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -337,9 +337,7 @@ def test_factory_with_optional_extra_parameters_is_accepted(tmp_path: Path) -> N
     ids=["three-params", "two-configs"],
 )
 def test_factory_with_unsupported_signature_is_rejected(tmp_path: Path, signature: str) -> None:
-    workflow_file(
-        tmp_path / "flow.py", f'def make_graph({signature}):\n    return _builder("x")\n'
-    )
+    workflow_file(tmp_path / "flow.py", f'def make_graph({signature}):\n    return _builder("x")\n')
     message = load_error("flow.py:make_graph", tmp_path)
     assert "make_graph" in message
     assert "must take no argument, a config, a runtime" in message
@@ -567,9 +565,7 @@ def test_graph_option_only_applies_to_langgraph_json(tmp_path: Path) -> None:
 def make_registry(project: Path) -> Path:
     flows = project / "workflows" / "flows"
     workflow_file(flows / "hello.py", 'workflow = _builder("hello")')
-    workflow_file(
-        flows / "multi.py", 'workflow = _builder("first")\nsecond = _builder("second")\n'
-    )
+    workflow_file(flows / "multi.py", 'workflow = _builder("first")\nsecond = _builder("second")\n')
     return write(
         project / "workflows" / "config.yaml",
         """
@@ -668,7 +664,7 @@ def test_package_module_with_relative_import(tmp_path: Path) -> None:
     pkg = tmp_path / "lgpt_relpkg"
     write(pkg / "__init__.py", "")
     write(pkg / "helpers.py", 'TAG = "relative"\n')
-    workflow_file(pkg / "flow.py", 'from .helpers import TAG\n\nworkflow = _builder(TAG)\n')
+    workflow_file(pkg / "flow.py", "from .helpers import TAG\n\nworkflow = _builder(TAG)\n")
     assert module_name_for(pkg / "flow.py", tmp_path) == ("lgpt_relpkg.flow", tmp_path.resolve())
     loaded = load("lgpt_relpkg/flow.py", tmp_path)
     assert loaded.module.__name__ == "lgpt_relpkg.flow"
@@ -761,7 +757,7 @@ def test_module_name_uses_cwd_when_no_base(tmp_path: Path, monkeypatch: pytest.M
 
 # --------------------------------------------------------------------------- across processes
 
-ITEM_FLOW = '''
+ITEM_FLOW = """
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -793,7 +789,7 @@ builder.add_node("node", node)
 builder.add_edge(START, "node")
 builder.add_edge("node", END)
 graph = builder
-'''
+"""
 
 UNREGISTERED_WARNING = "Deserializing unregistered type"
 
@@ -803,16 +799,32 @@ def run_twice_in_subprocesses(
 ) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
     flow = write(project / "item_flow.py", ITEM_FLOW)
     env = {
-        k: v for k, v in os.environ.items()
+        k: v
+        for k, v in os.environ.items()
         if not k.startswith("LGP_") and k != "LANGGRAPH_STRICT_MSGPACK"
     }
     env.update(extra_env or {})
 
     def cli_run(n: int) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "lgp_engine", "run", str(flow), "--thread", "x",
-             "--input", json.dumps({"n": n}), "--json"],
-            cwd=project, env=env, capture_output=True, text=True, timeout=120, check=False,
+            [
+                sys.executable,
+                "-m",
+                "lgp_engine",
+                "run",
+                str(flow),
+                "--thread",
+                "x",
+                "--input",
+                json.dumps({"n": n}),
+                "--json",
+            ],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
 
     return cli_run(1), cli_run(5)
@@ -862,7 +874,7 @@ def test_pydantic_state_round_trips_in_strict_msgpack_mode(tmp_path: Path) -> No
 
 GREETING_VAR = "LGPT_JSON_GREETING"
 
-GRAPH_ONE = f'''
+GRAPH_ONE = f"""
 import os
 from typing import TypedDict
 
@@ -884,9 +896,9 @@ builder.add_node("node", node)
 builder.add_edge(START, "node")
 builder.add_edge("node", END)
 graph = builder.compile()
-'''
+"""
 
-GRAPH_TWO = f'''
+GRAPH_TWO = f"""
 import os
 from typing import TypedDict
 
@@ -909,7 +921,7 @@ def make_graph():
     builder.add_edge(START, "node")
     builder.add_edge("node", END)
     return builder
-'''
+"""
 
 
 def make_langgraph_project(
@@ -941,8 +953,12 @@ def greeting_unset(monkeypatch: pytest.MonkeyPatch) -> None:
     [("one", "compiled", "one.py"), ("two", "factory", "two.py")],
 )
 def test_langgraph_json_picks_each_graph_relative_to_its_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, greeting_unset: None,
-    graph: str, kind: str, file: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    greeting_unset: None,
+    graph: str,
+    kind: str,
+    file: str,
 ) -> None:
     project = tmp_path / "proj"
     config = make_langgraph_project(project)
@@ -1006,9 +1022,7 @@ def test_langgraph_json_attr_suffix_is_rejected(tmp_path: Path) -> None:
     assert "use graph to pick a graph" in load_error("proj/langgraph.json:one", tmp_path)
 
 
-def test_langgraph_json_missing_env_file_is_a_warning(
-    tmp_path: Path, greeting_unset: None
-) -> None:
+def test_langgraph_json_missing_env_file_is_a_warning(tmp_path: Path, greeting_unset: None) -> None:
     config = make_langgraph_project(tmp_path / "proj", env=".env.missing")
     loaded = load(str(config), tmp_path, graph="one")
     assert len(loaded.warnings) == 1
@@ -1040,9 +1054,10 @@ def test_langgraph_json_module_path_graph_imports_via_dependencies(
     assert source.module == "lgpt_jsonpkg.mod"
     loaded = load_workflow(source)
     assert loaded.module.__name__ == "lgpt_jsonpkg.mod"
-    assert Path(loaded.module.__file__).resolve() == (
-        project / "libs" / "lgpt_jsonpkg" / "mod.py"
-    ).resolve()
+    assert (
+        Path(loaded.module.__file__).resolve()
+        == (project / "libs" / "lgpt_jsonpkg" / "mod.py").resolve()
+    )
     result = run(loaded, tmp_path, {"x": 7})
     assert_completed(result)
     assert result.output["out"] == "module:7"

@@ -26,7 +26,7 @@ from lgp_engine.reload import ReloadOutcome, error_location, rerun_plan
 
 TIMEOUT = 15.0
 
-FLOW = '''\
+FLOW = """\
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -46,7 +46,7 @@ builder = StateGraph(State)
 builder.add_node("first", first)
 {wiring}
 workflow = builder
-'''
+"""
 
 
 def flow(out: str = '"v1"', *, imports: str = "", more: str = "", wiring: str = "") -> str:
@@ -57,7 +57,7 @@ def flow(out: str = '"v1"', *, imports: str = "", more: str = "", wiring: str = 
 TWO_NODES = dict(
     more='def second(state):\n    return {"extra": "added"}\n',
     wiring='builder.add_node("second", second)\nbuilder.add_edge(START, "first")\n'
-           'builder.add_edge("first", "second")\nbuilder.add_edge("second", END)',
+    'builder.add_edge("first", "second")\nbuilder.add_edge("second", END)',
 )
 
 
@@ -216,12 +216,17 @@ def test_broken_save_keeps_the_old_version_and_the_fix_recovers(
 @pytest.mark.parametrize(
     ("broken", "expected"),
     [
-        (flow('"x"') + "\nraise RuntimeError('boom at import')\n",
-         "RuntimeError: boom at import"),
-        (flow('"x"').replace("workflow = builder", "something_else = builder"),
-         "no workflow object"),
-        (flow('"x"').replace('builder.add_edge("first", END)', 'builder.add_edge("first", "nope")'),
-         "does not compile"),
+        (flow('"x"') + "\nraise RuntimeError('boom at import')\n", "RuntimeError: boom at import"),
+        (
+            flow('"x"').replace("workflow = builder", "something_else = builder"),
+            "no workflow object",
+        ),
+        (
+            flow('"x"').replace(
+                'builder.add_edge("first", END)', 'builder.add_edge("first", "nope")'
+            ),
+            "does not compile",
+        ),
         (flow('"x"', imports="import no_such_module_lgp"), "ModuleNotFoundError"),
     ],
     ids=["exception-at-import", "no-workflow-object", "compile-error", "missing-import"],
@@ -240,10 +245,12 @@ def test_every_kind_of_broken_version_is_refused(
     assert outcome.error_file is not None and outcome.error_file.endswith("flow.py")
     assert reloader.current is old
     assert sys.modules[old.module.__name__] is old.module
-    local = {n for n, m in sys.modules.items()
-             if str(project) in (getattr(m, "__file__", None) or "")}
-    assert local == {n for n, m in modules_before.items()
-                     if str(project) in (getattr(m, "__file__", None) or "")}
+    local = {
+        n for n, m in sys.modules.items() if str(project) in (getattr(m, "__file__", None) or "")
+    }
+    assert local == {
+        n for n, m in modules_before.items() if str(project) in (getattr(m, "__file__", None) or "")
+    }
     assert run(runner, reloader.current, "t1")["out"] == "good"
 
 
@@ -251,8 +258,7 @@ def test_a_changed_helper_module_is_watched_and_re_executed(
     project: Path, runner: Runner, watching: list[Watching]
 ) -> None:
     helper = write(project / "flows" / "helpers.py", 'TAG = "h1"\n')
-    path = write(project / "flows" / "flow.py",
-                 flow("TAG", imports="from helpers import TAG"))
+    path = write(project / "flows" / "flow.py", flow("TAG", imports="from helpers import TAG"))
     reloader = WorkflowReloader(load(path, project))
     assert helper.resolve() in reloader.watched_paths()
     w = watch(reloader, watching)
@@ -270,8 +276,9 @@ def test_local_modules_come_from_the_import_graph_not_guesses(project: Path) -> 
     write(project / "flows" / "util.py", "SUFFIX = '!'\n")
     write(project / "flows" / "unrelated.py", "X = 1\n")
     write(project / "flows" / "sub" / "deep.py", "DEEP = 1\n")
-    path = write(project / "flows" / "flow.py",
-                 flow("TAG", imports="import json\nfrom helpers import TAG"))
+    path = write(
+        project / "flows" / "flow.py", flow("TAG", imports="import json\nfrom helpers import TAG")
+    )
     reloader = WorkflowReloader(load(path, project))
     assert set(reloader.local_modules()) == {"flows__flow", "helpers", "util"}
     assert all(p.is_relative_to(project.resolve()) for p in reloader.watched_paths())
@@ -283,8 +290,9 @@ def test_package_workflow_reloads_its_relative_imports(project: Path, runner: Ru
     helper = write(pkg / "helpers.py", 'TAG = "p1"\n')
     path = write(pkg / "flow.py", flow("TAG", imports="from .helpers import TAG"))
     reloader = WorkflowReloader(load(path, project))
-    assert {"lgpt_reload_pkg", "lgpt_reload_pkg.flow",
-            "lgpt_reload_pkg.helpers"} <= set(reloader.local_modules())
+    assert {"lgpt_reload_pkg", "lgpt_reload_pkg.flow", "lgpt_reload_pkg.helpers"} <= set(
+        reloader.local_modules()
+    )
     write(helper, 'TAG = "p2"\n')
     assert reloader.reload_now([helper]).ok
     assert run(runner, reloader.current, "t1")["out"] == "p2"
@@ -354,8 +362,12 @@ def test_same_size_saves_within_a_second_are_not_served_from_stale_bytecode(
     reloader = WorkflowReloader(load(path, project))
     for tag in ("b2", "b3", "b4"):  # same size, same second: .pyc checks would pass
         write(helper, f'TAG = "{tag}"\n')
-        write(path, flow("TAG + '.'", imports="from helpers import TAG")
-              if tag == "b3" else flow("TAG", imports="from helpers import TAG"))
+        write(
+            path,
+            flow("TAG + '.'", imports="from helpers import TAG")
+            if tag == "b3"
+            else flow("TAG", imports="from helpers import TAG"),
+        )
         assert reloader.reload_now([helper, path]).ok
         expected = tag + ("." if tag == "b3" else "")
         assert reloader.current.module.first({}) == {"out": expected}
@@ -445,16 +457,20 @@ def test_awatch_reloads_and_stops_with_its_event(project: Path) -> None:
 def test_an_interrupted_thread_is_offered_a_resume_with_the_new_code(
     project: Path, runner: Runner
 ) -> None:
-    path = write(project / "flows" / "ask.py", flow(
-        'interrupt("ok?")', imports="from langgraph.types import interrupt"))
+    path = write(
+        project / "flows" / "ask.py",
+        flow('interrupt("ok?")', imports="from langgraph.types import interrupt"),
+    )
     reloader = WorkflowReloader(load(path, project))
     events = list(runner.start(reloader.current, {"x": 1}, thread_id="t1"))
     assert events[-1].type == "interrupt"
     plan = rerun_plan(runner, "t1")
     assert plan.action == "resume" and plan.interrupts[0]["value"] == "ok?"
 
-    write(path, flow('"answered: " + interrupt("ok?")',
-                     imports="from langgraph.types import interrupt"))
+    write(
+        path,
+        flow('"answered: " + interrupt("ok?")', imports="from langgraph.types import interrupt"),
+    )
     assert reloader.reload_now([path]).ok
     events = list(runner.resume(reloader.current, "t1", "yes"))
     assert events[-1].data["output"]["out"] == "answered: yes"  # the new code resumed
@@ -462,18 +478,25 @@ def test_an_interrupted_thread_is_offered_a_resume_with_the_new_code(
     assert rerun_plan(runner, None).action == "none"
 
 
-def test_a_failed_node_is_resumed_a_completed_thread_rerun(
-    project: Path, runner: Runner
-) -> None:
-    path = write(project / "flows" / "flow.py", flow(
-        '"v1"', more='def second(state):\n    raise ValueError("bug")\n',
-        wiring=TWO_NODES["wiring"]))
+def test_a_failed_node_is_resumed_a_completed_thread_rerun(project: Path, runner: Runner) -> None:
+    path = write(
+        project / "flows" / "flow.py",
+        flow(
+            '"v1"',
+            more='def second(state):\n    raise ValueError("bug")\n',
+            wiring=TWO_NODES["wiring"],
+        ),
+    )
     reloader = WorkflowReloader(load(path, project))
     events = list(runner.start(reloader.current, {"x": 1}, thread_id="t1"))
     assert events[-1].type == "run.failed"
     plan = rerun_plan(runner, "t1")
     assert (plan.action, plan.status, plan.next, plan.needs_value) == (
-        "resume", "failed", ["second"], False)
+        "resume",
+        "failed",
+        ["second"],
+        False,
+    )
     write(path, flow('"v1"', **TWO_NODES))
     assert reloader.reload_now([path]).ok
     events = list(runner.resume(reloader.current, "t1"))

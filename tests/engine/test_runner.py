@@ -32,7 +32,7 @@ from lgp_engine.timetravel import state_at
 
 # Shared by every shape: ``a`` adds one to x, ``c`` writes result = x * 10, and the
 # node named by INTERRUPT_AT asks a human (its answer lands in ``answers``).
-HEAD = '''\
+HEAD = """\
 import asyncio
 import operator
 import os
@@ -77,9 +77,9 @@ def b(state):
 
 def c(state):
     return {{**_step("c", state), "result": state["x"] * 10}}
-'''
+"""
 
-LINEAR = '''
+LINEAR = """
 g = StateGraph(State)
 g.add_node("a", inc)
 g.add_node("b", b)
@@ -89,9 +89,9 @@ g.add_edge("a", "b")
 g.add_edge("b", "c")
 g.add_edge("c", END)
 workflow = g
-'''
+"""
 
-SUBGRAPH = '''
+SUBGRAPH = """
 def s1(state):
     return _step("s1", state)
 
@@ -116,9 +116,9 @@ g.add_edge("a", "sub")
 g.add_edge("sub", "c")
 g.add_edge("c", END)
 workflow = g
-'''
+"""
 
-SEND = '''
+SEND = """
 def plan(state):
     _log("a")
     x = state.get("x", 0) + 1
@@ -143,9 +143,9 @@ g.add_conditional_edges("a", fan, ["work"])
 g.add_edge("work", "c")
 g.add_edge("c", END)
 workflow = g
-'''
+"""
 
-COMMAND = '''
+COMMAND = """
 def route(state) -> Command[Literal["b", "c"]]:
     _log("a")
     x = state.get("x", 0) + 1
@@ -160,9 +160,9 @@ g.add_edge(START, "a")
 g.add_edge("b", "c")
 g.add_edge("c", END)
 workflow = g
-'''
+"""
 
-ASYNC = '''
+ASYNC = """
 async def a_async(state):
     await asyncio.sleep(0)
     return inc(state)
@@ -187,7 +187,7 @@ g.add_edge("a", "b")
 g.add_edge("b", "c")
 g.add_edge("c", END)
 workflow = g
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -208,26 +208,83 @@ class Shape:
 
 
 SHAPES = [
-    Shape("linear", LINEAR, ["a", "b", "c"],
-          [("", "a"), ("", "b"), ("", "c")],
-          "b", ["a", "b"], ["b", "c"], ["b", "c"], "b", 1, "a", ["b", "c"], 1000),
-    Shape("subgraph", SUBGRAPH, ["a", "s1", "s2", "c"],
-          [("", "a"), ("sub", "s1"), ("sub", "s2"), ("", "sub"), ("", "c")],
-          "s2", ["a", "s1", "s2"], ["s2", "c"], ["s1", "s2", "c"], "sub", 1, "a",
-          ["s1", "s2", "c"], 1000),
-    Shape("send", SEND, ["a", "work", "work", "c"],
-          [("", "a"), ("", "work"), ("", "work"), ("", "c")],
-          "c", ["a", "work", "work", "c"], ["c"], ["work", "work", "c"], "work", 1, "a",
-          ["work", "work", "c"], 1000),
+    Shape(
+        "linear",
+        LINEAR,
+        ["a", "b", "c"],
+        [("", "a"), ("", "b"), ("", "c")],
+        "b",
+        ["a", "b"],
+        ["b", "c"],
+        ["b", "c"],
+        "b",
+        1,
+        "a",
+        ["b", "c"],
+        1000,
+    ),
+    Shape(
+        "subgraph",
+        SUBGRAPH,
+        ["a", "s1", "s2", "c"],
+        [("", "a"), ("sub", "s1"), ("sub", "s2"), ("", "sub"), ("", "c")],
+        "s2",
+        ["a", "s1", "s2"],
+        ["s2", "c"],
+        ["s1", "s2", "c"],
+        "sub",
+        1,
+        "a",
+        ["s1", "s2", "c"],
+        1000,
+    ),
+    Shape(
+        "send",
+        SEND,
+        ["a", "work", "work", "c"],
+        [("", "a"), ("", "work"), ("", "work"), ("", "c")],
+        "c",
+        ["a", "work", "work", "c"],
+        ["c"],
+        ["work", "work", "c"],
+        "work",
+        1,
+        "a",
+        ["work", "work", "c"],
+        1000,
+    ),
     # a node routing with Command(goto) has no static edge for update_state to follow,
     # so this fork edits the input and lets the routing node run again
-    Shape("command", COMMAND, ["a", "b", "c"],
-          [("", "a"), ("", "b"), ("", "c")],
-          "b", ["a", "b"], ["b", "c"], ["b", "c"], "b", 0, "__start__", ["a", "b", "c"],
-          1010),
-    Shape("async", ASYNC, ["a", "b", "c"],
-          [("", "a"), ("", "b"), ("", "c")],
-          "b", ["a", "b"], ["b", "c"], ["b", "c"], "b", 1, "a", ["b", "c"], 1000),
+    Shape(
+        "command",
+        COMMAND,
+        ["a", "b", "c"],
+        [("", "a"), ("", "b"), ("", "c")],
+        "b",
+        ["a", "b"],
+        ["b", "c"],
+        ["b", "c"],
+        "b",
+        0,
+        "__start__",
+        ["a", "b", "c"],
+        1010,
+    ),
+    Shape(
+        "async",
+        ASYNC,
+        ["a", "b", "c"],
+        [("", "a"), ("", "b"), ("", "c")],
+        "b",
+        ["a", "b"],
+        ["b", "c"],
+        ["b", "c"],
+        "b",
+        1,
+        "a",
+        ["b", "c"],
+        1000,
+    ),
 ]
 SHAPE_IDS = [s.name for s in SHAPES]
 shapes = pytest.mark.parametrize("shape", SHAPES, ids=SHAPE_IDS)
@@ -247,8 +304,9 @@ def log(tmp_path: Path) -> Path:
     return tmp_path / "log.txt"
 
 
-def flow(tmp_path: Path, shape: Shape, interrupt_at: str | None = None,
-         name: str = "flow") -> LoadedWorkflow:
+def flow(
+    tmp_path: Path, shape: Shape, interrupt_at: str | None = None, name: str = "flow"
+) -> LoadedWorkflow:
     path = tmp_path / f"{name}.py"
     text = HEAD.format(log=str(tmp_path / "log.txt"), interrupt_at=interrupt_at)
     path.write_text(text + textwrap.dedent(shape.body), encoding="utf-8")
@@ -265,21 +323,27 @@ def reset(log: Path) -> None:
 
 def db_counts(tmp_path: Path) -> dict[str, int]:
     with closing(sqlite3.connect(tmp_path / ".lgp" / "checkpoints.db")) as conn:
-        return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]  # noqa: S608
-                for t in ("checkpoints", "writes", "lgp_runs", "lgp_events")}
+        return {
+            t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+            for t in ("checkpoints", "writes", "lgp_runs", "lgp_events")
+        }
 
 
 def checkpoint_at(events: list[RunEvent], step: int) -> str:
     """The id of the root-graph checkpoint of ``step`` among a run's events."""
-    found = [e.data["checkpoint_id"] for e in events
-             if e.type == "checkpoint" and not e.data["path"] and e.data["step"] == step]
+    found = [
+        e.data["checkpoint_id"]
+        for e in events
+        if e.type == "checkpoint" and not e.data["path"] and e.data["step"] == step
+    ]
     assert len(found) == 1, found
     return found[0]
 
 
 def finished(events: list[RunEvent]) -> list[tuple[str, str]]:
-    return sorted(("/".join(e.data["path"]), e.node or "") for e in events
-                  if e.type == "node.finished")
+    return sorted(
+        ("/".join(e.data["path"]), e.node or "") for e in events if e.type == "node.finished"
+    )
 
 
 def assert_recorded(runner: Runner, events: list[RunEvent]) -> None:
@@ -342,21 +406,22 @@ async def test_astart_records_the_same_run(
     assert_recorded(runner, events)
 
 
-def test_start_on_an_existing_thread_adds_a_second_run(
-    runner: Runner, tmp_path: Path
-) -> None:
+def test_start_on_an_existing_thread_adds_a_second_run(runner: Runner, tmp_path: Path) -> None:
     wf = flow(tmp_path, SHAPES[0])
     first = run_all(runner.start(wf, {"x": 1}, thread_id="t1"))
     second = run_all(runner.start(wf, {"x": 5}, thread_id="t1"))
     assert first[0].run_id != second[0].run_id
     assert second[-1].data["output"]["result"] == 60
     assert [r.run_id for r in runner.runs.list_runs(thread_id="t1")] == [
-        second[0].run_id, first[0].run_id]
+        second[0].run_id,
+        first[0].run_id,
+    ]
 
 
 def test_failing_node_marks_the_run_failed(runner: Runner, tmp_path: Path) -> None:
     path = tmp_path / "boom.py"
-    path.write_text(textwrap.dedent('''
+    path.write_text(
+        textwrap.dedent("""
         from typing import TypedDict
         from langgraph.graph import END, START, StateGraph
 
@@ -371,7 +436,9 @@ def test_failing_node_marks_the_run_failed(runner: Runner, tmp_path: Path) -> No
         g.add_edge(START, "boom")
         g.add_edge("boom", END)
         workflow = g
-    '''), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     events = run_all(runner.start(load_workflow(resolve_target(str(path))), {}))
     assert events[-1].type == "run.failed"
     record = runner.runs.get(events[0].run_id)
@@ -392,8 +459,7 @@ async def test_interrupt_then_resume_completes_the_same_run(
     stop = first[-1]
     run_id = stop.run_id
     assert stop.type == "interrupt", stop.data
-    assert [i["value"] for i in stop.data["interrupts"]] == [
-        {"node": shape.interrupt_at, "x": 2}]
+    assert [i["value"] for i in stop.data["interrupts"]] == [{"node": shape.interrupt_at, "x": 2}]
     assert stop.data["interrupts"][0]["id"]
     assert runner.runs.get(run_id).status == "interrupted"
     assert logged(log) == shape.log_to_interrupt
@@ -610,8 +676,13 @@ def test_fork_with_an_edit_leaves_the_original_branch(
 )
 @shapes
 def test_fork_with_bad_input_is_refused_and_writes_nothing(
-    runner: Runner, tmp_path: Path, log: Path, shape: Shape, update: Any,
-    as_node: str | None, message: str,
+    runner: Runner,
+    tmp_path: Path,
+    log: Path,
+    shape: Shape,
+    update: Any,
+    as_node: str | None,
+    message: str,
 ) -> None:
     wf = flow(tmp_path, shape)
     original = run_all(runner.start(wf, {"x": 1}, thread_id="t1"))
@@ -651,8 +722,7 @@ def test_interrupt_before_stops_there_and_resume_continues(
     runner: Runner, tmp_path: Path, log: Path, shape: Shape
 ) -> None:
     wf = flow(tmp_path, shape)
-    first = run_all(runner.start(wf, {"x": 1}, thread_id="t1",
-                                 interrupt_before=[shape.breakpoint]))
+    first = run_all(runner.start(wf, {"x": 1}, thread_id="t1", interrupt_before=[shape.breakpoint]))
     stop = first[-1]
     assert stop.type == "interrupt"
     assert stop.data["interrupts"] == []
@@ -675,9 +745,7 @@ def test_state_at_a_breakpoint_names_the_next_node(
     assert shape.breakpoint in state_at(runner.store, "t1").next
 
 
-def test_interrupt_after_stops_after_the_node(
-    runner: Runner, tmp_path: Path, log: Path
-) -> None:
+def test_interrupt_after_stops_after_the_node(runner: Runner, tmp_path: Path, log: Path) -> None:
     wf = flow(tmp_path, SHAPES[0])
     first = run_all(runner.start(wf, {"x": 1}, thread_id="t1", interrupt_after=["b"]))
     assert first[-1].type == "interrupt" and first[-1].data["interrupts"] == []
@@ -701,7 +769,7 @@ def test_unknown_breakpoint_node_is_refused_and_writes_nothing(
 
 # --------------------------------------------------------------------------- cancellation
 
-SLOW = '''\
+SLOW = """\
 import asyncio
 import os
 import time
@@ -744,24 +812,24 @@ g.add_edge("a", "slow")
 g.add_edge("slow", "c")
 g.add_edge("c", END)
 workflow = g
-'''
+"""
 
 # Only the first call is slow, so the resume after a cancel is quick.
-ASYNC_SLOW = '''\
+ASYNC_SLOW = """\
 async def slow(state):
     _log("slow")
     if not os.path.exists(MARK):
         open(MARK, "w").close()
         await asyncio.sleep(3)
-    return {"x": state["x"] + 1}'''
+    return {"x": state["x"] + 1}"""
 
-SYNC_SLOW = '''\
+SYNC_SLOW = """\
 def slow(state):
     _log("slow")
     if not os.path.exists(MARK):
         open(MARK, "w").close()
         time.sleep(1)
-    return {"x": state["x"] + 1}'''
+    return {"x": state["x"] + 1}"""
 
 
 def slow_flow(tmp_path: Path, slow: str) -> LoadedWorkflow:
@@ -780,7 +848,8 @@ def assert_cancelled_then_resumable(
     # the checkpoints written before the cancel are kept: the thread waits at "slow"
     assert state_at(runner.store, "t1").next == ("slow",)
     assert len(runner.store.history("t1")) == len(
-        [e for e in stored if e.type == "checkpoint" and not e.data["path"]])
+        [e for e in stored if e.type == "checkpoint" and not e.data["path"]]
+    )
     # a sync node is started on a worker thread, which the cancel may beat
     assert logged(log) in (["a"], ["a", "slow"])
     events = run_all(runner.resume(wf, "t1"))

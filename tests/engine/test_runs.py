@@ -69,8 +69,9 @@ def set_owner(db: Path, run_id: str, owner: str | None) -> None:
 
 def event_count(db: Path, run_id: str) -> int:
     with closing(sqlite3.connect(db)) as conn:
-        return conn.execute("SELECT COUNT(*) FROM lgp_events WHERE run_id = ?",
-                            (run_id,)).fetchone()[0]
+        return conn.execute(
+            "SELECT COUNT(*) FROM lgp_events WHERE run_id = ?", (run_id,)
+        ).fetchone()[0]
 
 
 def dead_pid_token() -> str:
@@ -89,12 +90,24 @@ def dead_pid_token() -> str:
 
 
 def test_create_and_get_round_trip(store: RunStore, db: Path) -> None:
-    rec = store.create("run-1", "thread-1", "flow", target="flow.py", kind="replay",
-                       input={"x": [1, 2]}, checkpoint_id="cp-1")
+    rec = store.create(
+        "run-1",
+        "thread-1",
+        "flow",
+        target="flow.py",
+        kind="replay",
+        input={"x": [1, 2]},
+        checkpoint_id="cp-1",
+    )
     assert db.is_file()
     assert rec == store.get("run-1")
     assert (rec.run_id, rec.thread_id, rec.workflow, rec.target, rec.kind) == (
-        "run-1", "thread-1", "flow", "flow.py", "replay")
+        "run-1",
+        "thread-1",
+        "flow",
+        "flow.py",
+        "replay",
+    )
     assert rec.status == "queued"
     assert rec.input == {"x": [1, 2]}
     assert rec.checkpoint_id == "cp-1"
@@ -136,8 +149,7 @@ def test_find_refuses_short_ambiguous_and_unknown_prefixes(store: RunStore) -> N
 def test_list_newest_first_with_filters_and_paging(store: RunStore, db: Path) -> None:
     base = time.time() - 100
     for i, (thread, status) in enumerate(
-        [("t1", "queued"), ("t2", "running"), ("t1", "running"), ("t2", "queued"),
-         ("t1", "queued")]
+        [("t1", "queued"), ("t2", "running"), ("t1", "running"), ("t2", "queued"), ("t1", "queued")]
     ):
         store.create(f"r{i}", thread, "w", status=status)
         set_created_at(db, f"r{i}", base + i)
@@ -199,8 +211,9 @@ def test_resume_cycle_keeps_started_at_and_clears_ended_at(store: RunStore) -> N
     again = store.transition("r", "running")
     assert again.started_at == first.started_at
     assert again.ended_at is None
-    done = store.transition("r", "failed", error={"error_type": "ValueError", "message": "x"},
-                            usage={"tokens": 3})
+    done = store.transition(
+        "r", "failed", error={"error_type": "ValueError", "message": "x"}, usage={"tokens": 3}
+    )
     assert done.error == {"error_type": "ValueError", "message": "x"}
     assert done.usage == {"tokens": 3}
     assert done.is_terminal
@@ -232,13 +245,24 @@ def test_events_after_seq_are_exactly_the_later_ones_in_order(store: RunStore) -
 
 def test_event_fields_round_trip(store: RunStore) -> None:
     store.create("r", "t", "w")
-    original = RunEvent("r", 1, "node.finished", "t",
-                        {"node": "a", "update": {"x": [1, {"y": None}]}, "path": ["sub"]},
-                        node="a", ts=1234.5)
+    original = RunEvent(
+        "r",
+        1,
+        "node.finished",
+        "t",
+        {"node": "a", "update": {"x": [1, {"y": None}]}, "path": ["sub"]},
+        node="a",
+        ts=1234.5,
+    )
     store.append(original)
     (back,) = store.events("r")
     assert (back.seq, back.type, back.node, back.ts, back.data) == (
-        1, "node.finished", "a", 1234.5, original.data)
+        1,
+        "node.finished",
+        "a",
+        1234.5,
+        original.data,
+    )
 
 
 def test_append_out_of_order_keeps_highest_last_seq(store: RunStore) -> None:
@@ -317,8 +341,9 @@ def test_prune_by_max_runs_keeps_newest_finished_and_every_live_run(
 ) -> None:
     now = time.time()
     live = make_runs(store, db, ["running", "interrupted", "queued"], start=now - 1000)
-    done = make_runs(store, db, ["completed", "failed", "cancelled", "abandoned", "completed"],
-                     start=now - 500)
+    done = make_runs(
+        store, db, ["completed", "failed", "cancelled", "abandoned", "completed"], start=now - 500
+    )
     assert store.prune(max_runs=2) == 3
     left = {r.run_id for r in store.list_runs()}
     assert left == set(live) | set(done[-2:])
@@ -332,10 +357,10 @@ def test_prune_by_max_runs_keeps_newest_finished_and_every_live_run(
 
 def test_prune_by_max_age_deletes_only_old_finished_runs(store: RunStore, db: Path) -> None:
     now = time.time()
-    old = make_runs(store, db, ["completed", "failed", "cancelled", "abandoned"],
-                    start=now - 5 * 86400)
-    old_live = make_runs(store, db, ["running", "interrupted"], start=now - 5 * 86400,
-                         tag="live-")
+    old = make_runs(
+        store, db, ["completed", "failed", "cancelled", "abandoned"], start=now - 5 * 86400
+    )
+    old_live = make_runs(store, db, ["running", "interrupted"], start=now - 5 * 86400, tag="live-")
     recent = make_runs(store, db, ["completed"], start=now - 60, tag="recent-")
     assert store.prune(max_age_days=1) == len(old)
     assert {r.run_id for r in store.list_runs()} == set(old_live) | set(recent)
@@ -435,9 +460,13 @@ def test_reap_leaves_live_owners_and_paused_runs_alone(store: RunStore, db: Path
         sleeper.kill()
         sleeper.wait()
     statuses = {r.run_id: r.status for r in store.list_runs()}
-    assert statuses == {"mine": "running", "live-other": "running",
-                        "foreign-host": "running", "dead-interrupted": "interrupted",
-                        "dead-completed": "completed"}
+    assert statuses == {
+        "mine": "running",
+        "live-other": "running",
+        "foreign-host": "running",
+        "dead-interrupted": "interrupted",
+        "dead-completed": "completed",
+    }
     # once the other process is gone, its run is reaped
     assert [r.run_id for r in store.reap_abandoned()] == ["live-other"]
 

@@ -35,7 +35,9 @@ EXPECTED = {  # name -> complexity, in the order `lgp templates` shows them
 
 
 def _template_meta(name: str) -> dict[str, Any]:
-    return yaml.safe_load((REPO / "lgp_engine" / "templates" / name / "template.yaml").read_text("utf-8"))
+    return yaml.safe_load(
+        (REPO / "lgp_engine" / "templates" / name / "template.yaml").read_text("utf-8")
+    )
 
 
 def _result(stdout: str) -> dict[str, Any]:

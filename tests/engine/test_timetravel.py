@@ -57,8 +57,10 @@ def test_added_removed_and_changed_top_level_keys() -> None:
 
 def test_nested_dict_and_list_paths() -> None:
     before = {"a": {"b": [1, 2, 3], "c": {"d": "x"}}, "items": [{"n": 1}, {"n": 2}]}
-    after = {"a": {"b": [1, 20, 3, 4], "c": {"d": "x", "e": True}},
-             "items": [{"n": 1}, {"n": 2, "m": "new"}]}
+    after = {
+        "a": {"b": [1, 20, 3, 4], "c": {"d": "x", "e": True}},
+        "items": [{"n": 1}, {"n": 2, "m": "new"}],
+    }
     assert kinds(diff_values(before, after)) == {
         "a.b[1]": ("changed", 2, 20),
         "a.b[3]": ("added", None, 4),
@@ -80,8 +82,16 @@ def test_removed_list_items_and_nested_keys() -> None:
 @pytest.mark.parametrize(
     ("before", "after"),
     [(1, "1"), (True, 1), (0, False), (1, 1.0), (None, 0), ("", None), ([], {}), ({"x": 1}, [1])],
-    ids=["int-str", "bool-int", "int-bool", "int-float", "none-int", "str-none", "list-dict",
-         "dict-list"],
+    ids=[
+        "int-str",
+        "bool-int",
+        "int-bool",
+        "int-float",
+        "none-int",
+        "str-none",
+        "list-dict",
+        "dict-list",
+    ],
 )
 def test_type_changes_count_as_changed(before: Any, after: Any) -> None:
     assert diff_values({"k": before}, {"k": after}) == [Change("changed", "k", before, after)]
@@ -108,8 +118,9 @@ def info(cid: str, parent: str | None, step: int = 0) -> CheckpointInfo:
 
 
 def rows(infos: list[CheckpointInfo]) -> list[tuple[str, str, int]]:
-    return [(prefix, c.checkpoint_id, depth)
-            for prefix, c, depth in flatten_tree(history_tree(infos))]
+    return [
+        (prefix, c.checkpoint_id, depth) for prefix, c, depth in flatten_tree(history_tree(infos))
+    ]
 
 
 def test_straight_history_is_one_column() -> None:
@@ -121,22 +132,37 @@ def test_straight_history_is_one_column() -> None:
 
 def test_branches_are_drawn_with_tees_and_elbows() -> None:
     infos = [
-        info("01", None), info("02", "01"), info("03", "02"),
-        info("04", "03"), info("05", "04"),  # the original branch
+        info("01", None),
+        info("02", "01"),
+        info("03", "02"),
+        info("04", "03"),
+        info("05", "04"),  # the original branch
         info("06", "03"),  # a replay from 03
-        info("07", "03"), info("08", "07"),  # a fork from 03
+        info("07", "03"),
+        info("08", "07"),  # a fork from 03
     ]
     assert rows(list(reversed(infos))) == [
-        ("", "01", 0), ("", "02", 0), ("", "03", 0),
-        ("├─ ", "04", 1), ("│  ", "05", 1),
+        ("", "01", 0),
+        ("", "02", 0),
+        ("", "03", 0),
+        ("├─ ", "04", 1),
+        ("│  ", "05", 1),
         ("├─ ", "06", 1),
-        ("└─ ", "07", 1), ("   ", "08", 1),
+        ("└─ ", "07", 1),
+        ("   ", "08", 1),
     ]
 
 
 def test_nested_branches_keep_the_outer_rail() -> None:
-    infos = [info("01", None), info("02", "01"), info("03", "02"), info("04", "02"),
-             info("05", "01"), info("06", "05"), info("07", "05")]
+    infos = [
+        info("01", None),
+        info("02", "01"),
+        info("03", "02"),
+        info("04", "02"),
+        info("05", "01"),
+        info("06", "05"),
+        info("07", "05"),
+    ]
     assert rows(infos) == [
         ("", "01", 0),
         ("├─ ", "02", 1),
@@ -162,7 +188,7 @@ def test_empty_history() -> None:
 
 # --------------------------------------------------------------------------- a real thread
 
-FLOW = '''\
+FLOW = """\
 from typing import Annotated, Any, TypedDict
 import operator
 
@@ -203,7 +229,7 @@ g.add_edge("a", "b")
 g.add_edge("b", "c")
 g.add_edge("c", END)
 workflow = g
-'''
+"""
 
 
 @pytest.fixture
@@ -220,8 +246,11 @@ def flow(tmp_path: Path, *, ask: bool = False) -> LoadedWorkflow:
 
 def checkpoint_ids(events: list[Any]) -> dict[int, str]:
     """step -> checkpoint id of the root graph, from one run's events."""
-    return {e.data["step"]: e.data["checkpoint_id"] for e in events
-            if e.type == "checkpoint" and not e.data["path"]}
+    return {
+        e.data["step"]: e.data["checkpoint_id"]
+        for e in events
+        if e.type == "checkpoint" and not e.data["path"]
+    }
 
 
 @pytest.fixture
@@ -269,14 +298,17 @@ def test_state_at_head_and_at_a_checkpoint(runner: Runner, tmp_path: Path) -> No
     ids = checkpoint_ids(events)
     head = state_at(runner.store, "t1")
     assert head.checkpoint_id == ids[3]
-    assert head.values == {"x": 20, "tags": ["a", "b"], "answer": None,
-                           "profile": {"name": "ada", "langs": ["py", "rust"], "level": 2}}
+    assert head.values == {
+        "x": 20,
+        "tags": ["a", "b"],
+        "answer": None,
+        "profile": {"name": "ada", "langs": ["py", "rust"], "level": 2},
+    }
     assert (head.step, head.source, head.parent_id, head.next) == (3, "loop", ids[2], ())
     assert head.interrupts == []
     after_a = state_at(runner.store, "t1", ids[1])
     assert after_a.checkpoint_id == ids[1]
-    assert after_a.values == {"x": 2, "tags": ["a"],
-                              "profile": {"name": "ada", "langs": ["py"]}}
+    assert after_a.values == {"x": 2, "tags": ["a"], "profile": {"name": "ada", "langs": ["py"]}}
     assert (after_a.step, after_a.parent_id, after_a.next) == (1, ids[0], ("b",))
     first = state_at(runner.store, "t1", ids[-1])
     assert (first.source, first.parent_id, first.next) == ("input", None, ("__start__",))
@@ -284,9 +316,7 @@ def test_state_at_head_and_at_a_checkpoint(runner: Runner, tmp_path: Path) -> No
     assert after_a.metadata["lgp_run_id"] == events[0].run_id
 
 
-def test_state_at_unknown_checkpoint_or_thread_is_not_found(
-    runner: Runner, tmp_path: Path
-) -> None:
+def test_state_at_unknown_checkpoint_or_thread_is_not_found(runner: Runner, tmp_path: Path) -> None:
     list(runner.start(flow(tmp_path), {"x": 1}, thread_id="t1"))
     with pytest.raises(NotFoundError, match="unknown checkpoint"):
         state_at(runner.store, "t1", "1f000000-0000-6000-8000-000000000000")

@@ -154,7 +154,11 @@ def make_server_project(root: Path, **server: object) -> Path:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One authenticated server for a module: key API_KEY, generous rate limit."""
-    project = make_server_project(tmp_path_factory.mktemp("srv"), api_keys=[API_KEY],
-                                  rate_limit_per_minute=100000, max_body_bytes=65536)
+    project = make_server_project(
+        tmp_path_factory.mktemp("srv"),
+        api_keys=[API_KEY],
+        rate_limit_per_minute=100000,
+        max_body_bytes=65536,
+    )
     with ServerProcess(project, "workflows") as proc:
         yield proc

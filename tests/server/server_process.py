@@ -25,8 +25,9 @@ def free_port() -> int:
 class ServerProcess:
     """``lgp serve`` in ``project`` (a folder with config/ and workflows/)."""
 
-    def __init__(self, project: Path, *args: str, env: dict[str, str] | None = None,
-                 port: int | None = None) -> None:
+    def __init__(
+        self, project: Path, *args: str, env: dict[str, str] | None = None, port: int | None = None
+    ) -> None:
         self.project = project
         self.args = args
         self.port = port or free_port()
@@ -41,8 +42,12 @@ class ServerProcess:
         self.output = []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "lgp_engine", "serve", *self.args, "--port", str(self.port)],
-            cwd=self.project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, encoding="utf-8",
+            cwd=self.project,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
         )
         threading.Thread(target=self._drain, daemon=True).start()
         deadline = time.monotonic() + timeout
@@ -84,8 +89,13 @@ class ServerProcess:
 
 def write_hosted_config(project: Path, **server: Any) -> None:
     """config/hosted.yaml with the given ``server:`` settings (SQLite in .lgp/)."""
-    lines = ["environment: hosted", "checkpointer:", "  backend: sqlite",
-             "  path: .lgp/hosted.db", "server:"]
+    lines = [
+        "environment: hosted",
+        "checkpointer:",
+        "  backend: sqlite",
+        "  path: .lgp/hosted.db",
+        "server:",
+    ]
     for key, value in server.items():
         if isinstance(value, list):
             value = "[" + ", ".join(f'"{v}"' for v in value) + "]"

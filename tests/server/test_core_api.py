@@ -30,8 +30,10 @@ def test_invoke_then_session_history_and_run_lookup(server: ServerProcess) -> No
         assert isinstance(first["duration_ms"], float)
         thread = first["thread_id"]
 
-        again = http.post("/workflows/basic_workflow/invoke",
-                          json={"input": {"input": "again"}, "thread_id": thread}).json()
+        again = http.post(
+            "/workflows/basic_workflow/invoke",
+            json={"input": {"input": "again"}, "thread_id": thread},
+        ).json()
         assert again["result"]["run_count"] == 2  # same thread, state carried over
 
         session = http.get(f"/sessions/{thread}").json()
@@ -50,8 +52,9 @@ def test_invoke_then_session_history_and_run_lookup(server: ServerProcess) -> No
 
 def test_interrupt_and_resume_over_http(server: ServerProcess) -> None:
     with server.client(API_KEY) as http:
-        stopped = http.post("/workflows/approval_workflow/invoke",
-                            json={"input": {"topic": "x"}}).json()
+        stopped = http.post(
+            "/workflows/approval_workflow/invoke", json={"input": {"topic": "x"}}
+        ).json()
         assert stopped["status"] == "interrupted"
         assert stopped["interrupts"][0]["value"]["question"] == "Approve this draft?"
         done = http.post(f"/sessions/{stopped['thread_id']}/resume", json={"value": "yes"})
@@ -78,12 +81,12 @@ def test_bad_requests_are_json(server: ServerProcess) -> None:
         unknown = http.post("/workflows/nope/invoke", json={"input": {}})
         no_thread = http.get("/sessions/no-such-thread")
         no_run = http.get("/runs/no-such-run")
-        not_json = http.post("/workflows/tiny/invoke", content=b"{bad",
-                             headers={"content-type": "application/json"})
+        not_json = http.post(
+            "/workflows/tiny/invoke", content=b"{bad", headers={"content-type": "application/json"}
+        )
         wrong_type = http.post("/workflows/tiny/invoke", json={"input": [1, 2]})
         extra = http.post("/workflows/tiny/invoke", json={"input": {}, "bogus": 1})
-        too_big = http.post("/workflows/tiny/invoke",
-                            json={"input": {"blob": "x" * 70_000}})
+        too_big = http.post("/workflows/tiny/invoke", json={"input": {"blob": "x" * 70_000}})
         no_route = http.get("/definitely/not/here")
     assert unknown.status_code == 404 and "unknown workflow" in unknown.json()["detail"]
     assert no_thread.status_code == 404 and "unknown thread" in no_thread.json()["detail"]
@@ -105,8 +108,7 @@ def test_failing_workflow_gives_json_error_with_run_id_and_server_keeps_serving(
         assert r.status_code == 500
         body = r.json()
         assert body["status"] == "failed" and body["run_id"]
-        assert body["error"] == {"error_type": "ValueError", "message": "kaboom",
-                                 "node": "explode"}
+        assert body["error"] == {"error_type": "ValueError", "message": "kaboom", "node": "explode"}
         assert http.get(f"/runs/{body['run_id']}").json()["status"] == "failed"
         ok = http.post("/workflows/tiny/invoke", json={"input": {"n": 1}})
         assert ok.status_code == 200 and ok.json()["result"]["n"] == 7
@@ -148,8 +150,10 @@ def test_runs_on_one_thread_take_turns(server: ServerProcess) -> None:
 
     def invoke(_: int) -> dict[str, Any]:
         with server.client(API_KEY, timeout=60) as http:
-            r = http.post("/workflows/slow/invoke",
-                          json={"input": {"seconds": 1}, "thread_id": "taking-turns"})
+            r = http.post(
+                "/workflows/slow/invoke",
+                json={"input": {"seconds": 1}, "thread_id": "taking-turns"},
+            )
             assert r.status_code == 200, r.text
             return r.json()
 

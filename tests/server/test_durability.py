@@ -18,8 +18,9 @@ SECONDS = 20
 
 
 def test_32_clients_for_20_seconds_no_5xx_no_lost_runs(tmp_path: Path) -> None:
-    project = make_server_project(tmp_path / "p", api_keys=[API_KEY],
-                                  rate_limit_per_minute=1_000_000)
+    project = make_server_project(
+        tmp_path / "p", api_keys=[API_KEY], rate_limit_per_minute=1_000_000
+    )
     with ServerProcess(project, "workflows/tiny.py") as server:
         deadline = time.monotonic() + SECONDS
 
@@ -28,8 +29,10 @@ def test_32_clients_for_20_seconds_no_5xx_no_lost_runs(tmp_path: Path) -> None:
             with server.client(API_KEY) as http:
                 n = 0
                 while time.monotonic() < deadline:
-                    r = http.post("/workflows/tiny/invoke",
-                                  json={"input": {"n": n}, "thread_id": f"client-{i}"})
+                    r = http.post(
+                        "/workflows/tiny/invoke",
+                        json={"input": {"n": n}, "thread_id": f"client-{i}"},
+                    )
                     if r.status_code >= 500:
                         bad.append(r.status_code)
                         continue
@@ -68,8 +71,10 @@ def _start_slow(server: ServerProcess, thread_id: str, seconds: float) -> thread
     def call() -> None:
         try:
             with server.client(API_KEY, timeout=60) as http:
-                http.post("/workflows/slow/invoke",
-                          json={"input": {"seconds": seconds}, "thread_id": thread_id})
+                http.post(
+                    "/workflows/slow/invoke",
+                    json={"input": {"seconds": seconds}, "thread_id": thread_id},
+                )
         except httpx.HTTPError:
             pass  # the server goes away on purpose
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import textwrap
 import time
 import uuid
@@ -244,8 +245,12 @@ STREAM_MODES = ["values", "updates", "custom", "messages-tuple", "events"]
 @pytest.fixture(scope="module")
 def sdk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One authenticated server for this module, serving every workflow of its project."""
-    project = make_server_project(tmp_path_factory.mktemp("sdk"), api_keys=[API_KEY],
-                                  rate_limit_per_minute=100000, max_body_bytes=65536)
+    project = make_server_project(
+        tmp_path_factory.mktemp("sdk"),
+        api_keys=[API_KEY],
+        rate_limit_per_minute=100000,
+        max_body_bytes=65536,
+    )
     for name, code in SDK_WORKFLOWS.items():
         (project / "workflows" / name).write_text(textwrap.dedent(code).lstrip())
     with ServerProcess(project, "workflows") as proc:
@@ -293,7 +298,8 @@ async def until(predicate: Any, timeout: float = 10) -> None:
 
 @pytest.mark.asyncio
 async def test_one_assistant_per_workflow_with_reference_ids(
-        client: LangGraphClient, sdk_server: ServerProcess) -> None:
+    client: LangGraphClient, sdk_server: ServerProcess
+) -> None:
     files = {p.stem for p in (sdk_server.project / "workflows").glob("*.py")}
     assert {"customs", "subflow", "asker", "napper", "boom", "tiny", "approval_workflow"} <= files
 
@@ -321,14 +327,18 @@ async def test_get_graph_nodes_and_edges(client: LangGraphClient) -> None:
     assert [n["id"] for n in graph["nodes"]] == ["__start__", "step1", "subg", "ask", "__end__"]
     assert all("id" not in n.get("data", {}) for n in graph["nodes"])  # like the reference
     edges = {(e["source"], e["target"]) for e in graph["edges"]}
-    assert edges == {("__start__", "step1"), ("step1", "subg"), ("subg", "ask"),
-                     ("ask", "__end__")}
+    assert edges == {("__start__", "step1"), ("step1", "subg"), ("subg", "ask"), ("ask", "__end__")}
     xray = await client.assistants.get_graph("subflow", xray=True)
     assert "subg:sub_a" in [n["id"] for n in xray["nodes"]]
     schemas = await client.assistants.get_schemas("subflow")
     assert schemas["graph_id"] == "subflow"
-    assert {"input_schema", "output_schema", "state_schema", "config_schema",
-            "context_schema"} <= set(schemas)
+    assert {
+        "input_schema",
+        "output_schema",
+        "state_schema",
+        "config_schema",
+        "context_schema",
+    } <= set(schemas)
 
 
 # --------------------------------------------------------------------------- threads + runs
@@ -343,8 +353,7 @@ async def test_create_thread_and_wait(client: LangGraphClient) -> None:
     assert empty["values"] == {} and empty["next"] == []
 
     created: list[Any] = []
-    result = await client.runs.wait(tid, "customs", input={"n": 2},
-                                    on_run_created=created.append)
+    result = await client.runs.wait(tid, "customs", input={"n": 2}, on_run_created=created.append)
     assert result["n"] == 2 and result["sent"] == 2
     assert [m["content"] for m in result["messages"]] == ["hello there friend"]
     assert created and created[0]["thread_id"] == tid
@@ -361,8 +370,10 @@ async def test_create_thread_and_wait(client: LangGraphClient) -> None:
 @pytest.mark.asyncio
 async def test_stream_modes(client: LangGraphClient) -> None:
     tid = await new_thread(client)
-    parts = [p async for p in client.runs.stream(tid, "customs", input={"n": 3},
-                                                  stream_mode=STREAM_MODES)]
+    parts = [
+        p
+        async for p in client.runs.stream(tid, "customs", input={"n": 3}, stream_mode=STREAM_MODES)
+    ]
     events = [p.event for p in parts]
     assert events[0] == "metadata"
     run_id = parts[0].data["run_id"]
@@ -400,22 +411,31 @@ async def test_stream_modes(client: LangGraphClient) -> None:
 @pytest.mark.asyncio
 async def test_stream_messages_mode_and_v2(client: LangGraphClient) -> None:
     tid = await new_thread(client)
-    parts = [p async for p in client.runs.stream(tid, "customs", input={"n": 0},
-                                                  stream_mode="messages")]
+    parts = [
+        p async for p in client.runs.stream(tid, "customs", input={"n": 0}, stream_mode="messages")
+    ]
     assert any(p.event == "messages/metadata" for p in parts)
     partial = [p.data[0]["content"] for p in parts if p.event == "messages/partial"]
     assert partial[0] == "hello" and partial[-1] == "hello there friend"  # accumulates
 
-    v2 = [p async for p in client.runs.stream(tid, "customs", input={"n": 2},
-                                              stream_mode=["values", "custom"], version="v2")]
+    v2 = [
+        p
+        async for p in client.runs.stream(
+            tid, "customs", input={"n": 2}, stream_mode=["values", "custom"], version="v2"
+        )
+    ]
     assert [p["data"] for p in v2 if p["type"] == "custom"] == [{"i": 0}, {"i": 1}]
 
 
 @pytest.mark.asyncio
 async def test_stream_debug_tasks_and_checkpoints(client: LangGraphClient) -> None:
     tid = await new_thread(client)
-    parts = [p async for p in client.runs.stream(tid, "subflow", input={"x": 1},
-                                                  stream_mode=["debug", "tasks", "checkpoints"])]
+    parts = [
+        p
+        async for p in client.runs.stream(
+            tid, "subflow", input={"x": 1}, stream_mode=["debug", "tasks", "checkpoints"]
+        )
+    ]
     assert {p.event for p in parts} == {"metadata", "debug", "tasks", "checkpoints"}
     debug = [p.data for p in parts if p.event == "debug"]
     assert {d["type"] for d in debug} == {"checkpoint", "task", "task_result"}
@@ -430,8 +450,10 @@ async def test_stream_debug_tasks_and_checkpoints(client: LangGraphClient) -> No
     assert checkpoints[-1]["values"] == {"x": 12, "trail": ["step1", "sub_a"]}
     assert checkpoints[-1]["next"] == ["ask"]
     state = await client.threads.get_state(tid)
-    assert state["checkpoint"]["checkpoint_id"] == \
-        checkpoints[-1]["config"]["configurable"]["checkpoint_id"]
+    assert (
+        state["checkpoint"]["checkpoint_id"]
+        == checkpoints[-1]["config"]["configurable"]["checkpoint_id"]
+    )
 
 
 @pytest.mark.asyncio
@@ -445,15 +467,14 @@ async def test_get_state_and_history(client: LangGraphClient) -> None:
     assert [h["values"].get("n") for h in hist] == [7, 4, 2, 1, None]  # newest first
     assert [h["metadata"]["step"] for h in hist] == [3, 2, 1, 0, -1]
     assert hist[0]["checkpoint"]["checkpoint_id"] == state["checkpoint"]["checkpoint_id"]
-    for newer, older in zip(hist, hist[1:], strict=False):
+    for newer, older in itertools.pairwise(hist):
         assert newer["parent_checkpoint"]["checkpoint_id"] == older["checkpoint"]["checkpoint_id"]
 
     limited = await client.threads.get_history(tid, limit=2)
     assert [h["values"]["n"] for h in limited] == [7, 4]
     before = await client.threads.get_history(tid, limit=2, before=hist[1]["checkpoint"])
     assert [h["values"]["n"] for h in before] == [2, 1]
-    before_id = await client.threads.get_history(tid, limit=10,
-                                                 before=hist[2]["checkpoint_id"])
+    before_id = await client.threads.get_history(tid, limit=10, before=hist[2]["checkpoint_id"])
     assert [h["metadata"]["step"] for h in before_id] == [0, -1]
 
     old = hist[2]
@@ -495,21 +516,29 @@ async def test_interrupt_then_resume_with_command(client: LangGraphClient) -> No
 @pytest.mark.asyncio
 async def test_interrupt_in_stream_with_subgraphs(client: LangGraphClient) -> None:
     tid = await new_thread(client)
-    parts = [p async for p in client.runs.stream(tid, "subflow", input={"x": 1},
-                                                  stream_mode=["values", "updates"],
-                                                  stream_subgraphs=True)]
+    parts = [
+        p
+        async for p in client.runs.stream(
+            tid, "subflow", input={"x": 1}, stream_mode=["values", "updates"], stream_subgraphs=True
+        )
+    ]
     events = [p.event for p in parts]
     assert any(e.startswith("values|subg:") for e in events)
     assert any(e.startswith("updates|subg:") for e in events)
-    interrupts = [p.data["__interrupt__"] for p in parts
-                  if p.event == "updates" and "__interrupt__" in p.data]
+    interrupts = [
+        p.data["__interrupt__"] for p in parts if p.event == "updates" and "__interrupt__" in p.data
+    ]
     assert interrupts[0][0]["value"] == {"question": "continue?", "x": 12}
     assert "__interrupt__" in [p.data for p in parts if p.event == "values"][-1]
     nested = await client.threads.get_state(tid, subgraphs=True)
     assert nested["values"]["x"] == 12 and nested["next"] == ["ask"]
 
-    resumed = [p async for p in client.runs.stream(tid, "subflow", command={"resume": "yes"},
-                                                   stream_mode="values")]
+    resumed = [
+        p
+        async for p in client.runs.stream(
+            tid, "subflow", command={"resume": "yes"}, stream_mode="values"
+        )
+    ]
     assert resumed[-1].data["answer"] == "yes"
     assert resumed[-1].data["trail"] == ["step1", "sub_a", "ask"]
 
@@ -524,8 +553,12 @@ async def test_interrupt_inside_a_subgraph(client: LangGraphClient) -> None:
     assert task["name"] == "inner" and task["state"]["next"] == ["inner_ask"]
     flat = await client.threads.get_state(tid)
     assert flat["tasks"][0]["checkpoint"] is not None and flat["tasks"][0]["state"] is None
-    parts = [p async for p in client.runs.stream(tid, "subint", command={"resume": "deep"},
-                                                  stream_mode="updates", stream_subgraphs=True)]
+    parts = [
+        p
+        async for p in client.runs.stream(
+            tid, "subint", command={"resume": "deep"}, stream_mode="updates", stream_subgraphs=True
+        )
+    ]
     assert any(p.event.startswith("updates|inner:") for p in parts)
     thread = await client.threads.get(tid)
     assert thread["values"]["answer"] == "deep" and thread["status"] == "idle"
@@ -541,8 +574,9 @@ async def test_fork_with_update_state_then_continue(client: LangGraphClient) -> 
     after_step1 = next(h for h in original if h["next"] == ["subg"])
     assert after_step1["values"]["x"] == 2
 
-    fork = await client.threads.update_state(tid, {"x": 100}, as_node="step1",
-                                             checkpoint=after_step1["checkpoint"])
+    fork = await client.threads.update_state(
+        tid, {"x": 100}, as_node="step1", checkpoint=after_step1["checkpoint"]
+    )
     fork_id = fork["checkpoint"]["checkpoint_id"]
     assert fork_id not in original_ids
     forked = await client.threads.get_state(tid)
@@ -580,8 +614,9 @@ async def test_update_state_at_head_and_replay_from_a_checkpoint(client: LangGra
 
     hist = await client.threads.get_history(tid, limit=100)
     before_ask = next(h for h in hist if h["next"] == ["ask"])
-    replay = await client.runs.wait(tid, "subflow", input=None,
-                                    checkpoint_id=before_ask["checkpoint_id"])
+    replay = await client.runs.wait(
+        tid, "subflow", input=None, checkpoint_id=before_ask["checkpoint_id"]
+    )
     assert replay["x"] == 100 and "__interrupt__" in replay
     again = await client.runs.wait(tid, "subflow", command={"resume": "again"})
     assert again["answer"] == "again"
@@ -597,11 +632,12 @@ async def test_interrupt_before_and_goto_command(client: LangGraphClient) -> Non
     cont = await client.runs.wait(tid, "subflow", input=None)
     assert cont["x"] == 12 and "__interrupt__" in cont
 
-    jumped = await client.runs.wait(tid, "subflow", command={"goto": "step1",
-                                                             "update": {"x": 50}})
+    jumped = await client.runs.wait(tid, "subflow", command={"goto": "step1", "update": {"x": 50}})
     assert jumped["x"] == 51 and jumped["trail"][-1] == "step1"
-    assert await status_of(client.runs.wait(tid, "subflow", input={},
-                                            interrupt_before=["nope"])) == 422
+    assert (
+        await status_of(client.runs.wait(tid, "subflow", input={}, interrupt_before=["nope"]))
+        == 422
+    )
 
 
 # --------------------------------------------------------------------------- create/join/cancel
@@ -628,7 +664,8 @@ async def test_create_join_get_list(client: LangGraphClient) -> None:
 
 @pytest.mark.asyncio
 async def test_cancel_a_run_then_continue_the_thread(
-        client: LangGraphClient, sdk_server: ServerProcess) -> None:
+    client: LangGraphClient, sdk_server: ServerProcess
+) -> None:
     tid = await new_thread(client)
     run = await client.runs.create(tid, "napper", input={"seconds": 1.5, "tag": "cancel"})
     await until(lambda: "wait-start" in napper_log(sdk_server, "cancel"))
@@ -667,12 +704,14 @@ async def test_cancel_without_wait_and_multitask_reject(client: LangGraphClient)
 def _status_is(client: LangGraphClient, tid: str, status: str) -> Any:
     async def check() -> bool:
         return (await client.threads.get(tid))["status"] == status
+
     return check
 
 
 def _run_status_is(client: LangGraphClient, tid: str, run_id: str, status: str) -> Any:
     async def check() -> bool:
         return (await client.runs.get(tid, run_id))["status"] == status
+
     return check
 
 
@@ -687,8 +726,9 @@ async def test_multitask_enqueue_and_interrupt(client: LangGraphClient) -> None:
 
     r3 = await client.runs.create(tid, "napper", input={"seconds": 3, "tag": "q3"})
     await until(_run_status_is(client, tid, r3["run_id"], "running"))
-    r4 = await client.runs.create(tid, "napper", input={"seconds": 0, "tag": "q4"},
-                                  multitask_strategy="interrupt")
+    r4 = await client.runs.create(
+        tid, "napper", input={"seconds": 0, "tag": "q4"}, multitask_strategy="interrupt"
+    )
     await client.runs.join(tid, r4["run_id"])
     assert (await client.runs.get(tid, r3["run_id"]))["status"] == "interrupted"
     assert (await client.runs.get(tid, r4["run_id"]))["status"] == "success"
@@ -702,8 +742,13 @@ async def test_multitask_enqueue_and_interrupt(client: LangGraphClient) -> None:
 async def test_stream_disconnect_cancels_when_asked(client: LangGraphClient) -> None:
     tid = await new_thread(client)
     run_id = None
-    stream = client.runs.stream(tid, "napper", input={"seconds": 3, "tag": "gone"},
-                                stream_mode="updates", on_disconnect="cancel")
+    stream = client.runs.stream(
+        tid,
+        "napper",
+        input={"seconds": 3, "tag": "gone"},
+        stream_mode="updates",
+        on_disconnect="cancel",
+    )
     async with contextlib.aclosing(stream):
         async for part in stream:
             if part.event == "metadata":
@@ -720,13 +765,15 @@ async def test_stream_disconnect_cancels_when_asked(client: LangGraphClient) -> 
 @pytest.mark.asyncio
 async def test_failing_workflow(client: LangGraphClient) -> None:
     tid = await new_thread(client)
-    with pytest.raises(Exception, match="^ValueError: kaboom$"):
+    with pytest.raises(Exception, match=r"^ValueError: kaboom$"):
         await client.runs.wait(tid, "boom", input={})
     body = await client.runs.wait(tid, "boom", input={}, raise_error=False)
     assert body == {"__error__": {"error": "ValueError", "message": "kaboom"}}
 
-    parts = [p async for p in client.runs.stream(tid, "boom", input={},
-                                                  stream_mode=["values", "updates"])]
+    parts = [
+        p
+        async for p in client.runs.stream(tid, "boom", input={}, stream_mode=["values", "updates"])
+    ]
     assert parts[0].event == "metadata"
     assert parts[-1].event == "error"
     assert parts[-1].data == {"error": "ValueError", "message": "kaboom"}
@@ -754,12 +801,18 @@ async def test_wrong_or_missing_api_key_raises_401(sdk_server: ServerProcess) ->
 @pytest.mark.asyncio
 async def test_request_errors(client: LangGraphClient) -> None:
     assert await status_of(client.runs.wait(str(uuid.uuid4()), "customs", input={})) == 404
-    created = await client.runs.wait(str(uuid.uuid4()), "tiny", input={"n": 1},
-                                     if_not_exists="create")
+    created = await client.runs.wait(
+        str(uuid.uuid4()), "tiny", input={"n": 1}, if_not_exists="create"
+    )
     assert created == {"n": 7}
-    assert await status_of(client.runs.wait(None, "tiny", input={},
-                                            config={"configurable": {"a": 1}},
-                                            context={"b": 2})) == 400
+    assert (
+        await status_of(
+            client.runs.wait(
+                None, "tiny", input={}, config={"configurable": {"a": 1}}, context={"b": 2}
+            )
+        )
+        == 400
+    )
     with pytest.raises(BadRequestError):  # no graph has run on it yet
         await client.threads.update_state(await new_thread(client), {"x": 1})
     assert await status_of(client.runs.wait(None, "no-such-workflow", input={})) == 404
@@ -772,10 +825,14 @@ async def test_request_errors(client: LangGraphClient) -> None:
 async def test_stateless_runs(client: LangGraphClient) -> None:
     before = await client.threads.count()
     assert (await client.runs.wait(None, "customs", input={"n": 4}))["sent"] == 4
-    assert (await client.runs.wait(None, "tiny", input={"n": 2},
-                                   config={"configurable": {"user": "u1"}})) == {"n": 9}
-    parts = [p async for p in client.runs.stream(None, "customs", input={"n": 1},
-                                                  stream_mode="custom")]
+    assert (
+        await client.runs.wait(
+            None, "tiny", input={"n": 2}, config={"configurable": {"user": "u1"}}
+        )
+    ) == {"n": 9}
+    parts = [
+        p async for p in client.runs.stream(None, "customs", input={"n": 1}, stream_mode="custom")
+    ]
     assert [p.event for p in parts] == ["metadata", "custom"]
     assert parts[1].data == {"i": 0}
 
@@ -797,8 +854,9 @@ async def test_threads_search_and_delete(client: LangGraphClient) -> None:
 
     found = await client.threads.search(metadata={"owner": owner}, sort_by="created_at")
     assert [t["thread_id"] for t in found] == mine[::-1]  # newest first
-    touched = await client.threads.search(metadata={"owner": owner}, sort_by="updated_at",
-                                          sort_order="asc")
+    touched = await client.threads.search(
+        metadata={"owner": owner}, sort_by="updated_at", sort_order="asc"
+    )
     assert [t["thread_id"] for t in touched] == [mine[2], mine[0], mine[1]]
     waiting = await client.threads.search(metadata={"owner": owner}, status="interrupted")
     assert [t["thread_id"] for t in waiting] == [mine[0]]
@@ -825,12 +883,20 @@ async def test_threads_search_and_delete(client: LangGraphClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_thread_made_by_the_cli(client: LangGraphClient,
-                                        sdk_server: ServerProcess) -> None:
+async def test_a_thread_made_by_the_cli(client: LangGraphClient, sdk_server: ServerProcess) -> None:
     tid = f"cli-{uuid.uuid4()}"
     out = await asyncio.to_thread(
-        run_lgp, "run", "workflows/subflow.py", "--env", "hosted", "--input", '{"x": 2}',
-        "--thread", tid, cwd=Path(sdk_server.project))
+        run_lgp,
+        "run",
+        "workflows/subflow.py",
+        "--env",
+        "hosted",
+        "--input",
+        '{"x": 2}',
+        "--thread",
+        tid,
+        cwd=Path(sdk_server.project),
+    )
     assert out.returncode == 0, out.stdout + out.stderr  # 0: stopped at the interrupt
     thread = await client.threads.get(tid)
     assert thread["status"] == "interrupted" and thread["values"]["x"] == 13

@@ -28,8 +28,9 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
 def test_without_auth_a_made_up_key_does_not_dodge_the_limit(tmp_path: Path) -> None:
     project = make_server_project(tmp_path / "p", rate_limit_per_minute=3)
     with ServerProcess(project, "workflows/tiny.py") as server, server.client() as http:
-        codes = [http.get("/workflows", headers={"x-api-key": f"k{i}"}).status_code
-                 for i in range(5)]
+        codes = [
+            http.get("/workflows", headers={"x-api-key": f"k{i}"}).status_code for i in range(5)
+        ]
     assert codes == [200, 200, 200, 429, 429]
 
 
@@ -43,7 +44,8 @@ def test_oversized_chunked_body_is_413(tmp_path: Path) -> None:
                 yield b"x" * 100
             yield b'"}}'
 
-        r = http.post("/workflows/tiny/invoke", content=chunks(),
-                      headers={"content-type": "application/json"})
+        r = http.post(
+            "/workflows/tiny/invoke", content=chunks(), headers={"content-type": "application/json"}
+        )
     assert r.status_code == 413
     assert "larger than 1000" in r.json()["detail"]

@@ -15,7 +15,7 @@ from tests.server.server_process import ServerProcess, write_hosted_config
 
 TIMEOUT = 20.0
 
-FLOW = '''\
+FLOW = """\
 import time
 from typing import TypedDict
 
@@ -38,15 +38,17 @@ def work(state: S) -> S:
 workflow = StateGraph(S)
 workflow.add_node("work", work)
 {wiring}
-'''
+"""
 
 
 def flow(version: str, *, second: bool = False) -> str:
     more, wiring = "", 'workflow.add_edge(START, "work")\nworkflow.add_edge("work", END)'
     if second:
         more = 'def second(state: S) -> S:\n    return {"extra": "added"}\n'
-        wiring = ('workflow.add_node("second", second)\nworkflow.add_edge(START, "work")\n'
-                  'workflow.add_edge("work", "second")\nworkflow.add_edge("second", END)')
+        wiring = (
+            'workflow.add_node("second", second)\nworkflow.add_edge(START, "work")\n'
+            'workflow.add_edge("work", "second")\nworkflow.add_edge("second", END)'
+        )
     return FLOW.format(version=version, more=more, wiring=wiring)
 
 
@@ -97,8 +99,11 @@ def test_serve_reload_new_runs_get_new_code_in_flight_runs_keep_theirs(
         assert "second" in {n["id"] for n in graph["nodes"]}
 
         # a broken save: reported with file and line, the old version keeps serving
-        path.write_text(textwrap.dedent(flow("v3")).replace("def work(state: S) -> S:",
-                                                              "def work(state: S) -> S"))
+        path.write_text(
+            textwrap.dedent(flow("v3")).replace(
+                "def work(state: S) -> S:", "def work(state: S) -> S"
+            )
+        )
         deadline = time.monotonic() + TIMEOUT
         while not any("Workflow load error" in ln for ln in server.output):
             assert time.monotonic() < deadline, "".join(server.output)

@@ -22,24 +22,26 @@ def _seqs(frames: list[dict]) -> list[int]:
 
 
 def test_burst_replay_and_restart(tmp_path: Path) -> None:
-    project = make_server_project(tmp_path / "p", api_keys=[API_KEY],
-                                  rate_limit_per_minute=100000)
+    project = make_server_project(tmp_path / "p", api_keys=[API_KEY], rate_limit_per_minute=100000)
     server = ServerProcess(project, "workflows").start()
     try:
-        frames = _frames(server, "POST", "/workflows/burst/stream",
-                         json={"input": {"count": BURST}})
+        frames = _frames(
+            server, "POST", "/workflows/burst/stream", json={"input": {"count": BURST}}
+        )
         seqs = _seqs(frames)
         assert seqs == list(range(1, len(frames) + 1))  # complete, in order, no duplicates
-        custom = [json.loads(f["data"])["data"]["value"]["i"] for f in frames
-                  if f["event"] == "custom"]
+        custom = [
+            json.loads(f["data"])["data"]["value"]["i"] for f in frames if f["event"] == "custom"
+        ]
         assert custom == list(range(BURST))
         assert frames[-1]["event"] == "run.completed"
         run_id = json.loads(frames[0]["data"])["run_id"]
         total = seqs[-1]
 
         for n in (0, 1, 5000, total - 1, total):
-            again = _frames(server, "GET", f"/runs/{run_id}/events",
-                            headers={"Last-Event-ID": str(n)})
+            again = _frames(
+                server, "GET", f"/runs/{run_id}/events", headers={"Last-Event-ID": str(n)}
+            )
             assert _seqs(again) == list(range(n + 1, total + 1))
         by_query = _frames(server, "GET", f"/runs/{run_id}/events?last_event_id=9990")
         assert _seqs(by_query) == list(range(9991, total + 1))
@@ -48,8 +50,9 @@ def test_burst_replay_and_restart(tmp_path: Path) -> None:
 
     restarted = ServerProcess(project, "workflows").start()  # a new process, same stores
     try:
-        after = _frames(restarted, "GET", f"/runs/{run_id}/events",
-                        headers={"Last-Event-ID": "7777"})
+        after = _frames(
+            restarted, "GET", f"/runs/{run_id}/events", headers={"Last-Event-ID": "7777"}
+        )
         assert _seqs(after) == list(range(7778, total + 1))
         assert after[-1]["event"] == "run.completed"
     finally:
@@ -59,14 +62,12 @@ def test_burst_replay_and_restart(tmp_path: Path) -> None:
 def test_follow_a_live_run_from_the_middle(tmp_path: Path) -> None:
     project = make_server_project(tmp_path / "p", api_keys=[API_KEY])
     with ServerProcess(project, "workflows") as server, server.client(API_KEY) as http:
-        with http.stream("POST", "/workflows/slow/stream",
-                         json={"input": {"seconds": 1.5}}) as r:
+        with http.stream("POST", "/workflows/slow/stream", json={"input": {"seconds": 1.5}}) as r:
             lines = r.iter_lines()
             first = next(parse_sse(lines))
             run_id = json.loads(first["data"])["run_id"]
             # a second client joins while the run is still going, from seq 1
-            live = _frames(server, "GET", f"/runs/{run_id}/events",
-                           headers={"Last-Event-ID": "1"})
+            live = _frames(server, "GET", f"/runs/{run_id}/events", headers={"Last-Event-ID": "1"})
             rest = list(parse_sse(lines))
         assert _seqs(live) == list(range(2, _seqs(live)[-1] + 1))
         assert live[-1]["event"] == "run.completed"

@@ -47,7 +47,8 @@ async def interrupt_dialog_ready(pilot: Pilot, app: App) -> None:  # type: ignor
     def ready() -> bool:
         screen = app.screen
         return isinstance(screen, InterruptDialog) and bool(
-            screen.query("#resume-input") and screen.query_one("#resume-input").has_focus)
+            screen.query("#resume-input") and screen.query_one("#resume-input").has_focus
+        )
 
     await wait_until(pilot, ready, what="the interrupt dialog, ready for typing")
 

@@ -17,7 +17,7 @@ from lgp_tui.widgets.status.status_bar import StatusBar
 
 from .conftest import SIZE, log_text, status, wait_until
 
-SLOW = '''
+SLOW = """
 import time
 from typing import TypedDict
 
@@ -44,14 +44,14 @@ workflow.add_node("slow", slow)
 workflow.add_edge(START, "first")
 workflow.add_edge("first", "slow")
 workflow.add_edge("slow", END)
-'''
+"""
 
-BROKEN = '''
+BROKEN = """
 from langgraph.graph import StateGraph
 
 def oops(state)
     return state
-'''
+"""
 
 
 async def select_in_explorer(app: WorkbenchApp, pilot, target: str) -> None:
@@ -84,7 +84,10 @@ async def test_opens_on_basic_workflow_with_its_source(settings: Settings) -> No
         assert not app.query_one("#run-button", Button).disabled
         bar = app.query_one(StatusBar)
         assert (bar.environment, bar.checkpoints, bar.status) == (
-            "experiment", ".lgp/checkpoints.db", "idle")
+            "experiment",
+            ".lgp/checkpoints.db",
+            "idle",
+        )
 
 
 @pytest.mark.asyncio
@@ -199,7 +202,7 @@ async def test_cancel_stops_a_slow_run_and_records_it_cancelled(
         runs.close()
 
 
-RAISES = '''
+RAISES = """
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -217,7 +220,7 @@ workflow = StateGraph(State)
 workflow.add_node("explode", explode)
 workflow.add_edge(START, "explode")
 workflow.add_edge("explode", END)
-'''
+"""
 
 
 @pytest.mark.asyncio

@@ -36,7 +36,7 @@ def seeded(settings: Settings) -> Settings:
 def labels(tree: Tree) -> list[str]:
     out: list[str] = []
 
-    def walk(node) -> None:  # noqa: ANN001
+    def walk(node) -> None:
         for child in node.children:
             out.append(str(child.label))
             walk(child)
@@ -78,8 +78,11 @@ async def test_browser_lists_thread_history_state_and_diff(seeded: Settings) -> 
         history.focus()
         await pilot.press("enter")
         tree = browser.query_one("#cp-state", Tree)
-        await wait_until(pilot, lambda: any(s.startswith("response:") for s in labels(tree)),
-                         what="the state values")
+        await wait_until(
+            pilot,
+            lambda: any(s.startswith("response:") for s in labels(tree)),
+            what="the state values",
+        )
         assert "run_count: 2" in labels(tree)
         # the second respond gives the same response: only its message is new
         assert [line[:14] for line in browser.diff_lines] == ["+ messages[5]:"]
@@ -87,9 +90,11 @@ async def test_browser_lists_thread_history_state_and_diff(seeded: Settings) -> 
         # the first run's respond checkpoint: the response key appears
         first = min(i for i, (_, info, _) in enumerate(browser.rows) if info.writes == ("respond",))
         history.highlighted = first
-        await wait_until(pilot, lambda: any(line.startswith("+ response: ")
-                                            for line in browser.diff_lines),
-                         what="the added response in the diff")
+        await wait_until(
+            pilot,
+            lambda: any(line.startswith("+ response: ") for line in browser.diff_lines),
+            what="the added response in the diff",
+        )
         diff = str(browser.query_one("#cp-diff", Static).render())
         assert "+ response: " in diff
 
@@ -97,8 +102,9 @@ async def test_browser_lists_thread_history_state_and_diff(seeded: Settings) -> 
         # (the tree reads oldest first: the last greet row is the second run's)
         greet = max(i for i, (_, info, _) in enumerate(browser.rows) if info.writes == ("greet",))
         history.highlighted = greet
-        await wait_until(pilot, lambda: "~ run_count: 1 → 2" in browser.diff_lines,
-                         what="the run_count change")
+        await wait_until(
+            pilot, lambda: "~ run_count: 1 → 2" in browser.diff_lines, what="the run_count change"
+        )
 
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, CheckpointBrowser))
@@ -118,7 +124,7 @@ async def test_browser_with_no_threads_says_so(settings: Settings) -> None:
 
 
 # -- actions: replay, fork, resume, delete --------------------------------------------
-async def open_browser(app: WorkbenchApp, pilot) -> CheckpointBrowser:  # noqa: ANN001
+async def open_browser(app: WorkbenchApp, pilot) -> CheckpointBrowser:
     await wait_until(pilot, lambda: app.ready)
     await wait_until(pilot, lambda: app.query_one("#graph").shape is not None, what="graph")
     await pilot.press("ctrl+b")
@@ -129,13 +135,16 @@ async def open_browser(app: WorkbenchApp, pilot) -> CheckpointBrowser:  # noqa: 
     return browser
 
 
-async def select_checkpoint(pilot, browser: CheckpointBrowser, index: int) -> None:  # noqa: ANN001
+async def select_checkpoint(pilot, browser: CheckpointBrowser, index: int) -> None:
     history = browser.query_one("#cp-history", HistoryList)
     history.focus()
     history.highlighted = index
     target = browser.rows[index][1].checkpoint_id
-    await wait_until(pilot, lambda: browser.state is not None
-                     and browser.state.checkpoint_id == target, what="the state read")
+    await wait_until(
+        pilot,
+        lambda: browser.state is not None and browser.state.checkpoint_id == target,
+        what="the state read",
+    )
 
 
 def status_line(browser: CheckpointBrowser) -> str:
@@ -150,12 +159,14 @@ async def test_replay_from_the_browser_adds_a_branch(seeded: Settings) -> None:
     async with app.run_test(size=SIZE) as pilot:
         browser = await open_browser(app, pilot)
         # replay from the first run's analyze checkpoint: respond runs again
-        analyzed = min(i for i, (_, info, _) in enumerate(browser.rows)
-                       if info.writes == ("analyze",))
+        analyzed = min(
+            i for i, (_, info, _) in enumerate(browser.rows) if info.writes == ("analyze",)
+        )
         await select_checkpoint(pilot, browser, analyzed)
         await pilot.press("p")
-        await wait_until(pilot, lambda: "replay completed" in status_line(browser),
-                         what="the replay to finish")
+        await wait_until(
+            pilot, lambda: "replay completed" in status_line(browser), what="the replay to finish"
+        )
         await wait_until(pilot, lambda: len(browser.rows) > before, what="the new branch")
         prefixes = "".join(prefix for prefix, _, _ in browser.rows)
         assert "├─" in prefixes and "└─" in prefixes  # the history forks into two branches
@@ -176,8 +187,7 @@ async def test_fork_from_the_browser_with_an_edited_state_and_as_node(
     app = WorkbenchApp(seeded)
     async with app.run_test(size=SIZE) as pilot:
         browser = await open_browser(app, pilot)
-        greeted = min(i for i, (_, info, _) in enumerate(browser.rows)
-                      if info.writes == ("greet",))
+        greeted = min(i for i, (_, info, _) in enumerate(browser.rows) if info.writes == ("greet",))
         await select_checkpoint(pilot, browser, greeted)
         before = len(browser.rows)
         await pilot.press("f")
@@ -192,12 +202,14 @@ async def test_fork_from_the_browser_with_an_edited_state_and_as_node(
         editor.text = editor.text.replace("[1, 2", '{"input": "forked input"}')
         await wait_until(pilot, lambda: dialog.problem is None)
         assert "removing keys does not delete them" in str(
-            dialog.query_one("#fork-error", Static).render())
+            dialog.query_one("#fork-error", Static).render()
+        )
         dialog.query_one("#fork-as-node", Select).value = "greet"
         await pilot.click("#fork-button")
 
-        await wait_until(pilot, lambda: "fork completed" in status_line(browser),
-                         what="the fork to finish")
+        await wait_until(
+            pilot, lambda: "fork completed" in status_line(browser), what="the fork to finish"
+        )
         await wait_until(pilot, lambda: len(browser.rows) > before, what="the fork's branch")
         newest = max(browser.rows, key=lambda row: row[1].checkpoint_id)
         assert newest[2] >= 1  # on a branch, not on the original line
@@ -236,8 +248,9 @@ async def test_resume_an_interrupt_from_the_browser(waiting: Settings) -> None:
         await pilot.press("u")
         await interrupt_dialog_ready(pilot, app)
         await pilot.press(*'"yes"', "enter")
-        await wait_until(pilot, lambda: "resume completed" in status_line(browser),
-                         what="the resume")
+        await wait_until(
+            pilot, lambda: "resume completed" in status_line(browser), what="the resume"
+        )
     runs = RunStore(settings.resolve(settings.checkpointer.path))
     try:
         assert runs.latest_for_thread("wait-t").status == "completed"

@@ -14,7 +14,7 @@ from lgp_tui.widgets.run.run_bar import RunBar
 from .conftest import SIZE, interrupt_dialog_ready, loaded_graph, log_text, status, wait_until
 from .test_app import set_input
 
-BRANCHY = '''
+BRANCHY = """
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -38,7 +38,7 @@ workflow.add_node("fix", fix)
 workflow.add_edge(START, "check")
 workflow.add_conditional_edges("check", lambda s: "fix" if s.get("input") else END, ["fix", END])
 workflow.add_edge("fix", END)
-'''
+"""
 
 
 @pytest.mark.asyncio
@@ -49,10 +49,14 @@ async def test_graph_pane_lists_nodes_and_edges_and_timings_after_a_run(
     async with app.run_test(size=SIZE) as pilot:
         graph = await loaded_graph(app, pilot)
         assert graph.plain == [
-            "◆ START", "   ──→ greet",
-            "○ greet", "   ──→ analyze",
-            "○ analyze", "   ──→ respond",
-            "○ respond", "   ──→ END",
+            "◆ START",
+            "   ──→ greet",
+            "○ greet",
+            "   ──→ analyze",
+            "○ analyze",
+            "   ──→ respond",
+            "○ respond",
+            "   ──→ END",
             "◆ END",
         ]
         await set_input(pilot, app.query_one("#run-input", Input), '{"input": "hi"}')
@@ -90,8 +94,9 @@ async def test_interrupt_dialog_resumes_the_thread_in_place(settings: Settings) 
         await set_input(pilot, app.query_one("#run-input", Input), '{"topic": "notes"}')
         await set_input(pilot, app.query_one("#thread-input", Input), "appr-t")
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: isinstance(app.screen, InterruptDialog),
-                         what="the interrupt dialog")
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, InterruptDialog), what="the interrupt dialog"
+        )
         dialog = app.screen
         assert '"question": "Approve this draft?"' in dialog.pretty
         assert dialog.query_one("#interrupt-value", Static).display

@@ -17,7 +17,7 @@ from lgp_tui.widgets.status.status_bar import StatusBar
 
 from .conftest import SIZE, interrupt_dialog_ready, log_text, wait_until
 
-FLOW = '''
+FLOW = """
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
@@ -36,12 +36,12 @@ workflow = StateGraph(State)
 workflow.add_node("shout", shout)
 workflow.add_edge(START, "shout")
 {edges}
-'''
+"""
 ONE_NODE = dict(extra="", edges='workflow.add_edge("shout", END)')
 TWO_NODES = dict(
     extra='\ndef polish(state: State) -> State:\n    return {"out": state["out"] + "!"}\n',
     edges='workflow.add_node("polish", polish)\n'
-          'workflow.add_edge("shout", "polish")\nworkflow.add_edge("polish", END)',
+    'workflow.add_edge("shout", "polish")\nworkflow.add_edge("polish", END)',
 )
 
 
@@ -70,8 +70,9 @@ async def test_saving_reruns_in_place_and_a_broken_save_keeps_the_old_version(
 
         # 1. a new node and a new output: reloaded, the graph redrawn, rerun on hot-t
         write(flow, "hi", TWO_NODES)
-        await wait_until(pilot, lambda: '"out": "hi world!"' in log_text(app),
-                         what="the rerun on the new code")
+        await wait_until(
+            pilot, lambda: '"out": "hi world!"' in log_text(app), what="the rerun on the new code"
+        )
         text = log_text(app)
         assert "⟳ changed hot_flow.py" in text and "⟳ reloaded hot_flow" in text
         assert "↻ rerunning on thread hot-t with the last input" in text
@@ -81,9 +82,12 @@ async def test_saving_reruns_in_place_and_a_broken_save_keeps_the_old_version(
 
         # 2. a syntax error: banner, old graph kept, nothing rerun
         runs_before = text.count("✔ completed")
-        flow.write_text(flow.read_text(encoding="utf-8").replace(
-            "def polish(state: State) -> State:", "def polish(state: State) -> State"),
-            encoding="utf-8")
+        flow.write_text(
+            flow.read_text(encoding="utf-8").replace(
+                "def polish(state: State) -> State:", "def polish(state: State) -> State"
+            ),
+            encoding="utf-8",
+        )
         banner = app.query_one("#reload-banner", Static)
         await wait_until(pilot, lambda: banner.display, what="the reload banner")
         message = str(banner.render())
@@ -98,10 +102,16 @@ async def test_saving_reruns_in_place_and_a_broken_save_keeps_the_old_version(
         # 3. fixed, and the node removed again: recovered, polish gone
         write(flow, "hey", ONE_NODE)
         await wait_until(pilot, lambda: not banner.display, what="the banner to go")
-        await wait_until(pilot, lambda: '"out": "hey world"' in log_text(app).splitlines()[-1],
-                         what="the rerun after the fix")
-        await wait_until(pilot, lambda: graph.shape is not None
-                         and "polish" not in graph.shape.nodes, what="the graph without polish")
+        await wait_until(
+            pilot,
+            lambda: '"out": "hey world"' in log_text(app).splitlines()[-1],
+            what="the rerun after the fix",
+        )
+        await wait_until(
+            pilot,
+            lambda: graph.shape is not None and "polish" not in graph.shape.nodes,
+            what="the graph without polish",
+        )
 
     with open_checkpoints(settings, readonly=True) as store:
         history = store.history("hot-t", limit=100)
@@ -130,13 +140,19 @@ async def test_a_save_while_a_thread_waits_at_an_interrupt_offers_to_resume_it(
 
         assert '"published" if' in source
         flow.write_text(source.replace('"published" if', '"shipped" if'), encoding="utf-8")
-        await wait_until(pilot, lambda: isinstance(app.screen, InterruptDialog),
-                         what="the offer to resume with the new code")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, InterruptDialog),
+            what="the offer to resume with the new code",
+        )
         assert "waits at an interrupt" in log_text(app)
         assert log_text(app).count("▶ run") == 1  # not rerun from the start
         field = app.screen.query_one("#resume-input", Input)
         await wait_until(pilot, lambda: field.has_focus, what="the dialog ready for typing")
         await pilot.press(*'"yes"', "enter")
-        await wait_until(pilot, lambda: app.query_one(StatusBar).status == "completed",
-                         what=f"the resume; log:\n{log_text(app)}\nscreens {app.screen_stack}")
+        await wait_until(
+            pilot,
+            lambda: app.query_one(StatusBar).status == "completed",
+            what=f"the resume; log:\n{log_text(app)}\nscreens {app.screen_stack}",
+        )
         assert '"status": "shipped"' in log_text(app).splitlines()[-1]  # the new code ran

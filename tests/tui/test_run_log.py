@@ -14,7 +14,7 @@ from lgp_tui.widgets.run_log.run_log import RunLog
 
 from .conftest import SIZE, wait_until
 
-BURST = '''
+BURST = """
 from typing import TypedDict
 
 from langgraph.config import get_stream_writer
@@ -37,12 +37,11 @@ workflow = StateGraph(S)
 workflow.add_node("emit", emit)
 workflow.add_edge(START, "emit")
 workflow.add_edge("emit", END)
-'''
+"""
 
 
 def event(seq: int, type_: str, at: str | None = None, **data: object) -> RunEvent:
-    return RunEvent(run_id="r1", seq=seq, type=type_, thread_id="t1", data=dict(data),
-                    node=at)
+    return RunEvent(run_id="r1", seq=seq, type=type_, thread_id="t1", data=dict(data), node=at)
 
 
 class LogApp(App[None]):
@@ -61,9 +60,18 @@ def feed(log: RunLog) -> None:
     for i, token in enumerate(["Hel", "lo ", "wor", "ld"]):
         log.add_event(event(4 + i, "message.delta", "write", content=token))
     log.add_event(event(8, "custom", "write", value={"progress": 1}))
-    log.add_event(event(9, "run.failed", None, error_type="ValueError", message="nope",
-                        node="write", traceback="Traceback (most recent call last):\n"
-                        '  File "flow.py", line 3, in write\nValueError: nope\n'))
+    log.add_event(
+        event(
+            9,
+            "run.failed",
+            None,
+            error_type="ValueError",
+            message="nope",
+            node="write",
+            traceback="Traceback (most recent call last):\n"
+            '  File "flow.py", line 3, in write\nValueError: nope\n',
+        )
+    )
 
 
 @pytest.mark.asyncio
@@ -91,9 +99,11 @@ async def test_tokens_coalesce_filter_fold_and_copy() -> None:
         # the failure's traceback unfolds under it and folds back
         log.focus()
         await pilot.press("end", "enter")
-        assert log.visible[-3:] == ["    Traceback (most recent call last):",
-                                    '      File "flow.py", line 3, in write',
-                                    "    ValueError: nope"]
+        assert log.visible[-3:] == [
+            "    Traceback (most recent call last):",
+            '      File "flow.py", line 3, in write',
+            "    ValueError: nope",
+        ]
         copied: list[str] = []
         app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
         await pilot.press("c")
@@ -157,8 +167,12 @@ async def test_a_run_of_ten_thousand_events_completes_and_the_app_stays_usable(
         log = app.query_one(RunLog)
         await wait_until(pilot, lambda: log.total_events > 100, what="events flowing")
         await pilot.press("ctrl+f", *"emit")  # typing into the filter while events stream
-        await wait_until(pilot, lambda: app.query_one("#status").status == "completed",
-                         timeout=60, what="the run to finish")
+        await wait_until(
+            pilot,
+            lambda: app.query_one("#status").status == "completed",
+            timeout=60,
+            what="the run to finish",
+        )
         assert log.total_events >= 10_000
         assert len(log.entries) <= log.max_entries + 500  # bounded
         assert log.filter_text == "emit"
@@ -172,13 +186,21 @@ async def test_multi_line_text_folds_under_one_row() -> None:
     async with app.run_test(size=(100, 12)) as pilot:
         log = app.query_one(RunLog)
         log.add_line("✖ refused: first line\nsecond line\nthird line")
-        log.add_event(event(1, "run.failed", None, error_type="GraphRecursionError",
-                            message="Recursion limit reached\nFor troubleshooting, visit: x",
-                            traceback="Traceback...\nGraphRecursionError: ...\n"))
+        log.add_event(
+            event(
+                1,
+                "run.failed",
+                None,
+                error_type="GraphRecursionError",
+                message="Recursion limit reached\nFor troubleshooting, visit: x",
+                traceback="Traceback...\nGraphRecursionError: ...\n",
+            )
+        )
         await pilot.pause()
-        assert log.visible == ["✖ refused: first line",
-                               "✖ failed: GraphRecursionError: Recursion limit reached"
-                               "  [enter: traceback]"]
+        assert log.visible == [
+            "✖ refused: first line",
+            "✖ failed: GraphRecursionError: Recursion limit reached  [enter: traceback]",
+        ]
         log.focus()
         await pilot.press("home", "enter")
         assert log.visible[:3] == ["✖ refused: first line", "    second line", "    third line"]

@@ -37,8 +37,9 @@ async def test_toggle_server_serves_health_counts_requests_and_stops(settings: S
             health = await client.get("/health")
             assert health.status_code == 200
             assert "basic_workflow" in health.json()["workflows"]
-            reply = await client.post("/workflows/basic_workflow/invoke",
-                                      json={"input": {"input": "over http"}})
+            reply = await client.post(
+                "/workflows/basic_workflow/invoke", json={"input": {"input": "over http"}}
+            )
             assert reply.status_code == 200, reply.text
         await wait_until(pilot, lambda: "2 requests" in bar.server, what="the request count")
 

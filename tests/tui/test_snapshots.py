@@ -43,8 +43,9 @@ async def still(app: WorkbenchApp, pilot: Pilot) -> None:
     await pilot.pause()
 
 
-def scene(app: WorkbenchApp, setup):  # noqa: ANN001, ANN201
+def scene(app: WorkbenchApp, setup):
     """``run_before`` for snap_compare: ``setup``, then a still frame."""
+
     async def run_before(pilot: Pilot) -> None:
         await setup(pilot)
         await still(app, pilot)
@@ -54,19 +55,31 @@ def scene(app: WorkbenchApp, setup):  # noqa: ANN001, ANN201
 
 def basic_run() -> list[RunEvent]:
     """The events of one basic_workflow run, as the engine sends them (fixed timings)."""
+
     def ev(seq: int, kind: str, node: str | None = None, **data: object) -> RunEvent:
-        return RunEvent(run_id="run-1", seq=seq, type=kind, thread_id=THREAD, node=node,
-                        data=dict(data), ts=0.0)
+        return RunEvent(
+            run_id="run-1", seq=seq, type=kind, thread_id=THREAD, node=node, data=dict(data), ts=0.0
+        )
 
     messages = ["greet: hello (run #1)"]
     return [
         ev(1, "run.started", workflow="basic_workflow", input={"input": "hello"}),
         ev(2, "node.started", "greet"),
-        ev(3, "node.finished", "greet", duration_ms=1.2,
-           update={"run_count": 1, "messages": messages}),
+        ev(
+            3,
+            "node.finished",
+            "greet",
+            duration_ms=1.2,
+            update={"run_count": 1, "messages": messages},
+        ),
         ev(4, "node.started", "analyze"),
-        ev(5, "node.finished", "analyze", duration_ms=0.8,
-           update={"analysis": {"word_count": 1, "char_count": 5, "uppercase": "HELLO"}}),
+        ev(
+            5,
+            "node.finished",
+            "analyze",
+            duration_ms=0.8,
+            update={"analysis": {"word_count": 1, "char_count": 5, "uppercase": "HELLO"}},
+        ),
         ev(6, "node.started", "respond"),
     ]
 
@@ -83,16 +96,22 @@ async def play(app: WorkbenchApp, pilot: Pilot, events: list[RunEvent], *, end: 
 def freeze_checkpoint_ids(db: Path) -> None:
     """Rewrite checkpoint ids to fixed ones in the same order (ids embed a timestamp)."""
     with closing(sqlite3.connect(db)) as conn, conn:
-        ids = [r[0] for r in conn.execute(
-            "SELECT DISTINCT checkpoint_id FROM checkpoints ORDER BY checkpoint_id")]
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT checkpoint_id FROM checkpoints ORDER BY checkpoint_id"
+            )
+        ]
         for i, old in enumerate(ids, start=1):
             new = f"1f0c0000-0000-6000-8000-{i:012x}"
-            conn.execute("UPDATE checkpoints SET checkpoint_id = ? WHERE checkpoint_id = ?",
-                         (new, old))
-            conn.execute("UPDATE checkpoints SET parent_checkpoint_id = ? "
-                         "WHERE parent_checkpoint_id = ?", (new, old))
-            conn.execute("UPDATE writes SET checkpoint_id = ? WHERE checkpoint_id = ?",
-                         (new, old))
+            conn.execute(
+                "UPDATE checkpoints SET checkpoint_id = ? WHERE checkpoint_id = ?", (new, old)
+            )
+            conn.execute(
+                "UPDATE checkpoints SET parent_checkpoint_id = ? WHERE parent_checkpoint_id = ?",
+                (new, old),
+            )
+            conn.execute("UPDATE writes SET checkpoint_id = ? WHERE checkpoint_id = ?", (new, old))
 
 
 @pytest.fixture
@@ -101,8 +120,11 @@ def forked(settings: Settings) -> Settings:
     workflow = load_workflow(resolve_in_project("basic_workflow", settings))
     with Runner.open(settings) as runner:
         events = list(runner.start(workflow, {"input": "hello"}, thread_id=THREAD))
-        greet = next(e.data["checkpoint_id"] for e in events
-                     if e.type == "checkpoint" and e.data["step"] == 1)
+        greet = next(
+            e.data["checkpoint_id"]
+            for e in events
+            if e.type == "checkpoint" and e.data["step"] == 1
+        )
         list(runner.fork(workflow, THREAD, greet, {"input": "forked"}))
     freeze_checkpoint_ids(settings.resolve(settings.checkpointer.path))
     return settings
@@ -111,8 +133,9 @@ def forked(settings: Settings) -> Settings:
 @pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
 def test_initial_screen(snap_compare, settings: Settings, size: tuple[int, int]) -> None:
     app = WorkbenchApp(settings)
-    assert snap_compare(app, terminal_size=size,
-                        run_before=scene(app, lambda pilot: loaded(app, pilot)))
+    assert snap_compare(
+        app, terminal_size=size, run_before=scene(app, lambda pilot: loaded(app, pilot))
+    )
 
 
 @pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
@@ -132,12 +155,33 @@ def test_interrupt_dialog(snap_compare, settings: Settings) -> None:
     async def interrupted(pilot: Pilot) -> None:
         await loaded(app, pilot)
         events = [
-            RunEvent(run_id="run-2", seq=1, type="run.started", thread_id=THREAD, ts=0.0,
-                     data={"workflow": "approval_workflow", "input": {"topic": "docs"}}),
-            RunEvent(run_id="run-2", seq=2, type="interrupt", thread_id=THREAD, node="approve",
-                     ts=0.0, data={"interrupts": [{"id": "i-1", "value": {
-                         "question": "Approve this draft?",
-                         "draft": "Draft about docs: everything is ready to ship."}}]}),
+            RunEvent(
+                run_id="run-2",
+                seq=1,
+                type="run.started",
+                thread_id=THREAD,
+                ts=0.0,
+                data={"workflow": "approval_workflow", "input": {"topic": "docs"}},
+            ),
+            RunEvent(
+                run_id="run-2",
+                seq=2,
+                type="interrupt",
+                thread_id=THREAD,
+                node="approve",
+                ts=0.0,
+                data={
+                    "interrupts": [
+                        {
+                            "id": "i-1",
+                            "value": {
+                                "question": "Approve this draft?",
+                                "draft": "Draft about docs: everything is ready to ship.",
+                            },
+                        }
+                    ]
+                },
+            ),
         ]
         await play(app, pilot, events, end=True)
         await interrupt_dialog_ready(pilot, app)
@@ -160,8 +204,9 @@ async def open_browser(app: WorkbenchApp, pilot: Pilot) -> CheckpointBrowser:
 
 def test_checkpoint_browser_with_a_fork(snap_compare, forked: Settings) -> None:
     app = WorkbenchApp(forked)
-    assert snap_compare(app, terminal_size=SIZE,
-                        run_before=scene(app, lambda p: open_browser(app, p)))
+    assert snap_compare(
+        app, terminal_size=SIZE, run_before=scene(app, lambda p: open_browser(app, p))
+    )
 
 
 def test_fork_dialog(snap_compare, forked: Settings) -> None:
@@ -182,8 +227,9 @@ def test_template_gallery(snap_compare, settings: Settings) -> None:
     async def gallery(pilot: Pilot) -> None:
         await loaded(app, pilot)
         await pilot.press("ctrl+t")
-        await wait_until(pilot, lambda: isinstance(app.screen, TemplateGallery)
-                         and bool(app.screen.templates))
+        await wait_until(
+            pilot, lambda: isinstance(app.screen, TemplateGallery) and bool(app.screen.templates)
+        )
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=scene(app, gallery))

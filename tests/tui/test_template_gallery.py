@@ -52,7 +52,9 @@ async def test_lists_templates_with_complexity_and_previews_source(settings: Set
         options = gallery.query_one("#gallery-templates", OptionList)
         prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
         assert [p.split()[:2] for p in prompts] == [
-            ["basic", "beginner"], ["data_pipeline", "intermediate"], ["custom", "advanced"],
+            ["basic", "beginner"],
+            ["data_pipeline", "intermediate"],
+            ["custom", "advanced"],
         ]
         assert all("\n" in p for p in prompts)  # the description under each name
         assert gallery.selected is not None and gallery.selected.name == "basic"
@@ -128,9 +130,11 @@ async def test_create_failure_is_shown_inline(settings: Settings, tui_project: P
     shutil.copytree(templates_dir(), folder)
     meta = folder / "basic" / "template.yaml"
     meta.write_text(meta.read_text().replace("files: []", "files: [missing.csv]"))
-    settings = settings.model_copy(update={
-        "workflows": settings.workflows.model_copy(update={"templates": "my_templates"}),
-    })
+    settings = settings.model_copy(
+        update={
+            "workflows": settings.workflows.model_copy(update={"templates": "my_templates"}),
+        }
+    )
     app = WorkbenchApp(settings)
     results: list = []
     async with app.run_test(size=SIZE) as pilot:
@@ -141,7 +145,8 @@ async def test_create_failure_is_shown_inline(settings: Settings, tui_project: P
         await pilot.press("enter")
         await wait_until(pilot, lambda: "missing" in message(gallery), what="the error")
         assert message(gallery) == (
-            "Template error: template 'basic' lists a missing file: missing.csv")
+            "Template error: template 'basic' lists a missing file: missing.csv"
+        )
         assert gallery.query_one("#gallery-message", Static).has_class("-error")
         assert not gallery.creating and not create_button(gallery).disabled  # can retry
         assert app.screen is gallery and results == []
@@ -162,17 +167,22 @@ async def test_ctrl_t_creates_a_workflow_that_opens_and_runs(
         await type_name(pilot, gallery, "fresh_flow")
         await pilot.press("enter")
         await wait_until(
-            pilot, lambda: app.ready and app.workflow.name == "fresh_flow",
+            pilot,
+            lambda: app.ready and app.workflow.name == "fresh_flow",
             what="the new workflow to open",
         )
         assert (tui_project / "workflows" / "fresh_flow.py").is_file()
         await pilot.press("ctrl+r")
-        await wait_until(pilot, lambda: app._job is None and app.query_one("#run-log"),
-                         what="the run")
+        await wait_until(
+            pilot, lambda: app._job is None and app.query_one("#run-log"), what="the run"
+        )
         from lgp_engine import Runner
 
-        await wait_until(pilot, lambda: _latest_status(Runner, settings) == "completed",
-                         what="the run to complete")
+        await wait_until(
+            pilot,
+            lambda: _latest_status(Runner, settings) == "completed",
+            what="the run to complete",
+        )
 
 
 def _latest_status(runner_cls: type, settings: Settings) -> str | None:

@@ -29,8 +29,15 @@ async def test_help_lists_the_keys_of_every_screen(settings: Settings) -> None:
         await pilot.press("f1")
         await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen))
         text = _plain(app.screen.table)
-        for expected in ("ctrl+r, f5", "ctrl+s", "Start or stop the HTTP API", "Replay",
-                         "Checkpoint browser", "Copy the entry under the cursor", "f4"):
+        for expected in (
+            "ctrl+r, f5",
+            "ctrl+s",
+            "Start or stop the HTTP API",
+            "Replay",
+            "Checkpoint browser",
+            "Copy the entry under the cursor",
+            "f4",
+        ):
             assert expected in text, expected
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen))
@@ -50,14 +57,28 @@ async def test_every_action_is_in_the_command_palette(settings: Settings) -> Non
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.ready)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        for expected in ("Run", "Cancel", "New", "Browse", "Server", "Edit", "Help", "Resume",
-                         "Threads", "Filter log", "Log"):
+        for expected in (
+            "Run",
+            "Cancel",
+            "New",
+            "Browse",
+            "Server",
+            "Edit",
+            "Help",
+            "Resume",
+            "Threads",
+            "Filter log",
+            "Log",
+        ):
             assert expected in titles, expected
         await pilot.press("ctrl+p")
         await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
         await pilot.press(*"Run", "enter")  # runs the workflow like ctrl+r
-        await wait_until(pilot, lambda: app.query_one(StatusBar).status == "completed",
-                         what="a run from the palette")
+        await wait_until(
+            pilot,
+            lambda: app.query_one(StatusBar).status == "completed",
+            what="a run from the palette",
+        )
 
 
 @pytest.fixture
@@ -77,8 +98,10 @@ async def test_thread_picker_sets_the_thread_and_new_clears_it(two_threads: Sett
         await pilot.press("ctrl+o")
         await wait_until(pilot, lambda: isinstance(app.screen, ThreadPicker))
         options = app.screen.query_one(OptionList)
-        assert [options.get_option_at_index(i).id for i in range(options.option_count)][1:] \
-            == ["newer-t", "older-t"]
+        assert [options.get_option_at_index(i).id for i in range(options.option_count)][1:] == [
+            "newer-t",
+            "older-t",
+        ]
         await pilot.press("down", "enter")  # the newest thread
         await wait_until(pilot, lambda: not isinstance(app.screen, ThreadPicker))
         bar = app.query_one(RunBar)
@@ -150,8 +173,9 @@ async def test_a_deleted_workflow_file_is_reported_in_place(
     settings: Settings, tui_project: Path
 ) -> None:
     doomed = tui_project / "workflows" / "doomed_flow.py"
-    doomed.write_text((tui_project / "workflows" / "basic_workflow.py").read_text(),
-                      encoding="utf-8")
+    doomed.write_text(
+        (tui_project / "workflows" / "basic_workflow.py").read_text(), encoding="utf-8"
+    )
     app = WorkbenchApp(settings)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.ready)
@@ -169,7 +193,6 @@ async def test_a_deleted_workflow_file_is_reported_in_place(
         assert "doomed_flow.py" in error and "not" in error.lower(), error
         options.highlighted = explorer.index_of("basic_workflow")
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.ready
-                         and app.workflow.name == "basic_workflow")
+        await wait_until(pilot, lambda: app.ready and app.workflow.name == "basic_workflow")
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: app.query_one(StatusBar).status == "completed")

@@ -38,8 +38,9 @@ class AssistantCount(BaseModel):
     name: str | None = None
 
 
-def _matching(ctx: Ctx, graph_id: str | None, name: str | None,
-              metadata: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _matching(
+    ctx: Ctx, graph_id: str | None, name: str | None, metadata: dict[str, Any] | None
+) -> list[dict[str, Any]]:
     found = []
     for wf_name in ctx.catalog.names():
         item = assistant_json(ctx, wf_name)
@@ -58,9 +59,11 @@ async def search_assistants(body: AssistantSearch, ctx: Ctx) -> JSONResponse:
     """The served workflows' assistants, filtered and paged."""
     found = _matching(ctx, body.graph_id, body.name, body.metadata)
     if body.sort_by:
-        found.sort(key=lambda a: str(a.get(body.sort_by or "") or ""),
-                   reverse=(body.sort_order or "desc") == "desc")
-    page = found[body.offset: body.offset + body.limit]
+        found.sort(
+            key=lambda a: str(a.get(body.sort_by or "") or ""),
+            reverse=(body.sort_order or "desc") == "desc",
+        )
+    page = found[body.offset : body.offset + body.limit]
     headers = {"X-Pagination-Total": str(len(found))}
     if body.offset + body.limit < len(found):
         headers["X-Pagination-Next"] = str(body.offset + body.limit)
@@ -92,8 +95,9 @@ def _xray(value: str | None) -> bool | int:
 
 
 @router.get("/assistants/{assistant_id}/graph")
-async def get_assistant_graph(assistant_id: str, ctx: Ctx,
-                              xray: str | None = Query(None)) -> dict[str, Any]:
+async def get_assistant_graph(
+    assistant_id: str, ctx: Ctx, xray: str | None = Query(None)
+) -> dict[str, Any]:
     """The workflow's drawable graph (``Graph.to_json()``); ``xray`` expands subgraphs."""
     wf = workflow_for(ctx, assistant_id)
     depth = _xray(xray)
@@ -122,12 +126,14 @@ async def get_assistant_schemas(assistant_id: str, ctx: Ctx) -> dict[str, Any]:
             return None
 
     async with ctx.live_runner.executor(wf).agraph() as graph:
-        out = {"graph_id": wf.name,
-               "input_schema": schema(graph.get_input_jsonschema),
-               "output_schema": schema(graph.get_output_jsonschema),
-               "state_schema": None,
-               "config_schema": schema(lambda: graph.config_schema().model_json_schema()),
-               "context_schema": schema(graph.get_context_jsonschema)}
+        out = {
+            "graph_id": wf.name,
+            "input_schema": schema(graph.get_input_jsonschema),
+            "output_schema": schema(graph.get_output_jsonschema),
+            "state_schema": None,
+            "config_schema": schema(lambda: graph.config_schema().model_json_schema()),
+            "context_schema": schema(graph.get_context_jsonschema),
+        }
         state_type = getattr(getattr(graph, "builder", None), "state_schema", None)
         if state_type is not None:
             from pydantic import TypeAdapter

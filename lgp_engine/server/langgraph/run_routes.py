@@ -78,7 +78,8 @@ def _streams(ctx: ServerContext) -> dict[str, LgStream]:
 
 def _thread_lock(ctx: ServerContext, thread_id: str) -> asyncio.Lock:
     locks: weakref.WeakValueDictionary[str, asyncio.Lock] = ctx.extra.setdefault(
-        "lg_locks", weakref.WeakValueDictionary())
+        "lg_locks", weakref.WeakValueDictionary()
+    )
     lock = locks.get(thread_id)
     if lock is None:
         lock = locks[thread_id] = asyncio.Lock()
@@ -96,8 +97,11 @@ def _modes(value: str | list[str] | None, default: list[str]) -> list[str]:
     modes = default if value is None else [value] if isinstance(value, str) else list(value)
     unknown = [m for m in modes if m not in STREAM_MODES]
     if unknown:
-        raise HTTPException(422, f"Unknown stream mode(s): {', '.join(unknown)}; "
-                                 f"supported: {', '.join(sorted(STREAM_MODES))}")
+        raise HTTPException(
+            422,
+            f"Unknown stream mode(s): {', '.join(unknown)}; "
+            f"supported: {', '.join(sorted(STREAM_MODES))}",
+        )
     return modes
 
 
@@ -113,12 +117,16 @@ async def _nodes(ctx: ServerContext, wf: Any, value: Nodes) -> list[str] | None:
 async def _context(ctx: ServerContext, wf: Any, body: RunCreate) -> Any:
     """``context``, or the caller's ``config.configurable`` as context (LangGraph >= 0.6),
     keeping only the keys of the graph's context schema when it has one."""
-    configurable = {k: v for k, v in ((body.config or {}).get("configurable") or {}).items()
-                    if k not in ("thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map")
-                    and not k.startswith("__")}
+    configurable = {
+        k: v
+        for k, v in ((body.config or {}).get("configurable") or {}).items()
+        if k not in ("thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map")
+        and not k.startswith("__")
+    }
     if body.context and configurable:
-        raise HTTPException(400, "Cannot specify both configurable and context. Prefer "
-                                 "setting context alone.")
+        raise HTTPException(
+            400, "Cannot specify both configurable and context. Prefer setting context alone."
+        )
     context = body.context or configurable
     if not context:
         return None
@@ -140,9 +148,12 @@ async def _settle(ctx: ServerContext, thread_id: str, strategy: str) -> None:
     if not busy:
         return
     if strategy == "reject":
-        raise HTTPException(409, f"Thread {thread_id} is already running a task "
-                                 f"({busy[0].run_id}). Wait for it to finish or choose a "
-                                 "different multitask strategy.")
+        raise HTTPException(
+            409,
+            f"Thread {thread_id} is already running a task "
+            f"({busy[0].run_id}). Wait for it to finish or choose a "
+            "different multitask strategy.",
+        )
     if strategy in ("interrupt", "rollback"):
         for record in busy:
             ctx.live_hub.cancel(record.run_id, f"replaced by a new run ({strategy})")
@@ -156,9 +167,15 @@ async def _settle(ctx: ServerContext, thread_id: str, strategy: str) -> None:
         busy = in_flight(ctx, thread_id)
 
 
-async def start_run(ctx: ServerContext, thread_id: str | None, body: RunCreate, *,
-                    modes: list[str], subgraphs: bool,
-                    gate: asyncio.Event | None = None) -> tuple[RunHandle, LgStream]:
+async def start_run(
+    ctx: ServerContext,
+    thread_id: str | None,
+    body: RunCreate,
+    *,
+    modes: list[str],
+    subgraphs: bool,
+    gate: asyncio.Event | None = None,
+) -> tuple[RunHandle, LgStream]:
     """Validate a run request and start it; returns once the run is recorded."""
     wf = workflow_for(ctx, body.assistant_id)
     runs = ctx.live_runner.runs
@@ -178,16 +195,26 @@ async def start_run(ctx: ServerContext, thread_id: str | None, body: RunCreate, 
     strategy = body.multitask_strategy or "enqueue"
     assistant_id = assistant_id_for(wf.name)
     meta = {
-        "api": "langgraph", "assistant_id": assistant_id, "metadata": body.metadata or {},
+        "api": "langgraph",
+        "assistant_id": assistant_id,
+        "metadata": body.metadata or {},
         "multitask_strategy": strategy,
         "kwargs": {
-            "input": body.input, "command": body.command, "config": body.config or {},
-            "context": body.context or {}, "stream_mode": modes,
-            "interrupt_before": body.interrupt_before, "interrupt_after": body.interrupt_after,
-            "webhook": body.webhook, "feedback_keys": body.feedback_keys,
-            "temporary": temporary, "subgraphs": subgraphs, "resumable": False,
+            "input": body.input,
+            "command": body.command,
+            "config": body.config or {},
+            "context": body.context or {},
+            "stream_mode": modes,
+            "interrupt_before": body.interrupt_before,
+            "interrupt_after": body.interrupt_after,
+            "webhook": body.webhook,
+            "feedback_keys": body.feedback_keys,
+            "temporary": temporary,
+            "subgraphs": subgraphs,
+            "resumable": False,
             "checkpoint_during": body.checkpoint_during
-            if body.checkpoint_during is not None else True,
+            if body.checkpoint_during is not None
+            else True,
             "durability": body.durability or "async",
         },
     }
@@ -196,10 +223,22 @@ async def start_run(ctx: ServerContext, thread_id: str | None, body: RunCreate, 
         await _settle(ctx, thread_id, strategy)
         runs.put_thread(thread_id, {"graph_id": wf.name, "assistant_id": assistant_id})
         try:
-            handle = await ctx.live_hub.launch(tap(ctx.live_runner.astart(
-                wf, payload, thread_id=thread_id, context=context,
-                interrupt_before=interrupt_before, interrupt_after=interrupt_after,
-                checkpoint_id=checkpoint_id, on_part=stream.on_part, meta=meta), stream))
+            handle = await ctx.live_hub.launch(
+                tap(
+                    ctx.live_runner.astart(
+                        wf,
+                        payload,
+                        thread_id=thread_id,
+                        context=context,
+                        interrupt_before=interrupt_before,
+                        interrupt_after=interrupt_after,
+                        checkpoint_id=checkpoint_id,
+                        on_part=stream.on_part,
+                        meta=meta,
+                    ),
+                    stream,
+                )
+            )
         except BaseException:
             if stateless:
                 runs.delete_thread(thread_id)
@@ -209,8 +248,9 @@ async def start_run(ctx: ServerContext, thread_id: str | None, body: RunCreate, 
     return handle, stream
 
 
-async def _after(ctx: ServerContext, handle: RunHandle, temporary: bool,
-                 gate: asyncio.Event | None) -> None:
+async def _after(
+    ctx: ServerContext, handle: RunHandle, temporary: bool, gate: asyncio.Event | None
+) -> None:
     """When the run stops: drop its stream buffer; delete a temporary (stateless) thread
     once its response was sent."""
     await handle.done.wait()
@@ -233,9 +273,13 @@ def _location(handle: RunHandle, stateless: bool) -> dict[str, str]:
 # --------------------------------------------------------------------------- responses
 
 
-def _json_when_done(result: Awaitable[Any], *, on_abort: Any = None,
-                    gate: asyncio.Event | None = None,
-                    headers: dict[str, str] | None = None) -> StreamingResponse:
+def _json_when_done(
+    result: Awaitable[Any],
+    *,
+    on_abort: Any = None,
+    gate: asyncio.Event | None = None,
+    headers: dict[str, str] | None = None,
+) -> StreamingResponse:
     """JSON once ``result`` is ready, with newline keep-alives meanwhile (like the
     official server: leading whitespace is ignored by JSON parsers)."""
 
@@ -264,11 +308,13 @@ def _json_when_done(result: Awaitable[Any], *, on_abort: Any = None,
 async def _outcome(ctx: ServerContext, handle: RunHandle, stream: LgStream | None) -> Any:
     await handle.done.wait()
     terminal = (stream.terminal if stream is not None else None) or (
-        handle.last if handle.last is not None and handle.last.is_terminal else None)
+        handle.last if handle.last is not None and handle.last.is_terminal else None
+    )
     if terminal is None:
         terminal = terminal_event(ctx, ctx.live_runner.runs.get(handle.run_id))
-    return result_body(ctx, handle.thread_id, terminal,
-                       stream.last_values if stream is not None else None)
+    return result_body(
+        ctx, handle.thread_id, terminal, stream.last_values if stream is not None else None
+    )
 
 
 async def _stored_outcome(ctx: ServerContext, record: RunRecord) -> Any:
@@ -291,8 +337,9 @@ def _cancel_on(ctx: ServerContext, handle: RunHandle, body: RunCreate) -> Any:
 
 async def _create(ctx: ServerContext, thread_id: str | None, body: RunCreate) -> JSONResponse:
     modes = _modes(body.stream_mode, ["values"])
-    handle, _ = await start_run(ctx, thread_id, body, modes=modes,
-                                subgraphs=bool(body.stream_subgraphs))
+    handle, _ = await start_run(
+        ctx, thread_id, body, modes=modes, subgraphs=bool(body.stream_subgraphs)
+    )
     record = ctx.live_runner.runs.get(handle.run_id)
     return JSONResponse(run_json(record), headers=_location(handle, thread_id is None))
 
@@ -302,21 +349,30 @@ async def _wait(ctx: ServerContext, thread_id: str | None, body: RunCreate) -> R
     handle, stream = await start_run(ctx, thread_id, body, modes=[], subgraphs=False, gate=gate)
     headers = _location(handle, thread_id is None)
     headers["Location"] = f"/threads/{handle.thread_id}/runs/{handle.run_id}/join"
-    return _json_when_done(_outcome(ctx, handle, stream), on_abort=_cancel_on(ctx, handle, body),
-                           gate=gate, headers=headers)
+    return _json_when_done(
+        _outcome(ctx, handle, stream),
+        on_abort=_cancel_on(ctx, handle, body),
+        gate=gate,
+        headers=headers,
+    )
 
 
 async def _stream(ctx: ServerContext, thread_id: str | None, body: RunCreate) -> Response:
     modes = _modes(body.stream_mode, ["values"])
     gate = asyncio.Event()
-    handle, stream = await start_run(ctx, thread_id, body, modes=modes,
-                                     subgraphs=bool(body.stream_subgraphs), gate=gate)
-    return sse_response(_frames(handle, stream, _cancel_on(ctx, handle, body), gate),
-                        ctx.metrics, _location(handle, thread_id is None))
+    handle, stream = await start_run(
+        ctx, thread_id, body, modes=modes, subgraphs=bool(body.stream_subgraphs), gate=gate
+    )
+    return sse_response(
+        _frames(handle, stream, _cancel_on(ctx, handle, body), gate),
+        ctx.metrics,
+        _location(handle, thread_id is None),
+    )
 
 
-async def _frames(handle: RunHandle, stream: LgStream, on_abort: Any,
-                  gate: asyncio.Event | None) -> AsyncIterator[bytes]:
+async def _frames(
+    handle: RunHandle, stream: LgStream, on_abort: Any, gate: asyncio.Event | None
+) -> AsyncIterator[bytes]:
     """``metadata`` first, then the run's events; no ``end`` event. The stream closes
     only once the run's status is final, so a client that checks it sees the end."""
     finished = False
@@ -355,9 +411,14 @@ async def wait_run(thread_id: str, body: RunCreate, ctx: Ctx) -> Response:
 
 
 @router.get("/threads/{thread_id}/runs")
-async def list_runs(thread_id: str, ctx: Ctx, limit: int = Query(10, ge=1, le=1000),
-                    offset: int = Query(0, ge=0), status: str | None = None,
-                    select: Select = None) -> list[dict[str, Any]]:
+async def list_runs(
+    thread_id: str,
+    ctx: Ctx,
+    limit: int = Query(10, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
+    status: str | None = None,
+    select: Select = None,
+) -> list[dict[str, Any]]:
     """The thread's runs, newest first (``status`` in the official vocabulary)."""
     runs = ctx.live_runner.runs
     if status is None or status == "all":
@@ -366,8 +427,9 @@ async def list_runs(thread_id: str, ctx: Ctx, limit: int = Query(10, ge=1, le=10
         wanted = OUR_STATUSES.get(status)
         if wanted is None:
             raise HTTPException(422, f"Invalid status {status!r}")
-        records = [r for r in runs.list_runs(thread_id=thread_id, limit=100000)
-                   if r.status in wanted][offset: offset + limit]
+        records = [
+            r for r in runs.list_runs(thread_id=thread_id, limit=100000) if r.status in wanted
+        ][offset : offset + limit]
     return [apply_select(run_json(r), select) for r in records]
 
 
@@ -412,21 +474,26 @@ async def join_run_stream(thread_id: str, run_id: str, ctx: Ctx) -> Response:
 
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel")
-async def cancel_run(thread_id: str, run_id: str, ctx: Ctx, wait: str = "0",
-                     action: str = "interrupt") -> Response:
+async def cancel_run(
+    thread_id: str, run_id: str, ctx: Ctx, wait: str = "0", action: str = "interrupt"
+) -> Response:
     """Cancel a run in flight: 202 at once, or (``wait=1``) its final values when stopped.
     Its record becomes ``cancelled`` (``interrupted`` in the Run shape); the thread keeps
     its checkpoints and can continue."""
     record = _run_of(ctx, thread_id, run_id)
     if record.status not in IN_FLIGHT:
-        raise HTTPException(404, "No matching runs to cancel. Please verify the thread ID and "
-                                 "run IDs are correct, and the runs haven't been deleted or "
-                                 "completed.")
+        raise HTTPException(
+            404,
+            "No matching runs to cancel. Please verify the thread ID and "
+            "run IDs are correct, and the runs haven't been deleted or "
+            "completed.",
+        )
     handle = ctx.live_hub.active.get(run_id)
     if handle is None:
         raise HTTPException(409, f"Run {run_id} executes in another server process")
-    ctx.live_hub.cancel(run_id, f"{action if action == 'rollback' else 'interrupt'} "
-                                "requested through the API")
+    ctx.live_hub.cancel(
+        run_id, f"{action if action == 'rollback' else 'interrupt'} requested through the API"
+    )
     if wait.lower() not in ("1", "true", "yes"):
         return Response(status_code=202)
     return _json_when_done(_outcome(ctx, handle, _streams(ctx).get(run_id)))

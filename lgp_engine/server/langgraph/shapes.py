@@ -18,12 +18,29 @@ from ..catalog import assistant_id_for
 
 # --------------------------------------------------------------------------- basics
 
-STREAM_MODES = frozenset({"values", "updates", "messages", "messages-tuple", "custom", "debug",
-                          "tasks", "checkpoints", "events"})
+STREAM_MODES = frozenset(
+    {
+        "values",
+        "updates",
+        "messages",
+        "messages-tuple",
+        "custom",
+        "debug",
+        "tasks",
+        "checkpoints",
+        "events",
+    }
+)
 
-RUN_STATUS = {"queued": "pending", "running": "running", "completed": "success",
-              "failed": "error", "interrupted": "interrupted", "cancelled": "interrupted",
-              "abandoned": "error"}
+RUN_STATUS = {
+    "queued": "pending",
+    "running": "running",
+    "completed": "success",
+    "failed": "error",
+    "interrupted": "interrupted",
+    "cancelled": "interrupted",
+    "abandoned": "error",
+}
 OUR_STATUSES: dict[str, tuple[str, ...]] = {}
 for _ours, _theirs in RUN_STATUS.items():
     OUR_STATUSES.setdefault(_theirs, ())
@@ -52,7 +69,8 @@ def contains(haystack: Any, needle: Any) -> bool:
     """JSON containment (Postgres ``@>``): every key of ``needle`` matches in ``haystack``."""
     if isinstance(needle, dict):
         return isinstance(haystack, dict) and all(
-            k in haystack and contains(haystack[k], v) for k, v in needle.items())
+            k in haystack and contains(haystack[k], v) for k, v in needle.items()
+        )
     if isinstance(needle, list) and isinstance(haystack, list):
         return all(any(contains(h, n) for h in haystack) for n in needle)
     return bool(haystack == needle)
@@ -74,7 +92,6 @@ def apply_select(obj: dict[str, Any], select: Iterable[str] | None) -> dict[str,
         else:
             out[head] = obj[head]
     return out
-
 
 
 # --------------------------------------------------------------------------- interrupts
@@ -99,8 +116,14 @@ def interrupt_json(item: Any, *, stream: bool = False) -> dict[str, Any]:
 
 def updates_json(data: Any) -> Any:
     if isinstance(data, dict) and "__interrupt__" in data:
-        return {k: ([interrupt_json(i, stream=True) for i in v or ()]
-                    if k == "__interrupt__" else to_jsonable(v)) for k, v in data.items()}
+        return {
+            k: (
+                [interrupt_json(i, stream=True) for i in v or ()]
+                if k == "__interrupt__"
+                else to_jsonable(v)
+            )
+            for k, v in data.items()
+        }
     return to_jsonable(data)
 
 
@@ -113,8 +136,11 @@ def checkpoint_json(config: Any) -> dict[str, Any] | None:
     conf = (config or {}).get("configurable") or {}
     if not conf.get("thread_id") or not conf.get("checkpoint_id"):
         return None
-    out = {"thread_id": conf["thread_id"], "checkpoint_ns": conf.get("checkpoint_ns") or "",
-           "checkpoint_id": conf["checkpoint_id"]}
+    out = {
+        "thread_id": conf["thread_id"],
+        "checkpoint_ns": conf.get("checkpoint_ns") or "",
+        "checkpoint_id": conf["checkpoint_id"],
+    }
     if "checkpoint_map" in conf:
         out["checkpoint_map"] = to_jsonable(conf["checkpoint_map"])
     return out
@@ -130,15 +156,20 @@ def snapshot_json(snap: Any) -> dict[str, Any]:
     tasks = []
     for t in snap.tasks:
         sub = t.state
-        tasks.append({
-            "id": t.id, "name": t.name, "path": to_jsonable(list(t.path or ())),
-            "error": _error_text(t.error),
-            "interrupts": [interrupt_json(i) for i in t.interrupts or ()],
-            "checkpoint": to_jsonable(sub["configurable"])
-            if isinstance(sub, dict) and sub.get("configurable") else None,
-            "state": snapshot_json(sub) if isinstance(sub, StateSnapshot) else None,
-            "result": to_jsonable(getattr(t, "result", None)),
-        })
+        tasks.append(
+            {
+                "id": t.id,
+                "name": t.name,
+                "path": to_jsonable(list(t.path or ())),
+                "error": _error_text(t.error),
+                "interrupts": [interrupt_json(i) for i in t.interrupts or ()],
+                "checkpoint": to_jsonable(sub["configurable"])
+                if isinstance(sub, dict) and sub.get("configurable")
+                else None,
+                "state": snapshot_json(sub) if isinstance(sub, StateSnapshot) else None,
+                "result": to_jsonable(getattr(t, "result", None)),
+            }
+        )
     checkpoint = checkpoint_json(snap.config)
     parent = checkpoint_json(snap.parent_config)
     return {
@@ -165,10 +196,18 @@ def _error_text(error: Any) -> Any:
 
 def empty_state() -> dict[str, Any]:
     """The ThreadState of a thread without checkpoints."""
-    return {"values": {}, "next": [], "tasks": [], "metadata": None, "created_at": None,
-            "checkpoint": None, "parent_checkpoint": None, "interrupts": [],
-            "checkpoint_id": None, "parent_checkpoint_id": None}
-
+    return {
+        "values": {},
+        "next": [],
+        "tasks": [],
+        "metadata": None,
+        "created_at": None,
+        "checkpoint": None,
+        "parent_checkpoint": None,
+        "interrupts": [],
+        "checkpoint_id": None,
+        "parent_checkpoint_id": None,
+    }
 
 
 # --------------------------------------------------------------------------- runs
@@ -178,12 +217,24 @@ def run_json(record: RunRecord) -> dict[str, Any]:
     """A run record as the official Run."""
     meta = record.meta or {}
     kwargs = meta.get("kwargs") or {
-        "input": record.input, "command": None, "config": {}, "context": {},
-        "stream_mode": ["values"], "interrupt_before": None, "interrupt_after": None,
-        "webhook": None, "feedback_keys": None, "temporary": False, "subgraphs": False,
-        "resumable": False, "checkpoint_during": False, "durability": "async"}
-    updated = max(t for t in (record.created_at, record.started_at, record.ended_at)
-                  if t is not None)
+        "input": record.input,
+        "command": None,
+        "config": {},
+        "context": {},
+        "stream_mode": ["values"],
+        "interrupt_before": None,
+        "interrupt_after": None,
+        "webhook": None,
+        "feedback_keys": None,
+        "temporary": False,
+        "subgraphs": False,
+        "resumable": False,
+        "checkpoint_during": False,
+        "durability": "async",
+    }
+    updated = max(
+        t for t in (record.created_at, record.started_at, record.ended_at) if t is not None
+    )
     return {
         "run_id": record.run_id,
         "thread_id": record.thread_id,
@@ -217,11 +268,10 @@ def command_from(cmd: dict[str, Any]) -> Any:
                 targets.append(item)
     update = cmd.get("update")
     if isinstance(update, list) and all(
-            isinstance(t, list | tuple) and len(t) == 2 and isinstance(t[0], str) for t in update):
+        isinstance(t, list | tuple) and len(t) == 2 and isinstance(t[0], str) for t in update
+    ):
         update = [tuple(t) for t in update]
     kwargs: dict[str, Any] = {"update": update, "goto": targets or ()}
     if "resume" in cmd:
         kwargs["resume"] = cmd["resume"]
     return Command(**kwargs)
-
-

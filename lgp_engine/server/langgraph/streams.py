@@ -47,7 +47,7 @@ class LgStream:
         """Called by the executor with every raw part; never lets an error reach the run."""
         try:
             self._on_part(part)
-        except Exception:  # noqa: BLE001 - a stream conversion problem must not fail the run
+        except Exception:
             log.exception("cannot convert a LangGraph stream part (%s)", part.get("type"))
 
     def _on_part(self, part: dict[str, Any]) -> None:
@@ -80,9 +80,15 @@ class LgStream:
                 self._push("tasks" + suffix, to_jsonable(data))
             if "debug" in modes:
                 done = "input" not in (data or {})
-                self._push("debug" + suffix, {
-                    "step": self._step.get(ns, -1) + 1, "timestamp": now_iso(),
-                    "type": "task_result" if done else "task", "payload": to_jsonable(data)})
+                self._push(
+                    "debug" + suffix,
+                    {
+                        "step": self._step.get(ns, -1) + 1,
+                        "timestamp": now_iso(),
+                        "type": "task_result" if done else "task",
+                        "payload": to_jsonable(data),
+                    },
+                )
         elif kind == "checkpoints":
             step = ((data or {}).get("metadata") or {}).get("step")
             if isinstance(step, int):
@@ -94,8 +100,15 @@ class LgStream:
                 if isinstance(payload, dict):
                     payload["checkpoint"] = checkpoint_json(data.get("config"))
                     payload["parent_checkpoint"] = checkpoint_json(data.get("parent_config"))
-                self._push("debug" + suffix, {"step": step, "timestamp": now_iso(),
-                                              "type": "checkpoint", "payload": payload})
+                self._push(
+                    "debug" + suffix,
+                    {
+                        "step": step,
+                        "timestamp": now_iso(),
+                        "type": "checkpoint",
+                        "payload": payload,
+                    },
+                )
 
     def _message(self, ns: tuple[str, ...], data: Any) -> None:
         try:
@@ -129,8 +142,10 @@ class LgStream:
         if event.is_terminal:
             self.terminal = event
             if event.type == "run.failed":
-                self._push("error", {"error": event.data.get("error_type"),
-                                     "message": event.data.get("message")})
+                self._push(
+                    "error",
+                    {"error": event.data.get("error_type"), "message": event.data.get("message")},
+                )
 
     def close(self) -> None:
         self.done = True

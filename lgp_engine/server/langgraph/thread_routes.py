@@ -68,8 +68,9 @@ class ThreadSearch(BaseModel):
     status: Literal["idle", "busy", "interrupted", "error"] | None = None
     limit: int = Field(10, ge=1, le=1000)
     offset: int = Field(0, ge=0)
-    sort_by: Literal["thread_id", "status", "created_at", "updated_at",
-                     "state_updated_at"] | None = None
+    sort_by: (
+        Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"] | None
+    ) = None
     sort_order: Literal["asc", "desc"] | None = None
     select: list[str] | None = None
 
@@ -116,8 +117,10 @@ class HistoryRequest(BaseModel):
 async def create_thread(body: ThreadCreate, ctx: Ctx) -> dict[str, Any]:
     """A new (empty, idle) thread; 409 if ``thread_id`` exists unless ``if_exists=do_nothing``."""
     if body.supersteps:
-        raise HTTPException(422, "supersteps are not supported by this server; create the "
-                                 "thread, then use update_state")
+        raise HTTPException(
+            422,
+            "supersteps are not supported by this server; create the thread, then use update_state",
+        )
     thread_id = body.thread_id or str(uuid.uuid4())
     if thread_exists(ctx, thread_id):
         if body.if_exists == "do_nothing":
@@ -132,9 +135,13 @@ async def create_thread(body: ThreadCreate, ctx: Ctx) -> dict[str, Any]:
     return await thread_json(ctx, thread_id)
 
 
-async def _search(ctx: ServerContext, metadata: dict[str, Any] | None,
-                  values: dict[str, Any] | None, ids: list[str] | None,
-                  status: str | None) -> list[dict[str, Any]]:
+async def _search(
+    ctx: ServerContext,
+    metadata: dict[str, Any] | None,
+    values: dict[str, Any] | None,
+    ids: list[str] | None,
+    status: str | None,
+) -> list[dict[str, Any]]:
     candidates = ids if ids is not None else candidate_threads(ctx)
     found = []
     for thread_id in candidates:
@@ -159,16 +166,19 @@ async def search_threads(body: ThreadSearch, ctx: Ctx) -> JSONResponse:
     end = body.offset + body.limit
     if key == "updated_at" and not body.values and not body.status and body.ids is None:
         # the common case: filter on metadata alone, build only the page
-        ids = [t for t in candidate_threads(ctx)
-               if not body.metadata or contains(thread_metadata(ctx, t), body.metadata)]
+        ids = [
+            t
+            for t in candidate_threads(ctx)
+            if not body.metadata or contains(thread_metadata(ctx, t), body.metadata)
+        ]
         total = len(ids)
         ids = ids if descending else ids[::-1]
-        page = [await thread_json(ctx, t) for t in ids[body.offset: end]]
+        page = [await thread_json(ctx, t) for t in ids[body.offset : end]]
     else:
         found = await _search(ctx, body.metadata, body.values, body.ids, body.status)
         found.sort(key=lambda t: str(t.get(key) or ""), reverse=descending)
         total = len(found)
-        page = found[body.offset: end]
+        page = found[body.offset : end]
     headers = {"X-Pagination-Total": str(total)}
     if end < total:
         headers["X-Pagination-Next"] = str(end)
@@ -210,8 +220,11 @@ async def cancel_thread_runs(ctx: ServerContext, thread_id: str, reason: str) ->
     for record in in_flight(ctx, thread_id):
         handle = ctx.live_hub.active.get(record.run_id)
         if handle is None:
-            raise HTTPException(409, f"Thread {thread_id} has a run in flight in another "
-                                     f"server process ({record.run_id})")
+            raise HTTPException(
+                409,
+                f"Thread {thread_id} has a run in flight in another "
+                f"server process ({record.run_id})",
+            )
         ctx.live_hub.cancel(record.run_id, reason)
         await asyncio.wait_for(handle.done.wait(), timeout=30)
 
@@ -220,29 +233,35 @@ async def cancel_thread_runs(ctx: ServerContext, thread_id: str, reason: str) ->
 
 
 @router.get("/threads/{thread_id}/state")
-async def get_state(thread_id: ThreadId, ctx: Ctx, subgraphs: bool = False,
-                    select: Select = None) -> dict[str, Any]:
+async def get_state(
+    thread_id: ThreadId, ctx: Ctx, subgraphs: bool = False, select: Select = None
+) -> dict[str, Any]:
     """The thread's newest state (``values``, ``next``, ``tasks``, checkpoints...)."""
     require_thread(ctx, thread_id)
     return apply_select(await read_state(ctx, thread_id, subgraphs=subgraphs), select)
 
 
 @router.post("/threads/{thread_id}/state/checkpoint")
-async def get_state_at_checkpoint_post(thread_id: ThreadId, body: StateCheckpoint,
-                                       ctx: Ctx) -> dict[str, Any]:
+async def get_state_at_checkpoint_post(
+    thread_id: ThreadId, body: StateCheckpoint, ctx: Ctx
+) -> dict[str, Any]:
     require_thread(ctx, thread_id)
-    state = await read_state(ctx, thread_id, checkpoint=body.checkpoint,
-                             subgraphs=body.subgraphs)
+    state = await read_state(ctx, thread_id, checkpoint=body.checkpoint, subgraphs=body.subgraphs)
     return apply_select(state, body.select)
 
 
 @router.get("/threads/{thread_id}/state/{checkpoint_id}")
-async def get_state_at_checkpoint(thread_id: ThreadId, checkpoint_id: str, ctx: Ctx,
-                                  subgraphs: bool = False,
-                                  select: Select = None) -> dict[str, Any]:
+async def get_state_at_checkpoint(
+    thread_id: ThreadId,
+    checkpoint_id: str,
+    ctx: Ctx,
+    subgraphs: bool = False,
+    select: Select = None,
+) -> dict[str, Any]:
     require_thread(ctx, thread_id)
-    state = await read_state(ctx, thread_id, checkpoint={"checkpoint_id": checkpoint_id},
-                             subgraphs=subgraphs)
+    state = await read_state(
+        ctx, thread_id, checkpoint={"checkpoint_id": checkpoint_id}, subgraphs=subgraphs
+    )
     return apply_select(state, select)
 
 
@@ -253,14 +272,18 @@ async def update_state(thread_id: ThreadId, body: StateUpdate, ctx: Ctx) -> dict
     require_thread(ctx, thread_id)
     busy = in_flight(ctx, thread_id)
     if busy:
-        raise HTTPException(409, f"Thread {thread_id} has in-flight runs: "
-                                 f"{', '.join(r.run_id for r in busy)}")
+        raise HTTPException(
+            409, f"Thread {thread_id} has in-flight runs: {', '.join(r.run_id for r in busy)}"
+        )
     metadata = thread_metadata(ctx, thread_id)
     wf = thread_workflow(ctx, thread_id, metadata)
     if wf is None:
-        raise HTTPException(400, f"Thread '{thread_id}' has no assigned graph ID (or its "
-                                 "workflow is not served here). Run it once, or set "
-                                 "metadata.graph_id, before updating its state.")
+        raise HTTPException(
+            400,
+            f"Thread '{thread_id}' has no assigned graph ID (or its "
+            "workflow is not served here). Run it once, or set "
+            "metadata.graph_id, before updating its state.",
+        )
     conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
     if body.checkpoint:
         conf.update({k: v for k, v in body.checkpoint.items() if v is not None})
@@ -268,8 +291,11 @@ async def update_state(thread_id: ThreadId, body: StateUpdate, ctx: Ctx) -> dict
         conf["checkpoint_id"] = body.checkpoint_id
     conf["thread_id"] = thread_id
     cid = conf.get("checkpoint_id")
-    if cid and not conf.get("checkpoint_ns") and \
-            ctx.live_runner.store.checkpoint(thread_id, cid) is None:
+    if (
+        cid
+        and not conf.get("checkpoint_ns")
+        and ctx.live_runner.store.checkpoint(thread_id, cid) is None
+    ):
         raise HTTPException(404, f"Checkpoint {cid} of thread {thread_id} not found")
     from langgraph.errors import InvalidUpdateError
 
@@ -278,16 +304,21 @@ async def update_state(thread_id: ThreadId, body: StateUpdate, ctx: Ctx) -> dict
             known = ", ".join(n for n in graph.nodes if n != "__start__")
             raise HTTPException(400, f"Unknown node {body.as_node!r} for as_node; nodes: {known}")
         try:
-            new = await graph.aupdate_state({"configurable": conf}, body.values,
-                                            as_node=body.as_node)
+            new = await graph.aupdate_state(
+                {"configurable": conf}, body.values, as_node=body.as_node
+            )
         except (InvalidUpdateError, ValueError, KeyError, TypeError) as exc:
             raise HTTPException(400, f"{type(exc).__name__}: {exc}") from None
-    ctx.live_runner.runs.put_thread(thread_id, {"graph_id": wf.name,
-                                                "assistant_id": assistant_id_for(wf.name)})
+    ctx.live_runner.runs.put_thread(
+        thread_id, {"graph_id": wf.name, "assistant_id": assistant_id_for(wf.name)}
+    )
     ctx.live_runner.runs.touch_thread(thread_id)
     configurable = to_jsonable(new["configurable"])
-    return {"checkpoint": configurable, "configurable": configurable,
-            "checkpoint_id": configurable.get("checkpoint_id")}
+    return {
+        "checkpoint": configurable,
+        "configurable": configurable,
+        "checkpoint_id": configurable.get("checkpoint_id"),
+    }
 
 
 # --------------------------------------------------------------------------- history
@@ -295,8 +326,9 @@ async def update_state(thread_id: ThreadId, body: StateUpdate, ctx: Ctx) -> dict
 
 def _before_id(before: str | dict[str, Any] | None) -> str | None:
     if isinstance(before, dict):
-        conf = before.get("configurable") if isinstance(before.get("configurable"), dict) \
-            else before
+        conf = (
+            before.get("configurable") if isinstance(before.get("configurable"), dict) else before
+        )
         value = conf.get("checkpoint_id")
         return str(value) if value else None
     return before or None
@@ -307,14 +339,22 @@ async def history(thread_id: ThreadId, body: HistoryRequest, ctx: Ctx) -> list[d
     """Past states, newest first: ``limit``, ``before`` (id or checkpoint), ``metadata``
     containment (e.g. ``{"source": "update"}``), ``checkpoint`` (namespace/id)."""
     require_thread(ctx, thread_id)
-    states = await read_history(ctx, thread_id, limit=body.limit, before=_before_id(body.before),
-                                metadata_filter=body.metadata, checkpoint=body.checkpoint)
+    states = await read_history(
+        ctx,
+        thread_id,
+        limit=body.limit,
+        before=_before_id(body.before),
+        metadata_filter=body.metadata,
+        checkpoint=body.checkpoint,
+    )
     return [apply_select(s, body.select) for s in states]
 
 
 @router.get("/threads/{thread_id}/history")
-async def history_get(thread_id: ThreadId, ctx: Ctx, limit: int = Query(10, ge=1, le=10000),
-                      before: str | None = None) -> list[dict[str, Any]]:
+async def history_get(
+    thread_id: ThreadId, ctx: Ctx, limit: int = Query(10, ge=1, le=10000), before: str | None = None
+) -> list[dict[str, Any]]:
     require_thread(ctx, thread_id)
-    return await read_history(ctx, thread_id, limit=limit, before=before or None,
-                              metadata_filter=None, checkpoint=None)
+    return await read_history(
+        ctx, thread_id, limit=limit, before=before or None, metadata_filter=None, checkpoint=None
+    )

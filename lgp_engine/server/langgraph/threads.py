@@ -37,10 +37,18 @@ def assistant_json(ctx: ServerContext, name: str) -> dict[str, Any]:
     """The built-in assistant of a served workflow (one per workflow, like ``langgraph dev``)."""
     wf = ctx.catalog.workflows[name]
     started = iso(ctx.started_at)
-    return {"assistant_id": assistant_id_for(name), "graph_id": name, "config": {},
-            "context": {}, "metadata": {"created_by": "system"}, "name": name,
-            "description": wf.source.description or None, "created_at": started,
-            "updated_at": started, "version": 1}
+    return {
+        "assistant_id": assistant_id_for(name),
+        "graph_id": name,
+        "config": {},
+        "context": {},
+        "metadata": {"created_by": "system"},
+        "name": name,
+        "description": wf.source.description or None,
+        "created_at": started,
+        "updated_at": started,
+        "version": 1,
+    }
 
 
 def workflow_for(ctx: ServerContext, assistant_or_graph: str) -> LoadedWorkflow:
@@ -48,9 +56,11 @@ def workflow_for(ctx: ServerContext, assistant_or_graph: str) -> LoadedWorkflow:
     try:
         return ctx.catalog.get(assistant_or_graph)
     except NotFoundError:
-        raise HTTPException(404, f"Assistant '{assistant_or_graph}' not found "
-                                 f"(served: {', '.join(ctx.catalog.names()) or 'none'})") from None
-
+        raise HTTPException(
+            404,
+            f"Assistant '{assistant_or_graph}' not found "
+            f"(served: {', '.join(ctx.catalog.names()) or 'none'})",
+        ) from None
 
 
 def _tuple_state(ctx: ServerContext, thread_id: str, tup: Any) -> dict[str, Any]:
@@ -63,21 +73,37 @@ def _tuple_state(ctx: ServerContext, thread_id: str, tup: Any) -> dict[str, Any]
         by_task.setdefault(task_id, []).append(interrupt_json(item))
     info = ctx.live_runner.store.checkpoint(thread_id, cid, checkpoint_ns=ns)
     nxt = list(info.next) if info else []
-    tasks = [{"id": tid, "name": nxt[0] if len(nxt) == 1 else None, "path": [], "error": None,
-              "interrupts": items, "checkpoint": None, "state": None, "result": None}
-             for tid, items in by_task.items()]
+    tasks = [
+        {
+            "id": tid,
+            "name": nxt[0] if len(nxt) == 1 else None,
+            "path": [],
+            "error": None,
+            "interrupts": items,
+            "checkpoint": None,
+            "state": None,
+            "result": None,
+        }
+        for tid, items in by_task.items()
+    ]
     metadata = dict(tup.metadata or {})
     if metadata.get("checkpoint_ns") == "":
         metadata.pop("checkpoint_ns")
     checkpoint = checkpoint_json(tup.config)
     parent = checkpoint_json(tup.parent_config)
     created = tup.checkpoint.get("ts") or iso(checkpoint_time(cid))
-    return {"values": to_jsonable(values), "next": nxt, "tasks": tasks,
-            "metadata": to_jsonable(metadata), "created_at": created,
-            "checkpoint": checkpoint, "parent_checkpoint": parent,
-            "interrupts": [i for items in by_task.values() for i in items],
-            "checkpoint_id": cid,
-            "parent_checkpoint_id": parent["checkpoint_id"] if parent else None}
+    return {
+        "values": to_jsonable(values),
+        "next": nxt,
+        "tasks": tasks,
+        "metadata": to_jsonable(metadata),
+        "created_at": created,
+        "checkpoint": checkpoint,
+        "parent_checkpoint": parent,
+        "interrupts": [i for items in by_task.values() for i in items],
+        "checkpoint_id": cid,
+        "parent_checkpoint_id": parent["checkpoint_id"] if parent else None,
+    }
 
 
 # --------------------------------------------------------------------------- threads
@@ -93,8 +119,7 @@ def has_checkpoints(ctx: ServerContext, thread_id: str) -> bool:
 
 def thread_exists(ctx: ServerContext, thread_id: str) -> bool:
     """Created through the API, or known to the checkpointer (e.g. made by the CLI)."""
-    return ctx.live_runner.runs.get_thread(thread_id) is not None or has_checkpoints(
-        ctx, thread_id)
+    return ctx.live_runner.runs.get_thread(thread_id) is not None or has_checkpoints(ctx, thread_id)
 
 
 def require_thread(ctx: ServerContext, thread_id: str) -> None:
@@ -115,8 +140,9 @@ def thread_metadata(ctx: ServerContext, thread_id: str) -> dict[str, Any]:
     return meta
 
 
-def thread_workflow(ctx: ServerContext, thread_id: str,
-                    metadata: dict[str, Any] | None = None) -> LoadedWorkflow | None:
+def thread_workflow(
+    ctx: ServerContext, thread_id: str, metadata: dict[str, Any] | None = None
+) -> LoadedWorkflow | None:
     """The served workflow of a thread: its metadata's graph_id, else its newest run's."""
     meta = metadata if metadata is not None else thread_metadata(ctx, thread_id)
     names = [meta.get("graph_id")]
@@ -142,9 +168,14 @@ def in_flight(ctx: ServerContext, thread_id: str) -> list[RunRecord]:
     return records
 
 
-async def read_state(ctx: ServerContext, thread_id: str, *, checkpoint: dict[str, Any] | None
-                     = None, subgraphs: bool = False,
-                     metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+async def read_state(
+    ctx: ServerContext,
+    thread_id: str,
+    *,
+    checkpoint: dict[str, Any] | None = None,
+    subgraphs: bool = False,
+    metadata: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The thread's ThreadState (newest, or at ``checkpoint``); through the workflow's
     graph when it is served (tasks, subgraph states), else from the checkpoint itself."""
     conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
@@ -155,8 +186,11 @@ async def read_state(ctx: ServerContext, thread_id: str, *, checkpoint: dict[str
         if conf.get("checkpoint_id"):
             raise not_found(f"Checkpoint {conf['checkpoint_id']} of thread {thread_id}")
         return empty_state()
-    if conf.get("checkpoint_id") and not conf["checkpoint_ns"] and \
-            ctx.live_runner.store.checkpoint(thread_id, conf["checkpoint_id"]) is None:
+    if (
+        conf.get("checkpoint_id")
+        and not conf["checkpoint_ns"]
+        and ctx.live_runner.store.checkpoint(thread_id, conf["checkpoint_id"]) is None
+    ):
         raise not_found(f"Checkpoint {conf['checkpoint_id']} of thread {thread_id}")
     wf = thread_workflow(ctx, thread_id, metadata)
     if wf is not None:
@@ -169,9 +203,15 @@ async def read_state(ctx: ServerContext, thread_id: str, *, checkpoint: dict[str
     return _tuple_state(ctx, thread_id, tup)
 
 
-async def read_history(ctx: ServerContext, thread_id: str, *, limit: int, before: str | None,
-                       metadata_filter: dict[str, Any] | None,
-                       checkpoint: dict[str, Any] | None) -> list[dict[str, Any]]:
+async def read_history(
+    ctx: ServerContext,
+    thread_id: str,
+    *,
+    limit: int,
+    before: str | None,
+    metadata_filter: dict[str, Any] | None,
+    checkpoint: dict[str, Any] | None,
+) -> list[dict[str, Any]]:
     """Past ThreadStates of a thread, newest first."""
     if not has_checkpoints(ctx, thread_id):
         return []
@@ -183,13 +223,22 @@ async def read_history(ctx: ServerContext, thread_id: str, *, limit: int, before
     wf = thread_workflow(ctx, thread_id)
     if wf is not None:
         async with ctx.live_runner.executor(wf).agraph() as graph:
-            return [snapshot_json(s) async for s in graph.aget_state_history(
-                {"configurable": conf}, limit=limit, before=before_conf,
-                filter=metadata_filter or None)]
+            return [
+                snapshot_json(s)
+                async for s in graph.aget_state_history(
+                    {"configurable": conf},
+                    limit=limit,
+                    before=before_conf,
+                    filter=metadata_filter or None,
+                )
+            ]
     reader = ctx.live_runner.store.reader()
-    return [_tuple_state(ctx, thread_id, tup) for tup in reader.list(
-        {"configurable": conf}, limit=limit, before=before_conf,
-        filter=metadata_filter or None)]
+    return [
+        _tuple_state(ctx, thread_id, tup)
+        for tup in reader.list(
+            {"configurable": conf}, limit=limit, before=before_conf, filter=metadata_filter or None
+        )
+    ]
 
 
 def thread_status(ctx: ServerContext, thread_id: str, state: dict[str, Any]) -> str:
@@ -198,8 +247,9 @@ def thread_status(ctx: ServerContext, thread_id: str, state: dict[str, Any]) -> 
         return "busy"
     last = ctx.live_runner.runs.latest_for_thread(thread_id)
     if last is not None and last.status in ("failed", "abandoned"):
-        newer = (state.get("metadata") or {}).get("source") == "update" and \
-            (last.ended_at or 0) < _ts(state.get("created_at"))
+        newer = (state.get("metadata") or {}).get("source") == "update" and (
+            last.ended_at or 0
+        ) < _ts(state.get("created_at"))
         if not newer:
             return "error"
     if (last is not None and last.status == "interrupted") or state.get("next"):
@@ -224,12 +274,22 @@ async def thread_json(ctx: ServerContext, thread_id: str) -> dict[str, Any]:
     state = await read_state(ctx, thread_id, metadata=metadata)
     has_state = state.get("checkpoint") is not None
     info = ctx.live_runner.store.thread(thread_id) if has_state else None
-    created = [t for t in (record.created_at if record else None,
-                           info.created_at.timestamp() if info and info.created_at else None)
-               if t is not None]
-    updated = [t for t in (record.updated_at if record else None,
-                           info.updated_at.timestamp() if info and info.updated_at else None)
-               if t is not None]
+    created = [
+        t
+        for t in (
+            record.created_at if record else None,
+            info.created_at.timestamp() if info and info.created_at else None,
+        )
+        if t is not None
+    ]
+    updated = [
+        t
+        for t in (
+            record.updated_at if record else None,
+            info.updated_at.timestamp() if info and info.updated_at else None,
+        )
+        if t is not None
+    ]
     last = runs.latest_for_thread(thread_id)
     error = None
     status = thread_status(ctx, thread_id, state)
@@ -265,7 +325,6 @@ def candidate_threads(ctx: ServerContext, cap: int = 1000) -> list[str]:
     return sorted(seen, key=lambda k: seen[k], reverse=True)
 
 
-
 def terminal_event(ctx: ServerContext, record: RunRecord) -> RunEvent | None:
     """The event that ended (or paused) a stored run."""
     events = ctx.live_runner.runs.events(record.run_id, max(0, record.last_seq - 1))
@@ -284,13 +343,18 @@ def latest_values(ctx: ServerContext, thread_id: str) -> Any:
         return {}
 
 
-def result_body(ctx: ServerContext, thread_id: str, terminal: RunEvent | None,
-                last_values: Any = None) -> Any:
+def result_body(
+    ctx: ServerContext, thread_id: str, terminal: RunEvent | None, last_values: Any = None
+) -> Any:
     """What ``runs.wait`` / ``runs.join`` answer: the final values; with ``__interrupt__``
     when the run stopped at an interrupt; ``{"__error__": ...}`` when it failed."""
     if terminal is not None and terminal.type == "run.failed":
-        return {"__error__": {"error": terminal.data.get("error_type"),
-                              "message": terminal.data.get("message")}}
+        return {
+            "__error__": {
+                "error": terminal.data.get("error_type"),
+                "message": terminal.data.get("message"),
+            }
+        }
     if terminal is not None and terminal.type in ("run.completed", "interrupt"):
         output = terminal.data.get("output")
         if output is None:
@@ -304,5 +368,3 @@ def result_body(ctx: ServerContext, thread_id: str, terminal: RunEvent | None,
     if last_values is not None:
         return to_jsonable(last_values)
     return latest_values(ctx, thread_id)
-
-

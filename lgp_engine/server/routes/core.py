@@ -24,8 +24,9 @@ class InvokeRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     input: dict[str, Any] = Field(default_factory=dict, description="The graph input.")
-    thread_id: str | None = Field(None, min_length=1, max_length=200,
-                                  description="Thread to continue; a new one if omitted.")
+    thread_id: str | None = Field(
+        None, min_length=1, max_length=200, description="Thread to continue; a new one if omitted."
+    )
     context: dict[str, Any] | None = Field(None, description="Runtime context.")
 
 
@@ -38,9 +39,12 @@ class ResumeRequest(BaseModel):
 
 @router.get("/health")
 async def health(ctx: Ctx) -> dict[str, Any]:
-    return {"status": "healthy", "workflows": ctx.catalog.names(),
-            "environment": ctx.settings.environment,
-            "active_runs": ctx.hub.running if ctx.hub else 0}
+    return {
+        "status": "healthy",
+        "workflows": ctx.catalog.names(),
+        "environment": ctx.settings.environment,
+        "active_runs": ctx.hub.running if ctx.hub else 0,
+    }
 
 
 @router.get("/metrics")
@@ -67,9 +71,12 @@ async def _finish(ctx: ServerContext, handle: Any) -> JSONResponse:
     await handle.done.wait()
     last: RunEvent | None = handle.last
     record = ctx.live_runner.runs.get(handle.run_id)
-    body: dict[str, Any] = {"status": record.status, "thread_id": handle.thread_id,
-                            "run_id": handle.run_id,
-                            "duration_ms": record.duration_ms}
+    body: dict[str, Any] = {
+        "status": record.status,
+        "thread_id": handle.thread_id,
+        "run_id": handle.run_id,
+        "duration_ms": record.duration_ms,
+    }
     if last is not None and last.type == "run.completed":
         body["result"] = last.data.get("output")
         return JSONResponse(body)
@@ -79,8 +86,9 @@ async def _finish(ctx: ServerContext, handle: Any) -> JSONResponse:
         return JSONResponse(body)
     if last is not None and last.type == "run.failed":
         body["error"] = {k: last.data.get(k) for k in ("error_type", "message", "node")}
-        body["detail"] = f"the workflow failed: {last.data.get('error_type')}: " \
-                         f"{last.data.get('message')}"
+        body["detail"] = (
+            f"the workflow failed: {last.data.get('error_type')}: {last.data.get('message')}"
+        )
         return JSONResponse(body, status_code=500)
     body["detail"] = "the run was cancelled"
     return JSONResponse(body, status_code=409)
@@ -90,9 +98,12 @@ async def _finish(ctx: ServerContext, handle: Any) -> JSONResponse:
 async def invoke(name: str, request: InvokeRequest, ctx: Ctx) -> JSONResponse:
     """Run a workflow to its end (or its first interrupt) and return the result."""
     wf = ctx.catalog.get(name)
-    handle = await ctx.live_hub.launch(ctx.live_runner.astart(
-        wf, request.input, thread_id=request.thread_id, context=request.context),
-        thread_id=request.thread_id)
+    handle = await ctx.live_hub.launch(
+        ctx.live_runner.astart(
+            wf, request.input, thread_id=request.thread_id, context=request.context
+        ),
+        thread_id=request.thread_id,
+    )
     return await _finish(ctx, handle)
 
 
@@ -100,16 +111,20 @@ async def invoke(name: str, request: InvokeRequest, ctx: Ctx) -> JSONResponse:
 async def stream(name: str, request: InvokeRequest, ctx: Ctx) -> Response:
     """Run a workflow and stream its events as SSE (``id`` = seq, ``event`` = type)."""
     wf = ctx.catalog.get(name)
-    handle = await ctx.live_hub.launch(ctx.live_runner.astart(
-        wf, request.input, thread_id=request.thread_id, context=request.context),
-        thread_id=request.thread_id)
+    handle = await ctx.live_hub.launch(
+        ctx.live_runner.astart(
+            wf, request.input, thread_id=request.thread_id, context=request.context
+        ),
+        thread_id=request.thread_id,
+    )
 
     async def frames() -> Any:
         async for event in ctx.live_hub.follow(handle.run_id):
             yield event_frame(event)
 
-    return sse_response(frames(), ctx.metrics, {"X-Run-Id": handle.run_id,
-                                                "X-Thread-Id": handle.thread_id})
+    return sse_response(
+        frames(), ctx.metrics, {"X-Run-Id": handle.run_id, "X-Thread-Id": handle.thread_id}
+    )
 
 
 def _session(ctx: ServerContext, thread_id: str) -> dict[str, Any]:
@@ -119,13 +134,18 @@ def _session(ctx: ServerContext, thread_id: str) -> dict[str, Any]:
     info = store.thread(thread_id)
     snap = state_at(store, thread_id)
     last = ctx.live_runner.runs.latest_for_thread(thread_id)
-    return {"thread_id": thread_id, "checkpoints": info.checkpoints,
-            "latest_state": to_jsonable(snap.values), "next": list(snap.next),
-            "interrupts": snap.interrupts, "checkpoint_id": snap.checkpoint_id,
-            "status": last.status if last else None,
-            "workflow": last.workflow if last else None,
-            "created_at": info.created_at.isoformat() if info.created_at else None,
-            "updated_at": info.updated_at.isoformat() if info.updated_at else None}
+    return {
+        "thread_id": thread_id,
+        "checkpoints": info.checkpoints,
+        "latest_state": to_jsonable(snap.values),
+        "next": list(snap.next),
+        "interrupts": snap.interrupts,
+        "checkpoint_id": snap.checkpoint_id,
+        "status": last.status if last else None,
+        "workflow": last.workflow if last else None,
+        "created_at": info.created_at.isoformat() if info.created_at else None,
+        "updated_at": info.updated_at.isoformat() if info.updated_at else None,
+    }
 
 
 @router.get("/sessions/{thread_id}")
@@ -135,16 +155,29 @@ async def session(thread_id: str, ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("/sessions/{thread_id}/history")
-async def session_history(thread_id: str, ctx: Ctx, limit: int = Query(100, ge=1, le=1000),
-                          offset: int = Query(0, ge=0)) -> dict[str, Any]:
+async def session_history(
+    thread_id: str, ctx: Ctx, limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)
+) -> dict[str, Any]:
     """A page of the thread's checkpoints, newest first."""
     store = ctx.live_runner.store
     info = store.thread(thread_id)
     rows = store.history(thread_id, limit=limit, offset=offset)
-    return {"thread_id": thread_id, "total": info.checkpoints, "checkpoints": [
-        {"checkpoint_id": c.checkpoint_id, "parent_id": c.parent_id, "step": c.step,
-         "source": c.source, "writes": list(c.writes), "next": list(c.next),
-         "created_at": c.created_at.isoformat() if c.created_at else None} for c in rows]}
+    return {
+        "thread_id": thread_id,
+        "total": info.checkpoints,
+        "checkpoints": [
+            {
+                "checkpoint_id": c.checkpoint_id,
+                "parent_id": c.parent_id,
+                "step": c.step,
+                "source": c.source,
+                "writes": list(c.writes),
+                "next": list(c.next),
+                "created_at": c.created_at.isoformat() if c.created_at else None,
+            }
+            for c in rows
+        ],
+    }
 
 
 @router.get("/sessions/{thread_id}/runs")
@@ -168,11 +201,21 @@ async def resume(thread_id: str, request: ResumeRequest, ctx: Ctx) -> JSONRespon
 
 
 def _run_json(r: Any) -> dict[str, Any]:
-    return {"run_id": r.run_id, "thread_id": r.thread_id, "workflow": r.workflow,
-            "kind": r.kind, "status": r.status, "input": r.input,
-            "checkpoint_id": r.checkpoint_id, "created_at": r.created_at,
-            "started_at": r.started_at, "ended_at": r.ended_at, "duration_ms": r.duration_ms,
-            "error": r.error, "events": r.last_seq}
+    return {
+        "run_id": r.run_id,
+        "thread_id": r.thread_id,
+        "workflow": r.workflow,
+        "kind": r.kind,
+        "status": r.status,
+        "input": r.input,
+        "checkpoint_id": r.checkpoint_id,
+        "created_at": r.created_at,
+        "started_at": r.started_at,
+        "ended_at": r.ended_at,
+        "duration_ms": r.duration_ms,
+        "error": r.error,
+        "events": r.last_seq,
+    }
 
 
 @router.get("/runs/{run_id}")
@@ -189,16 +232,24 @@ async def cancel(run_id: str, ctx: Ctx) -> dict[str, Any]:
     cancelled = ctx.live_hub.cancel(run_id)
     if cancelled:
         await ctx.live_hub.wait(run_id)
-    return {"run_id": run_id, "cancelled": cancelled,
-            "status": ctx.live_runner.runs.get(record.run_id).status}
+    return {
+        "run_id": run_id,
+        "cancelled": cancelled,
+        "status": ctx.live_runner.runs.get(record.run_id).status,
+    }
 
 
 @router.get("/runs/{run_id}/events")
 async def run_events(
-    run_id: str, ctx: Ctx,
+    run_id: str,
+    ctx: Ctx,
     last_event_id: str | None = Header(None, alias="Last-Event-ID"),
-    after: int | None = Query(None, alias="last_event_id", ge=0,
-                              description="Replay events after this seq (or the header)."),
+    after: int | None = Query(
+        None,
+        alias="last_event_id",
+        ge=0,
+        description="Replay events after this seq (or the header).",
+    ),
 ) -> Response:
     """The run's events as SSE: stored ones after ``Last-Event-ID``, then live ones
     until the run stops. Works after a server restart (events are persisted)."""
@@ -220,5 +271,6 @@ def _parse_seq(value: str | None) -> int:
     except ValueError:
         from ...errors import UsageError
 
-        raise UsageError(f"Last-Event-ID must be an event seq (an integer), not {value!r}") \
-            from None
+        raise UsageError(
+            f"Last-Event-ID must be an event seq (an integer), not {value!r}"
+        ) from None

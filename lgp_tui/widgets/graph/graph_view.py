@@ -41,8 +41,12 @@ class GraphShape:
                 Edge(str(edge.target), bool(edge.conditional), label)
             )
         for out in edges.values():
-            out.sort(key=lambda e: (e.target == END, names.index(e.target)
-                                    if e.target in names else len(names)))
+            out.sort(
+                key=lambda e: (
+                    e.target == END,
+                    names.index(e.target) if e.target in names else len(names),
+                )
+            )
         return cls(_order(names, edges), edges)
 
 
@@ -76,7 +80,7 @@ class GraphView(ScrollableContainer):
         self.plain: list[str] = []
         self._note = "No workflow loaded."
 
-    def compose(self):  # noqa: ANN201 - ComposeResult
+    def compose(self):
         yield Static(Text(self._note, style="dim"), id="graph-text")
 
     def on_mount(self) -> None:
@@ -129,10 +133,15 @@ class GraphView(ScrollableContainer):
             for edge in self.shape.edges.get(node, []):
                 arrow = "─?→" if edge.conditional else "──→"
                 label = f" [{edge.label}]" if edge.label else ""
-                lines.append(Text.assemble(
-                    "   ", (arrow, "yellow" if edge.conditional else "dim"), " ",
-                    _name(edge.target), (label, "dim"),
-                ))
+                lines.append(
+                    Text.assemble(
+                        "   ",
+                        (arrow, "yellow" if edge.conditional else "dim"),
+                        " ",
+                        _name(edge.target),
+                        (label, "dim"),
+                    )
+                )
         return lines
 
     def _node_line(self, node: str) -> Text:

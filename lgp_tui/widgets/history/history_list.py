@@ -9,10 +9,11 @@ same for 20 rows or 5,000.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
 from textual import events
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -33,7 +34,7 @@ class Row:
 class HistoryList(ScrollView, can_focus=True):
     """Rows with one highlighted; posts :class:`Highlighted` and :class:`Selected`."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "move(-1)", "Up", show=False),
         Binding("down", "move(1)", "Down", show=False),
         Binding("pageup", "move(-20)", "Page up", show=False),
@@ -92,8 +93,9 @@ class HistoryList(ScrollView, can_focus=True):
         if index is None:
             self.refresh()
             return
-        self.scroll_to_region(Region(0, index, 1, 1), animate=False, immediate=True,
-                              force=True, x_axis=False)
+        self.scroll_to_region(
+            Region(0, index, 1, 1), animate=False, immediate=True, force=True, x_axis=False
+        )
         self.refresh()
         self.post_message(self.Highlighted(self, index, self.rows[index]))
 
@@ -107,8 +109,14 @@ class HistoryList(ScrollView, can_focus=True):
         highlight = None
         if index == self.highlighted:
             highlight = HIGHLIGHT if self.has_focus else HIGHLIGHT_BLURRED
-        return text_row(self.rows[index].prompt, self.app.console, scroll_x=scroll_x,
-                        width=width, base=self.rich_style, highlight=highlight)
+        return text_row(
+            self.rows[index].prompt,
+            self.app.console,
+            scroll_x=scroll_x,
+            width=width,
+            base=self.rich_style,
+            highlight=highlight,
+        )
 
     # -- keys and mouse --------------------------------------------------------
     def action_move(self, delta: int) -> None:

@@ -74,8 +74,13 @@ class RunBar(Vertical):
         self.query_one("#threads-button", Button).tooltip = "Pick a thread (ctrl+o)"
         self._validate(self.query_one("#run-input", Input).value)
 
-    def set_state(self, *, ready: bool | None = None, running: bool | None = None,
-                  resumable: bool | None = None) -> None:
+    def set_state(
+        self,
+        *,
+        ready: bool | None = None,
+        running: bool | None = None,
+        resumable: bool | None = None,
+    ) -> None:
         """Update what the buttons allow: a workflow loaded, a run in progress, an
         interrupt waiting for an answer."""
         if ready is not None:

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from rich.text import Text
 from textual import events
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -49,8 +50,10 @@ def describe(event: RunEvent) -> Text | None:
             kind = next((k for k in ("replay_of", "fork_of") if data.get(k)), None)
             what = {"replay_of": "▶ replay ", "fork_of": "▶ fork "}.get(kind or "", "▶ run ")
             return Text.assemble(
-                (what, "bold"), (str(data.get("workflow", "")), "bold cyan"),
-                f" on thread {event.thread_id}  input ", (compact(data.get("input")), "dim"),
+                (what, "bold"),
+                (str(data.get("workflow", "")), "bold cyan"),
+                f" on thread {event.thread_id}  input ",
+                (compact(data.get("input")), "dim"),
             )
         case "node.started":
             return Text.assemble("  ● ", (node, "cyan"), " started")
@@ -60,7 +63,10 @@ def describe(event: RunEvent) -> Text | None:
             if "error" in data:
                 err = data["error"]
                 return Text.assemble(
-                    "  ✖ ", (node, "red"), timing, " ",
+                    "  ✖ ",
+                    (node, "red"),
+                    timing,
+                    " ",
                     (f"{err.get('type')}: {err.get('message')}", "red"),
                 )
             return Text.assemble(
@@ -74,23 +80,26 @@ def describe(event: RunEvent) -> Text | None:
             return None
         case "interrupt":
             values = [i.get("value") for i in data.get("interrupts") or [] if isinstance(i, dict)]
-            return Text.assemble(
-                ("⏸ interrupted", "bold yellow"), f" at {node}: ", compact(values)
-            )
+            return Text.assemble(("⏸ interrupted", "bold yellow"), f" at {node}: ", compact(values))
         case "run.completed":
             ms = data.get("duration_ms")
             timing = f" in {ms:.1f} ms" if isinstance(ms, int | float) else ""
             return Text.assemble(
-                ("✔ completed", "bold green"), timing, "  result: ",
+                ("✔ completed", "bold green"),
+                timing,
+                "  result: ",
                 (compact(data.get("output"), 400), "green"),
             )
         case "run.failed":
             where = f" at {data['node']}" if data.get("node") else ""
             fold = "  [enter: traceback]" if data.get("traceback") else ""
             first = str(data.get("message") or "").partition("\n")[0]  # the rest is in the
-            return Text.assemble(                                          # traceback
-                ("✖ failed", "bold red"), where, ": ",
-                (f"{data.get('error_type')}: {first}", "red"), (fold, "dim"),
+            return Text.assemble(  # traceback
+                ("✖ failed", "bold red"),
+                where,
+                ": ",
+                (f"{data.get('error_type')}: {first}", "red"),
+                (fold, "dim"),
             )
         case "run.cancelled":
             return Text.assemble(("■ cancelled", "bold yellow"), f": {data.get('reason', '')}")
@@ -112,16 +121,24 @@ def describe_reload(event: ReloadEvent) -> Text:
 
     if event.type == "reload.started":
         names = ", ".join(Path(str(p)).name for p in data.get("changed") or []) or "files"
-        return Text.assemble(("⟳ changed ", "cyan"), (names, "bold"),
-                             (f"  (detected in {ms('detect_ms')})", "dim"))
+        return Text.assemble(
+            ("⟳ changed ", "cyan"), (names, "bold"), (f"  (detected in {ms('detect_ms')})", "dim")
+        )
     if event.type == "reload.succeeded":
-        return Text.assemble(("⟳ reloaded ", "bold cyan"), (event.workflow, "bold"),
-                             f" in {ms('load_ms')}")
-    where = f"{Path(str(data['file'])).name}:{data['line']}: " if data.get("file") and \
-        data.get("line") else ""
-    return Text.assemble(("⟳ reload failed", "bold red"), f" after {ms('load_ms')}: ",
-                         (f"{where}{data.get('error', '')}", "red"),
-                         ("  (the previous version stays)", "dim"))
+        return Text.assemble(
+            ("⟳ reloaded ", "bold cyan"), (event.workflow, "bold"), f" in {ms('load_ms')}"
+        )
+    where = (
+        f"{Path(str(data['file'])).name}:{data['line']}: "
+        if data.get("file") and data.get("line")
+        else ""
+    )
+    return Text.assemble(
+        ("⟳ reload failed", "bold red"),
+        f" after {ms('load_ms')}: ",
+        (f"{where}{data.get('error', '')}", "red"),
+        ("  (the previous version stays)", "dim"),
+    )
 
 
 @dataclass
@@ -160,17 +177,27 @@ class LogEntry:
 class RunLog(ScrollView, can_focus=True):
     """The run log; feed it with :meth:`add_event` and :meth:`add_line`."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "cursor(-1)", "Up", show=False),
         Binding("down", "cursor(1)", "Down", show=False),
         Binding("pageup", "cursor(-20)", "Page up", show=False),
         Binding("pagedown", "cursor(20)", "Page down", show=False),
         Binding("home", "first", "First", show=False),
         Binding("end", "last", "Follow", id="log.follow", tooltip="Jump to the end and follow"),
-        Binding("enter", "toggle_fold", "Fold", id="log.fold",
-                tooltip="Show or hide the traceback of a failed run"),
-        Binding("c", "copy", "Copy", id="log.copy",
-                tooltip="Copy the entry under the cursor to the clipboard"),
+        Binding(
+            "enter",
+            "toggle_fold",
+            "Fold",
+            id="log.fold",
+            tooltip="Show or hide the traceback of a failed run",
+        ),
+        Binding(
+            "c",
+            "copy",
+            "Copy",
+            id="log.copy",
+            tooltip="Copy the entry under the cursor to the clipboard",
+        ),
     ]
 
     following: reactive[bool] = reactive(True)
@@ -219,8 +246,12 @@ class RunLog(ScrollView, can_focus=True):
             node = event.node or event.data.get("node") or "?"
             content = str(event.data.get("content") or "")
             last = self.entries[-1] if self.entries else None
-            if (last is not None and last.kind == "message.delta" and last.node == node
-                    and last.run_id == event.run_id):
+            if (
+                last is not None
+                and last.kind == "message.delta"
+                and last.node == node
+                and last.run_id == event.run_id
+            ):
                 last.tokens += content
                 last.text = _tokens_line(node, last.tokens)
                 self._width = max(self._width, last.text.cell_len)
@@ -236,8 +267,9 @@ class RunLog(ScrollView, can_focus=True):
         detail: list[str] = []
         if event.type == "run.failed" and event.data.get("traceback"):
             detail = str(event.data["traceback"]).rstrip("\n").splitlines()
-        self._append(LogEntry(line, event.type, event.node or event.data.get("node"),
-                              event.run_id, detail))
+        self._append(
+            LogEntry(line, event.type, event.node or event.data.get("node"), event.run_id, detail)
+        )
 
     def add_reload(self, event: ReloadEvent) -> None:
         """Show a hot-reload event (filter on ``reload``)."""
@@ -350,8 +382,14 @@ class RunLog(ScrollView, can_focus=True):
         if row >= len(self._rows):
             return Strip.blank(width, self.rich_style)
         cursor = HIGHLIGHT if row == self.cursor and self.has_focus else None
-        return text_row(self._row_text(self._rows[row]), self.app.console, scroll_x=scroll_x,
-                        width=width, base=self.rich_style, highlight=cursor)
+        return text_row(
+            self._row_text(self._rows[row]),
+            self.app.console,
+            scroll_x=scroll_x,
+            width=width,
+            base=self.rich_style,
+            highlight=cursor,
+        )
 
     # -- following -------------------------------------------------------------
     def watch_scroll_y(self, old: float, new: float) -> None:
@@ -368,8 +406,11 @@ class RunLog(ScrollView, can_focus=True):
 
     def _update_subtitle(self) -> None:
         shown = len(self._rows)
-        parts = [f"{len(self.entries)} entries" if not self._terms
-                 else f"{shown} of {len(self.entries)} match {' '.join(self._terms)!r}"]
+        parts = [
+            f"{len(self.entries)} entries"
+            if not self._terms
+            else f"{shown} of {len(self.entries)} match {' '.join(self._terms)!r}"
+        ]
         if self._base:
             parts.append(f"oldest {self._base} dropped")
         parts.append("following" if self.following else "paused (end: follow)")

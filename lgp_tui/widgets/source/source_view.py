@@ -26,8 +26,9 @@ class SourceView(ScrollableContainer):
     def on_mount(self) -> None:
         self.border_title = "Source"
 
-    def show_file(self, path: Path | None, *, highlight_line: int | None = None,
-                  keep_scroll: bool = False) -> None:
+    def show_file(
+        self, path: Path | None, *, highlight_line: int | None = None, keep_scroll: bool = False
+    ) -> None:
         """Show ``path`` (or a placeholder when it is None or unreadable); a reload of
         the same file keeps the scroll position (``keep_scroll``)."""
         code = self.query_one("#source-code", Static)
@@ -46,7 +47,11 @@ class SourceView(ScrollableContainer):
         self.border_title = f"Source: {_relative(path, self.project_dir)}"
         code.update(
             Syntax(
-                self.text, "python", line_numbers=True, theme="ansi_dark", word_wrap=False,
+                self.text,
+                "python",
+                line_numbers=True,
+                theme="ansi_dark",
+                word_wrap=False,
                 highlight_lines={highlight_line} if highlight_line else None,
             )
         )

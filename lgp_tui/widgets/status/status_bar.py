@@ -30,16 +30,29 @@ class StatusBar(Static):
 
     def render(self) -> Text:
         sep = ("  │  ", "dim")
-        server_style = "dim" if self.server == "off" else (
-            "bold green" if self.server.startswith("http") else "yellow")
+        server_style = (
+            "dim"
+            if self.server == "off"
+            else ("bold green" if self.server.startswith("http") else "yellow")
+        )
         thread = self.thread or "new"
         if len(thread) > 18:  # generated ids are uuids: the head is enough to tell them apart
             thread = thread[:13] + "…"
         return Text.assemble(
-            ("status ", "dim"), (self.status, _STATUS_STYLE.get(self.status, "")), sep,
-            ("server ", "dim"), (self.server, server_style), sep,
-            ("thread ", "dim"), thread, sep,
-            ("env ", "dim"), (self.environment, "bold"), sep,
-            ("checkpoints ", "dim"), self.checkpoints or "-",
-            overflow="ellipsis", no_wrap=True,
+            ("status ", "dim"),
+            (self.status, _STATUS_STYLE.get(self.status, "")),
+            sep,
+            ("server ", "dim"),
+            (self.server, server_style),
+            sep,
+            ("thread ", "dim"),
+            thread,
+            sep,
+            ("env ", "dim"),
+            (self.environment, "bold"),
+            sep,
+            ("checkpoints ", "dim"),
+            self.checkpoints or "-",
+            overflow="ellipsis",
+            no_wrap=True,
         )
