@@ -333,7 +333,7 @@ def terminal_event(ctx: ServerContext, record: RunRecord) -> RunEvent | None:
 
 
 def latest_values(ctx: ServerContext, thread_id: str) -> Any:
-    from ..timetravel import state_at
+    from ...timetravel import state_at
 
     if not has_checkpoints(ctx, thread_id):
         return {}
