@@ -20,7 +20,24 @@ from typing import Any
 
 from . import sync_bridge
 from .checkpointing import CheckpointStore
-from .events import STATUS_FOR_EVENT, RunEvent
+from .events import (
+    CheckpointData,
+    CustomData,
+    EventData,
+    EventType,
+    InterruptData,
+    InterruptItem,
+    MessageDeltaData,
+    NodeError,
+    NodeFinishedData,
+    NodeStartedData,
+    RunCancelledData,
+    RunCompletedData,
+    RunEvent,
+    RunFailedData,
+    RunStartedData,
+)
+from .status import STATUS_FOR_EVENT, RunStatus
 from .jsonable import to_jsonable
 from .loader import LoadedWorkflow
 
@@ -61,12 +78,12 @@ class _Translator:
         self.started = time.perf_counter()
         self.output: Any = None
         self.interrupted = False
-        self.interrupts: list[dict[str, Any]] = []
+        self.interrupts: list[InterruptItem] = []
         self.interrupt_node: str | None = None
         self.failed_node: str | None = None
         self._task_starts: dict[str, float] = {}
 
-    def event(self, type_: Any, data: dict[str, Any], node: str | None = None) -> RunEvent:
+    def event(self, type_: EventType, data: EventData, node: str | None = None) -> RunEvent:
         self.seq += 1
         return RunEvent(self.run_id, self.seq, type_, self.thread_id, data, node)
 
@@ -88,60 +105,49 @@ class _Translator:
                 self.interrupted = True
                 for item in data["__interrupt__"]:
                     self.interrupts.append(
-                        {"id": getattr(item, "id", None), "value": to_jsonable(item.value)}
+                        InterruptItem(id=getattr(item, "id", None), value=to_jsonable(item.value))
                     )
             return None
         path = _path(ns)
         if kind == "custom":
-            return self.event("custom", {"value": to_jsonable(data), "path": path})
+            return self.event("custom", CustomData(value=to_jsonable(data), path=path))
         if kind == "messages":
             chunk, meta = data
             node = meta.get("langgraph_node") if isinstance(meta, dict) else None
             usage = getattr(chunk, "usage_metadata", None)
-            return self.event(
-                "message.delta",
-                {
-                    "content": to_jsonable(getattr(chunk, "content", chunk)),
-                    "id": getattr(chunk, "id", None),
-                    "message_type": getattr(chunk, "type", None),
-                    "usage": to_jsonable(usage) if usage else None,
-                    "path": path,
-                },
-                node,
+            delta = MessageDeltaData(
+                content=to_jsonable(getattr(chunk, "content", chunk)),
+                id=getattr(chunk, "id", None),
+                message_type=getattr(chunk, "type", None),
+                usage=to_jsonable(usage) if usage else None,
+                path=path,
             )
+            return self.event("message.delta", delta, node)
         if kind == "checkpoints":
             conf = (data.get("config") or {}).get("configurable", {})
             parent = (data.get("parent_config") or {}).get("configurable") or {}
             meta = data.get("metadata") or {}
-            return self.event(
-                "checkpoint",
-                {
-                    "checkpoint_id": conf.get("checkpoint_id"),
-                    "parent_id": parent.get("checkpoint_id"),
-                    "step": meta.get("step"),
-                    "source": meta.get("source"),
-                    "next": list(data.get("next") or ()),
-                    "path": path,
-                },
+            saved = CheckpointData(
+                checkpoint_id=conf.get("checkpoint_id"),
+                parent_id=parent.get("checkpoint_id"),
+                step=meta.get("step"),
+                source=meta.get("source"),
+                next=list(data.get("next") or ()),
+                path=path,
             )
+            return self.event("checkpoint", saved)
         return None
 
     def _task(self, ns: tuple[str, ...], data: dict[str, Any]) -> RunEvent | None:
-        name = data.get("name")
-        task_id = data.get("id")
+        name = str(data.get("name"))
+        task_id = str(data.get("id"))
         path = _path(ns)
         if "input" in data:
             self._task_starts[task_id] = time.perf_counter()
-            return self.event(
-                "node.started",
-                {
-                    "node": name,
-                    "path": path,
-                    "task_id": task_id,
-                    "triggers": list(data.get("triggers") or ()),
-                },
-                name,
+            started_data = NodeStartedData(
+                node=name, path=path, task_id=task_id, triggers=list(data.get("triggers") or ())
             )
+            return self.event("node.started", started_data, name)
         started = self._task_starts.pop(task_id, None)
         duration = round((time.perf_counter() - started) * 1000, 3) if started else None
         error = data.get("error")
@@ -150,52 +156,46 @@ class _Translator:
             self.failed_node = name
         if interrupts and self.interrupt_node is None:
             self.interrupt_node = name
-        payload: dict[str, Any] = {
-            "node": name,
-            "path": path,
-            "task_id": task_id,
-            "duration_ms": duration,
-            "update": to_jsonable(data.get("result")),
-        }
+        payload = NodeFinishedData(
+            node=name,
+            path=path,
+            task_id=task_id,
+            duration_ms=duration,
+            update=to_jsonable(data.get("result")),
+        )
         if error is not None:
-            payload["error"] = {"type": type(error).__name__, "message": str(error)}
+            payload["error"] = NodeError(type=type(error).__name__, message=str(error))
         if interrupts:
             payload["interrupts"] = to_jsonable(interrupts)
         return self.event("node.finished", payload, name)
 
     def finish(self) -> RunEvent:
         if self.interrupted:
-            return self.event(
-                "interrupt",
-                {
-                    "interrupts": self.interrupts,
-                    "node": self.interrupt_node,
-                    "output": to_jsonable(self.output),
-                    "duration_ms": self.elapsed_ms(),
-                },
-                self.interrupt_node,
+            stopped = InterruptData(
+                interrupts=self.interrupts,
+                node=self.interrupt_node,
+                output=to_jsonable(self.output),
+                duration_ms=self.elapsed_ms(),
             )
-        return self.event(
-            "run.completed",
-            {"output": to_jsonable(self.output), "duration_ms": self.elapsed_ms()},
-        )
+            return self.event("interrupt", stopped, self.interrupt_node)
+        done = RunCompletedData(output=to_jsonable(self.output), duration_ms=self.elapsed_ms())
+        return self.event("run.completed", done)
 
     def failed(self, exc: BaseException) -> RunEvent:
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        return self.event(
-            "run.failed",
-            {
-                "error_type": type(exc).__name__,
-                "message": str(exc),
-                "traceback": tb,
-                "node": self.failed_node,
-                "duration_ms": self.elapsed_ms(),
-            },
-            self.failed_node,
+        failure = RunFailedData(
+            error_type=type(exc).__name__,
+            message=str(exc),
+            traceback=tb,
+            node=self.failed_node,
+            duration_ms=self.elapsed_ms(),
         )
+        return self.event("run.failed", failure, self.failed_node)
 
     def cancelled(self, reason: str) -> RunEvent:
-        return self.event("run.cancelled", {"reason": reason, "duration_ms": self.elapsed_ms()})
+        return self.event(
+            "run.cancelled", RunCancelledData(reason=reason, duration_ms=self.elapsed_ms())
+        )
 
 
 def _path(ns: tuple[str, ...]) -> list[str]:
@@ -209,14 +209,23 @@ class Executor:
         workflow: The workflow to run (see :func:`lgp_engine.load_workflow`).
         store: Where thread state is read and written.
         environment: Reported in ``run.started`` (experiment, hosted, ...).
+        max_steps: Supersteps a run may take before it fails with
+            ``GraphRecursionError`` (LangGraph's ``recursion_limit``); None keeps
+            LangGraph's default.
     """
 
     def __init__(
-        self, workflow: LoadedWorkflow, store: CheckpointStore, *, environment: str = "experiment"
+        self,
+        workflow: LoadedWorkflow,
+        store: CheckpointStore,
+        *,
+        environment: str = "experiment",
+        max_steps: int | None = None,
     ) -> None:
         self.workflow = workflow
         self.store = store
         self.environment = environment
+        self.max_steps = max_steps
         self._graph: Any = None
 
     def graph(self, config: dict[str, Any] | None = None, context: Any = None) -> Any:
@@ -243,11 +252,14 @@ class Executor:
         configurable: dict[str, Any] = {"thread_id": thread_id}
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
-        return {
+        config: dict[str, Any] = {
             "configurable": configurable,
             "run_id": uuid.UUID(run_id),
             "metadata": {"lgp_run_id": run_id},
         }
+        if self.max_steps is not None:
+            config["recursion_limit"] = self.max_steps
+        return config
 
     def _started(
         self,
@@ -262,17 +274,15 @@ class Executor:
             input_ = {
                 "command": {"resume": input_.resume, "goto": input_.goto, "update": input_.update}
             }
-        return tr.event(
-            "run.started",
-            {
-                "workflow": self.workflow.name,
-                "input": to_jsonable(input_),
-                "thread_id": tr.thread_id,
-                "checkpoint_id": checkpoint_id,
-                "environment": self.environment,
-                **(extra or {}),
-            },
+        data = RunStartedData(
+            workflow=self.workflow.name,
+            input=to_jsonable(input_),
+            thread_id=tr.thread_id,
+            checkpoint_id=checkpoint_id,
+            environment=self.environment,
         )
+        data.update(extra or {})  # type: ignore[typeddict-item]
+        return tr.event("run.started", data)
 
     async def astream(
         self,
@@ -368,13 +378,13 @@ def collect(events: Any) -> RunResult:
     """Summarize an iterable of one run's events into a :class:`RunResult`."""
     seen: list[RunEvent] = list(events)
     first, last = seen[0], seen[-1]
-    status = STATUS_FOR_EVENT.get(last.type, "running")
+    status = STATUS_FOR_EVENT.get(last.type, RunStatus.RUNNING)
     return RunResult(
         run_id=first.run_id,
         thread_id=first.thread_id,
         status=status,
         output=last.data.get("output"),
-        error=last.data if last.type == "run.failed" else None,
+        error=dict(last.data) if last.type == "run.failed" else None,
         interrupts=last.data.get("interrupts", []) if last.type == "interrupt" else [],
         duration_ms=float(last.data.get("duration_ms") or 0.0),
         events=seen,

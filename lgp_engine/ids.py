@@ -18,6 +18,10 @@ THREAD_ID_MAX_LENGTH = 200
 THREAD_ID_RULE = (
     f"1 to {THREAD_ID_MAX_LENGTH} printable characters, no '/', no leading or trailing spaces"
 )
+# The same rule as a regular expression (for the API's OpenAPI document): no control
+# character (Unicode Cc), no lone surrogate, no '/', no space at either end.
+_BAD = r"/\x00-\x1f\x7f-\x9f\ud800-\udfff"
+THREAD_ID_PATTERN = rf"^[^\s{_BAD}](?:[^{_BAD}]{{0,{THREAD_ID_MAX_LENGTH - 2}}}[^\s{_BAD}])?$"
 # Characters RFC 3986 allows unescaped in a path segment (besides letters and digits).
 _PCHAR = "-._~!$&'()*+,;=:@"
 

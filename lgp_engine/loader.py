@@ -552,8 +552,8 @@ def _import_error(exc: BaseException, path: Path | None) -> WorkflowLoadError:
     # the deepest frame in the workflow's own folder, else the deepest outside importlib
     own = [f for f in frames if own_dir and f.filename.startswith(own_dir)]
     user = [f for f in frames if "importlib" not in f.filename and "<frozen" not in f.filename]
-    frame = (own or user or frames or [None])[-1]
-    location = f"{frame.filename}:{frame.lineno}" if frame else str(path or "?")
+    chosen = own or user or list(frames)
+    location = f"{chosen[-1].filename}:{chosen[-1].lineno}" if chosen else str(path or "?")
     message = f"{location}: error while importing the workflow: {type(exc).__name__}: {exc}"
     hint = None
     if isinstance(exc, ModuleNotFoundError):
@@ -582,7 +582,8 @@ class _LocalTypesFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not str(record.msg).startswith("Deserializing unregistered type"):
             return True
-        module = sys.modules.get(str(record.args[0])) if record.args else None
+        args = record.args if isinstance(record.args, tuple) else ()
+        module = sys.modules.get(str(args[0])) if args else None
         file = getattr(module, "__file__", None) or ""
         return not any(file.startswith(root + os.sep) for root in _LOCAL_ROOTS)
 

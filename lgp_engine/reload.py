@@ -601,7 +601,7 @@ def _local_modules(workflow: LoadedWorkflow) -> dict[str, Path]:
             if name in found:
                 continue
             candidate = sys.modules.get(name)
-            if _is_local(name, candidate, roots, excluded):
+            if candidate is not None and _is_local(name, candidate, roots, excluded):
                 path = _module_file(candidate)
                 assert path is not None
                 found[name] = path

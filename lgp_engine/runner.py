@@ -24,7 +24,7 @@ from . import sync_bridge
 from .checkpointing import CheckpointStore, open_checkpoints
 from .config import Settings
 from .errors import ConflictError, NotFoundError, UsageError
-from .events import RunEvent
+from .events import RunCancelledData, RunEvent
 from .executor import Executor, new_run_id, new_thread_id
 from .ids import check_thread_id
 from .jsonable import dumps
@@ -71,24 +71,34 @@ class Runner:
         store: Checkpoints (thread state).
         runs: Run records and event logs.
         environment: Reported in ``run.started``.
+        max_steps: Supersteps a run may take before it fails (LangGraph's recursion
+            limit); None keeps LangGraph's default.
     """
 
-    def __init__(self, store: CheckpointStore, runs: RunStore, *, environment: str) -> None:
+    def __init__(
+        self,
+        store: CheckpointStore,
+        runs: RunStore,
+        *,
+        environment: str,
+        max_steps: int | None = None,
+    ) -> None:
         self.store = store
         self.runs = runs
         self.environment = environment
+        self.max_steps = max_steps
         self._executors: dict[str, Executor] = {}
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, settings: Settings) -> Iterator[Runner]:
+    def open(cls, settings: Settings, *, max_steps: int | None = None) -> Iterator[Runner]:
         """A runner over the project's checkpoint and run stores (same SQLite file)."""
         with open_checkpoints(settings) as store:
             runs = RunStore(store.db_path, busy_timeout_ms=settings.checkpointer.busy_timeout_ms)
             try:
                 runs.reap_abandoned()
                 runs.prune(max_age_days=settings.runs.max_age_days, max_runs=settings.runs.max_runs)
-                yield cls(store, runs, environment=settings.environment)
+                yield cls(store, runs, environment=settings.environment, max_steps=max_steps)
             finally:
                 runs.close()
 
@@ -96,7 +106,9 @@ class Runner:
         """The executor for ``workflow`` (one per loaded workflow, reused)."""
         current = self._executors.get(workflow.name)
         if current is None or current.workflow is not workflow:  # a reload replaces it
-            current = Executor(workflow, self.store, environment=self.environment)
+            current = Executor(
+                workflow, self.store, environment=self.environment, max_steps=self.max_steps
+            )
             self._executors[workflow.name] = current
         return current
 
@@ -375,7 +387,7 @@ class Runner:
                 new = await graph.aupdate_state(config, plan.update, as_node=plan.as_node)
                 checkpoint_id = new["configurable"]["checkpoint_id"]
         if plan.existing is not None:
-            record = self.runs.transition(plan.existing.run_id, "running")
+            record = self.runs.transition(plan.existing.run_id, RunStatus.RUNNING)
         else:
             record = self.runs.create(
                 new_run_id(),
@@ -387,7 +399,7 @@ class Runner:
                 checkpoint_id=checkpoint_id,
                 meta=plan.meta,
             )
-            record = self.runs.transition(record.run_id, "running")
+            record = self.runs.transition(record.run_id, RunStatus.RUNNING)
         last: RunEvent | None = None
         started = time.perf_counter()
         agen = executor.astream(
@@ -410,7 +422,7 @@ class Runner:
                 last = event
                 yield event
         finally:
-            await agen.aclose()
+            await agen.aclose()  # type: ignore[attr-defined]
             if last is None or not last.is_terminal:
                 # the consumer went away mid-run: record it as cancelled
                 seq = last.seq + 1 if last else self.runs.last_seq(record.run_id) + 1
@@ -419,7 +431,7 @@ class Runner:
                     seq,
                     "run.cancelled",
                     plan.thread_id,
-                    {"reason": "the consumer stopped reading"},
+                    RunCancelledData(reason="the consumer stopped reading"),
                 )
                 with contextlib.suppress(Exception):
                     self.runs.append(event)
@@ -430,7 +442,7 @@ class Runner:
         fields: dict[str, Any] = {"duration_ms": round((time.perf_counter() - started) * 1000, 3)}
         if event.type == "run.failed":
             fields["error"] = {k: event.data.get(k) for k in ("error_type", "message", "node")}
-        self.runs.transition(run_id, status, **fields)  # type: ignore[arg-type]
+        self.runs.transition(run_id, status, **fields)
 
     def _require_checkpoint(self, thread_id: str, checkpoint_id: str) -> None:
         self.store.thread(thread_id)

@@ -2,28 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .._version import __version__
 from ..config import Settings
-from ..errors import LGPError, NotFoundError, UsageError
 from ..runner import Runner
-from ..runs import IllegalTransition
 from .auth import resolve_auth, with_worker_keys
 from .catalog import Catalog, build_catalog
 from .context import ServerContext
+from .http_errors import ERROR_RESPONSES, PublicText, install_error_handlers
 from .hub import RunHub
 from .metrics import Metrics
-from .security import GuardMiddleware
+from .openapi import install_docs
+from .security import GuardMiddleware, install_access_log_redaction
 
 if TYPE_CHECKING:
     from ..reload import ReloadOutcome
@@ -60,21 +59,38 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        with Runner.open(settings) as runner:
-            ctx.runner = runner
-            ctx.hub = RunHub(runner.runs, on_event=ctx.metrics.observe_event)
-            async with _watching(ctx, reload, on_reload):
-                yield
-                await ctx.hub.shutdown()
+        # sync nodes run in the loop's default executor: give runs a pool of their own,
+        # sized from config, so busy runs never starve a quick one (or the server)
+        pool = ThreadPoolExecutor(settings.server.run_threads, thread_name_prefix="lgp-run")
+        asyncio.get_running_loop().set_default_executor(pool)
+        try:
+            with Runner.open(settings, max_steps=settings.server.max_steps) as runner:
+                ctx.runner = runner
+                ctx.hub = RunHub(
+                    runner.runs,
+                    on_event=ctx.metrics.observe_event,
+                    max_running=settings.server.max_concurrent_runs,
+                )
+                async with _watching(ctx, reload, on_reload):
+                    yield
+                    await ctx.hub.shutdown()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
 
+    server = settings.server
     app = FastAPI(
         title="LGP Workbench API",
         version=__version__,
         lifespan=lifespan,
         description="Run LangGraph workflows over HTTP; LangGraph SDK compatible.",
+        docs_url=None,
+        redoc_url=None,
+        responses=ERROR_RESPONSES,
     )
     app.state.ctx = ctx
-    _error_handlers(app)
+    install_error_handlers(app, PublicText(str(settings.project_dir)))
+    install_docs(app, secured=bool(server.keys))
+    install_access_log_redaction(server.keys)
 
     from .langgraph import ROUTERS
     from .routes import core
@@ -82,7 +98,6 @@ def create_app(
     for router in (core.router, *ROUTERS):
         app.include_router(router)
 
-    server = settings.server
     if server.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -95,6 +110,7 @@ def create_app(
         GuardMiddleware,
         api_keys=server.keys,
         rate_limit=server.rate_limit_per_minute,
+        auth_failures=server.auth_failures_per_minute,
         max_body=server.max_body_bytes,
         metrics=ctx.metrics,
     )
@@ -147,50 +163,6 @@ async def _watching(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-
-
-def _error_handlers(app: FastAPI) -> None:
-    def body(status: int, detail: str, **extra: Any) -> JSONResponse:
-        return JSONResponse({"detail": detail, **extra}, status_code=status)
-
-    @app.exception_handler(NotFoundError)
-    async def not_found(_: Request, exc: NotFoundError) -> JSONResponse:
-        return body(404, str(exc))
-
-    @app.exception_handler(UsageError)
-    async def usage(_: Request, exc: UsageError) -> JSONResponse:
-        return body(422, str(exc))
-
-    @app.exception_handler(IllegalTransition)
-    async def conflict(_: Request, exc: IllegalTransition) -> JSONResponse:
-        return body(409, str(exc))
-
-    @app.exception_handler(LGPError)
-    async def lgp_error(_: Request, exc: LGPError) -> JSONResponse:
-        return body(400, str(exc), error=exc.title)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
-            for e in exc.errors()
-        ]
-        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
-        where = ".".join(str(p) for p in first["loc"] if p != "body") or "body"
-        return body(422, f"{where}: {first['msg']}", errors=errors)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(
-            {"detail": exc.detail},
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
-        )
-
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return body(500, f"internal error: {type(exc).__name__}: {exc}")
 
 
 def app_from_env() -> FastAPI:

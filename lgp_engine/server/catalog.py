@@ -4,6 +4,7 @@ project's registry (``workflows/config.yaml``)."""
 from __future__ import annotations
 
 import logging
+import os
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,15 +55,23 @@ class Catalog:
             hint=f"served: {', '.join(self.names()) or 'none'}",
         )
 
-    def describe(self, name: str) -> dict[str, Any]:
+    def describe(self, name: str, project_dir: Path) -> dict[str, Any]:
+        """Name, description, kind, assistant id and source (relative to the project)."""
         wf = self.workflows[name]
         return {
             "name": name,
             "description": wf.source.description,
             "kind": wf.kind,
             "assistant_id": assistant_id_for(name),
-            "source": wf.source.label,
+            "source": _relative(wf.source.label, project_dir),
         }
+
+
+def _relative(label: str, project_dir: Path) -> str:
+    root = str(project_dir.resolve())
+    if label.startswith(root + os.sep):
+        return label[len(root) + 1 :]
+    return label if not os.path.isabs(label.split(":", 1)[0]) else os.path.basename(label)
 
 
 def build_catalog(settings: Settings, target: str | None = None) -> Catalog:

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import Literal
 
+from ..errors import ConflictError
 from ..events import RunEvent
 from ..runs import RunStore
+from ..status import IN_FLIGHT
 
 log = logging.getLogger(__name__)
 
@@ -50,47 +54,74 @@ class _Follower:
             self.behind = True  # catch up from the store instead
 
 
-class RunHub:
-    """Starts runs as tasks and fans their events out to followers."""
+Strategy = Literal["reject", "interrupt", "rollback", "enqueue"]
 
-    def __init__(self, runs: RunStore, *, on_event: Callable[[RunEvent], None] | None = None):
+
+class RunHub:
+    """Starts runs as tasks and fans their events out to followers.
+
+    Every run of the server, whichever API started it, is admitted here: runs on
+    one thread take turns (one per-thread lock, held for the whole run, applying
+    the caller's multitask strategy), and at most ``max_running`` runs execute at
+    once; the others wait, in order (:attr:`waiting`).
+    """
+
+    def __init__(
+        self,
+        runs: RunStore,
+        *,
+        on_event: Callable[[RunEvent], None] | None = None,
+        max_running: int = 32,
+    ) -> None:
         self.runs = runs
         self.on_event = on_event
         self.active: dict[str, RunHandle] = {}
-        self._thread_locks: dict[str, asyncio.Lock] = {}
+        # one lock per thread while anyone holds or waits for it
+        self._thread_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._slots = asyncio.Semaphore(max_running)
+        self.waiting = 0
         self._closing = False
 
     async def launch(
-        self, events: AsyncIterator[RunEvent], *, thread_id: str | None = None
+        self,
+        events: AsyncIterator[RunEvent],
+        *,
+        thread_id: str | None = None,
+        strategy: Strategy = "enqueue",
     ) -> RunHandle:
         """Start iterating a runner operation; returns once the run exists.
 
         Errors raised before the first event (bad input, unknown thread...) are
         raised here, so an HTTP handler can answer 4xx with nothing started. The run
         is registered by its own task, so it stays cancellable even if the caller
-        of ``launch`` goes away. With ``thread_id``, runs on that thread take turns:
-        this one starts when the thread's previous run (started here) has ended.
+        of ``launch`` goes away. With ``thread_id``, a run of this process already on
+        that thread is dealt with by ``strategy``: ``enqueue`` waits for it to end,
+        ``reject`` raises :class:`ConflictError`, ``interrupt`` and ``rollback``
+        cancel it first.
         """
         if self._closing:
-            from ..errors import LGPError
-
-            raise LGPError("the server is shutting down")
+            raise ConflictError("the server is shutting down", code="shutting_down")
         loop = asyncio.get_running_loop()
         first: asyncio.Future[RunHandle] = loop.create_future()
-        lock = self._thread_locks.setdefault(thread_id, asyncio.Lock()) if thread_id else None
+        lock = self._lock(thread_id) if thread_id else None
         if lock is not None:
-            await lock.acquire()
+            await self._admit(thread_id or "", lock, strategy)
 
         async def drive() -> None:
             handle: RunHandle | None = None
+            self.waiting += 1
             try:
-                async for event in events:
-                    if handle is None:
-                        handle = RunHandle(event.run_id, event.thread_id, task)
-                        self.active[handle.run_id] = handle
-                        if not first.done():
-                            first.set_result(handle)
-                    self._publish(handle, event)
+                async with self._slots:
+                    self.waiting -= 1
+                    async for event in events:
+                        if handle is None:
+                            handle = RunHandle(event.run_id, event.thread_id, task)
+                            self.active[handle.run_id] = handle
+                            if not first.done():
+                                first.set_result(handle)
+                        self._publish(handle, event)
             except asyncio.CancelledError:
                 pass
             except BaseException as exc:
@@ -111,6 +142,28 @@ class RunHub:
         if lock is not None:
             task.add_done_callback(lambda _: lock.release())
         return await asyncio.shield(first)
+
+    def _lock(self, thread_id: str) -> asyncio.Lock:
+        lock = self._thread_locks.get(thread_id)
+        if lock is None:
+            lock = self._thread_locks[thread_id] = asyncio.Lock()
+        return lock
+
+    async def _admit(self, thread_id: str, lock: asyncio.Lock, strategy: Strategy) -> None:
+        """Take the thread's turn (held until the run ends), as ``strategy`` says."""
+        busy = [h for h in self.active.values() if h.thread_id == thread_id]
+        if strategy == "reject" and (lock.locked() or busy):
+            running = busy[0].run_id if busy else "a run that is starting"
+            raise ConflictError(
+                f"thread {thread_id} is already running {running}; wait for it to end "
+                "or choose another multitask strategy",
+                code="thread_busy",
+                thread_id=thread_id,
+            )
+        if strategy in ("interrupt", "rollback"):
+            for handle in busy:
+                self.cancel(handle.run_id, f"replaced by a new run ({strategy})")
+        await lock.acquire()
 
     def _publish(self, handle: RunHandle, event: RunEvent) -> None:
         handle.last = event
@@ -137,7 +190,7 @@ class RunHub:
                     if event.is_terminal:
                         return
                 if handle is None or handle.done.is_set():
-                    if self.runs.get(run_id).status not in ("queued", "running"):
+                    if self.runs.get(run_id).status not in IN_FLIGHT:
                         for event in self.runs.events(run_id, last):
                             last = event.seq
                             yield event
@@ -152,18 +205,23 @@ class RunHub:
                 while True:
                     if follower.queue.empty() and (follower.behind or handle.done.is_set()):
                         break
-                    event = await follower.queue.get()
-                    if event is None or event.seq != last + 1:
-                        if event is not None and event.seq <= last:
+                    live = await follower.queue.get()
+                    if live is None or live.seq != last + 1:
+                        if live is not None and live.seq <= last:
                             continue
                         break  # a gap or the end: the store has the rest
-                    last = event.seq
-                    yield event
-                    if event.is_terminal:
+                    last = live.seq
+                    yield live
+                    if live.is_terminal:
                         return
         finally:
             if handle is not None:
                 handle.followers.discard(follower)
+
+    def thread_busy(self, thread_id: str) -> bool:
+        """Whether a run of this process holds (or waits for) the thread's turn."""
+        lock = self._thread_locks.get(thread_id)
+        return lock is not None and lock.locked()
 
     def cancel(self, run_id: str, reason: str = "cancelled through the API") -> bool:
         """Cancel a run of this process; False if it is not running here."""

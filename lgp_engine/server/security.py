@@ -1,21 +1,25 @@
-"""Request guards as plain ASGI middleware: API keys, rate limit, body size, metrics.
+"""Request guards as plain ASGI middleware: API keys, throttles, body checks, errors.
 
 Plain ASGI (not BaseHTTPMiddleware) so streaming responses pass through untouched.
-Every refusal is a JSON body. Keys are compared in constant time and never logged.
+Every refusal is a JSON body in the API's one error shape (``{"detail": ...}``).
+Keys are compared in constant time and never logged: URLs in the access log are
+masked (:class:`RedactingFilter`).
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import logging
 import math
+import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
-from starlette.exceptions import HTTPException
-
+from .json_guard import BodyProblem, check_json_body
 from .metrics import Metrics
 
 Scope = MutableMapping[str, Any]
@@ -24,7 +28,13 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-OPEN_PATHS = frozenset({"/health", "/metrics"})
+log = logging.getLogger("lgp.server")
+
+#: Answered without a key: liveness, metrics, and the API's own description.
+OPEN_PATHS = frozenset({"/health", "/metrics", "/openapi.json", "/docs", "/redoc"})
+OPEN_PREFIXES = ("/docs/assets/",)
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+KEY_HINT = "send 'Authorization: Bearer KEY' or 'x-api-key: KEY'"
 
 
 async def send_json(
@@ -48,7 +58,7 @@ async def send_json(
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers") or []:
         if key.lower() == name:
-            return value.decode("latin-1")
+            return str(value.decode("latin-1"))
     return None
 
 
@@ -60,129 +70,266 @@ def presented_key(scope: Scope) -> str | None:
     return _header(scope, b"x-api-key")
 
 
+def is_open(path: str) -> bool:
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
+
+
+class SlidingWindow:
+    """At most ``limit`` events per identity in any 60 seconds."""
+
+    def __init__(self, limit: int, *, window: float = 60.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._hits: dict[str, deque[float]] = {}
+
+    def retry_after(self, identity: str) -> int:
+        """Seconds until ``identity`` may act again (0: it may now)."""
+        hits = self._prune(identity, time.monotonic())
+        if len(hits) >= self.limit:
+            return max(1, math.ceil(hits[0] + self.window - time.monotonic()))
+        return 0
+
+    def hit(self, identity: str) -> int:
+        """Count one event unless over the limit; the seconds to wait if it is."""
+        now = time.monotonic()
+        hits = self._prune(identity, now)
+        if len(hits) >= self.limit:
+            return max(1, math.ceil(hits[0] + self.window - now))
+        hits.append(now)
+        return 0
+
+    def _prune(self, identity: str, now: float) -> deque[float]:
+        hits = self._hits.setdefault(identity, deque())
+        while hits and hits[0] <= now - self.window:
+            hits.popleft()
+        if len(self._hits) > 10_000:  # forget clients that went quiet
+            for ident in [i for i, h in self._hits.items() if not h or h[-1] <= now - self.window]:
+                del self._hits[ident]
+        return hits
+
+
 class GuardMiddleware:
-    """Auth, rate limit, body size and request metrics in one pass.
+    """Auth, throttles, body size and content, request metrics and the last-resort 500,
+    in one pass.
 
     Args:
         app: The wrapped app.
         api_keys: Accepted keys; empty means no authentication.
         rate_limit: Requests per key (or client address) per minute; 0 disables it.
+        auth_failures: Missing or wrong keys per client address per minute before
+            that address gets 429 (whatever key it sends) until the minute is over.
         max_body: Largest request body in bytes.
         metrics: Where request counts go.
     """
 
     def __init__(
-        self, app: ASGIApp, *, api_keys: list[str], rate_limit: int, max_body: int, metrics: Metrics
+        self,
+        app: ASGIApp,
+        *,
+        api_keys: list[str],
+        rate_limit: int,
+        auth_failures: int,
+        max_body: int,
+        metrics: Metrics,
     ) -> None:
         self.app = app
         self.keys = [k.encode() for k in api_keys if k]
         self.rate_limit = rate_limit
+        self.requests = SlidingWindow(rate_limit) if rate_limit else None
+        self.failures = SlidingWindow(auth_failures)
         self.max_body = max_body
         self.metrics = metrics
-        self._hits: dict[str, deque[float]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status_box = {"status": 500}
+        state = {"status": 500, "started": False}
 
         async def tracking_send(message: Message) -> None:
             if message["type"] == "http.response.start":
-                status_box["status"] = message["status"]
+                state["status"] = message["status"]
+                state["started"] = True
             await send(message)
 
         try:
             await self._guarded(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            if not state["started"]:
+                # answered here (not re-raised to uvicorn), so a pooled keep-alive
+                # connection stays usable; no traceback or host path reaches the client
+                await send_json(tracking_send, 500, {"detail": "internal server error"})
         finally:
             route = scope.get("route")
             label = getattr(route, "path", None) or (
-                "unmatched" if scope["path"] not in OPEN_PATHS else scope["path"]
+                scope["path"] if is_open(scope["path"]) else "unmatched"
             )
-            self.metrics.requests.labels(scope["method"], label, str(status_box["status"])).inc()
+            self.metrics.requests.labels(scope["method"], label, str(state["status"])).inc()
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope["path"]
-        if path in OPEN_PATHS or scope["method"] == "OPTIONS":
+        if is_open(scope["path"]) or scope["method"] == "OPTIONS":
             await self.app(scope, receive, send)
             return
+        client = (scope.get("client") or ("?", 0))[0]
         key = presented_key(scope)
         if self.keys:
+            wait = self.failures.retry_after(f"ip:{client}")
+            if wait:
+                await self._too_many(
+                    send,
+                    wait,
+                    "too many requests with a missing or wrong API key from this address",
+                )
+                return
             ok = key is not None and any(hmac.compare_digest(key.encode(), k) for k in self.keys)
             if not ok:
+                self.failures.hit(f"ip:{client}")
                 await send_json(
                     send,
                     401,
-                    {
-                        "detail": "missing or invalid API key",
-                        "hint": "send 'Authorization: Bearer KEY' or 'x-api-key: KEY'",
-                    },
+                    {"detail": "missing or invalid API key", "hint": KEY_HINT},
                     [(b"www-authenticate", b"Bearer")],
                 )
                 return
-        if self.rate_limit:
-            client = scope.get("client") or ("?", 0)
+        if self.requests is not None:
             # a presented key only identifies a client when keys are checked
-            identity = f"key:{key}" if self.keys and key else f"ip:{client[0]}"
-            retry = self._limited(identity)
-            if retry:
-                await send_json(
-                    send,
-                    429,
-                    {
-                        "detail": f"rate limit of {self.rate_limit} requests per minute exceeded",
-                        "retry_after": retry,
-                    },
-                    [(b"retry-after", str(retry).encode())],
+            identity = f"key:{key}" if self.keys and key else f"ip:{client}"
+            wait = self.requests.hit(identity)
+            if wait:
+                await self._too_many(
+                    send, wait, f"rate limit of {self.rate_limit} requests per minute exceeded"
                 )
                 return
-        length = _header(scope, b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body:
-            await send_json(send, 413, self._too_large())
-            return
-        received = 0
-        started = False
+        if scope["method"] in BODY_METHODS:
+            body = await self._read_body(receive, send)
+            if body is None:
+                return
+            receive = _replay(body, receive)
+        await self.app(scope, receive, send)
 
-        async def counting_receive() -> Message:
-            nonlocal received
+    async def _read_body(self, receive: Receive, send: Send) -> bytes | None:
+        """The whole request body, or None when it was refused (413/422 sent)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body:
-                    raise _TooLarge(self.max_body)
-            return message
-
-        async def watching_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
+            if message["type"] != "http.request":
+                return None  # the client went away
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                await send_json(
+                    send, 413, {"detail": f"request body larger than {self.max_body} bytes"}
+                )
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
         try:
-            await self.app(scope, counting_receive, watching_send)
-        except _TooLarge:
-            if not started:
-                await send_json(send, 413, self._too_large())
+            check_json_body(body)
+        except BodyProblem as problem:
+            await send_json(
+                send,
+                422,
+                {
+                    "detail": str(problem),
+                    "errors": [
+                        {
+                            "loc": ["body", *_loc(problem.where)],
+                            "msg": problem.reason,
+                            "type": "value_error",
+                        }
+                    ],
+                },
+            )
+            return None
+        return body
 
-    def _too_large(self) -> dict[str, Any]:
-        return {"detail": f"request body larger than {self.max_body} bytes"}
-
-    def _limited(self, identity: str) -> int:
-        """Seconds to wait if ``identity`` is over the limit, else 0 (and count it)."""
-        now = time.monotonic()
-        hits = self._hits.setdefault(identity, deque())
-        while hits and hits[0] <= now - 60:
-            hits.popleft()
-        if len(self._hits) > 10_000:  # forget clients that went quiet
-            for ident in [i for i, h in self._hits.items() if not h or h[-1] <= now - 60]:
-                del self._hits[ident]
-        if len(hits) >= self.rate_limit:
-            return max(1, math.ceil(hits[0] + 60 - now))
-        hits.append(now)
-        return 0
+    @staticmethod
+    async def _too_many(send: Send, wait: int, detail: str) -> None:
+        await send_json(
+            send,
+            429,
+            {"detail": detail, "retry_after": wait},
+            [(b"retry-after", str(wait).encode())],
+        )
 
 
-class _TooLarge(HTTPException):
-    """Raised while reading a body past the limit; FastAPI re-raises HTTP errors."""
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that gives the buffered body once, then the client's own messages
+    (so a streaming response still hears the client disconnect)."""
+    sent = False
 
-    def __init__(self, limit: int = 0) -> None:
-        super().__init__(413, f"request body larger than {limit} bytes")
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _loc(where: str) -> list[str | int]:
+    """``input.items[3]`` -> ``["input", "items", 3]``."""
+    out: list[str | int] = []
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", where):
+        out.append(int(part[1:-1]) if part.startswith("[") else part)
+    return out
+
+
+# -- the access log never shows a key ---------------------------------------------
+
+SECRET_PARAMS = frozenset(
+    {
+        "api_key",
+        "apikey",
+        "api-key",
+        "x-api-key",
+        "key",
+        "token",
+        "access_token",
+        "auth",
+        "authorization",
+        "password",
+        "secret",
+    }
+)
+
+
+def redact_url(path: str, keys: Iterable[str] = ()) -> str:
+    """``path?query`` with secret-looking query values and any known key masked."""
+    for key in keys:
+        if key:
+            path = path.replace(key, "***")
+    head, sep, query = path.partition("?")
+    if not sep:
+        return path
+    pairs = parse_qsl(query, keep_blank_values=True)
+    masked = [(k, "***" if k.lower() in SECRET_PARAMS else v) for k, v in pairs]
+    return f"{head}?{urlencode(masked, safe='*/:@')}"
+
+
+class RedactingFilter(logging.Filter):
+    """Masks keys in uvicorn's access lines (``"GET /x?api_key=... HTTP/1.1"``)."""
+
+    def __init__(self, keys: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.keys = [k for k in keys if k]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], redact_url(args[2], self.keys), *args[3:])
+        return True
+
+
+def install_access_log_redaction(keys: Iterable[str]) -> None:
+    """Mask keys in uvicorn's access log of this process (once per key set)."""
+    logger = logging.getLogger("uvicorn.access")
+    for existing in list(logger.filters):
+        if isinstance(existing, RedactingFilter):
+            logger.removeFilter(existing)
+    logger.addFilter(RedactingFilter(keys))

@@ -16,6 +16,22 @@ from .metrics import Metrics
 HEARTBEAT_SECONDS = 15.0
 
 
+class EventStreamResponse(StreamingResponse):
+    """A ``text/event-stream`` response (so the OpenAPI document says so)."""
+
+    media_type = "text/event-stream"
+
+
+#: The success response of an SSE route, for its OpenAPI description.
+SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-Sent Events: `id` (the event's seq), `event` (its type) and "
+        "`data` (JSON), with `: heartbeat` comments while nothing happens.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
 def frame(event: str, data: Any, event_id: str | int | None = None) -> bytes:
     """One SSE frame; ``data`` is JSON on one line."""
     head = f"id: {event_id}\n" if event_id is not None else ""
@@ -23,8 +39,9 @@ def frame(event: str, data: Any, event_id: str | int | None = None) -> bytes:
 
 
 def event_frame(event: RunEvent) -> bytes:
-    """A :class:`RunEvent` as a frame: ``id`` is its seq, ``event`` its type."""
-    return frame(event.type, event.to_dict(), event.seq)
+    """A :class:`RunEvent` as a frame: ``id`` is its seq, ``event`` its type. What stays
+    local (a failure's traceback, with the host's paths) is left out."""
+    return frame(event.type, event.public_dict(), event.seq)
 
 
 def sse_response(
@@ -56,7 +73,7 @@ def sse_response(
             with contextlib.suppress(Exception):
                 await source.aclose()  # type: ignore[attr-defined]
 
-    return StreamingResponse(
+    return EventStreamResponse(
         body(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no", **(headers or {})},

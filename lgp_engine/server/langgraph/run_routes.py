@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-import weakref
 from collections.abc import AsyncIterator, Awaitable
 from typing import Annotated, Any, Literal
 
@@ -21,14 +20,15 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...errors import NotFoundError
+from ...errors import ConflictError, NotFoundError
 from ...jsonable import dumps
 from ...runs import RunRecord, owner_alive
+from ...status import IN_FLIGHT
 from ..catalog import assistant_id_for
 from ..context import Ctx, ServerContext
 from ..hub import RunHandle
 from ..sse import frame, sse_response
-from .shapes import IN_FLIGHT, OUR_STATUSES, STREAM_MODES, apply_select, command_from, run_json
+from .shapes import OUR_STATUSES, STREAM_MODES, apply_select, command_from, run_json
 from .streams import LgStream, tap
 from .threads import in_flight, result_body, terminal_event, thread_exists, workflow_for
 
@@ -74,16 +74,6 @@ class RunCreate(BaseModel):
 
 def _streams(ctx: ServerContext) -> dict[str, LgStream]:
     return ctx.extra.setdefault("lg_streams", {})
-
-
-def _thread_lock(ctx: ServerContext, thread_id: str) -> asyncio.Lock:
-    locks: weakref.WeakValueDictionary[str, asyncio.Lock] = ctx.extra.setdefault(
-        "lg_locks", weakref.WeakValueDictionary()
-    )
-    lock = locks.get(thread_id)
-    if lock is None:
-        lock = locks[thread_id] = asyncio.Lock()
-    return lock
 
 
 def _background(ctx: ServerContext, coro: Awaitable[None]) -> None:
@@ -142,29 +132,22 @@ async def _context(ctx: ServerContext, wf: Any, body: RunCreate) -> Any:
     return {k: v for k, v in context.items() if k in props} if props else context
 
 
-async def _settle(ctx: ServerContext, thread_id: str, strategy: str) -> None:
-    """Apply the multitask strategy against the thread's runs in flight."""
-    busy = in_flight(ctx, thread_id)
+async def _settle_elsewhere(ctx: ServerContext, thread_id: str, strategy: str) -> None:
+    """Apply the multitask strategy against the thread's runs in *other* server
+    processes (this process's own runs are admitted by the hub)."""
+    active = ctx.live_hub.active
+    busy = [r for r in in_flight(ctx, thread_id) if r.run_id not in active]
     if not busy:
         return
-    if strategy == "reject":
-        raise HTTPException(
-            409,
-            f"Thread {thread_id} is already running a task "
-            f"({busy[0].run_id}). Wait for it to finish or choose a "
-            "different multitask strategy.",
+    if strategy != "enqueue":
+        raise ConflictError(
+            f"thread {thread_id} is running {busy[0].run_id} in another server process",
+            code="thread_busy",
+            thread_id=thread_id,
         )
-    if strategy in ("interrupt", "rollback"):
-        for record in busy:
-            ctx.live_hub.cancel(record.run_id, f"replaced by a new run ({strategy})")
     while busy:  # enqueue: start once the runs before this one have stopped
-        for record in busy:
-            handle = ctx.live_hub.active.get(record.run_id)
-            if handle is not None:
-                await handle.done.wait()
-            else:
-                await asyncio.sleep(0.1)
-        busy = in_flight(ctx, thread_id)
+        await asyncio.sleep(0.1)
+        busy = [r for r in in_flight(ctx, thread_id) if r.run_id not in active]
 
 
 async def start_run(
@@ -219,30 +202,31 @@ async def start_run(
         },
     }
     stream = LgStream(modes, subgraphs)
-    async with _thread_lock(ctx, thread_id):
-        await _settle(ctx, thread_id, strategy)
-        runs.put_thread(thread_id, {"graph_id": wf.name, "assistant_id": assistant_id})
-        try:
-            handle = await ctx.live_hub.launch(
-                tap(
-                    ctx.live_runner.astart(
-                        wf,
-                        payload,
-                        thread_id=thread_id,
-                        context=context,
-                        interrupt_before=interrupt_before,
-                        interrupt_after=interrupt_after,
-                        checkpoint_id=checkpoint_id,
-                        on_part=stream.on_part,
-                        meta=meta,
-                    ),
-                    stream,
-                )
-            )
-        except BaseException:
-            if stateless:
-                runs.delete_thread(thread_id)
-            raise
+    await _settle_elsewhere(ctx, thread_id, strategy)
+    runs.put_thread(thread_id, {"graph_id": wf.name, "assistant_id": assistant_id})
+    try:
+        handle = await ctx.live_hub.launch(
+            tap(
+                ctx.live_runner.astart(
+                    wf,
+                    payload,
+                    thread_id=thread_id,
+                    context=context,
+                    interrupt_before=interrupt_before,
+                    interrupt_after=interrupt_after,
+                    checkpoint_id=checkpoint_id,
+                    on_part=stream.on_part,
+                    meta=meta,
+                ),
+                stream,
+            ),
+            thread_id=thread_id,
+            strategy=strategy,
+        )
+    except BaseException:
+        if stateless:
+            runs.delete_thread(thread_id)
+        raise
     _streams(ctx)[handle.run_id] = stream
     _background(ctx, _after(ctx, handle, temporary, gate))
     return handle, stream

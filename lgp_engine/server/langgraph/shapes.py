@@ -6,7 +6,6 @@ Pure conversions: nothing here reads a store.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,7 +13,9 @@ from fastapi import HTTPException
 
 from ...jsonable import to_jsonable
 from ...runs import RunRecord
+from ...status import RunStatus
 from ..catalog import assistant_id_for
+from ..times import iso
 
 # --------------------------------------------------------------------------- basics
 
@@ -32,33 +33,21 @@ STREAM_MODES = frozenset(
     }
 )
 
-RUN_STATUS = {
-    "queued": "pending",
-    "running": "running",
-    "completed": "success",
-    "failed": "error",
-    "interrupted": "interrupted",
-    "cancelled": "interrupted",
-    "abandoned": "error",
+#: Our run statuses in the official vocabulary.
+RUN_STATUS: dict[RunStatus, str] = {
+    RunStatus.QUEUED: "pending",
+    RunStatus.RUNNING: "running",
+    RunStatus.COMPLETED: "success",
+    RunStatus.FAILED: "error",
+    RunStatus.INTERRUPTED: "interrupted",
+    RunStatus.CANCELLED: "interrupted",
+    RunStatus.ABANDONED: "error",
 }
-OUR_STATUSES: dict[str, tuple[str, ...]] = {}
-for _ours, _theirs in RUN_STATUS.items():
-    OUR_STATUSES.setdefault(_theirs, ())
-    OUR_STATUSES[_theirs] += (_ours,)
-IN_FLIGHT = ("queued", "running")
-
-
-def iso(value: float | dt.datetime | None) -> str | None:
-    """An ISO 8601 time with ``+00:00`` (from epoch seconds or a datetime)."""
-    if value is None:
-        return None
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).isoformat()
-    return dt.datetime.fromtimestamp(value, dt.UTC).isoformat()
-
-
-def now_iso() -> str:
-    return dt.datetime.now(dt.UTC).isoformat()
+#: The official statuses, each with the statuses of ours it stands for.
+OUR_STATUSES: dict[str, frozenset[RunStatus]] = {
+    theirs: frozenset(ours for ours, t in RUN_STATUS.items() if t == theirs)
+    for theirs in set(RUN_STATUS.values())
+}
 
 
 def not_found(what: str) -> HTTPException:

@@ -11,7 +11,8 @@ from typing import Any
 
 from ...events import RunEvent
 from ...jsonable import to_jsonable
-from .shapes import checkpoint_json, interrupt_json, now_iso, updates_json
+from ..times import now_iso
+from .shapes import checkpoint_json, interrupt_json, updates_json
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class LgStream:
                 self._push("checkpoints" + suffix, to_jsonable(data))
             if "debug" in modes:
                 payload = to_jsonable(data)
-                if isinstance(payload, dict):
+                if isinstance(payload, dict) and isinstance(data, dict):
                     payload["checkpoint"] = checkpoint_json(data.get("config"))
                     payload["parent_checkpoint"] = checkpoint_json(data.get("parent_config"))
                 self._push(
@@ -138,7 +139,7 @@ class LgStream:
 
     def on_event(self, event: RunEvent) -> None:
         if "events" in self.modes:
-            self._push("events", event.to_dict())
+            self._push("events", event.public_dict())
         if event.is_terminal:
             self.terminal = event
             if event.type == "run.failed":

@@ -326,9 +326,8 @@ async def update_state(thread_id: ThreadId, body: StateUpdate, ctx: Ctx) -> dict
 
 def _before_id(before: str | dict[str, Any] | None) -> str | None:
     if isinstance(before, dict):
-        conf = (
-            before.get("configurable") if isinstance(before.get("configurable"), dict) else before
-        )
+        nested = before.get("configurable")
+        conf: dict[str, Any] = nested if isinstance(nested, dict) else before
         value = conf.get("checkpoint_id")
         return str(value) if value else None
     return before or None

@@ -16,19 +16,12 @@ from ...events import RunEvent
 from ...jsonable import to_jsonable
 from ...loader import LoadedWorkflow
 from ...runs import RunRecord, owner_alive
+from ...status import ERRORED, IN_FLIGHT, RunStatus
 from ...timetravel import interrupt_writes, state_values
 from ..catalog import assistant_id_for
 from ..context import ServerContext
-from .shapes import (
-    IN_FLIGHT,
-    checkpoint_json,
-    empty_state,
-    interrupt_json,
-    iso,
-    not_found,
-    now_iso,
-    snapshot_json,
-)
+from ..times import iso, now_iso
+from .shapes import checkpoint_json, empty_state, interrupt_json, not_found, snapshot_json
 
 # --------------------------------------------------------------------------- assistants
 
@@ -159,13 +152,12 @@ def in_flight(ctx: ServerContext, thread_id: str) -> list[RunRecord]:
     """Runs of the thread that are queued or running (here or in another process)."""
     runs = ctx.live_runner.runs
     active = ctx.live_hub.active
-    records = []
-    for status in IN_FLIGHT:
-        for r in runs.list_runs(thread_id=thread_id, status=status, limit=100):
-            # ours but unknown to the hub, or of a process that died: not in flight
-            if r.run_id in active or (r.owner != runs.owner and owner_alive(r.owner)):
-                records.append(r)
-    return records
+    return [
+        r
+        for r in runs.list_runs(thread_id=thread_id, status=IN_FLIGHT, limit=100)
+        # ours but unknown to the hub, or of a process that died: not in flight
+        if r.run_id in active or (r.owner != runs.owner and owner_alive(r.owner))
+    ]
 
 
 async def read_state(
@@ -246,13 +238,13 @@ def thread_status(ctx: ServerContext, thread_id: str, state: dict[str, Any]) -> 
     if in_flight(ctx, thread_id):
         return "busy"
     last = ctx.live_runner.runs.latest_for_thread(thread_id)
-    if last is not None and last.status in ("failed", "abandoned"):
+    if last is not None and last.status in ERRORED:
         newer = (state.get("metadata") or {}).get("source") == "update" and (
             last.ended_at or 0
         ) < _ts(state.get("created_at"))
         if not newer:
             return "error"
-    if (last is not None and last.status == "interrupted") or state.get("next"):
+    if (last is not None and last.status == RunStatus.INTERRUPTED) or state.get("next"):
         return "interrupted"
     return "idle"
 
