@@ -37,9 +37,9 @@ from .events import (
     RunFailedData,
     RunStartedData,
 )
-from .status import STATUS_FOR_EVENT, RunStatus
 from .jsonable import to_jsonable
 from .loader import LoadedWorkflow
+from .status import STATUS_FOR_EVENT, RunStatus
 
 STREAM_MODES = ["updates", "tasks", "values", "custom", "messages", "checkpoints"]
 

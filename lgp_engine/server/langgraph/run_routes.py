@@ -27,6 +27,7 @@ from ...status import IN_FLIGHT
 from ..catalog import assistant_id_for
 from ..context import Ctx, ServerContext
 from ..hub import RunHandle
+from ..params import Offset
 from ..sse import frame, sse_response
 from .shapes import OUR_STATUSES, STREAM_MODES, apply_select, command_from, run_json
 from .streams import LgStream, tap
@@ -399,7 +400,7 @@ async def list_runs(
     thread_id: str,
     ctx: Ctx,
     limit: int = Query(10, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     status: str | None = None,
     select: Select = None,
 ) -> list[dict[str, Any]]:

@@ -10,16 +10,18 @@ checkpoints.
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ...jsonable import to_jsonable
 from ..catalog import assistant_id_for
 from ..context import Ctx, ServerContext
+from ..params import MAX_OFFSET
 from .shapes import apply_select, contains
 from .threads import (
     candidate_threads,
@@ -34,6 +36,7 @@ from .threads import (
 )
 
 Select = Annotated[list[str] | None, Query()]
+METADATA_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 router = APIRouter(tags=["LangGraph: threads"])
 
@@ -67,7 +70,7 @@ class ThreadSearch(BaseModel):
     ids: list[str] | None = None
     status: Literal["idle", "busy", "interrupted", "error"] | None = None
     limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
     sort_by: (
         Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"] | None
     ) = None
@@ -105,9 +108,25 @@ class HistoryRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
     limit: int = Field(10, ge=1, le=10000)
     before: str | dict[str, Any] | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = Field(
+        None,
+        description="Checkpoint metadata to match; keys are letters, digits, '_', '.', '-'.",
+        json_schema_extra={"propertyNames": {"pattern": METADATA_KEY.pattern}},
+    )
     checkpoint: dict[str, Any] | None = None
     select: list[str] | None = None
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_keys(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # the checkpointer puts these keys into a JSON path: refuse what it cannot use
+        bad = [k for k in value or {} if not METADATA_KEY.match(k)]
+        if bad:
+            raise ValueError(
+                f"{len(bad)} key(s) cannot be matched: metadata keys are letters, digits, "
+                "'_', '.' and '-'"
+            )
+        return value
 
 
 # --------------------------------------------------------------------------- threads
