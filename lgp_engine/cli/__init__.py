@@ -7,11 +7,14 @@ print as one line; ``--verbose`` adds the traceback.
 
 from __future__ import annotations
 
+import signal
+import sys
+
 import click
 
 from .._version import __version__
 from . import inspection, run, serve, templates
-from .common import parse_json_option
+from .common import fail, parse_json_option
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -46,7 +49,23 @@ for module in (run, inspection, templates, serve):
 
 def main() -> None:
     """Console-script entry point."""
-    cli(prog_name="lgp")
+    # A parent may start us with SIGINT ignored (a shell's `cmd &`, a test runner);
+    # Ctrl+C must still cancel a run (recorded as cancelled, exit 130).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        code = cli.main(prog_name="lgp", standalone_mode=False)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        code = 0
+    except click.UsageError as exc:
+        # one line, like every other error of the CLI
+        where = f"{exc.ctx.command_path} --help" if exc.ctx else "lgp --help"
+        fail(f"{exc.format_message().rstrip('.')} (see `{where}`)", exc.exit_code)
+    except click.ClickException as exc:
+        fail(exc.format_message(), exc.exit_code)
+    except click.exceptions.Abort:
+        fail("Interrupted", 130)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 __all__ = ["cli", "main", "parse_json_option"]

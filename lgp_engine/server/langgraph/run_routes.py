@@ -21,13 +21,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...errors import ConflictError, NotFoundError
+from ...ids import path_segment
 from ...jsonable import dumps
 from ...runs import RunRecord, owner_alive
 from ...status import IN_FLIGHT
 from ..catalog import assistant_id_for
 from ..context import Ctx, ServerContext
 from ..hub import RunHandle
-from ..params import Offset
+from ..params import Offset, ThreadIdPath
 from ..sse import frame, sse_response
 from .shapes import OUR_STATUSES, STREAM_MODES, apply_select, command_from, run_json
 from .streams import LgStream, tap
@@ -252,7 +253,7 @@ async def _after(
 def _location(handle: RunHandle, stateless: bool) -> dict[str, str]:
     if stateless:
         return {"Content-Location": f"/runs/{handle.run_id}"}
-    return {"Content-Location": f"/threads/{handle.thread_id}/runs/{handle.run_id}"}
+    return {"Content-Location": f"/threads/{path_segment(handle.thread_id)}/runs/{handle.run_id}"}
 
 
 # --------------------------------------------------------------------------- responses
@@ -333,7 +334,7 @@ async def _wait(ctx: ServerContext, thread_id: str | None, body: RunCreate) -> R
     gate = asyncio.Event()
     handle, stream = await start_run(ctx, thread_id, body, modes=[], subgraphs=False, gate=gate)
     headers = _location(handle, thread_id is None)
-    headers["Location"] = f"/threads/{handle.thread_id}/runs/{handle.run_id}/join"
+    headers["Location"] = f"/threads/{path_segment(handle.thread_id)}/runs/{handle.run_id}/join"
     return _json_when_done(
         _outcome(ctx, handle, stream),
         on_abort=_cancel_on(ctx, handle, body),
@@ -378,26 +379,26 @@ async def _frames(
 
 
 @router.post("/threads/{thread_id}/runs")
-async def create_run(thread_id: str, body: RunCreate, ctx: Ctx) -> Response:
+async def create_run(thread_id: ThreadIdPath, body: RunCreate, ctx: Ctx) -> Response:
     """Start a run in the background; returns the Run."""
     return await _create(ctx, thread_id, body)
 
 
 @router.post("/threads/{thread_id}/runs/stream")
-async def stream_run(thread_id: str, body: RunCreate, ctx: Ctx) -> Response:
+async def stream_run(thread_id: ThreadIdPath, body: RunCreate, ctx: Ctx) -> Response:
     """Start a run and stream it as SSE in the official event format."""
     return await _stream(ctx, thread_id, body)
 
 
 @router.post("/threads/{thread_id}/runs/wait")
-async def wait_run(thread_id: str, body: RunCreate, ctx: Ctx) -> Response:
+async def wait_run(thread_id: ThreadIdPath, body: RunCreate, ctx: Ctx) -> Response:
     """Start a run and answer its final values (or ``__interrupt__`` / ``__error__``)."""
     return await _wait(ctx, thread_id, body)
 
 
 @router.get("/threads/{thread_id}/runs")
 async def list_runs(
-    thread_id: str,
+    thread_id: ThreadIdPath,
     ctx: Ctx,
     limit: int = Query(10, ge=1, le=1000),
     offset: Offset = 0,
@@ -429,19 +430,19 @@ def _run_of(ctx: ServerContext, thread_id: str, run_id: str) -> RunRecord:
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}")
-async def get_run(thread_id: str, run_id: str, ctx: Ctx) -> dict[str, Any]:
+async def get_run(thread_id: ThreadIdPath, run_id: str, ctx: Ctx) -> dict[str, Any]:
     return run_json(_run_of(ctx, thread_id, run_id))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/join")
-async def join_run(thread_id: str, run_id: str, ctx: Ctx) -> Response:
+async def join_run(thread_id: ThreadIdPath, run_id: str, ctx: Ctx) -> Response:
     """Wait for the run to stop and answer like ``runs.wait``."""
     record = _run_of(ctx, thread_id, run_id)
     return _json_when_done(_stored_outcome(ctx, record))
 
 
 @router.get("/threads/{thread_id}/runs/{run_id}/stream")
-async def join_run_stream(thread_id: str, run_id: str, ctx: Ctx) -> Response:
+async def join_run_stream(thread_id: ThreadIdPath, run_id: str, ctx: Ctx) -> Response:
     """Follow a run executing in this process from its first buffered event (its own
     stream modes); a run that already stopped yields only ``metadata``."""
     record = _run_of(ctx, thread_id, run_id)
@@ -460,7 +461,7 @@ async def join_run_stream(thread_id: str, run_id: str, ctx: Ctx) -> Response:
 
 @router.post("/threads/{thread_id}/runs/{run_id}/cancel")
 async def cancel_run(
-    thread_id: str, run_id: str, ctx: Ctx, wait: str = "0", action: str = "interrupt"
+    thread_id: ThreadIdPath, run_id: str, ctx: Ctx, wait: str = "0", action: str = "interrupt"
 ) -> Response:
     """Cancel a run in flight: 202 at once, or (``wait=1``) its final values when stopped.
     Its record becomes ``cancelled`` (``interrupted`` in the Run shape); the thread keeps

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ...jsonable import to_jsonable
 from ..catalog import assistant_id_for
 from ..context import Ctx, ServerContext
-from ..params import MAX_OFFSET
+from ..params import MAX_OFFSET, ThreadIdField, ThreadIdPath
 from .shapes import apply_select, contains
 from .threads import (
     candidate_threads,
@@ -40,14 +40,14 @@ METADATA_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 router = APIRouter(tags=["LangGraph: threads"])
 
-ThreadId = str
+ThreadId = ThreadIdPath
 
 
 class ThreadCreate(BaseModel):
     """``POST /threads``."""
 
     model_config = ConfigDict(extra="allow")
-    thread_id: str | None = Field(None, min_length=1, max_length=200)
+    thread_id: ThreadIdField | None = None
     metadata: dict[str, Any] | None = None
     if_exists: Literal["raise", "do_nothing"] | None = None
     graph_id: str | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response
@@ -61,7 +62,8 @@ class Health(BaseModel):
     version: str
     environment: str
     workflows: list[str]
-    active_runs: int = Field(description="Runs executing now.")
+    worker: int = Field(description="Process id of the server process that answered.")
+    active_runs: int = Field(description="Runs executing now (in this process).")
     runs_waiting: int = Field(description="Runs admitted but waiting for a free run slot.")
 
 
@@ -161,6 +163,7 @@ async def health(ctx: Ctx) -> Health:
         version=__version__,
         environment=ctx.settings.environment,
         workflows=ctx.catalog.names(),
+        worker=os.getpid(),
         active_runs=hub.running if hub else 0,
         runs_waiting=hub.waiting if hub else 0,
     )
