@@ -230,8 +230,9 @@ class RunLog(ScrollView, can_focus=True):
         return [entry.text.plain for entry in self.entries]
 
     @property
-    def visible(self) -> list[str]:
-        """The rows the filter lets through, as text."""
+    def shown_rows(self) -> list[str]:
+        """The rows the filter lets through, as text (not ``visible``: that is
+        Textual's, and focusing checks it)."""
         return [self._row_text(row).plain for row in self._rows]
 
     # -- feeding -----------------------------------------------------------------
