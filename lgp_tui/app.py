@@ -26,9 +26,16 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
-from lgp_engine import LGPError, LoadedWorkflow, Runner, Settings, load_workflow, resolve_in_project
-from lgp_engine.events import STATUS_FOR_EVENT
-from lgp_engine.templates import CreatedWorkflow
+from lgp_engine import (
+    STATUS_FOR_EVENT,
+    CreatedWorkflow,
+    LGPError,
+    LoadedWorkflow,
+    Runner,
+    Settings,
+    load_workflow,
+    resolve_in_project,
+)
 
 from . import workers
 from .input_memory import InputMemory

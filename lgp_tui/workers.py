@@ -43,7 +43,7 @@ from .messages import (
 )
 
 if TYPE_CHECKING:
-    from lgp_engine.server.background import BackgroundServer
+    from lgp_engine import BackgroundServer
 
 Post = Callable[[Message], Any]
 CANCEL_REASON = "cancelled from the workbench"
@@ -234,8 +234,7 @@ def start_server(
 ) -> BackgroundServer | None:
     """Serve the registered workflows plus ``workflow``; post :class:`ServerChanged`
     and return the running server (None if it did not start)."""
-    from lgp_engine.server.background import BackgroundServer  # FastAPI: only when asked
-    from lgp_engine.server.catalog import Catalog, build_catalog
+    from lgp_engine import BackgroundServer, Catalog, build_catalog  # FastAPI: only when asked
 
     try:
         try:

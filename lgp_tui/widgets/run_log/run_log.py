@@ -24,8 +24,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from lgp_engine import ReloadEvent, RunEvent
-from lgp_engine.jsonable import dumps
+from lgp_engine import ReloadEvent, RunEvent, dumps
 
 from ..text_lines import HIGHLIGHT, text_row
 
