@@ -32,6 +32,7 @@ from lgp_engine import (
     LGPError,
     LoadedWorkflow,
     Runner,
+    RunStatus,
     Settings,
     load_workflow,
     resolve_in_project,
@@ -527,7 +528,7 @@ class WorkbenchApp(App[None]):
         self.query_one(RunBar).set_state(running=True, resumable=False)
         self.refresh_bindings()
         status = self.query_one(StatusBar)
-        status.status = "running"
+        status.status = RunStatus.RUNNING
         status.thread = job.thread_id or ""
         self.run_worker(
             partial(job.run, self.post_message),
@@ -577,7 +578,7 @@ class WorkbenchApp(App[None]):
         error = message.error
         title = error.title if isinstance(error, LGPError) else type(error).__name__
         self.query_one(RunLog).add_line(Text(f"✖ {title}: {error}", style="red"), "refused")
-        self.query_one(StatusBar).status = "failed"
+        self.query_one(StatusBar).status = RunStatus.FAILED
         self._outcome = f"✖ {title}: {error}"
 
     def on_run_ended(self, _: RunEnded) -> None:
@@ -585,7 +586,7 @@ class WorkbenchApp(App[None]):
             return
         self._job = None
         status = self.query_one(StatusBar)
-        if status.status in ("running", "cancelling"):
+        if status.status in (RunStatus.RUNNING, "cancelling"):  # it reported no outcome
             status.status = "idle"
         action, self._job_action = self._job_action, None
         browser = self._browser()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 from lgp_engine import (
+    NO_VALUE,
     CheckpointStore,
     LGPError,
     LoadedWorkflow,
@@ -147,14 +148,10 @@ class RunJob:
         return self.runner.astart(self.workflow, self.input, thread_id=self.thread_id)
 
 
-NO_VALUE: Any = object()
-"""Resume without a value: a thread that stopped with nodes still to run (a failed
-node, a cancel), not one waiting at an interrupt."""
-
-
 class ResumeJob(RunJob):
     """Continues a stopped thread in place: with ``value`` for an interrupt, or
-    :data:`NO_VALUE` to run the nodes that were still to run."""
+    the engine's ``NO_VALUE`` (a thread that stopped with nodes still to run: a
+    failed node, a cancel) to run the nodes that were still to run."""
 
     def __init__(
         self,
@@ -167,8 +164,6 @@ class ResumeJob(RunJob):
 
     def _stream(self) -> AsyncIterator[RunEvent]:
         assert self.thread_id is not None
-        if self.input is NO_VALUE:
-            return self.runner.aresume(self.workflow, self.thread_id)
         return self.runner.aresume(self.workflow, self.thread_id, self.input)
 
 
