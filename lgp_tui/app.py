@@ -13,7 +13,7 @@ import re
 import shlex
 import subprocess
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,6 +23,7 @@ from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
@@ -63,6 +64,8 @@ from .widgets.source.source_view import SourceView
 from .widgets.status.status_bar import StatusBar
 
 if TYPE_CHECKING:  # the other screens load when first opened: a faster first frame
+    from lgp_engine import BackgroundServer  # and FastAPI when the server is asked for
+
     from .screens.checkpoint_browser import CheckpointBrowser
 
 DEFAULT_WORKFLOW = "basic_workflow"
@@ -161,7 +164,7 @@ class WorkbenchApp(App[None]):
         self.port = port
         self.runner: Runner | None = None
         self.workflow: LoadedWorkflow | None = None
-        self.server: Any = None  # a BackgroundServer while on
+        self.server: BackgroundServer | None = None  # while on
         self.memory = InputMemory(settings.project_dir / ".lgp" / "workbench.json")
         self._stack = contextlib.ExitStack()
         self._loading: str | None = None
@@ -171,9 +174,9 @@ class WorkbenchApp(App[None]):
         self._interrupted: tuple[str, list[dict], str | None] | None = None
         self._waiting: tuple[str, list[dict], str | None] | None = None
         self._server_busy = False
-        self._server_timer: Any = None
-        self._server_worker: Worker[Any] | None = None
-        self._runner_worker: Worker[Any] | None = None
+        self._server_timer: Timer | None = None
+        self._server_worker: Worker[BackgroundServer | None] | None = None
+        self._runner_worker: Worker[None] | None = None
         self._watch_stop: threading.Event | None = None
         self._last_run: tuple[str, Any, str | None] | None = None  # workflow, input, thread
 
@@ -314,8 +317,7 @@ class WorkbenchApp(App[None]):
         bar = self.query_one(RunBar)
         bar.input_text = self.memory.get(message.workflow.name) or DEFAULT_INPUT
         bar.set_state(ready=self.runner is not None)
-        if self.server is not None:  # the API serves what the workbench has loaded
-            self.server.catalog.workflows[message.workflow.name] = message.workflow
+        self._serve(message.workflow)
         for warning in message.workflow.warnings:
             self.notify(warning, title="Workflow warning", severity="warning")
 
@@ -379,8 +381,7 @@ class WorkbenchApp(App[None]):
         source.show_file(self.workflow.source.path, keep_scroll=True)
         if self.runner is not None:
             self._describe_graph(self.workflow)
-        if self.server is not None:
-            self.server.catalog.workflows[self.workflow.name] = self.workflow
+        self._serve(self.workflow)
         self._rerun_in_place()
 
     def _rerun_in_place(self) -> None:
@@ -400,10 +401,10 @@ class WorkbenchApp(App[None]):
                 "reload.note",
             )
             return
-        if last is None or last[0] != workflow.name or last[2] is None:
+        name, value, thread_id = last if last is not None else (None, None, None)
+        if name != workflow.name or thread_id is None:
             log.add_line(Text("  ctrl+r runs the new version", style="dim"), "reload.note")
             return
-        _, value, thread_id = last
         try:
             plan = rerun_plan(runner, thread_id)
         except Exception as exc:  # noqa: BLE001 - a locked store must not take the app down
@@ -693,7 +694,7 @@ class WorkbenchApp(App[None]):
         if browser is not None:
             browser.action_finished(None, outcome)
 
-    def _workflow_for(self, thread_id: str) -> LoadedWorkflow | Callable[[], LoadedWorkflow] | None:
+    def _workflow_for(self, thread_id: str) -> workers.WorkflowRef | None:
         """The workflow a thread's runs used: the loaded one when it is the same
         file, else a loader the run worker calls (so importing never blocks the UI)."""
         current = self.workflow
@@ -803,13 +804,16 @@ class WorkbenchApp(App[None]):
             self.notify("The API server stopped.", title="Server")
             return
         if self.workflow is not None:  # loaded while the server was starting
-            self.server.catalog.workflows[self.workflow.name] = self.workflow
+            self._serve(self.workflow)
         self._show_server()
         self._server_timer = self.set_interval(1.0, self._show_server)
-        self.notify(
-            f"Serving {', '.join(self.server.catalog.names())} at {self.server.url}",
-            title="Server on",
-        )
+        names = self.server.catalog.names() if self.server.catalog is not None else []
+        self.notify(f"Serving {', '.join(names)} at {self.server.url}", title="Server on")
+
+    def _serve(self, workflow: LoadedWorkflow) -> None:
+        """While the API is on, it serves what the workbench has loaded."""
+        if self.server is not None and self.server.catalog is not None:
+            self.server.catalog.workflows[workflow.name] = workflow
 
     def _show_server(self) -> None:
         if self.server is not None:

@@ -261,14 +261,14 @@ class RunLog(ScrollView, can_focus=True):
             line = _tokens_line(node, content)
             self._append(LogEntry(line, event.type, node, event.run_id, tokens=content))
             return
-        line = describe(event)
-        if line is None:
+        shown = describe(event)
+        if shown is None:
             return
         detail: list[str] = []
         if event.type == "run.failed" and event.data.get("traceback"):
             detail = str(event.data["traceback"]).rstrip("\n").splitlines()
         self._append(
-            LogEntry(line, event.type, event.node or event.data.get("node"), event.run_id, detail)
+            LogEntry(shown, event.type, event.node or event.data.get("node"), event.run_id, detail)
         )
 
     def add_reload(self, event: ReloadEvent) -> None:
