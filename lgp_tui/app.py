@@ -793,10 +793,14 @@ class WorkbenchApp(App[None]):
             self._server_timer.stop()
             self._server_timer = None
         self.server = message.server
-        if message.error is not None:
+        if message.error is not None:  # a port in use, a public host without a key...
             status.server = f"off ({message.error})"
             self.notify(
-                str(message.error), title="Server not started", severity="error", timeout=10
+                str(message.error),
+                title="Server not started",
+                severity="error",
+                timeout=10,
+                markup=False,
             )
             return
         if self.server is None:
@@ -809,6 +813,21 @@ class WorkbenchApp(App[None]):
         self._server_timer = self.set_interval(1.0, self._show_server)
         names = self.server.catalog.names() if self.server.catalog is not None else []
         self.notify(f"Serving {', '.join(names)} at {self.server.url}", title="Server on")
+        if self.server.generated_key is not None:
+            self._show_key(self.server.url, self.server.generated_key)
+
+    def _show_key(self, url: str, key: str) -> None:
+        """Show the key made for this start, once: it is kept nowhere else (no log,
+        no file), and the next start makes a new one."""
+        header = shlex.quote(f"Authorization: Bearer {key}")
+        self.notify(
+            "Requests need this key until the server stops (set LGP_API_KEY to choose "
+            f"your own):\n{key}\n\ncurl -H {header} {url}/workflows",
+            title="API key for this server",
+            severity="warning",
+            timeout=120,
+            markup=False,
+        )
 
     def _serve(self, workflow: LoadedWorkflow) -> None:
         """While the API is on, it serves what the workbench has loaded."""
