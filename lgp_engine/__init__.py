@@ -11,7 +11,15 @@ Example::
     with open_checkpoints(settings) as store:
         for event in Executor(workflow, store).stream({"input": "hi"}, thread_id="t1"):
             print(event.type, event.node)
+
+The hosted API is part of the public API too (:class:`BackgroundServer`,
+:class:`Catalog`, :func:`build_catalog`), but it is imported on first use: ``import
+lgp_engine`` never loads FastAPI or uvicorn, so the engine starts fast and runs
+where they are not installed.
 """
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .checkpointing import (
@@ -36,6 +44,7 @@ from .errors import (
 )
 from .events import EVENT_TYPES, RELOAD_EVENT_TYPES, ReloadEvent, RunEvent
 from .executor import Executor, RunResult, collect, new_thread_id
+from .jsonable import dumps, to_jsonable
 from .loader import (
     LoadedWorkflow,
     WorkflowSource,
@@ -45,20 +54,72 @@ from .loader import (
 )
 from .registry import WorkflowRegistry
 from .reload import ReloadOutcome, WorkflowReloader, rerun_plan
-from .runner import Runner
+from .runner import NO_VALUE, Runner
 from .runs import RunRecord, RunStore
-from .templates import Template, create_workflow, get_template, list_templates
-from .timetravel import Change, StateAt, diff_values, state_at
+from .status import IN_FLIGHT, RESUMABLE, STATUS_FOR_EVENT, TERMINAL, RunStatus
+from .templates import (
+    CreatedWorkflow,
+    Template,
+    create_workflow,
+    get_template,
+    list_templates,
+    templates_dir,
+    validate_workflow_name,
+)
+from .timetravel import (
+    Change,
+    HistoryNode,
+    StateAt,
+    diff_values,
+    flatten_tree,
+    history_tree,
+    state_at,
+)
+
+if TYPE_CHECKING:  # imported on first use by __getattr__ below: FastAPI, uvicorn
+    from .server.background import BackgroundServer
+    from .server.catalog import Catalog, build_catalog
+
+# Public names whose modules load the web stack, by the module that defines them.
+_LAZY = {
+    "BackgroundServer": ".server.background",
+    "Catalog": ".server.catalog",
+    "build_catalog": ".server.catalog",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the server's public names when first asked for (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "EVENT_TYPES",
+    "IN_FLIGHT",
+    "NO_VALUE",
     "RELOAD_EVENT_TYPES",
+    "RESUMABLE",
+    "STATUS_FOR_EVENT",
+    "TERMINAL",
+    "BackgroundServer",
+    "Catalog",
     "Change",
     "CheckpointError",
     "CheckpointInfo",
     "CheckpointStore",
     "ConfigError",
+    "CreatedWorkflow",
     "Executor",
+    "HistoryNode",
     "LGPError",
     "LoadedWorkflow",
     "NotFoundError",
@@ -68,6 +129,7 @@ __all__ = [
     "RunEvent",
     "RunRecord",
     "RunResult",
+    "RunStatus",
     "RunStore",
     "Runner",
     "Settings",
@@ -81,12 +143,16 @@ __all__ = [
     "WorkflowReloader",
     "WorkflowSource",
     "__version__",
+    "build_catalog",
     "collect",
     "create_async_checkpointer",
     "create_checkpointer",
     "create_workflow",
     "diff_values",
+    "dumps",
+    "flatten_tree",
     "get_template",
+    "history_tree",
     "list_templates",
     "load_settings",
     "load_workflow",
@@ -97,4 +163,7 @@ __all__ = [
     "resolve_in_project",
     "resolve_target",
     "state_at",
+    "templates_dir",
+    "to_jsonable",
+    "validate_workflow_name",
 ]

@@ -13,7 +13,7 @@ import re
 import shlex
 import subprocess
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -23,12 +23,21 @@ from textual.app import App, ComposeResult, SuspendNotSupported, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
-from lgp_engine import LGPError, LoadedWorkflow, Runner, Settings, load_workflow, resolve_in_project
-from lgp_engine.events import STATUS_FOR_EVENT
-from lgp_engine.templates import CreatedWorkflow
+from lgp_engine import (
+    STATUS_FOR_EVENT,
+    CreatedWorkflow,
+    LGPError,
+    LoadedWorkflow,
+    Runner,
+    RunStatus,
+    Settings,
+    load_workflow,
+    resolve_in_project,
+)
 
 from . import workers
 from .input_memory import InputMemory
@@ -55,6 +64,8 @@ from .widgets.source.source_view import SourceView
 from .widgets.status.status_bar import StatusBar
 
 if TYPE_CHECKING:  # the other screens load when first opened: a faster first frame
+    from lgp_engine import BackgroundServer  # and FastAPI when the server is asked for
+
     from .screens.checkpoint_browser import CheckpointBrowser
 
 DEFAULT_WORKFLOW = "basic_workflow"
@@ -153,7 +164,7 @@ class WorkbenchApp(App[None]):
         self.port = port
         self.runner: Runner | None = None
         self.workflow: LoadedWorkflow | None = None
-        self.server: Any = None  # a BackgroundServer while on
+        self.server: BackgroundServer | None = None  # while on
         self.memory = InputMemory(settings.project_dir / ".lgp" / "workbench.json")
         self._stack = contextlib.ExitStack()
         self._loading: str | None = None
@@ -163,9 +174,9 @@ class WorkbenchApp(App[None]):
         self._interrupted: tuple[str, list[dict], str | None] | None = None
         self._waiting: tuple[str, list[dict], str | None] | None = None
         self._server_busy = False
-        self._server_timer: Any = None
-        self._server_worker: Worker[Any] | None = None
-        self._runner_worker: Worker[Any] | None = None
+        self._server_timer: Timer | None = None
+        self._server_worker: Worker[BackgroundServer | None] | None = None
+        self._runner_worker: Worker[None] | None = None
         self._watch_stop: threading.Event | None = None
         self._last_run: tuple[str, Any, str | None] | None = None  # workflow, input, thread
 
@@ -306,8 +317,7 @@ class WorkbenchApp(App[None]):
         bar = self.query_one(RunBar)
         bar.input_text = self.memory.get(message.workflow.name) or DEFAULT_INPUT
         bar.set_state(ready=self.runner is not None)
-        if self.server is not None:  # the API serves what the workbench has loaded
-            self.server.catalog.workflows[message.workflow.name] = message.workflow
+        self._serve(message.workflow)
         for warning in message.workflow.warnings:
             self.notify(warning, title="Workflow warning", severity="warning")
 
@@ -371,8 +381,7 @@ class WorkbenchApp(App[None]):
         source.show_file(self.workflow.source.path, keep_scroll=True)
         if self.runner is not None:
             self._describe_graph(self.workflow)
-        if self.server is not None:
-            self.server.catalog.workflows[self.workflow.name] = self.workflow
+        self._serve(self.workflow)
         self._rerun_in_place()
 
     def _rerun_in_place(self) -> None:
@@ -392,10 +401,10 @@ class WorkbenchApp(App[None]):
                 "reload.note",
             )
             return
-        if last is None or last[0] != workflow.name or last[2] is None:
+        name, value, thread_id = last if last is not None else (None, None, None)
+        if name != workflow.name or thread_id is None:
             log.add_line(Text("  ctrl+r runs the new version", style="dim"), "reload.note")
             return
-        _, value, thread_id = last
         try:
             plan = rerun_plan(runner, thread_id)
         except Exception as exc:  # noqa: BLE001 - a locked store must not take the app down
@@ -520,7 +529,7 @@ class WorkbenchApp(App[None]):
         self.query_one(RunBar).set_state(running=True, resumable=False)
         self.refresh_bindings()
         status = self.query_one(StatusBar)
-        status.status = "running"
+        status.status = RunStatus.RUNNING
         status.thread = job.thread_id or ""
         self.run_worker(
             partial(job.run, self.post_message),
@@ -570,7 +579,7 @@ class WorkbenchApp(App[None]):
         error = message.error
         title = error.title if isinstance(error, LGPError) else type(error).__name__
         self.query_one(RunLog).add_line(Text(f"✖ {title}: {error}", style="red"), "refused")
-        self.query_one(StatusBar).status = "failed"
+        self.query_one(StatusBar).status = RunStatus.FAILED
         self._outcome = f"✖ {title}: {error}"
 
     def on_run_ended(self, _: RunEnded) -> None:
@@ -578,7 +587,7 @@ class WorkbenchApp(App[None]):
             return
         self._job = None
         status = self.query_one(StatusBar)
-        if status.status in ("running", "cancelling"):
+        if status.status in (RunStatus.RUNNING, "cancelling"):  # it reported no outcome
             status.status = "idle"
         action, self._job_action = self._job_action, None
         browser = self._browser()
@@ -685,7 +694,7 @@ class WorkbenchApp(App[None]):
         if browser is not None:
             browser.action_finished(None, outcome)
 
-    def _workflow_for(self, thread_id: str) -> LoadedWorkflow | Callable[[], LoadedWorkflow] | None:
+    def _workflow_for(self, thread_id: str) -> workers.WorkflowRef | None:
         """The workflow a thread's runs used: the loaded one when it is the same
         file, else a loader the run worker calls (so importing never blocks the UI)."""
         current = self.workflow
@@ -784,10 +793,14 @@ class WorkbenchApp(App[None]):
             self._server_timer.stop()
             self._server_timer = None
         self.server = message.server
-        if message.error is not None:
+        if message.error is not None:  # a port in use, a public host without a key...
             status.server = f"off ({message.error})"
             self.notify(
-                str(message.error), title="Server not started", severity="error", timeout=10
+                str(message.error),
+                title="Server not started",
+                severity="error",
+                timeout=10,
+                markup=False,
             )
             return
         if self.server is None:
@@ -795,13 +808,31 @@ class WorkbenchApp(App[None]):
             self.notify("The API server stopped.", title="Server")
             return
         if self.workflow is not None:  # loaded while the server was starting
-            self.server.catalog.workflows[self.workflow.name] = self.workflow
+            self._serve(self.workflow)
         self._show_server()
         self._server_timer = self.set_interval(1.0, self._show_server)
+        names = self.server.catalog.names() if self.server.catalog is not None else []
+        self.notify(f"Serving {', '.join(names)} at {self.server.url}", title="Server on")
+        if self.server.generated_key is not None:
+            self._show_key(self.server.url, self.server.generated_key)
+
+    def _show_key(self, url: str, key: str) -> None:
+        """Show the key made for this start, once: it is kept nowhere else (no log,
+        no file), and the next start makes a new one."""
+        header = shlex.quote(f"Authorization: Bearer {key}")
         self.notify(
-            f"Serving {', '.join(self.server.catalog.names())} at {self.server.url}",
-            title="Server on",
+            "Requests need this key until the server stops (set LGP_API_KEY to choose "
+            f"your own):\n{key}\n\ncurl -H {header} {url}/workflows",
+            title="API key for this server",
+            severity="warning",
+            timeout=120,
+            markup=False,
         )
+
+    def _serve(self, workflow: LoadedWorkflow) -> None:
+        """While the API is on, it serves what the workbench has loaded."""
+        if self.server is not None and self.server.catalog is not None:
+            self.server.catalog.workflows[workflow.name] = workflow
 
     def _show_server(self) -> None:
         if self.server is not None:

@@ -7,13 +7,15 @@ panes on its own thread.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from lgp_engine import LGPError, LoadedWorkflow, ReloadOutcome, RunEvent, ThreadInfo
+from lgp_engine import LGPError, LoadedWorkflow, ReloadOutcome, RunEvent, Runner, ThreadInfo
 
 if TYPE_CHECKING:
+    from lgp_engine import BackgroundServer
+
     from .widgets.graph.graph_view import GraphShape
 
 
@@ -87,7 +89,7 @@ class ThreadsListed(Message):
 class ServerChanged(Message):
     """The API server is now ``server`` (None: off); ``error`` says why it did not start."""
 
-    def __init__(self, server: Any, error: Exception | None) -> None:
+    def __init__(self, server: BackgroundServer | None, error: Exception | None) -> None:
         super().__init__()
         self.server = server
         self.error = error
@@ -96,7 +98,7 @@ class ServerChanged(Message):
 class RunnerOpened(Message):
     """The checkpoint and run stores are open (``runner``), or why not (``error``)."""
 
-    def __init__(self, runner: Any, error: Exception | None) -> None:
+    def __init__(self, runner: Runner | None, error: Exception | None) -> None:
         super().__init__()
         self.runner = runner
         self.error = error

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 from lgp_engine import (
+    NO_VALUE,
     CheckpointStore,
     LGPError,
     LoadedWorkflow,
@@ -43,9 +44,11 @@ from .messages import (
 )
 
 if TYPE_CHECKING:
-    from lgp_engine.server.background import BackgroundServer
+    from lgp_engine import BackgroundServer
 
 Post = Callable[[Message], Any]
+#: A workflow, or a loader the run worker calls first (importing never blocks the UI).
+WorkflowRef = LoadedWorkflow | Callable[[], LoadedWorkflow]
 CANCEL_REASON = "cancelled from the workbench"
 
 
@@ -88,12 +91,12 @@ class RunJob:
     def __init__(
         self,
         runner: Runner,
-        workflow: LoadedWorkflow | Callable[[], LoadedWorkflow],
+        workflow: WorkflowRef,
         input: Any,  # noqa: A002 - mirrors Runner.astart
         thread_id: str | None,
     ) -> None:
         self.runner = runner
-        self.workflow = workflow  # type: ignore[assignment]  # a loader is called first
+        self.workflow = workflow
         self.input = input
         self.thread_id = thread_id
         self._lock = threading.Lock()
@@ -132,9 +135,10 @@ class RunJob:
 
     async def _consume(self, post: Post) -> None:
         try:
-            if not isinstance(self.workflow, LoadedWorkflow):
-                self.workflow = self.workflow()  # import on this worker thread, not the UI's
-            async for event in self._stream():
+            workflow = self.workflow
+            if not isinstance(workflow, LoadedWorkflow):
+                workflow = workflow()  # import on this worker thread, not the UI's
+            async for event in self._stream(workflow):
                 post(RunEventReceived(event))
         except LGPError as exc:
             post(RunRefused(exc))
@@ -143,47 +147,37 @@ class RunJob:
         except Exception as exc:  # noqa: BLE001 - shown in the run log, the app keeps going
             post(RunRefused(exc))
 
-    def _stream(self) -> AsyncIterator[RunEvent]:
-        return self.runner.astart(self.workflow, self.input, thread_id=self.thread_id)
-
-
-NO_VALUE: Any = object()
-"""Resume without a value: a thread that stopped with nodes still to run (a failed
-node, a cancel), not one waiting at an interrupt."""
+    def _stream(self, workflow: LoadedWorkflow) -> AsyncIterator[RunEvent]:
+        return self.runner.astart(workflow, self.input, thread_id=self.thread_id)
 
 
 class ResumeJob(RunJob):
     """Continues a stopped thread in place: with ``value`` for an interrupt, or
-    :data:`NO_VALUE` to run the nodes that were still to run."""
+    the engine's ``NO_VALUE`` (a thread that stopped with nodes still to run: a
+    failed node, a cancel) to run the nodes that were still to run."""
 
     def __init__(
-        self,
-        runner: Runner,
-        workflow: LoadedWorkflow | Callable[[], LoadedWorkflow],
-        thread_id: str,
-        value: Any = NO_VALUE,
+        self, runner: Runner, workflow: WorkflowRef, thread_id: str, value: Any = NO_VALUE
     ) -> None:
         super().__init__(runner, workflow, value, thread_id)
+        self.thread_id: str = thread_id
 
-    def _stream(self) -> AsyncIterator[RunEvent]:
-        assert self.thread_id is not None
-        if self.input is NO_VALUE:
-            return self.runner.aresume(self.workflow, self.thread_id)
-        return self.runner.aresume(self.workflow, self.thread_id, self.input)
+    def _stream(self, workflow: LoadedWorkflow) -> AsyncIterator[RunEvent]:
+        return self.runner.aresume(workflow, self.thread_id, self.input)
 
 
 class ReplayJob(RunJob):
     """Re-runs the nodes after ``checkpoint_id`` (a new branch of the thread)."""
 
     def __init__(
-        self, runner: Runner, workflow: LoadedWorkflow, thread_id: str, checkpoint_id: str
+        self, runner: Runner, workflow: WorkflowRef, thread_id: str, checkpoint_id: str
     ) -> None:
         super().__init__(runner, workflow, None, thread_id)
+        self.thread_id: str = thread_id
         self.checkpoint_id = checkpoint_id
 
-    def _stream(self) -> AsyncIterator[RunEvent]:
-        assert self.thread_id is not None
-        return self.runner.areplay(self.workflow, self.thread_id, self.checkpoint_id)
+    def _stream(self, workflow: LoadedWorkflow) -> AsyncIterator[RunEvent]:
+        return self.runner.areplay(workflow, self.thread_id, self.checkpoint_id)
 
 
 class ForkJob(RunJob):
@@ -192,20 +186,20 @@ class ForkJob(RunJob):
     def __init__(
         self,
         runner: Runner,
-        workflow: LoadedWorkflow,
+        workflow: WorkflowRef,
         thread_id: str,
         checkpoint_id: str,
         update: dict[str, Any],
         as_node: str | None,
     ) -> None:
         super().__init__(runner, workflow, update, thread_id)
+        self.thread_id: str = thread_id
         self.checkpoint_id = checkpoint_id
         self.as_node = as_node
 
-    def _stream(self) -> AsyncIterator[RunEvent]:
-        assert self.thread_id is not None
+    def _stream(self, workflow: LoadedWorkflow) -> AsyncIterator[RunEvent]:
         return self.runner.afork(
-            self.workflow, self.thread_id, self.checkpoint_id, self.input, as_node=self.as_node
+            workflow, self.thread_id, self.checkpoint_id, self.input, as_node=self.as_node
         )
 
 
@@ -234,8 +228,7 @@ def start_server(
 ) -> BackgroundServer | None:
     """Serve the registered workflows plus ``workflow``; post :class:`ServerChanged`
     and return the running server (None if it did not start)."""
-    from lgp_engine.server.background import BackgroundServer  # FastAPI: only when asked
-    from lgp_engine.server.catalog import Catalog, build_catalog
+    from lgp_engine import BackgroundServer, Catalog, build_catalog  # FastAPI: only when asked
 
     try:
         try:
@@ -255,7 +248,7 @@ def start_server(
     return server
 
 
-def stop_server(server: Any, post: Post) -> None:
+def stop_server(server: BackgroundServer, post: Post) -> None:
     """Stop ``server`` (runs in flight are recorded cancelled); post :class:`ServerChanged`."""
     try:
         server.stop()

@@ -1,7 +1,7 @@
 """The checkpoint browser: threads → a thread's history tree → the state at a checkpoint.
 
 It lists threads (newest first), draws the selected thread's history with branch
-prefixes from :func:`lgp_engine.timetravel.flatten_tree`, and shows the state at
+prefixes from :func:`lgp_engine.flatten_tree`, and shows the state at
 the selected checkpoint as a collapsible tree with a diff against its parent.
 Every store read runs in a named, exclusive thread worker and comes back as one of
 the messages nested on :class:`CheckpointBrowser`.
@@ -31,9 +31,18 @@ from textual.widgets import Footer, OptionList, Static, Tree
 from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
-from lgp_engine import LGPError
-from lgp_engine.checkpointing import CheckpointInfo, CheckpointStore, ThreadInfo
-from lgp_engine.timetravel import Change, StateAt, diff_values, flatten_tree, history_tree, state_at
+from lgp_engine import (
+    Change,
+    CheckpointInfo,
+    CheckpointStore,
+    LGPError,
+    StateAt,
+    ThreadInfo,
+    diff_values,
+    flatten_tree,
+    history_tree,
+    state_at,
+)
 from lgp_tui.widgets.history.history_list import HistoryList, Row
 
 from .confirm_dialog import ConfirmDialog

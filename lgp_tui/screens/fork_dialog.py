@@ -12,7 +12,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Select, Static, TextArea
 
-from lgp_engine.jsonable import to_jsonable
+from lgp_engine import to_jsonable
 
 AUTO = "(the last writer)"
 

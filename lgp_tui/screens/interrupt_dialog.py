@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from lgp_engine.jsonable import to_jsonable
+from lgp_engine import to_jsonable
 
 
 @dataclass(frozen=True)

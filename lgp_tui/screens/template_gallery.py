@@ -1,7 +1,7 @@
 """The template gallery: pick a template, preview its source, name the new workflow, create it.
 
 Creating runs in a thread worker (it writes files); the result comes back as a
-message and the screen dismisses with the :class:`~lgp_engine.templates.CreatedWorkflow`
+message and the screen dismisses with the :class:`~lgp_engine.CreatedWorkflow`
 (``None`` when closed with Escape or Cancel).
 """
 
@@ -23,9 +23,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from lgp_engine import LGPError, Settings, Template, WorkflowRegistry
-from lgp_engine.templates import (
+from lgp_engine import (
     CreatedWorkflow,
+    LGPError,
+    Settings,
+    Template,
+    WorkflowRegistry,
     create_workflow,
     list_templates,
     templates_dir,

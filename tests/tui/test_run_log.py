@@ -12,7 +12,7 @@ from lgp_engine import RunEvent, Settings
 from lgp_tui.app import WorkbenchApp
 from lgp_tui.widgets.run_log.run_log import RunLog
 
-from .conftest import SIZE, wait_until
+from .conftest import SIZE, status, wait_until
 
 BURST = """
 from typing import TypedDict
@@ -87,19 +87,19 @@ async def test_tokens_coalesce_filter_fold_and_copy() -> None:
 
         log.set_filter("node")
         await pilot.pause()
-        assert [line.strip()[:1] for line in log.visible] == ["●", "✓"]
+        assert [line.strip()[:1] for line in log.shown_rows] == ["●", "✓"]
         log.set_filter("write -custom")
         await pilot.pause()
-        assert [line.strip()[:1] for line in log.visible] == ["…", "✖"]
+        assert [line.strip()[:1] for line in log.shown_rows] == ["…", "✖"]
         assert "match 'write -custom'" in log.border_subtitle
         log.set_filter("")
         await pilot.pause()
-        assert len(log.visible) == 6
+        assert len(log.shown_rows) == 6
 
         # the failure's traceback unfolds under it and folds back
         log.focus()
         await pilot.press("end", "enter")
-        assert log.visible[-3:] == [
+        assert log.shown_rows[-3:] == [
             "    Traceback (most recent call last):",
             '      File "flow.py", line 3, in write',
             "    ValueError: nope",
@@ -110,7 +110,7 @@ async def test_tokens_coalesce_filter_fold_and_copy() -> None:
         assert copied[-1].startswith("✖ failed at write: ValueError: nope")
         assert copied[-1].endswith("ValueError: nope")
         await pilot.press("enter")
-        assert len(log.visible) == 6
+        assert len(log.shown_rows) == 6
 
         await pilot.press("up", "up", "c")  # the coalesced tokens copy as one text
         assert copied[-1] == "write: Hello world"
@@ -176,8 +176,8 @@ async def test_a_run_of_ten_thousand_events_completes_and_the_app_stays_usable(
         assert log.total_events >= 10_000
         assert len(log.entries) <= log.max_entries + 500  # bounded
         assert log.filter_text == "emit"
-        assert all("emit" in line for line in log.visible)
-        assert any("✓ emit" in line for line in log.visible)
+        assert all("emit" in line for line in log.shown_rows)
+        assert any("✓ emit" in line for line in log.shown_rows)
 
 
 @pytest.mark.asyncio
@@ -197,13 +197,13 @@ async def test_multi_line_text_folds_under_one_row() -> None:
             )
         )
         await pilot.pause()
-        assert log.visible == [
+        assert log.shown_rows == [
             "✖ refused: first line",
             "✖ failed: GraphRecursionError: Recursion limit reached  [enter: traceback]",
         ]
         log.focus()
         await pilot.press("home", "enter")
-        assert log.visible[:3] == ["✖ refused: first line", "    second line", "    third line"]
+        assert log.shown_rows[:3] == ["✖ refused: first line", "    second line", "    third line"]
 
 
 @pytest.mark.asyncio
@@ -218,11 +218,54 @@ async def test_dropping_old_entries_keeps_the_cursor_and_a_paused_view_in_place(
         await pilot.press("pageup", "pageup", "pageup")  # reading, paused
         entry = log.current_entry()
         assert entry is not None and not log.following
-        top = log.visible[int(log.scroll_y)]
+        top = log.shown_rows[int(log.scroll_y)]
         for i in range(1000, 1200):  # past 600 + 500 entries: the oldest are dropped
             log.add_line(f"line {i}")
         await pilot.pause()
         assert log.current_entry() is entry  # still the same entry under the cursor
         assert not log.following
-        assert log.visible[int(log.scroll_y)] == top  # the view did not jump
+        assert log.shown_rows[int(log.scroll_y)] == top  # the view did not jump
         assert log.plain[0] == "line 501"  # dropped at the 1,101st: back to 600 entries
+
+
+@pytest.mark.asyncio
+async def test_an_empty_log_takes_focus_and_its_keys_work(settings: Settings) -> None:
+    """Regression: the widget once shadowed Textual's ``visible`` (a bool) with its
+    rows (a list), so a log with no rows was never focusable."""
+    app = WorkbenchApp(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        log = app.query_one(RunLog)
+        assert not log.entries
+        await pilot.press("ctrl+l")
+        assert app.focused is log
+        await pilot.press("home")  # a key of the log: the view pauses
+        assert not log.following and "paused" in log.border_subtitle
+        await pilot.press("end")
+        assert log.following and "following" in log.border_subtitle
+
+
+@pytest.mark.asyncio
+async def test_a_log_whose_filter_hides_everything_takes_focus_and_its_keys_work(
+    settings: Settings,
+) -> None:
+    app = WorkbenchApp(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.ready, what="the workflow")
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: status(app) == "completed", what="the run")
+        log = app.query_one(RunLog)
+        await pilot.press("ctrl+f", *"nothing-matches")
+        assert log.entries and log.shown_rows == []
+        await pilot.press("ctrl+l")
+        assert app.focused is log
+        await pilot.press("home")
+        assert not log.following
+        copied: list[str] = []
+        app.copy_to_clipboard = copied.append  # type: ignore[method-assign]
+        await pilot.press("c")  # nothing shown: nothing to copy
+        assert copied == []
+
+        await pilot.press("ctrl+f", *["backspace"] * len("nothing-matches"), "ctrl+l")
+        assert app.focused is log and len(log.shown_rows) == len(log.entries)
+        await pilot.press("end", "c")
+        assert copied and copied[-1].startswith("✔ completed")

@@ -8,11 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lgp_engine import Settings
+from lgp_engine import Settings, load_settings
 from lgp_tui.app import WorkbenchApp
 from lgp_tui.widgets.status.status_bar import StatusBar
 
-from .conftest import SIZE, wait_until
+from .conftest import SIZE, log_text, wait_until
 
 
 def free_port() -> int:
@@ -93,3 +93,63 @@ async def test_serve_flag_serves_the_open_workflow_without_a_registry(
         await wait_until(pilot, lambda: bar.server.startswith("http://"), what="server on")
         health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
         assert health.json()["workflows"] == ["approval_workflow"]
+
+
+@pytest.mark.asyncio
+async def test_a_generated_key_is_shown_once_and_written_nowhere(
+    tui_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LGP_API_KEY", raising=False)  # hosted then makes a key per start
+    hosted = load_settings("hosted", project_dir=tui_project)
+    port = free_port()
+    app = WorkbenchApp(hosted, serve=True, port=port)
+    async with app.run_test(size=SIZE) as pilot:
+        bar = app.query_one(StatusBar)
+        await wait_until(pilot, lambda: bar.server.startswith("http://"), what="server on")
+        assert app.server is not None
+        key = app.server.generated_key
+        assert key
+        shown = [n for n in app._notifications if key in n.message]
+        assert len(shown) == 1 and shown[0].title == "API key for this server"
+        url = f"http://127.0.0.1:{port}"
+        curl = f"curl -H 'Authorization: Bearer {key}' {url}/workflows"
+        assert shown[0].message.splitlines()[-1] == curl
+        async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+            assert (await client.get("/workflows")).status_code == 401
+            reply = await client.get("/workflows", headers={"Authorization": f"Bearer {key}"})
+            assert reply.status_code == 200, reply.text
+            invoked = await client.post(
+                "/workflows/basic_workflow/invoke",
+                json={"input": {"input": "with the key"}},
+                headers={"Authorization": f"Bearer {key}"},
+            )
+            assert invoked.status_code == 200, invoked.text
+        assert key not in bar.server and key not in log_text(app)
+    written = [
+        path
+        for path in tui_project.rglob("*")
+        if path.is_file() and key.encode() in path.read_bytes()
+    ]
+    assert written == []  # not in the stores, the traces, the workbench's memory
+
+
+@pytest.mark.asyncio
+async def test_a_public_host_without_a_key_is_refused_in_place(tui_project: Path) -> None:
+    config = tui_project / "config" / "experiment.yaml"
+    config.write_text(
+        config.read_text(encoding="utf-8") + "server:\n  host: 0.0.0.0\n", encoding="utf-8"
+    )
+    settings = load_settings("experiment", project_dir=tui_project)
+    app = WorkbenchApp(settings, port=free_port())
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.ready)
+        bar = app.query_one(StatusBar)
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: bar.server.startswith("off ("), what="the refusal")
+        assert "refusing to serve on 0.0.0.0 without an API key" in bar.server
+        assert app.server is None
+        errors = [n for n in app._notifications if n.title == "Server not started"]
+        assert len(errors) == 1 and errors[0].severity == "error"
+        assert "set LGP_API_KEY" in errors[0].message  # the hint says what to do
+        await pilot.press("ctrl+r")  # the workbench goes on
+        await wait_until(pilot, lambda: bar.status == "completed", what="a run")

@@ -24,8 +24,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from lgp_engine import ReloadEvent, RunEvent
-from lgp_engine.jsonable import dumps
+from lgp_engine import ReloadEvent, RunEvent, dumps
 
 from ..text_lines import HIGHLIGHT, text_row
 
@@ -230,8 +229,9 @@ class RunLog(ScrollView, can_focus=True):
         return [entry.text.plain for entry in self.entries]
 
     @property
-    def visible(self) -> list[str]:
-        """The rows the filter lets through, as text."""
+    def shown_rows(self) -> list[str]:
+        """The rows the filter lets through, as text (not ``visible``: that is
+        Textual's, and focusing checks it)."""
         return [self._row_text(row).plain for row in self._rows]
 
     # -- feeding -----------------------------------------------------------------
@@ -261,14 +261,14 @@ class RunLog(ScrollView, can_focus=True):
             line = _tokens_line(node, content)
             self._append(LogEntry(line, event.type, node, event.run_id, tokens=content))
             return
-        line = describe(event)
-        if line is None:
+        shown = describe(event)
+        if shown is None:
             return
         detail: list[str] = []
         if event.type == "run.failed" and event.data.get("traceback"):
             detail = str(event.data["traceback"]).rstrip("\n").splitlines()
         self._append(
-            LogEntry(line, event.type, event.node or event.data.get("node"), event.run_id, detail)
+            LogEntry(shown, event.type, event.node or event.data.get("node"), event.run_id, detail)
         )
 
     def add_reload(self, event: ReloadEvent) -> None:

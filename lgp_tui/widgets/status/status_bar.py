@@ -6,15 +6,18 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widgets import Static
 
-_STATUS_STYLE = {
+from lgp_engine import RunStatus
+
+# A run's status (the engine's), or what the workbench is doing between runs.
+_STATUS_STYLE: dict[str, str] = {
     "idle": "dim",
     "loading": "yellow",
-    "running": "bold yellow",
-    "completed": "green",
-    "interrupted": "yellow",
-    "failed": "red",
-    "cancelled": "yellow",
     "cancelling": "yellow",
+    RunStatus.RUNNING: "bold yellow",
+    RunStatus.COMPLETED: "green",
+    RunStatus.INTERRUPTED: "yellow",
+    RunStatus.FAILED: "red",
+    RunStatus.CANCELLED: "yellow",
 }
 
 
@@ -25,6 +28,8 @@ class StatusBar(Static):
     checkpoints: reactive[str] = reactive("")
     thread: reactive[str] = reactive("")
     status: reactive[str] = reactive("idle")
+    """A :class:`~lgp_engine.RunStatus`, or ``idle``, ``loading``, ``cancelling``,
+    ``load failed`` around runs."""
     server: reactive[str] = reactive("off")
     """``off``, ``starting``, ``stopping``, or the URL and request count when on."""
 
