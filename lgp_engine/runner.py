@@ -194,17 +194,7 @@ class Runner:
                 payload: Any = Command(resume=value)
             else:
                 payload = None  # a static breakpoint: just continue
-            plan = _Plan(
-                workflow,
-                thread_id,
-                payload,
-                "resume",
-                context=context,
-                existing=last,
-                started={"resumed": True},
-                on_part=on_part,
-                meta=meta,
-            )
+            continues = last  # the interrupted run goes on
         elif state.next and (last is None or last.status in RESUMABLE):
             if value is not NO_VALUE and not state.interrupts:
                 raise UsageError(
@@ -216,16 +206,7 @@ class Runner:
             payload = None
             if state.interrupts and value is not NO_VALUE:
                 payload = Command(resume=value)
-            plan = _Plan(
-                workflow,
-                thread_id,
-                payload,
-                "resume",
-                context=context,
-                started={"resumed": True},
-                on_part=on_part,
-                meta=meta,
-            )
+            continues = None  # a new run finishes what the stopped one left
         else:
             status = last.status if last else "not running"
             raise ConflictError(
@@ -234,6 +215,17 @@ class Runner:
                 code="nothing_to_resume",
                 thread_id=thread_id,
             )
+        plan = _Plan(
+            workflow,
+            thread_id,
+            payload,
+            "resume",
+            context=context,
+            existing=continues,
+            started={"resumed": True},
+            on_part=on_part,
+            meta=meta,
+        )
         async for event in self._aexecute(plan):
             yield event
 
