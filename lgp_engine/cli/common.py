@@ -209,9 +209,15 @@ def load_target(settings: Any, target: str, graph: str | None = None) -> Any:
 
 
 def print_events(
-    events: Iterator[RunEvent], *, as_json: bool, verbose: bool, env_flag: str = ""
+    events: Iterator[RunEvent],
+    *,
+    as_json: bool,
+    verbose: bool,
+    env_flag: str = "",
+    on_event: Callable[[RunEvent], None] | None = None,
 ) -> int:
-    """Print a run's events as they come; the exit code its end calls for.
+    """Print a run's events as they come (``on_event`` sees each first); the exit code
+    its end calls for.
 
     When our stdout is closed mid-run, the run is cancelled (and recorded as such)
     before :class:`StdoutClosed` is raised.
@@ -220,6 +226,8 @@ def print_events(
     code = 0
     try:
         for event in events:
+            if on_event is not None:
+                on_event(event)
             if as_json:
                 click.echo(event.to_json())
             else:

@@ -23,7 +23,7 @@ from ..events import ReloadEvent, RunEvent
 from ..loader import LoadedWorkflow
 from ..reload import WorkflowReloader, rerun_plan
 from ..runner import Runner
-from .common import relpath
+from .common import describe, print_events, relpath
 from .console import RunPrinter
 
 
@@ -45,7 +45,8 @@ class _Session:
         self.runner = runner
         self.run = run
         self.as_json = as_json
-        self.printer = RunPrinter(verbose=verbose, env_flag=env_flag)
+        self.verbose = verbose
+        self.env_flag = env_flag
         # with --json, stdout is JSON lines only; the human lines go to stderr
         self.info = RunPrinter(sys.stderr if as_json else None, verbose=verbose)
 
@@ -69,20 +70,20 @@ class _Session:
                     interrupt_before=self.run.interrupt_before,
                     interrupt_after=self.run.interrupt_after,
                 )
-            for event in events:
-                self.run.thread_id = event.thread_id
-                if self.as_json:
-                    self.emit(event)
-                else:
-                    self.printer.event(event)
-                if event.type == "run.failed":
-                    code = 1
-                elif event.type == "run.cancelled":
-                    code = 130
+            code = print_events(
+                events,
+                as_json=self.as_json,
+                verbose=self.verbose,
+                env_flag=self.env_flag,
+                on_event=self._follow_thread,
+            )
         except LGPError as exc:  # e.g. --interrupt-before names a node the edit removed
-            self.info.line(f"❌ {exc.title}: {exc}")
+            self.info.line(f"❌ {exc.title}: {describe(exc)}")
             code = 1
         return code
+
+    def _follow_thread(self, event: RunEvent) -> None:
+        self.run.thread_id = event.thread_id  # a new thread's id, once the run has one
 
 
 def run_watching(
