@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...errors import ConflictError, NotFoundError
+from ...ids import path_segment
 from ...jsonable import dumps
 from ...runs import RunRecord, owner_alive
 from ...status import IN_FLIGHT
@@ -249,10 +250,15 @@ async def _after(
         ctx.live_runner.forget_thread(handle.thread_id)
 
 
+def _run_url(handle: RunHandle) -> str:
+    """The run's URL path (a thread id may hold any printable character: encoded)."""
+    return f"/threads/{path_segment(handle.thread_id)}/runs/{handle.run_id}"
+
+
 def _location(handle: RunHandle, stateless: bool) -> dict[str, str]:
     if stateless:
         return {"Content-Location": f"/runs/{handle.run_id}"}
-    return {"Content-Location": f"/threads/{handle.thread_id}/runs/{handle.run_id}"}
+    return {"Content-Location": _run_url(handle)}
 
 
 # --------------------------------------------------------------------------- responses
@@ -333,7 +339,7 @@ async def _wait(ctx: ServerContext, thread_id: str | None, body: RunCreate) -> R
     gate = asyncio.Event()
     handle, stream = await start_run(ctx, thread_id, body, modes=[], subgraphs=False, gate=gate)
     headers = _location(handle, thread_id is None)
-    headers["Location"] = f"/threads/{handle.thread_id}/runs/{handle.run_id}/join"
+    headers["Location"] = f"{_run_url(handle)}/join"
     return _json_when_done(
         _outcome(ctx, handle, stream),
         on_abort=_cancel_on(ctx, handle, body),
