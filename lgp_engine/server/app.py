@@ -22,6 +22,7 @@ from .http_errors import ERROR_RESPONSES, PublicText, install_error_handlers
 from .hub import RunHub
 from .metrics import Metrics
 from .openapi import install_docs
+from .routing import MethodGuard
 from .security import GuardMiddleware, install_access_log_redaction
 
 if TYPE_CHECKING:
@@ -98,6 +99,8 @@ def create_app(
     for router in (core.router, *ROUTERS):
         app.include_router(router)
 
+    # innermost: CORS (when on) answers preflight OPTIONS before it
+    app.add_middleware(MethodGuard, document=app.openapi)
     if server.cors_origins:
         app.add_middleware(
             CORSMiddleware,
