@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from .catalog import Catalog, build_catalog
 from .context import ServerContext
 from .http_errors import ERROR_RESPONSES, PublicText, install_error_handlers
 from .hub import RunHub
+from .langgraph.document import describe_assistants
 from .metrics import Metrics
 from .openapi import install_docs
 from .routing import MethodGuard
@@ -72,11 +74,17 @@ def create_app(
                     on_event=ctx.metrics.observe_event,
                     max_running=settings.server.max_concurrent_runs,
                 )
-                async with _watching(ctx, reload, on_reload):
+                async with _watching(ctx, reload, reloaded):
                     yield
                     await ctx.hub.shutdown()
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def reloaded(outcome: ReloadOutcome) -> None:
+        if outcome.workflow is not None:
+            app.openapi_schema = None  # its nodes are in the document: describe it again
+        if on_reload is not None:
+            on_reload(outcome)
 
     server = settings.server
     app = FastAPI(
@@ -90,7 +98,12 @@ def create_app(
     )
     app.state.ctx = ctx
     install_error_handlers(app, PublicText(str(settings.project_dir)))
-    install_docs(app, secured=bool(server.keys))
+    install_docs(
+        app,
+        secured=bool(server.keys),
+        throttled=bool(server.keys) or server.rate_limit_per_minute > 0,
+        extend=[functools.partial(describe_assistants, ctx)],
+    )
     install_access_log_redaction(server.keys)
 
     from .langgraph import ROUTERS
