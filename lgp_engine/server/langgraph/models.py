@@ -49,6 +49,8 @@ AssistantField = Literal[
     "metadata",
     "version",
 ]
+# The select fields name what langgraph_sdk may ask for ("context", "cancel_reason"
+# included: this server has no such field, so a selection of them is empty).
 ThreadField = Literal[
     "thread_id",
     "created_at",
@@ -56,6 +58,7 @@ ThreadField = Literal[
     "state_updated_at",
     "metadata",
     "config",
+    "context",
     "status",
     "values",
     "interrupts",
@@ -87,6 +90,7 @@ RunField = Literal[
     "metadata",
     "kwargs",
     "multitask_strategy",
+    "cancel_reason",
 ]
 
 
