@@ -10,10 +10,13 @@ the served names as examples.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ..catalog import assistant_id_for
 from ..context import ServerContext
+
+log = logging.getLogger("lgp.server")
 
 RUN_BODIES = ("RunCreate", "StatelessRunCreate")
 
@@ -42,7 +45,11 @@ def _rule(ctx: ServerContext, name: str) -> dict[str, Any] | None:
     wf = ctx.catalog.workflows[name]
     if wf.kind == "factory" or ctx.runner is None:
         return None
-    nodes = list(ctx.runner.executor(wf).graph().nodes)
+    try:
+        nodes = list(ctx.runner.executor(wf).graph().nodes)
+    except Exception:  # a graph that cannot be built here is left undescribed
+        log.warning("cannot describe the nodes of %s in the OpenAPI document", name, exc_info=True)
+        return None
     node_names = {
         "anyOf": [
             {"const": "*"},
