@@ -18,10 +18,18 @@ THREAD_ID_MAX_LENGTH = 200
 THREAD_ID_RULE = (
     f"1 to {THREAD_ID_MAX_LENGTH} printable characters, no '/', no leading or trailing spaces"
 )
-# The same rule as a regular expression (for the API's OpenAPI document): no control
-# character (Unicode Cc), no lone surrogate, no '/', no space at either end.
-_BAD = r"/\x00-\x1f\x7f-\x9f\ud800-\udfff"
-THREAD_ID_PATTERN = rf"^[^\s{_BAD}](?:[^{_BAD}]{{0,{THREAD_ID_MAX_LENGTH - 2}}}[^\s{_BAD}])?$"
+# The same rule as a regular expression, for the API's OpenAPI document: no control
+# character (Unicode Cc), no '/', no space at either end. Written so that Python's `re`
+# and ECMAScript regexes (what clients and schema tools use) read it alike: spaces are
+# listed (what ``str.strip`` removes besides control characters), not ``\s``, whose
+# meaning differs between the two. Lone surrogates are not in it: no tool can use such a
+# pattern, and none can reach the check (a URL path cannot carry one, and a JSON body
+# holding one is refused before any route runs); ``thread_id_problem`` still refuses them.
+_BAD = r"/\x00-\x1f\x7f-\x9f"
+_SPACE = r" \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+THREAD_ID_PATTERN = (
+    rf"^[^{_SPACE}{_BAD}](?:[^{_BAD}]{{0,{THREAD_ID_MAX_LENGTH - 2}}}[^{_SPACE}{_BAD}])?$"
+)
 # Characters RFC 3986 allows unescaped in a path segment (besides letters and digits).
 _PCHAR = "-._~!$&'()*+,;=:@"
 

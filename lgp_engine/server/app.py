@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,8 +21,10 @@ from .catalog import Catalog, build_catalog
 from .context import ServerContext
 from .http_errors import ERROR_RESPONSES, PublicText, install_error_handlers
 from .hub import RunHub
+from .langgraph.document import describe_assistants
 from .metrics import Metrics
 from .openapi import install_docs
+from .routing import MethodGuard
 from .security import GuardMiddleware, install_access_log_redaction
 
 if TYPE_CHECKING:
@@ -71,11 +74,17 @@ def create_app(
                     on_event=ctx.metrics.observe_event,
                     max_running=settings.server.max_concurrent_runs,
                 )
-                async with _watching(ctx, reload, on_reload):
+                async with _watching(ctx, reload, reloaded):
                     yield
                     await ctx.hub.shutdown()
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def reloaded(outcome: ReloadOutcome) -> None:
+        if outcome.workflow is not None:
+            app.openapi_schema = None  # its nodes are in the document: describe it again
+        if on_reload is not None:
+            on_reload(outcome)
 
     server = settings.server
     app = FastAPI(
@@ -89,7 +98,12 @@ def create_app(
     )
     app.state.ctx = ctx
     install_error_handlers(app, PublicText(str(settings.project_dir)))
-    install_docs(app, secured=bool(server.keys))
+    install_docs(
+        app,
+        secured=bool(server.keys),
+        throttled=bool(server.keys) or server.rate_limit_per_minute > 0,
+        extend=[functools.partial(describe_assistants, ctx)],
+    )
     install_access_log_redaction(server.keys)
 
     from .langgraph import ROUTERS
@@ -98,6 +112,8 @@ def create_app(
     for router in (core.router, *ROUTERS):
         app.include_router(router)
 
+    # innermost: CORS (when on) answers preflight OPTIONS before it
+    app.add_middleware(MethodGuard, document=app.openapi)
     if server.cors_origins:
         app.add_middleware(
             CORSMiddleware,

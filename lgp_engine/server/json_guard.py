@@ -1,10 +1,16 @@
 """What a JSON request body may hold, checked once at the edge, before any route runs.
 
 A body can be valid JSON and still break the server later: a number beyond 64
-bits cannot be checkpointed, nesting hundreds deep exceeds what the serializer
-and the event log handle, a lone UTF-16 surrogate (``"\\ud800"``) cannot be
-written as UTF-8 to a database or a response, and ``NaN`` is not JSON at all. Each
-is refused here with a 422 that says which and where, so no run starts with it.
+bits cannot be checkpointed (and ``1e400`` parses as infinity), nesting hundreds
+deep exceeds what the serializer and the event log handle, a lone UTF-16
+surrogate (``"\\ud800"``) cannot be written as UTF-8 to a database or a response,
+and ``NaN`` is not JSON at all. Each is refused here with a 422 that says which
+and where, so no run starts with it.
+
+The API's OpenAPI document says the same (its ``JsonValue`` schema, see
+:mod:`.openapi`): numbers from :data:`MIN_NUMBER` to :data:`MAX_NUMBER`. JSON Schema
+calls ``1e30`` an integer (a number is one when its fraction is zero), so the range
+holds for every number, written with an exponent or not.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ import json
 from typing import Any
 
 MAX_DEPTH = 64
-MIN_INT = -(2**63)
-MAX_INT = 2**64 - 1
+#: The numbers a body may hold: what 64-bit integers (signed or not) can represent.
+MIN_NUMBER = -(2**63)
+MAX_NUMBER = 2**64 - 1
 
 
 class BodyProblem(ValueError):
@@ -53,11 +60,13 @@ def check_json_body(raw: bytes) -> None:
 def _walk(value: Any, where: str, depth: int) -> None:
     if isinstance(value, str):
         _check_text(value, where)
-    elif isinstance(value, bool) or value is None or isinstance(value, float):
+    elif isinstance(value, bool) or value is None:
         return
-    elif isinstance(value, int):
-        if not MIN_INT <= value <= MAX_INT:
-            raise BodyProblem("integer out of range (beyond 64 bits)", where)
+    elif isinstance(value, int | float):
+        # exact comparison (Python compares an int with a float by value); NaN never
+        # gets here (refused while parsing), infinity is out of range
+        if not MIN_NUMBER <= value <= MAX_NUMBER:
+            raise BodyProblem("number out of range (beyond 64 bits)", where)
     elif isinstance(value, dict | list):
         if depth >= MAX_DEPTH:
             raise BodyProblem(f"nested deeper than {MAX_DEPTH} levels", where)

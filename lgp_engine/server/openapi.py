@@ -1,14 +1,18 @@
 """The API's description: its OpenAPI document and the pages that show it.
 
 The document says what the server really answers: the one error shape on every
-operation, the API key scheme (and which operations need no key), SSE and
-Prometheus media types. ``/docs`` (Swagger UI) and ``/redoc`` load their assets
-from this server (the ``fastapi-offline`` package ships them), so they work with
-no network.
+operation (JSON, whatever the success media type), only the error statuses an
+operation can answer (no 401 where no key is needed, no 413 without a body...), the
+API key scheme (and which operations need no key), SSE and Prometheus media types,
+and free JSON in requests as ``JsonValue``: what the body guard accepts.
+
+``/docs`` (Swagger UI) and ``/redoc`` load their assets from this server (the
+``fastapi-offline`` package ships them), so they work with no network.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from importlib.resources import files
 from typing import Any
 
@@ -17,6 +21,9 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
+
+from .json_guard import MAX_DEPTH, MAX_NUMBER, MIN_NUMBER
+from .params import JSON_VALUE_MARK
 
 ASSETS = "/docs/assets"
 SECURITY_SCHEMES = {
@@ -35,10 +42,53 @@ SECURITY_SCHEMES = {
 #: Marks an operation that needs no key (``openapi_extra=NO_AUTH``).
 NO_AUTH: dict[str, Any] = {"security": []}
 
+SCHEMAS = "#/components/schemas/"
+JSON_VALUE_REF = {"$ref": f"{SCHEMAS}JsonValue"}
+#: Any JSON value a request may hold (see :mod:`.json_guard`): JSON Schema cannot
+#: bound nesting, so the depth limit is said in words.
+JSON_VALUE_SCHEMA: dict[str, Any] = {
+    "description": "Any JSON value. Numbers are within the range of 64-bit integers "
+    f"({MIN_NUMBER} to {MAX_NUMBER}), arrays and objects nest at most {MAX_DEPTH} deep "
+    "in a body, and strings hold no lone UTF-16 surrogate; other bodies are refused "
+    "with 422.",
+    "type": ["object", "array", "string", "number", "boolean", "null"],
+    "minimum": MIN_NUMBER,
+    "maximum": MAX_NUMBER,
+    "items": JSON_VALUE_REF,
+    "additionalProperties": JSON_VALUE_REF,
+}
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": f"{SCHEMAS}ErrorBody"}}}
+ERROR_HEADERS: dict[str, dict[str, Any]] = {
+    "401": {
+        "WWW-Authenticate": {
+            "description": "`Bearer`",
+            "required": True,
+            "schema": {"type": "string"},
+        }
+    },
+    "429": {
+        "Retry-After": {
+            "description": "Seconds until the client may try again.",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+}
+BODY_METHODS = frozenset({"post", "put", "patch"})
 
-def install_docs(app: FastAPI, *, secured: bool) -> None:
+
+def install_docs(
+    app: FastAPI,
+    *,
+    secured: bool,
+    throttled: bool,
+    extend: Sequence[Callable[[dict[str, Any]], None]] = (),
+) -> None:
     """``/docs``, ``/redoc`` with local assets, and the document's security section
-    (``secured``: whether the server checks keys)."""
+    (``secured``: whether the server checks keys; ``throttled``: whether it may answer
+    429, for a rate limit or failed authentications). Each of ``extend`` adds to the
+    document (in place) once it is built; clear ``app.openapi_schema`` to build it
+    again."""
     static = files("fastapi_offline") / "static"
     app.mount(ASSETS, StaticFiles(directory=str(static)), name="docs-assets")
 
@@ -72,22 +122,68 @@ def install_docs(app: FastAPI, *, secured: bool) -> None:
                 description=app.description,
                 routes=app.routes,
             )
+            components = schema.setdefault("components", {})
+            components.setdefault("schemas", {})["JsonValue"] = JSON_VALUE_SCHEMA
+            _refer_json_values(schema)
+            for add in extend:
+                add(schema)
             if secured:
-                schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+                components["securitySchemes"] = SECURITY_SCHEMES
                 schema["security"] = [{"bearer": []}, {"apiKey": []}]
-            else:
-                _drop_auth_responses(schema)
+            _settle_errors(schema, secured=secured, throttled=throttled)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _drop_auth_responses(schema: dict[str, Any]) -> None:
-    """An open server never answers 401: don't say it does, and mark no operation as
-    needing a key."""
+def _refer_json_values(node: Any) -> None:
+    """Each field marked as free JSON (:data:`.params.JsonValue`) refers to the one
+    ``JsonValue`` schema."""
+    if isinstance(node, dict):
+        if node.pop(JSON_VALUE_MARK, None):
+            node.update(JSON_VALUE_REF)
+        for value in node.values():
+            _refer_json_values(value)
+    elif isinstance(node, list):
+        for value in node:
+            _refer_json_values(value)
+
+
+def _settle_errors(schema: dict[str, Any], *, secured: bool, throttled: bool) -> None:
+    """Every error response in the one JSON shape (FastAPI gives an operation's extra
+    responses its success media type: an SSE route's 404 is JSON all the same), with
+    its headers, and only the statuses an operation can answer:
+
+    - 401 only where a key is checked; 429 only there too, and only if the server
+      throttles (the open routes never are);
+    - 413 only for methods with a body (the guard reads no other);
+    - 422 only for operations with parameters or a body.
+    """
     for operations in schema.get("paths", {}).values():
-        for operation in operations.values():
-            if isinstance(operation, dict):
-                operation.get("responses", {}).pop("401", None)
+        for method, operation in operations.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            open_route = operation.get("security") == []
+            if not secured:
                 operation.pop("security", None)
+            has_body = method in BODY_METHODS
+            drop = set()
+            if open_route or not secured:
+                drop.add("401")
+            if open_route or not throttled:
+                drop.add("429")
+            if open_route:
+                drop.update({"400", "404", "409"})
+            if not has_body:
+                drop.add("413")
+                if not operation.get("parameters"):
+                    drop.add("422")
+            responses = operation["responses"]
+            for status in drop:
+                responses.pop(status, None)
+            for status, response in responses.items():
+                if status[:1] in ("4", "5"):
+                    response["content"] = ERROR_CONTENT
+                    if status in ERROR_HEADERS:
+                        response["headers"] = ERROR_HEADERS[status]

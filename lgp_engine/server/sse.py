@@ -9,9 +9,10 @@ from typing import Any
 
 from fastapi.responses import StreamingResponse
 
-from ..events import RunEvent
+from ..events import EVENT_TYPES, RunEvent
 from ..jsonable import dumps
 from .metrics import Metrics
+from .params import Responses
 
 HEARTBEAT_SECONDS = 15.0
 
@@ -22,14 +23,67 @@ class EventStreamResponse(StreamingResponse):
     media_type = "text/event-stream"
 
 
-#: The success response of an SSE route, for its OpenAPI description.
-SSE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {
-        "description": "Server-Sent Events: `id` (the event's seq), `event` (its type) and "
-        "`data` (JSON), with `: heartbeat` comments while nothing happens.",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+def json_data(schema: dict[str, Any]) -> dict[str, Any]:
+    """An SSE ``data`` field holding JSON that matches ``schema``."""
+    return {"type": "string", "contentMediaType": "application/json", "contentSchema": schema}
+
+
+def sse_responses(
+    description: str,
+    event: dict[str, Any],
+    data: dict[str, Any],
+    *,
+    with_id: bool = False,
+    rules: list[dict[str, Any]] | None = None,
+) -> Responses:
+    """The success response of an SSE route, for its OpenAPI description: each event
+    (OpenAPI before 3.2 has the media type's schema describe one event) with its
+    ``event`` name, ``data`` (JSON matching ``data``) and, ``with_id``, its ``id``;
+    ``rules`` are more schemas each event matches (e.g. a ``data`` schema per event)."""
+    properties: dict[str, Any] = {
+        "event": {"type": "string", **event},
+        "data": json_data(data),
     }
+    if with_id:
+        properties["id"] = {"type": "string", "pattern": "^[0-9]+$"}
+    schema: dict[str, Any] = {
+        "type": "object",
+        "required": sorted(properties),
+        "properties": properties,
+    }
+    if rules:
+        schema["allOf"] = rules
+    return {
+        200: {
+            "description": description,
+            "content": {"text/event-stream": {"schema": schema}},
+        }
+    }
+
+
+#: A RunEvent's JSON (``RunEvent.public_dict``), the ``data`` of an LGP stream event.
+RUN_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["run_id", "seq", "ts", "type", "thread_id", "node", "data"],
+    "properties": {
+        "run_id": {"type": "string"},
+        "seq": {"type": "integer", "minimum": 1},
+        "ts": {"type": "number", "description": "Seconds since the epoch."},
+        "type": {"type": "string", "enum": list(EVENT_TYPES)},
+        "thread_id": {"type": "string"},
+        "node": {"type": ["string", "null"]},
+        "data": {"type": "object", "description": "The payload of its type."},
+    },
 }
+#: The success response of the LGP API's SSE routes.
+SSE_RESPONSES = sse_responses(
+    "Server-Sent Events, one per RunEvent: `id` (its seq), `event` (its type) and `data` "
+    "(the event as JSON); `: heartbeat` comments while nothing happens. The stream ends "
+    "when the run stops (completed, interrupted, failed or cancelled).",
+    {"enum": list(EVENT_TYPES)},
+    RUN_EVENT_SCHEMA,
+    with_id=True,
+)
 
 
 def frame(event: str, data: Any, event_id: str | int | None = None) -> bytes:

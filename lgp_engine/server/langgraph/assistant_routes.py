@@ -4,37 +4,52 @@ accepted wherever an id is)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field, WithJsonSchema
 
 from ..context import Ctx
-from ..params import MAX_OFFSET
+from ..params import MAX_OFFSET, Int, JsonObject, OpenBody
+from .models import (
+    PAGINATION,
+    Assistant,
+    AssistantField,
+    AssistantGraph,
+    AssistantSchemas,
+    AssistantSelected,
+    answer,
+)
 from .shapes import apply_select, contains
 from .threads import assistant_json, workflow_for
 
 router = APIRouter(tags=["LangGraph: assistants"])
 
 
-class AssistantSearch(BaseModel):
+AssistantId = Annotated[
+    str, Path(min_length=1, max_length=200, description="An assistant id or a workflow name.")
+]
+#: ``xray``: false, true (every level of subgraphs) or how many levels.
+XRAY = re.compile(r"^(true|True|false|False|[1-9][0-9]{0,8})$")
+
+
+class AssistantSearch(OpenBody):
     """``POST /assistants/search``."""
 
-    model_config = ConfigDict(extra="allow")
-    metadata: dict[str, Any] | None = None
+    metadata: JsonObject | None = None
     graph_id: str | None = None
     name: str | None = None
-    limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    limit: Int = Field(10, ge=1, le=1000)
+    offset: Int = Field(0, ge=0, le=MAX_OFFSET)
     sort_by: Literal["assistant_id", "graph_id", "name", "created_at", "updated_at"] | None = None
     sort_order: Literal["asc", "desc"] | None = None
-    select: list[str] | None = None
+    select: list[AssistantField] | None = None
 
 
-class AssistantCount(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    metadata: dict[str, Any] | None = None
+class AssistantCount(OpenBody):
+    metadata: JsonObject | None = None
     graph_id: str | None = None
     name: str | None = None
 
@@ -55,7 +70,11 @@ def _matching(
     return found
 
 
-@router.post("/assistants/search")
+@router.post(
+    "/assistants/search",
+    response_model=None,
+    responses=answer(list[AssistantSelected], "A page of assistants.", PAGINATION),
+)
 async def search_assistants(body: AssistantSearch, ctx: Ctx) -> JSONResponse:
     """The served workflows' assistants, filtered and paged."""
     found = _matching(ctx, body.graph_id, body.name, body.metadata)
@@ -76,28 +95,38 @@ async def count_assistants(body: AssistantCount, ctx: Ctx) -> int:
     return len(_matching(ctx, body.graph_id, body.name, body.metadata))
 
 
-@router.get("/assistants/{assistant_id}")
-async def get_assistant(assistant_id: str, ctx: Ctx) -> dict[str, Any]:
+@router.get("/assistants/{assistant_id}", response_model=None, responses=answer(Assistant))
+async def get_assistant(assistant_id: AssistantId, ctx: Ctx) -> dict[str, Any]:
     return assistant_json(ctx, workflow_for(ctx, assistant_id).name)
 
 
 def _xray(value: str | None) -> bool | int:
-    if value is None or value in ("", "false", "False"):
+    if value is None or value in ("false", "False"):
         return False
     if value in ("true", "True"):
         return True
-    try:
-        depth = int(value)
-    except ValueError:
-        raise HTTPException(422, "Invalid xray value") from None
-    if depth <= 0:
-        raise HTTPException(422, "Invalid xray value")
-    return depth
+    return int(value)
 
 
-@router.get("/assistants/{assistant_id}/graph")
+@router.get(
+    "/assistants/{assistant_id}/graph", response_model=None, responses=answer(AssistantGraph)
+)
 async def get_assistant_graph(
-    assistant_id: str, ctx: Ctx, xray: str | None = Query(None)
+    assistant_id: AssistantId,
+    ctx: Ctx,
+    xray: Annotated[
+        str | None,
+        Query(pattern=XRAY.pattern),
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "boolean"},
+                    {"type": "integer", "minimum": 1, "maximum": 10**9 - 1},
+                ],
+                "description": "Draw subgraphs: all levels (true) or this many.",
+            }
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """The workflow's drawable graph (``Graph.to_json()``); ``xray`` expands subgraphs."""
     wf = workflow_for(ctx, assistant_id)
@@ -115,8 +144,10 @@ async def get_assistant_graph(
     return out
 
 
-@router.get("/assistants/{assistant_id}/schemas")
-async def get_assistant_schemas(assistant_id: str, ctx: Ctx) -> dict[str, Any]:
+@router.get(
+    "/assistants/{assistant_id}/schemas", response_model=None, responses=answer(AssistantSchemas)
+)
+async def get_assistant_schemas(assistant_id: AssistantId, ctx: Ctx) -> dict[str, Any]:
     """JSON schemas of the workflow's input, output, state and context."""
     wf = workflow_for(ctx, assistant_id)
 

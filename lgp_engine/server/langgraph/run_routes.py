@@ -18,7 +18,8 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+from pydantic.json_schema import JsonDict
 
 from ...errors import ConflictError, NotFoundError
 from ...ids import path_segment
@@ -28,13 +29,36 @@ from ...status import IN_FLIGHT
 from ..catalog import assistant_id_for
 from ..context import Ctx, ServerContext
 from ..hub import RunHandle
-from ..params import Offset, ThreadIdPath
-from ..sse import frame, sse_response
-from .shapes import OUR_STATUSES, STREAM_MODES, apply_select, command_from, run_json
-from .streams import LgStream, tap
+from ..params import (
+    MAX_OFFSET,
+    IdPath,
+    JsonObject,
+    JsonValue,
+    Offset,
+    OpenBody,
+    Responses,
+    ThreadIdPath,
+)
+from ..sse import EventStreamResponse, frame, sse_response
+from .models import (
+    CheckpointRef,
+    CommandBody,
+    MultitaskStrategy,
+    Run,
+    RunConfig,
+    RunField,
+    RunSelected,
+    RunStatusName,
+    StatelessCommand,
+    StreamMode,
+    answer,
+    dump,
+)
+from .shapes import OUR_STATUSES, apply_select, command_from, run_json
+from .streams import SSE_RESPONSES, LgStream, tap
 from .threads import in_flight, result_body, terminal_event, thread_exists, workflow_for
 
-Select = Annotated[list[str] | None, Query()]
+Select = Annotated[list[RunField], Query(description="Fields to keep (all when none).")]
 
 router = APIRouter(tags=["LangGraph: runs"])
 
@@ -43,32 +67,75 @@ KEEPALIVE_SECONDS = 5.0
 Nodes = Literal["*"] | list[str] | None
 
 
-class RunCreate(BaseModel):
-    """The body of ``runs.create`` / ``runs.stream`` / ``runs.wait``."""
+#: ``config.configurable`` keys that are not context (see :func:`_context`).
+_NOT_CONTEXT = ("thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map")
+_NOT_CONTEXT_NAMES: JsonDict = {"enum": list(_NOT_CONTEXT)}
+#: Both ``context`` and context in ``config.configurable``: 400, said in the schema.
+_CONTEXT_TWICE: JsonDict = {
+    "required": ["context", "config"],
+    "properties": {
+        "context": {"type": "object", "minProperties": 1},
+        "config": {
+            "type": "object",
+            "required": ["configurable"],
+            "properties": {
+                "configurable": {
+                    "type": "object",
+                    "not": {
+                        "propertyNames": {
+                            "anyOf": [{"enum": list(_NOT_CONTEXT)}, {"pattern": "^__"}]
+                        }
+                    },
+                }
+            },
+        },
+    },
+}
 
-    model_config = ConfigDict(extra="allow")
-    assistant_id: str = Field(..., min_length=1, description="Assistant id or graph name.")
-    input: Any = None
-    command: dict[str, Any] | None = None
-    config: dict[str, Any] | None = None
-    context: dict[str, Any] | None = None
-    metadata: dict[str, Any] | None = None
-    checkpoint: dict[str, Any] | None = None
+
+class RunCreate(OpenBody):
+    """The body of ``runs.create`` / ``runs.stream`` / ``runs.wait`` on a thread.
+
+    Context comes in ``context`` or (LangGraph before 0.6) in ``config.configurable``,
+    not both.
+    """
+
+    model_config = ConfigDict(json_schema_extra={"not": _CONTEXT_TWICE})
+
+    assistant_id: str = Field(
+        ..., min_length=1, max_length=200, description="Assistant id or graph name."
+    )
+    input: JsonValue = Field(
+        None,
+        description="The graph input: an object of state keys (any value for a functional "
+        "workflow); null to continue from the thread's state.",
+    )
+    command: CommandBody | None = None
+    config: RunConfig | None = None
+    context: JsonObject | None = None
+    metadata: JsonObject | None = None
+    checkpoint: CheckpointRef | None = None
     checkpoint_id: str | None = None
-    interrupt_before: Nodes = None
-    interrupt_after: Nodes = None
+    interrupt_before: Nodes = Field(None, description="Node names of the assistant's graph.")
+    interrupt_after: Nodes = Field(None, description="Node names of the assistant's graph.")
     webhook: str | None = None
-    multitask_strategy: Literal["reject", "interrupt", "rollback", "enqueue"] | None = None
+    multitask_strategy: MultitaskStrategy | None = None
     if_not_exists: Literal["create", "reject"] | None = None
     on_completion: Literal["delete", "keep"] | None = None
     on_disconnect: Literal["cancel", "continue"] | None = None
-    stream_mode: str | list[str] | None = None
+    stream_mode: StreamMode | list[StreamMode] | None = None
     stream_subgraphs: bool | None = False
     stream_resumable: bool | None = False
     feedback_keys: list[str] | None = None
-    after_seconds: float | None = None
-    durability: str | None = None
+    after_seconds: float | None = Field(None, ge=0, le=MAX_OFFSET)
+    durability: Literal["sync", "async", "exit"] | None = None
     checkpoint_during: bool | None = None
+
+
+class StatelessRunCreate(RunCreate):
+    """The body of a run without a thread (``/runs``, ``/runs/stream``, ``/runs/wait``)."""
+
+    command: StatelessCommand | None = None  # type: ignore[assignment]
 
 
 # --------------------------------------------------------------------------- launching
@@ -85,16 +152,9 @@ def _background(ctx: ServerContext, coro: Awaitable[None]) -> None:
     task.add_done_callback(tasks.discard)
 
 
-def _modes(value: str | list[str] | None, default: list[str]) -> list[str]:
-    modes = default if value is None else [value] if isinstance(value, str) else list(value)
-    unknown = [m for m in modes if m not in STREAM_MODES]
-    if unknown:
-        raise HTTPException(
-            422,
-            f"Unknown stream mode(s): {', '.join(unknown)}; "
-            f"supported: {', '.join(sorted(STREAM_MODES))}",
-        )
-    return modes
+def _modes(value: StreamMode | list[StreamMode] | None, default: list[str]) -> list[str]:
+    """The requested stream modes (their names were checked with the body)."""
+    return default if value is None else [value] if isinstance(value, str) else list(value)
 
 
 async def _nodes(ctx: ServerContext, wf: Any, value: Nodes) -> list[str] | None:
@@ -111,9 +171,8 @@ async def _context(ctx: ServerContext, wf: Any, body: RunCreate) -> Any:
     keeping only the keys of the graph's context schema when it has one."""
     configurable = {
         k: v
-        for k, v in ((body.config or {}).get("configurable") or {}).items()
-        if k not in ("thread_id", "checkpoint_id", "checkpoint_ns", "checkpoint_map")
-        and not k.startswith("__")
+        for k, v in ((body.config.configurable if body.config else None) or {}).items()
+        if k not in _NOT_CONTEXT and not k.startswith("__")
     }
     if body.context and configurable:
         raise HTTPException(
@@ -165,8 +224,8 @@ async def start_run(
     wf = workflow_for(ctx, body.assistant_id)
     runs = ctx.live_runner.runs
     stateless = thread_id is None
-    if body.command is not None and stateless and "resume" in body.command:
-        raise HTTPException(400, "Cannot resume a run without a thread: pass a thread_id")
+    command = dump(body.command)
+    config = dump(body.config) or {}
     temporary = stateless and body.on_completion != "keep"
     if thread_id is None:
         thread_id = str(uuid.uuid4())
@@ -175,8 +234,10 @@ async def start_run(
     context = await _context(ctx, wf, body)
     interrupt_before = await _nodes(ctx, wf, body.interrupt_before)
     interrupt_after = await _nodes(ctx, wf, body.interrupt_after)
-    payload = command_from(body.command) if body.command is not None else body.input
-    checkpoint_id = body.checkpoint_id or (body.checkpoint or {}).get("checkpoint_id")
+    payload = command_from(command) if command is not None else body.input
+    checkpoint_id = body.checkpoint_id or (
+        body.checkpoint.checkpoint_id if body.checkpoint else None
+    )
     strategy = body.multitask_strategy or "enqueue"
     assistant_id = assistant_id_for(wf.name)
     meta = {
@@ -186,8 +247,8 @@ async def start_run(
         "multitask_strategy": strategy,
         "kwargs": {
             "input": body.input,
-            "command": body.command,
-            "config": body.config or {},
+            "command": command,
+            "config": config,
             "context": body.context or {},
             "stream_mode": modes,
             "interrupt_before": body.interrupt_before,
@@ -250,10 +311,15 @@ async def _after(
         ctx.live_runner.forget_thread(handle.thread_id)
 
 
+def _run_url(handle: RunHandle) -> str:
+    """The run's URL path (a thread id may hold any printable character: encoded)."""
+    return f"/threads/{path_segment(handle.thread_id)}/runs/{handle.run_id}"
+
+
 def _location(handle: RunHandle, stateless: bool) -> dict[str, str]:
     if stateless:
         return {"Content-Location": f"/runs/{handle.run_id}"}
-    return {"Content-Location": f"/threads/{path_segment(handle.thread_id)}/runs/{handle.run_id}"}
+    return {"Content-Location": _run_url(handle)}
 
 
 # --------------------------------------------------------------------------- responses
@@ -334,7 +400,7 @@ async def _wait(ctx: ServerContext, thread_id: str | None, body: RunCreate) -> R
     gate = asyncio.Event()
     handle, stream = await start_run(ctx, thread_id, body, modes=[], subgraphs=False, gate=gate)
     headers = _location(handle, thread_id is None)
-    headers["Location"] = f"/threads/{path_segment(handle.thread_id)}/runs/{handle.run_id}/join"
+    headers["Location"] = f"{_run_url(handle)}/join"
     return _json_when_done(
         _outcome(ctx, handle, stream),
         on_abort=_cancel_on(ctx, handle, body),
@@ -377,42 +443,82 @@ async def _frames(
 
 # --------------------------------------------------------------------------- thread runs
 
+_CONTENT_LOCATION = {
+    "Content-Location": {
+        "description": "The run's URL (``/threads/{thread_id}/runs/{run_id}``, or "
+        "``/runs/{run_id}`` for a run without a thread).",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+_CREATED = answer(Run, "The run, started.", _CONTENT_LOCATION)
+_STREAMED: Responses = {200: {**SSE_RESPONSES[200], "headers": _CONTENT_LOCATION}}
+_OUTCOME_TEXT = (
+    "How the run ended, once it has (newlines keep the connection alive meanwhile): its "
+    "final values; with `__interrupt__` when it stopped at an interrupt; "
+    '`{"__error__": {"error", "message"}}` when the workflow failed.'
+)
+_WAITED: Responses = {
+    200: {
+        "description": _OUTCOME_TEXT,
+        "content": {"application/json": {"schema": {}}},
+        "headers": {
+            **_CONTENT_LOCATION,
+            "Location": {
+                "description": "Where to join the run (``.../join``).",
+                "required": True,
+                "schema": {"type": "string"},
+            },
+        },
+    }
+}
+_JOINED: Responses = {
+    200: {"description": _OUTCOME_TEXT, "content": {"application/json": {"schema": {}}}}
+}
 
-@router.post("/threads/{thread_id}/runs")
+
+@router.post("/threads/{thread_id}/runs", response_model=None, responses=_CREATED)
 async def create_run(thread_id: ThreadIdPath, body: RunCreate, ctx: Ctx) -> Response:
     """Start a run in the background; returns the Run."""
     return await _create(ctx, thread_id, body)
 
 
-@router.post("/threads/{thread_id}/runs/stream")
+@router.post(
+    "/threads/{thread_id}/runs/stream",
+    response_class=EventStreamResponse,
+    response_model=None,
+    responses=_STREAMED,
+)
 async def stream_run(thread_id: ThreadIdPath, body: RunCreate, ctx: Ctx) -> Response:
     """Start a run and stream it as SSE in the official event format."""
     return await _stream(ctx, thread_id, body)
 
 
-@router.post("/threads/{thread_id}/runs/wait")
+@router.post("/threads/{thread_id}/runs/wait", response_model=None, responses=_WAITED)
 async def wait_run(thread_id: ThreadIdPath, body: RunCreate, ctx: Ctx) -> Response:
     """Start a run and answer its final values (or ``__interrupt__`` / ``__error__``)."""
     return await _wait(ctx, thread_id, body)
 
 
-@router.get("/threads/{thread_id}/runs")
+@router.get(
+    "/threads/{thread_id}/runs",
+    response_model=None,
+    responses=answer(list[RunSelected], "The runs (the selected fields, if any)."),
+)
 async def list_runs(
     thread_id: ThreadIdPath,
     ctx: Ctx,
     limit: int = Query(10, ge=1, le=1000),
     offset: Offset = 0,
-    status: str | None = None,
-    select: Select = None,
+    status: RunStatusName | Literal["all"] = "all",
+    select: Select = [],  # noqa: B006 - FastAPI copies parameter defaults
 ) -> list[dict[str, Any]]:
     """The thread's runs, newest first (``status`` in the official vocabulary)."""
     runs = ctx.live_runner.runs
-    if status is None or status == "all":
+    if status == "all":
         records = runs.list_runs(thread_id=thread_id, limit=limit, offset=offset)
     else:
-        wanted = OUR_STATUSES.get(status)
-        if wanted is None:
-            raise HTTPException(422, f"Invalid status {status!r}")
+        wanted = OUR_STATUSES.get(status, frozenset())
         records = [
             r for r in runs.list_runs(thread_id=thread_id, limit=100000) if r.status in wanted
         ][offset : offset + limit]
@@ -429,20 +535,25 @@ def _run_of(ctx: ServerContext, thread_id: str, run_id: str) -> RunRecord:
     return record
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}")
-async def get_run(thread_id: ThreadIdPath, run_id: str, ctx: Ctx) -> dict[str, Any]:
+@router.get("/threads/{thread_id}/runs/{run_id}", response_model=None, responses=answer(Run))
+async def get_run(thread_id: ThreadIdPath, run_id: IdPath, ctx: Ctx) -> dict[str, Any]:
     return run_json(_run_of(ctx, thread_id, run_id))
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}/join")
-async def join_run(thread_id: ThreadIdPath, run_id: str, ctx: Ctx) -> Response:
+@router.get("/threads/{thread_id}/runs/{run_id}/join", response_model=None, responses=_JOINED)
+async def join_run(thread_id: ThreadIdPath, run_id: IdPath, ctx: Ctx) -> Response:
     """Wait for the run to stop and answer like ``runs.wait``."""
     record = _run_of(ctx, thread_id, run_id)
     return _json_when_done(_stored_outcome(ctx, record))
 
 
-@router.get("/threads/{thread_id}/runs/{run_id}/stream")
-async def join_run_stream(thread_id: ThreadIdPath, run_id: str, ctx: Ctx) -> Response:
+@router.get(
+    "/threads/{thread_id}/runs/{run_id}/stream",
+    response_class=EventStreamResponse,
+    response_model=None,
+    responses=SSE_RESPONSES,
+)
+async def join_run_stream(thread_id: ThreadIdPath, run_id: IdPath, ctx: Ctx) -> Response:
     """Follow a run executing in this process from its first buffered event (its own
     stream modes); a run that already stopped yields only ``metadata``."""
     record = _run_of(ctx, thread_id, run_id)
@@ -459,11 +570,27 @@ async def join_run_stream(thread_id: ThreadIdPath, run_id: str, ctx: Ctx) -> Res
     return sse_response(frames(), ctx.metrics)
 
 
-@router.post("/threads/{thread_id}/runs/{run_id}/cancel")
+@router.post(
+    "/threads/{thread_id}/runs/{run_id}/cancel",
+    status_code=202,
+    response_class=Response,  # no media type: the 202 has no body
+    response_model=None,
+    responses={
+        202: {"description": "Cancelling (``wait`` false): no body."},
+        200: {
+            "description": "Cancelled (``wait`` true): " + _OUTCOME_TEXT,
+            "content": {"application/json": {"schema": {}}},
+        },
+    },
+)
 async def cancel_run(
-    thread_id: ThreadIdPath, run_id: str, ctx: Ctx, wait: str = "0", action: str = "interrupt"
+    thread_id: ThreadIdPath,
+    run_id: IdPath,
+    ctx: Ctx,
+    wait: bool = Query(False, description="Answer once the run has stopped, with its outcome."),
+    action: Literal["interrupt", "rollback"] = "interrupt",
 ) -> Response:
-    """Cancel a run in flight: 202 at once, or (``wait=1``) its final values when stopped.
+    """Cancel a run in flight: 202 at once, or (``wait``) its final values when stopped.
     Its record becomes ``cancelled`` (``interrupted`` in the Run shape); the thread keeps
     its checkpoints and can continue."""
     record = _run_of(ctx, thread_id, run_id)
@@ -477,10 +604,8 @@ async def cancel_run(
     handle = ctx.live_hub.active.get(run_id)
     if handle is None:
         raise HTTPException(409, f"Run {run_id} executes in another server process")
-    ctx.live_hub.cancel(
-        run_id, f"{action if action == 'rollback' else 'interrupt'} requested through the API"
-    )
-    if wait.lower() not in ("1", "true", "yes"):
+    ctx.live_hub.cancel(run_id, f"{action} requested through the API")
+    if not wait:
         return Response(status_code=202)
     return _json_when_done(_outcome(ctx, handle, _streams(ctx).get(run_id)))
 
@@ -488,17 +613,19 @@ async def cancel_run(
 # --------------------------------------------------------------------------- stateless
 
 
-@router.post("/runs")
-async def create_stateless_run(body: RunCreate, ctx: Ctx) -> Response:
+@router.post("/runs", response_model=None, responses=_CREATED)
+async def create_stateless_run(body: StatelessRunCreate, ctx: Ctx) -> Response:
     """A run on a temporary thread (deleted when it ends unless ``on_completion=keep``)."""
     return await _create(ctx, None, body)
 
 
-@router.post("/runs/stream")
-async def stream_stateless_run(body: RunCreate, ctx: Ctx) -> Response:
+@router.post(
+    "/runs/stream", response_class=EventStreamResponse, response_model=None, responses=_STREAMED
+)
+async def stream_stateless_run(body: StatelessRunCreate, ctx: Ctx) -> Response:
     return await _stream(ctx, None, body)
 
 
-@router.post("/runs/wait")
-async def wait_stateless_run(body: RunCreate, ctx: Ctx) -> Response:
+@router.post("/runs/wait", response_model=None, responses=_WAITED)
+async def wait_stateless_run(body: StatelessRunCreate, ctx: Ctx) -> Response:
     return await _wait(ctx, None, body)

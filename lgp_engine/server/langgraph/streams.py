@@ -11,12 +11,65 @@ from typing import Any
 
 from ...events import RunEvent
 from ...jsonable import to_jsonable
+from ..sse import json_data, sse_responses
 from ..times import now_iso
 from .shapes import checkpoint_json, interrupt_json, updates_json
 
 log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- streams
+
+#: The events of a run's stream: a stream mode's name (``messages/...`` for the
+#: ``messages`` mode), ``|`` and the subgraph's namespace for subgraph events.
+EVENT_PATTERN = (
+    r"^(metadata|values|updates|messages|messages/partial|messages/complete"
+    r"|messages/metadata|custom|debug|tasks|checkpoints|events|error)(\|.+)?$"
+)
+#: The success response of the runs' SSE routes.
+SSE_RESPONSES = sse_responses(
+    "Server-Sent Events as the LangGraph API sends them: `metadata` (the run id) first, "
+    "then an event per stream part (its mode's name, `|namespace` for a subgraph's), "
+    "`error` when the run failed; `: heartbeat` comments while nothing happens. The "
+    "stream ends when the run stops.",
+    {"pattern": EVENT_PATTERN},
+    {},
+    rules=[
+        {
+            "if": {"properties": {"event": {"const": "metadata"}}},
+            "then": {
+                "properties": {
+                    "data": json_data(
+                        {
+                            "type": "object",
+                            "required": ["run_id", "attempt"],
+                            "properties": {
+                                "run_id": {"type": "string"},
+                                "attempt": {"type": "integer"},
+                            },
+                        }
+                    )
+                }
+            },
+        },
+        {
+            "if": {"properties": {"event": {"const": "error"}}},
+            "then": {
+                "properties": {
+                    "data": json_data(
+                        {
+                            "type": "object",
+                            "required": ["error", "message"],
+                            "properties": {
+                                "error": {"type": ["string", "null"]},
+                                "message": {"type": ["string", "null"]},
+                            },
+                        }
+                    )
+                }
+            },
+        },
+    ],
+)
 
 
 class LgStream:

@@ -16,12 +16,35 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from ...jsonable import to_jsonable
 from ..catalog import assistant_id_for
 from ..context import Ctx, ServerContext
-from ..params import MAX_OFFSET, ThreadIdField, ThreadIdPath
+from ..params import (
+    MAX_OFFSET,
+    IdPath,
+    Int,
+    JsonObject,
+    JsonValue,
+    OpenBody,
+    ThreadIdField,
+    ThreadIdPath,
+)
+from .models import (
+    PAGINATION,
+    CheckpointRef,
+    StateField,
+    StateUpdated,
+    Thread,
+    ThreadField,
+    ThreadSelected,
+    ThreadState,
+    ThreadStateSelected,
+    ThreadStatusName,
+    answer,
+    dump,
+)
 from .shapes import apply_select, contains
 from .threads import (
     candidate_threads,
@@ -35,86 +58,81 @@ from .threads import (
     thread_workflow,
 )
 
-Select = Annotated[list[str] | None, Query()]
+Select = Annotated[list[StateField], Query(description="Fields to keep (all when none).")]
 METADATA_KEY = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 router = APIRouter(tags=["LangGraph: threads"])
 
-ThreadId = ThreadIdPath
 
-
-class ThreadCreate(BaseModel):
+class ThreadCreate(OpenBody):
     """``POST /threads``."""
 
-    model_config = ConfigDict(extra="allow")
     thread_id: ThreadIdField | None = None
-    metadata: dict[str, Any] | None = None
+    metadata: JsonObject | None = None
     if_exists: Literal["raise", "do_nothing"] | None = None
     graph_id: str | None = None
-    ttl: Any = None
-    supersteps: list[Any] | None = None
+    ttl: JsonValue = None
+    supersteps: list[JsonValue] | None = Field(
+        None,
+        max_length=0,
+        description="Not supported by this server: create the thread, then update its state.",
+    )
 
 
-class ThreadPatch(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    metadata: dict[str, Any] | None = None
-    ttl: Any = None
+class ThreadPatch(OpenBody):
+    metadata: JsonObject | None = None
+    ttl: JsonValue = None
 
 
-class ThreadSearch(BaseModel):
+class ThreadSearch(OpenBody):
     """``POST /threads/search``."""
 
-    model_config = ConfigDict(extra="allow")
-    metadata: dict[str, Any] | None = None
-    values: dict[str, Any] | None = None
+    metadata: JsonObject | None = None
+    values: JsonObject | None = None
     ids: list[str] | None = None
-    status: Literal["idle", "busy", "interrupted", "error"] | None = None
-    limit: int = Field(10, ge=1, le=1000)
-    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+    status: ThreadStatusName | None = None
+    limit: Int = Field(10, ge=1, le=1000)
+    offset: Int = Field(0, ge=0, le=MAX_OFFSET)
     sort_by: (
         Literal["thread_id", "status", "created_at", "updated_at", "state_updated_at"] | None
     ) = None
     sort_order: Literal["asc", "desc"] | None = None
-    select: list[str] | None = None
+    select: list[ThreadField] | None = None
 
 
-class ThreadCount(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    metadata: dict[str, Any] | None = None
-    values: dict[str, Any] | None = None
-    status: Literal["idle", "busy", "interrupted", "error"] | None = None
+class ThreadCount(OpenBody):
+    metadata: JsonObject | None = None
+    values: JsonObject | None = None
+    status: ThreadStatusName | None = None
 
 
-class StateUpdate(BaseModel):
+class StateUpdate(OpenBody):
     """``POST /threads/{id}/state``: write values as if ``as_node`` had returned them."""
 
-    model_config = ConfigDict(extra="allow")
-    values: dict[str, Any] | list[Any] | None = None
+    values: JsonObject | list[JsonValue] | None = None
     as_node: str | None = None
-    checkpoint: dict[str, Any] | None = None
+    checkpoint: CheckpointRef | None = None
     checkpoint_id: str | None = None
 
 
-class StateCheckpoint(BaseModel):
-    model_config = ConfigDict(extra="allow")
-    checkpoint: dict[str, Any]
+class StateCheckpoint(OpenBody):
+    checkpoint: CheckpointRef
     subgraphs: bool = False
-    select: list[str] | None = None
+    select: list[StateField] | None = None
 
 
-class HistoryRequest(BaseModel):
+class HistoryRequest(OpenBody):
     """``POST /threads/{id}/history``; ``before`` may be an id or a checkpoint object."""
 
-    model_config = ConfigDict(extra="allow")
-    limit: int = Field(10, ge=1, le=10000)
-    before: str | dict[str, Any] | None = None
-    metadata: dict[str, Any] | None = Field(
+    limit: Int = Field(10, ge=1, le=10000)
+    before: str | JsonObject | None = None
+    metadata: JsonObject | None = Field(
         None,
         description="Checkpoint metadata to match; keys are letters, digits, '_', '.', '-'.",
         json_schema_extra={"propertyNames": {"pattern": METADATA_KEY.pattern}},
     )
-    checkpoint: dict[str, Any] | None = None
-    select: list[str] | None = None
+    checkpoint: CheckpointRef | None = None
+    select: list[StateField] | None = None
 
     @field_validator("metadata")
     @classmethod
@@ -132,14 +150,12 @@ class HistoryRequest(BaseModel):
 # --------------------------------------------------------------------------- threads
 
 
-@router.post("/threads")
+_STATE = answer(ThreadStateSelected, "The state (the selected fields, if any).")
+
+
+@router.post("/threads", response_model=None, responses=answer(Thread))
 async def create_thread(body: ThreadCreate, ctx: Ctx) -> dict[str, Any]:
     """A new (empty, idle) thread; 409 if ``thread_id`` exists unless ``if_exists=do_nothing``."""
-    if body.supersteps:
-        raise HTTPException(
-            422,
-            "supersteps are not supported by this server; create the thread, then use update_state",
-        )
     thread_id = body.thread_id or str(uuid.uuid4())
     if thread_exists(ctx, thread_id):
         if body.if_exists == "do_nothing":
@@ -177,7 +193,11 @@ async def _search(
     return found
 
 
-@router.post("/threads/search")
+@router.post(
+    "/threads/search",
+    response_model=None,
+    responses=answer(list[ThreadSelected], "A page of threads.", PAGINATION),
+)
 async def search_threads(body: ThreadSearch, ctx: Ctx) -> JSONResponse:
     """Threads filtered by metadata/values containment, ids and status; newest first."""
     key = body.sort_by or "updated_at"
@@ -209,14 +229,14 @@ async def count_threads(body: ThreadCount, ctx: Ctx) -> int:
     return len(await _search(ctx, body.metadata, body.values, None, body.status))
 
 
-@router.get("/threads/{thread_id}")
-async def get_thread(thread_id: ThreadId, ctx: Ctx) -> dict[str, Any]:
+@router.get("/threads/{thread_id}", response_model=None, responses=answer(Thread))
+async def get_thread(thread_id: ThreadIdPath, ctx: Ctx) -> dict[str, Any]:
     require_thread(ctx, thread_id)
     return await thread_json(ctx, thread_id)
 
 
-@router.patch("/threads/{thread_id}")
-async def patch_thread(thread_id: ThreadId, body: ThreadPatch, ctx: Ctx) -> dict[str, Any]:
+@router.patch("/threads/{thread_id}", response_model=None, responses=answer(Thread))
+async def patch_thread(thread_id: ThreadIdPath, body: ThreadPatch, ctx: Ctx) -> dict[str, Any]:
     """Merge ``metadata`` into the thread's."""
     require_thread(ctx, thread_id)
     ctx.live_runner.runs.put_thread(thread_id, body.metadata or None)
@@ -225,7 +245,7 @@ async def patch_thread(thread_id: ThreadId, body: ThreadPatch, ctx: Ctx) -> dict
 
 
 @router.delete("/threads/{thread_id}", status_code=204)
-async def delete_thread(thread_id: ThreadId, ctx: Ctx) -> Response:
+async def delete_thread(thread_id: ThreadIdPath, ctx: Ctx) -> Response:
     """Forget a thread: its runs (cancelled first if in flight), events and checkpoints."""
     require_thread(ctx, thread_id)
     await cancel_thread_runs(ctx, thread_id, "the thread was deleted")
@@ -251,31 +271,36 @@ async def cancel_thread_runs(ctx: ServerContext, thread_id: str, reason: str) ->
 # --------------------------------------------------------------------------- state
 
 
-@router.get("/threads/{thread_id}/state")
+@router.get("/threads/{thread_id}/state", response_model=None, responses=_STATE)
 async def get_state(
-    thread_id: ThreadId, ctx: Ctx, subgraphs: bool = False, select: Select = None
+    thread_id: ThreadIdPath,
+    ctx: Ctx,
+    subgraphs: bool = False,
+    select: Select = [],  # noqa: B006 - FastAPI copies parameter defaults
 ) -> dict[str, Any]:
     """The thread's newest state (``values``, ``next``, ``tasks``, checkpoints...)."""
     require_thread(ctx, thread_id)
     return apply_select(await read_state(ctx, thread_id, subgraphs=subgraphs), select)
 
 
-@router.post("/threads/{thread_id}/state/checkpoint")
+@router.post("/threads/{thread_id}/state/checkpoint", response_model=None, responses=_STATE)
 async def get_state_at_checkpoint_post(
-    thread_id: ThreadId, body: StateCheckpoint, ctx: Ctx
+    thread_id: ThreadIdPath, body: StateCheckpoint, ctx: Ctx
 ) -> dict[str, Any]:
     require_thread(ctx, thread_id)
-    state = await read_state(ctx, thread_id, checkpoint=body.checkpoint, subgraphs=body.subgraphs)
+    state = await read_state(
+        ctx, thread_id, checkpoint=dump(body.checkpoint), subgraphs=body.subgraphs
+    )
     return apply_select(state, body.select)
 
 
-@router.get("/threads/{thread_id}/state/{checkpoint_id}")
+@router.get("/threads/{thread_id}/state/{checkpoint_id}", response_model=None, responses=_STATE)
 async def get_state_at_checkpoint(
-    thread_id: ThreadId,
-    checkpoint_id: str,
+    thread_id: ThreadIdPath,
+    checkpoint_id: IdPath,
     ctx: Ctx,
     subgraphs: bool = False,
-    select: Select = None,
+    select: Select = [],  # noqa: B006 - FastAPI copies parameter defaults
 ) -> dict[str, Any]:
     require_thread(ctx, thread_id)
     state = await read_state(
@@ -284,8 +309,8 @@ async def get_state_at_checkpoint(
     return apply_select(state, select)
 
 
-@router.post("/threads/{thread_id}/state")
-async def update_state(thread_id: ThreadId, body: StateUpdate, ctx: Ctx) -> dict[str, Any]:
+@router.post("/threads/{thread_id}/state", response_model=None, responses=answer(StateUpdated))
+async def update_state(thread_id: ThreadIdPath, body: StateUpdate, ctx: Ctx) -> dict[str, Any]:
     """Write ``values`` onto the newest checkpoint (or ``checkpoint_id``): a new checkpoint
     (source ``update``) that the next run continues from; the old history stays."""
     require_thread(ctx, thread_id)
@@ -305,7 +330,7 @@ async def update_state(thread_id: ThreadId, body: StateUpdate, ctx: Ctx) -> dict
         )
     conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
     if body.checkpoint:
-        conf.update({k: v for k, v in body.checkpoint.items() if v is not None})
+        conf.update({k: v for k, v in (dump(body.checkpoint) or {}).items() if v is not None})
     if body.checkpoint_id:
         conf["checkpoint_id"] = body.checkpoint_id
     conf["thread_id"] = thread_id
@@ -352,8 +377,12 @@ def _before_id(before: str | dict[str, Any] | None) -> str | None:
     return before or None
 
 
-@router.post("/threads/{thread_id}/history")
-async def history(thread_id: ThreadId, body: HistoryRequest, ctx: Ctx) -> list[dict[str, Any]]:
+@router.post(
+    "/threads/{thread_id}/history",
+    response_model=None,
+    responses=answer(list[ThreadStateSelected], "Past states, newest first."),
+)
+async def history(thread_id: ThreadIdPath, body: HistoryRequest, ctx: Ctx) -> list[dict[str, Any]]:
     """Past states, newest first: ``limit``, ``before`` (id or checkpoint), ``metadata``
     containment (e.g. ``{"source": "update"}``), ``checkpoint`` (namespace/id)."""
     require_thread(ctx, thread_id)
@@ -363,14 +392,21 @@ async def history(thread_id: ThreadId, body: HistoryRequest, ctx: Ctx) -> list[d
         limit=body.limit,
         before=_before_id(body.before),
         metadata_filter=body.metadata,
-        checkpoint=body.checkpoint,
+        checkpoint=dump(body.checkpoint),
     )
     return [apply_select(s, body.select) for s in states]
 
 
-@router.get("/threads/{thread_id}/history")
+@router.get(
+    "/threads/{thread_id}/history",
+    response_model=None,
+    responses=answer(list[ThreadState], "Past states, newest first."),
+)
 async def history_get(
-    thread_id: ThreadId, ctx: Ctx, limit: int = Query(10, ge=1, le=10000), before: str | None = None
+    thread_id: ThreadIdPath,
+    ctx: Ctx,
+    limit: int = Query(10, ge=1, le=10000),
+    before: str = Query("", max_length=200, description="A checkpoint id (none: the newest)."),
 ) -> list[dict[str, Any]]:
     require_thread(ctx, thread_id)
     return await read_history(

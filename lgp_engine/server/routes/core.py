@@ -7,10 +7,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from ..._version import __version__
-from ...errors import ConflictError, NotFoundError, UsageError
+from ...errors import ConflictError, NotFoundError
 from ...events import RunEvent
 from ...ids import path_segment
 from ...jsonable import to_jsonable
@@ -22,7 +22,17 @@ from ..context import Ctx, ServerContext
 from ..http_errors import OPEN_ERROR_RESPONSES
 from ..metrics import CONTENT_TYPE
 from ..openapi import NO_AUTH
-from ..params import MAX_OFFSET, IdPath, Offset, ThreadIdField, ThreadIdPath
+from ..params import (
+    MAX_OFFSET,
+    Body,
+    IdPath,
+    JsonObject,
+    JsonValue,
+    Offset,
+    Responses,
+    ThreadIdField,
+    ThreadIdPath,
+)
 from ..sse import SSE_RESPONSES, EventStreamResponse, event_frame, sse_response
 from ..times import iso
 
@@ -34,22 +44,20 @@ WorkflowName = Annotated[str, Path(min_length=1, max_length=200, description="Wo
 # -- requests ----------------------------------------------------------------------
 
 
-class InvokeRequest(BaseModel):
+class InvokeRequest(Body):
     """Run a workflow: its input, and optionally the thread to run on."""
 
-    model_config = ConfigDict(extra="forbid")
-    input: dict[str, Any] = Field(default_factory=dict, description="The graph input.")
+    input: JsonObject = Field(default_factory=dict, description="The graph input.")
     thread_id: ThreadIdField | None = Field(
         None, description="Thread to continue; a new one if omitted."
     )
-    context: dict[str, Any] | None = Field(None, description="Runtime context.")
+    context: JsonObject | None = Field(None, description="Runtime context.")
 
 
-class ResumeRequest(BaseModel):
+class ResumeRequest(Body):
     """Answer an interrupt (or continue a stopped run) of a thread."""
 
-    model_config = ConfigDict(extra="forbid")
-    value: Any = Field(None, description="The resume value for the waiting interrupt.")
+    value: JsonValue = Field(None, description="The resume value for the waiting interrupt.")
 
 
 # -- responses ---------------------------------------------------------------------
@@ -243,7 +251,22 @@ def _thread_header(thread_id: str) -> dict[str, str]:
     return {"X-Thread-Id": path_segment(thread_id)}
 
 
-@router.post("/workflows/{name}/invoke")
+_THREAD_HEADER = {
+    "X-Thread-Id": {
+        "description": "The run's thread id, percent-encoded as a URL path segment.",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+}
+_RUN_HEADERS = {
+    **_THREAD_HEADER,
+    "X-Run-Id": {"description": "The run's id.", "required": True, "schema": {"type": "string"}},
+}
+#: The outcome of a run (invoke, resume), with its thread in a header.
+_OUTCOME: Responses = {200: {"headers": _THREAD_HEADER}}
+
+
+@router.post("/workflows/{name}/invoke", responses=_OUTCOME)
 async def invoke(
     name: WorkflowName, request: InvokeRequest, ctx: Ctx, response: Response
 ) -> InvokeResult:
@@ -259,7 +282,9 @@ async def invoke(
 
 
 @router.post(
-    "/workflows/{name}/stream", response_class=EventStreamResponse, responses=SSE_RESPONSES
+    "/workflows/{name}/stream",
+    response_class=EventStreamResponse,
+    responses={200: {**SSE_RESPONSES[200], "headers": _RUN_HEADERS}},
 )
 async def stream(name: WorkflowName, request: InvokeRequest, ctx: Ctx) -> Response:
     """Run a workflow and stream its events as SSE (``id`` = seq, ``event`` = type)."""
@@ -339,7 +364,7 @@ async def session_runs(thread_id: ThreadIdPath, ctx: Ctx) -> list[RunInfo]:
     return [_run_info(r) for r in ctx.live_runner.runs.list_runs(thread_id=thread_id, limit=100)]
 
 
-@router.post("/sessions/{thread_id}/resume")
+@router.post("/sessions/{thread_id}/resume", responses=_OUTCOME)
 async def resume(
     thread_id: ThreadIdPath, request: ResumeRequest, ctx: Ctx, response: Response
 ) -> InvokeResult:
@@ -410,14 +435,26 @@ def _not_cancellable(ctx: ServerContext, record: RunRecord) -> str:
 async def run_events(
     run_id: IdPath,
     ctx: Ctx,
-    last_event_id: str | None = Header(None, alias="Last-Event-ID", max_length=20),
-    after: int | None = Query(
-        None,
-        alias="last_event_id",
-        ge=0,
-        le=MAX_OFFSET,
-        description="Replay events after this seq (or the Last-Event-ID header).",
+    last_event_id: str = Header(
+        "",
+        alias="Last-Event-ID",
+        max_length=20,
+        pattern="^[0-9]*$",
+        description="Replay events after this seq (what an EventSource sends on reconnect).",
     ),
+    after: Annotated[
+        int | None,
+        Query(alias="last_event_id", ge=0, le=MAX_OFFSET),
+        # absent is the only null a query can say
+        WithJsonSchema(
+            {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": MAX_OFFSET,
+                "description": "Replay events after this seq (or the Last-Event-ID header).",
+            }
+        ),
+    ] = None,
 ) -> Response:
     """The run's events as SSE: stored ones after ``Last-Event-ID``, then live ones
     until the run stops. Works after a server restart (events are persisted)."""
@@ -431,12 +468,9 @@ async def run_events(
     return sse_response(frames(), ctx.metrics)
 
 
-def _parse_seq(value: str | None) -> int:
-    if value is None or not value.strip():
+def _parse_seq(value: str) -> int:
+    """The seq in a Last-Event-ID header (digits, checked by the route); one beyond any
+    event's is past all of them."""
+    if not value:
         return 0
-    text = value.strip()
-    if not text.isdecimal() or int(text) > MAX_OFFSET:
-        raise UsageError(
-            "Last-Event-ID must be an event seq (a whole number)", field="Last-Event-ID"
-        )
-    return int(text)
+    return min(int(value), MAX_OFFSET)
