@@ -173,7 +173,7 @@ class Runner:
         if last is not None and last.status == RunStatus.INTERRUPTED:
             waiting = [i for i in state.interrupts if i.get("id")]
             if waiting and value is NO_VALUE:
-                raise UsageError(
+                raise ConflictError(
                     f"thread {thread_id} is waiting for a value: give {{field}} "
                     f"(asked: {dumps(waiting[0]['value'])})",
                     field="value",
@@ -184,7 +184,7 @@ class Runner:
                 ids = [i["id"] for i in waiting]
                 if len(ids) > 1 and not (isinstance(value, dict) and set(value) == set(ids)):
                     example = dumps({i: "..." for i in ids})
-                    raise UsageError(
+                    raise ConflictError(
                         f"{len(ids)} interrupts are waiting on thread {thread_id}; give "
                         f"{{field}} as one value per interrupt id: {example}",
                         field="value",
@@ -197,7 +197,7 @@ class Runner:
             continues = last  # the interrupted run goes on
         elif state.next and (last is None or last.status in RESUMABLE):
             if value is not NO_VALUE and not state.interrupts:
-                raise UsageError(
+                raise ConflictError(
                     f"thread {thread_id} is not waiting for a value; resume it without {{field}}",
                     field="value",
                     code="value_not_expected",

@@ -66,18 +66,10 @@ OPEN_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-#: Usage errors that depend on a thread's state, not on the request alone: the same
-#: resume body is right for one thread and wrong for another (one waiting at an
-#: interrupt needs a value, one stopped between nodes takes none). HTTP calls that a
-#: conflict with the resource's current state: 409, not a malformed request. (The
-#: engine raises them as usage errors; its ConflictError would say it there.)
-STATE_CONFLICTS = frozenset({"value_required", "value_per_interrupt", "value_not_expected"})
-
-
 def status_for(exc: LGPError) -> int:
     if isinstance(exc, NotFoundError):
         return 404
-    if isinstance(exc, ConflictError) or exc.code in STATE_CONFLICTS:
+    if isinstance(exc, ConflictError):
         return 409
     if isinstance(exc, AmbiguousError | UsageError):
         return 422
@@ -103,7 +95,7 @@ class PublicText:
 
 def error_json(exc: LGPError, public: PublicText) -> dict[str, Any]:
     """The body for an engine error: its text in the API's field names, no CLI advice."""
-    title = "Conflict" if exc.code in STATE_CONFLICTS else exc.title
+    title = exc.title
     body: dict[str, Any] = {"detail": public(exc.describe()), "error": title}
     if exc.field:
         body["field"] = exc.field
