@@ -8,7 +8,7 @@ serialize to JSON without ever failing (see :mod:`lgp_engine.jsonable`).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, NotRequired, TypedDict, get_args
 
@@ -171,6 +171,10 @@ EVENT_DATA: dict[str, type] = {
 LOCAL_ONLY_FIELDS = frozenset({"traceback"})
 
 
+def _has_error_text(data: Mapping[str, Any]) -> bool:
+    return isinstance(data.get("message"), str) or isinstance(data.get("error"), dict)
+
+
 @dataclass(frozen=True, slots=True)
 class RunEvent:
     """One thing that happened during a run.
@@ -210,12 +214,23 @@ class RunEvent:
             "data": self.data,  # JSON-safe by construction (see the executor)
         }
 
-    def public_dict(self) -> dict[str, Any]:
-        """:meth:`to_dict` without what stays local (a failure's traceback, which
-        holds the host's paths): what HTTP clients get."""
+    def public_dict(self, redact: Callable[[str], str] | None = None) -> dict[str, Any]:
+        """:meth:`to_dict` for a remote client: without what stays local (a failure's
+        traceback, which holds the host's paths), and with error messages passed
+        through ``redact`` (which makes the host's paths relative)."""
         out = self.to_dict()
-        if LOCAL_ONLY_FIELDS.intersection(self.data):
-            out["data"] = {k: v for k, v in self.data.items() if k not in LOCAL_ONLY_FIELDS}
+        if not LOCAL_ONLY_FIELDS.intersection(self.data) and (
+            redact is None or not _has_error_text(self.data)
+        ):
+            return out
+        data = {k: v for k, v in self.data.items() if k not in LOCAL_ONLY_FIELDS}
+        if redact is not None:
+            if isinstance(data.get("message"), str):
+                data["message"] = redact(data["message"])
+            error = data.get("error")
+            if isinstance(error, dict) and isinstance(error.get("message"), str):
+                data["error"] = {**error, "message": redact(error["message"])}
+        out["data"] = data
         return out
 
     def to_json(self) -> str:

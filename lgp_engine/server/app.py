@@ -97,7 +97,8 @@ def create_app(
         responses=ERROR_RESPONSES,
     )
     app.state.ctx = ctx
-    install_error_handlers(app, PublicText(str(settings.project_dir)))
+    ctx.public = PublicText(str(settings.project_dir))
+    install_error_handlers(app, ctx.public)
     install_docs(
         app,
         secured=bool(server.keys),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -26,6 +27,17 @@ class ServerContext:
     hub: RunHub | None = None
     started_at: float = field(default_factory=time.time)
     extra: dict[str, Any] = field(default_factory=dict)
+    #: Rewrites text for clients (host paths made relative to the project).
+    public: Callable[[str], str] = str
+
+    def public_error(self, error: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """A run's error for a client: its message without the host's paths."""
+        if error is None:
+            return None
+        out = dict(error)
+        if isinstance(out.get("message"), str):
+            out["message"] = self.public(out["message"])
+        return out
 
     @property
     def live_runner(self) -> Runner:

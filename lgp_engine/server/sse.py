@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi.responses import StreamingResponse
@@ -92,10 +92,11 @@ def frame(event: str, data: Any, event_id: str | int | None = None) -> bytes:
     return f"{head}event: {event}\ndata: {dumps(data)}\n\n".encode()
 
 
-def event_frame(event: RunEvent) -> bytes:
+def event_frame(event: RunEvent, redact: Callable[[str], str] | None = None) -> bytes:
     """A :class:`RunEvent` as a frame: ``id`` is its seq, ``event`` its type. What stays
-    local (a failure's traceback, with the host's paths) is left out."""
-    return frame(event.type, event.public_dict(), event.seq)
+    local (a failure's traceback) is left out; ``redact`` rewrites error messages
+    (the host's paths)."""
+    return frame(event.type, event.public_dict(redact), event.seq)
 
 
 def sse_response(

@@ -42,7 +42,7 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         max_steps=25,
         max_concurrent_runs=20,
     )
-    add_workflows(project, "gated", "endless_loop")
+    add_workflows(project, "gated", "endless_loop", "reads_missing_file")
     with ServerProcess(project, "workflows", "--log-level", "info") as proc:
         yield proc
 
@@ -196,6 +196,26 @@ def test_a_failed_run_over_sse_has_no_traceback_or_host_paths(srv: ServerProcess
         ) as lg:
             lg_text = lg.read().decode()
         assert "kaboom" in lg_text and "Traceback" not in lg_text and project not in lg_text
+
+
+def test_error_messages_name_project_files_relative_to_the_project(srv: ServerProcess) -> None:
+    root = str(srv.project.resolve())
+    with srv.client(API_KEY) as http:
+        invoked = http.post("/workflows/reads_missing_file/invoke", json={"input": {}}).json()
+        message = invoked["error"]["message"]
+        assert "workflows/notes/missing.txt" in message and root not in message
+        run = http.get(f"/runs/{invoked['run_id']}").json()
+        assert root not in json.dumps(run)
+        with http.stream("GET", f"/runs/{invoked['run_id']}/events") as r:
+            assert root not in r.read().decode()
+        tid = http.post("/threads", json={}).json()["thread_id"]
+        waited = http.post(
+            f"/threads/{tid}/runs/wait",
+            json={"assistant_id": "reads_missing_file", "input": {"text": ""}},
+        )
+        assert "workflows/notes/missing.txt" in waited.text and root not in waited.text
+        thread = http.get(f"/threads/{tid}").json()
+        assert thread["status"] == "error" and root not in json.dumps(thread)
 
 
 def test_the_traceback_stays_in_the_run_store_for_local_tools(srv: ServerProcess) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 from ...events import RunEvent
@@ -80,9 +80,15 @@ class LgStream:
     RunEvents (``events`` mode, the terminal event, ``error``).
     """
 
-    def __init__(self, modes: Iterable[str] = (), subgraphs: bool = False) -> None:
+    def __init__(
+        self,
+        modes: Iterable[str] = (),
+        subgraphs: bool = False,
+        redact: Callable[[str], str] = str,
+    ) -> None:
         self.modes = frozenset(modes)
         self.subgraphs = subgraphs
+        self.redact = redact  # error messages for clients: no host paths
         self.frames: list[tuple[str, Any]] = []
         self.done = False
         self.terminal: RunEvent | None = None
@@ -192,13 +198,16 @@ class LgStream:
 
     def on_event(self, event: RunEvent) -> None:
         if "events" in self.modes:
-            self._push("events", event.public_dict())
+            self._push("events", event.public_dict(self.redact))
         if event.is_terminal:
             self.terminal = event
             if event.type == "run.failed":
                 self._push(
                     "error",
-                    {"error": event.data.get("error_type"), "message": event.data.get("message")},
+                    {
+                        "error": event.data.get("error_type"),
+                        "message": self.redact(str(event.data.get("message") or "")),
+                    },
                 )
 
     def close(self) -> None:

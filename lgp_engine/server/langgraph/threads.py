@@ -286,7 +286,10 @@ async def thread_json(ctx: ServerContext, thread_id: str) -> dict[str, Any]:
     error = None
     status = thread_status(ctx, thread_id, state)
     if status == "error" and last is not None and last.error:
-        error = {"error": last.error.get("error_type"), "message": last.error.get("message")}
+        error = {
+            "error": last.error.get("error_type"),
+            "message": ctx.public(str(last.error.get("message") or "")),
+        }
     interrupts: dict[str, list[dict[str, Any]]] = {}
     for task in state.get("tasks") or []:
         if task.get("interrupts"):
@@ -344,7 +347,7 @@ def result_body(
         return {
             "__error__": {
                 "error": terminal.data.get("error_type"),
-                "message": terminal.data.get("message"),
+                "message": ctx.public(str(terminal.data.get("message") or "")),
             }
         }
     if terminal is not None and terminal.type in ("run.completed", "interrupt"):

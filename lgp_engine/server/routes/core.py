@@ -238,7 +238,8 @@ async def _finish(ctx: ServerContext, handle: Any, response: Response) -> Invoke
         if last.type == "interrupt":
             body.interrupts = list(last.data.get("interrupts") or [])
     elif last is not None and last.type == "run.failed":
-        body.error = RunFailure(**{k: last.data.get(k) for k in ("error_type", "message", "node")})
+        failure = {k: last.data.get(k) for k in ("error_type", "message", "node")}
+        body.error = RunFailure(**(ctx.public_error(failure) or {}))
     else:
         raise ConflictError(
             f"run {handle.run_id} was cancelled", code="run_cancelled", run_id=handle.run_id
@@ -298,7 +299,7 @@ async def stream(name: WorkflowName, request: InvokeRequest, ctx: Ctx) -> Respon
 
     async def frames() -> Any:
         async for event in ctx.live_hub.follow(handle.run_id):
-            yield event_frame(event)
+            yield event_frame(event, ctx.public)
 
     return sse_response(
         frames(), ctx.metrics, {"X-Run-Id": handle.run_id, **_thread_header(handle.thread_id)}
@@ -361,7 +362,8 @@ async def session_history(
 async def session_runs(thread_id: ThreadIdPath, ctx: Ctx) -> list[RunInfo]:
     """The thread's runs, newest first (the last 100)."""
     ctx.live_runner.store.thread(thread_id)
-    return [_run_info(r) for r in ctx.live_runner.runs.list_runs(thread_id=thread_id, limit=100)]
+    runs = ctx.live_runner.runs.list_runs(thread_id=thread_id, limit=100)
+    return [_run_info(ctx, r) for r in runs]
 
 
 @router.post("/sessions/{thread_id}/resume", responses=_OUTCOME)
@@ -380,7 +382,7 @@ async def resume(
     return await _finish(ctx, handle, response)
 
 
-def _run_info(r: RunRecord, events: int | None = None) -> RunInfo:
+def _run_info(ctx: ServerContext, r: RunRecord, events: int | None = None) -> RunInfo:
     return RunInfo(
         run_id=r.run_id,
         thread_id=r.thread_id,
@@ -393,7 +395,7 @@ def _run_info(r: RunRecord, events: int | None = None) -> RunInfo:
         started_at=iso(r.started_at),
         ended_at=iso(r.ended_at),
         duration_ms=r.duration_ms,
-        error=r.error,
+        error=ctx.public_error(r.error),
         events=r.last_seq if events is None else events,
     )
 
@@ -402,7 +404,7 @@ def _run_info(r: RunRecord, events: int | None = None) -> RunInfo:
 async def run(run_id: IdPath, ctx: Ctx) -> RunInfo:
     """A recorded run (here or from any process on the same store)."""
     record = ctx.live_runner.runs.get(run_id)
-    return _run_info(record, ctx.live_runner.runs.last_seq(run_id))
+    return _run_info(ctx, record, ctx.live_runner.runs.last_seq(run_id))
 
 
 @router.post("/runs/{run_id}/cancel", status_code=202)
@@ -463,7 +465,7 @@ async def run_events(
 
     async def frames() -> Any:
         async for event in ctx.live_hub.follow(run_id, start):
-            yield event_frame(event)
+            yield event_frame(event, ctx.public)
 
     return sse_response(frames(), ctx.metrics)
 
