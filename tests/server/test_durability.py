@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.server.conftest import API_KEY, make_server_project
 from tests.server.server_process import ServerProcess
@@ -17,6 +18,7 @@ CLIENTS = 32
 SECONDS = 20
 
 
+@pytest.mark.slow  # a 20 s soak: CI runs it, `make test` does not
 def test_32_clients_for_20_seconds_no_5xx_no_lost_runs(tmp_path: Path) -> None:
     project = make_server_project(
         tmp_path / "p", api_keys=[API_KEY], rate_limit_per_minute=1_000_000
