@@ -5,7 +5,6 @@ the ordinary ``lgp`` commands."""
 from __future__ import annotations
 
 import json
-import os
 import queue
 import re
 import signal
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import _SCRUBBED_ENV
+from tests.processes import process_env
 
 TIMEOUT = 20.0
 
@@ -61,8 +60,7 @@ class Watch:
     """``lgp run ... --watch`` with its stdout (and stderr) read line by line."""
 
     def __init__(self, cwd: Path, *args: str) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
-        env.update({"PYTHONIOENCODING": "utf-8", "PYTHONUNBUFFERED": "1"})
+        env = process_env()
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "lgp_engine", "run", *args, "--watch"],
             cwd=cwd,
