@@ -9,13 +9,10 @@ ran again after a resume, a replay or a fork.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import sqlite3
 import subprocess
-import sys
-import textwrap
 import time
 from collections.abc import Callable
 from contextlib import closing
@@ -24,196 +21,23 @@ from typing import Any
 
 import pytest
 
-# --------------------------------------------------------------------------- workflows
+from tests.processes import Process, start_lgp
+from tests.workflows import copy_workflows, open_gate
 
-# a -> b -> c on a nested state; every node logs its name to nodes.log.
-COUNTER = """\
-import os
-from typing import TypedDict
-
-from langgraph.graph import END, START, StateGraph
-
-LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nodes.log")
-
-
-def _log(name):
-    with open(LOG, "a", encoding="utf-8") as f:
-        f.write(name + "\\n")
-
-
-class State(TypedDict, total=False):
-    x: int
-    profile: dict
-    score: int
-    result: int
-
-
-def a(state):
-    _log("a")
-    return {"x": state.get("x", 0) + 1,
-            "profile": {"name": "ada", "langs": ["py"], "draft": True}}
-
-
-def b(state):
-    _log("b")
-    return {"profile": {"name": "Ada", "langs": ["py", "rust"]}, "score": state["x"] * 2}
-
-
-def c(state):
-    _log("c")
-    return {"result": state["x"] * 10}
-
-
-workflow = StateGraph(State)
-workflow.add_node("a", a)
-workflow.add_node("b", b)
-workflow.add_node("c", c)
-workflow.add_edge(START, "a")
-workflow.add_edge("a", "b")
-workflow.add_edge("b", "c")
-workflow.add_edge("c", END)
-"""
-
-# a -> slow -> c; "slow" sleeps 3 s the first time only (a marker file remembers).
-SLOW = """\
-import os
-import time
-from typing import TypedDict
-
-from langgraph.graph import END, START, StateGraph
-
-LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nodes.log")
-
-
-def _log(name):
-    with open(LOG, "a", encoding="utf-8") as f:
-        f.write(name + "\\n")
-
-
-class State(TypedDict, total=False):
-    x: int
-
-
-def a(state):
-    _log("a")
-    return {"x": 1}
-
-
-def slow(state):
-    _log("slow")
-    mark = LOG + ".slept"
-    if not os.path.exists(mark):
-        open(mark, "w").close()
-        time.sleep(3)
-    return {"x": state["x"] + 1}
-
-
-def c(state):
-    _log("c")
-    return {"x": state["x"] + 10}
-
-
-workflow = StateGraph(State)
-workflow.add_node("a", a)
-workflow.add_node("slow", slow)
-workflow.add_node("c", c)
-workflow.add_edge(START, "a")
-workflow.add_edge("a", "slow")
-workflow.add_edge("slow", "c")
-workflow.add_edge("c", END)
-"""
-
-# a -> sub (s1 -> s2, s2 asks a human) -> c
-SUBGRAPH = """\
-from typing import TypedDict
-
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import interrupt
-
-
-class State(TypedDict, total=False):
-    x: int
-    inner: str
-    answer: str
-
-
-def s1(state):
-    return {"inner": "s1 done", "x": state["x"] + 1}
-
-
-def s2(state):
-    return {"answer": interrupt({"q": "inner?", "x": state["x"]})}
-
-
-inner = StateGraph(State)
-inner.add_node("s1", s1)
-inner.add_node("s2", s2)
-inner.add_edge(START, "s1")
-inner.add_edge("s1", "s2")
-inner.add_edge("s2", END)
-
-
-def a(state):
-    return {"x": state.get("x", 0) + 1}
-
-
-def c(state):
-    return {"x": state["x"] * 10}
-
-
-workflow = StateGraph(State)
-workflow.add_node("a", a)
-workflow.add_node("sub", inner.compile())
-workflow.add_node("c", c)
-workflow.add_edge(START, "a")
-workflow.add_edge("a", "sub")
-workflow.add_edge("sub", "c")
-workflow.add_edge("c", END)
-"""
-
-# a fans out to two "work" tasks with Send; their results meet in an operator.add list
-SEND = """\
-import operator
-from typing import Annotated, TypedDict
-
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import Send
-
-
-class State(TypedDict, total=False):
-    items: list
-    results: Annotated[list, operator.add]
-
-
-def a(state):
-    return {"items": [1, 2]}
-
-
-def fan(state):
-    return [Send("work", {"item": i}) for i in state["items"]]
-
-
-def work(arg):
-    return {"results": [arg["item"] * 10]}
-
-
-workflow = StateGraph(State)
-workflow.add_node("a", a)
-workflow.add_node("work", work)
-workflow.add_edge(START, "a")
-workflow.add_conditional_edges("a", fan, ["work"])
-workflow.add_edge("work", END)
-"""
+# The workflows are files in tests/workflows/, copied into each test's project:
+# counter.py (a -> b -> c), slow_step.py (a -> slow -> c, slow holds at a gate),
+# asks_in_subgraph.py (a -> sub (s1 -> s2 asks) -> c) and fan_out.py (Send fan-out).
+# Their nodes log their names to nodes.log beside them.
 
 UNKNOWN_CP = "1f000000-0000-6000-8000-000000000000"
-_SCRUBBED_ENV = ("LGP_ENV", "LGP_DB", "LGP_HOST", "LGP_PORT", "LGP_API_KEY")
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def write_flow(root: Path, name: str, text: str) -> str:
-    (root / name).write_text(textwrap.dedent(text), encoding="utf-8")
+def add_flow(root: Path, name: str) -> str:
+    """Copy the shared test workflow ``name`` into ``root``; its name, for ``lgp run``."""
+    copy_workflows(root, name)
     return name
 
 
@@ -274,26 +98,15 @@ def runs_json(lgp: Callable[..., Any], root: Path, *args: str) -> list[dict[str,
     return json.loads(ok(lgp("runs", *args, "--json", cwd=root)).stdout)
 
 
-def popen_lgp(root: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
-    env.update({"PYTHONIOENCODING": "utf-8", "PYTHONDONTWRITEBYTECODE": "1"})
-    return subprocess.Popen(
-        [sys.executable, "-m", "lgp_engine", *args],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-    )
-
-
-def wait_for_node(root: Path, node: str, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 30
-    while node not in nodes_log(root):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the node never started"
-        time.sleep(0.02)
+def start_slow_run(root: Path, thread: str) -> Process:
+    """``lgp run slow_step.py`` on ``thread``, once its ``slow`` node holds at its gate."""
+    proc = start_lgp("run", add_flow(root, "slow_step.py"), "--thread", thread, cwd=root)
+    try:
+        proc.wait_for(lambda: "slow" in nodes_log(root), 30, "the slow node")
+    except BaseException:
+        proc.kill()
+        raise
+    return proc
 
 
 # --------------------------------------------------------------------------- AP1: interrupt
@@ -357,7 +170,7 @@ def test_resume_json_output_continues_the_sequence(project: Path, lgp) -> None:
 @pytest.fixture
 def counter(project: Path, lgp) -> dict[str, Any]:
     """COUNTER run once on thread c1 with x=1 (x=2, score=4, result=20)."""
-    flow = write_flow(project, "counter.py", COUNTER)
+    flow = add_flow(project, "counter.py")
     run = ok(lgp("run", flow, "--thread", "c1", "--input", '{"x": 1}', cwd=project))
     assert result_of(run.stdout)["result"] == 20
     assert nodes_log(project) == ["a", "b", "c"]
@@ -487,10 +300,7 @@ def test_diff_shows_added_changed_and_removed_nested_keys(counter: dict[str, Any
 
 
 def test_kill_9_leaves_an_abandoned_run_that_resume_finishes(project: Path, lgp) -> None:
-    flow = write_flow(project, "slow.py", SLOW)
-    proc = popen_lgp(project, "run", flow, "--thread", "k1")
-    try:
-        wait_for_node(project, "slow", proc)
+    with start_slow_run(project, "k1") as proc:
         # while its process lives, another process neither reaps the run...
         (live,) = runs_json(lgp, project, "--thread", "k1")
         assert live["status"] == "running"
@@ -499,11 +309,8 @@ def test_kill_9_leaves_an_abandoned_run_that_resume_finishes(project: Path, lgp)
             json.loads(ln)
             for ln in ok(lgp("events", live["run_id"], "--json", cwd=project)).stdout.splitlines()
         ]
-        assert proc.poll() is None, "the slow node should still be running"
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.communicate(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+        assert proc.returncode is None, "the slow node should still be running"
+        assert proc.stop(signal.SIGKILL) == -signal.SIGKILL
     assert [e["seq"] for e in so_far] == list(range(1, len(so_far) + 1))
     assert [(e["type"], e["node"]) for e in so_far][-1] == ("node.started", "slow")
     (record,) = runs_json(lgp, project, "--thread", "k1")
@@ -514,6 +321,7 @@ def test_kill_9_leaves_an_abandoned_run_that_resume_finishes(project: Path, lgp)
     assert "abandoned" in text
     assert nodes_log(project) == ["a", "slow"]
 
+    open_gate(project / "slow_step.open")
     resumed = ok(lgp("resume", "k1", cwd=project))
     assert result_of(resumed.stdout) == {"x": 12}
     assert nodes_log(project) == ["a", "slow", "slow", "c"]  # "a" did not run again
@@ -522,19 +330,12 @@ def test_kill_9_leaves_an_abandoned_run_that_resume_finishes(project: Path, lgp)
 
 
 def test_ctrl_c_cancels_the_run_and_resume_finishes_it(project: Path, lgp) -> None:
-    flow = write_flow(project, "slow.py", SLOW)
-    proc = popen_lgp(project, "run", flow, "--thread", "k2")
-    try:
-        wait_for_node(project, "slow", proc)
+    with start_slow_run(project, "k2") as proc:
         started = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 130, (out, err)
-    assert time.monotonic() - started < 2.5  # it did not wait for the 3 s node
+        code = proc.stop(signal.SIGINT, timeout=30)
+        out = "\n".join(proc.rest())
+    assert code == 130, proc.text
+    assert time.monotonic() - started < 2.5  # it did not wait for the node (held at its gate)
     assert "Cancelled: interrupted by the user (Ctrl+C)" in out
     assert "continue with: lgp resume k2" in out
     (record,) = runs_json(lgp, project, "--thread", "k2")
@@ -547,6 +348,7 @@ def test_ctrl_c_cancels_the_run_and_resume_finishes_it(project: Path, lgp) -> No
     state = json.loads(ok(lgp("state", "k2", "--json", cwd=project)).stdout)
     assert state["next"] == ["slow"]  # the checkpoints before the cancel are kept
 
+    open_gate(project / "slow_step.open")
     resumed = ok(lgp("resume", "k2", cwd=project))
     assert result_of(resumed.stdout) == {"x": 12}
     assert nodes_log(project) == ["a", "slow", "slow", "c"]
@@ -594,7 +396,7 @@ def bad_input_project(
     """A project with a finished thread ``done`` and an interrupted thread ``asking``,
     and the ids to put for ``{k}`` (before node b) and ``{head}`` in ``BAD_INPUT``."""
     root = make_project(tmp_path_factory.mktemp("bad") / "project")
-    flow = write_flow(root, "counter.py", COUNTER)
+    flow = add_flow(root, "counter.py")
     ok(lgp("run", flow, "--thread", "done", "--input", '{"x": 1}', cwd=root))
     ok(lgp("run", "approval_workflow", "--thread", "asking", cwd=root))
     history = history_json(lgp, root, "done")
@@ -697,7 +499,7 @@ def test_thread_commands_on_a_fresh_project_create_nothing(
 def test_static_breakpoints_stop_and_resume_continues(
     project: Path, lgp, flag: str, expect_log: list[str]
 ) -> None:
-    flow = write_flow(project, "counter.py", COUNTER)
+    flow = add_flow(project, "counter.py")
     stop = ok(lgp("run", flow, "--thread", "bp", "--input", '{"x": 1}', flag, "b", cwd=project))
     assert "status: interrupted" in stop.stdout
     assert "Interrupt: (breakpoint)" in stop.stdout
@@ -717,7 +519,7 @@ def test_static_breakpoints_stop_and_resume_continues(
 
 @pytest.fixture
 def subgraph_thread(project: Path, lgp) -> Path:
-    flow = write_flow(project, "subflow.py", SUBGRAPH)
+    flow = add_flow(project, "asks_in_subgraph.py")
     stop = ok(lgp("run", flow, "--thread", "s1", "--input", '{"x": 1}', cwd=project))
     assert "sub/s1" in stop.stdout and "status: interrupted" in stop.stdout
     return project
@@ -758,7 +560,7 @@ def test_history_subgraphs_lists_the_subgraph_checkpoints(subgraph_thread: Path,
 
 
 def test_history_of_a_send_fan_out_names_the_branch_node(project: Path, lgp) -> None:
-    flow = write_flow(project, "fan.py", SEND)
+    flow = add_flow(project, "fan_out.py")
     done = ok(lgp("run", flow, "--thread", "f1", cwd=project))
     assert result_of(done.stdout)["results"] == [10, 20]
     history = history_json(lgp, project, "f1")
