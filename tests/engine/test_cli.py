@@ -7,7 +7,6 @@ import json
 import re
 import sqlite3
 import subprocess
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -15,35 +14,6 @@ import pytest
 
 BASIC = "workflows/basic_workflow.py"
 HI = '{"input": "hi"}'
-
-FAILING_WORKFLOW = textwrap.dedent(
-    """
-    from typing import TypedDict
-
-    from langgraph.graph import END, START, StateGraph
-
-
-    class State(TypedDict, total=False):
-        done_a: bool
-
-
-    def a(state: State) -> State:
-        return {"done_a": True}
-
-
-    def b(state: State) -> State:
-        raise ValueError("boom from node b")
-
-
-    workflow = StateGraph(State)
-    workflow.add_node("a", a)
-    workflow.add_node("b", b)
-    workflow.add_edge(START, "a")
-    workflow.add_edge("a", "b")
-    workflow.add_edge("b", END)
-    """
-)
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -284,8 +254,10 @@ def test_run_unknown_env_is_one_line(project: Path, lgp, tree_snapshot) -> None:
 # --------------------------------------------------------------------------- failing node
 
 
-def test_failing_node_exit_1_and_keeps_earlier_checkpoints(project: Path, lgp) -> None:
-    (project / "two_steps.py").write_text(FAILING_WORKFLOW, encoding="utf-8")
+def test_failing_node_exit_1_and_keeps_earlier_checkpoints(
+    project: Path, lgp, add_workflows
+) -> None:
+    add_workflows(project, "two_steps.py")
     proc = lgp("run", "two_steps.py", "--thread", "f1", cwd=project)
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     output = proc.stdout + proc.stderr
@@ -318,8 +290,8 @@ def test_failing_node_exit_1_and_keeps_earlier_checkpoints(project: Path, lgp) -
     assert [r[:2] for r in table_rows(human_threads.stdout)] == [["f1", str(count)]]
 
 
-def test_failing_node_json_ends_with_run_failed(project: Path, lgp) -> None:
-    (project / "two_steps.py").write_text(FAILING_WORKFLOW, encoding="utf-8")
+def test_failing_node_json_ends_with_run_failed(project: Path, lgp, add_workflows) -> None:
+    add_workflows(project, "two_steps.py")
     proc = lgp("run", "two_steps.py", "--thread", "f2", "--json", cwd=project)
     assert proc.returncode == 1, proc.stderr
     events = json_lines(proc.stdout)
