@@ -32,6 +32,7 @@ from lgp_engine.loader import (
     module_name_for,
     resolve_target,
 )
+from tests.processes import run_lgp
 
 # A small graph builder most workflow files start with: one node writing
 # ``out = "<tag>:<x>"``. ``_builder`` is private so it never shows up as a candidate.
@@ -798,34 +799,10 @@ def run_twice_in_subprocesses(
     project: Path, extra_env: dict[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
     flow = write(project / "item_flow.py", ITEM_FLOW)
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("LGP_") and k != "LANGGRAPH_STRICT_MSGPACK"
-    }
-    env.update(extra_env or {})
 
     def cli_run(n: int) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "lgp_engine",
-                "run",
-                str(flow),
-                "--thread",
-                "x",
-                "--input",
-                json.dumps({"n": n}),
-                "--json",
-            ],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        args = ("run", str(flow), "--thread", "x", "--input", json.dumps({"n": n}), "--json")
+        return run_lgp(*args, cwd=project, env=extra_env, timeout=120)
 
     return cli_run(1), cli_run(5)
 
