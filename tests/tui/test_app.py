@@ -14,37 +14,9 @@ from lgp_tui.widgets.explorer.workflow_list import WorkflowList
 from lgp_tui.widgets.run.run_bar import RunBar
 from lgp_tui.widgets.source.source_view import SourceView
 from lgp_tui.widgets.status.status_bar import StatusBar
+from tests.workflows import copy_workflows, open_gate
 
 from .conftest import SIZE, log_text, status, wait_until
-
-SLOW = """
-import time
-from typing import TypedDict
-
-from langgraph.graph import END, START, StateGraph
-
-
-class State(TypedDict, total=False):
-    input: str
-    steps: int
-
-
-def first(state: State) -> State:
-    return {"steps": 1}
-
-
-def slow(state: State) -> State:
-    time.sleep(5)
-    return {"steps": 2}
-
-
-workflow = StateGraph(State)
-workflow.add_node("first", first)
-workflow.add_node("slow", slow)
-workflow.add_edge(START, "first")
-workflow.add_edge("first", "slow")
-workflow.add_edge("slow", END)
-"""
 
 BROKEN = """
 from langgraph.graph import StateGraph
@@ -178,11 +150,11 @@ async def test_syntax_error_is_shown_inline_and_the_app_keeps_working(
 async def test_cancel_stops_a_slow_run_and_records_it_cancelled(
     settings: Settings, tui_project: Path
 ) -> None:
-    (tui_project / "workflows" / "slow_flow.py").write_text(SLOW, encoding="utf-8")
-    app = WorkbenchApp(settings, target="workflows/slow_flow.py")
+    copy_workflows(tui_project / "workflows", "slow_step.py")  # "slow" holds at a gate
+    app = WorkbenchApp(settings, target="workflows/slow_step.py")
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.ready)
-        assert app.workflow.name == "slow_flow"
+        assert app.workflow.name == "slow_step"
         await set_input(pilot, app.query_one("#thread-input", Input), "slow-t")
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: "● slow started" in log_text(app))
@@ -191,9 +163,10 @@ async def test_cancel_stops_a_slow_run_and_records_it_cancelled(
         await pilot.press("escape")
         await wait_until(pilot, lambda: status(app) == "cancelled", what="the cancel")
         await wait_until(pilot, lambda: app.query_one(RunBar).can_run)
-        assert time.monotonic() - started < 3  # did not wait for the 5 s node
+        assert time.monotonic() - started < 3  # did not wait for the node (held at its gate)
         assert "■ cancelled: cancelled from the workbench" in log_text(app)
         assert "✓ slow" not in log_text(app)
+        open_gate(tui_project / "workflows" / "slow_step.open")  # its thread may end
 
     runs = RunStore(settings.resolve(settings.checkpointer.path))
     try:
