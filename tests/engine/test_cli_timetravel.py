@@ -109,14 +109,59 @@ def start_slow_run(root: Path, thread: str) -> Process:
     return proc
 
 
+# --------------------------------------------------------------------------- shared threads
+
+# The tests that only read these threads share one project per worker (xdist_group
+# keeps them on one worker): running the workflows once is most of their cost.
+shared_threads = pytest.mark.xdist_group("cli_timetravel_shared")
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, make_project, lgp) -> dict[str, Any]:
+    """One project, read-only once made, with three threads:
+
+    - ``a1``: approval_workflow interrupted, then resumed with ``"yes"`` (the outputs
+      of each step, and what ``runs`` and ``state`` said after it, are kept here);
+    - ``done``: counter.py run once with x=1 (``history`` is its history, ``k`` the
+      checkpoint before node b, ``head`` the last one);
+    - ``asking``: approval_workflow waiting at its interrupt.
+    """
+    root = make_project(tmp_path_factory.mktemp("shared") / "project")
+    first = ok(lgp("run", "approval_workflow", "--thread", "a1", cwd=root))
+    runs_after_first = runs_json(lgp, root, "--thread", "a1")
+    second = ok(lgp("resume", "a1", "--value", '"yes"', cwd=root))
+    runs_after_second = runs_json(lgp, root, "--thread", "a1")
+    state_after_second = json.loads(ok(lgp("state", "a1", "--json", cwd=root)).stdout)
+
+    flow = add_flow(root, "counter.py")
+    ok(lgp("run", flow, "--thread", "done", "--input", '{"x": 1}', cwd=root))
+    history = history_json(lgp, root, "done")
+    ok(lgp("run", "approval_workflow", "--thread", "asking", cwd=root))
+    return {
+        "root": root,
+        "a1": {
+            "first": first,
+            "runs_after_first": runs_after_first,
+            "second": second,
+            "runs_after_second": runs_after_second,
+            "state_after_second": state_after_second,
+        },
+        "history": history,
+        "k": checkpoint_before(history, "b"),
+        "head": history[-1]["checkpoint_id"],
+    }
+
+
 # --------------------------------------------------------------------------- AP1: interrupt
 
 
-def test_approval_workflow_interrupts_and_resumes(project: Path, lgp) -> None:
-    first = ok(lgp("run", "approval_workflow", "--thread", "a1", cwd=project))
-    out = first.stdout
+@shared_threads
+def test_approval_workflow_interrupts_and_resumes(shared: dict[str, Any], lgp) -> None:
+    a1 = shared["a1"]
+    out = a1["first"].stdout
+    lines = out.splitlines()
     assert "status: interrupted" in out
-    assert "Interrupted at node 'approve'" in out
+    assert any(ln.startswith("[lgp] ⏸ Interrupted at node 'approve'") for ln in lines), out
     asked = [
         json.loads(ln.removeprefix("Interrupt: "))
         for ln in out.splitlines()
@@ -128,18 +173,24 @@ def test_approval_workflow_interrupts_and_resumes(project: Path, lgp) -> None:
             "draft": "Draft about untitled: everything is ready to ship.",
         }
     ]
-    assert "[lgp] Resume with: lgp resume a1 --value '<JSON>'" in out.splitlines()
+    assert [ln for ln in lines if "Resume with:" in ln] == [
+        "[lgp] Resume with: lgp resume a1 --value '<JSON>'"
+    ]
+    assert not any(ln.startswith("Result: ") for ln in lines)
+    # the hint names a command that exists
+    command = re.search(r"Resume with: lgp (\S+)", out).group(1)  # type: ignore[union-attr]
+    ok(lgp(command, "--help", cwd=shared["root"]))
     run_id = run_id_of(out)
-    (record,) = runs_json(lgp, project, "--thread", "a1")
+    (record,) = a1["runs_after_first"]
     assert (record["run_id"], record["status"]) == (run_id, "interrupted")
 
-    second = ok(lgp("resume", "a1", "--value", '"yes"', cwd=project))
+    second = a1["second"]
     assert run_id_of(second.stdout) == run_id
     assert result_of(second.stdout)["status"] == "published"
     assert result_of(second.stdout)["approved"] is True
-    (record,) = runs_json(lgp, project, "--thread", "a1")
+    (record,) = a1["runs_after_second"]
     assert (record["run_id"], record["status"], record["kind"]) == (run_id, "completed", "run")
-    state = json.loads(ok(lgp("state", "a1", "--json", cwd=project)).stdout)
+    state = a1["state_after_second"]
     assert state["values"]["status"] == "published" and state["interrupts"] == []
 
 
@@ -156,6 +207,8 @@ def test_resume_json_output_continues_the_sequence(project: Path, lgp) -> None:
     first = ok(lgp("run", "approval_workflow", "--thread", "a3", "--json", cwd=project))
     before = [json.loads(ln) for ln in first.stdout.splitlines()]
     assert before[-1]["type"] == "interrupt"
+    assert before[-1]["node"] == "approve"
+    assert before[-1]["data"]["interrupts"][0]["value"]["question"] == "Approve this draft?"
     second = ok(lgp("resume", "a3", "--value", '"ok"', "--json", cwd=project))
     after = [json.loads(ln) for ln in second.stdout.splitlines()]
     assert after[-1]["type"] == "run.completed"
@@ -260,11 +313,12 @@ def test_replay_and_fork_together_list_every_checkpoint_once(counter: dict[str, 
 # --------------------------------------------------------------------------- AP3: diff
 
 
-def test_diff_shows_added_changed_and_removed_nested_keys(counter: dict[str, Any], lgp) -> None:
-    root = counter["root"]
-    a = counter["before_b"]
-    b = checkpoint_before(counter["history"], "c")
-    out = ok(lgp("diff", "c1", a, b, cwd=root)).stdout
+@shared_threads
+def test_diff_shows_added_changed_and_removed_nested_keys(shared: dict[str, Any], lgp) -> None:
+    root = shared["root"]
+    a = shared["k"]
+    b = checkpoint_before(shared["history"], "c")
+    out = ok(lgp("diff", "done", a, b, cwd=root)).stdout
     lines = out.splitlines()
     assert '~ profile.name: "ada" → "Ada"' in lines
     assert '+ profile.langs[1]: "rust"' in lines
@@ -273,7 +327,7 @@ def test_diff_shows_added_changed_and_removed_nested_keys(counter: dict[str, Any
     assert "[lgp] 2 added, 1 removed, 1 changed" in lines
     assert not any(ln.startswith(("+ x", "- x", "~ x")) for ln in lines)  # x did not change
 
-    data = json.loads(ok(lgp("diff", "c1", a, b, "--json", cwd=root)).stdout)
+    data = json.loads(ok(lgp("diff", "done", a, b, "--json", cwd=root)).stdout)
     assert (data["from"], data["to"]) == (a, b)
     assert sorted((c["kind"], c["path"], c["before"], c["after"]) for c in data["changes"]) == [
         ("added", "profile.langs[1]", None, "rust"),
@@ -283,8 +337,8 @@ def test_diff_shows_added_changed_and_removed_nested_keys(counter: dict[str, Any
     ]
 
     # the other way round, and a checkpoint against itself
-    head = counter["head"]
-    back = json.loads(ok(lgp("diff", "c1", head, a, "--json", cwd=root)).stdout)["changes"]
+    head = shared["head"]
+    back = json.loads(ok(lgp("diff", "done", head, a, "--json", cwd=root)).stdout)["changes"]
     assert {c["path"]: c["kind"] for c in back} == {
         "profile.langs[1]": "removed",
         "profile.name": "changed",
@@ -292,7 +346,7 @@ def test_diff_shows_added_changed_and_removed_nested_keys(counter: dict[str, Any
         "score": "removed",
         "result": "removed",
     }
-    same = ok(lgp("diff", "c1", a, a, cwd=root)).stdout
+    same = ok(lgp("diff", "done", a, a, cwd=root)).stdout
     assert "[lgp] No differences." in same.splitlines()
 
 
@@ -357,52 +411,39 @@ def test_ctrl_c_cancels_the_run_and_resume_finishes_it(project: Path, lgp) -> No
 # --------------------------------------------------------------------------- AP5: events
 
 
-def test_events_after_n_are_exactly_the_later_ones(project: Path, lgp) -> None:
-    ok(lgp("run", "approval_workflow", "--thread", "e1", cwd=project))
-    ok(lgp("resume", "e1", "--value", '"yes"', cwd=project))
-    (record,) = runs_json(lgp, project, "--thread", "e1")
+@shared_threads
+def test_events_after_n_are_exactly_the_later_ones(shared: dict[str, Any], lgp) -> None:
+    root = shared["root"]
+    (record,) = shared["a1"]["runs_after_second"]  # interrupted, then resumed: one run
     run_id = record["run_id"]
     everything = [
-        json.loads(ln)
-        for ln in ok(lgp("events", run_id, "--json", cwd=project)).stdout.splitlines()
+        json.loads(ln) for ln in ok(lgp("events", run_id, "--json", cwd=root)).stdout.splitlines()
     ]
     last = everything[-1]["seq"]
     assert [e["seq"] for e in everything] == list(range(1, last + 1))
     assert everything[-1]["type"] == "run.completed"
     assert record["last_seq"] == last
     for after in (7, last - 1, last + 5):
-        proc = ok(lgp("events", run_id, "--after", str(after), "--json", cwd=project))
+        proc = ok(lgp("events", run_id, "--after", str(after), "--json", cwd=root))
         got = [json.loads(ln) for ln in proc.stdout.splitlines()]
         assert [e["seq"] for e in got] == list(range(after + 1, last + 1)), after
         assert got == everything[after:]  # the same events, byte for byte, in every process
     # an id prefix works too, and the human listing has one line per event
-    text = ok(lgp("events", run_id[:8], "--after", "3", cwd=project)).stdout.splitlines()
+    text = ok(lgp("events", run_id[:8], "--after", "3", cwd=root)).stdout.splitlines()
     assert [int(ln.split()[0]) for ln in text] == list(range(4, last + 1))
 
 
-def test_events_of_an_unknown_run(project: Path, lgp) -> None:
-    assert_one_line_error(lgp("events", "nope", cwd=project), "unknown run")
-    ok(lgp("run", "approval_workflow", "--thread", "e2", cwd=project))
-    assert_one_line_error(lgp("events", "nope", cwd=project), "unknown run")
+@shared_threads
+def test_events_of_an_unknown_run(project: Path, shared: dict[str, Any], lgp) -> None:
+    assert_one_line_error(lgp("events", "nope", cwd=project), "unknown run")  # no database
+    assert_one_line_error(lgp("events", "nope", cwd=shared["root"]), "unknown run")
 
 
 # --------------------------------------------------------------------------- AP6: bad input
 
 
-@pytest.fixture(scope="module")
-def bad_input_project(
-    tmp_path_factory: pytest.TempPathFactory, make_project, lgp
-) -> tuple[Path, dict[str, str]]:
-    """A project with a finished thread ``done`` and an interrupted thread ``asking``,
-    and the ids to put for ``{k}`` (before node b) and ``{head}`` in ``BAD_INPUT``."""
-    root = make_project(tmp_path_factory.mktemp("bad") / "project")
-    flow = add_flow(root, "counter.py")
-    ok(lgp("run", flow, "--thread", "done", "--input", '{"x": 1}', cwd=root))
-    ok(lgp("run", "approval_workflow", "--thread", "asking", cwd=root))
-    history = history_json(lgp, root, "done")
-    return root, {"{k}": checkpoint_before(history, "b"), "{head}": history[-1]["checkpoint_id"]}
-
-
+# Run on the shared project: ``done`` is finished, ``asking`` waits at its interrupt;
+# ``{k}`` is the checkpoint of ``done`` before node b, ``{head}`` its last one.
 BAD_INPUT = {
     "resume-unknown-thread": (["resume", "nope", "--value", '"yes"'], "unknown thread"),
     "replay-unknown-thread": (["replay", "nope", "--checkpoint", UNKNOWN_CP], "unknown thread"),
@@ -457,11 +498,13 @@ BAD_INPUT = {
 }
 
 
+@shared_threads
 @pytest.mark.parametrize(("args", "needle"), list(BAD_INPUT.values()), ids=list(BAD_INPUT))
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
-    bad_input_project: tuple[Path, dict[str, str]], lgp, args: list[str], needle: str
+    shared: dict[str, Any], lgp, args: list[str], needle: str
 ) -> None:
-    root, names = bad_input_project
+    root = shared["root"]
+    names = {"{k}": shared["k"], "{head}": shared["head"]}
     args = [names.get(a, a) for a in args]
     before = db_counts(root)
     log_before = nodes_log(root)
