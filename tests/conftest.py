@@ -18,6 +18,26 @@ REPO = Path(__file__).resolve().parent.parent
 LgpRunner = Callable[..., "subprocess.CompletedProcess[str]"]
 
 
+# Tests that start processes (servers, the CLI) run first and the quick in-process
+# ones last, so both xdist workers run out of work at about the same time instead
+# of one waiting for a long test drawn at the end. Collection order otherwise.
+_FIRST = (
+    "tests/server/",
+    "tests/engine/test_cli",
+    "tests/engine/test_templates.py",
+    "tests/engine/test_boundaries.py",
+    "tests/tui/",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return next((i for i, p in enumerate(_FIRST) if path.startswith(p)), len(_FIRST))
+
+    items.sort(key=rank)  # stable: collection order within a rank
+
+
 def copy_project(dest: Path) -> Path:
     """Copy the repo's ``workflows/`` and ``config/`` into ``dest``; return ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)

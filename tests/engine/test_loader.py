@@ -813,11 +813,16 @@ def last_event(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return json.loads(lines[-1])
 
 
+# The tests reading two_process_runs stay on one xdist worker (it runs once).
+two_process_group = pytest.mark.xdist_group("loader_two_processes")
+
+
 @pytest.fixture(scope="module")
 def two_process_runs(tmp_path_factory: pytest.TempPathFactory):
     return run_twice_in_subprocesses(tmp_path_factory.mktemp("serde"))
 
 
+@two_process_group
 def test_pydantic_state_round_trips_across_processes(two_process_runs) -> None:
     first, second = two_process_runs
     assert first.returncode == 0, first.stderr
@@ -832,6 +837,7 @@ def test_pydantic_state_round_trips_across_processes(two_process_runs) -> None:
     assert done["data"]["output"]["item"] == {"name": "apple", "qty": 6}
 
 
+@two_process_group
 def test_no_unregistered_type_warning_across_processes(two_process_runs) -> None:
     _, second = two_process_runs
     assert second.returncode == 0, second.stderr

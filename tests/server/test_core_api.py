@@ -6,11 +6,15 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.processes import stays, wait_until
 from tests.server.conftest import API_KEY
 from tests.server.server_process import ServerProcess, parse_sse
 from tests.workflows import open_gate
+
+# One server for the module: its tests stay on one xdist worker.
+pytestmark = pytest.mark.xdist_group("server_core_api")
 
 
 def test_health_needs_no_key_and_lists_workflows(server: ServerProcess) -> None:

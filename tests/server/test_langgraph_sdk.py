@@ -33,6 +33,9 @@ from tests.server.conftest import API_KEY, make_server_project
 from tests.server.server_process import ServerProcess
 from tests.workflows import copy_workflows, open_gate
 
+# One server for the module: its tests stay on one xdist worker.
+pytestmark = pytest.mark.xdist_group("server_sdk")
+
 # The namespace LangGraph's Agent Server derives a graph's built-in assistant id from,
 # uuid5(namespace, graph_id): it gives the well-known fe096781-5601-53d2-b2f6-0d3403f7e9ca
 # for a graph named "agent".
