@@ -237,21 +237,6 @@ def counter(project: Path, lgp) -> dict[str, Any]:
     }
 
 
-def test_replay_reruns_only_the_later_nodes(counter: dict[str, Any], lgp) -> None:
-    root = counter["root"]
-    reset_log(root)
-    replay = ok(lgp("replay", "c1", "--checkpoint", counter["before_b"], cwd=root))
-    assert f"Replaying from checkpoint {counter['before_b']}" in replay.stdout
-    assert result_of(replay.stdout)["result"] == 20
-    assert nodes_log(root) == ["b", "c"]
-    runs = runs_json(lgp, root, "--thread", "c1")
-    assert [(r["kind"], r["status"]) for r in runs] == [
-        ("replay", "completed"),
-        ("run", "completed"),
-    ]
-    assert runs[0]["checkpoint_id"] == counter["before_b"]
-
-
 def test_replay_accepts_a_unique_part_of_the_checkpoint_id(counter: dict[str, Any], lgp) -> None:
     root = counter["root"]
     reset_log(root)
@@ -295,9 +280,23 @@ def test_fork_with_an_edit_grows_a_branch_beside_the_original(counter: dict[str,
     assert len([c for c in as_json if c["parent_id"] == k]) == 2
 
 
-def test_replay_and_fork_together_list_every_checkpoint_once(counter: dict[str, Any], lgp) -> None:
+def test_replay_reruns_only_the_later_nodes_then_a_fork_lists_every_checkpoint_once(
+    counter: dict[str, Any], lgp
+) -> None:
     root = counter["root"]
-    ok(lgp("replay", "c1", "--checkpoint", counter["before_b"], cwd=root))
+    reset_log(root)
+    replay = ok(lgp("replay", "c1", "--checkpoint", counter["before_b"], cwd=root))
+    assert f"Replaying from checkpoint {counter['before_b']}" in replay.stdout
+    assert result_of(replay.stdout)["result"] == 20
+    assert nodes_log(root) == ["b", "c"]
+    runs = runs_json(lgp, root, "--thread", "c1")
+    assert [(r["kind"], r["status"]) for r in runs] == [
+        ("replay", "completed"),
+        ("run", "completed"),
+    ]
+    assert runs[0]["checkpoint_id"] == counter["before_b"]
+
+    # a fork beside the replay: the listing shows every checkpoint once
     before_c = checkpoint_before(counter["history"], "c")
     ok(lgp("fork", "c1", "--checkpoint", before_c, "--update", '{"x": 7}', cwd=root))
     all_ids = [c["checkpoint_id"] for c in history_json(lgp, root, "c1")]
