@@ -14,6 +14,7 @@ output) instead of sleeping for a guessed time.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import signal
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -117,6 +119,16 @@ def run_python(
 
 # --------------------------------------------------------------------------- running
 
+# Every started process still alive when the test session ends (a test failed before
+# stopping it) is killed then, so none outlives the run.
+_started: weakref.WeakSet[Process] = weakref.WeakSet()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for process in list(_started):
+        process.kill()
+
 
 class Process:
     """A started process whose stdout and stderr are collected line by line (without
@@ -148,6 +160,7 @@ class Process:
             text=True,
             encoding="utf-8",
         )
+        _started.add(self)
         streams = [(self.proc.stdout, self.stdout)]
         if not merge_stderr:
             streams.append((self.proc.stderr, self.stderr))

@@ -119,13 +119,13 @@ def _trail_is(session: dict[str, Any], trail: list[str]) -> dict[str, Any] | Non
 def test_sigterm_cancels_in_flight_runs_cleanly(tmp_path: Path) -> None:
     project = make_server_project(tmp_path / "p", api_keys=[API_KEY])
     log = project / "workflows" / "slow_calls.log"
-    server = ServerProcess(project, "workflows").start()
-    _start_slow(server, "term")  # its gate never opens: only the shutdown ends it
-    wait_until(lambda: log.exists() and "wait" in log.read_text().split(), what="`wait`")
-    started = time.monotonic()
-    code = server.stop(signal.SIGTERM)
-    assert time.monotonic() - started < 15
-    assert code == 0, server.text
+    with ServerProcess(project, "workflows") as server:
+        _start_slow(server, "term")  # its gate never opens: only the shutdown ends it
+        wait_until(lambda: log.exists() and "wait" in log.read_text().split(), what="`wait`")
+        started = time.monotonic()
+        code = server.stop(signal.SIGTERM)
+        assert time.monotonic() - started < 15
+        assert code == 0, server.text
     with ServerProcess(project, "workflows") as restarted, restarted.client(API_KEY) as http:
         runs = http.get("/sessions/term/runs").json()
         assert runs[0]["status"] == "cancelled"
