@@ -41,7 +41,6 @@ def process_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONIOENCODING": "utf-8",
-            "PYTHONUTF8": "1",
         }
     )
     env.update(extra or {})
