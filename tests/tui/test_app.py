@@ -16,7 +16,7 @@ from lgp_tui.widgets.source.source_view import SourceView
 from lgp_tui.widgets.status.status_bar import StatusBar
 from tests.workflows import copy_workflows, open_gate
 
-from .conftest import SIZE, log_text, status, wait_until
+from .conftest import SIZE, fill, log_text, status, wait_until
 
 BROKEN = """
 from langgraph.graph import StateGraph
@@ -37,6 +37,7 @@ async def select_in_explorer(app: WorkbenchApp, pilot, target: str) -> None:
 
 
 async def set_input(pilot, widget: Input, text: str) -> None:
+    """Type ``text`` into ``widget`` key by key (``fill`` puts it in at once)."""
     widget.focus()
     widget.value = ""
     await pilot.press(*text)
@@ -95,8 +96,8 @@ async def test_run_shows_node_events_and_result_and_saves_the_thread(
     app = WorkbenchApp(settings)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.ready)
-        await set_input(pilot, app.query_one("#run-input", Input), '{"input": "is it on?"}')
-        await set_input(pilot, app.query_one("#thread-input", Input), "tui-t1")
+        await fill(pilot, app.query_one("#run-input", Input), '{"input": "is it on?"}')
+        await fill(pilot, app.query_one("#thread-input", Input), "tui-t1")
         await pilot.click("#run-button")
         await wait_until(pilot, lambda: status(app) == "completed", what="the run to complete")
         await wait_until(pilot, lambda: app.query_one(RunBar).can_run, what="Run re-enabled")
@@ -155,7 +156,7 @@ async def test_cancel_stops_a_slow_run_and_records_it_cancelled(
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.ready)
         assert app.workflow.name == "slow_step"
-        await set_input(pilot, app.query_one("#thread-input", Input), "slow-t")
+        await fill(pilot, app.query_one("#thread-input", Input), "slow-t")
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: "● slow started" in log_text(app))
         assert not app.query_one("#cancel-button", Button).disabled
