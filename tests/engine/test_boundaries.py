@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.processes import run_python
 
 WORKFLOW = """
 from typing import TypedDict
@@ -46,32 +46,17 @@ REPORT = (
 
 @pytest.fixture
 def stub_env(tmp_path: Path) -> dict[str, str]:
-    """Environment whose PYTHONPATH starts with a fake ``textual`` that leaves a marker."""
+    """Extra environment whose PYTHONPATH starts with a fake ``textual`` that leaves a marker."""
     stub = tmp_path / "stub"
     (stub / "textual").mkdir(parents=True)
     marker = tmp_path / "textual-was-imported"
     (stub / "textual" / "__init__.py").write_text(
         f"open({str(marker)!r}, 'a').write(__name__ + '\\n')\n", encoding="utf-8"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LGP_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(stub), *filter(None, [os.environ.get("PYTHONPATH")])])
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["PYTHONIOENCODING"] = "utf-8"
-    env["LGP_TEST_MARKER"] = str(marker)
-    return env
-
-
-def python(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=60,
-        check=False,
-    )
+    return {
+        "PYTHONPATH": os.pathsep.join([str(stub), *filter(None, [os.environ.get("PYTHONPATH")])]),
+        "LGP_TEST_MARKER": str(marker),
+    }
 
 
 def imported(stderr: str) -> set[str]:
@@ -87,7 +72,7 @@ def imported(stderr: str) -> set[str]:
 
 def test_stub_textual_is_importable(stub_env: dict[str, str], tmp_path: Path) -> None:
     """The detector works: importing textual with the stub is seen."""
-    proc = python("-c", f"import textual; {REPORT}", env=stub_env, cwd=tmp_path)
+    proc = run_python("-c", f"import textual; {REPORT}", env=stub_env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "textual" in json.loads(proc.stdout)
     assert Path(stub_env["LGP_TEST_MARKER"]).is_file()
@@ -105,7 +90,7 @@ def test_importing_the_engine_imports_neither_textual_nor_langgraph(
         "assert not any(m == 'textual' or m.startswith('textual.') for m in sys.modules), "
         "sorted(sys.modules)\n" + REPORT
     )
-    proc = python("-c", code, env=stub_env, cwd=tmp_path)
+    proc = run_python("-c", code, env=stub_env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == []
     assert not Path(stub_env["LGP_TEST_MARKER"]).exists()
@@ -114,7 +99,7 @@ def test_importing_the_engine_imports_neither_textual_nor_langgraph(
 def test_cli_help_imports_neither_textual_nor_langgraph(
     stub_env: dict[str, str], tmp_path: Path
 ) -> None:
-    proc = python("-X", "importtime", "-m", "lgp_engine", "--help", env=stub_env, cwd=tmp_path)
+    proc = run_python("-X", "importtime", "-m", "lgp_engine", "--help", env=stub_env, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "Usage:" in proc.stdout
     assert "run" in proc.stdout
@@ -127,7 +112,7 @@ def test_cli_help_imports_neither_textual_nor_langgraph(
 
 def test_cli_run_never_imports_textual(stub_env: dict[str, str], tmp_path: Path) -> None:
     (tmp_path / "flow.py").write_text(textwrap.dedent(WORKFLOW).lstrip("\n"), encoding="utf-8")
-    proc = python(
+    proc = run_python(
         "-X",
         "importtime",
         "-m",

@@ -7,7 +7,6 @@ import json
 import re
 import sqlite3
 import subprocess
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -15,35 +14,6 @@ import pytest
 
 BASIC = "workflows/basic_workflow.py"
 HI = '{"input": "hi"}'
-
-FAILING_WORKFLOW = textwrap.dedent(
-    """
-    from typing import TypedDict
-
-    from langgraph.graph import END, START, StateGraph
-
-
-    class State(TypedDict, total=False):
-        done_a: bool
-
-
-    def a(state: State) -> State:
-        return {"done_a": True}
-
-
-    def b(state: State) -> State:
-        raise ValueError("boom from node b")
-
-
-    workflow = StateGraph(State)
-    workflow.add_node("a", a)
-    workflow.add_node("b", b)
-    workflow.add_edge(START, "a")
-    workflow.add_edge("a", "b")
-    workflow.add_edge("b", END)
-    """
-)
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -95,6 +65,10 @@ def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str)
 # --------------------------------------------------------------------------- runs on t1
 
 
+# The tests reading the runs of basic_t1 stay on one xdist worker (the fixture runs once).
+basic_t1_group = pytest.mark.xdist_group("cli_basic_t1")
+
+
 @pytest.fixture(scope="module")
 def basic_t1(tmp_path_factory: pytest.TempPathFactory, make_project, lgp) -> dict[str, Any]:
     """Two human-mode runs of the basic workflow on thread t1 (shared, read-only)."""
@@ -104,6 +78,7 @@ def basic_t1(tmp_path_factory: pytest.TempPathFactory, make_project, lgp) -> dic
     return {"root": root, "first": first, "second": second, "lgp": lgp}
 
 
+@basic_t1_group
 def test_two_runs_on_one_thread_accumulate_state(basic_t1: dict[str, Any]) -> None:
     first, second = basic_t1["first"], basic_t1["second"]
     assert first.returncode == 0, first.stderr
@@ -116,6 +91,7 @@ def test_two_runs_on_one_thread_accumulate_state(basic_t1: dict[str, Any]) -> No
     assert len(r2["messages"]) == 2 * len(r1["messages"])
 
 
+@basic_t1_group
 def test_checkpoint_db_is_sqlite_in_wal_mode(basic_t1: dict[str, Any]) -> None:
     db = basic_t1["root"] / ".lgp" / "checkpoints.db"
     assert db.is_file()
@@ -125,6 +101,7 @@ def test_checkpoint_db_is_sqlite_in_wal_mode(basic_t1: dict[str, Any]) -> None:
     assert db_count(db, "t1") > 0
 
 
+@basic_t1_group
 def test_human_output_style(basic_t1: dict[str, Any]) -> None:
     out = basic_t1["first"].stdout
     lines = out.splitlines()
@@ -144,6 +121,7 @@ def test_human_output_style(basic_t1: dict[str, Any]) -> None:
     assert basic_t1["first"].stderr == ""
 
 
+@basic_t1_group
 def test_history_lists_every_checkpoint_in_order(basic_t1: dict[str, Any]) -> None:
     root = basic_t1["root"]
     expected = db_count(root / ".lgp" / "checkpoints.db", "t1")
@@ -156,6 +134,7 @@ def test_history_lists_every_checkpoint_in_order(basic_t1: dict[str, Any]) -> No
     assert steps == list(range(-1, expected - 1))
 
 
+@basic_t1_group
 def test_history_json(basic_t1: dict[str, Any]) -> None:
     root = basic_t1["root"]
     expected = db_count(root / ".lgp" / "checkpoints.db", "t1")
@@ -172,6 +151,7 @@ def test_history_json(basic_t1: dict[str, Any]) -> None:
     assert {"greet", "analyze", "respond"} <= written
 
 
+@basic_t1_group
 def test_threads_lists_thread_with_count(basic_t1: dict[str, Any]) -> None:
     root = basic_t1["root"]
     expected = db_count(root / ".lgp" / "checkpoints.db", "t1")
@@ -284,8 +264,10 @@ def test_run_unknown_env_is_one_line(project: Path, lgp, tree_snapshot) -> None:
 # --------------------------------------------------------------------------- failing node
 
 
-def test_failing_node_exit_1_and_keeps_earlier_checkpoints(project: Path, lgp) -> None:
-    (project / "two_steps.py").write_text(FAILING_WORKFLOW, encoding="utf-8")
+def test_failing_node_exit_1_and_keeps_earlier_checkpoints(
+    project: Path, lgp, add_workflows
+) -> None:
+    add_workflows(project, "two_steps.py")
     proc = lgp("run", "two_steps.py", "--thread", "f1", cwd=project)
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     output = proc.stdout + proc.stderr
@@ -318,8 +300,8 @@ def test_failing_node_exit_1_and_keeps_earlier_checkpoints(project: Path, lgp) -
     assert [r[:2] for r in table_rows(human_threads.stdout)] == [["f1", str(count)]]
 
 
-def test_failing_node_json_ends_with_run_failed(project: Path, lgp) -> None:
-    (project / "two_steps.py").write_text(FAILING_WORKFLOW, encoding="utf-8")
+def test_failing_node_json_ends_with_run_failed(project: Path, lgp, add_workflows) -> None:
+    add_workflows(project, "two_steps.py")
     proc = lgp("run", "two_steps.py", "--thread", "f2", "--json", cwd=project)
     assert proc.returncode == 1, proc.stderr
     events = json_lines(proc.stdout)
@@ -406,59 +388,6 @@ def test_history_of_unknown_thread(project: Path, lgp) -> None:
     assert_one_line_error(proc, "unknown thread", "unknown-thread")
 
 
-# --------------------------------------------------------------------------- interrupts
-
-
-def test_interrupting_workflow_prints_value_and_resume_hint(project: Path, lgp) -> None:
-    proc = lgp(
-        "run",
-        "workflows/approval_workflow.py",
-        "--input",
-        '{"topic": "release notes"}',
-        "--thread",
-        "a1",
-        cwd=project,
-    )
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
-    assert any(ln.startswith("[lgp] ⏸ Interrupted at node 'approve'") for ln in lines), lines
-    values = [
-        json.loads(ln.removeprefix("Interrupt: ")) for ln in lines if ln.startswith("Interrupt: ")
-    ]
-    assert values == [
-        {
-            "question": "Approve this draft?",
-            "draft": "Draft about release notes: everything is ready to ship.",
-        }
-    ]
-    hints = [ln for ln in lines if "Resume with:" in ln]
-    assert len(hints) == 1
-    assert "a1" in hints[0]
-    assert not any(ln.startswith("Result: ") for ln in lines)
-
-
-def test_interrupting_workflow_json_ends_with_interrupt(project: Path, lgp) -> None:
-    proc = lgp(
-        "run",
-        "workflows/approval_workflow.py",
-        "--input",
-        '{"topic": "x"}',
-        "--thread",
-        "a2",
-        "--json",
-        cwd=project,
-    )
-    assert proc.returncode == 0, proc.stderr
-    events = json_lines(proc.stdout)
-    assert events[-1]["type"] == "interrupt"
-    assert events[-1]["node"] == "approve"
-    assert events[-1]["data"]["interrupts"][0]["value"]["question"] == "Approve this draft?"
-
-
-def test_resume_hint_names_an_existing_command(project: Path, lgp) -> None:
-    proc = lgp("run", "workflows/approval_workflow.py", "--thread", "a3", cwd=project)
-    match = re.search(r"Resume with: lgp (\S+)", proc.stdout)
-    assert match is not None, proc.stdout
-    command = match.group(1)
-    check = lgp(command, "--help", cwd=project)
-    assert check.returncode == 0, check.stderr
+# Interrupts in the human and --json output, and the resume hint, are checked in
+# test_cli_timetravel.py (test_approval_workflow_interrupts_and_resumes and
+# test_resume_json_output_continues_the_sequence), on the same runs as the resume.

@@ -9,13 +9,10 @@ ran again after a resume, a replay or a fork.
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import sqlite3
 import subprocess
-import sys
-import textwrap
 import time
 from collections.abc import Callable
 from contextlib import closing
@@ -24,196 +21,23 @@ from typing import Any
 
 import pytest
 
-# --------------------------------------------------------------------------- workflows
+from tests.processes import Process, start_lgp
+from tests.workflows import copy_workflows, open_gate
 
-# a -> b -> c on a nested state; every node logs its name to nodes.log.
-COUNTER = """\
-import os
-from typing import TypedDict
-
-from langgraph.graph import END, START, StateGraph
-
-LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nodes.log")
-
-
-def _log(name):
-    with open(LOG, "a", encoding="utf-8") as f:
-        f.write(name + "\\n")
-
-
-class State(TypedDict, total=False):
-    x: int
-    profile: dict
-    score: int
-    result: int
-
-
-def a(state):
-    _log("a")
-    return {"x": state.get("x", 0) + 1,
-            "profile": {"name": "ada", "langs": ["py"], "draft": True}}
-
-
-def b(state):
-    _log("b")
-    return {"profile": {"name": "Ada", "langs": ["py", "rust"]}, "score": state["x"] * 2}
-
-
-def c(state):
-    _log("c")
-    return {"result": state["x"] * 10}
-
-
-workflow = StateGraph(State)
-workflow.add_node("a", a)
-workflow.add_node("b", b)
-workflow.add_node("c", c)
-workflow.add_edge(START, "a")
-workflow.add_edge("a", "b")
-workflow.add_edge("b", "c")
-workflow.add_edge("c", END)
-"""
-
-# a -> slow -> c; "slow" sleeps 3 s the first time only (a marker file remembers).
-SLOW = """\
-import os
-import time
-from typing import TypedDict
-
-from langgraph.graph import END, START, StateGraph
-
-LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "nodes.log")
-
-
-def _log(name):
-    with open(LOG, "a", encoding="utf-8") as f:
-        f.write(name + "\\n")
-
-
-class State(TypedDict, total=False):
-    x: int
-
-
-def a(state):
-    _log("a")
-    return {"x": 1}
-
-
-def slow(state):
-    _log("slow")
-    mark = LOG + ".slept"
-    if not os.path.exists(mark):
-        open(mark, "w").close()
-        time.sleep(3)
-    return {"x": state["x"] + 1}
-
-
-def c(state):
-    _log("c")
-    return {"x": state["x"] + 10}
-
-
-workflow = StateGraph(State)
-workflow.add_node("a", a)
-workflow.add_node("slow", slow)
-workflow.add_node("c", c)
-workflow.add_edge(START, "a")
-workflow.add_edge("a", "slow")
-workflow.add_edge("slow", "c")
-workflow.add_edge("c", END)
-"""
-
-# a -> sub (s1 -> s2, s2 asks a human) -> c
-SUBGRAPH = """\
-from typing import TypedDict
-
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import interrupt
-
-
-class State(TypedDict, total=False):
-    x: int
-    inner: str
-    answer: str
-
-
-def s1(state):
-    return {"inner": "s1 done", "x": state["x"] + 1}
-
-
-def s2(state):
-    return {"answer": interrupt({"q": "inner?", "x": state["x"]})}
-
-
-inner = StateGraph(State)
-inner.add_node("s1", s1)
-inner.add_node("s2", s2)
-inner.add_edge(START, "s1")
-inner.add_edge("s1", "s2")
-inner.add_edge("s2", END)
-
-
-def a(state):
-    return {"x": state.get("x", 0) + 1}
-
-
-def c(state):
-    return {"x": state["x"] * 10}
-
-
-workflow = StateGraph(State)
-workflow.add_node("a", a)
-workflow.add_node("sub", inner.compile())
-workflow.add_node("c", c)
-workflow.add_edge(START, "a")
-workflow.add_edge("a", "sub")
-workflow.add_edge("sub", "c")
-workflow.add_edge("c", END)
-"""
-
-# a fans out to two "work" tasks with Send; their results meet in an operator.add list
-SEND = """\
-import operator
-from typing import Annotated, TypedDict
-
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import Send
-
-
-class State(TypedDict, total=False):
-    items: list
-    results: Annotated[list, operator.add]
-
-
-def a(state):
-    return {"items": [1, 2]}
-
-
-def fan(state):
-    return [Send("work", {"item": i}) for i in state["items"]]
-
-
-def work(arg):
-    return {"results": [arg["item"] * 10]}
-
-
-workflow = StateGraph(State)
-workflow.add_node("a", a)
-workflow.add_node("work", work)
-workflow.add_edge(START, "a")
-workflow.add_conditional_edges("a", fan, ["work"])
-workflow.add_edge("work", END)
-"""
+# The workflows are files in tests/workflows/, copied into each test's project:
+# counter.py (a -> b -> c), slow_step.py (a -> slow -> c, slow holds at a gate),
+# asks_in_subgraph.py (a -> sub (s1 -> s2 asks) -> c) and fan_out.py (Send fan-out).
+# Their nodes log their names to nodes.log beside them.
 
 UNKNOWN_CP = "1f000000-0000-6000-8000-000000000000"
-_SCRUBBED_ENV = ("LGP_ENV", "LGP_DB", "LGP_HOST", "LGP_PORT", "LGP_API_KEY")
 
 
 # --------------------------------------------------------------------------- helpers
 
 
-def write_flow(root: Path, name: str, text: str) -> str:
-    (root / name).write_text(textwrap.dedent(text), encoding="utf-8")
+def add_flow(root: Path, name: str) -> str:
+    """Copy the shared test workflow ``name`` into ``root``; its name, for ``lgp run``."""
+    copy_workflows(root, name)
     return name
 
 
@@ -274,36 +98,70 @@ def runs_json(lgp: Callable[..., Any], root: Path, *args: str) -> list[dict[str,
     return json.loads(ok(lgp("runs", *args, "--json", cwd=root)).stdout)
 
 
-def popen_lgp(root: Path, *args: str) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
-    env.update({"PYTHONIOENCODING": "utf-8", "PYTHONDONTWRITEBYTECODE": "1"})
-    return subprocess.Popen(
-        [sys.executable, "-m", "lgp_engine", *args],
-        cwd=root,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        encoding="utf-8",
-    )
+def start_slow_run(root: Path, thread: str) -> Process:
+    """``lgp run slow_step.py`` on ``thread``, once its ``slow`` node holds at its gate."""
+    proc = start_lgp("run", add_flow(root, "slow_step.py"), "--thread", thread, cwd=root)
+    try:
+        proc.wait_for(lambda: "slow" in nodes_log(root), 30, "the slow node")
+    except BaseException:
+        proc.kill()
+        raise
+    return proc
 
 
-def wait_for_node(root: Path, node: str, proc: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 30
-    while node not in nodes_log(root):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, "the node never started"
-        time.sleep(0.02)
+# --------------------------------------------------------------------------- shared threads
+
+# The tests that only read these threads share one project per worker (xdist_group
+# keeps them on one worker): running the workflows once is most of their cost.
+shared_threads = pytest.mark.xdist_group("cli_timetravel_shared")
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, make_project, lgp) -> dict[str, Any]:
+    """One project, read-only once made, with three threads:
+
+    - ``a1``: approval_workflow interrupted, then resumed with ``"yes"`` (the outputs
+      of each step, and what ``runs`` and ``state`` said after it, are kept here);
+    - ``done``: counter.py run once with x=1 (``history`` is its history, ``k`` the
+      checkpoint before node b, ``head`` the last one);
+    - ``asking``: approval_workflow waiting at its interrupt.
+    """
+    root = make_project(tmp_path_factory.mktemp("shared") / "project")
+    first = ok(lgp("run", "approval_workflow", "--thread", "a1", cwd=root))
+    runs_after_first = runs_json(lgp, root, "--thread", "a1")
+    second = ok(lgp("resume", "a1", "--value", '"yes"', cwd=root))
+    runs_after_second = runs_json(lgp, root, "--thread", "a1")
+    state_after_second = json.loads(ok(lgp("state", "a1", "--json", cwd=root)).stdout)
+
+    flow = add_flow(root, "counter.py")
+    ok(lgp("run", flow, "--thread", "done", "--input", '{"x": 1}', cwd=root))
+    history = history_json(lgp, root, "done")
+    ok(lgp("run", "approval_workflow", "--thread", "asking", cwd=root))
+    return {
+        "root": root,
+        "a1": {
+            "first": first,
+            "runs_after_first": runs_after_first,
+            "second": second,
+            "runs_after_second": runs_after_second,
+            "state_after_second": state_after_second,
+        },
+        "history": history,
+        "k": checkpoint_before(history, "b"),
+        "head": history[-1]["checkpoint_id"],
+    }
 
 
 # --------------------------------------------------------------------------- AP1: interrupt
 
 
-def test_approval_workflow_interrupts_and_resumes(project: Path, lgp) -> None:
-    first = ok(lgp("run", "approval_workflow", "--thread", "a1", cwd=project))
-    out = first.stdout
+@shared_threads
+def test_approval_workflow_interrupts_and_resumes(shared: dict[str, Any], lgp) -> None:
+    a1 = shared["a1"]
+    out = a1["first"].stdout
+    lines = out.splitlines()
     assert "status: interrupted" in out
-    assert "Interrupted at node 'approve'" in out
+    assert any(ln.startswith("[lgp] ⏸ Interrupted at node 'approve'") for ln in lines), out
     asked = [
         json.loads(ln.removeprefix("Interrupt: "))
         for ln in out.splitlines()
@@ -315,18 +173,24 @@ def test_approval_workflow_interrupts_and_resumes(project: Path, lgp) -> None:
             "draft": "Draft about untitled: everything is ready to ship.",
         }
     ]
-    assert "[lgp] Resume with: lgp resume a1 --value '<JSON>'" in out.splitlines()
+    assert [ln for ln in lines if "Resume with:" in ln] == [
+        "[lgp] Resume with: lgp resume a1 --value '<JSON>'"
+    ]
+    assert not any(ln.startswith("Result: ") for ln in lines)
+    # the hint names a command that exists
+    command = re.search(r"Resume with: lgp (\S+)", out).group(1)  # type: ignore[union-attr]
+    ok(lgp(command, "--help", cwd=shared["root"]))
     run_id = run_id_of(out)
-    (record,) = runs_json(lgp, project, "--thread", "a1")
+    (record,) = a1["runs_after_first"]
     assert (record["run_id"], record["status"]) == (run_id, "interrupted")
 
-    second = ok(lgp("resume", "a1", "--value", '"yes"', cwd=project))
+    second = a1["second"]
     assert run_id_of(second.stdout) == run_id
     assert result_of(second.stdout)["status"] == "published"
     assert result_of(second.stdout)["approved"] is True
-    (record,) = runs_json(lgp, project, "--thread", "a1")
+    (record,) = a1["runs_after_second"]
     assert (record["run_id"], record["status"], record["kind"]) == (run_id, "completed", "run")
-    state = json.loads(ok(lgp("state", "a1", "--json", cwd=project)).stdout)
+    state = a1["state_after_second"]
     assert state["values"]["status"] == "published" and state["interrupts"] == []
 
 
@@ -343,6 +207,8 @@ def test_resume_json_output_continues_the_sequence(project: Path, lgp) -> None:
     first = ok(lgp("run", "approval_workflow", "--thread", "a3", "--json", cwd=project))
     before = [json.loads(ln) for ln in first.stdout.splitlines()]
     assert before[-1]["type"] == "interrupt"
+    assert before[-1]["node"] == "approve"
+    assert before[-1]["data"]["interrupts"][0]["value"]["question"] == "Approve this draft?"
     second = ok(lgp("resume", "a3", "--value", '"ok"', "--json", cwd=project))
     after = [json.loads(ln) for ln in second.stdout.splitlines()]
     assert after[-1]["type"] == "run.completed"
@@ -357,7 +223,7 @@ def test_resume_json_output_continues_the_sequence(project: Path, lgp) -> None:
 @pytest.fixture
 def counter(project: Path, lgp) -> dict[str, Any]:
     """COUNTER run once on thread c1 with x=1 (x=2, score=4, result=20)."""
-    flow = write_flow(project, "counter.py", COUNTER)
+    flow = add_flow(project, "counter.py")
     run = ok(lgp("run", flow, "--thread", "c1", "--input", '{"x": 1}', cwd=project))
     assert result_of(run.stdout)["result"] == 20
     assert nodes_log(project) == ["a", "b", "c"]
@@ -369,21 +235,6 @@ def counter(project: Path, lgp) -> dict[str, Any]:
         "before_b": checkpoint_before(history, "b"),
         "head": history[-1]["checkpoint_id"],
     }
-
-
-def test_replay_reruns_only_the_later_nodes(counter: dict[str, Any], lgp) -> None:
-    root = counter["root"]
-    reset_log(root)
-    replay = ok(lgp("replay", "c1", "--checkpoint", counter["before_b"], cwd=root))
-    assert f"Replaying from checkpoint {counter['before_b']}" in replay.stdout
-    assert result_of(replay.stdout)["result"] == 20
-    assert nodes_log(root) == ["b", "c"]
-    runs = runs_json(lgp, root, "--thread", "c1")
-    assert [(r["kind"], r["status"]) for r in runs] == [
-        ("replay", "completed"),
-        ("run", "completed"),
-    ]
-    assert runs[0]["checkpoint_id"] == counter["before_b"]
 
 
 def test_replay_accepts_a_unique_part_of_the_checkpoint_id(counter: dict[str, Any], lgp) -> None:
@@ -429,9 +280,23 @@ def test_fork_with_an_edit_grows_a_branch_beside_the_original(counter: dict[str,
     assert len([c for c in as_json if c["parent_id"] == k]) == 2
 
 
-def test_replay_and_fork_together_list_every_checkpoint_once(counter: dict[str, Any], lgp) -> None:
+def test_replay_reruns_only_the_later_nodes_then_a_fork_lists_every_checkpoint_once(
+    counter: dict[str, Any], lgp
+) -> None:
     root = counter["root"]
-    ok(lgp("replay", "c1", "--checkpoint", counter["before_b"], cwd=root))
+    reset_log(root)
+    replay = ok(lgp("replay", "c1", "--checkpoint", counter["before_b"], cwd=root))
+    assert f"Replaying from checkpoint {counter['before_b']}" in replay.stdout
+    assert result_of(replay.stdout)["result"] == 20
+    assert nodes_log(root) == ["b", "c"]
+    runs = runs_json(lgp, root, "--thread", "c1")
+    assert [(r["kind"], r["status"]) for r in runs] == [
+        ("replay", "completed"),
+        ("run", "completed"),
+    ]
+    assert runs[0]["checkpoint_id"] == counter["before_b"]
+
+    # a fork beside the replay: the listing shows every checkpoint once
     before_c = checkpoint_before(counter["history"], "c")
     ok(lgp("fork", "c1", "--checkpoint", before_c, "--update", '{"x": 7}', cwd=root))
     all_ids = [c["checkpoint_id"] for c in history_json(lgp, root, "c1")]
@@ -447,11 +312,12 @@ def test_replay_and_fork_together_list_every_checkpoint_once(counter: dict[str, 
 # --------------------------------------------------------------------------- AP3: diff
 
 
-def test_diff_shows_added_changed_and_removed_nested_keys(counter: dict[str, Any], lgp) -> None:
-    root = counter["root"]
-    a = counter["before_b"]
-    b = checkpoint_before(counter["history"], "c")
-    out = ok(lgp("diff", "c1", a, b, cwd=root)).stdout
+@shared_threads
+def test_diff_shows_added_changed_and_removed_nested_keys(shared: dict[str, Any], lgp) -> None:
+    root = shared["root"]
+    a = shared["k"]
+    b = checkpoint_before(shared["history"], "c")
+    out = ok(lgp("diff", "done", a, b, cwd=root)).stdout
     lines = out.splitlines()
     assert '~ profile.name: "ada" → "Ada"' in lines
     assert '+ profile.langs[1]: "rust"' in lines
@@ -460,7 +326,7 @@ def test_diff_shows_added_changed_and_removed_nested_keys(counter: dict[str, Any
     assert "[lgp] 2 added, 1 removed, 1 changed" in lines
     assert not any(ln.startswith(("+ x", "- x", "~ x")) for ln in lines)  # x did not change
 
-    data = json.loads(ok(lgp("diff", "c1", a, b, "--json", cwd=root)).stdout)
+    data = json.loads(ok(lgp("diff", "done", a, b, "--json", cwd=root)).stdout)
     assert (data["from"], data["to"]) == (a, b)
     assert sorted((c["kind"], c["path"], c["before"], c["after"]) for c in data["changes"]) == [
         ("added", "profile.langs[1]", None, "rust"),
@@ -470,8 +336,8 @@ def test_diff_shows_added_changed_and_removed_nested_keys(counter: dict[str, Any
     ]
 
     # the other way round, and a checkpoint against itself
-    head = counter["head"]
-    back = json.loads(ok(lgp("diff", "c1", head, a, "--json", cwd=root)).stdout)["changes"]
+    head = shared["head"]
+    back = json.loads(ok(lgp("diff", "done", head, a, "--json", cwd=root)).stdout)["changes"]
     assert {c["path"]: c["kind"] for c in back} == {
         "profile.langs[1]": "removed",
         "profile.name": "changed",
@@ -479,7 +345,7 @@ def test_diff_shows_added_changed_and_removed_nested_keys(counter: dict[str, Any
         "score": "removed",
         "result": "removed",
     }
-    same = ok(lgp("diff", "c1", a, a, cwd=root)).stdout
+    same = ok(lgp("diff", "done", a, a, cwd=root)).stdout
     assert "[lgp] No differences." in same.splitlines()
 
 
@@ -487,10 +353,7 @@ def test_diff_shows_added_changed_and_removed_nested_keys(counter: dict[str, Any
 
 
 def test_kill_9_leaves_an_abandoned_run_that_resume_finishes(project: Path, lgp) -> None:
-    flow = write_flow(project, "slow.py", SLOW)
-    proc = popen_lgp(project, "run", flow, "--thread", "k1")
-    try:
-        wait_for_node(project, "slow", proc)
+    with start_slow_run(project, "k1") as proc:
         # while its process lives, another process neither reaps the run...
         (live,) = runs_json(lgp, project, "--thread", "k1")
         assert live["status"] == "running"
@@ -499,11 +362,8 @@ def test_kill_9_leaves_an_abandoned_run_that_resume_finishes(project: Path, lgp)
             json.loads(ln)
             for ln in ok(lgp("events", live["run_id"], "--json", cwd=project)).stdout.splitlines()
         ]
-        assert proc.poll() is None, "the slow node should still be running"
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.communicate(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+        assert proc.returncode is None, "the slow node should still be running"
+        assert proc.stop(signal.SIGKILL) == -signal.SIGKILL
     assert [e["seq"] for e in so_far] == list(range(1, len(so_far) + 1))
     assert [(e["type"], e["node"]) for e in so_far][-1] == ("node.started", "slow")
     (record,) = runs_json(lgp, project, "--thread", "k1")
@@ -514,6 +374,7 @@ def test_kill_9_leaves_an_abandoned_run_that_resume_finishes(project: Path, lgp)
     assert "abandoned" in text
     assert nodes_log(project) == ["a", "slow"]
 
+    open_gate(project / "slow_step.open")
     resumed = ok(lgp("resume", "k1", cwd=project))
     assert result_of(resumed.stdout) == {"x": 12}
     assert nodes_log(project) == ["a", "slow", "slow", "c"]  # "a" did not run again
@@ -522,19 +383,12 @@ def test_kill_9_leaves_an_abandoned_run_that_resume_finishes(project: Path, lgp)
 
 
 def test_ctrl_c_cancels_the_run_and_resume_finishes_it(project: Path, lgp) -> None:
-    flow = write_flow(project, "slow.py", SLOW)
-    proc = popen_lgp(project, "run", flow, "--thread", "k2")
-    try:
-        wait_for_node(project, "slow", proc)
+    with start_slow_run(project, "k2") as proc:
         started = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 130, (out, err)
-    assert time.monotonic() - started < 2.5  # it did not wait for the 3 s node
+        code = proc.stop(signal.SIGINT, timeout=30)
+        out = "\n".join(proc.rest())
+    assert code == 130, proc.text
+    assert time.monotonic() - started < 2.5  # it did not wait for the node (held at its gate)
     assert "Cancelled: interrupted by the user (Ctrl+C)" in out
     assert "continue with: lgp resume k2" in out
     (record,) = runs_json(lgp, project, "--thread", "k2")
@@ -547,6 +401,7 @@ def test_ctrl_c_cancels_the_run_and_resume_finishes_it(project: Path, lgp) -> No
     state = json.loads(ok(lgp("state", "k2", "--json", cwd=project)).stdout)
     assert state["next"] == ["slow"]  # the checkpoints before the cancel are kept
 
+    open_gate(project / "slow_step.open")
     resumed = ok(lgp("resume", "k2", cwd=project))
     assert result_of(resumed.stdout) == {"x": 12}
     assert nodes_log(project) == ["a", "slow", "slow", "c"]
@@ -555,52 +410,39 @@ def test_ctrl_c_cancels_the_run_and_resume_finishes_it(project: Path, lgp) -> No
 # --------------------------------------------------------------------------- AP5: events
 
 
-def test_events_after_n_are_exactly_the_later_ones(project: Path, lgp) -> None:
-    ok(lgp("run", "approval_workflow", "--thread", "e1", cwd=project))
-    ok(lgp("resume", "e1", "--value", '"yes"', cwd=project))
-    (record,) = runs_json(lgp, project, "--thread", "e1")
+@shared_threads
+def test_events_after_n_are_exactly_the_later_ones(shared: dict[str, Any], lgp) -> None:
+    root = shared["root"]
+    (record,) = shared["a1"]["runs_after_second"]  # interrupted, then resumed: one run
     run_id = record["run_id"]
     everything = [
-        json.loads(ln)
-        for ln in ok(lgp("events", run_id, "--json", cwd=project)).stdout.splitlines()
+        json.loads(ln) for ln in ok(lgp("events", run_id, "--json", cwd=root)).stdout.splitlines()
     ]
     last = everything[-1]["seq"]
     assert [e["seq"] for e in everything] == list(range(1, last + 1))
     assert everything[-1]["type"] == "run.completed"
     assert record["last_seq"] == last
     for after in (7, last - 1, last + 5):
-        proc = ok(lgp("events", run_id, "--after", str(after), "--json", cwd=project))
+        proc = ok(lgp("events", run_id, "--after", str(after), "--json", cwd=root))
         got = [json.loads(ln) for ln in proc.stdout.splitlines()]
         assert [e["seq"] for e in got] == list(range(after + 1, last + 1)), after
         assert got == everything[after:]  # the same events, byte for byte, in every process
     # an id prefix works too, and the human listing has one line per event
-    text = ok(lgp("events", run_id[:8], "--after", "3", cwd=project)).stdout.splitlines()
+    text = ok(lgp("events", run_id[:8], "--after", "3", cwd=root)).stdout.splitlines()
     assert [int(ln.split()[0]) for ln in text] == list(range(4, last + 1))
 
 
-def test_events_of_an_unknown_run(project: Path, lgp) -> None:
-    assert_one_line_error(lgp("events", "nope", cwd=project), "unknown run")
-    ok(lgp("run", "approval_workflow", "--thread", "e2", cwd=project))
-    assert_one_line_error(lgp("events", "nope", cwd=project), "unknown run")
+@shared_threads
+def test_events_of_an_unknown_run(project: Path, shared: dict[str, Any], lgp) -> None:
+    assert_one_line_error(lgp("events", "nope", cwd=project), "unknown run")  # no database
+    assert_one_line_error(lgp("events", "nope", cwd=shared["root"]), "unknown run")
 
 
 # --------------------------------------------------------------------------- AP6: bad input
 
 
-@pytest.fixture(scope="module")
-def bad_input_project(
-    tmp_path_factory: pytest.TempPathFactory, make_project, lgp
-) -> tuple[Path, dict[str, str]]:
-    """A project with a finished thread ``done`` and an interrupted thread ``asking``,
-    and the ids to put for ``{k}`` (before node b) and ``{head}`` in ``BAD_INPUT``."""
-    root = make_project(tmp_path_factory.mktemp("bad") / "project")
-    flow = write_flow(root, "counter.py", COUNTER)
-    ok(lgp("run", flow, "--thread", "done", "--input", '{"x": 1}', cwd=root))
-    ok(lgp("run", "approval_workflow", "--thread", "asking", cwd=root))
-    history = history_json(lgp, root, "done")
-    return root, {"{k}": checkpoint_before(history, "b"), "{head}": history[-1]["checkpoint_id"]}
-
-
+# Run on the shared project: ``done`` is finished, ``asking`` waits at its interrupt;
+# ``{k}`` is the checkpoint of ``done`` before node b, ``{head}`` its last one.
 BAD_INPUT = {
     "resume-unknown-thread": (["resume", "nope", "--value", '"yes"'], "unknown thread"),
     "replay-unknown-thread": (["replay", "nope", "--checkpoint", UNKNOWN_CP], "unknown thread"),
@@ -655,11 +497,13 @@ BAD_INPUT = {
 }
 
 
+@shared_threads
 @pytest.mark.parametrize(("args", "needle"), list(BAD_INPUT.values()), ids=list(BAD_INPUT))
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(
-    bad_input_project: tuple[Path, dict[str, str]], lgp, args: list[str], needle: str
+    shared: dict[str, Any], lgp, args: list[str], needle: str
 ) -> None:
-    root, names = bad_input_project
+    root = shared["root"]
+    names = {"{k}": shared["k"], "{head}": shared["head"]}
     args = [names.get(a, a) for a in args]
     before = db_counts(root)
     log_before = nodes_log(root)
@@ -697,7 +541,7 @@ def test_thread_commands_on_a_fresh_project_create_nothing(
 def test_static_breakpoints_stop_and_resume_continues(
     project: Path, lgp, flag: str, expect_log: list[str]
 ) -> None:
-    flow = write_flow(project, "counter.py", COUNTER)
+    flow = add_flow(project, "counter.py")
     stop = ok(lgp("run", flow, "--thread", "bp", "--input", '{"x": 1}', flag, "b", cwd=project))
     assert "status: interrupted" in stop.stdout
     assert "Interrupt: (breakpoint)" in stop.stdout
@@ -717,7 +561,7 @@ def test_static_breakpoints_stop_and_resume_continues(
 
 @pytest.fixture
 def subgraph_thread(project: Path, lgp) -> Path:
-    flow = write_flow(project, "subflow.py", SUBGRAPH)
+    flow = add_flow(project, "asks_in_subgraph.py")
     stop = ok(lgp("run", flow, "--thread", "s1", "--input", '{"x": 1}', cwd=project))
     assert "sub/s1" in stop.stdout and "status: interrupted" in stop.stdout
     return project
@@ -758,7 +602,7 @@ def test_history_subgraphs_lists_the_subgraph_checkpoints(subgraph_thread: Path,
 
 
 def test_history_of_a_send_fan_out_names_the_branch_node(project: Path, lgp) -> None:
-    flow = write_flow(project, "fan.py", SEND)
+    flow = add_flow(project, "fan_out.py")
     done = ok(lgp("run", flow, "--thread", "f1", cwd=project))
     assert result_of(done.stdout)["results"] == [10, 20]
     history = history_json(lgp, project, "f1")

@@ -5,21 +5,16 @@ the ordinary ``lgp`` commands."""
 from __future__ import annotations
 
 import json
-import os
-import queue
 import re
 import signal
-import subprocess
-import sys
 import textwrap
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import _SCRUBBED_ENV
+from tests.processes import start_lgp, wait_until
 
 TIMEOUT = 20.0
 
@@ -58,80 +53,23 @@ def hot(out: str = '"v1"', *, body: str = "pass", more: str = "", wiring: str = 
 
 
 class Watch:
-    """``lgp run ... --watch`` with its stdout (and stderr) read line by line."""
+    """``lgp run ARGS --watch``, its stdout and stderr read line by line."""
 
     def __init__(self, cwd: Path, *args: str) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
-        env.update({"PYTHONIOENCODING": "utf-8", "PYTHONUNBUFFERED": "1"})
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lgp_engine", "run", *args, "--watch"],
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-        )
-        self.out: queue.Queue[str | None] = queue.Queue()
-        self.err: list[str] = []
-        self.seen: list[str] = []
-        threading.Thread(
-            target=self._pump, args=(self.proc.stdout, self.out.put), daemon=True
-        ).start()
-        threading.Thread(
-            target=self._pump, args=(self.proc.stderr, self.err.append), daemon=True
-        ).start()
-
-    @staticmethod
-    def _pump(stream, put) -> None:  # type: ignore[no-untyped-def]
-        for line in stream:
-            put(line.rstrip("\n"))
-        put(None)
+        self.process = start_lgp("run", *args, "--watch", cwd=cwd)
+        self.err = self.process.stderr
 
     def expect(self, pattern: str, timeout: float = TIMEOUT) -> list[str]:
-        """Lines up to and including the first one matching ``pattern``."""
-        got: list[str] = []
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.out.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(
-                    f"no line matching {pattern!r} within {timeout}s; got:\n"
-                    + "\n".join(self.seen)
-                    + "\nstderr:\n"
-                    + "\n".join(self.err)
-                ) from None
-            if line is None:
-                raise AssertionError(
-                    f"process ended before {pattern!r}:\n"
-                    + "\n".join(self.seen)
-                    + "\n"
-                    + "\n".join(self.err)
-                )
-            got.append(line)
-            self.seen.append(line)
-            if re.search(pattern, line):
-                return got
+        """Lines after the previous ``expect`` up to and including the first one
+        matching ``pattern``."""
+        return self.process.expect(pattern, timeout)
 
     def stop(self) -> int:
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            return self.proc.wait(TIMEOUT)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
+        """Ctrl+C; the exit code."""
+        return self.process.stop(signal.SIGINT, TIMEOUT)
 
     def rest(self) -> list[str]:
-        lines = []
-        while True:
-            try:
-                line = self.out.get(timeout=5)
-            except queue.Empty:
-                return lines
-            if line is None:
-                return lines
-            lines.append(line)
+        return self.process.rest(TIMEOUT)
 
 
 @pytest.fixture
@@ -139,9 +77,7 @@ def watches() -> Iterator[list[Watch]]:
     started: list[Watch] = []
     yield started
     for w in started:
-        if w.proc.poll() is None:
-            w.proc.kill()
-            w.proc.wait()
+        w.process.kill()
 
 
 def write(path: Path, text: str) -> None:
@@ -237,9 +173,7 @@ def test_watch_json_emits_reload_events(project: Path, watches) -> None:
     watches.append(w)
     first = [json.loads(ln) for ln in w.expect('"type": ?"run.completed"')]
     thread = first[0]["thread_id"]
-    deadline = time.monotonic() + TIMEOUT
-    while not any("Watching:" in ln for ln in w.err) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    w.process.wait_for(lambda: any("Watching:" in ln for ln in w.err), TIMEOUT, "Watching:")
     assert any("Hot reload: ON" in ln for ln in w.err)
 
     write(flow, hot('"json"'))
@@ -286,9 +220,18 @@ def test_ctrl_c_during_a_rerun_cancels_it_and_exits_130(project: Path, lgp, watc
     w = Watch(project, "workflows/hot.py", "--thread", "w3")
     watches.append(w)
     w.expect("Ctrl\\+C to stop")
-    write(flow, hot('"slow"', body="time.sleep(5)"))
+    # the rerun's node says it started, then holds at a gate that never opens
+    started_file, gate = project / "first.started", project / "first.open"
+    hold = (
+        "import os\n\n\n"
+        "def hold():\n"
+        f"    open({str(started_file)!r}, 'w').close()\n"
+        f"    while not os.path.exists({str(gate)!r}):\n"
+        "        time.sleep(0.01)\n"
+    )
+    write(flow, hot('"slow"', body="hold()", more=hold))
     w.expect("Executing...")
-    time.sleep(0.3)
+    wait_until(started_file.exists, TIMEOUT, "the rerun's node")
     started = time.monotonic()
     assert w.stop() == 130
     assert time.monotonic() - started < TIMEOUT

@@ -13,7 +13,6 @@ import itertools
 import json
 import textwrap
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +26,7 @@ from lgp_engine.config import Settings
 from lgp_engine.events import EVENT_TYPES, RunEvent
 from lgp_engine.executor import Executor
 from lgp_engine.loader import LoadedWorkflow, load_workflow, resolve_target
+from tests.processes import stays, wait_until
 
 # --------------------------------------------------------------------------- workflows
 
@@ -909,15 +909,12 @@ def test_closing_the_stream_early_stops_the_run(tmp_path: Path, store: Checkpoin
     loop = loops[-1]
     assert not loop.is_running()
     assert [t for t in asyncio.all_tasks(loop) if not t.done()] == []
-    deadline = time.monotonic() + 2
-    while time.monotonic() < deadline:
-        extra = [t for t in threading.enumerate() if t.ident not in threads_before]
-        if not any(t.is_alive() for t in extra):
-            break
-        time.sleep(0.02)
-    assert not [t.name for t in threading.enumerate() if t.ident not in threads_before]
-    time.sleep(0.1)
-    assert ("second", "early") not in ran  # the run really stopped
+    wait_until(
+        lambda: not [t for t in threading.enumerate() if t.ident not in threads_before],
+        2,
+        "the threads the run started to end",
+    )
+    assert stays(lambda: ("second", "early") not in ran, 0.1)  # the run really stopped
 
     again = ex.invoke({"x": 10}, thread_id="after-close")
     assert again.status == "completed", again.error

@@ -32,6 +32,7 @@ from lgp_engine.loader import (
     module_name_for,
     resolve_target,
 )
+from tests.processes import run_lgp
 
 # A small graph builder most workflow files start with: one node writing
 # ``out = "<tag>:<x>"``. ``_builder`` is private so it never shows up as a candidate.
@@ -798,34 +799,10 @@ def run_twice_in_subprocesses(
     project: Path, extra_env: dict[str, str] | None = None
 ) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
     flow = write(project / "item_flow.py", ITEM_FLOW)
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("LGP_") and k != "LANGGRAPH_STRICT_MSGPACK"
-    }
-    env.update(extra_env or {})
 
     def cli_run(n: int) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "lgp_engine",
-                "run",
-                str(flow),
-                "--thread",
-                "x",
-                "--input",
-                json.dumps({"n": n}),
-                "--json",
-            ],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        args = ("run", str(flow), "--thread", "x", "--input", json.dumps({"n": n}), "--json")
+        return run_lgp(*args, cwd=project, env=extra_env, timeout=120)
 
     return cli_run(1), cli_run(5)
 
@@ -836,11 +813,16 @@ def last_event(proc: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return json.loads(lines[-1])
 
 
+# The tests reading two_process_runs stay on one xdist worker (it runs once).
+two_process_group = pytest.mark.xdist_group("loader_two_processes")
+
+
 @pytest.fixture(scope="module")
 def two_process_runs(tmp_path_factory: pytest.TempPathFactory):
     return run_twice_in_subprocesses(tmp_path_factory.mktemp("serde"))
 
 
+@two_process_group
 def test_pydantic_state_round_trips_across_processes(two_process_runs) -> None:
     first, second = two_process_runs
     assert first.returncode == 0, first.stderr
@@ -855,6 +837,7 @@ def test_pydantic_state_round_trips_across_processes(two_process_runs) -> None:
     assert done["data"]["output"]["item"] == {"name": "apple", "qty": 6}
 
 
+@two_process_group
 def test_no_unregistered_type_warning_across_processes(two_process_runs) -> None:
     _, second = two_process_runs
     assert second.returncode == 0, second.stderr

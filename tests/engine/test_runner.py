@@ -27,6 +27,7 @@ from lgp_engine.events import RunEvent
 from lgp_engine.loader import LoadedWorkflow, load_workflow, resolve_target
 from lgp_engine.runner import Runner
 from lgp_engine.timetravel import state_at
+from tests.workflows import open_gate
 
 # --------------------------------------------------------------------------- workflows
 
@@ -300,8 +301,11 @@ def runner(tmp_path: Path) -> Iterator[Runner]:
 
 
 @pytest.fixture
-def log(tmp_path: Path) -> Path:
-    return tmp_path / "log.txt"
+def log(tmp_path: Path) -> Iterator[Path]:
+    """Where the workflows log their nodes. When the test ends, the gate of the slow
+    workflows opens, so a node thread a cancelled run left behind can finish."""
+    yield tmp_path / "log.txt"
+    open_gate(tmp_path / "log.txt.open")
 
 
 def flow(
@@ -778,7 +782,8 @@ from typing import TypedDict
 from langgraph.graph import END, START, StateGraph
 
 LOG = {log!r}
-MARK = LOG + ".slept"
+MARK = LOG + ".held"
+GATE = LOG + ".open"
 
 
 def _log(name):
@@ -814,13 +819,15 @@ g.add_edge("c", END)
 workflow = g
 """
 
-# Only the first call is slow, so the resume after a cancel is quick.
+# Only the first call holds, until the test opens GATE (the ``log`` fixture does
+# when the test ends), so the resume after a cancel is quick.
 ASYNC_SLOW = """\
 async def slow(state):
     _log("slow")
     if not os.path.exists(MARK):
         open(MARK, "w").close()
-        await asyncio.sleep(3)
+        while not os.path.exists(GATE):
+            await asyncio.sleep(0.01)
     return {"x": state["x"] + 1}"""
 
 SYNC_SLOW = """\
@@ -828,7 +835,8 @@ def slow(state):
     _log("slow")
     if not os.path.exists(MARK):
         open(MARK, "w").close()
-        time.sleep(1)
+        while not os.path.exists(GATE):
+            time.sleep(0.01)
     return {"x": state["x"] + 1}"""
 
 
@@ -852,6 +860,9 @@ def assert_cancelled_then_resumable(
     )
     # a sync node is started on a worker thread, which the cancel may beat
     assert logged(log) in (["a"], ["a", "slow"])
+    # a sync node cannot be stopped: the cancelled run ends once it returns, and the
+    # thread's next run waits for that
+    open_gate(log.with_name(log.name + ".open"))
     events = run_all(runner.resume(wf, "t1"))
     assert events[-1].type == "run.completed", events[-1].data
     assert events[-1].data["output"] == {"x": 12}
@@ -876,7 +887,7 @@ async def test_cancelling_the_consuming_task_cancels_the_run(
         while not any(e.type == "node.started" and e.node == "slow" for e in seen):
             await asyncio.sleep(0.01)
     task.cancel()
-    async with asyncio.timeout(5):  # well before the 3 s node would have finished
+    async with asyncio.timeout(5):  # the node holds at its gate: only the cancel ends it
         with suppress(asyncio.CancelledError):
             await task
     run_id = seen[0].run_id

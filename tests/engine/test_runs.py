@@ -10,8 +10,6 @@ import itertools
 import os
 import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing
@@ -29,6 +27,7 @@ from lgp_engine.runs import (
     owner_alive,
     owner_token,
 )
+from tests.processes import Process, run_python, start_python
 
 STATUSES = list(TRANSITIONS)
 ALL_PAIRS = list(itertools.product(STATUSES, STATUSES))
@@ -74,14 +73,15 @@ def event_count(db: Path, run_id: str) -> int:
         ).fetchone()[0]
 
 
+def idle_process() -> Process:
+    """Another live process (idle until killed), for its pid."""
+    return start_python("-c", "import time; time.sleep(60)", cwd=Path(__file__).parent)
+
+
 def dead_pid_token() -> str:
     """The owner token of a process that has exited (taken while it was alive)."""
-    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    try:
+    with idle_process() as p:
         token = owner_token(p.pid)
-    finally:
-        p.kill()
-        p.wait()
     assert not token.endswith(":?"), "the start time of a live process must be known"
     return token
 
@@ -446,8 +446,7 @@ def test_reap_leaves_live_owners_and_paused_runs_alone(store: RunStore, db: Path
     set_owner(db, "dead-interrupted", dead)
     set_owner(db, "dead-completed", dead)
     set_owner(db, "foreign-host", "elsewhere.example:4242:1")
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    try:
+    with idle_process() as sleeper:
         set_owner(db, "live-other", owner_token(sleeper.pid))
         assert store.reap_abandoned() == []
         # a second store of this process (same owner) does not reap this process's runs
@@ -456,9 +455,6 @@ def test_reap_leaves_live_owners_and_paused_runs_alone(store: RunStore, db: Path
             assert other.reap_abandoned() == []
         finally:
             other.close()
-    finally:
-        sleeper.kill()
-        sleeper.wait()
     statuses = {r.run_id: r.status for r in store.list_runs()}
     assert statuses == {
         "mine": "running",
@@ -478,7 +474,8 @@ def test_reap_on_reopen_after_owner_died(db: Path) -> None:
         "s = RunStore(Path(sys.argv[1])); s.create('r', 't', 'w', status='running'); "
         "s.close()"
     )
-    subprocess.run([sys.executable, "-c", code, str(db)], check=True, timeout=60)
+    done = run_python("-c", code, str(db), cwd=Path(__file__).parent)
+    assert done.returncode == 0, done.stderr
     store = RunStore(db)
     try:
         assert store.get("r").status == "running"

@@ -1,19 +1,16 @@
-"""A real ``lgp serve`` process on a free port, for tests and benchmarks."""
+"""A real ``lgp serve`` process on a free port, for the server tests."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.processes import Process, start_lgp
 
 
 def free_port() -> int:
@@ -23,7 +20,8 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """``lgp serve`` in ``project`` (a folder with config/ and workflows/)."""
+    """``lgp serve ARGS`` in ``project`` (a folder with config/ and workflows/), its
+    stdout and stderr read as one stream of lines (``output``)."""
 
     def __init__(
         self, project: Path, *args: str, env: dict[str, str] | None = None, port: int | None = None
@@ -33,47 +31,40 @@ class ServerProcess:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = env or {}
-        self.proc: subprocess.Popen[str] | None = None
-        self.output: list[str] = []
+        self.process: Process | None = None
+
+    @property
+    def output(self) -> list[str]:
+        """The lines it printed so far."""
+        return self.process.stdout if self.process is not None else []
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.output)
 
     def start(self, timeout: float = 30) -> ServerProcess:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LGP_")}
-        env.update({"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", **self.env})
-        self.output = []
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lgp_engine", "serve", *self.args, "--port", str(self.port)],
+        self.process = start_lgp(
+            "serve",
+            *self.args,
+            "--port",
+            str(self.port),
             cwd=self.project,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
+            env=self.env,
+            merge_stderr=True,
         )
-        threading.Thread(target=self._drain, daemon=True).start()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("lgp serve exited:\n" + "".join(self.output))
-            if any("Ready" in line for line in self.output):
-                return self
-            time.sleep(0.05)
-        raise RuntimeError("lgp serve did not become ready:\n" + "".join(self.output))
-
-    def _drain(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.output.append(line)
+        try:
+            self.process.wait_for(
+                lambda: any("Ready" in line for line in self.output), timeout, "lgp serve's Ready"
+            )
+        except BaseException:
+            self.process.kill()
+            raise
+        return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
-        assert self.proc is not None
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        """Send ``sig`` and return the exit code (fails if it does not exit in time)."""
+        assert self.process is not None
+        return self.process.stop(sig, timeout)
 
     def client(self, key: str | None = None, **kw: Any) -> httpx.Client:
         headers = {"Authorization": f"Bearer {key}"} if key else {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -10,6 +9,7 @@ import pytest
 
 from lgp_engine import ConfigError, load_settings
 from lgp_engine.server.background import BackgroundServer
+from tests.processes import wait_until
 
 
 def test_serves_runs_counts_requests_and_stops(project: Path) -> None:
@@ -22,9 +22,8 @@ def test_serves_runs_counts_requests_and_stops(project: Path) -> None:
         body = {"input": {"input": "from the background"}, "thread_id": "bg1"}
         reply = httpx.post(f"{url}/workflows/basic_workflow/invoke", json=body, timeout=30)
         assert reply.status_code == 200, reply.text
-        deadline = time.monotonic() + 5  # counted once the response is sent
-        while server.request_count < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        # counted once the response is sent
+        wait_until(lambda: server.request_count >= 2, 5, "both requests counted")
         assert server.request_count == 2
         with pytest.raises(ConfigError, match="already in use"):
             BackgroundServer(settings, port=server.port).start()

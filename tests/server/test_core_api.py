@@ -6,9 +6,15 @@ import json
 from typing import Any
 
 import httpx
+import pytest
 
+from tests.processes import stays, wait_until
 from tests.server.conftest import API_KEY
 from tests.server.server_process import ServerProcess, parse_sse
+from tests.workflows import open_gate
+
+# One server for the module: its tests stay on one xdist worker.
+pytestmark = pytest.mark.xdist_group("server_core_api")
 
 
 def test_health_needs_no_key_and_lists_workflows(server: ServerProcess) -> None:
@@ -142,7 +148,7 @@ def test_metrics_count_runs_requests_and_streams(server: ServerProcess) -> None:
     assert 'route="/workflows/{name}/invoke"' in text and 'status="200"' in text
     assert "lgp_active_streams" in text
     assert API_KEY not in text
-    assert API_KEY not in "".join(server.output)  # keys are never logged
+    assert API_KEY not in server.text  # keys are never logged
 
 
 def test_runs_on_one_thread_take_turns(server: ServerProcess) -> None:
@@ -150,14 +156,17 @@ def test_runs_on_one_thread_take_turns(server: ServerProcess) -> None:
 
     def invoke(_: int) -> dict[str, Any]:
         with server.client(API_KEY, timeout=60) as http:
-            r = http.post(
-                "/workflows/slow/invoke",
-                json={"input": {"seconds": 1}, "thread_id": "taking-turns"},
-            )
+            r = http.post("/workflows/slow/invoke", json={"input": {}, "thread_id": "taking-turns"})
             assert r.status_code == 200, r.text
             return r.json()
 
+    log = server.project / "workflows" / "slow_calls.log"
     with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(invoke, range(2)))
+        calls = [pool.submit(invoke, i) for i in range(2)]
+        wait_until(lambda: log.exists() and "wait" in log.read_text().split(), what="`wait`")
+        # one run holds at its gate: the other does not start beside it
+        assert stays(lambda: log.read_text().split().count("first") == 1, 0.3)
+        open_gate(server.project / "workflows" / "slow.open")
+        results = [c.result(timeout=60) for c in calls]
     # the second run started from the first one's end state: its trail holds both runs
     assert sorted(len(r["result"]["trail"]) for r in results) == [3, 6]

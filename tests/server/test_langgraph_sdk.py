@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import textwrap
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,215 +28,22 @@ from langgraph_sdk.errors import (
     NotFoundError,
 )
 
-from tests.conftest import run_lgp
+from tests.processes import run_lgp
 from tests.server.conftest import API_KEY, make_server_project
 from tests.server.server_process import ServerProcess
+from tests.workflows import copy_workflows, open_gate
+
+# One server for the module: its tests stay on one xdist worker.
+pytestmark = pytest.mark.xdist_group("server_sdk")
 
 # The namespace LangGraph's Agent Server derives a graph's built-in assistant id from,
 # uuid5(namespace, graph_id): it gives the well-known fe096781-5601-53d2-b2f6-0d3403f7e9ca
 # for a graph named "agent".
 REFERENCE_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
 
-SDK_WORKFLOWS = {
-    "customs.py": """
-        import operator
-        from typing import Annotated, TypedDict
-
-        from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-        from langchain_core.messages import AIMessage, AnyMessage, HumanMessage
-        from langgraph.config import get_stream_writer
-        from langgraph.graph import END, START, StateGraph
-        from langgraph.graph.message import add_messages
-
-
-        class S(TypedDict, total=False):
-            n: int
-            sent: int
-            messages: Annotated[list[AnyMessage], add_messages]
-
-
-        def emit(state: S) -> S:
-            write = get_stream_writer()
-            n = state.get("n", 3)
-            for i in range(n):
-                write({"i": i})
-            return {"sent": n}
-
-
-        def chat(state: S) -> S:
-            model = GenericFakeChatModel(messages=iter([AIMessage(content="hello there friend")]))
-            return {"messages": [model.invoke([HumanMessage(content="hi")])]}
-
-
-        workflow = StateGraph(S)
-        workflow.add_node("emit", emit)
-        workflow.add_node("chat", chat)
-        workflow.add_edge(START, "emit")
-        workflow.add_edge("emit", "chat")
-        workflow.add_edge("chat", END)
-    """,
-    "subflow.py": """
-        from typing import TypedDict
-
-        from langgraph.graph import END, START, StateGraph
-        from langgraph.types import interrupt
-
-
-        class S(TypedDict, total=False):
-            x: int
-            trail: list[str]
-            answer: str
-
-
-        def sub_a(state: S) -> S:
-            return {"x": state.get("x", 0) + 10, "trail": (state.get("trail") or []) + ["sub_a"]}
-
-
-        sub = StateGraph(S)
-        sub.add_node("sub_a", sub_a)
-        sub.add_edge(START, "sub_a")
-        sub.add_edge("sub_a", END)
-
-
-        def step1(state: S) -> S:
-            return {"x": state.get("x", 0) + 1, "trail": (state.get("trail") or []) + ["step1"]}
-
-
-        def ask(state: S) -> S:
-            answer = interrupt({"question": "continue?", "x": state.get("x")})
-            return {"answer": str(answer), "trail": (state.get("trail") or []) + ["ask"]}
-
-
-        workflow = StateGraph(S)
-        workflow.add_node("step1", step1)
-        workflow.add_node("subg", sub.compile())
-        workflow.add_node("ask", ask)
-        workflow.add_edge(START, "step1")
-        workflow.add_edge("step1", "subg")
-        workflow.add_edge("subg", "ask")
-        workflow.add_edge("ask", END)
-    """,
-    "subint.py": """
-        from typing import TypedDict
-
-        from langgraph.graph import END, START, StateGraph
-        from langgraph.types import interrupt
-
-
-        class S(TypedDict, total=False):
-            x: int
-            answer: str
-
-
-        def inner_ask(state: S) -> S:
-            return {"answer": str(interrupt({"inner": state.get("x")}))}
-
-
-        sub = StateGraph(S)
-        sub.add_node("inner_ask", inner_ask)
-        sub.add_edge(START, "inner_ask")
-        sub.add_edge("inner_ask", END)
-
-
-        def outer(state: S) -> S:
-            return {"x": state.get("x", 0) + 1}
-
-
-        workflow = StateGraph(S)
-        workflow.add_node("outer", outer)
-        workflow.add_node("inner", sub.compile())
-        workflow.add_edge(START, "outer")
-        workflow.add_edge("outer", "inner")
-        workflow.add_edge("inner", END)
-    """,
-    "asker.py": """
-        import operator
-        from typing import Annotated, Any, TypedDict
-
-        from langgraph.graph import END, START, StateGraph
-        from langgraph.types import interrupt
-
-
-        class S(TypedDict, total=False):
-            topic: str
-            answer: Any
-            shipped: bool
-            log: Annotated[list[str], operator.add]
-
-
-        def prepare(state: S) -> S:
-            return {"log": ["prepare"]}
-
-
-        def ask(state: S) -> S:
-            answer = interrupt({"question": f"ship {state.get('topic')}?"})
-            return {"answer": answer, "log": ["ask"]}
-
-
-        def finish(state: S) -> S:
-            return {"shipped": bool(state["answer"].get("approved")), "log": ["finish"]}
-
-
-        workflow = StateGraph(S)
-        workflow.add_node("prepare", prepare)
-        workflow.add_node("ask", ask)
-        workflow.add_node("finish", finish)
-        workflow.add_edge(START, "prepare")
-        workflow.add_edge("prepare", "ask")
-        workflow.add_edge("ask", "finish")
-        workflow.add_edge("finish", END)
-    """,
-    "napper.py": """
-        import operator
-        import time
-        from pathlib import Path
-        from typing import Annotated, TypedDict
-
-        from langgraph.graph import END, START, StateGraph
-
-        LOG = Path(__file__).parent / "napper_calls.log"
-
-
-        class S(TypedDict, total=False):
-            seconds: float
-            tag: str
-            trail: Annotated[list[str], operator.add]
-
-
-        def _log(state: S, what: str) -> None:
-            with LOG.open("a") as f:
-                f.write(f"{state.get('tag')} {what}\\n")
-
-
-        def first(state: S) -> S:
-            _log(state, "first")
-            return {"trail": ["first"]}
-
-
-        def wait(state: S) -> S:
-            _log(state, "wait-start")
-            end = time.monotonic() + state.get("seconds", 3)
-            while time.monotonic() < end:
-                time.sleep(0.02)
-            _log(state, "wait-end")
-            return {"trail": ["wait"]}
-
-
-        def last(state: S) -> S:
-            _log(state, "last")
-            return {"trail": ["last"]}
-
-
-        workflow = StateGraph(S)
-        workflow.add_node("first", first)
-        workflow.add_node("wait", wait)
-        workflow.add_node("last", last)
-        workflow.add_edge(START, "first")
-        workflow.add_edge("first", "wait")
-        workflow.add_edge("wait", "last")
-        workflow.add_edge("last", END)
-    """,
-}
+# Shared test workflows (tests/workflows/) this module's server serves besides the
+# server tests' own (burst, boom, slow, tiny).
+SDK_WORKFLOWS = ("customs.py", "subflow.py", "subint.py", "asker.py", "napper.py")
 
 STREAM_MODES = ["values", "updates", "custom", "messages-tuple", "events"]
 
@@ -251,8 +57,7 @@ def sdk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProce
         rate_limit_per_minute=100000,
         max_body_bytes=65536,
     )
-    for name, code in SDK_WORKFLOWS.items():
-        (project / "workflows" / name).write_text(textwrap.dedent(code).lstrip())
+    copy_workflows(project / "workflows", *SDK_WORKFLOWS)
     with ServerProcess(project, "workflows") as proc:
         yield proc
 
@@ -265,6 +70,32 @@ async def client(sdk_server: ServerProcess) -> AsyncIterator[LangGraphClient]:
 
 async def new_thread(client: LangGraphClient, **kw: Any) -> str:
     return (await client.threads.create(**kw))["thread_id"]
+
+
+class Gates:
+    """The gates of napper runs started with ``hold(tag)`` as input: their ``wait``
+    node holds until ``release(tag)``."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.held: set[str] = set()
+
+    def hold(self, tag: str) -> dict[str, Any]:
+        self.held.add(tag)
+        return {"hold": True, "tag": tag}
+
+    def release(self, tag: str) -> None:
+        open_gate(self.folder / f"napper-{tag}.open")
+
+
+@pytest.fixture
+def gates(sdk_server: ServerProcess) -> Iterator[Gates]:
+    """Every gate a test held is opened when it ends: no node thread is left
+    waiting in the module's server."""
+    g = Gates(sdk_server.project / "workflows")
+    yield g
+    for tag in g.held:
+        g.release(tag)
 
 
 def napper_log(server: ServerProcess, tag: str) -> list[str]:
@@ -291,6 +122,17 @@ async def until(predicate: Any, timeout: float = 10) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+async def still(predicate: Callable[[], bool], seconds: float) -> bool:
+    """Whether ``predicate()`` holds for ``seconds`` (the event loop runs meanwhile):
+    how to check that something does *not* happen, so keep ``seconds`` short."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not predicate():
+            return False
+        await asyncio.sleep(0.01)
+    return predicate()
 
 
 # --------------------------------------------------------------------------- assistants
@@ -644,10 +486,11 @@ async def test_interrupt_before_and_goto_command(client: LangGraphClient) -> Non
 
 
 @pytest.mark.asyncio
-async def test_create_join_get_list(client: LangGraphClient) -> None:
+async def test_create_join_get_list(client: LangGraphClient, gates: Gates) -> None:
     tid = await new_thread(client)
-    run = await client.runs.create(tid, "napper", input={"seconds": 0.3, "tag": "join"})
+    run = await client.runs.create(tid, "napper", input=gates.hold("join"))
     assert run["status"] in ("pending", "running") and run["thread_id"] == tid
+    gates.release("join")
     joined = await client.runs.join(tid, run["run_id"])
     assert joined["trail"] == ["first", "wait", "last"]
     got = await client.runs.get(tid, run["run_id"])
@@ -664,14 +507,14 @@ async def test_create_join_get_list(client: LangGraphClient) -> None:
 
 @pytest.mark.asyncio
 async def test_cancel_a_run_then_continue_the_thread(
-    client: LangGraphClient, sdk_server: ServerProcess
+    client: LangGraphClient, sdk_server: ServerProcess, gates: Gates
 ) -> None:
     tid = await new_thread(client)
-    run = await client.runs.create(tid, "napper", input={"seconds": 1.5, "tag": "cancel"})
+    run = await client.runs.create(tid, "napper", input=gates.hold("cancel"))
     await until(lambda: "wait-start" in napper_log(sdk_server, "cancel"))
     started = time.monotonic()
     stopped = await client.runs.cancel(tid, run["run_id"], wait=True)
-    assert time.monotonic() - started < 1.2  # did not wait for the node to finish
+    assert time.monotonic() - started < 1.2  # did not wait for the node (held at its gate)
     assert stopped["trail"] == ["first"]  # its values when stopped
     cancelled = await client.runs.get(tid, run["run_id"])
     assert cancelled["status"] == "interrupted"  # the official word for a cancelled run
@@ -680,23 +523,28 @@ async def test_cancel_a_run_then_continue_the_thread(
     with pytest.raises(NotFoundError):  # nothing left to cancel
         await client.runs.cancel(tid, run["run_id"])
 
-    more = await client.runs.wait(tid, "napper", input={"seconds": 0, "tag": "after"})
+    more = await client.runs.wait(tid, "napper", input={"hold": False, "tag": "after"})
     assert more["trail"] == ["first", "first", "wait", "last"]  # the thread continues
     assert (await client.runs.get(tid, run["run_id"]))["status"] == "interrupted"
-    # the abandoned node thread finishes its nap, but the cancelled run never goes on
+    # the abandoned node thread finishes once its gate opens, but the cancelled run
+    # never goes on: nothing more is logged for it
+    gates.release("cancel")
     await until(lambda: "wait-end" in napper_log(sdk_server, "cancel"), timeout=5)
-    await asyncio.sleep(0.3)
-    assert napper_log(sdk_server, "cancel") == ["first", "wait-start", "wait-end"]
+    assert await still(
+        lambda: napper_log(sdk_server, "cancel") == ["first", "wait-start", "wait-end"], 0.3
+    )
     assert (await client.threads.get_state(tid))["values"]["trail"] == more["trail"]
 
 
 @pytest.mark.asyncio
-async def test_cancel_without_wait_and_multitask_reject(client: LangGraphClient) -> None:
+async def test_cancel_without_wait_and_multitask_reject(
+    client: LangGraphClient, gates: Gates
+) -> None:
     tid = await new_thread(client)
-    run = await client.runs.create(tid, "napper", input={"seconds": 3, "tag": "reject"})
+    run = await client.runs.create(tid, "napper", input=gates.hold("reject"))
     await until(_status_is(client, tid, "busy"))
     with pytest.raises(ConflictError):
-        await client.runs.create(tid, "napper", input={"seconds": 0}, multitask_strategy="reject")
+        await client.runs.create(tid, "napper", input={"hold": False}, multitask_strategy="reject")
     assert await client.runs.cancel(tid, run["run_id"]) is None
     await until(_run_status_is(client, tid, run["run_id"], "interrupted"))
 
@@ -716,18 +564,28 @@ def _run_status_is(client: LangGraphClient, tid: str, run_id: str, status: str) 
 
 
 @pytest.mark.asyncio
-async def test_multitask_enqueue_and_interrupt(client: LangGraphClient) -> None:
+async def test_multitask_enqueue_and_interrupt(
+    client: LangGraphClient, sdk_server: ServerProcess, gates: Gates
+) -> None:
     tid = await new_thread(client)
-    r1 = await client.runs.create(tid, "napper", input={"seconds": 0.5, "tag": "q1"})
-    r2 = await client.runs.create(tid, "napper", input={"seconds": 0, "tag": "q2"})
+    r1 = await client.runs.create(tid, "napper", input=gates.hold("q1"))
+    await until(lambda: "wait-start" in napper_log(sdk_server, "q1"))
+    # enqueued (this server answers the create once the run may start): while r1
+    # holds at its gate, r2 does not start
+    queued = asyncio.create_task(
+        client.runs.create(tid, "napper", input={"hold": False, "tag": "q2"})
+    )
+    assert await still(lambda: napper_log(sdk_server, "q2") == [], 0.3)
+    gates.release("q1")
+    r2 = await queued
     out = await client.runs.join(tid, r2["run_id"])
     assert (await client.runs.get(tid, r1["run_id"]))["status"] == "success"
     assert out["trail"] == ["first", "wait", "last"] * 2  # the second ran after the first
 
-    r3 = await client.runs.create(tid, "napper", input={"seconds": 3, "tag": "q3"})
+    r3 = await client.runs.create(tid, "napper", input=gates.hold("q3"))
     await until(_run_status_is(client, tid, r3["run_id"], "running"))
     r4 = await client.runs.create(
-        tid, "napper", input={"seconds": 0, "tag": "q4"}, multitask_strategy="interrupt"
+        tid, "napper", input={"hold": False, "tag": "q4"}, multitask_strategy="interrupt"
     )
     await client.runs.join(tid, r4["run_id"])
     assert (await client.runs.get(tid, r3["run_id"]))["status"] == "interrupted"
@@ -739,13 +597,13 @@ async def test_multitask_enqueue_and_interrupt(client: LangGraphClient) -> None:
 
 
 @pytest.mark.asyncio
-async def test_stream_disconnect_cancels_when_asked(client: LangGraphClient) -> None:
+async def test_stream_disconnect_cancels_when_asked(client: LangGraphClient, gates: Gates) -> None:
     tid = await new_thread(client)
     run_id = None
     stream = client.runs.stream(
         tid,
         "napper",
-        input={"seconds": 3, "tag": "gone"},
+        input=gates.hold("gone"),
         stream_mode="updates",
         on_disconnect="cancel",
     )

@@ -6,32 +6,44 @@ from __future__ import annotations
 
 import textwrap
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import copy_project
+from tests.processes import wait_until
 from tests.server.server_process import ServerProcess, write_hosted_config
+from tests.workflows import open_gate
 
 TIMEOUT = 20.0
 
+# With ``hold``, ``work`` says it started (STARTED), then holds until the test
+# opens GATE: both files sit outside the watched workflows/ folder.
 FLOW = """\
 import time
+from pathlib import Path
 from typing import TypedDict
 
 from langgraph.graph import END, START, StateGraph
 
 VERSION = {version!r}
+STARTED = Path({started!r})
+GATE = Path({gate!r})
 
 
 class S(TypedDict, total=False):
-    seconds: float
+    hold: bool
     version: str
     extra: str
 
 
 def work(state: S) -> S:
-    time.sleep(state.get("seconds", 0))
+    if state.get("hold"):
+        STARTED.touch()
+        deadline = time.monotonic() + 60
+        while not GATE.exists():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the test never opened the gate")
+            time.sleep(0.01)
     return {{"version": VERSION}}
 
 {more}
@@ -41,7 +53,7 @@ workflow.add_node("work", work)
 """
 
 
-def flow(version: str, *, second: bool = False) -> str:
+def flow(project: Path, version: str, *, second: bool = False) -> str:
     more, wiring = "", 'workflow.add_edge(START, "work")\nworkflow.add_edge("work", END)'
     if second:
         more = 'def second(state: S) -> S:\n    return {"extra": "added"}\n'
@@ -49,7 +61,8 @@ def flow(version: str, *, second: bool = False) -> str:
             'workflow.add_node("second", second)\nworkflow.add_edge(START, "work")\n'
             'workflow.add_edge("work", "second")\nworkflow.add_edge("second", END)'
         )
-    return FLOW.format(version=version, more=more, wiring=wiring)
+    started, gate = str(project / "work.started"), str(project / "work.open")
+    return FLOW.format(version=version, started=started, gate=gate, more=more, wiring=wiring)
 
 
 def invoke(server: ServerProcess, **payload: Any) -> dict[str, Any]:
@@ -60,13 +73,13 @@ def invoke(server: ServerProcess, **payload: Any) -> dict[str, Any]:
 
 
 def wait_for_output(server: ServerProcess, key: str, value: Any) -> dict[str, Any]:
-    deadline = time.monotonic() + TIMEOUT
-    while True:
+    """Invoke until the result has ``key: value`` (the reload has landed); that body."""
+
+    def landed() -> dict[str, Any] | None:
         body = invoke(server)
-        if body["result"].get(key) == value:
-            return body
-        assert time.monotonic() < deadline, f"never saw {key}={value!r}: {body}"
-        time.sleep(0.1)
+        return body if body["result"].get(key) == value else None
+
+    return wait_until(landed, TIMEOUT, f"{key}={value!r}", interval=0.1)
 
 
 def test_serve_reload_new_runs_get_new_code_in_flight_runs_keep_theirs(
@@ -75,22 +88,23 @@ def test_serve_reload_new_runs_get_new_code_in_flight_runs_keep_theirs(
     project = copy_project(tmp_path / "project")
     write_hosted_config(project, rate_limit_per_minute=0)
     path = project / "workflows" / "hot.py"
-    path.write_text(textwrap.dedent(flow("v1")))
+    path.write_text(textwrap.dedent(flow(project, "v1")))
     with ServerProcess(project, "workflows/hot.py", "--reload") as server:
         assert any("Hot reload: ON" in ln for ln in server.output)
         assert invoke(server)["result"] == {"version": "v1"}
 
         # a slow run in flight on v1 while the file changes to v2
         slow: dict[str, Any] = {}
-        thread = threading.Thread(target=lambda: slow.update(invoke(server, seconds=2.0)))
+        thread = threading.Thread(target=lambda: slow.update(invoke(server, hold=True)))
         thread.start()
-        time.sleep(0.5)
-        path.write_text(textwrap.dedent(flow("v2", second=True)))
+        wait_until(lambda: (project / "work.started").exists(), TIMEOUT, "the slow run")
+        path.write_text(textwrap.dedent(flow(project, "v2", second=True)))
         body = wait_for_output(server, "version", "v2")
         assert body["result"] == {"version": "v2", "extra": "added"}
+        open_gate(project / "work.open")
         thread.join(TIMEOUT)
         assert slow["status"] == "completed"
-        assert slow["result"] == {"seconds": 2.0, "version": "v1"}  # the code it started with
+        assert slow["result"] == {"hold": True, "version": "v1"}  # the code it started with
 
         with server.client() as http:  # the LangGraph API sees the new graph too
             assistants = http.post("/assistants/search", json={}).json()
@@ -100,19 +114,18 @@ def test_serve_reload_new_runs_get_new_code_in_flight_runs_keep_theirs(
 
         # a broken save: reported with file and line, the old version keeps serving
         path.write_text(
-            textwrap.dedent(flow("v3")).replace(
+            textwrap.dedent(flow(project, "v3")).replace(
                 "def work(state: S) -> S:", "def work(state: S) -> S"
             )
         )
-        deadline = time.monotonic() + TIMEOUT
-        while not any("Workflow load error" in ln for ln in server.output):
-            assert time.monotonic() < deadline, "".join(server.output)
-            time.sleep(0.05)
+        server.process.wait_for(
+            lambda: any("Workflow load error" in ln for ln in server.output), TIMEOUT
+        )
         assert any(f"{path.resolve()}:" in ln and "syntax error" in ln for ln in server.output)
         assert invoke(server)["result"] == {"version": "v2", "extra": "added"}
 
         # the fix recovers
-        path.write_text(textwrap.dedent(flow("v4")))
+        path.write_text(textwrap.dedent(flow(project, "v4")))
         assert wait_for_output(server, "version", "v4")["result"] == {"version": "v4"}
 
 

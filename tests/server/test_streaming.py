@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tests.server.conftest import API_KEY, make_server_project
 from tests.server.server_process import ServerProcess, parse_sse
+from tests.workflows import open_gate
 
 BURST = 10_000
 
@@ -62,12 +63,24 @@ def test_burst_replay_and_restart(tmp_path: Path) -> None:
 def test_follow_a_live_run_from_the_middle(tmp_path: Path) -> None:
     project = make_server_project(tmp_path / "p", api_keys=[API_KEY])
     with ServerProcess(project, "workflows") as server, server.client(API_KEY) as http:
-        with http.stream("POST", "/workflows/slow/stream", json={"input": {"seconds": 1.5}}) as r:
+        with http.stream("POST", "/workflows/slow/stream", json={"input": {}}) as r:
             lines = r.iter_lines()
             first = next(parse_sse(lines))
             run_id = json.loads(first["data"])["run_id"]
-            # a second client joins while the run is still going, from seq 1
-            live = _frames(server, "GET", f"/runs/{run_id}/events", headers={"Last-Event-ID": "1"})
+            # a second client joins while the run holds at its gate, from seq 1; the
+            # gate opens once it has had its first event
+            with (
+                server.client(API_KEY) as other,
+                other.stream(
+                    "GET", f"/runs/{run_id}/events", headers={"Last-Event-ID": "1"}
+                ) as follow,
+            ):
+                assert follow.status_code == 200, follow.read()
+                live = []
+                for frame in parse_sse(follow.iter_lines()):
+                    if not live:
+                        open_gate(project / "workflows" / "slow.open")
+                    live.append(frame)
             rest = list(parse_sse(lines))
         assert _seqs(live) == list(range(2, _seqs(live)[-1] + 1))
         assert live[-1]["event"] == "run.completed"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 from textual.app import App
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from lgp_engine import Settings, load_settings
 
@@ -37,6 +39,26 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
         await pilot.pause(0.05)
+
+
+async def fill(pilot: Pilot, field: Input, text: str) -> None:
+    """Put ``text`` into ``field`` at once (its Changed message follows as when typed),
+    for a field a test only fills in: the pilot types ~85 ms a key."""
+    field.focus()
+    field.value = text
+    await pilot.pause()
+
+
+def watching(folder: Path) -> bool:
+    """Whether this process has an inotify watch on ``folder`` (Linux, from
+    /proc/self/fdinfo): the workbench's file watcher is live, so a write into the
+    folder from now on will be seen. (The app says nothing when its watcher is up.)"""
+    ino = f" ino:{folder.stat().st_ino:x} "
+    for info in Path("/proc/self/fdinfo").iterdir():
+        with contextlib.suppress(OSError):
+            if ino in info.read_text():
+                return True
+    return False
 
 
 async def interrupt_dialog_ready(pilot: Pilot, app: App) -> None:  # type: ignore[type-arg]

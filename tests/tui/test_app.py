@@ -14,37 +14,9 @@ from lgp_tui.widgets.explorer.workflow_list import WorkflowList
 from lgp_tui.widgets.run.run_bar import RunBar
 from lgp_tui.widgets.source.source_view import SourceView
 from lgp_tui.widgets.status.status_bar import StatusBar
+from tests.workflows import copy_workflows, open_gate
 
-from .conftest import SIZE, log_text, status, wait_until
-
-SLOW = """
-import time
-from typing import TypedDict
-
-from langgraph.graph import END, START, StateGraph
-
-
-class State(TypedDict, total=False):
-    input: str
-    steps: int
-
-
-def first(state: State) -> State:
-    return {"steps": 1}
-
-
-def slow(state: State) -> State:
-    time.sleep(5)
-    return {"steps": 2}
-
-
-workflow = StateGraph(State)
-workflow.add_node("first", first)
-workflow.add_node("slow", slow)
-workflow.add_edge(START, "first")
-workflow.add_edge("first", "slow")
-workflow.add_edge("slow", END)
-"""
+from .conftest import SIZE, fill, log_text, status, wait_until
 
 BROKEN = """
 from langgraph.graph import StateGraph
@@ -65,6 +37,7 @@ async def select_in_explorer(app: WorkbenchApp, pilot, target: str) -> None:
 
 
 async def set_input(pilot, widget: Input, text: str) -> None:
+    """Type ``text`` into ``widget`` key by key (``fill`` puts it in at once)."""
     widget.focus()
     widget.value = ""
     await pilot.press(*text)
@@ -123,8 +96,8 @@ async def test_run_shows_node_events_and_result_and_saves_the_thread(
     app = WorkbenchApp(settings)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.ready)
-        await set_input(pilot, app.query_one("#run-input", Input), '{"input": "is it on?"}')
-        await set_input(pilot, app.query_one("#thread-input", Input), "tui-t1")
+        await fill(pilot, app.query_one("#run-input", Input), '{"input": "is it on?"}')
+        await fill(pilot, app.query_one("#thread-input", Input), "tui-t1")
         await pilot.click("#run-button")
         await wait_until(pilot, lambda: status(app) == "completed", what="the run to complete")
         await wait_until(pilot, lambda: app.query_one(RunBar).can_run, what="Run re-enabled")
@@ -178,12 +151,12 @@ async def test_syntax_error_is_shown_inline_and_the_app_keeps_working(
 async def test_cancel_stops_a_slow_run_and_records_it_cancelled(
     settings: Settings, tui_project: Path
 ) -> None:
-    (tui_project / "workflows" / "slow_flow.py").write_text(SLOW, encoding="utf-8")
-    app = WorkbenchApp(settings, target="workflows/slow_flow.py")
+    copy_workflows(tui_project / "workflows", "slow_step.py")  # "slow" holds at a gate
+    app = WorkbenchApp(settings, target="workflows/slow_step.py")
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.ready)
-        assert app.workflow.name == "slow_flow"
-        await set_input(pilot, app.query_one("#thread-input", Input), "slow-t")
+        assert app.workflow.name == "slow_step"
+        await fill(pilot, app.query_one("#thread-input", Input), "slow-t")
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: "● slow started" in log_text(app))
         assert not app.query_one("#cancel-button", Button).disabled
@@ -191,9 +164,10 @@ async def test_cancel_stops_a_slow_run_and_records_it_cancelled(
         await pilot.press("escape")
         await wait_until(pilot, lambda: status(app) == "cancelled", what="the cancel")
         await wait_until(pilot, lambda: app.query_one(RunBar).can_run)
-        assert time.monotonic() - started < 3  # did not wait for the 5 s node
+        assert time.monotonic() - started < 3  # did not wait for the node (held at its gate)
         assert "■ cancelled: cancelled from the workbench" in log_text(app)
         assert "✓ slow" not in log_text(app)
+        open_gate(tui_project / "workflows" / "slow_step.open")  # its thread may end
 
     runs = RunStore(settings.resolve(settings.checkpointer.path))
     try:

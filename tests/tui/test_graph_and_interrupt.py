@@ -11,8 +11,15 @@ from lgp_tui.screens.interrupt_dialog import InterruptDialog
 from lgp_tui.widgets.graph.graph_view import GraphView
 from lgp_tui.widgets.run.run_bar import RunBar
 
-from .conftest import SIZE, interrupt_dialog_ready, loaded_graph, log_text, status, wait_until
-from .test_app import set_input
+from .conftest import (
+    SIZE,
+    fill,
+    interrupt_dialog_ready,
+    loaded_graph,
+    log_text,
+    status,
+    wait_until,
+)
 
 BRANCHY = """
 from typing import TypedDict
@@ -59,7 +66,7 @@ async def test_graph_pane_lists_nodes_and_edges_and_timings_after_a_run(
             "   ──→ END",
             "◆ END",
         ]
-        await set_input(pilot, app.query_one("#run-input", Input), '{"input": "hi"}')
+        await fill(pilot, app.query_one("#run-input", Input), '{"input": "hi"}')
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: status(app) == "completed", what="the run")
         await pilot.pause()
@@ -91,8 +98,8 @@ async def test_interrupt_dialog_resumes_the_thread_in_place(settings: Settings) 
     app = WorkbenchApp(settings, target="approval_workflow")
     async with app.run_test(size=SIZE) as pilot:
         await loaded_graph(app, pilot)
-        await set_input(pilot, app.query_one("#run-input", Input), '{"topic": "notes"}')
-        await set_input(pilot, app.query_one("#thread-input", Input), "appr-t")
+        await fill(pilot, app.query_one("#run-input", Input), '{"topic": "notes"}')
+        await fill(pilot, app.query_one("#thread-input", Input), "appr-t")
         await pilot.press("ctrl+r")
         await wait_until(
             pilot, lambda: isinstance(app.screen, InterruptDialog), what="the interrupt dialog"
@@ -131,8 +138,8 @@ async def test_interrupt_dialog_refuses_invalid_json_and_cancel_leaves_it_interr
     app = WorkbenchApp(settings, target="approval_workflow")
     async with app.run_test(size=SIZE) as pilot:
         await loaded_graph(app, pilot)
-        await set_input(pilot, app.query_one("#thread-input", Input), "appr-bad")
-        await set_input(pilot, app.query_one("#run-input", Input), '{"topic": "x"}')
+        await fill(pilot, app.query_one("#thread-input", Input), "appr-bad")
+        await fill(pilot, app.query_one("#run-input", Input), '{"topic": "x"}')
         await pilot.press("ctrl+r")
         await interrupt_dialog_ready(pilot, app)
         dialog = app.screen
@@ -162,7 +169,7 @@ async def test_a_dismissed_interrupt_is_answered_later_with_resume(settings: Set
     app = WorkbenchApp(settings, target="approval_workflow")
     async with app.run_test(size=SIZE) as pilot:
         await loaded_graph(app, pilot)
-        await set_input(pilot, app.query_one("#thread-input", Input), "appr-later")
+        await fill(pilot, app.query_one("#thread-input", Input), "appr-later")
         await pilot.press("ctrl+r")
         await interrupt_dialog_ready(pilot, app)
         await pilot.press("escape")

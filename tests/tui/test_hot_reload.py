@@ -15,7 +15,7 @@ from lgp_tui.widgets.graph.graph_view import GraphView
 from lgp_tui.widgets.source.source_view import SourceView
 from lgp_tui.widgets.status.status_bar import StatusBar
 
-from .conftest import SIZE, interrupt_dialog_ready, log_text, wait_until
+from .conftest import SIZE, interrupt_dialog_ready, log_text, wait_until, watching
 
 FLOW = """
 from typing import TypedDict
@@ -66,7 +66,7 @@ async def test_saving_reruns_in_place_and_a_broken_save_keeps_the_old_version(
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: '"out": "hello world"' in log_text(app))
         await wait_until(pilot, lambda: app.query_one("#run-bar").can_run)
-        await pilot.pause(0.3)  # the watcher is live well before this
+        await wait_until(pilot, lambda: watching(flow.parent), what="the file watcher")
 
         # 1. a new node and a new output: reloaded, the graph redrawn, rerun on hot-t
         write(flow, "hi", TWO_NODES)
@@ -136,7 +136,7 @@ async def test_a_save_while_a_thread_waits_at_an_interrupt_offers_to_resume_it(
         await interrupt_dialog_ready(pilot, app)
         await pilot.press("escape")  # leave it waiting
         await wait_until(pilot, lambda: not isinstance(app.screen, InterruptDialog))
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: watching(flow.parent), what="the file watcher")
 
         assert '"published" if' in source
         flow.write_text(source.replace('"published" if', '"shipped" if'), encoding="utf-8")

@@ -11,33 +11,9 @@ from textual.app import App, ComposeResult
 from lgp_engine import RunEvent, Settings
 from lgp_tui.app import WorkbenchApp
 from lgp_tui.widgets.run_log.run_log import RunLog
+from tests.workflows import copy_workflows
 
 from .conftest import SIZE, status, wait_until
-
-BURST = """
-from typing import TypedDict
-
-from langgraph.config import get_stream_writer
-from langgraph.graph import END, START, StateGraph
-
-
-class S(TypedDict, total=False):
-    count: int
-    sent: int
-
-
-def emit(state: S) -> S:
-    write = get_stream_writer()
-    for i in range(state.get("count", 10)):
-        write({"i": i})
-    return {"sent": state.get("count", 10)}
-
-
-workflow = StateGraph(S)
-workflow.add_node("emit", emit)
-workflow.add_edge(START, "emit")
-workflow.add_edge("emit", END)
-"""
 
 
 def event(seq: int, type_: str, at: str | None = None, **data: object) -> RunEvent:
@@ -158,8 +134,8 @@ async def test_old_entries_are_dropped_beyond_the_bound() -> None:
 async def test_a_run_of_ten_thousand_events_completes_and_the_app_stays_usable(
     settings: Settings, tui_project: Path
 ) -> None:
-    (tui_project / "workflows" / "burst_flow.py").write_text(BURST, encoding="utf-8")
-    app = WorkbenchApp(settings, target="workflows/burst_flow.py")
+    copy_workflows(tui_project / "workflows", "burst.py")  # `count` custom events
+    app = WorkbenchApp(settings, target="workflows/burst.py")
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.ready)
         app.query_one("#run-input").value = '{"count": 10000}'
