@@ -8,15 +8,14 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import _SCRUBBED_ENV, LgpRunner
+from tests.conftest import LgpRunner
+from tests.processes import LGP, process_env, wait_until
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 
@@ -43,23 +42,17 @@ def runs_json(lgp: LgpRunner, project: Path) -> list[dict[str, Any]]:
 
 
 def wait_for(path: Path, proc: subprocess.Popen[str], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not path.exists():
+    def there() -> bool:
         assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline, f"{path.name} never appeared"
-        time.sleep(0.01)
+        return path.exists()
+
+    wait_until(there, timeout, f"{path.name} to appear")
 
 
 def popen_lgp(*args: str, cwd: Path, **kw: Any) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED_ENV}
-    env.update({"PYTHONIOENCODING": "utf-8", "PYTHONDONTWRITEBYTECODE": "1"})
+    """``lgp`` with our hands on its pipes (the shared ``Process`` reads them itself)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "lgp_engine", *args],
-        cwd=cwd,
-        env=env,
-        text=True,
-        encoding="utf-8",
-        **kw,
+        [*LGP, *args], cwd=cwd, env=process_env(), text=True, encoding="utf-8", **kw
     )
 
 

@@ -10,15 +10,14 @@ import json
 import shutil
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import httpx
 import pytest
 
+from tests.processes import wait_until
 from tests.server.conftest import API_KEY, make_server_project
 from tests.server.server_process import ServerProcess, parse_sse
 
@@ -50,13 +49,6 @@ def srv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def run_count(project: Path) -> int:
     with sqlite3.connect(project / ".lgp" / "hosted.db") as db:
         return int(db.execute("SELECT COUNT(*) FROM lgp_runs").fetchone()[0])
-
-
-def wait_until(condition: Any, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 # -- ids ---------------------------------------------------------------------------
@@ -262,35 +254,52 @@ def test_a_500_keeps_the_keep_alive_connection_usable(tmp_path: Path) -> None:
 # -- runs cannot starve the server or loop forever ----------------------------------
 
 
-def _gated_runs(http: httpx.Client, tmp: Path, count: int) -> tuple[list[Path], Path]:
-    gate = tmp / "gate"
-    started = [tmp / f"started-{i}" for i in range(count)]
+class GatedRuns:
+    """``count`` runs of ``gated.py`` created at once (each from its own thread: a run
+    waiting for a slot holds its create request), all held at one gate."""
 
-    def create(i: int) -> None:
+    def __init__(self, http: httpx.Client, tmp: Path, count: int) -> None:
+        self.gate = tmp / "gate"
+        self.started = [tmp / f"started-{i}" for i in range(count)]
+        self.thread_ids: list[str] = []
+        self.threads = [
+            threading.Thread(target=self._create, args=(http, i), daemon=True) for i in range(count)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _create(self, http: httpx.Client, i: int) -> None:
         tid = http.post("/threads", json={}).json()["thread_id"]
-        payload = {"gate": str(gate), "started": str(started[i]), "count": 0}
+        self.thread_ids.append(tid)
+        payload = {"gate": str(self.gate), "started": str(self.started[i]), "count": 0}
         http.post(f"/threads/{tid}/runs", json={"assistant_id": "gated", "input": payload})
 
-    for i in range(count):
-        threading.Thread(target=create, args=(i,), daemon=True).start()
-    return started, gate
+    def running(self) -> int:
+        """How many have reached their blocking node."""
+        return sum(p.exists() for p in self.started)
+
+    def release(self) -> None:
+        """Open the gate; every create request is answered."""
+        self.gate.touch()
+        for thread in self.threads:
+            thread.join(30)
 
 
 def test_sync_nodes_of_busy_runs_do_not_starve_a_quick_one(
     srv: ServerProcess, tmp_path: Path
 ) -> None:
     with srv.client(API_KEY, timeout=60) as http:
-        started, gate = _gated_runs(http, tmp_path, 12)
+        runs = GatedRuns(http, tmp_path, 12)
         try:
             # 12 runs each hold a thread in a blocking node; the default pool on this
             # machine has 6, so before runs had their own pool the rest never started
-            wait_until(lambda: all(p.exists() for p in started), "12 blocked runs")
+            wait_until(lambda: runs.running() == 12, 30, "12 blocked runs")
             quick = http.post("/workflows/tiny/invoke", json={"input": {"n": 1}}, timeout=20)
             assert quick.status_code == 200 and quick.json()["result"]["n"] == 7
             assert http.get("/health").json()["active_runs"] >= 12
         finally:
-            gate.touch()
-        wait_until(lambda: http.get("/health").json()["active_runs"] == 0, "the runs to end")
+            runs.release()
+        wait_until(lambda: http.get("/health").json()["active_runs"] == 0, 30, "the runs to end")
 
 
 def test_runs_beyond_the_limit_wait_and_health_counts_them(tmp_path: Path) -> None:
@@ -299,16 +308,18 @@ def test_runs_beyond_the_limit_wait_and_health_counts_them(tmp_path: Path) -> No
     )
     add_workflows(project, "gated")
     with ServerProcess(project, "workflows") as srv, srv.client(API_KEY, timeout=60) as http:
-        started, gate = _gated_runs(http, tmp_path, 4)
+        runs = GatedRuns(http, tmp_path, 4)
         try:
-            wait_until(lambda: http.get("/health").json()["runs_waiting"] == 2, "two waiting runs")
-            health = http.get("/health").json()
-            assert health["active_runs"] == 2
-            assert sum(p.exists() for p in started) == 2  # only two have started
+            wait_until(lambda: runs.running() == 2, 30, "two runs to start")
+            wait_until(
+                lambda: http.get("/health").json()["runs_waiting"] == 2, 30, "two waiting runs"
+            )
+            assert http.get("/health").json()["active_runs"] == 2
+            assert runs.running() == 2  # the other two wait for a slot
         finally:
-            gate.touch()
-        wait_until(lambda: all(p.exists() for p in started), "the waiting runs to start")
-        wait_until(lambda: http.get("/health").json()["active_runs"] == 0, "the runs to end")
+            runs.release()
+        assert runs.running() == 4  # each got its turn
+        wait_until(lambda: http.get("/health").json()["active_runs"] == 0, 30, "the runs to end")
         assert http.get("/health").json()["runs_waiting"] == 0
 
 
@@ -336,12 +347,11 @@ def test_cancel_answers_409_with_the_reason_unless_the_run_executes_here(
         r = http.post(f"/runs/{waiting['run_id']}/cancel")
         assert r.status_code == 409 and "waiting at an interrupt" in r.json()["detail"]
         assert http.post("/runs/no-such-run/cancel").status_code == 404
-        started, gate = _gated_runs(http, tmp_path, 1)
-        wait_until(started[0].exists, "the run to start")
-        thread = http.post("/threads/search", json={"limit": 1}).json()[0]["thread_id"]
-        [live] = http.get(f"/threads/{thread}/runs").json()
+        runs = GatedRuns(http, tmp_path, 1)
+        wait_until(runs.started[0].exists, 30, "the run to start")
+        [live] = http.get(f"/threads/{runs.thread_ids[0]}/runs").json()
         r = http.post(f"/runs/{live['run_id']}/cancel")
-        gate.touch()
+        runs.release()
         assert r.status_code == 202 and r.json() == {
             "run_id": live["run_id"],
             "cancelled": True,

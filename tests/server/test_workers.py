@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.processes import wait_until
 from tests.server.conftest import API_KEY, make_server_project
 from tests.server.server_process import ServerProcess, parse_sse
 
@@ -68,7 +68,7 @@ def test_two_workers_serve_run_and_replay_any_run_and_stop_on_sigterm(
         if len(pids) == 2:
             break
     assert len(pids) == 2, pids
-    assert srv.proc is not None and srv.proc.pid not in pids  # workers, not the supervisor
+    assert srv.process is not None and srv.process.pid not in pids  # workers, not the supervisor
 
     with srv.client(API_KEY) as http:
         ran_on = worker_of(http)
@@ -83,14 +83,10 @@ def test_two_workers_serve_run_and_replay_any_run_and_stop_on_sigterm(
         assert events[-1]["type"] == "run.completed"
     assert seen_by == pids and ran_on in pids
 
-    srv.stop(signal.SIGTERM)
-    assert srv.proc.returncode == 0, "".join(srv.output)
-    assert "Stopped" in "".join(srv.output)
+    assert srv.stop(signal.SIGTERM) == 0, srv.text
+    assert "Stopped" in srv.text
     for pid in pids:
-        deadline = time.monotonic() + 10
-        while _alive(pid):
-            assert time.monotonic() < deadline, f"worker {pid} outlived SIGTERM"
-            time.sleep(0.05)
+        wait_until(lambda pid=pid: not _alive(pid), 10, f"worker {pid} to end after SIGTERM")
 
 
 def test_a_run_on_one_worker_is_followed_live_from_the_other(
@@ -109,10 +105,7 @@ def test_a_run_on_one_worker_is_followed_live_from_the_other(
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     try:
-        deadline = time.monotonic() + 30
-        while not started.exists():
-            assert time.monotonic() < deadline, "the run never started"
-            time.sleep(0.01)
+        wait_until(started.exists, 30, "the run to start")
         with closing(client_on_worker(srv, {home})) as probe:
             [running] = [
                 r

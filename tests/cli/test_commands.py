@@ -389,5 +389,5 @@ def test_history_of_unknown_thread(project: Path, lgp) -> None:
 
 
 # Interrupts in the human and --json output, and the resume hint, are checked in
-# test_cli_timetravel.py (test_approval_workflow_interrupts_and_resumes and
+# test_timetravel.py (test_approval_workflow_interrupts_and_resumes and
 # test_resume_json_output_continues_the_sequence), on the same runs as the resume.
