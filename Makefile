@@ -10,10 +10,13 @@ STAMP  := $(VENV)/.installed-stamp
 .PHONY: run test check format bench screenshots lint clean
 
 # uv installs in seconds what pip takes tens of seconds for; pip only bootstraps it.
+# --compile-bytecode: uv does not compile by default, and where PYTHONDONTWRITEBYTECODE
+# is set nothing ever writes the .pyc files, so every `lgp` command would compile
+# langgraph & co. again (about 1 s each).
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv>=0.9'
-	VIRTUAL_ENV=$(VENV) $(BIN)/uv pip install --quiet -e '.[test]'
+	VIRTUAL_ENV=$(VENV) $(BIN)/uv pip install --quiet --compile-bytecode -e '.[test]'
 	@touch $(STAMP)
 
 run: $(STAMP)
