@@ -343,7 +343,10 @@ def test_two_workflows_in_one_folder_both_see_the_new_helper(
 
 def test_a_burst_of_writes_is_one_reload(project: Path, watching: list[Watching]) -> None:
     path = write(project / "flows" / "flow.py", flow())
-    reloader = WorkflowReloader(load(path, project))
+    # writes less than step_ms apart are one burst; the default 10 ms is shorter than
+    # a busy machine may keep this thread off the CPU between two writes, which split
+    # the burst (seen once in a loaded run), so the test widens both windows
+    reloader = WorkflowReloader(load(path, project), step_ms=200, debounce_ms=2000)
     w = watch(reloader, watching)
     for i in range(10):
         write(path, flow(f'"burst{i}"'))
