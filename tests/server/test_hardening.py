@@ -318,7 +318,7 @@ def test_runs_beyond_the_limit_wait_and_health_counts_them(tmp_path: Path) -> No
             assert runs.running() == 2  # the other two wait for a slot
         finally:
             runs.release()
-        assert runs.running() == 4  # each got its turn
+        wait_until(lambda: runs.running() == 4, 30, "the waiting runs to get their turn")
         wait_until(lambda: http.get("/health").json()["active_runs"] == 0, 30, "the runs to end")
         assert http.get("/health").json()["runs_waiting"] == 0
 
