@@ -17,6 +17,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError
+from .providers.settings import (
+    AgentRoleSettings,
+    LlmProviderSettings,
+    McpServerSettings,
+    PriceSettings,
+)
 
 KNOWN_ENVIRONMENTS = ("experiment", "hosted", "production")
 DEFAULT_ENVIRONMENT = "experiment"
@@ -49,6 +55,9 @@ class RunSettings(_Section):
 
     max_age_days: float | None = Field(30, gt=0, description="Delete finished runs older")
     max_runs: int | None = Field(10_000, ge=1, description="Keep at most this many finished runs")
+    max_cost_usd: float | None = Field(
+        None, ge=0, description="A run stops (budget_exceeded) before a model call would pass it"
+    )
 
 
 class ServerSettings(_Section):
@@ -115,6 +124,12 @@ class Settings(_Section):
     runs: RunSettings = RunSettings()
     server: ServerSettings = ServerSettings()
     tracing: TracingSettings = TracingSettings()
+    llm_providers: dict[str, LlmProviderSettings] = Field(default_factory=dict)
+    agents: dict[str, AgentRoleSettings] = Field(default_factory=dict)
+    mcp_servers: dict[str, McpServerSettings] = Field(default_factory=dict)
+    pricing: dict[str, PriceSettings] = Field(
+        default_factory=dict, description="Extends or overrides the bundled price table"
+    )
 
     def resolve(self, path: str | Path) -> Path:
         """A path from the config, made absolute against the project directory."""
