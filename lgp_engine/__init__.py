@@ -52,6 +52,10 @@ from .loader import (
     resolve_in_project,
     resolve_target,
 )
+from .providers.base import ERROR_KINDS, LLMProvider, ProviderError, Usage
+from .providers.factory import AgentNode, create_agent_node
+from .providers.pricing import PriceTable
+from .providers.runtime import AgentRuntime, Injection, run_usage
 from .registry import WorkflowRegistry
 from .reload import ReloadOutcome, WorkflowReloader, rerun_plan
 from .runner import NO_VALUE, Runner
@@ -103,6 +107,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "ERROR_KINDS",
     "EVENT_TYPES",
     "IN_FLIGHT",
     "NO_VALUE",
@@ -110,6 +115,8 @@ __all__ = [
     "RESUMABLE",
     "STATUS_FOR_EVENT",
     "TERMINAL",
+    "AgentNode",
+    "AgentRuntime",
     "BackgroundServer",
     "Catalog",
     "Change",
@@ -120,9 +127,13 @@ __all__ = [
     "CreatedWorkflow",
     "Executor",
     "HistoryNode",
+    "Injection",
     "LGPError",
+    "LLMProvider",
     "LoadedWorkflow",
     "NotFoundError",
+    "PriceTable",
+    "ProviderError",
     "ReloadEvent",
     "ReloadOutcome",
     "RunError",
@@ -137,6 +148,7 @@ __all__ = [
     "Template",
     "TemplateError",
     "ThreadInfo",
+    "Usage",
     "UsageError",
     "WorkflowLoadError",
     "WorkflowRegistry",
@@ -145,6 +157,7 @@ __all__ = [
     "__version__",
     "build_catalog",
     "collect",
+    "create_agent_node",
     "create_async_checkpointer",
     "create_checkpointer",
     "create_workflow",
@@ -162,6 +175,7 @@ __all__ = [
     "rerun_plan",
     "resolve_in_project",
     "resolve_target",
+    "run_usage",
     "state_at",
     "templates_dir",
     "to_jsonable",

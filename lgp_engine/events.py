@@ -26,6 +26,11 @@ EventType = Literal[
     "run.completed",
     "run.failed",
     "run.cancelled",
+    "tool.called",
+    "tool.result",
+    "tool.denied",
+    "agent.repair",
+    "agent.fallback",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 TERMINAL_TYPES = frozenset(STATUS_FOR_EVENT)
@@ -61,6 +66,22 @@ class NodeStartedData(TypedDict):
 class NodeError(TypedDict):
     type: str
     message: str
+    kind: NotRequired[str]
+
+
+class UsageTotals(TypedDict):
+    """Tokens and cost of model calls (see :class:`lgp_engine.providers.Usage`):
+    totals, the number of calls, and the same by ``provider:model``."""
+
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float
+    calls: int
+    by_model: dict[str, Any]
+    llm_calls: NotRequired[list[dict[str, Any]]]  # on node.finished: each call
 
 
 class NodeFinishedData(TypedDict):
@@ -73,6 +94,7 @@ class NodeFinishedData(TypedDict):
     update: Any
     error: NotRequired[NodeError]
     interrupts: NotRequired[list[Any]]
+    usage: NotRequired[UsageTotals]
 
 
 class MessageDeltaData(TypedDict):
@@ -115,6 +137,7 @@ class InterruptData(TypedDict):
     node: str | None
     output: Any
     duration_ms: float
+    usage: NotRequired[UsageTotals]
 
 
 class RunCompletedData(TypedDict):
@@ -122,6 +145,7 @@ class RunCompletedData(TypedDict):
 
     output: Any
     duration_ms: float
+    usage: NotRequired[UsageTotals]
 
 
 class RunFailedData(TypedDict):
@@ -133,6 +157,12 @@ class RunFailedData(TypedDict):
     traceback: str
     node: str | None
     duration_ms: float
+    kind: NotRequired[str]  # timeout, auth, rate_limit, ... (agent and tool failures)
+    provider: NotRequired[str]
+    model: NotRequired[str]
+    role: NotRequired[str]
+    attempts: NotRequired[int]
+    usage: NotRequired[UsageTotals]
 
 
 class RunCancelledData(TypedDict):
@@ -140,6 +170,65 @@ class RunCancelledData(TypedDict):
 
     reason: str
     duration_ms: NotRequired[float]
+    usage: NotRequired[UsageTotals]
+
+
+class ToolCalledData(TypedDict):
+    """``tool.called``: an agent node called a tool (arguments redacted)."""
+
+    node: str | None
+    path: list[str]
+    server: str
+    tool: str
+    arguments: Any
+    call_id: str | None
+
+
+class ToolResultData(TypedDict):
+    """``tool.result``: what the tool answered (text cut to 2,000 characters)."""
+
+    node: str | None
+    path: list[str]
+    server: str
+    tool: str
+    call_id: str | None
+    is_error: bool
+    duration_ms: float
+    size: int
+    text: str
+
+
+class ToolDeniedData(TypedDict):
+    """``tool.denied``: a call to a tool outside the node's allow-list was refused."""
+
+    node: str | None
+    path: list[str]
+    server: str | None
+    tool: str
+    arguments: Any
+    reason: str
+    allowed: list[str]
+
+
+class AgentRepairData(TypedDict):
+    """``agent.repair``: an answer failed its output schema and went back to the model."""
+
+    node: str | None
+    path: list[str]
+    attempt: int
+    errors: list[str]
+    schema: str
+
+
+class AgentFallbackData(TypedDict):
+    """``agent.fallback``: a role's provider failed; the next in its fallbacks runs."""
+
+    node: str | None
+    path: list[str]
+    role: str
+    failed: str
+    kind: str
+    next: str
 
 
 EventData = (
@@ -153,6 +242,11 @@ EventData = (
     | RunCompletedData
     | RunFailedData
     | RunCancelledData
+    | ToolCalledData
+    | ToolResultData
+    | ToolDeniedData
+    | AgentRepairData
+    | AgentFallbackData
 )
 #: The payload type of each event type.
 EVENT_DATA: dict[str, type] = {
@@ -166,6 +260,11 @@ EVENT_DATA: dict[str, type] = {
     "run.completed": RunCompletedData,
     "run.failed": RunFailedData,
     "run.cancelled": RunCancelledData,
+    "tool.called": ToolCalledData,
+    "tool.result": ToolResultData,
+    "tool.denied": ToolDeniedData,
+    "agent.repair": AgentRepairData,
+    "agent.fallback": AgentFallbackData,
 }
 #: Fields of a payload that stay on this machine (the HTTP API leaves them out).
 LOCAL_ONLY_FIELDS = frozenset({"traceback"})

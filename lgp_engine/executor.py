@@ -21,6 +21,7 @@ from typing import Any
 from . import sync_bridge
 from .checkpointing import CheckpointStore
 from .events import (
+    EVENT_TYPES,
     CheckpointData,
     CustomData,
     EventData,
@@ -36,9 +37,13 @@ from .events import (
     RunEvent,
     RunFailedData,
     RunStartedData,
+    UsageTotals,
 )
 from .jsonable import to_jsonable
 from .loader import LoadedWorkflow
+from .providers.base import ProviderError, sum_usage
+from .providers.redact import Redactor, secrets_from_env
+from .providers.runtime import MARK, SCOPE_KEY, AgentRuntime
 from .status import STATUS_FOR_EVENT, RunStatus
 
 STREAM_MODES = ["updates", "tasks", "values", "custom", "messages", "checkpoints"]
@@ -71,10 +76,15 @@ def new_run_id() -> str:
 class _Translator:
     """Turns LangGraph v2 stream parts into numbered RunEvents for one run."""
 
-    def __init__(self, run_id: str, thread_id: str, seq: int = 0) -> None:
+    def __init__(
+        self, run_id: str, thread_id: str, seq: int = 0, redact: Redactor | None = None
+    ) -> None:
         self.run_id = run_id
         self.thread_id = thread_id
         self.seq = seq
+        self.redact = redact or Redactor()
+        self.calls: list[dict[str, Any]] = []  # usage of every model call of the run
+        self._task_calls: dict[str, list[dict[str, Any]]] = {}
         self.started = time.perf_counter()
         self.output: Any = None
         self.interrupted = False
@@ -85,7 +95,24 @@ class _Translator:
 
     def event(self, type_: EventType, data: EventData, node: str | None = None) -> RunEvent:
         self.seq += 1
-        return RunEvent(self.run_id, self.seq, type_, self.thread_id, data, node)
+        return RunEvent(self.run_id, self.seq, type_, self.thread_id, self.redact(data), node)
+
+    def usage(self) -> UsageTotals | None:
+        """The run's usage so far (None when no model was called)."""
+        return sum_usage(self.calls) if self.calls else None
+
+    def _report(self, part: dict[str, Any], path: list[str]) -> RunEvent | None:
+        """A report of an agent node (tool calls, repairs, usage) as its event."""
+        kind = part[MARK]
+        node = part.get("node")
+        data = dict(part.get("data") or {})
+        if kind == "usage":
+            self.calls.append({**data, "node": node})
+            self._task_calls.setdefault(str(part.get("task_id")), []).append(data)
+            return None
+        if kind not in EVENT_TYPES:
+            return None
+        return self.event(kind, {"node": node, "path": path, **data}, node)  # type: ignore[arg-type]
 
     def elapsed_ms(self) -> float:
         return round((time.perf_counter() - self.started) * 1000, 3)
@@ -110,6 +137,8 @@ class _Translator:
             return None
         path = _path(ns)
         if kind == "custom":
+            if isinstance(data, dict) and MARK in data:
+                return self._report(data, path)
             return self.event("custom", CustomData(value=to_jsonable(data), path=path))
         if kind == "messages":
             chunk, meta = data
@@ -163,8 +192,14 @@ class _Translator:
             duration_ms=duration,
             update=to_jsonable(data.get("result")),
         )
+        calls = self._task_calls.pop(task_id, None)
+        if calls:
+            payload["usage"] = sum_usage(calls)
+            payload["usage"]["llm_calls"] = calls
         if error is not None:
             payload["error"] = NodeError(type=type(error).__name__, message=str(error))
+            if isinstance(error, ProviderError):
+                payload["error"]["kind"] = error.kind
         if interrupts:
             payload["interrupts"] = to_jsonable(interrupts)
         return self.event("node.finished", payload, name)
@@ -177,8 +212,12 @@ class _Translator:
                 output=to_jsonable(self.output),
                 duration_ms=self.elapsed_ms(),
             )
+            if self.calls:
+                stopped["usage"] = sum_usage(self.calls)
             return self.event("interrupt", stopped, self.interrupt_node)
         done = RunCompletedData(output=to_jsonable(self.output), duration_ms=self.elapsed_ms())
+        if self.calls:
+            done["usage"] = sum_usage(self.calls)
         return self.event("run.completed", done)
 
     def failed(self, exc: BaseException) -> RunEvent:
@@ -190,12 +229,18 @@ class _Translator:
             node=self.failed_node,
             duration_ms=self.elapsed_ms(),
         )
+        if isinstance(exc, ProviderError):
+            failure["message"] = exc.describe()
+            failure.update(exc.fields())  # type: ignore[typeddict-item]
+        if self.calls:
+            failure["usage"] = sum_usage(self.calls)
         return self.event("run.failed", failure, self.failed_node)
 
     def cancelled(self, reason: str) -> RunEvent:
-        return self.event(
-            "run.cancelled", RunCancelledData(reason=reason, duration_ms=self.elapsed_ms())
-        )
+        cancelled = RunCancelledData(reason=reason, duration_ms=self.elapsed_ms())
+        if self.calls:
+            cancelled["usage"] = sum_usage(self.calls)
+        return self.event("run.cancelled", cancelled)
 
 
 def _path(ns: tuple[str, ...]) -> list[str]:
@@ -212,6 +257,8 @@ class Executor:
         max_steps: Supersteps a run may take before it fails with
             ``GraphRecursionError`` (LangGraph's ``recursion_limit``); None keeps
             LangGraph's default.
+        agents: The agent layer (role bindings, prices, MCP sessions, redaction) its
+            agent nodes use; without one they use the current project's settings.
     """
 
     def __init__(
@@ -221,11 +268,14 @@ class Executor:
         *,
         environment: str = "experiment",
         max_steps: int | None = None,
+        agents: AgentRuntime | None = None,
     ) -> None:
         self.workflow = workflow
         self.store = store
         self.environment = environment
         self.max_steps = max_steps
+        self.agents = agents
+        self.redact = agents.redactor if agents is not None else Redactor(secrets_from_env())
         self._graph: Any = None
 
     def graph(self, config: dict[str, Any] | None = None, context: Any = None) -> Any:
@@ -248,8 +298,16 @@ class Executor:
         else:
             yield self.graph()
 
-    def _config(self, thread_id: str, run_id: str, checkpoint_id: str | None) -> dict[str, Any]:
+    def _config(
+        self,
+        thread_id: str,
+        run_id: str,
+        checkpoint_id: str | None,
+        max_cost_usd: float | None = None,
+    ) -> dict[str, Any]:
         configurable: dict[str, Any] = {"thread_id": thread_id}
+        if self.agents is not None:
+            configurable[SCOPE_KEY] = self.agents.scope(run_id, max_cost_usd=max_cost_usd)
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
         config: dict[str, Any] = {
@@ -297,6 +355,7 @@ class Executor:
         seq_start: int = 0,
         started: dict[str, Any] | None = None,
         on_part: Callable[[dict[str, Any]], None] | None = None,
+        max_cost_usd: float | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Run the workflow and yield its events as they happen; the last is terminal.
 
@@ -313,13 +372,18 @@ class Executor:
             on_part: Called with every raw LangGraph v2 stream part (``{type, ns, data}``)
                 before it is translated; for front ends that speak LangGraph's own
                 stream format (the Agent Server compatible API).
+            max_cost_usd: Budget of the run's model calls (default: the config's
+                ``runs.max_cost_usd``); a call that would pass it fails the run with
+                ``budget_exceeded``.
 
         Cancelling the task that iterates this generator ends the run with a
         ``run.cancelled`` event (the cancel message is its reason); its checkpoints
         stay and the thread can be resumed.
         """
-        tr = _Translator(run_id or new_run_id(), thread_id or new_thread_id(), seq_start)
-        config = self._config(tr.thread_id, tr.run_id, checkpoint_id)
+        tr = _Translator(
+            run_id or new_run_id(), thread_id or new_thread_id(), seq_start, self.redact
+        )
+        config = self._config(tr.thread_id, tr.run_id, checkpoint_id, max_cost_usd)
         yield self._started(tr, input, checkpoint_id, started)
         try:
             async with self.agraph(config, context) as graph:

@@ -29,6 +29,9 @@ from .executor import Executor, new_run_id, new_thread_id
 from .ids import check_thread_id
 from .jsonable import dumps
 from .loader import LoadedWorkflow, iter_graph_nodes
+from .providers.base import merge_usage
+from .providers.factory import injections
+from .providers.runtime import AgentRuntime, Injection
 from .runs import RunRecord, RunStore
 from .status import RESUMABLE, STATUS_FOR_EVENT, RunStatus
 from .timetravel import state_at
@@ -62,6 +65,7 @@ class _Plan:
     as_node: str | None = None
     on_part: Any = None  # raw LangGraph stream parts, for LangGraph-speaking front ends
     meta: dict[str, Any] | None = None  # extra fields kept on the run record
+    max_cost_usd: float | None = None  # budget of the run's model calls
 
 
 class Runner:
@@ -73,6 +77,8 @@ class Runner:
         environment: Reported in ``run.started``.
         max_steps: Supersteps a run may take before it fails (LangGraph's recursion
             limit); None keeps LangGraph's default.
+        agents: The agent layer of the environment (role bindings, MCP sessions,
+            prices, redaction); :meth:`open` makes one from the settings.
     """
 
     def __init__(
@@ -82,24 +88,36 @@ class Runner:
         *,
         environment: str,
         max_steps: int | None = None,
+        agents: AgentRuntime | None = None,
     ) -> None:
         self.store = store
         self.runs = runs
         self.environment = environment
         self.max_steps = max_steps
+        self.agents = agents
         self._executors: dict[str, Executor] = {}
+        self._injections: dict[int, list[Injection]] = {}
 
     @classmethod
     @contextlib.contextmanager
     def open(cls, settings: Settings, *, max_steps: int | None = None) -> Iterator[Runner]:
-        """A runner over the project's checkpoint and run stores (same SQLite file)."""
+        """A runner over the project's checkpoint and run stores (same SQLite file),
+        with the environment's agent layer (its MCP servers stop on exit)."""
         with open_checkpoints(settings) as store:
             runs = RunStore(store.db_path, busy_timeout_ms=settings.checkpointer.busy_timeout_ms)
+            agents = AgentRuntime(settings)
             try:
                 runs.reap_abandoned()
                 runs.prune(max_age_days=settings.runs.max_age_days, max_runs=settings.runs.max_runs)
-                yield cls(store, runs, environment=settings.environment, max_steps=max_steps)
+                yield cls(
+                    store,
+                    runs,
+                    environment=settings.environment,
+                    max_steps=max_steps,
+                    agents=agents,
+                )
             finally:
+                agents.close()
                 runs.close()
 
     def executor(self, workflow: LoadedWorkflow) -> Executor:
@@ -107,10 +125,27 @@ class Runner:
         current = self._executors.get(workflow.name)
         if current is None or current.workflow is not workflow:  # a reload replaces it
             current = Executor(
-                workflow, self.store, environment=self.environment, max_steps=self.max_steps
+                workflow,
+                self.store,
+                environment=self.environment,
+                max_steps=self.max_steps,
+                agents=self.agents,
             )
             self._executors[workflow.name] = current
         return current
+
+    def injections(self, workflow: LoadedWorkflow) -> list[Injection]:
+        """The agent roles of ``workflow`` and what config binds them to; a
+        :class:`ConfigError` names a role whose provider is disabled or not
+        configured. (Graphs made by a factory are bound when their nodes run.)"""
+        if self.agents is None or workflow.kind == "factory":
+            return []
+        key = id(workflow)
+        found = self._injections.get(key)
+        if found is None:
+            found = injections(self.executor(workflow).graph(), self.agents)
+            self._injections = {key: found}  # one workflow at a time (reloads replace it)
+        return found
 
     # -- operations -------------------------------------------------------------
     async def astart(
@@ -125,11 +160,13 @@ class Runner:
         checkpoint_id: str | None = None,
         on_part: Any = None,
         meta: dict[str, Any] | None = None,
+        max_cost_usd: float | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Run ``workflow`` on a thread (new unless ``thread_id`` is given).
 
         ``input`` may be a ``langgraph.types.Command``; ``checkpoint_id`` starts from
-        that checkpoint instead of the thread's newest.
+        that checkpoint instead of the thread's newest; ``max_cost_usd`` caps what the
+        run's model calls may cost (default: the config's ``runs.max_cost_usd``).
         """
         self.check_input(workflow, input)
         if thread_id is not None:
@@ -149,6 +186,7 @@ class Runner:
             checkpoint_id=checkpoint_id,
             on_part=on_part,
             meta=meta,
+            max_cost_usd=max_cost_usd,
         )
         async for event in self._aexecute(plan):
             yield event
@@ -366,6 +404,7 @@ class Runner:
     # -- internals --------------------------------------------------------------
     async def _aexecute(self, plan: _Plan) -> AsyncIterator[RunEvent]:
         executor = self.executor(plan.workflow)
+        self.injections(plan.workflow)  # a role that cannot run stops here, before writes
         checkpoint_id = plan.checkpoint_id
         if plan.update is not None:
             async with executor.agraph(context=plan.context) as graph:
@@ -387,7 +426,7 @@ class Runner:
                 plan.workflow.name,
                 target=plan.workflow.source.spec,
                 kind=plan.kind,
-                input=_describe_input(plan.input),
+                input=executor.redact(_describe_input(plan.input)),
                 checkpoint_id=checkpoint_id,
                 meta=plan.meta,
             )
@@ -405,12 +444,13 @@ class Runner:
             seq_start=self.runs.last_seq(record.run_id),
             started=plan.started,
             on_part=plan.on_part,
+            max_cost_usd=plan.max_cost_usd,
         )
         try:
             async for event in agen:
                 self.runs.append(event)
                 if event.type in STATUS_FOR_EVENT:
-                    self._finish(record.run_id, event, started)
+                    self._finish(record, event, started)
                 last = event
                 yield event
         finally:
@@ -427,14 +467,19 @@ class Runner:
                 )
                 with contextlib.suppress(Exception):
                     self.runs.append(event)
-                    self._finish(record.run_id, event, started)
+                    self._finish(record, event, started)
 
-    def _finish(self, run_id: str, event: RunEvent, started: float) -> None:
+    def _finish(self, record: RunRecord, event: RunEvent, started: float) -> None:
         status = STATUS_FOR_EVENT[event.type]
         fields: dict[str, Any] = {"duration_ms": round((time.perf_counter() - started) * 1000, 3)}
         if event.type == "run.failed":
-            fields["error"] = {k: event.data.get(k) for k in ("error_type", "message", "node")}
-        self.runs.transition(run_id, status, **fields)
+            keys = ("error_type", "message", "node", "kind")
+            fields["error"] = {k: event.data.get(k) for k in keys if k in event.data}
+        usage = event.data.get("usage")
+        if usage or record.usage:
+            # a resumed run continues its record: its usage adds to what it had
+            fields["usage"] = merge_usage(record.usage, usage)
+        self.runs.transition(record.run_id, status, **fields)
 
     def _require_checkpoint(self, thread_id: str, checkpoint_id: str) -> None:
         self.store.thread(thread_id)

@@ -23,6 +23,20 @@ def short(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def usd(amount: float) -> str:
+    """``$0.00`` for nothing, more digits for the small amounts models cost."""
+    if amount == 0:
+        return "$0.00"
+    return f"${amount:.4f}" if amount < 1 else f"${amount:.2f}"
+
+
+def usage_text(usage: Any) -> str:
+    """``1,234 tokens, $0.0012`` for a usage total (empty when there is none)."""
+    if not isinstance(usage, dict) or not usage.get("calls"):
+        return ""
+    return f"{usage.get('total_tokens', 0):,} tokens, {usd(float(usage.get('cost_usd') or 0))}"
+
+
 def secs(seconds: float) -> str:
     """``12 ms`` under a second, else ``1.23s``."""
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f}s"
@@ -56,6 +70,17 @@ class RunPrinter:
         self.line(f"❌ {error.title if error else 'Error'}: {error}")
         self.line("Still running the previous version; save a fix to reload")
 
+    def usage(self, usage: Any) -> None:
+        """The run's tokens and cost, by model."""
+        total = usage_text(usage)
+        if not total:
+            return
+        self.line(f"Usage: {total} ({usage['input_tokens']:,} in, {usage['output_tokens']:,} out)")
+        by_model = usage.get("by_model") or {}
+        if len(by_model) > 1 or self.verbose:
+            for name, entry in by_model.items():
+                self.line(f"  {name}: {usage_text(entry)} ({entry.get('calls')} calls)")
+
     def event(self, e: RunEvent) -> None:
         d = e.data
         where = "/".join([*d.get("path", []), e.node or ""]) if d.get("path") else e.node
@@ -81,8 +106,28 @@ class RunPrinter:
             elif d.get("interrupts"):
                 self.line(f"  ⏸ {where}{timing}")
             else:
+                spent = usage_text(d.get("usage"))
+                spent = f" [{spent}]" if spent else ""
                 update = f" → {short(d.get('update'), 120)}" if self.verbose else ""
-                self.line(f"  ✓ {where}{timing}{update}")
+                self.line(f"  ✓ {where}{timing}{spent}{update}")
+        elif e.type == "tool.called":
+            tool = f"{d.get('server')}.{d.get('tool')}"
+            self.line(f"    🔧 {where}: {tool} {short(d.get('arguments'), 120)}")
+        elif e.type == "tool.result":
+            mark = "✗" if d.get("is_error") else "←"
+            ms = d.get("duration_ms") or 0
+            tool = f"{d.get('server')}.{d.get('tool')}"
+            self.line(f"    {mark} {tool} ({ms:.1f} ms) {short(d.get('text'), 100)}")
+        elif e.type == "tool.denied":
+            tool = ".".join(p for p in (d.get("server"), d.get("tool")) if p)
+            self.line(f"    ⛔ {where}: tool {tool} denied ({d.get('reason')})")
+        elif e.type == "agent.repair":
+            errors = "; ".join(d.get("errors") or [])
+            attempt = d.get("attempt")
+            self.line(f"    ↻ {where}: answer failed {d.get('schema')}, repair {attempt}: {errors}")
+        elif e.type == "agent.fallback":
+            failed = f"{d.get('failed')} failed ({d.get('kind')})"
+            self.line(f"    ⤳ {d.get('role')}: {failed}, trying {d.get('next')}")
         elif e.type == "custom" and self.verbose:
             self.line(f"  • custom {short(d.get('value'), 160)}")
         elif e.type == "message.delta" and self.verbose and d.get("content"):
@@ -91,6 +136,7 @@ class RunPrinter:
             self.line(f"  ◆ checkpoint step {d.get('step')} {d.get('checkpoint_id')}")
         elif e.type == "run.completed":
             self.line(f"✅ Complete ({d.get('duration_ms', 0) / 1000:.2f}s)")
+            self.usage(d.get("usage"))
             print(f"Result: {short(d.get('output'), 100_000)}", file=self.out, flush=True)
         elif e.type == "interrupt":
             node = f" at node '{e.node}'" if e.node else ""
@@ -105,7 +151,9 @@ class RunPrinter:
             self.line(f"Resume with: lgp resume {e.thread_id}{value}{self.env_flag}")
         elif e.type == "run.failed":
             node = f" in node '{d['node']}'" if d.get("node") else ""
-            self.line(f"❌ Failed{node}: {d.get('error_type')}: {d.get('message')}")
+            kind = f" [{d['kind']}]" if d.get("kind") else ""
+            self.line(f"❌ Failed{node}{kind}: {d.get('error_type')}: {d.get('message')}")
+            self.usage(d.get("usage"))
             if self.verbose and d.get("traceback"):
                 print(d["traceback"], file=sys.stderr, flush=True)
         elif e.type == "run.cancelled":

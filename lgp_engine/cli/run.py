@@ -90,6 +90,14 @@ def _on_thread(
     multiple=True,
     help="Stop after this node (repeatable).",
 )
+@click.option(
+    "--max-cost",
+    "max_cost",
+    type=click.FloatRange(min=0),
+    metavar="USD",
+    help="Stop the run (budget_exceeded) before a model call would take it past USD "
+    "(default: runs.max_cost_usd of the config).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line (for CI).")
 @click.option(
     "--watch",
@@ -107,6 +115,7 @@ def run(
     thread_id: str | None,
     interrupt_before: tuple[str, ...],
     interrupt_after: tuple[str, ...],
+    max_cost: float | None,
     as_json: bool,
     watch: bool,
     env: str | None,
@@ -169,6 +178,10 @@ def run(
         )
         return
     with Runner.open(settings) as runner:
+        injected = runner.injections(loaded)  # a role that cannot run: exit 2 here
+        if not as_json:
+            for injection in injected:
+                printer.line(f"  ✅ {injection.describe()}")
         events = runner.start(
             loaded,
             payload if payload is not None else {},
@@ -176,6 +189,7 @@ def run(
             context=ctx,
             interrupt_before=list(interrupt_before) or None,
             interrupt_after=list(interrupt_after) or None,
+            max_cost_usd=max_cost,
         )
         code = print_events(
             events, as_json=as_json, verbose=verbose, env_flag=env_flag(settings, env)

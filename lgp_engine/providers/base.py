@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import abc
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 
 from ..errors import LGPError
+from ..events import UsageTotals
 
 #: Why a model or tool call failed, in terms a user can act on.
 ErrorKind = Literal[
@@ -106,10 +107,16 @@ class Usage:
         return out
 
 
-def sum_usage(calls: list[dict[str, Any]]) -> dict[str, Any]:
+def sum_usage(calls: list[dict[str, Any]]) -> UsageTotals:
     """The total of several :meth:`Usage.to_dict` values, with a breakdown by
     ``provider:model`` (``by_model``) and the number of calls."""
-    keys = ("input_tokens", "output_tokens", "total_tokens", "cache_read_tokens", "cache_write_tokens")
+    keys = (
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+    )
     total: dict[str, Any] = dict.fromkeys(keys, 0)
     total["cost_usd"] = 0.0
     total["calls"] = 0
@@ -126,7 +133,27 @@ def sum_usage(calls: list[dict[str, Any]]) -> dict[str, Any]:
     for entry in by_model.values():
         entry["cost_usd"] = round(entry["cost_usd"], 8)
     total["by_model"] = by_model
-    return total
+    return cast(UsageTotals, total)
+
+
+def merge_usage(*totals: Any) -> UsageTotals:
+    """The sum of several :func:`sum_usage` results (None ones skipped)."""
+    out: dict[str, Any] = dict(sum_usage([]))
+    for total in totals:
+        if not total:
+            continue
+        for key, value in total.items():
+            if key == "by_model":
+                for name, entry in value.items():
+                    into = out["by_model"].setdefault(name, dict.fromkeys(entry, 0))
+                    for k, v in entry.items():
+                        into[k] = into.get(k, 0) + v
+            elif isinstance(value, int | float) and key in out:
+                out[key] += value
+    out["cost_usd"] = round(out["cost_usd"], 8)
+    for entry in out["by_model"].values():
+        entry["cost_usd"] = round(entry.get("cost_usd", 0.0), 8)
+    return cast(UsageTotals, out)
 
 
 class LLMProvider(abc.ABC):

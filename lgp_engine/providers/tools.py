@@ -1,0 +1,119 @@
+"""Tools of an agent node: MCP tools offered to the model, allow-listed, each call
+reported as ``tool.called`` / ``tool.result`` (or ``tool.denied``).
+
+Tools are denied by default: a node offers the model only the tools its allow-list
+names (``tools: ["git_status", "time.*"]``), and a call to any other tool is refused
+with an error the model can read; the run goes on.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .guard import tool_allowed
+from .mcp import McpTool, openai_tool_spec, parse_tool_name
+from .runtime import RunScope
+
+#: Longest tool result text kept on a ``tool.result`` event (the model gets it whole).
+EVENT_TEXT_LIMIT = 2000
+
+
+class ToolBox:
+    """The tools one agent node may call, and how it calls them."""
+
+    def __init__(self, scope: RunScope, patterns: Sequence[str], tools: Sequence[McpTool]) -> None:
+        self.scope = scope
+        self.patterns = list(patterns)
+        self.tools = {openai_tool_spec(t)["function"]["name"]: t for t in tools}
+
+    @classmethod
+    async def for_node(cls, scope: RunScope, patterns: Sequence[str]) -> ToolBox:
+        """The MCP tools that ``patterns`` allow (no MCP server starts without any)."""
+        if not patterns:
+            return cls(scope, (), ())
+        servers = scope.runtime.settings.mcp_servers
+        wanted = _servers_named(patterns, [n for n, s in servers.items() if s.enabled])
+        found: list[McpTool] = []
+        for server in wanted:
+            found += await scope.runtime.mcp.list_tools(server)
+        allowed = [t for t in found if tool_allowed(patterns, t.server, t.name)]
+        return cls(scope, patterns, allowed)
+
+    @property
+    def specs(self) -> list[dict[str, Any]]:
+        """The tools in OpenAI's function-tool format."""
+        return [openai_tool_spec(t) for t in self.tools.values()]
+
+    async def call(self, call: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[str, bool]:
+        """Run one tool call of the model; the text for the model and whether it is
+        an error. Refused and failed calls are errors the model reads, never
+        exceptions (a dead server is: it raises ``ProviderError``)."""
+        name = str(call.get("name") or "")
+        args = call.get("args") or {}
+        tool = self.tools.get(name)
+        server, tool_name = parse_tool_name(name)
+        if tool is None:
+            allowed = ", ".join(self.patterns) or "none"
+            self.scope.report(
+                "tool.denied",
+                {
+                    "server": server,
+                    "tool": tool_name,
+                    "arguments": args,
+                    "reason": "not on the node's allow-list",
+                    "allowed": list(self.patterns),
+                },
+                config,
+            )
+            return (
+                f"Error: tool {name!r} is not available to this agent (allowed: {allowed}).",
+                True,
+            )
+        self.scope.report(
+            "tool.called",
+            {
+                "server": tool.server,
+                "tool": tool.name,
+                "arguments": args,
+                "call_id": call.get("id"),
+            },
+            config,
+        )
+        started = time.perf_counter()
+        result = await self.scope.runtime.mcp.call_tool(tool.server, tool.name, dict(args))
+        text = result.text if result.text or result.structured is None else _json(result.structured)
+        self.scope.report(
+            "tool.result",
+            {
+                "server": tool.server,
+                "tool": tool.name,
+                "call_id": call.get("id"),
+                "is_error": result.is_error,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "size": len(text),
+                "text": text[:EVENT_TEXT_LIMIT],
+            },
+            config,
+        )
+        return (f"Error: {text}" if result.is_error else text), result.is_error
+
+
+def _servers_named(patterns: Sequence[str], servers: Sequence[str]) -> list[str]:
+    """The servers a set of patterns can reach: ``time.*`` only ``time``; a pattern
+    without a server part may match a tool of any server."""
+    reach: list[str] = []
+    for server in servers:
+        for pattern in patterns:
+            head = pattern.split(".", 1)[0] if "." in pattern else None
+            if head is None or fnmatch.fnmatchcase(server, head):
+                reach.append(server)
+                break
+    return reach
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, default=str)
