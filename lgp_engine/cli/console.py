@@ -27,6 +27,8 @@ def usd(amount: float) -> str:
     """``$0.00`` for nothing, more digits for the small amounts models cost."""
     if amount == 0:
         return "$0.00"
+    if amount < 0.01:
+        return f"${amount:.6f}"
     return f"${amount:.4f}" if amount < 1 else f"${amount:.2f}"
 
 

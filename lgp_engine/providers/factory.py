@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel
 
 from ..errors import ConfigError, UsageError
@@ -110,7 +111,7 @@ class AgentNode:
             )
         return self.config.prompt.format_map({k: _show(v) for k, v in state.items()})
 
-    async def __call__(self, state: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    async def __call__(self, state: dict[str, Any], config: RunnableConfig) -> dict[str, Any]:
         from .openai_compat import OpenAICompatProvider
         from .tools import ToolBox
 
@@ -131,7 +132,7 @@ class AgentNode:
                 keep_messages=keep,
             )
             try:
-                return await provider.execute_task(task, state, config)
+                return await provider.execute_task(task, state, dict(config))
             except ProviderError as exc:
                 if exc.kind not in FALLBACK_KINDS or i == len(endpoints) - 1:
                     raise

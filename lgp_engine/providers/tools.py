@@ -12,11 +12,12 @@ import fnmatch
 import json
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .guard import tool_allowed
-from .mcp import McpTool, openai_tool_spec, parse_tool_name
 from .runtime import RunScope
+
+if TYPE_CHECKING:  # the MCP client loads only for nodes that have tools
+    from .mcp import McpTool
 
 #: Longest tool result text kept on a ``tool.result`` event (the model gets it whole).
 EVENT_TEXT_LIMIT = 2000
@@ -28,13 +29,19 @@ class ToolBox:
     def __init__(self, scope: RunScope, patterns: Sequence[str], tools: Sequence[McpTool]) -> None:
         self.scope = scope
         self.patterns = list(patterns)
-        self.tools = {openai_tool_spec(t)["function"]["name"]: t for t in tools}
+        self.tools: dict[str, McpTool] = {}
+        if tools:
+            from .mcp import openai_tool_spec
+
+            self.tools = {openai_tool_spec(t)["function"]["name"]: t for t in tools}
 
     @classmethod
     async def for_node(cls, scope: RunScope, patterns: Sequence[str]) -> ToolBox:
         """The MCP tools that ``patterns`` allow (no MCP server starts without any)."""
         if not patterns:
             return cls(scope, (), ())
+        from .guard import tool_allowed
+
         servers = scope.runtime.settings.mcp_servers
         wanted = _servers_named(patterns, [n for n, s in servers.items() if s.enabled])
         found: list[McpTool] = []
@@ -46,12 +53,18 @@ class ToolBox:
     @property
     def specs(self) -> list[dict[str, Any]]:
         """The tools in OpenAI's function-tool format."""
+        if not self.tools:
+            return []
+        from .mcp import openai_tool_spec
+
         return [openai_tool_spec(t) for t in self.tools.values()]
 
     async def call(self, call: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[str, bool]:
         """Run one tool call of the model; the text for the model and whether it is
         an error. Refused and failed calls are errors the model reads, never
         exceptions (a dead server is: it raises ``ProviderError``)."""
+        from .mcp import parse_tool_name
+
         name = str(call.get("name") or "")
         args = call.get("args") or {}
         tool = self.tools.get(name)

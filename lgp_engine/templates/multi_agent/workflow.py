@@ -21,6 +21,12 @@ from lgp_engine import create_agent_node
 
 # Customize: how many times the reviewer may send the draft back.
 MAX_REVISIONS = 2
+# The task when the input gives none (`lgp run team` with no --input).
+DEFAULT_TASK = "Explain in one paragraph why checkpoints make long-running agents crash-safe"
+
+
+def task_of(state: "State") -> str:
+    return state.get("task") or DEFAULT_TASK
 
 
 class State(TypedDict, total=False):
@@ -37,7 +43,9 @@ researcher = create_agent_node(
         "role_name": "researcher",
         "model": "llama3.2",
         "system_prompt": "You are a careful researcher. Answer with short, factual notes.",
-        "prompt": "List the key facts and angles a writer needs for this task:\n{task}",
+        "prompt": lambda state: (
+            f"List the key facts and angles a writer needs for:\n{task_of(state)}"
+        ),
     },
 )
 
@@ -48,7 +56,7 @@ writer = create_agent_node(
         "model": "llama3.2",
         "system_prompt": "You are a clear, concise technical writer.",
         "prompt": lambda state: (
-            f"Task: {state['task']}\n\nResearch notes:\n{state.get('researcher_output', '')}\n\n"
+            f"Task: {task_of(state)}\n\nResearch notes:\n{state.get('researcher_output', '')}\n\n"
             + (
                 f"Your previous draft:\n{state['writer_output']}\n\n"
                 f"Reviewer feedback:\n{state['reviewer_output']}\n\nRevise the draft."
@@ -65,8 +73,8 @@ reviewer = create_agent_node(
         "role_name": "reviewer",
         "model": "llama3.2",
         "system_prompt": "You are a demanding editor.",
-        "prompt": (
-            "Task: {task}\n\nDraft:\n{writer_output}\n\n"
+        "prompt": lambda state: (
+            f"Task: {task_of(state)}\n\nDraft:\n{state.get('writer_output', '')}\n\n"
             "Reply with APPROVE if the draft does the task well; otherwise reply with "
             "REVISE followed by concrete feedback."
         ),
