@@ -264,7 +264,8 @@ async def start_run(
             "durability": body.durability or "async",
         },
     }
-    stream = LgStream(modes, subgraphs, ctx.public)
+    agents = ctx.live_runner.agents
+    stream = LgStream(modes, subgraphs, ctx.public, agents.redactor if agents else None)
     await _settle_elsewhere(ctx, thread_id, strategy)
     runs.put_thread(thread_id, {"graph_id": wf.name, "assistant_id": assistant_id})
     try:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ...events import RunEvent
 from ...jsonable import to_jsonable
+from ...providers.runtime import MARK
 from ..sse import json_data, sse_responses
 from ..times import now_iso
 from .shapes import checkpoint_json, interrupt_json, updates_json
@@ -85,10 +86,12 @@ class LgStream:
         modes: Iterable[str] = (),
         subgraphs: bool = False,
         redact: Callable[[str], str] = str,
+        secrets: Callable[[Any], Any] | None = None,
     ) -> None:
         self.modes = frozenset(modes)
         self.subgraphs = subgraphs
         self.redact = redact  # error messages for clients: no host paths
+        self.secrets = secrets  # every payload: no API keys, tokens, passwords
         self.frames: list[tuple[str, Any]] = []
         self.done = False
         self.terminal: RunEvent | None = None
@@ -99,6 +102,8 @@ class LgStream:
 
     # producers ------------------------------------------------------------------
     def _push(self, event: str, data: Any) -> None:
+        if self.secrets is not None:
+            data = self.secrets(data)
         self.frames.append((event, data))
         self._wake.set()
         self._wake = asyncio.Event()
@@ -134,7 +139,8 @@ class LgStream:
         elif kind == "updates" and "updates" in modes:
             self._push("updates" + suffix, updates_json(data))
         elif kind == "custom" and "custom" in modes:
-            self._push("custom" + suffix, to_jsonable(data))
+            if not (isinstance(data, dict) and MARK in data):  # engine reports stay inside
+                self._push("custom" + suffix, to_jsonable(data))
         elif kind == "tasks":
             if "tasks" in modes:
                 self._push("tasks" + suffix, to_jsonable(data))
