@@ -13,8 +13,11 @@ from any loop (or called through its ``*_sync`` twin from any thread).
 
 A server that dies (process exit, lost connection) is restarted once for the call
 that finds it dead, and the call runs again there; a second failure is a
-:class:`ProviderError` of kind ``unavailable``. Tool failures are results
-(``is_error``), never exceptions: the model sees them and can correct itself.
+:class:`ProviderError` of kind ``unavailable``. A call during which the server died
+is run again too, so a tool with side effects may have done its work once already
+(the server could not say); a call that kills its server fails after the second try.
+Tool failures are results (``is_error``), never exceptions: the model sees them and
+can correct itself.
 
 Tool specs for models (:func:`openai_tool_spec`) name a tool ``server__tool``
 (OpenAI function names allow ``[a-zA-Z0-9_-]`` only); :func:`parse_tool_name`
@@ -630,8 +633,9 @@ class _Core:
     async def with_session(
         self, name: str, what: str, op: Callable[[_Session, ClientSession], Awaitable[T]]
     ) -> T:
-        """Run ``op`` on the session of ``name``; if the server turns out to be gone,
-        restart it once and run ``op`` again there."""
+        """Run ``op`` on the session of ``name``; if the server turns out to be gone
+        (found dead, or dying during ``op``), restart it once and run ``op`` again
+        there. A session restarted because it was found dead counts as that once."""
         session, restarted = await self.session(name)
         try:
             return await op(session, session.ready.result())

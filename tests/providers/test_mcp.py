@@ -34,16 +34,15 @@ pytestmark = pytest.mark.xdist_group("mcp")
 
 REPO = Path(__file__).resolve().parents[2]
 SERVER = ("-m", "tests.servers.mcp_tools_server")
-TOOLS = {"now", "add", "echo", "fail", "sleep", "crash", "pid", "auth_header"}
+TOOLS = {"now", "add", "echo", "fail", "sleep", "crash", "pid", "auth_header", "cwd", "env"}
 TOKEN = "s3cret-value"
 SECRET = f"Bearer {TOKEN}"
 
 
 def stdio(*args: str, command: str = sys.executable, **settings: Any) -> McpServerSettings:
     """A stdio server run with the test processes' environment (tests/processes.py)."""
-    return McpServerSettings(
-        command=command, args=list(args or SERVER), env=process_env(), **settings
-    )
+    settings.setdefault("env", process_env())
+    return McpServerSettings(command=command, args=list(args or SERVER), **settings)
 
 
 def alive(pid: int) -> bool:
@@ -67,10 +66,14 @@ def pid_of(manager: McpManager, server: str = "tools") -> int:
 
 @pytest.fixture(scope="module")
 def tools() -> Iterator[McpManager]:
-    """One stdio server, started once for the module's tests."""
-    with McpManager(
-        {"tools": stdio(timeout_s=10), "off": stdio(enabled=False)}, project_dir=REPO
-    ) as manager:
+    """One stdio server, started once for the module's tests; it runs in a folder of
+    the project, with a variable added to the environment."""
+    tools = stdio(
+        cwd="tests/servers",
+        env={"PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1", "MCP_TEST_MARK": "marked"},
+        timeout_s=10,
+    )
+    with McpManager({"tools": tools, "off": stdio(enabled=False)}, project_dir=REPO) as manager:
         manager.start_sync()
         yield manager
 
@@ -104,6 +107,14 @@ def test_calls_a_tool(tools: McpManager) -> None:
     json.dumps(result.content)  # JSON-safe, for events
     now = tools.call_tool_sync("tools", "now", {})
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", now.text)
+
+
+def test_the_server_runs_where_configured(tools: McpManager) -> None:
+    assert tools.call_tool_sync("tools", "cwd", {}).text == str(REPO / "tests" / "servers")
+    assert tools.call_tool_sync("tools", "env", {"name": "MCP_TEST_MARK"}).text == "marked"
+    # and our whole environment, not mcp's default few variables (PATH, HOME...)
+    inherited = tools.call_tool_sync("tools", "env", {"name": "PYTEST_CURRENT_TEST"})
+    assert "test_mcp.py" in inherited.text
 
 
 def test_failed_calls_are_results_not_errors(tools: McpManager) -> None:

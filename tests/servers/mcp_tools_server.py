@@ -8,8 +8,8 @@ it answers 401 to requests without ``Authorization: Bearer TOKEN``.
 
 The tools cover what the manager must handle: plain results (``now``, ``add``,
 ``echo``), a tool that raises (``fail``), a slow one (``sleep``), one that kills the
-server process (``crash``), the server's identity (``pid``), and the HTTP headers it
-received (``auth_header``).
+server process (``crash``), the server's identity (``pid``), the HTTP headers it
+received (``auth_header``), and where it runs (``cwd``, ``env``).
 
 ``--linger-when-orphaned SECONDS`` makes a stdio server that outlives its client
 (its input ends after the client process died) stay that long, as servers that miss
@@ -75,6 +75,18 @@ def crash() -> str:
 def pid() -> int:
     """The server's process id: tells a restarted server from the first one."""
     return os.getpid()
+
+
+@server.tool()
+def cwd() -> str:
+    """The server's working directory."""
+    return os.getcwd()
+
+
+@server.tool()
+def env(name: str) -> str | None:
+    """The value of environment variable ``name`` in the server (None if unset)."""
+    return os.environ.get(name)
 
 
 @server.tool()
