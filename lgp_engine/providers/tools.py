@@ -68,8 +68,11 @@ class ToolBox:
         name = str(call.get("name") or "")
         args = call.get("args") or {}
         tool = self.tools.get(name)
-        server, tool_name = parse_tool_name(name)
         if tool is None:
+            try:
+                server, tool_name = parse_tool_name(name)
+            except ValueError:  # a name no spec of ours has: the model made it up
+                server, tool_name = None, name
             allowed = ", ".join(self.patterns) or "none"
             self.scope.report(
                 "tool.denied",
