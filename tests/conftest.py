@@ -6,12 +6,13 @@ import gc
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.processes import run_lgp
+from tests.servers.openai_fake import FakeOpenAI
 from tests.workflows import copy_workflows
 
 REPO = Path(__file__).resolve().parent.parent
@@ -97,3 +98,23 @@ def snapshot(root: Path) -> dict[str, bytes]:
 def tree_snapshot() -> Callable[[Path], dict[str, bytes]]:
     """``tree_snapshot(path)`` -> {relative path: bytes} of every file below ``path``."""
     return snapshot
+
+
+FAKE_OPENAI_KEY = "sk-fake-test-key"
+
+
+@pytest.fixture(scope="session")
+def openai_server() -> Iterator[FakeOpenAI]:
+    """The local OpenAI-compatible server (tests/servers/openai_server.py), one process
+    per xdist worker, requiring ``FAKE_OPENAI_KEY``. Tests take ``fake_openai``."""
+    server = FakeOpenAI.start(api_key=FAKE_OPENAI_KEY)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_openai(openai_server: FakeOpenAI) -> FakeOpenAI:
+    """``openai_server`` reset (no script, faults or logged requests) for this test;
+    clients take ``.base_url`` and ``.api_key``."""
+    openai_server.reset()
+    return openai_server
