@@ -66,12 +66,18 @@ def agent_sections(fake: FakeOpenAI) -> dict[str, Any]:
 def team_project(root: Path, fake: FakeOpenAI, env: str = "experiment") -> Path:
     """A copy of the project with ``workflows/team.py`` (the multi_agent template,
     registered) whose roles call ``fake``, configured in ``config/<env>.yaml``."""
+    project = copy_project(root)
+    add_team(project, fake, env)
+    return project
+
+
+def add_team(project: Path, fake: FakeOpenAI, env: str = "experiment") -> None:
+    """Create and register ``workflows/team.py`` in ``project``; its roles call ``fake``
+    in environment ``env``."""
     from lgp_engine import create_workflow, load_settings
 
-    project = copy_project(root)
     create_workflow("team", "multi_agent", load_settings("experiment", project))
     add_agent_config(project, fake, env)
-    return project
 
 
 def add_agent_config(project: Path, fake: FakeOpenAI, env: str = "experiment") -> None:
