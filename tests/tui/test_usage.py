@@ -17,7 +17,7 @@ from lgp_tui.widgets.graph.graph_view import GraphView
 from lgp_tui.widgets.status.status_bar import StatusBar
 from tests.conftest import FAKE_OPENAI_KEY, copy_project
 from tests.servers.openai_fake import FakeOpenAI
-from tests.usage_project import TEAM_RUN, script_team, team_project
+from tests.usage_project import TEAM_CALLS, TEAM_RUN, script_team, team_project
 from tests.workflows import copy_workflows
 
 from .conftest import SIZE, fill, loaded_graph, log_text, status, wait_until
@@ -80,6 +80,38 @@ async def test_graph_and_status_bar_show_what_each_node_and_the_run_spent(
         await run_and_wait(app, pilot, "completed", '{"task": "again"}')
         assert f"usage {total}  │" in status_text(app)
         assert node_line(graph, "writer").endswith(f" · {expected['writer']}")
+
+
+@pytest.mark.asyncio
+async def test_the_status_bar_counts_during_the_run_and_a_cancelled_run_keeps_its_sum(
+    team: Path, fake_openai: FakeOpenAI
+) -> None:
+    researcher, writer, _ = TEAM_CALLS
+    fake_openai.script(
+        *[
+            {
+                "match": match,
+                "content": reply,
+                "usage": {"prompt_tokens": p, "completion_tokens": c},
+            }
+            for _, match, _, p, c, reply in (researcher, writer)
+        ],
+        {"match": "demanding editor", "content": "APPROVE", "delay_ms": 60_000},  # held
+    )
+    app = WorkbenchApp(load_settings(project_dir=team), target="team")
+    async with app.run_test(size=SIZE) as pilot:
+        graph = await loaded_graph(app, pilot)
+        await fill(pilot, app.query_one("#run-input", Input), '{"task": "why WAL"}')
+        await pilot.press("ctrl+r")
+        so_far = tok(1200 + 2400, "$0.009270")
+        await wait_until(
+            pilot, lambda: f"usage {so_far}" in status_text(app), what="the sum of two nodes"
+        )
+        await wait_until(pilot, lambda: "reviewer" in graph.running, what="the held reviewer")
+        assert status(app) == "running"
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: status(app) == "cancelled", what="the cancelled run")
+        assert f"status cancelled  │  usage {so_far}  │" in status_text(app)
 
 
 @pytest.mark.asyncio
