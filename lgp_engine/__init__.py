@@ -56,6 +56,7 @@ from .providers.base import ERROR_KINDS, LLMProvider, ProviderError, Usage
 from .providers.factory import AgentNode, create_agent_node
 from .providers.pricing import PriceTable
 from .providers.runtime import AgentRuntime, Injection, run_usage
+from .providers.tools import McpSession, mcp_session
 from .registry import WorkflowRegistry
 from .reload import ReloadOutcome, WorkflowReloader, rerun_plan
 from .runner import NO_VALUE, Runner
@@ -131,6 +132,7 @@ __all__ = [
     "LGPError",
     "LLMProvider",
     "LoadedWorkflow",
+    "McpSession",
     "NotFoundError",
     "PriceTable",
     "ProviderError",
@@ -169,6 +171,7 @@ __all__ = [
     "list_templates",
     "load_settings",
     "load_workflow",
+    "mcp_session",
     "new_thread_id",
     "open_async_checkpoints",
     "open_checkpoints",

@@ -24,9 +24,8 @@ import json
 import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from langchain_core.runnables import RunnableConfig
 from pydantic import BaseModel
 
 from ..errors import ConfigError, UsageError
@@ -34,6 +33,9 @@ from .base import FALLBACK_KINDS, ProviderError
 from .repair import OutputSchema
 from .runtime import AgentRuntime, Binding, Injection, scope_of
 from .settings import PROVIDER_KINDS
+
+if TYPE_CHECKING:  # LangGraph reads the annotation's name: no import at run time
+    from langchain_core.runnables import RunnableConfig
 
 #: Provider types :func:`create_agent_node` knows.
 AGENT_PROVIDER_TYPES: tuple[str, ...] = PROVIDER_KINDS

@@ -212,6 +212,7 @@ class OpenAICompatProvider(LLMProvider):
                     reply = await model.ainvoke(messages, call_config)
             except Exception as exc:
                 kind, retry_after, detail = classify(exc)
+                detail = self.scope.redact.text(detail)  # servers echo keys in errors
                 if kind in RETRYABLE and attempt <= settings.max_retries:
                     await asyncio.sleep(backoff(attempt, retry_after, settings.max_backoff_s))
                     continue

@@ -130,3 +130,80 @@ def _servers_named(patterns: Sequence[str], servers: Sequence[str]) -> list[str]
 
 def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
+
+
+class McpSession:
+    """A node's handle on one configured MCP server; each call is reported as
+    ``tool.called`` / ``tool.result`` events of the node."""
+
+    def __init__(self, scope: RunScope, server: str, config: Mapping[str, Any]) -> None:
+        self.scope = scope
+        self.server = server
+        self.config = config
+
+    async def list_tools(self) -> list[McpTool]:
+        """The server's tools (it starts on first use)."""
+        return await self.scope.runtime.mcp.list_tools(self.server)
+
+    async def call_tool(
+        self,
+        name: str,
+        arguments: Mapping[str, Any] | None = None,
+        *,
+        timeout_s: float | None = None,
+    ) -> Any:
+        """Call tool ``name``; its :class:`~lgp_engine.providers.mcp.ToolResult`.
+        An error inside the tool is ``is_error=True``, not an exception; a server
+        that cannot be reached raises ``ProviderError`` (``unavailable``/``timeout``)."""
+        args = dict(arguments or {})
+        call_id = f"{self.server}.{name}"
+        self.scope.report(
+            "tool.called",
+            {"server": self.server, "tool": name, "arguments": args, "call_id": call_id},
+            self.config,
+        )
+        started = time.perf_counter()
+        result = await self.scope.runtime.mcp.call_tool(
+            self.server, name, args, timeout_s=timeout_s
+        )
+        text = result.text
+        self.scope.report(
+            "tool.result",
+            {
+                "server": self.server,
+                "tool": name,
+                "call_id": call_id,
+                "is_error": result.is_error,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                "size": len(text),
+                "text": text[:EVENT_TEXT_LIMIT],
+            },
+            self.config,
+        )
+        return result
+
+
+def mcp_session(server: str, config: Mapping[str, Any] | None = None) -> McpSession:
+    """The MCP server ``server`` (a name under ``mcp_servers`` in config) for the node
+    that is running: ``await mcp_session("time").call_tool("now", {})``.
+
+    Pass the node's ``config`` (or leave it out inside a LangGraph node). The session
+    belongs to the process: it starts once, on first use, and stops with it.
+    """
+    from langgraph.config import get_config
+
+    from .runtime import scope_of
+
+    if config is None:
+        config = get_config()
+    scope = scope_of(config)
+    if server not in scope.runtime.settings.mcp_servers:
+        from ..errors import ConfigError
+
+        known = ", ".join(sorted(scope.runtime.settings.mcp_servers)) or "none"
+        raise ConfigError(
+            f"no MCP server {server!r} in {scope.runtime.config_name} (configured: {known})",
+            field=f"mcp_servers.{server}",
+            code="mcp_server_unknown",
+        )
+    return McpSession(scope, server, config)

@@ -33,7 +33,7 @@ def _assert_kept(original: str, updated: str) -> None:
 
 def test_entries_of_the_repo_registry(project: Path) -> None:
     reg = WorkflowRegistry(project / "workflows" / "config.yaml")
-    assert reg.names() == ["approval_workflow", "basic_workflow"]
+    assert reg.names() == ["approval_workflow", "basic_workflow", "optimize_evaluate_ollama"]
     entry = reg.get("basic_workflow")
     assert entry is not None
     assert entry.path == "basic_workflow.py"
@@ -80,7 +80,12 @@ def test_register_keeps_comments_and_entries(project: Path) -> None:
     _assert_kept(original, updated)
     assert updated.startswith(original)  # the workflows block is last: a pure append
     data = yaml.safe_load(updated)
-    assert list(data["workflows"]) == ["basic_workflow", "approval_workflow", "new_flow"]
+    assert list(data["workflows"]) == [
+        "basic_workflow",
+        "approval_workflow",
+        "optimize_evaluate_ollama",
+        "new_flow",
+    ]
     assert data["workflows"]["new_flow"] == {"path": NEW.path, "description": NEW.description}
     assert reg.get("new_flow") == NEW
 

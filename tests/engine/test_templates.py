@@ -30,6 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 EXPECTED = {  # name -> complexity, in the order `lgp templates` shows them
     "basic": "beginner",
     "data_pipeline": "intermediate",
+    "multi_agent": "intermediate",
     "custom": "advanced",
 }
 
@@ -113,7 +114,12 @@ def test_create_basic_then_run_by_name(project: Path, lgp) -> None:
         ln for ln in updated.splitlines() if ln.startswith("#")
     ]
     entries = yaml.safe_load(updated)["workflows"]
-    assert list(entries) == ["basic_workflow", "approval_workflow", "my_flow"]
+    assert list(entries) == [
+        "basic_workflow",
+        "approval_workflow",
+        "optimize_evaluate_ollama",
+        "my_flow",
+    ]
     assert entries["my_flow"]["path"] == "my_flow.py"
     assert entries["basic_workflow"] == yaml.safe_load(original)["workflows"]["basic_workflow"]
 
@@ -311,8 +317,20 @@ def test_create_workflow_api_registered_name_without_file(project: Path, tree_sn
 
 
 @pytest.mark.parametrize("template", list(EXPECTED))
-def test_every_template_runs_through_the_api(project: Path, template: str) -> None:
+def test_every_template_runs_through_the_api(
+    project: Path, template: str, request: pytest.FixtureRequest
+) -> None:
     settings = load_settings("experiment", project_dir=project)
+    agents = None
+    if template == "multi_agent":  # its models: the local OpenAI-compatible server
+        from lgp_engine import AgentRuntime
+        from lgp_engine.providers.settings import LlmProviderSettings
+        from tests.conftest import FAKE_OPENAI_KEY
+
+        fake = request.getfixturevalue("fake_openai")
+        ollama = LlmProviderSettings(base_url=fake.base_url, api_key=FAKE_OPENAI_KEY)  # type: ignore[call-arg]
+        agents = AgentRuntime(settings.model_copy(update={"llm_providers": {"ollama": ollama}}))
+        fake.script({"match": "demanding editor", "content": "APPROVE"})
     name = f"from_{template}"
     create_workflow(name, template, settings)
     memory = settings.model_copy(update={"checkpointer": CheckpointerSettings(backend="memory")})
@@ -324,7 +342,7 @@ def test_every_template_runs_through_the_api(project: Path, template: str) -> No
     if template == "data_pipeline":
         inputs["report_path"] = str(project / "report.md")
     with open_checkpoints(memory) as store:
-        result = Executor(loaded, store).invoke(inputs, thread_id="api")
+        result = Executor(loaded, store, agents=agents).invoke(inputs, thread_id="api")
     assert result.status == "completed", result.error
     out = result.output
     if template == "basic":
@@ -332,6 +350,9 @@ def test_every_template_runs_through_the_api(project: Path, template: str) -> No
     elif template == "custom":
         assert out["iterations"] == 3
         assert out["history"][-1] == "finalize after 3 refinement(s)"
+    elif template == "multi_agent":
+        assert out["reviewer_output"] == "APPROVE"
+        assert out["writer_output"].startswith("llama3.2 says: Task:")
     else:
         assert len(out["rejected"]) == 3
         assert (project / "report.md").is_file()
