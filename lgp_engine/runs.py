@@ -23,8 +23,9 @@ import threading
 import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from .errors import AmbiguousError, ConflictError, NotFoundError
 from .events import RunEvent
@@ -69,6 +70,41 @@ CREATE TABLE IF NOT EXISTS lgp_events (
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
 """
+
+
+#: The counts of a usage total (``RunRecord.usage``) that :meth:`RunStore.usage_summary` sums.
+USAGE_COUNTS = (
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "calls",
+)
+# A run's usage as JSON the SQL functions can read ('{}' for none or a damaged value).
+_USAGE_JSON = "(CASE WHEN json_valid(usage) THEN usage ELSE '{}' END)"
+
+
+class UsageBucket(TypedDict):
+    """Tokens, calls and cost of a group of runs (all of them, a model, a workflow)."""
+
+    runs: int  # how many runs of the group made model calls (by workflow: all its runs)
+    calls: int
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    cost_usd: float
+
+
+class UsageSummary(UsageBucket):
+    """What :meth:`RunStore.usage_summary` answers: the totals of the runs matched,
+    then the same by ``provider:model`` and by workflow (costliest first)."""
+
+    runs_with_usage: int
+    by_model: dict[str, UsageBucket]
+    by_workflow: dict[str, UsageBucket]
 
 
 # last_seq is refreshed whenever the status changes (appending an event stays one INSERT)
@@ -287,6 +323,57 @@ class RunStore:
         return self._select(
             f"{where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
             (*params, limit, offset),
+        )
+
+    def usage_summary(
+        self, *, workflow: str | None = None, since: datetime | float | None = None
+    ) -> UsageSummary:
+        """Tokens, calls and cost of the runs of ``workflow`` (all by default) created
+        at or after ``since`` (a datetime, or seconds since the epoch), summed in SQL:
+        totals, by ``provider:model`` and by workflow. Runs without usage count as 0.
+
+        ``runs`` is how many runs matched; ``runs_with_usage`` how many of them
+        called a model (by model, ``runs`` counts the runs that called it)."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        if workflow is not None:
+            clauses.append("workflow = ?")
+            params.append(workflow)
+        if since is not None:
+            clauses.append("created_at >= ?")
+            params.append(since.timestamp() if isinstance(since, datetime) else float(since))
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+
+        def sums(source: str) -> str:
+            counts = ", ".join(
+                f"COALESCE(SUM(json_extract({source}, '$.{k}')), 0)" for k in USAGE_COUNTS
+            )
+            return f"{counts}, COALESCE(SUM(json_extract({source}, '$.cost_usd')), 0.0)"
+
+        has_calls = f"COALESCE(json_extract({_USAGE_JSON}, '$.calls'), 0) > 0"
+        with self._lock:
+            total = self._conn.execute(
+                f"SELECT COUNT(*), COALESCE(SUM({has_calls}), 0), {sums(_USAGE_JSON)} "
+                f"FROM lgp_runs {where}",
+                params,
+            ).fetchone()
+            by_workflow = self._conn.execute(
+                f"SELECT workflow, COUNT(*), {sums(_USAGE_JSON)} FROM lgp_runs {where} "
+                "GROUP BY workflow ORDER BY 9 DESC, 5 DESC, workflow",
+                params,
+            ).fetchall()
+            models = f"json_each({_USAGE_JSON}, '$.by_model') AS m"
+            by_model = self._conn.execute(
+                f"SELECT m.key, COUNT(*), {sums('m.value')} FROM lgp_runs, {models} "
+                f"{where or 'WHERE 1'} AND m.type = 'object' "
+                "GROUP BY m.key ORDER BY 9 DESC, 5 DESC, m.key",
+                params,
+            ).fetchall()
+        return UsageSummary(
+            **_bucket(total[0], total[2:]),
+            runs_with_usage=int(total[1]),
+            by_model={row[0]: _bucket(row[1], row[2:]) for row in by_model},
+            by_workflow={row[0]: _bucket(row[1], row[2:]) for row in by_workflow},
         )
 
     def last_seq(self, run_id: str) -> int:
@@ -523,6 +610,22 @@ class RunStore:
             )
             for r in rows
         ]
+
+
+def _bucket(runs: int, sums: tuple[Any, ...]) -> UsageBucket:
+    """A :class:`UsageBucket` from a run count and the sums of a usage query (the
+    :data:`USAGE_COUNTS`, then the cost)."""
+    counts = dict(zip(USAGE_COUNTS, (int(v or 0) for v in sums), strict=False))
+    return UsageBucket(
+        runs=int(runs),
+        calls=counts["calls"],
+        input_tokens=counts["input_tokens"],
+        output_tokens=counts["output_tokens"],
+        total_tokens=counts["total_tokens"],
+        cache_read_tokens=counts["cache_read_tokens"],
+        cache_write_tokens=counts["cache_write_tokens"],
+        cost_usd=round(float(sums[len(USAGE_COUNTS)] or 0.0), 8),
+    )
 
 
 def _sql_set(statuses: frozenset[RunStatus]) -> str:

@@ -56,6 +56,7 @@ from .messages import (
     WorkflowReloaded,
 )
 from .screens.interrupt_dialog import InterruptDialog, ResumeAnswer
+from .usage import spent
 from .widgets.explorer.workflow_list import WorkflowList
 from .widgets.graph.graph_view import GraphView
 from .widgets.run.run_bar import DEFAULT_INPUT, RunBar
@@ -552,6 +553,7 @@ class WorkbenchApp(App[None]):
         status = self.query_one(StatusBar)
         if event.type == "run.started":
             status.thread = event.thread_id
+            status.spent = None
             graph.reset_run()
             last = self._last_run
             if last is not None and last[2] is None and self._job_action is None:
@@ -560,13 +562,19 @@ class WorkbenchApp(App[None]):
             graph.node_started(event.node)
         elif event.type == "node.finished" and event.node:
             ms = event.data.get("duration_ms")
+            node_spent = spent(event.data.get("usage"))
             graph.node_finished(
                 event.node,
                 ms if isinstance(ms, int | float) else None,
                 failed="error" in event.data,
+                spent=node_spent,
             )
+            if node_spent is not None:  # the run's so far, until its end says the total
+                status.spent = node_spent if status.spent is None else status.spent + node_spent
         if event.is_terminal:
             graph.run_ended()
+            if "usage" in event.data:
+                status.spent = spent(event.data["usage"])
         if event.type in STATUS_FOR_EVENT:
             status.status = self._outcome = STATUS_FOR_EVENT[event.type]
         if event.type == "interrupt":

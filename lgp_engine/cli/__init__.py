@@ -13,7 +13,7 @@ import sys
 import click
 
 from .._version import __version__
-from . import inspection, run, serve, templates
+from . import cost, inspection, run, serve, templates
 from .common import fail, parse_json_option
 
 
@@ -29,6 +29,7 @@ def cli() -> None:
     Look back:
       lgp threads / lgp history t1 / lgp state t1 / lgp diff t1 A B
       lgp runs / lgp events RUN_ID --after 10
+      lgp cost --since 7d                    # tokens and USD, by model and workflow
     Time travel:
       lgp replay t1 --checkpoint ID          # re-run the nodes after ID
       lgp fork t1 --checkpoint ID --update '{"x": 1}'
@@ -42,7 +43,7 @@ def cli() -> None:
     """
 
 
-for module in (run, inspection, templates, serve):
+for module in (run, inspection, cost, templates, serve):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -282,6 +282,21 @@ def table(headers: list[str], rows: list[list[str]], *, ids: tuple[str, ...] = (
     console.print(t)
 
 
+def open_run_store(settings: Any, *, reap: bool = True) -> Any:
+    """The environment's run store, or None when it has none yet: reading commands
+    never create the database (nor the run store of a non-SQLite checkpointer).
+    ``reap``: mark runs of processes that died as abandoned first."""
+    from ..runs import RunStore
+
+    path = settings.resolve(settings.checkpointer.path)
+    if settings.checkpointer.backend != "sqlite" or not path.exists():
+        return None
+    store = RunStore(path, busy_timeout_ms=settings.checkpointer.busy_timeout_ms)
+    if reap:
+        store.reap_abandoned()
+    return store
+
+
 def relpath(path: Path) -> str:
     try:
         return str(path.relative_to(Path.cwd()))

@@ -10,8 +10,17 @@ import click
 
 from ..jsonable import dumps
 from ..status import RunStatus, status_names
-from .common import common_options, handle_errors, iso, json_option, setup, table, when
-from .console import PREFIX, short
+from .common import (
+    common_options,
+    handle_errors,
+    iso,
+    json_option,
+    open_run_store,
+    setup,
+    table,
+    when,
+)
+from .console import PREFIX, short, usage_text, usd
 
 # Counts and offsets: never negative, and within what SQLite can compare.
 COUNT = click.IntRange(0, 2**31 - 1)
@@ -324,17 +333,6 @@ def diff(thread_id: str, a: str, b: str, as_json: bool, env: str | None, verbose
     )
 
 
-def _run_store(settings: Any) -> Any:
-    from ..runs import RunStore
-
-    path = settings.resolve(settings.checkpointer.path)
-    if settings.checkpointer.backend != "sqlite" or not path.exists():
-        return None
-    store = RunStore(path, busy_timeout_ms=settings.checkpointer.busy_timeout_ms)
-    store.reap_abandoned()
-    return store
-
-
 @click.command()
 @click.option("--thread", "thread_id", metavar="ID", help="Only runs of this thread.")
 @click.option(
@@ -355,12 +353,13 @@ def runs(
     env: str | None,
     verbose: bool,
 ) -> None:
-    """List runs, newest first: id, thread, workflow, kind, status, duration.
+    """List runs, newest first: id, thread, workflow, kind, status, duration, and the
+    tokens and cost of their model calls (`lgp cost` sums them).
 
     Runs whose process died mid-run (kill -9, power loss) show as `abandoned`;
     `lgp resume THREAD` finishes them from their last checkpoint."""
     settings = setup(env, verbose)
-    store = _run_store(settings)
+    store = open_run_store(settings)
     wanted = RunStatus(status) if status else None
     records = store.list_runs(thread_id=thread_id, status=wanted, limit=limit) if store else []
     if store:
@@ -372,7 +371,18 @@ def runs(
         click.echo(f"{PREFIX} No runs yet.")
         return
     table(
-        ["RUN", "THREAD", "WORKFLOW", "KIND", "STATUS", "STARTED", "DURATION", "EVENTS"],
+        [
+            "RUN",
+            "THREAD",
+            "WORKFLOW",
+            "KIND",
+            "STATUS",
+            "STARTED",
+            "DURATION",
+            "EVENTS",
+            "TOKENS",
+            "COST",
+        ],
         [
             [
                 r.run_id,
@@ -383,11 +393,19 @@ def runs(
                 _ts(r.created_at),
                 f"{r.duration_ms / 1000:.2f}s" if r.duration_ms is not None else "-",
                 str(r.last_seq),
+                *_spent(r.usage),
             ]
             for r in records
         ],
         ids=("RUN", "THREAD"),
     )
+
+
+def _spent(usage: Any) -> list[str]:
+    """TOKENS and COST of a run: ``-`` for a run that called no model."""
+    if not usage_text(usage):
+        return ["-", "-"]
+    return [f"{int(usage.get('total_tokens') or 0):,}", usd(float(usage.get("cost_usd") or 0))]
 
 
 def _ts(value: float | None) -> str:
@@ -415,7 +433,7 @@ def events(run_id: str, after: int, as_json: bool, env: str | None, verbose: boo
     settings = setup(env, verbose)
     from ..errors import NotFoundError
 
-    store = _run_store(settings)
+    store = open_run_store(settings)
     if store is None:
         raise NotFoundError(f"unknown run {run_id!r}", hint="`lgp runs` lists them")
     try:

@@ -13,6 +13,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -222,6 +223,112 @@ def test_resume_cycle_keeps_started_at_and_clears_ended_at(store: RunStore) -> N
 def test_transition_of_unknown_run_is_not_found(store: RunStore) -> None:
     with pytest.raises(NotFoundError):
         store.transition("nope", "running")
+
+
+# --------------------------------------------------------------------------- usage
+
+
+def usage_of(*calls: tuple[str, int, int, float]) -> dict[str, object]:
+    """A run's usage total (the runner's shape) from ``(provider:model, in, out, $)`` calls."""
+    from lgp_engine.providers.base import sum_usage
+
+    return dict(
+        sum_usage(
+            [
+                {
+                    "provider": name.split(":")[0],
+                    "model": name.split(":")[1],
+                    "input_tokens": i,
+                    "output_tokens": o,
+                    "total_tokens": i + o,
+                    "cache_read_tokens": 1,
+                    "cost_usd": cost,
+                }
+                for name, i, o, cost in calls
+            ]
+        )
+    )
+
+
+def finished(store: RunStore, run_id: str, workflow: str, usage: object = None) -> None:
+    store.create(run_id, "t", workflow, status="running")  # type: ignore[arg-type]
+    fields = {"usage": usage} if usage is not None else {}
+    store.transition(run_id, "completed", **fields)  # type: ignore[arg-type]
+
+
+def test_usage_summary_sums_totals_models_and_workflows(store: RunStore, db: Path) -> None:
+    finished(store, "a", "team", usage_of(("openai:gpt-4o-mini", 100, 20, 0.25)))
+    finished(
+        store,
+        "b",
+        "team",
+        usage_of(("openai:gpt-4o-mini", 10, 5, 0.5), ("ollama:llama3.2", 7, 3, 0.0)),
+    )
+    finished(store, "c", "basic")  # no model calls: counts, adds nothing
+    finished(store, "d", "basic", {"tokens": 3})  # an older shape: no known keys
+    store.create("e", "t", "team")  # still queued, no usage yet
+    got = store.usage_summary()
+    assert got["runs"] == 5 and got["runs_with_usage"] == 2
+    assert (got["calls"], got["input_tokens"], got["output_tokens"]) == (3, 117, 28)
+    assert (got["total_tokens"], got["cache_read_tokens"], got["cache_write_tokens"]) == (145, 3, 0)
+    assert got["cost_usd"] == pytest.approx(0.75)
+    assert list(got["by_model"]) == ["openai:gpt-4o-mini", "ollama:llama3.2"]  # costliest first
+    mini = got["by_model"]["openai:gpt-4o-mini"]
+    assert (mini["runs"], mini["calls"], mini["input_tokens"], mini["output_tokens"]) == (
+        2,
+        2,
+        110,
+        25,
+    )
+    assert mini["cost_usd"] == pytest.approx(0.75)
+    assert got["by_model"]["ollama:llama3.2"]["runs"] == 1
+    assert list(got["by_workflow"]) == ["team", "basic"]
+    assert got["by_workflow"]["team"]["runs"] == 3 and got["by_workflow"]["team"]["calls"] == 3
+    assert got["by_workflow"]["basic"] == {
+        "runs": 2,
+        "calls": 0,
+        "input_tokens": 0,
+        "output_tokens": 0,
+        "total_tokens": 0,
+        "cache_read_tokens": 0,
+        "cache_write_tokens": 0,
+        "cost_usd": 0.0,
+    }
+
+
+def test_usage_summary_filters_by_workflow_and_since(store: RunStore, db: Path) -> None:
+    finished(store, "old", "team", usage_of(("openai:gpt-4o", 1000, 1000, 2.0)))
+    set_created_at(db, "old", time.time() - 10 * 86400)
+    finished(store, "new", "team", usage_of(("openai:gpt-4o", 10, 10, 0.02)))
+    finished(store, "other", "basic", usage_of(("openai:gpt-4o", 5, 5, 0.01)))
+    week = datetime.now(UTC) - timedelta(days=7)
+    recent = store.usage_summary(since=week)
+    assert (recent["runs"], recent["total_tokens"]) == (2, 30)
+    assert recent["cost_usd"] == pytest.approx(0.03)
+    team = store.usage_summary(workflow="team")
+    assert (team["runs"], team["total_tokens"], list(team["by_workflow"])) == (2, 2020, ["team"])
+    both = store.usage_summary(workflow="team", since=week.timestamp())
+    assert (both["runs"], both["total_tokens"]) == (1, 20)
+    assert both["by_model"]["openai:gpt-4o"]["cost_usd"] == pytest.approx(0.02)
+    none = store.usage_summary(workflow="nope")
+    assert none["runs"] == 0 and none["by_model"] == {} and none["by_workflow"] == {}
+    assert none["cost_usd"] == 0.0
+
+
+def test_usage_summary_skips_damaged_usage(store: RunStore, db: Path) -> None:
+    finished(store, "ok", "team", usage_of(("openai:gpt-4o", 1, 2, 0.5)))
+    finished(store, "bad", "team", usage_of(("openai:gpt-4o", 1, 2, 0.5)))
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("UPDATE lgp_runs SET usage = 'not json{' WHERE run_id = 'bad'")
+        conn.execute(
+            "INSERT INTO lgp_runs (run_id, thread_id, workflow, status, created_at, usage) "
+            "VALUES ('odd', 't', 'team', 'completed', ?, ?)",
+            (time.time(), '{"calls": 1, "total_tokens": 4, "by_model": [1, 2]}'),
+        )
+        conn.commit()
+    got = store.usage_summary()
+    assert (got["runs"], got["runs_with_usage"], got["total_tokens"]) == (3, 2, 7)
+    assert list(got["by_model"]) == ["openai:gpt-4o"]
 
 
 # --------------------------------------------------------------------------- events

@@ -114,7 +114,13 @@ def test_failing_workflow_is_a_failed_run_not_a_server_error(server: ServerProce
         assert r.status_code == 200
         body = r.json()
         assert body["status"] == "failed" and body["run_id"]
-        assert body["error"] == {"error_type": "ValueError", "message": "kaboom", "node": "explode"}
+        assert body["error"] == {
+            "error_type": "ValueError",
+            "message": "kaboom",
+            "node": "explode",
+            "kind": None,  # a failure of the workflow's own code has no provider kind
+        }
+        assert body["usage"] is None
         assert http.get(f"/runs/{body['run_id']}").json()["status"] == "failed"
         ok = http.post("/workflows/tiny/invoke", json={"input": {"n": 1}})
         assert ok.status_code == 200 and ok.json()["result"]["n"] == 7

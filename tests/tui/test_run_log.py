@@ -93,6 +93,97 @@ async def test_tokens_coalesce_filter_fold_and_copy() -> None:
 
 
 @pytest.mark.asyncio
+async def test_tool_events_and_a_failure_kind_read_as_one_line_each() -> None:
+    # Tool events come from MCP tools of agent nodes; these are shaped as the executor
+    # emits them (lgp_engine.events: ToolCalledData, ToolResultData, ToolDeniedData).
+    path: list[str] = []
+    common = {"path": path, "server": "fs", "call_id": "c1"}
+    app = LogApp()
+    async with app.run_test(size=(160, 20)) as pilot:
+        log = app.query_one(RunLog)
+        log.add_event(
+            event(
+                1,
+                "tool.called",
+                "research",
+                node="research",
+                tool="read_file",
+                arguments={"path": "notes.md"},
+                **common,
+            )
+        )
+        log.add_event(
+            event(
+                2,
+                "tool.result",
+                "research",
+                node="research",
+                tool="read_file",
+                is_error=False,
+                duration_ms=3.4,
+                size=11,
+                text="hello\nworld",
+                **common,
+            )
+        )
+        log.add_event(
+            event(
+                3,
+                "tool.result",
+                "research",
+                node="research",
+                tool="read_file",
+                is_error=True,
+                duration_ms=1.5,
+                size=9,
+                text="no such file",
+                **common,
+            )
+        )
+        log.add_event(
+            event(
+                4,
+                "tool.denied",
+                "research",
+                node="research",
+                path=path,
+                server="fs",
+                tool="write_file",
+                arguments={"path": "x"},
+                reason="not in the allow-list",
+                allowed=["fs.read_file"],
+            )
+        )
+        log.add_event(
+            event(
+                5,
+                "run.failed",
+                None,
+                error_type="ProviderError",
+                message="bad key",
+                node="write",
+                kind="auth",
+                duration_ms=5.0,
+                traceback="",
+            )
+        )
+        await pilot.pause()
+        assert log.plain == [
+            '    → research calls fs.read_file {"path": "notes.md"}',
+            "    ← fs.read_file (3.4 ms) hello⏎world",
+            "    ✖ fs.read_file (1.5 ms) no such file",
+            "    ⊘ research: tool fs.write_file denied (not in the allow-list)",
+            "✖ failed [auth] at write: ProviderError: bad key",
+        ]
+        log.set_filter("tool")  # every tool event, by its type's prefix
+        await pilot.pause()
+        assert len(log.shown_rows) == 4
+        log.set_filter("research -tool.result")
+        await pilot.pause()
+        assert [row.split()[0] for row in log.shown_rows] == ["→", "⊘"]
+
+
+@pytest.mark.asyncio
 async def test_scrolling_up_pauses_following_and_end_resumes() -> None:
     app = LogApp()
     async with app.run_test(size=(100, 12)) as pilot:

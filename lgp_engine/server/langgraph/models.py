@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from ..params import JsonObject, JsonValue, OpenBody, Responses, whole
+from ..usage import RunUsage
 
 StreamMode = Literal[
     "values",
@@ -279,6 +280,16 @@ class AssistantSchemas(BaseModel):
     context_schema: dict[str, Any] | None
 
 
+class RunMetadata(BaseModel):
+    """The metadata the run was created with, and ``usage``: the tokens and cost of
+    its model calls, set by the server (absent when it made none; a ``usage`` key given
+    at creation is not kept)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    usage: RunUsage | None = None
+
+
 class Run(BaseModel):
     """A run, in the official vocabulary."""
 
@@ -290,7 +301,7 @@ class Run(BaseModel):
     created_at: str | None
     updated_at: str | None
     status: RunStatusName
-    metadata: dict[str, Any]
+    metadata: RunMetadata
     multitask_strategy: MultitaskStrategy
     # (``kwargs`` as an attribute name would shadow the model's ``__init__(**kwargs)``)
     asked: dict[str, Any] = Field(

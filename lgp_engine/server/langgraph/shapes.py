@@ -16,6 +16,7 @@ from ...runs import RunRecord
 from ...status import RunStatus
 from ..catalog import assistant_id_for
 from ..times import iso
+from ..usage import public_usage
 
 # --------------------------------------------------------------------------- basics
 
@@ -201,10 +202,18 @@ def empty_state() -> dict[str, Any]:
 
 # --------------------------------------------------------------------------- runs
 
+#: The key of a Run's ``metadata`` that holds the run's usage (:func:`run_json`).
+USAGE_KEY = "usage"
+
 
 def run_json(record: RunRecord) -> dict[str, Any]:
-    """A run record as the official Run."""
+    """A run record as the official Run; the tokens and cost of its model calls in
+    ``metadata.usage`` (a key the server owns: it is absent when there were none)."""
     meta = record.meta or {}
+    metadata = {k: v for k, v in (meta.get("metadata") or {}).items() if k != USAGE_KEY}
+    usage = public_usage(record.usage)
+    if usage is not None:
+        metadata[USAGE_KEY] = usage
     kwargs = meta.get("kwargs") or {
         "input": record.input,
         "command": None,
@@ -231,7 +240,7 @@ def run_json(record: RunRecord) -> dict[str, Any]:
         "created_at": iso(record.created_at),
         "updated_at": iso(updated),
         "status": RUN_STATUS.get(record.status, record.status),
-        "metadata": meta.get("metadata") or {},
+        "metadata": metadata,
         "multitask_strategy": meta.get("multitask_strategy") or "enqueue",
         "kwargs": kwargs,
         "langsmith_session_name": None,

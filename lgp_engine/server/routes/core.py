@@ -35,6 +35,7 @@ from ..params import (
 )
 from ..sse import SSE_RESPONSES, EventStreamResponse, event_frame, sse_response
 from ..times import iso
+from ..usage import RunUsage, public_usage
 
 router = APIRouter(tags=["LGP"])
 
@@ -90,6 +91,9 @@ class RunFailure(BaseModel):
     error_type: str | None = None
     message: str | None = None
     node: str | None = None
+    kind: str | None = Field(
+        None, description="What kind of failure (timeout, auth, rate_limit...), when known."
+    )
 
 
 class InvokeResult(BaseModel):
@@ -103,6 +107,9 @@ class InvokeResult(BaseModel):
     result: Any = None
     interrupts: list[dict[str, Any]] | None = None
     error: RunFailure | None = None
+    usage: RunUsage | None = Field(
+        None, description="Tokens and cost of its model calls (null when it made none)."
+    )
 
 
 class Session(BaseModel):
@@ -151,6 +158,10 @@ class RunInfo(BaseModel):
     ended_at: str | None
     duration_ms: float | None
     error: dict[str, Any] | None
+    usage: RunUsage | None = Field(
+        description="Tokens and cost of its model calls (null when it made none); a resumed "
+        "run's include those before it stopped."
+    )
     events: int = Field(description="How many events it has recorded.")
 
 
@@ -232,13 +243,14 @@ async def _finish(ctx: ServerContext, handle: Any, response: Response) -> Invoke
         thread_id=handle.thread_id,
         run_id=handle.run_id,
         duration_ms=record.duration_ms,
+        usage=public_usage(record.usage),
     )
     if last is not None and last.type in ("run.completed", "interrupt"):
         body.result = last.data.get("output")
         if last.type == "interrupt":
             body.interrupts = list(last.data.get("interrupts") or [])
     elif last is not None and last.type == "run.failed":
-        failure = {k: last.data.get(k) for k in ("error_type", "message", "node")}
+        failure = {k: last.data.get(k) for k in ("error_type", "message", "node", "kind")}
         body.error = RunFailure(**(ctx.public_error(failure) or {}))
     else:
         raise ConflictError(
@@ -396,6 +408,7 @@ def _run_info(ctx: ServerContext, r: RunRecord, events: int | None = None) -> Ru
         ended_at=iso(r.ended_at),
         duration_ms=r.duration_ms,
         error=ctx.public_error(r.error),
+        usage=public_usage(r.usage),
         events=r.last_seq if events is None else events,
     )
 

@@ -10,6 +10,8 @@ from rich.text import Text
 from textual.containers import ScrollableContainer
 from textual.widgets import Static
 
+from ...usage import Spent
+
 START, END = "__start__", "__end__"
 _NAMES = {START: "START", END: "END"}
 
@@ -69,13 +71,15 @@ def _name(node: str) -> str:
 
 
 class GraphView(ScrollableContainer):
-    """Draws one :class:`GraphShape`; marks the running node and finished nodes' timing."""
+    """Draws one :class:`GraphShape`; marks the running node, and finished nodes' timing
+    and the tokens and cost of their model calls."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.shape: GraphShape | None = None
         self.running: set[str] = set()
         self.durations: dict[str, float] = {}
+        self.spent: dict[str, Spent] = {}
         self.failed: set[str] = set()
         self.plain: list[str] = []
         self._note = "No workflow loaded."
@@ -97,6 +101,7 @@ class GraphView(ScrollableContainer):
         """Forget the marks of the previous run."""
         self.running.clear()
         self.durations.clear()
+        self.spent.clear()
         self.failed.clear()
         self._redraw()
 
@@ -104,10 +109,21 @@ class GraphView(ScrollableContainer):
         self.running.add(node)
         self._redraw()
 
-    def node_finished(self, node: str, duration_ms: float | None, *, failed: bool = False) -> None:
+    def node_finished(
+        self,
+        node: str,
+        duration_ms: float | None,
+        *,
+        failed: bool = False,
+        spent: Spent | None = None,
+    ) -> None:
+        """``node`` ended (after ``duration_ms``); ``spent``: its model calls. A node
+        that runs again (a revision loop) adds up."""
         self.running.discard(node)
         if duration_ms is not None:
             self.durations[node] = self.durations.get(node, 0.0) + duration_ms
+        if spent is not None:
+            self.spent[node] = self.spent.get(node, Spent()) + spent
         if failed:
             self.failed.add(node)
         self._redraw()
@@ -149,12 +165,19 @@ class GraphView(ScrollableContainer):
             return Text(f"◆ {_name(node)}", style="bold dim")
         if node in self.running:
             return Text.assemble(("▶ ", "bold"), (node, "bold reverse cyan"), (" running", "cyan"))
+        spent = _spent(self.spent.get(node))
         if node in self.failed:
-            return Text.assemble(("✖ ", "red"), (node, "red"), _timing(self.durations.get(node)))
+            timing = _timing(self.durations.get(node))
+            return Text.assemble(("✖ ", "red"), (node, "red"), timing, spent)
         if node in self.durations:
-            return Text.assemble(("✓ ", "green"), (node, "green"), _timing(self.durations[node]))
+            timing = _timing(self.durations[node])
+            return Text.assemble(("✓ ", "green"), (node, "green"), timing, spent)
         return Text.assemble("○ ", (node, "bold"))
 
 
 def _timing(ms: float | None) -> Text:
     return Text(f" {ms:.1f} ms" if ms is not None else "", style="dim")
+
+
+def _spent(spent: Spent | None) -> Text:
+    return Text(f" · {spent.label}" if spent is not None else "", style="yellow")

@@ -11,9 +11,10 @@ event type or node matches; ``c`` copies the entry under the cursor.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import events
@@ -26,6 +27,7 @@ from textual.strip import Strip
 
 from lgp_engine import ReloadEvent, RunEvent, dumps
 
+from ...usage import spent
 from ..text_lines import HIGHLIGHT, text_row
 
 MAX_ENTRIES = 5000
@@ -69,7 +71,12 @@ def describe(event: RunEvent) -> Text | None:
                     (f"{err.get('type')}: {err.get('message')}", "red"),
                 )
             return Text.assemble(
-                "  ✓ ", (node, "green"), timing, "  ", (compact(data.get("update")), "dim")
+                "  ✓ ",
+                (node, "green"),
+                timing,
+                _spent(data),
+                "  ",
+                (compact(data.get("update")), "dim"),
             )
         case "custom":
             return Text.assemble("  ✎ ", (node, "magenta"), " ", compact(data.get("value")))
@@ -86,23 +93,90 @@ def describe(event: RunEvent) -> Text | None:
             return Text.assemble(
                 ("✔ completed", "bold green"),
                 timing,
+                _spent(data),
                 "  result: ",
                 (compact(data.get("output"), 400), "green"),
             )
         case "run.failed":
             where = f" at {data['node']}" if data.get("node") else ""
+            kind = f" [{data['kind']}]" if data.get("kind") else ""
             fold = "  [enter: traceback]" if data.get("traceback") else ""
             first = str(data.get("message") or "").partition("\n")[0]  # the rest is in the
             return Text.assemble(  # traceback
                 ("✖ failed", "bold red"),
+                (kind, "bold red"),
                 where,
+                _spent(data),
                 ": ",
                 (f"{data.get('error_type')}: {first}", "red"),
                 (fold, "dim"),
             )
         case "run.cancelled":
             return Text.assemble(("■ cancelled", "bold yellow"), f": {data.get('reason', '')}")
+        case "tool.called":
+            return Text.assemble(
+                "    → ",
+                (node, "cyan"),
+                " calls ",
+                (_tool(data), "bold"),
+                " ",
+                (compact(data.get("arguments"), 120), "dim"),
+            )
+        case "tool.result":
+            ms = data.get("duration_ms")
+            timing = f" ({ms:.1f} ms)" if isinstance(ms, int | float) else ""
+            text = str(data.get("text") or "").replace("\n", "⏎")
+            if data.get("is_error"):
+                return Text.assemble(
+                    "    ✖ ", (_tool(data), "red"), timing, " ", (_cut(text, 120), "red")
+                )
+            return Text.assemble(
+                "    ← ", (_tool(data), "bold"), timing, " ", (_cut(text, 120), "dim")
+            )
+        case "tool.denied":
+            return Text.assemble(
+                ("    ⊘ ", "bold red"),
+                (node, "cyan"),
+                ": tool ",
+                (_tool(data), "bold"),
+                (" denied", "red"),
+                f" ({data.get('reason', '')})",
+            )
+        case "agent.repair":
+            errors = "; ".join(str(e) for e in data.get("errors") or [])
+            return Text.assemble(
+                ("    ↻ ", "yellow"),
+                (node, "cyan"),
+                f": answer failed {data.get('schema', 'its schema')}, repair {data.get('attempt')}",
+                ": ",
+                (_cut(errors, 160), "yellow"),
+            )
+        case "agent.fallback":
+            return Text.assemble(
+                ("    ⤳ ", "yellow"),
+                (str(data.get("role") or node), "cyan"),
+                ": ",
+                (str(data.get("failed")), "bold"),
+                (f" failed ({data.get('kind')})", "yellow"),
+                ", trying ",
+                (str(data.get("next")), "bold"),
+            )
     return None
+
+
+def _tool(data: Mapping[str, Any]) -> str:
+    """``server.tool`` (just the tool when the server is unknown)."""
+    return ".".join(str(p) for p in (data.get("server"), data.get("tool")) if p)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _spent(data: Mapping[str, Any]) -> Text:
+    """`` [1,234 tok $0.0012]`` when the event's usage has model calls."""
+    total = spent(data.get("usage"))
+    return Text(f" [{total.label}]" if total is not None else "", style="yellow")
 
 
 def _tokens_line(node: str, content: str) -> Text:

@@ -1,4 +1,5 @@
-"""The status bar: run status, environment, thread, checkpoint location, server."""
+"""The status bar: run status (and what its model calls cost), server, thread,
+environment, checkpoint location."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from lgp_engine import RunStatus
+
+from ...usage import Spent
 
 # A run's status (the engine's), or what the workbench is doing between runs.
 _STATUS_STYLE: dict[str, str] = {
@@ -32,6 +35,8 @@ class StatusBar(Static):
     ``load failed`` around runs."""
     server: reactive[str] = reactive("off")
     """``off``, ``starting``, ``stopping``, or the URL and request count when on."""
+    spent: reactive[Spent | None] = reactive(None)
+    """Tokens and cost of the model calls of the current (or last) run; None: none."""
 
     def render(self) -> Text:
         sep = ("  │  ", "dim")
@@ -43,10 +48,13 @@ class StatusBar(Static):
         thread = self.thread or "new"
         if len(thread) > 18:  # generated ids are uuids: the head is enough to tell them apart
             thread = thread[:13] + "…"
+        spent = self.spent
+        usage = [("usage ", "dim"), (spent.label, "yellow"), sep] if spent is not None else []
         return Text.assemble(
             ("status ", "dim"),
             (self.status, _STATUS_STYLE.get(self.status, "")),
             sep,
+            *usage,
             ("server ", "dim"),
             (self.server, server_style),
             sep,
