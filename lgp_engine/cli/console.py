@@ -81,7 +81,9 @@ class RunPrinter:
         by_model = usage.get("by_model") or {}
         if len(by_model) > 1 or self.verbose:
             for name, entry in by_model.items():
-                self.line(f"  {name}: {usage_text(entry)} ({entry.get('calls')} calls)")
+                calls = entry.get("calls") or 0
+                plural = "call" if calls == 1 else "calls"
+                self.line(f"  {name}: {usage_text(entry)} ({calls} {plural})")
 
     def event(self, e: RunEvent) -> None:
         d = e.data
