@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/server_throughput.py
 	$(BIN)/python benchmarks/hot_reload.py
 	$(BIN)/python benchmarks/tui_startup.py
+	$(BIN)/python benchmarks/agent_overhead.py
 
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py

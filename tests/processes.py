@@ -105,8 +105,30 @@ def run_lgp(
     input: str | None = None,  # noqa: A002 - mirrors subprocess.run
     timeout: float = TIMEOUT,
 ) -> subprocess.CompletedProcess[str]:
-    """``python -m lgp_engine ARGS`` in ``cwd``, to the end."""
+    """``python -m lgp_engine ARGS`` in ``cwd``, to the end: forked from a process that
+    has the engine imported already (``tests/forkserver.py``), else started anew."""
+    server = _fork_server()
+    full_env = process_env(env)
+    if server is not None and server.accepts(full_env):
+        return server.run(args, cwd=cwd, env=full_env, input=input, timeout=timeout)
     return run_process([*LGP, *args], cwd=cwd, env=env, input=input, timeout=timeout)
+
+
+_fork_lock = threading.Lock()
+_forks: list[Any] = []  # the fork server of this process, once started
+
+
+def _fork_server() -> Any:
+    if os.environ.get("LGP_TEST_NO_FORKSERVER"):
+        return None
+    with _fork_lock:
+        if not _forks:
+            from tests.forkserver import ForkServer
+
+            server = ForkServer(process_env())
+            atexit.register(server.close)
+            _forks.append(server)
+        return _forks[0]
 
 
 def run_python(

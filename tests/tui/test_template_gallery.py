@@ -54,6 +54,7 @@ async def test_lists_templates_with_complexity_and_previews_source(settings: Set
         assert [p.split()[:2] for p in prompts] == [
             ["basic", "beginner"],
             ["data_pipeline", "intermediate"],
+            ["multi_agent", "intermediate"],
             ["custom", "advanced"],
         ]
         assert all("\n" in p for p in prompts)  # the description under each name
