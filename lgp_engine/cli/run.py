@@ -177,11 +177,8 @@ def run(
             env,
         )
         return
+    _print_injections(settings, loaded, printer, as_json)  # before anything is written
     with Runner.open(settings) as runner:
-        injected = runner.injections(loaded)  # a role that cannot run: exit 2 here
-        if not as_json:
-            for injection in injected:
-                printer.line(f"  ✅ {injection.describe()}")
         events = runner.start(
             loaded,
             payload if payload is not None else {},
@@ -198,6 +195,19 @@ def run(
 
 
 run.help = (run.help or "") + _EXIT_CODES
+
+
+def _print_injections(settings: Any, loaded: Any, printer: RunPrinter, as_json: bool) -> None:
+    """Bind the workflow's agent roles (a role whose provider cannot run is a
+    configuration error, exit 2, before any store exists) and say what runs them."""
+    from ..providers.factory import injections
+    from ..providers.runtime import AgentRuntime
+
+    if loaded.kind == "factory":
+        return  # bound when its nodes run
+    for injection in injections(loaded.target, AgentRuntime(settings)):
+        if not as_json:
+            printer.line(f"  ✅ {injection.describe()}")
 
 
 def _watch(

@@ -48,11 +48,12 @@ def chat_model(endpoint: Endpoint, binding: Binding) -> Any:
     from langchain_openai import ChatOpenAI
 
     timeout = binding.timeout_s or endpoint.settings.timeout_s
-    key = (endpoint.label, endpoint.base_url, timeout, binding.temperature, binding.max_tokens)
+    key = (endpoint.label, endpoint.settings, timeout, binding.temperature, binding.max_tokens)
     models = _MODELS.setdefault(asyncio.get_running_loop(), {})
     model = models.get(key)
     if model is None:
         secret = endpoint.settings.api_key
+        api_key = secret.get_secret_value() if secret is not None else ""
         options: dict[str, Any] = {}
         if binding.temperature is not None:
             options["temperature"] = binding.temperature
@@ -61,7 +62,7 @@ def chat_model(endpoint: Endpoint, binding: Binding) -> Any:
         model = ChatOpenAI(
             model=endpoint.model,
             base_url=endpoint.base_url,
-            api_key=secret.get_secret_value() if secret else "not-needed",
+            api_key=api_key or "not-needed",  # local servers take any key; the client wants one
             streaming=True,
             stream_usage=True,
             max_retries=0,  # our own loop retries: it knows Retry-After and the budget
