@@ -54,7 +54,7 @@ from .loader import (
 )
 from .providers.base import ERROR_KINDS, LLMProvider, ProviderError, Usage
 from .providers.factory import AgentNode, create_agent_node
-from .providers.pricing import PriceTable
+from .providers.pricing import PriceTable, format_usd
 from .providers.runtime import AgentRuntime, Injection, run_usage
 from .providers.tools import McpSession, mcp_session
 from .registry import WorkflowRegistry
@@ -166,6 +166,7 @@ __all__ = [
     "diff_values",
     "dumps",
     "flatten_tree",
+    "format_usd",
     "get_template",
     "history_tree",
     "list_templates",

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lgp_engine import format_usd
+
 
 @dataclass(frozen=True)
 class Spent:
@@ -42,10 +44,4 @@ def spent(usage: Any) -> Spent | None:
         return None
 
 
-def usd(amount: float) -> str:
-    """``$0.00`` for nothing, more digits for the small amounts models cost."""
-    if amount == 0:
-        return "$0.00"
-    if amount < 0.01:
-        return f"${amount:.6f}"
-    return f"${amount:.4f}" if amount < 1 else f"${amount:.2f}"
+usd = format_usd  # the engine formats amounts the same way everywhere

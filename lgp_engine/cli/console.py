@@ -13,6 +13,7 @@ from ..events import RunEvent
 if TYPE_CHECKING:
     from ..reload import ReloadOutcome
 from ..jsonable import to_jsonable
+from ..providers.pricing import format_usd
 
 PREFIX = "[lgp]"
 
@@ -23,13 +24,7 @@ def short(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def usd(amount: float) -> str:
-    """``$0.00`` for nothing, more digits for the small amounts models cost."""
-    if amount == 0:
-        return "$0.00"
-    if amount < 0.01:
-        return f"${amount:.6f}"
-    return f"${amount:.4f}" if amount < 1 else f"${amount:.2f}"
+usd = format_usd  # the engine formats amounts the same way everywhere
 
 
 def usage_text(usage: Any) -> str:

@@ -82,3 +82,12 @@ class PriceTable:
         if usd is None:
             return replace(usage, cost_usd=0.0, cost_model="unpriced")
         return replace(usage, cost_usd=usd, cost_model="per_token")
+
+
+def format_usd(amount: float) -> str:
+    """``$0.00`` for nothing, more digits for the small amounts models cost."""
+    if amount == 0:
+        return "$0.00"
+    if amount < 0.01:
+        return f"${amount:.6f}"
+    return f"${amount:.4f}" if amount < 1 else f"${amount:.2f}"
