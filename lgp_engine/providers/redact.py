@@ -11,6 +11,7 @@ Two rules, applied before anything is persisted or sent:
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -28,8 +29,10 @@ SECRET_KEY = re.compile(
 MIN_SECRET_LENGTH = 8
 
 
+@functools.lru_cache(maxsize=4096)
 def is_secret_key(key: str) -> bool:
-    """True if a value stored under ``key`` must not be shown."""
+    """True if a value stored under ``key`` must not be shown (cached: events repeat
+    the same few keys thousands of times)."""
     return bool(SECRET_KEY.search(key))
 
 
@@ -65,6 +68,8 @@ class Redactor:
         """A copy of ``value`` without secrets (unchanged objects are returned as is)."""
         if isinstance(value, str):
             return self.text(value)
+        if value is None or isinstance(value, int | float):
+            return value
         if isinstance(value, Mapping):
             out: dict[Any, Any] = {}
             changed = False
