@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
 import weakref
 from collections.abc import Mapping
@@ -120,6 +121,17 @@ class OpenAICompatProvider(LLMProvider):
         messages.append(HumanMessage(task))
         first = len(messages) - 1  # the exchange kept in state starts at the task
         model = chat_model(self.endpoint, self.binding)
+        if self.output_schema is not None and self.endpoint.settings.structured_output:
+            # the endpoint's own JSON-schema mode, where configured; the answer is
+            # still checked (and repaired) like any other
+            response_format = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": _schema_name(self.output_schema.name),
+                    "schema": self.output_schema.json_schema,
+                },
+            }
+            model = model.bind(response_format=response_format)
         specs = self.tools.specs if self.tools else []
         bound = model.bind_tools(specs) if specs else model
         reply = await self._call(bound, messages, config)
@@ -322,6 +334,11 @@ def usage_of(reply: Any, endpoint: Endpoint, duration_ms: float, attempts: int) 
         duration_ms=duration_ms,
         extra=extra,
     )
+
+
+def _schema_name(name: str) -> str:
+    """A schema name as OpenAI accepts it (``[a-zA-Z0-9_-]``, 64 at most)."""
+    return re.sub(r"[^a-zA-Z0-9_-]", "_", name)[:64] or "answer"
 
 
 def _tagged(config: dict[str, Any], role: str, endpoint: Endpoint) -> dict[str, Any]:

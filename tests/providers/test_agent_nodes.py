@@ -266,3 +266,21 @@ def test_a_role_bound_to_an_unconfigured_provider_is_a_config_error_before_anyth
 def _runs(project: Path) -> list[Any]:
     with sqlite3.connect(project / ".lgp" / "checkpoints.db") as db:
         return db.execute("SELECT * FROM lgp_runs").fetchall()
+
+
+def test_the_endpoints_structured_output_mode_only_when_configured(
+    agent_project: Callable[..., Path], fake_openai: Any
+) -> None:
+    answer = {"content": '{"score": 9, "reason": "ok"}'}
+    project = agent_project("agent_schema.py")
+    fake_openai.script(answer)
+    assert run(project, "agent_schema.py")[-1].type == "run.completed"
+    assert fake_openai.requests()[0]["response_format"] is None  # parsed from the text
+    project = agent_project("agent_schema.py", structured_output=True)
+    fake_openai.reset()
+    fake_openai.script(answer)
+    events = run(project, "agent_schema.py", thread="t2")
+    assert events[-1].data["output"]["grader_output"] == {"score": 9, "reason": "ok"}
+    asked = fake_openai.requests()[0]["response_format"]
+    assert asked["type"] == "json_schema" and asked["json_schema"]["name"] == "Grade"
+    assert asked["json_schema"]["schema"]["required"] == ["score", "reason"]

@@ -226,3 +226,43 @@ def test_a_tool_server_that_cannot_start_fails_the_run_as_unavailable(
     assert failed.data["kind"] == "unavailable"
     assert "no tools today" in failed.data["message"]
     assert fake_openai.requests() == []
+
+
+def test_the_servers_mcp_process_stops_with_the_server(
+    tmp_path: Path, fake_openai: FakeOpenAI
+) -> None:
+    from tests.server.server_process import ServerProcess, parse_sse
+
+    project = tmp_path / "project"
+    copy_workflows(project / "workflows", "agent_tools.py")
+    (project / "workflows" / "config.yaml").write_text(
+        "workflows:\n  tools: {path: agent_tools.py}\n", encoding="utf-8"
+    )
+    (project / "workflows" / "agent_tools.py").write_text(
+        (project / "workflows" / "agent_tools.py")
+        .read_text()
+        .replace('"tools.now"]', '"tools.now", "tools.pid"]')
+    )
+    write_config(
+        project,
+        "hosted",
+        server={"api_keys": ["k-123456789"]},
+        llm_providers={"ollama": {"base_url": fake_openai.base_url, "api_key": KEY}},
+        mcp_servers={"tools": STDIO},
+        checkpointer={"backend": "sqlite", "path": ".lgp/hosted.db"},
+    )
+    fake_openai.script(tool_call("tools__pid"), {"content": "done"}, tool_call("tools__pid"))
+    with ServerProcess(project, "--env", "hosted") as server, server.client("k-123456789") as http:
+        pids = set()
+        for _ in range(2):
+            done = http.post("/workflows/tools/invoke", json={"input": {"task": "pid?"}}).json()
+            assert done["status"] == "completed", done
+            answer = http.get(f"/runs/{done['run_id']}/events", params={"follow": "false"})
+            frames = parse_sse(iter(answer.text.splitlines()))
+            events = [json.loads(f["data"]) for f in frames if f.get("event") == "tool.result"]
+            pids |= {e["data"]["text"] for e in events if e["data"]["tool"] == "pid"}
+            fake_openai.script({"content": "done"})
+        assert len(pids) == 1  # one MCP server process for the server's runs
+        pid = int(pids.pop())
+        assert alive(pid)
+    wait_until(lambda: not alive(pid), 10, "the MCP server to stop with lgp serve")
