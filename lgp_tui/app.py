@@ -845,9 +845,9 @@ class WorkbenchApp(App[None]):
     def _show_server(self) -> None:
         if self.server is not None:
             count = self.server.request_count
-            self.query_one(
-                StatusBar
-            ).server = f"{self.server.url} · {count} request{'s' if count != 1 else ''}"
+            # query, not query_one: the timer may tick once more while the app closes
+            for bar in self.query(StatusBar):
+                bar.server = f"{self.server.url} · {count} request{'s' if count != 1 else ''}"
 
     # -- editor, help, log -----------------------------------------------------
     def action_edit(self) -> None:
