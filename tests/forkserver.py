@@ -283,6 +283,24 @@ class ForkServer:
             b"".join(err).decode("utf-8", "replace"),
         )
 
+    def popen(
+        self, args: Sequence[str], *, cwd: Path, env: Mapping[str, str], merge_stderr: bool
+    ) -> ForkedChild:
+        """Start ``lgp ARGS`` forked from the server; like ``subprocess.Popen`` with
+        stdin from /dev/null and text stdout/stderr pipes."""
+        null = os.open(os.devnull, os.O_RDONLY)
+        out_r, out_w = os.pipe()
+        err_r, err_w = (out_r, out_w) if merge_stderr else os.pipe()
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            conn.connect(self.path)
+            request = {"args": list(args), "cwd": str(cwd), "env": dict(env)}
+            socket.send_fds(conn, [json.dumps(request).encode()], [null, out_w, err_w])
+        finally:
+            for fd in {null, out_w, err_w}:
+                os.close(fd)
+        return ForkedChild(conn, out_r, None if merge_stderr else err_r)
+
     def close(self) -> None:
         if self.proc.poll() is None:
             assert self.proc.stdin is not None
@@ -291,6 +309,50 @@ class ForkServer:
                 self.proc.wait(5)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+class ForkedChild:
+    """A command forked by the server, seen as ``subprocess.Popen`` sees a child: its
+    pid, its output streams, and its exit status (the server reports it)."""
+
+    def __init__(self, conn: socket.socket, out_fd: int, err_fd: int | None) -> None:
+        self._replies = conn.makefile("r", encoding="utf-8")
+        self._conn = conn
+        self.pid: int = json.loads(self._replies.readline())["pid"]
+        self.stdout = open(out_fd, encoding="utf-8", errors="replace")  # noqa: SIM115
+        self.stderr = (
+            open(err_fd, encoding="utf-8", errors="replace") if err_fd is not None else None  # noqa: SIM115
+        )
+        self.returncode: int | None = None
+        self._ended = threading.Event()
+        threading.Thread(target=self._await_status, daemon=True).start()
+
+    def _await_status(self) -> None:
+        try:
+            line = self._replies.readline()
+            self.returncode = json.loads(line)["returncode"] if line else -9
+        except (OSError, ValueError):
+            self.returncode = -9
+        finally:
+            self._conn.close()
+            self._ended.set()
+
+    def poll(self) -> int | None:
+        return self.returncode if self._ended.is_set() else None
+
+    def wait(self, timeout: float | None = None) -> int:
+        if not self._ended.wait(timeout):
+            raise subprocess.TimeoutExpired(["lgp"], timeout or 0)
+        assert self.returncode is not None
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if not self._ended.is_set():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, sig)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
 
 
 def _drain(fd: int, into: list[bytes]) -> None:

@@ -171,16 +171,24 @@ class Process:
         self._cursor = 0
         self._changed = threading.Condition()
         self._open_streams = 1 if merge_stderr else 2
-        self.proc = subprocess.Popen(
-            self.argv,
-            cwd=cwd,
-            env=process_env(env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
-            text=True,
-            encoding="utf-8",
-        )
+        full_env = process_env(env)
+        server = _fork_server() if self.argv[: len(LGP)] == list(LGP) else None
+        self.proc: Any
+        if server is not None and server.accepts(full_env):
+            # an `lgp` command: forked from a process that has the engine imported
+            args = self.argv[len(LGP) :]
+            self.proc = server.popen(args, cwd=cwd, env=full_env, merge_stderr=merge_stderr)
+        else:
+            self.proc = subprocess.Popen(
+                self.argv,
+                cwd=cwd,
+                env=full_env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE,
+                text=True,
+                encoding="utf-8",
+            )
         _started.add(self)
         streams = [(self.proc.stdout, self.stdout)]
         if not merge_stderr:
