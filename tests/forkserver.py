@@ -242,14 +242,7 @@ class ForkServer:
         in_r, in_w = os.pipe()
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
-        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            conn.connect(self.path)
-            request = {"args": list(args), "cwd": str(cwd), "env": dict(env)}
-            socket.send_fds(conn, [json.dumps(request).encode()], [in_r, out_w, err_w])
-        finally:
-            for fd in (in_r, out_w, err_w):
-                os.close(fd)
+        conn = self._send(args, cwd, env, [in_r, out_w, err_w])
         replies = conn.makefile("r", encoding="utf-8")
         pid = json.loads(replies.readline())["pid"]
         out: list[bytes] = []
@@ -291,15 +284,23 @@ class ForkServer:
         null = os.open(os.devnull, os.O_RDONLY)
         out_r, out_w = os.pipe()
         err_r, err_w = (out_r, out_w) if merge_stderr else os.pipe()
+        conn = self._send(args, cwd, env, [null, out_w, err_w])
+        return ForkedChild(conn, out_r, None if merge_stderr else err_r)
+
+    def _send(
+        self, args: Sequence[str], cwd: Path, env: Mapping[str, str], fds: list[int]
+    ) -> socket.socket:
+        """Ask the server for a command whose stdin, stdout and stderr are ``fds``
+        (closed here once sent: the child has its own copies)."""
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             conn.connect(self.path)
             request = {"args": list(args), "cwd": str(cwd), "env": dict(env)}
-            socket.send_fds(conn, [json.dumps(request).encode()], [null, out_w, err_w])
+            socket.send_fds(conn, [json.dumps(request).encode()], fds)
         finally:
-            for fd in {null, out_w, err_w}:
+            for fd in set(fds):
                 os.close(fd)
-        return ForkedChild(conn, out_r, None if merge_stderr else err_r)
+        return conn
 
     def close(self) -> None:
         if self.proc.poll() is None:
