@@ -42,8 +42,10 @@ from .events import (
 from .jsonable import to_jsonable
 from .loader import LoadedWorkflow
 from .providers.base import ProviderError, sum_usage
+from .providers.pricing import PriceTable
 from .providers.redact import Redactor, secrets_from_env
 from .providers.runtime import MARK, SCOPE_KEY, AgentRuntime
+from .providers.settings import LOCAL_KINDS
 from .status import STATUS_FOR_EVENT, RunStatus
 
 STREAM_MODES = ["updates", "tasks", "values", "custom", "messages", "checkpoints"]
@@ -77,12 +79,18 @@ class _Translator:
     """Turns LangGraph v2 stream parts into numbered RunEvents for one run."""
 
     def __init__(
-        self, run_id: str, thread_id: str, seq: int = 0, redact: Redactor | None = None
+        self,
+        run_id: str,
+        thread_id: str,
+        seq: int = 0,
+        redact: Redactor | None = None,
+        prices: PriceTable | None = None,
     ) -> None:
         self.run_id = run_id
         self.thread_id = thread_id
         self.seq = seq
         self.redact = redact or Redactor()
+        self.prices = prices or PriceTable()
         self.calls: list[dict[str, Any]] = []  # usage of every model call of the run
         self._task_calls: dict[str, list[dict[str, Any]]] = {}
         self.started = time.perf_counter()
@@ -100,6 +108,29 @@ class _Translator:
     def usage(self) -> UsageTotals | None:
         """The run's usage so far (None when no model was called)."""
         return sum_usage(self.calls) if self.calls else None
+
+    def _count_chat_model(self, chunk: Any, meta: dict[str, Any], usage: Any) -> None:
+        """Count a model call of a node that is not an agent node (agent nodes report
+        their own): the usage its chat model reported on the message, priced by model."""
+        from .providers.base import Usage
+        from .providers.runtime import task_id_of
+
+        details = usage.get("input_token_details") or {}
+        provider = str(meta.get("ls_provider") or "") or None
+        call = Usage(
+            input_tokens=int(usage.get("input_tokens") or 0),
+            output_tokens=int(usage.get("output_tokens") or 0),
+            total_tokens=int(usage.get("total_tokens") or 0),
+            cache_read_tokens=int(details.get("cache_read") or 0),
+            cache_write_tokens=int(details.get("cache_creation") or 0),
+            model=(getattr(chunk, "response_metadata", None) or {}).get("model_name")
+            or meta.get("ls_model_name"),
+            provider=provider,
+        )
+        priced = self.prices.price_usage(call, local=provider in LOCAL_KINDS).to_dict()
+        self.calls.append({**priced, "node": meta.get("langgraph_node")})
+        task = task_id_of({"metadata": meta})
+        self._task_calls.setdefault(str(task), []).append(priced)
 
     def _report(self, part: dict[str, Any], path: list[str]) -> RunEvent | None:
         """A report of an agent node (tool calls, repairs, usage) as its event."""
@@ -144,6 +175,8 @@ class _Translator:
             chunk, meta = data
             node = meta.get("langgraph_node") if isinstance(meta, dict) else None
             usage = getattr(chunk, "usage_metadata", None)
+            if usage and isinstance(meta, dict) and not meta.get("lgp_agent"):
+                self._count_chat_model(chunk, meta, usage)  # a hand-written node's model
             delta = MessageDeltaData(
                 content=to_jsonable(getattr(chunk, "content", chunk)),
                 id=getattr(chunk, "id", None),
@@ -381,7 +414,11 @@ class Executor:
         stay and the thread can be resumed.
         """
         tr = _Translator(
-            run_id or new_run_id(), thread_id or new_thread_id(), seq_start, self.redact
+            run_id or new_run_id(),
+            thread_id or new_thread_id(),
+            seq_start,
+            self.redact,
+            self.agents.prices if self.agents is not None else None,
         )
         config = self._config(tr.thread_id, tr.run_id, checkpoint_id, max_cost_usd)
         yield self._started(tr, input, checkpoint_id, started)

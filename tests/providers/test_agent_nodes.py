@@ -284,3 +284,24 @@ def test_the_endpoints_structured_output_mode_only_when_configured(
     asked = fake_openai.requests()[0]["response_format"]
     assert asked["type"] == "json_schema" and asked["json_schema"]["name"] == "Grade"
     assert asked["json_schema"]["schema"]["required"] == ["score", "reason"]
+
+
+def test_a_hand_written_chat_model_node_counts_too(
+    agent_project: Callable[..., Path], fake_openai: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = agent_project("chat_node.py")
+    monkeypatch.setenv("CHAT_NODE_URL", fake_openai.base_url)
+    monkeypatch.setenv("CHAT_NODE_KEY", KEY)
+    fake_openai.script(
+        {"content": "forty-two", "usage": {"prompt_tokens": 100_000, "completion_tokens": 10_000}}
+    )
+    events = run(project, "chat_node.py", {"question": "what?"})
+    assert events[-1].type == "run.completed", events[-1].data
+    assert "".join(e.data["content"] for e in of_type(events, "message.delta")) == "forty-two"
+    usage = events[-1].data["usage"]
+    assert (usage["input_tokens"], usage["output_tokens"], usage["calls"]) == (100_000, 10_000, 1)
+    # gpt-4o-mini from the bundled table: $0.15 and $0.60 per million tokens
+    assert usage["cost_usd"] == pytest.approx(0.015 + 0.006)
+    assert list(usage["by_model"]) == ["openai:gpt-4o-mini"]
+    [ask] = [e for e in of_type(events, "node.finished") if e.node == "ask"]
+    assert ask.data["usage"]["total_tokens"] == 110_000
