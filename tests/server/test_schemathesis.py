@@ -168,8 +168,9 @@ def test_the_server_does_what_its_openapi_document_says(tmp_path: Path) -> None:
         pytest.fail(f"Schemathesis: {'; '.join(problems)}\n\n{summary}", pytrace=False)
     operations = report["operations"]
     assert operations["tested"] == operations["selected"] > 30, summary
-    # a floor that scales with the time given: about 20 cases a second on 2 busy cores
-    assert report["test_cases"]["generated"] > 10 * MAX_TIME, summary
+    # a floor that scales with the time given: ~20 cases a second on 2 cores busy with
+    # the rest of the suite, ~5 when something else loads the machine too
+    assert report["test_cases"]["generated"] > 3 * MAX_TIME, summary
     assert "Traceback" not in server_log, server_log[-4000:]
 
     for name, response in zip(BODIES_BEYOND_LIMITS, refused, strict=True):
