@@ -23,6 +23,7 @@ from lgp_tui.screens.checkpoint_browser import CheckpointBrowser
 from lgp_tui.screens.fork_dialog import ForkDialog
 from lgp_tui.screens.help_screen import HelpScreen
 from lgp_tui.screens.template_gallery import TemplateGallery
+from lgp_tui.widgets.run_log.run_log import RunLog
 
 from .conftest import SIZE, interrupt_dialog_ready, loaded_graph, wait_until
 
@@ -36,11 +37,20 @@ async def loaded(app: WorkbenchApp, pilot: Pilot) -> None:
 
 
 async def still(app: WorkbenchApp, pilot: Pilot) -> None:
-    """Stop the text cursors blinking: a snapshot taken mid-blink would differ."""
+    """Stop the text cursors blinking (a snapshot taken mid-blink would differ), then
+    wait until the run log has taken in every event and laid itself out: on a loaded
+    machine one pause was not always enough (its scrollbar differed)."""
     for screen in app.screen_stack:
         for widget in screen.query("Input, TextArea"):
             widget.cursor_blink = False
-    await pilot.pause()
+    logs = list(app.query(RunLog))
+    last = None
+    for _ in range(100):
+        await pilot.pause()
+        now = [(len(log.entries), log.scroll_y, log.max_scroll_y, log.virtual_size) for log in logs]
+        if now == last:
+            break
+        last = now
 
 
 def scene(app: WorkbenchApp, setup):
