@@ -8,7 +8,9 @@ BIN="$PWD/.venv/bin"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-"$BIN/python" -m build --wheel --outdir "$work/dist" . >"$work/build.log" 2>&1 \
+# uv builds the same wheel (setuptools, the pyproject's backend) in ~1.5 s where
+# `python -m build` took ~6 s setting up its isolated environment with pip
+"$BIN/uv" build --quiet --wheel --out-dir "$work/dist" . >"$work/build.log" 2>&1 \
     || { cat "$work/build.log"; exit 1; }
 "$BIN/uv" venv --quiet --python "$BIN/python" "$work/venv"
 VIRTUAL_ENV="$work/venv" "$BIN/uv" pip install --quiet "$work"/dist/*.whl
