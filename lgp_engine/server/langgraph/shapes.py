@@ -20,20 +20,6 @@ from ..usage import public_usage
 
 # --------------------------------------------------------------------------- basics
 
-STREAM_MODES = frozenset(
-    {
-        "values",
-        "updates",
-        "messages",
-        "messages-tuple",
-        "custom",
-        "debug",
-        "tasks",
-        "checkpoints",
-        "events",
-    }
-)
-
 #: Our run statuses in the official vocabulary.
 RUN_STATUS: dict[RunStatus, str] = {
     RunStatus.QUEUED: "pending",
