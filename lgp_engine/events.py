@@ -31,6 +31,11 @@ EventType = Literal[
     "tool.denied",
     "agent.repair",
     "agent.fallback",
+    "agent.init",
+    "agent.message",
+    "agent.tool_use",
+    "agent.tool_result",
+    "agent.result",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 TERMINAL_TYPES = frozenset(STATUS_FOR_EVENT)
@@ -82,6 +87,18 @@ class UsageTotals(TypedDict):
     calls: int
     by_model: dict[str, Any]
     llm_calls: NotRequired[list[dict[str, Any]]]  # on node.finished: each call
+    cost_models: NotRequired[list[str]]  # how the calls were priced (per_token, subscription...)
+    subscription: NotRequired[SubscriptionCost]  # on a run billed by a fixed subscription
+
+
+class SubscriptionCost(TypedDict):
+    """What a run costs under a fixed subscription (``cost_model: fixed_subscription``):
+    the month's fee spread over the workflow's runs this month."""
+
+    cost_model: str
+    monthly_cost: float
+    workflow_invocations: int
+    cost_per_invocation: float
 
 
 class NodeFinishedData(TypedDict):
@@ -231,6 +248,97 @@ class AgentFallbackData(TypedDict):
     next: str
 
 
+class AgentInitData(TypedDict):
+    """``agent.init``: a Claude Code session started (or resumed) in a repository."""
+
+    node: str | None
+    path: list[str]
+    role: str
+    session_id: str
+    model: str | None
+    tools: list[str]
+    cwd: str
+    repository: str
+    resumed: str | None  # the session id it continued, if any
+    forked: bool  # resumed as a new branch (a forked thread) rather than in place
+    via: str  # "cli" (the Claude Code CLI) or "mcp" (a tool on an MCP server)
+    permission_mode: NotRequired[str | None]
+    mcp_servers: NotRequired[list[str]]
+    worktree: NotRequired[str | None]
+
+
+class AgentMessageData(TypedDict):
+    """``agent.message``: text the Claude Code session wrote."""
+
+    node: str | None
+    path: list[str]
+    role: str
+    session_id: str
+    text: str
+
+
+class AgentToolUseData(TypedDict):
+    """``agent.tool_use``: the session called one of its tools (input redacted)."""
+
+    node: str | None
+    path: list[str]
+    role: str
+    session_id: str
+    tool: str
+    tool_use_id: str
+    input: Any
+
+
+class AgentToolResultData(TypedDict):
+    """``agent.tool_result``: what a tool call gave back (text cut to 2,000 characters)."""
+
+    node: str | None
+    path: list[str]
+    role: str
+    session_id: str
+    tool: str | None
+    tool_use_id: str
+    is_error: bool
+    size: int
+    text: str
+
+
+class AgentUsage(TypedDict):
+    input_tokens: int
+    output_tokens: int
+    cache_read_tokens: int
+    cache_write_tokens: int
+    total_tokens: int
+
+
+class AgentResultData(TypedDict):
+    """``agent.result``: a Claude Code invocation ended (``is_error`` and ``kind`` say
+    how it failed: ``stalled``, ``timeout``, ``crashed``, ``budget_exceeded``...)."""
+
+    node: str | None
+    path: list[str]
+    role: str
+    session_id: str
+    subtype: str
+    is_error: bool
+    kind: str | None
+    turns: int
+    duration_ms: float
+    duration_api_ms: float | None
+    usage: AgentUsage
+    total_cost_usd: float  # what the agent reported for this invocation
+    session_cost_usd: float  # what it reported for the whole session (resumes add up)
+    cost_usd: float  # what the run counts (0 under a fixed subscription)
+    cost_model: str
+    model: str | None
+    tool_calls: int
+    tools: dict[str, int]  # calls by tool
+    tool_errors: int
+    permission_denials: int
+    events: int  # stream messages of this invocation
+    text: str
+
+
 EventData = (
     RunStartedData
     | NodeStartedData
@@ -247,6 +355,11 @@ EventData = (
     | ToolDeniedData
     | AgentRepairData
     | AgentFallbackData
+    | AgentInitData
+    | AgentMessageData
+    | AgentToolUseData
+    | AgentToolResultData
+    | AgentResultData
 )
 #: The payload type of each event type.
 EVENT_DATA: dict[str, type] = {
@@ -265,6 +378,11 @@ EVENT_DATA: dict[str, type] = {
     "tool.denied": ToolDeniedData,
     "agent.repair": AgentRepairData,
     "agent.fallback": AgentFallbackData,
+    "agent.init": AgentInitData,
+    "agent.message": AgentMessageData,
+    "agent.tool_use": AgentToolUseData,
+    "agent.tool_result": AgentToolResultData,
+    "agent.result": AgentResultData,
 }
 #: Fields of a payload that stay on this machine (the HTTP API leaves them out).
 LOCAL_ONLY_FIELDS = frozenset({"traceback"})

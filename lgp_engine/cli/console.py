@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -37,6 +37,156 @@ def usage_text(usage: Any) -> str:
 def secs(seconds: float) -> str:
     """``12 ms`` under a second, else ``1.23s``."""
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f}s"
+
+
+def clip(text: Any, limit: int | None = 120) -> str:
+    """``text`` on one line (``⏎`` between its lines, runs of spaces made one), cut to
+    ``limit``."""
+    lines = (" ".join(line.split()) for line in str(text or "").splitlines())
+    flat = " ⏎ ".join(line for line in lines if line)
+    return flat if limit is None or len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 turn``, ``3 turns`` (``1,234 ...`` past a thousand)."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+def byte_size(size: int) -> str:
+    """``120 B``, ``4.5 kB``, ``1.2 MB``."""
+    if size < 1000:
+        return f"{size} B"
+    return f"{size / 1000:.1f} kB" if size < 1_000_000 else f"{size / 1_000_000:.1f} MB"
+
+
+def num(d: Mapping[str, Any], key: str) -> int:
+    """``d[key]`` as a count (0 when missing or not a number)."""
+    try:
+        return int(d.get(key) or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def who(d: Mapping[str, Any]) -> str:
+    """The agent role an event is about (its node when it names none)."""
+    return str(d.get("role") or d.get("node") or "?")
+
+
+def session(session_id: Any) -> str:
+    """A Claude Code session id cut to its first 8 characters."""
+    return str(session_id or "?")[:8]
+
+
+def agent_init_lines(d: Mapping[str, Any], verbose: bool) -> list[str]:
+    """``◇ coder: Claude Code session 1a2b3c4d (model) in repo [resumed]``."""
+    model = f" ({d['model']})" if d.get("model") else ""
+    tags = []
+    if d.get("forked"):
+        tags.append(f"forked from {session(d.get('resumed'))}")
+    elif d.get("resumed"):
+        tags.append("resumed")
+    if d.get("via") == "mcp":
+        tags.append("via MCP")
+    if d.get("worktree"):
+        tags.append(f"worktree {d['worktree']}")
+    tagged = "".join(f" [{tag}]" for tag in tags)
+    where = d.get("repository") or d.get("cwd")
+    lines = [
+        f"    ◇ {who(d)}: Claude Code session {session(d.get('session_id'))}"
+        f"{model} in {where}{tagged}"
+    ]
+    if verbose:
+        tools = ", ".join(d.get("tools") or []) or "none"
+        mode = d.get("permission_mode") or "default"
+        lines.append(f"      tools: {tools}; permission mode: {mode}; cwd: {d.get('cwd')}")
+    return lines
+
+
+def agent_message_lines(d: Mapping[str, Any], verbose: bool) -> list[str]:
+    """``💬 coder: text`` (cut to one line; all of it, line by line, in verbose)."""
+    head = f"    💬 {who(d)}: "
+    if not verbose:
+        return [head + clip(d.get("text"))]
+    first, *rest = str(d.get("text") or "").strip().splitlines() or [""]
+    return [head + first, *(f"       {line}" for line in rest)]
+
+
+def agent_tool_use_lines(d: Mapping[str, Any], verbose: bool) -> list[str]:
+    """``🔧 coder: Write {"file_path": ...}`` (the input in full in verbose)."""
+    shown = short(d.get("input"), 100_000 if verbose else 120)
+    return [f"    🔧 {who(d)}: {d.get('tool')} {shown}"]
+
+
+def agent_tool_result_lines(d: Mapping[str, Any], verbose: bool) -> list[str]:
+    """``← Write (120 B)`` or ``✗ Bash error: ...`` (the text too in verbose)."""
+    tool = d.get("tool") or "tool"
+    if d.get("is_error"):
+        return [f"    ✗ {tool} error: {clip(d.get('text'), None if verbose else 100)}"]
+    text = f" {clip(d.get('text'), 160)}" if verbose and d.get("text") else ""
+    return [f"    ← {tool} ({byte_size(num(d, 'size'))}){text}"]
+
+
+def agent_result_lines(d: Mapping[str, Any], verbose: bool) -> list[str]:
+    """``■ coder: 3 turns, ... (12.30s)``, or ``✗ coder: stalled after ...: why``."""
+    stats = agent_stats(d)
+    if d.get("is_error"):
+        kind = d.get("kind") or d.get("subtype") or "error"
+        why = f": {clip(d.get('text'), None if verbose else 100)}" if d.get("text") else ""
+        lines = [f"    ✗ {who(d)}: {kind} after {stats}{why}"]
+    else:
+        lines = [f"    ■ {who(d)}: {stats}"]
+    if verbose:
+        lines.append(f"      {agent_details(d)}")
+    return lines
+
+
+def agent_stats(d: Mapping[str, Any]) -> str:
+    """``3 turns, 4 tool calls, 1,234 in / 56 out tokens, $0.0123 (12.30s)``."""
+    usage = d.get("usage") or {}
+    parts = [
+        plural(num(d, "turns"), "turn"),
+        plural(num(d, "tool_calls"), "tool call"),
+    ]
+    if d.get("tool_errors"):
+        parts.append(plural(num(d, "tool_errors"), "tool error"))
+    if d.get("permission_denials"):
+        parts.append(plural(num(d, "permission_denials"), "permission denial"))
+    parts.append(f"{num(usage, 'input_tokens'):,} in / {num(usage, 'output_tokens'):,} out tokens")
+    parts.append(agent_cost(d))
+    return f"{', '.join(parts)} ({secs(float(d.get('duration_ms') or 0) / 1000)})"
+
+
+def agent_cost(d: Mapping[str, Any]) -> str:
+    """What the run counts; what the agent reported too when that differs (a
+    subscription counts $0)."""
+    counted = float(d.get("cost_usd") or 0)
+    reported = float(d.get("total_cost_usd") or 0)
+    if abs(reported - counted) < 1e-9:
+        return usd(counted)
+    return f"{usd(counted)} [{d.get('cost_model')}: {usd(reported)} reported]"
+
+
+def agent_details(d: Mapping[str, Any]) -> str:
+    """The verbose line under a result: session, model, tools by use, cache, events."""
+    usage = d.get("usage") or {}
+    calls = ", ".join(f"{name} {n}" for name, n in (d.get("tools") or {}).items())
+    tools = f"calls: {calls}" if calls else "no tool calls"
+    cache = (
+        f"cache {num(usage, 'cache_read_tokens'):,} read / "
+        f"{num(usage, 'cache_write_tokens'):,} written"
+    )
+    parts = [f"session {session(d.get('session_id'))}", str(d.get("model") or "?"), tools, cache]
+    return " · ".join([*parts, plural(num(d, "events"), "stream event")])
+
+
+#: The lines of each Claude Code session event, from its data (and ``--verbose``).
+AGENT_LINES: dict[str, Callable[[Mapping[str, Any], bool], list[str]]] = {
+    "agent.init": agent_init_lines,
+    "agent.message": agent_message_lines,
+    "agent.tool_use": agent_tool_use_lines,
+    "agent.tool_result": agent_tool_result_lines,
+    "agent.result": agent_result_lines,
+}
 
 
 class RunPrinter:
@@ -79,6 +229,13 @@ class RunPrinter:
                 calls = entry.get("calls") or 0
                 plural = "call" if calls == 1 else "calls"
                 self.line(f"  {name}: {usage_text(entry)} ({calls} {plural})")
+        plan = usage.get("subscription")
+        if isinstance(plan, dict):
+            self.line(
+                f"Subscription: ${float(plan['cost_per_invocation']):.2f} per invocation "
+                f"(${float(plan['monthly_cost']):.2f}/month over {plan['workflow_invocations']:,} "
+                "runs of this workflow this month)"
+            )
 
     def event(self, e: RunEvent) -> None:
         d = e.data
@@ -126,7 +283,10 @@ class RunPrinter:
             self.line(f"    ↻ {where}: answer failed {d.get('schema')}, repair {attempt}: {errors}")
         elif e.type == "agent.fallback":
             failed = f"{d.get('failed')} failed ({d.get('kind')})"
-            self.line(f"    ⤳ {d.get('role')}: {failed}, trying {d.get('next')}")
+            self.line(f"    ⤳ {who(d)}: {failed}, trying {d.get('next')}")
+        elif e.type in AGENT_LINES:
+            for text in AGENT_LINES[e.type](d, self.verbose):
+                self.line(text)
         elif e.type == "custom" and self.verbose:
             self.line(f"  • custom {short(d.get('value'), 160)}")
         elif e.type == "message.delta" and self.verbose and d.get("content"):

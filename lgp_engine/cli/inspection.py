@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..events import EVENT_TYPES
 from ..jsonable import dumps
 from ..status import RunStatus, status_names
 from .common import (
@@ -21,6 +22,9 @@ from .common import (
     when,
 )
 from .console import PREFIX, short, usage_text, usd
+
+#: The width of the type column of ``lgp events`` (its longest type: agent.tool_result).
+TYPE_WIDTH = max(map(len, EVENT_TYPES))
 
 # Counts and offsets: never negative, and within what SQLite can compare.
 COUNT = click.IntRange(0, 2**31 - 1)
@@ -446,7 +450,7 @@ def events(run_id: str, after: int, as_json: bool, env: str | None, verbose: boo
             click.echo(e.to_json())
         else:
             where = f" {e.node}" if e.node else ""
-            click.echo(f"{e.seq:>6} {_ts(e.ts)} {e.type:<14}{where} {short(e.data, 160)}")
+            click.echo(f"{e.seq:>6} {_ts(e.ts)} {e.type:<{TYPE_WIDTH}}{where} {short(e.data, 160)}")
 
 
 COMMANDS = [threads, history, state, diff, runs, events]

@@ -6,11 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from rich.text import Text
 from textual.app import App, ComposeResult
 
 from lgp_engine import RunEvent, Settings
 from lgp_tui.app import WorkbenchApp
 from lgp_tui.widgets.run_log.run_log import RunLog
+from tests.agent_session import MESSAGE, session_events
 from tests.workflows import copy_workflows
 
 from .conftest import SIZE, status, wait_until
@@ -181,6 +183,55 @@ async def test_tool_events_and_a_failure_kind_read_as_one_line_each() -> None:
         log.set_filter("research -tool.result")
         await pilot.pause()
         assert [row.split()[0] for row in log.shown_rows] == ["→", "⊘"]
+
+
+def styles_at(line: Text, part: str) -> set[str]:
+    """The styles of ``line`` where ``part`` starts."""
+    start = line.plain.index(part)
+    return {str(span.style) for span in line.spans if span.start <= start < span.end}
+
+
+@pytest.mark.asyncio
+async def test_a_claude_code_session_reads_as_lines_under_its_node() -> None:
+    # agent.* events as a Claude Code node emits them (tests/agent_session.py): a
+    # session that succeeds, then a forked one that stalls
+    app = LogApp()
+    async with app.run_test(size=(240, 20)) as pilot:
+        log = app.query_one(RunLog)
+        log.add_event(event(0, "node.started", "implement"))
+        for item in session_events():
+            log.add_event(item)
+        await pilot.pause()
+        assert log.plain == [
+            "  ● implement started",
+            "    ◇ coder: Claude Code session 1a2b3c4d (claude-sonnet-4-5) in /src/app [resumed]",
+            "    » coder: " + MESSAGE.replace("\n", "⏎")[:159] + "…",  # 160 characters
+            '    → coder calls Write {"file_path": "tests/test_core.py"}',
+            "    ← Write (48 B) File created successfully at: tests/test_core.py",
+            '    → coder calls Bash {"command": "pytest -q"}',
+            "    ✖ Bash (2.3 kB) Exit code 1⏎1 failed",
+            "    ■ coder: 3 turns, 2 tool calls, 1 tool error (12.3 s)"
+            " [1,234 in / 56 out tok $0.0123]",
+            "    ◇ coder: Claude Code session 9f8e7d6c (claude-sonnet-4-5) in /src/app"
+            " [forked from 1a2b3c4d] [via MCP] [worktree /src/app-wt]",
+            "    ✖ coder: stalled after 1 turn, 1 tool call, 2 permission denials (95.0 s)"
+            " [1,234 in / 56 out tok $0.00, subscription: $0.004000 reported]"
+            ": no output for 90 s; the session was stopped",
+        ]
+        lines = [entry.text for entry in log.entries]
+        assert styles_at(lines[1], "1a2b3c4d") == {"bold"}
+        assert styles_at(lines[3], "Write") == {"bold"}  # as MCP tool calls are styled
+        assert styles_at(lines[6], "Exit code") == {"red"}
+        assert styles_at(lines[7], "[1,234") == {"yellow"}  # as a node's usage is
+        assert styles_at(lines[9], "stalled") == {"bold red"}
+        assert styles_at(lines[9], ": no output") == {"red"}
+
+        log.set_filter("agent.tool")  # by type, like every event
+        await pilot.pause()
+        assert [row.split()[0] for row in log.shown_rows] == ["→", "←", "→", "✖"]
+        log.set_filter("implement -agent.tool -agent.init")  # by node
+        await pilot.pause()
+        assert [row.split()[0] for row in log.shown_rows] == ["●", "»", "■", "✖"]
 
 
 @pytest.mark.asyncio

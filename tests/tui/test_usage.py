@@ -1,6 +1,7 @@
 """Tokens and cost in the workbench, from real agent runs against the local
 OpenAI-compatible server: per node in the graph pane, per run in the status bar and
-the run log; failure kinds, repairs and fallbacks in the run log."""
+the run log; failure kinds, repairs and fallbacks in the run log; a Claude Code
+session's events under its node, its cost counted once (by its node's usage)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ import yaml
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from lgp_engine import load_settings
+from lgp_engine import RunEvent, Settings, load_settings
+from lgp_engine.events import EventType
 from lgp_tui.app import WorkbenchApp
+from lgp_tui.messages import RunEventReceived
 from lgp_tui.widgets.graph.graph_view import GraphView
 from lgp_tui.widgets.status.status_bar import StatusBar
+from tests.agent_session import USAGE, session_events
 from tests.conftest import FAKE_OPENAI_KEY, copy_project
 from tests.servers.openai_fake import FakeOpenAI
 from tests.usage_project import TEAM_CALLS, TEAM_RUN, script_team, team_project
@@ -161,3 +165,48 @@ async def test_fallback_and_repair_each_have_a_line_in_the_run_log(
     repair = next(line for line in lines if "↻" in line)
     assert repair.strip().startswith("↻ grader: answer failed Grade, repair 1: ")
     assert lines.index(next(line for line in lines if "⤳" in line)) < lines.index(repair)
+
+
+@pytest.mark.asyncio
+async def test_a_claude_code_session_shows_live_and_its_cost_counts_once(
+    settings: Settings,
+) -> None:
+    # the engine counts an agent.result's tokens and cost in its node's usage; the
+    # workbench sums node usage only, so the session's own numbers add nothing
+    usage = {"calls": 1, "total_tokens": USAGE["total_tokens"], "cost_usd": 0.0123}
+    session = session_events("r-agent", "t-agent", node="analyze", first_seq=3)
+
+    def run_event(seq: int, type_: EventType, node: str | None = None, **data: object) -> RunEvent:
+        return RunEvent("r-agent", seq, type_, "t-agent", data, node)
+
+    app = WorkbenchApp(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        graph = await loaded_graph(app, pilot)
+        for item in [
+            run_event(1, "run.started", workflow="basic_workflow", input={}),
+            run_event(2, "node.started", "analyze", path=[]),
+            *session,
+        ]:
+            app.post_message(RunEventReceived(item))
+        await wait_until(pilot, lambda: "stalled after" in log_text(app), what="the session")
+        assert "analyze" in graph.running  # live: the node has not finished yet
+        assert "usage" not in status_text(app)
+        end = len(session) + 3
+        app.post_message(
+            RunEventReceived(
+                run_event(end, "node.finished", "analyze", path=[], duration_ms=9.0, usage=usage)
+            )
+        )
+        app.post_message(
+            RunEventReceived(run_event(end + 1, "run.completed", duration_ms=10.0, usage=usage))
+        )
+        await wait_until(pilot, lambda: status(app) == "completed", what="the run's end")
+        spent = tok(USAGE["total_tokens"], "$0.0123")
+        assert node_line(graph, "analyze").endswith(f" ms · {spent}")
+        assert f"usage {spent}  │" in status_text(app)
+        lines = log_text(app).splitlines()
+        started = lines.index("  ● analyze started")
+        assert [line.split()[0] for line in lines[started + 1 : started + 10]] == [
+            "◇", "»", "→", "←", "→", "✖", "■", "◇", "✖"
+        ]  # fmt: skip
+        assert lines[started + 10].startswith("  ✓ analyze (9.0 ms)")

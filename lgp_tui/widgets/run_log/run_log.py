@@ -29,6 +29,7 @@ from lgp_engine import ReloadEvent, RunEvent, dumps
 
 from ...usage import spent
 from ..text_lines import HIGHLIGHT, text_row
+from .agent_lines import AGENT_LINES
 
 MAX_ENTRIES = 5000
 _EVICT_BATCH = 500
@@ -161,6 +162,8 @@ def describe(event: RunEvent) -> Text | None:
                 ", trying ",
                 (str(data.get("next")), "bold"),
             )
+        case kind if kind in AGENT_LINES:  # a Claude Code session, as it happens
+            return AGENT_LINES[kind](data, node)
     return None
 
 
