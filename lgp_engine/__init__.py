@@ -22,6 +22,29 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
+from .agent_sessions import (
+    AGENT_EVENT_TYPES,
+    AgentActivity,
+    AgentErrorEntry,
+    AgentErrorReport,
+    AgentMetrics,
+    AgentSession,
+    AgentSummary,
+    AgentTimeline,
+    AgentTimelineEntry,
+    AgentToolReport,
+    AgentToolStat,
+    agent_errors,
+    agent_metrics,
+    agent_summary,
+    agent_timeline,
+    agent_tool_calls,
+    describe_agent_event,
+    follow_agent_activity,
+    latest_agent_session,
+    list_agent_sessions,
+    resolve_agent_activity,
+)
 from .checkpointing import (
     CheckpointInfo,
     CheckpointStore,
@@ -53,6 +76,7 @@ from .loader import (
     resolve_target,
 )
 from .providers.base import ERROR_KINDS, LLMProvider, ProviderError, Usage
+from .providers.claude_code import ClaudeCodeNode, create_claude_code_node
 from .providers.factory import AgentNode, create_agent_node
 from .providers.pricing import PriceTable, format_usd
 from .providers.runtime import AgentRuntime, Injection, run_usage
@@ -108,6 +132,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "AGENT_EVENT_TYPES",
     "ERROR_KINDS",
     "EVENT_TYPES",
     "IN_FLIGHT",
@@ -116,14 +141,25 @@ __all__ = [
     "RESUMABLE",
     "STATUS_FOR_EVENT",
     "TERMINAL",
+    "AgentActivity",
+    "AgentErrorEntry",
+    "AgentErrorReport",
+    "AgentMetrics",
     "AgentNode",
     "AgentRuntime",
+    "AgentSession",
+    "AgentSummary",
+    "AgentTimeline",
+    "AgentTimelineEntry",
+    "AgentToolReport",
+    "AgentToolStat",
     "BackgroundServer",
     "Catalog",
     "Change",
     "CheckpointError",
     "CheckpointInfo",
     "CheckpointStore",
+    "ClaudeCodeNode",
     "ConfigError",
     "CreatedWorkflow",
     "Executor",
@@ -157,18 +193,28 @@ __all__ = [
     "WorkflowReloader",
     "WorkflowSource",
     "__version__",
+    "agent_errors",
+    "agent_metrics",
+    "agent_summary",
+    "agent_timeline",
+    "agent_tool_calls",
     "build_catalog",
     "collect",
     "create_agent_node",
     "create_async_checkpointer",
     "create_checkpointer",
+    "create_claude_code_node",
     "create_workflow",
+    "describe_agent_event",
     "diff_values",
     "dumps",
     "flatten_tree",
+    "follow_agent_activity",
     "format_usd",
     "get_template",
     "history_tree",
+    "latest_agent_session",
+    "list_agent_sessions",
     "list_templates",
     "load_settings",
     "load_workflow",
@@ -177,6 +223,7 @@ __all__ = [
     "open_async_checkpoints",
     "open_checkpoints",
     "rerun_plan",
+    "resolve_agent_activity",
     "resolve_in_project",
     "resolve_target",
     "run_usage",

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import ConfigError
 from .providers.settings import (
     AgentRoleSettings,
+    ClaudeCodeSettings,
     LlmProviderSettings,
     McpServerSettings,
     PriceSettings,
@@ -112,6 +113,10 @@ class TracingSettings(_Section):
     path: str = ".lgp/traces.jsonl"
 
 
+#: The ``llm_providers`` entry that configures Claude Code nodes.
+CLAUDE_CODE = "claude_code"
+
+
 class Settings(_Section):
     """Validated configuration of one environment of one project."""
 
@@ -125,11 +130,26 @@ class Settings(_Section):
     server: ServerSettings = ServerSettings()
     tracing: TracingSettings = TracingSettings()
     llm_providers: dict[str, LlmProviderSettings] = Field(default_factory=dict)
+    #: ``llm_providers.claude_code`` of the file (moved here: its options differ).
+    claude_code: ClaudeCodeSettings = ClaudeCodeSettings()
     agents: dict[str, AgentRoleSettings] = Field(default_factory=dict)
     mcp_servers: dict[str, McpServerSettings] = Field(default_factory=dict)
     pricing: dict[str, PriceSettings] = Field(
         default_factory=dict, description="Extends or overrides the bundled price table"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _claude_code_entry(cls, data: Any) -> Any:
+        """``llm_providers.claude_code`` configures Claude Code nodes, not a model
+        endpoint: it becomes :attr:`claude_code`."""
+        providers = data.get("llm_providers") if isinstance(data, dict) else None
+        if isinstance(providers, dict) and CLAUDE_CODE in providers:
+            providers = dict(providers)
+            data = {**data, "llm_providers": providers, "claude_code": providers.pop(CLAUDE_CODE)}
+            if data["claude_code"] is None:
+                del data["claude_code"]
+        return data
 
     def resolve(self, path: str | Path) -> Path:
         """A path from the config, made absolute against the project directory."""
@@ -176,6 +196,8 @@ def load_settings(env: str | None = None, project_dir: str | Path | None = None)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(str(p) for p in err["loc"])
+        if loc[:1] == (CLAUDE_CODE,):  # it was written under llm_providers
+            loc = ("llm_providers", *loc)
         line = _line_for(loc, lines)
         key = ".".join(loc) or "(top level)"
         reason = err["msg"]

@@ -340,7 +340,9 @@ class Executor:
     ) -> dict[str, Any]:
         configurable: dict[str, Any] = {"thread_id": thread_id}
         if self.agents is not None:
-            configurable[SCOPE_KEY] = self.agents.scope(run_id, max_cost_usd=max_cost_usd)
+            configurable[SCOPE_KEY] = self.agents.scope(
+                run_id, max_cost_usd=max_cost_usd, thread_id=thread_id, branch=bool(checkpoint_id)
+            )
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
         config: dict[str, Any] = {

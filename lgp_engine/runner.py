@@ -18,13 +18,14 @@ import enum
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 from . import sync_bridge
 from .checkpointing import CheckpointStore, open_checkpoints
 from .config import Settings
 from .errors import ConflictError, NotFoundError, UsageError
-from .events import RunCancelledData, RunEvent
+from .events import RunCancelledData, RunEvent, SubscriptionCost
 from .executor import Executor, new_run_id, new_thread_id
 from .ids import check_thread_id
 from .jsonable import dumps
@@ -95,6 +96,8 @@ class Runner:
         self.environment = environment
         self.max_steps = max_steps
         self.agents = agents
+        if agents is not None:
+            agents.session_owner = runs.agent_session_thread
         self._executors: dict[str, Executor] = {}
         self._injections: dict[int, list[Injection]] = {}
 
@@ -448,6 +451,8 @@ class Runner:
         )
         try:
             async for event in agen:
+                if event.is_terminal:
+                    event = self._with_subscription(record, event)
                 self.runs.append(event)
                 if event.type in STATUS_FOR_EVENT:
                     self._finish(record, event, started)
@@ -469,6 +474,29 @@ class Runner:
                     self.runs.append(event)
                     self._finish(record, event, started)
 
+    def _with_subscription(self, record: RunRecord, event: RunEvent) -> RunEvent:
+        """The run's end with what it cost under a fixed subscription, when its agent
+        calls are billed that way: the month's fee over the workflow's runs so far
+        this month (``workflow_invocations``), this one included."""
+        usage = event.data.get("usage")
+        if self.agents is None or not isinstance(usage, dict):
+            return event
+        if "subscription" not in (usage.get("cost_models") or ()):
+            return event
+        plan = self.agents.settings.claude_code
+        month = (
+            datetime.now().astimezone().replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        )
+        runs = max(self.runs.count_runs(workflow=record.workflow, since=month.timestamp()), 1)
+        cost = SubscriptionCost(
+            cost_model="fixed_subscription",
+            monthly_cost=plan.monthly_cost,
+            workflow_invocations=runs,
+            cost_per_invocation=round(plan.monthly_cost / runs, 2),
+        )
+        data = {**event.data, "usage": {**usage, "subscription": cost}}
+        return dataclasses.replace(event, data=data)
+
     def _finish(self, record: RunRecord, event: RunEvent, started: float) -> None:
         status = STATUS_FOR_EVENT[event.type]
         fields: dict[str, Any] = {"duration_ms": round((time.perf_counter() - started) * 1000, 3)}
@@ -479,6 +507,8 @@ class Runner:
         if usage or record.usage:
             # a resumed run continues its record: its usage adds to what it had
             fields["usage"] = merge_usage(record.usage, usage)
+            if isinstance(usage, dict) and "subscription" in usage:
+                fields["usage"]["subscription"] = usage["subscription"]
         self.runs.transition(record.run_id, status, **fields)
 
     def _require_checkpoint(self, thread_id: str, checkpoint_id: str) -> None:

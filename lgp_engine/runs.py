@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS lgp_events (
     payload TEXT NOT NULL,
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS lgp_events_type ON lgp_events (type);
 """
 
 
@@ -576,6 +577,73 @@ class RunStore:
                 ts=ts,
             )
             for seq, ts, type_, node, payload in rows
+        ]
+
+    def count_runs(self, *, workflow: str | None = None, since: float | None = None) -> int:
+        """How many runs (of ``workflow``, created at or after ``since``) are recorded."""
+        clauses: list[str] = ["1 = 1"]
+        params: list[Any] = []
+        if workflow is not None:
+            clauses.append("workflow = ?")
+            params.append(workflow)
+        if since is not None:
+            clauses.append("created_at >= ?")
+            params.append(since)
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT COUNT(*) FROM lgp_runs WHERE {' AND '.join(clauses)}", params
+            ).fetchone()
+        return int(row[0])
+
+    def agent_session_thread(self, session_id: str) -> str | None:
+        """The thread whose run last continued Claude Code session ``session_id``."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT r.thread_id FROM lgp_events e JOIN lgp_runs r ON r.run_id = e.run_id "
+                "WHERE e.type = 'agent.init' AND json_extract(e.payload, '$.session_id') = ? "
+                "ORDER BY e.ts DESC LIMIT 1",
+                (session_id,),
+            ).fetchone()
+        return row[0] if row else None
+
+    def events_of_types(
+        self,
+        types: Collection[str],
+        *,
+        since: float | None = None,
+        run_ids: Collection[str] | None = None,
+    ) -> list[RunEvent]:
+        """Events of the given types across runs, in time order (then by run and seq),
+        each with its run's thread id: those recorded at or after ``since`` (seconds
+        since the epoch), of the runs ``run_ids`` only when given."""
+        if not types or (run_ids is not None and not run_ids):
+            return []
+        clauses = [f"e.type IN ({','.join('?' * len(types))})"]
+        params: list[Any] = list(types)
+        if since is not None:
+            clauses.append("e.ts >= ?")
+            params.append(float(since))
+        if run_ids is not None:
+            clauses.append(f"e.run_id IN ({','.join('?' * len(run_ids))})")
+            params.extend(run_ids)
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT e.run_id, e.seq, e.ts, e.type, e.node, e.payload, r.thread_id "
+                "FROM lgp_events e JOIN lgp_runs r ON r.run_id = e.run_id "
+                f"WHERE {' AND '.join(clauses)} ORDER BY e.ts, e.run_id, e.seq",
+                params,
+            ).fetchall()
+        return [
+            RunEvent(
+                run_id=run_id,
+                seq=seq,
+                type=type_,
+                thread_id=thread_id,
+                data=json.loads(payload),
+                node=node,
+                ts=ts,
+            )
+            for run_id, seq, ts, type_, node, payload, thread_id in rows
         ]
 
     # -- helpers ----------------------------------------------------------------

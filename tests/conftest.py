@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.processes import run_lgp
+from tests.servers.anthropic_fake import FakeAnthropic
 from tests.servers.openai_fake import FakeOpenAI
 from tests.workflows import copy_workflows
 
@@ -118,3 +119,20 @@ def fake_openai(openai_server: FakeOpenAI) -> FakeOpenAI:
     clients take ``.base_url`` and ``.api_key``."""
     openai_server.reset()
     return openai_server
+
+
+@pytest.fixture(scope="session")
+def anthropic_server() -> Iterator[FakeAnthropic]:
+    """The local Anthropic-compatible server (tests/servers/anthropic_server.py), one
+    process per xdist worker; the real Claude Code CLI talks to it. Tests take
+    ``fake_anthropic``."""
+    server = FakeAnthropic.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fake_anthropic(anthropic_server: FakeAnthropic) -> FakeAnthropic:
+    """``anthropic_server`` reset for this test (no script, faults or logged requests)."""
+    anthropic_server.reset()
+    return anthropic_server

@@ -13,7 +13,7 @@ import sys
 import click
 
 from .._version import __version__
-from . import cost, inspection, run, serve, templates
+from . import agents, cost, inspection, run, serve, templates
 from .common import fail, parse_json_option
 
 
@@ -30,6 +30,7 @@ def cli() -> None:
       lgp threads / lgp history t1 / lgp state t1 / lgp diff t1 A B
       lgp runs / lgp events RUN_ID --after 10
       lgp cost --since 7d                    # tokens and USD, by model and workflow
+      lgp agents list / lgp agents latest    # Claude Code sessions: tools, errors, cost
     Time travel:
       lgp replay t1 --checkpoint ID          # re-run the nodes after ID
       lgp fork t1 --checkpoint ID --update '{"x": 1}'
@@ -43,7 +44,7 @@ def cli() -> None:
     """
 
 
-for module in (run, inspection, cost, templates, serve):
+for module in (run, inspection, cost, agents, templates, serve):
     for command in module.COMMANDS:
         cli.add_command(command)
 

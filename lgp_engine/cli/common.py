@@ -51,6 +51,9 @@ _HINTS = {
     "`lgp run WORKFLOW --thread {thread_id}` adds input",
     "value_required": "e.g. lgp resume {thread_id} --value '\"yes\"'",
     "unknown_workflow": "or create one with `lgp create NAME`",
+    "unknown_agent_target": "`lgp agents list` lists sessions, `lgp runs` runs",
+    "ambiguous_agent_target": "`lgp agents list` lists sessions, `lgp runs` runs",
+    "no_agent_sessions": "they appear once a workflow with a Claude Code node has run",
 }
 
 

@@ -29,6 +29,7 @@ ErrorKind = Literal[
     "stalled",  # a long-running agent stopped producing output
     "crashed",  # an agent process ended unexpectedly
     "bad_request",  # the endpoint rejected the request itself (400, unknown model...)
+    "max_turns",  # an agent used every turn it was given without finishing
 ]
 ERROR_KINDS: tuple[str, ...] = get_args(ErrorKind)
 #: Kinds that a role's ``fallbacks`` may try another provider for.
@@ -121,7 +122,9 @@ def sum_usage(calls: list[dict[str, Any]]) -> UsageTotals:
     total["cost_usd"] = 0.0
     total["calls"] = 0
     by_model: dict[str, dict[str, Any]] = {}
+    models: set[str] = set()
     for call in calls:
+        models.add(str(call.get("cost_model") or "per_token"))
         name = f"{call.get('provider') or '?'}:{call.get('model') or '?'}"
         entry = by_model.setdefault(name, {**dict.fromkeys(keys, 0), "cost_usd": 0.0, "calls": 0})
         for bucket in (total, entry):
@@ -133,6 +136,8 @@ def sum_usage(calls: list[dict[str, Any]]) -> UsageTotals:
     for entry in by_model.values():
         entry["cost_usd"] = round(entry["cost_usd"], 8)
     total["by_model"] = by_model
+    if models:
+        total["cost_models"] = sorted(models)
     return cast(UsageTotals, total)
 
 
@@ -143,7 +148,9 @@ def merge_usage(*totals: Any) -> UsageTotals:
         if not total:
             continue
         for key, value in total.items():
-            if key == "by_model":
+            if key == "cost_models":
+                out["cost_models"] = sorted({*out.get("cost_models", ()), *value})
+            elif key == "by_model":
                 for name, entry in value.items():
                     into = out["by_model"].setdefault(name, dict.fromkeys(entry, 0))
                     for k, v in entry.items():

@@ -30,9 +30,12 @@ from pydantic import BaseModel
 
 from ..errors import ConfigError, UsageError
 from .base import FALLBACK_KINDS, ProviderError
+from .claude_code import ClaudeCodeNode, create_claude_code_node
 from .repair import OutputSchema
 from .runtime import AgentRuntime, Binding, Injection, scope_of
 from .settings import PROVIDER_KINDS
+
+CLAUDE_CODE = "claude_code"
 
 if TYPE_CHECKING:  # LangGraph reads the annotation's name: no import at run time
     from langchain_core.runnables import RunnableConfig
@@ -155,12 +158,15 @@ def create_agent_node(
     provider_type: str,
     config: Mapping[str, Any],
     provider_config: Mapping[str, Any] | None = None,
-) -> AgentNode:
+) -> AgentNode | ClaudeCodeNode:
     """A node that runs an agent role on a model.
 
     Args:
         provider_type: ``openai``, ``ollama``, ``vllm`` or ``openai_compatible``: the
-            role's default provider (a name under ``llm_providers`` in config).
+            role's default provider (a name under ``llm_providers`` in config); or
+            ``claude_code``: a Claude Code session (``config`` then holds
+            ``role_name``, ``repository``, ``mcp_session`` and the options of
+            :func:`~lgp_engine.providers.claude_code.create_claude_code_node`).
         config: ``role_name`` (required), ``model``, ``prompt`` (a template over state
             fields; default ``{task}``), ``system_prompt``, ``tools`` (allow-list of
             MCP tools: ``"server.tool"``, ``"tool"``, ``"server.*"``),
@@ -172,9 +178,22 @@ def create_agent_node(
     Returns ``{f"{role_name}_output": answer}`` as the node's update, plus the
     exchange on ``messages`` when the state has that channel.
     """
+    if provider_type == CLAUDE_CODE:
+        options = dict(config)
+        role = options.pop("role_name", None)
+        if not role or "repository" not in options:
+            raise ConfigError(
+                "a claude_code agent node needs a role_name and a repository",
+                field="role_name" if not role else "repository",
+            )
+        repository = options.pop("repository")
+        return create_claude_code_node(
+            role, repository, options.pop("mcp_session", None), **options
+        )
     if provider_type not in AGENT_PROVIDER_TYPES:
         raise ConfigError(
-            f"unknown provider type {provider_type!r} (known: {', '.join(AGENT_PROVIDER_TYPES)})",
+            f"unknown provider type {provider_type!r} "
+            f"(known: {', '.join((*AGENT_PROVIDER_TYPES, CLAUDE_CODE))})",
             field="provider_type",
             code="unknown_provider",
         )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +97,9 @@ class AgentRuntime:
         self.redactor = Redactor(_configured_secrets(settings))
         self._mcp: McpManager | None = None
         self._lock = threading.Lock()
+        #: The thread that last continued a Claude Code session (set by the Runner
+        #: from its run store): a session another thread owns is forked, not shared.
+        self.session_owner: Callable[[str], str | None] = lambda session_id: None
 
     # -- configuration ------------------------------------------------------------
     @property
@@ -240,10 +243,18 @@ class AgentRuntime:
             mcp.close()
 
     # -- runs -------------------------------------------------------------------------
-    def scope(self, run_id: str, *, max_cost_usd: float | None = None) -> RunScope:
-        """A fresh scope for one run."""
+    def scope(
+        self,
+        run_id: str,
+        *,
+        max_cost_usd: float | None = None,
+        thread_id: str | None = None,
+        branch: bool = False,
+    ) -> RunScope:
+        """A fresh scope for one run (``branch``: it starts from a checkpoint that may
+        not be the thread's newest: a replay or fork)."""
         budget = max_cost_usd if max_cost_usd is not None else self.settings.runs.max_cost_usd
-        return RunScope(self, run_id, budget)
+        return RunScope(self, run_id, budget, thread_id=thread_id, branch=branch)
 
 
 @dataclass
@@ -253,6 +264,8 @@ class RunScope:
     runtime: AgentRuntime
     run_id: str | None
     max_cost_usd: float | None = None
+    thread_id: str | None = None
+    branch: bool = False
     spent_usd: float = 0.0
     calls: list[dict[str, Any]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -275,6 +288,14 @@ class RunScope:
             "data": self.redact(data),
         }
         writer(payload)
+
+    @property
+    def remaining_usd(self) -> float | None:
+        """What the run may still spend (None: no budget)."""
+        if self.max_cost_usd is None:
+            return None
+        with self._lock:
+            return max(self.max_cost_usd - self.spent_usd, 0.0)
 
     def check_budget(self, next_call_usd: float, *, role: str, endpoint: Endpoint) -> None:
         """Refuse a call that would take the run past its budget."""
@@ -349,6 +370,9 @@ def _configured_secrets(settings: Settings) -> Iterator[str]:
     for entry in settings.llm_providers.values():
         if entry.api_key is not None:
             yield entry.api_key.get_secret_value()
+    if settings.claude_code.api_key is not None:
+        yield settings.claude_code.api_key.get_secret_value()
+    yield from (v for k, v in settings.claude_code.env.items() if _secretish(k))
     for server in settings.mcp_servers.values():
         yield from server.headers.values()
         yield from (v for k, v in server.env.items() if _secretish(k))

@@ -19,7 +19,7 @@ Example::
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -125,3 +125,52 @@ class PriceSettings(_Section):
     output_per_million: float = Field(ge=0)
     cached_input_per_million: float | None = Field(None, ge=0)
     cache_write_per_million: float | None = Field(None, ge=0)
+
+
+class ClaudeCodeSettings(_Section):
+    """``llm_providers.claude_code``: how Claude Code nodes run the Claude Code CLI, and
+    the defaults of their options (a node's own options win)."""
+
+    enabled: bool = True
+    cli_path: str | None = Field(
+        None,
+        description="The claude executable; default: the one claude-agent-sdk bundles, "
+        "else `claude` on PATH",
+    )
+    base_url: str | None = Field(None, description="ANTHROPIC_BASE_URL for the CLI")
+    api_key: SecretStr | None = Field(
+        None, description="ANTHROPIC_API_KEY for the CLI (default: its own login); never logged"
+    )
+    model: str | None = None
+    allowed_tools: list[str] | None = Field(
+        None,
+        description="Tools the CLI may use without asking; bare file tools (Read, Edit...) "
+        "are limited to the repository",
+    )
+    permission_mode: str = Field("acceptEdits", description="The CLI's --permission-mode")
+    max_turns: int | None = Field(None, ge=1)
+    max_budget_usd: float | None = Field(None, gt=0, description="Per invocation")
+    append_system_prompt: str | None = None
+    timeout_s: float = Field(1800.0, gt=0, description="Longest one invocation may run")
+    stall_timeout_s: float = Field(
+        300.0, gt=0, description="Longest the CLI may go without a stream message"
+    )
+    max_retries: int | None = Field(
+        None, ge=0, le=20, description="CLAUDE_CODE_MAX_RETRIES for API errors (CLI default 10)"
+    )
+    env: dict[str, str] = Field(default_factory=dict, description="Added to the CLI's env")
+    add_dirs: list[str] = Field(
+        default_factory=list, description="Directories besides the repository it may use"
+    )
+    mcp_servers: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="MCP servers for Claude Code (its --mcp-config)"
+    )
+    isolation: Literal["none", "worktree"] = Field(
+        "none", description="worktree: each invocation in its own git worktree"
+    )
+    keep_worktree: bool = False
+    mcp_tool: str = Field(
+        "mesh_execute", description="The tool nodes with an mcp_session call instead"
+    )
+    cost_model: Literal["per_token", "fixed_subscription"] = "per_token"
+    monthly_cost: float = Field(20.0, ge=0, description="USD a month, for fixed_subscription")

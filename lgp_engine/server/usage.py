@@ -28,11 +28,23 @@ class ModelUsage(BaseModel):
     calls: int = Field(0, ge=0, description="How many model calls.")
 
 
+class SubscriptionCost(BaseModel):
+    """What a run costs when its agent is billed by a fixed monthly subscription."""
+
+    cost_model: str = Field("fixed_subscription")
+    monthly_cost: float = Field(ge=0, description="USD a month.")
+    workflow_invocations: int = Field(ge=1, description="Runs of the workflow this month.")
+    cost_per_invocation: float = Field(ge=0, description="monthly_cost / workflow_invocations.")
+
+
 class RunUsage(ModelUsage):
     """The model calls of a run: totals, and the same by ``provider:model``."""
 
     by_model: dict[str, ModelUsage] = Field(
         default_factory=dict, description="By ``provider:model`` (``openai:gpt-4o-mini``)."
+    )
+    subscription: SubscriptionCost | None = Field(
+        None, description="Set when the run's agent is billed by a fixed subscription."
     )
 
 

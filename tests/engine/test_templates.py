@@ -31,6 +31,7 @@ EXPECTED = {  # name -> complexity, in the order `lgp templates` shows them
     "basic": "beginner",
     "data_pipeline": "intermediate",
     "multi_agent": "intermediate",
+    "with_claude_code": "intermediate",
     "custom": "advanced",
 }
 
@@ -331,6 +332,26 @@ def test_every_template_runs_through_the_api(
         ollama = LlmProviderSettings(base_url=fake.base_url, api_key=FAKE_OPENAI_KEY)  # type: ignore[call-arg]
         agents = AgentRuntime(settings.model_copy(update={"llm_providers": {"ollama": ollama}}))
         fake.script({"match": "demanding editor", "content": "APPROVE"})
+    if template == "with_claude_code":  # the real Claude Code CLI, on the local server
+        from pydantic import SecretStr
+
+        from lgp_engine import AgentRuntime
+
+        claude = request.getfixturevalue("fake_anthropic")
+        claude.script({"text": "Added the README."})
+        (project / "home").mkdir()
+        cc = settings.claude_code.model_copy(
+            update={
+                "base_url": claude.url,
+                "api_key": SecretStr("sk-ant-test"),
+                "env": {
+                    "HOME": str(project / "home"),
+                    "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+                },
+                "max_retries": 0,
+            }
+        )
+        agents = AgentRuntime(settings.model_copy(update={"claude_code": cc}))
     name = f"from_{template}"
     create_workflow(name, template, settings)
     memory = settings.model_copy(update={"checkpointer": CheckpointerSettings(backend="memory")})
@@ -350,6 +371,9 @@ def test_every_template_runs_through_the_api(
     elif template == "custom":
         assert out["iterations"] == 3
         assert out["history"][-1] == "finalize after 3 refinement(s)"
+    elif template == "with_claude_code":
+        assert out["coder_output"] == "Added the README."
+        assert out["coder_session_id"] and "Task: Add a README.md" in out["plan"]
     elif template == "multi_agent":
         assert out["reviewer_output"] == "APPROVE"
         assert out["writer_output"].startswith("llama3.2 says: Task:")

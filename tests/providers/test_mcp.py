@@ -34,7 +34,19 @@ pytestmark = pytest.mark.xdist_group("mcp")
 
 REPO = Path(__file__).resolve().parents[2]
 SERVER = ("-m", "tests.servers.mcp_tools_server")
-TOOLS = {"now", "add", "echo", "fail", "sleep", "crash", "pid", "auth_header", "cwd", "env"}
+TOOLS = {
+    "now",
+    "add",
+    "echo",
+    "fail",
+    "sleep",
+    "crash",
+    "pid",
+    "auth_header",
+    "cwd",
+    "env",
+    "mesh_execute",
+}
 TOKEN = "s3cret-value"
 SECRET = f"Bearer {TOKEN}"
 

@@ -29,6 +29,7 @@ USAGE_KEYS = {
     "cost_usd",
     "calls",
     "by_model",
+    "subscription",  # None unless a fixed subscription bills the run's agent
 }
 
 
@@ -53,7 +54,7 @@ async def client(usage_server: ServerProcess) -> AsyncIterator[LangGraphClient]:
 
 def assert_team_usage(usage: dict[str, Any], runs: int = 1) -> None:
     """``usage`` is that of ``runs`` team runs, every documented key present."""
-    assert set(usage) == USAGE_KEYS
+    assert set(usage) == USAGE_KEYS and usage["subscription"] is None
     assert usage["calls"] == runs * TEAM_RUN["calls"]
     assert usage["input_tokens"] == runs * TEAM_RUN["input_tokens"]
     assert usage["output_tokens"] == runs * TEAM_RUN["output_tokens"]
@@ -63,7 +64,7 @@ def assert_team_usage(usage: dict[str, Any], runs: int = 1) -> None:
     for name, cost in TEAM_RUN["by_model"].items():
         entry = usage["by_model"][name]
         assert entry["calls"] == runs and entry["cost_usd"] == pytest.approx(runs * cost)
-        assert set(entry) == USAGE_KEYS - {"by_model"}
+        assert set(entry) == USAGE_KEYS - {"by_model", "subscription"}
 
 
 def test_invoke_answers_usage_and_run_records_keep_it(

@@ -56,7 +56,8 @@ class FakeAnthropic:
 
     def script(self, *items: dict[str, Any]) -> None:
         """Queue replies: ``{"text", "tool_uses": [{"name", "input", "id"}], "usage",
-        "stop_reason", "delay_ms", "chunk_delay_ms", "match", "model"}``."""
+        "stop_reason", "delay_ms", "chunk_delay_ms", "match", "model", "barrier",
+        "parties"}`` (``barrier``: answer once ``parties`` such requests are in flight)."""
         self._post("/script", {"responses": list(items)})
 
     def fault(self, **spec: Any) -> None:

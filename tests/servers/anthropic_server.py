@@ -17,7 +17,9 @@ What it answers is scripted through a JSON control API under ``/_control/``:
 - ``POST /_control/script`` ``{"responses": [ITEM, ...]}`` queues replies. ITEM:
   ``{"text", "tool_uses": [{"name", "input": {...}, "id"}], "usage": {"input_tokens",
   "output_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"},
-  "stop_reason", "delay_ms", "chunk_delay_ms", "match", "model"}`` (all optional).
+  "stop_reason", "delay_ms", "chunk_delay_ms", "match", "model", "barrier",
+  "parties"}`` (all optional; with ``barrier``, the reply waits until ``parties``
+  requests with that barrier are in flight at once).
   A request takes the first queued item whose ``match`` (a substring of its
   ``messages`` as JSON) and ``model`` fit; with none, the default reply
   ``"Done: <first 8 words of the last user text>"``.
@@ -90,6 +92,10 @@ class ScriptItem(_Strict):
     chunk_delay_ms: int = Field(default=0, ge=0)  # between two stream events
     match: str | None = None
     model: str | None = None
+    # answer only once ``parties`` requests with the same ``barrier`` name are in
+    # flight at once: proves clients run concurrently (sequential ones never get there)
+    barrier: str | None = None
+    parties: int = Field(default=2, ge=1)
 
 
 class Script(_Strict):
@@ -133,8 +139,10 @@ class State:
     faults: list[Fault] = field(default_factory=list)  # ``times`` counts down in place
     log: list[dict[str, Any]] = field(default_factory=list)
     server: uvicorn.Server | None = None
+    arrived: dict[str, int] = field(default_factory=dict)  # requests at each barrier
 
     def reset(self) -> None:
+        self.arrived.clear()
         self.queue.clear()
         self.faults.clear()
         self.log.clear()
@@ -429,6 +437,8 @@ def create_app(state: State) -> FastAPI:
         item = None if fault is not None else state.take_item(model, messages_json)
         delay_ms = item.delay_ms if item is not None and item.delay_ms is not None else None
         await asyncio.sleep((state.delay_ms if delay_ms is None else delay_ms) / 1000)
+        if item is not None and item.barrier is not None:
+            await _barrier(item.barrier, item.parties)
 
         reply = _build_reply(entry["n"], model, body, item)
         if fault is not None:
@@ -469,6 +479,15 @@ def create_app(state: State) -> FastAPI:
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "request-id": f"req_fake{reply.n}"},
         )
+
+    async def _barrier(name: str, parties: int) -> None:
+        """Wait until ``parties`` requests have reached barrier ``name`` (or the server stops)."""
+        state.arrived[name] = state.arrived.get(name, 0) + 1
+        deadline = time.monotonic() + STALL_SECONDS
+        while state.arrived.get(name, 0) < parties and not state.stopping:
+            if time.monotonic() > deadline:
+                return
+            await asyncio.sleep(0.01)
 
     async def _stall(receive: Receive) -> None:
         """Hold the request: until the client goes, the server stops or STALL_SECONDS pass."""

@@ -72,6 +72,18 @@ def crash() -> str:
 
 
 @server.tool()
+def mesh_execute(repository: str, task: str, session_id: str | None = None) -> dict[str, Any]:
+    """What a server running Claude Code behind MCP answers (seed R5.1): the output
+    and the session id (a new one, or the one given, continued)."""
+    files = sorted(p for p in os.listdir(repository) if not p.startswith("."))
+    return {
+        "output": f"did {task!r} in {os.path.basename(repository)} (files: {', '.join(files)})",
+        "session_id": session_id or f"mesh-{abs(hash((repository, task))) % 10**8:08d}",
+        "turns": 1,
+    }
+
+
+@server.tool()
 def pid() -> int:
     """The server's process id: tells a restarted server from the first one."""
     return os.getpid()

@@ -1,51 +1,29 @@
 """The real Claude Code CLI (bundled in ``claude-agent-sdk``) against the fake
 Anthropic server, offline: what a Claude Code node will read from the CLI.
 
-Skipped when ``claude-agent-sdk`` (not a project dependency yet) is not installed.
-Each CLI run takes about 0.6 s (2 cores)."""
+The CLI is the one ``claude-agent-sdk`` bundles (the ``claude-code`` extra, which
+the test setup installs). What the CLI does with tool calls and resumed sessions is
+tested through Claude Code nodes (``tests/providers/test_claude_code.py``)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lgp_engine.providers.claude_cli import bundled_cli
 from tests.processes import process_env
 from tests.servers.anthropic_fake import FakeAnthropic
 
-
-def _bundled_cli() -> Path | None:
-    spec = importlib.util.find_spec("claude_agent_sdk")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations))) / "_bundled" / "claude"
-    return path if path.is_file() else None
-
-
-CLI = _bundled_cli()
-pytestmark = pytest.mark.skipif(
-    CLI is None,
-    reason="the Claude Code CLI is not installed (claude-agent-sdk bundles it; "
-    "it is not a project dependency yet)",
-)
-
-
-@pytest.fixture(scope="module")
-def anthropic_server() -> Iterator[FakeAnthropic]:
-    server = FakeAnthropic.start()
-    yield server
-    server.stop()
+CLI = bundled_cli()
 
 
 @pytest.fixture
-def fake(anthropic_server: FakeAnthropic) -> FakeAnthropic:
-    anthropic_server.reset()
-    return anthropic_server
+def fake(fake_anthropic: FakeAnthropic) -> FakeAnthropic:
+    return fake_anthropic
 
 
 @pytest.fixture
@@ -70,7 +48,7 @@ def claude(fake: FakeAnthropic, repo: Path, *args: str) -> tuple[int, list[dict[
             "CLAUDE_CODE_MAX_RETRIES": "0",
         }
     )
-    assert CLI is not None
+    assert CLI is not None, "the Claude Code CLI is not installed (pip install -e '.[claude-code]')"
     done = subprocess.run(
         [str(CLI), *args, "--output-format", "stream-json", "--verbose"],
         cwd=repo,
@@ -115,37 +93,3 @@ def test_init_then_assistant_then_result(fake: FakeAnthropic, repo: Path) -> Non
         "claude-sonnet-4-5",
     )
     assert request["has_x_api_key"] and "Write" in request["tools"]
-
-
-def test_write_tool_creates_the_file(fake: FakeAnthropic, repo: Path) -> None:
-    target = repo / "notes.txt"
-    fake.script(
-        {"tool_uses": [{"name": "Write", "input": {"file_path": str(target), "content": "hi\n"}}]},
-        {"text": "Wrote notes.txt."},
-    )
-    code, lines = claude(fake, repo, "-p", "Write notes", "--permission-mode", "acceptEdits")
-
-    assert code == 0
-    assert target.read_text() == "hi\n"
-    (tool_result,) = [m for m in lines if m["type"] == "user"]
-    block = tool_result["message"]["content"][0]
-    assert block["type"] == "tool_result" and not block.get("is_error")
-    assert lines[-1]["result"] == "Wrote notes.txt."
-    assert lines[-1]["num_turns"] == 2 and lines[-1]["permission_denials"] == []
-    _, second = fake.requests()
-    sent = second["messages"][-1]["content"][0]
-    assert sent["type"] == "tool_result" and sent["tool_use_id"] == block["tool_use_id"]
-
-
-def test_resume_sends_the_earlier_turns(fake: FakeAnthropic, repo: Path) -> None:
-    fake.script({"text": "First answer ALPHA."}, {"text": "Second answer BETA."})
-    _, first = claude(fake, repo, "-p", "first question")
-    session = first[-1]["session_id"]
-    code, second = claude(fake, repo, "-p", "second question", "--resume", session)
-
-    assert code == 0
-    assert second[-1]["session_id"] == session
-    assert second[-1]["result"] == "Second answer BETA."
-    sent = json.dumps(fake.requests()[-1]["messages"])
-    assert "first question" in sent and "First answer ALPHA." in sent
-    assert sent.index("First answer ALPHA.") < sent.index("second question")

@@ -55,6 +55,7 @@ async def test_lists_templates_with_complexity_and_previews_source(settings: Set
             ["basic", "beginner"],
             ["data_pipeline", "intermediate"],
             ["multi_agent", "intermediate"],
+            ["with_claude_code", "intermediate"],
             ["custom", "advanced"],
         ]
         assert all("\n" in p for p in prompts)  # the description under each name

@@ -1,0 +1,92 @@
+"""The processes an agent process started, and how to stop all of them.
+
+The Claude Code CLI runs its tool shells in sessions of their own, so signalling its
+process group does not reach them; when the CLI is killed outright (SIGKILL) they are
+orphaned. We keep a snapshot of its descendants (read from ``/proc``) and stop those
+too. A process is named by ``(pid, start time)`` so that a pid reused by an unrelated
+process is never signalled. Without ``/proc`` (not Linux) only the direct child and
+its process group are stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+#: A process: its pid and its start time (clock ticks after boot).
+Proc = tuple[int, int]
+
+_PROC = Path("/proc")
+
+
+def _stat(pid: int) -> tuple[int, int] | None:
+    """``(parent pid, start time)`` of ``pid``, or None when it is gone (or a zombie)."""
+    try:
+        raw = (_PROC / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    # the command name (field 2) is in parentheses and may hold spaces: split after it
+    fields = raw[raw.rfind(")") + 2 :].split()
+    if fields[0] == "Z":
+        return None
+    return int(fields[1]), int(fields[19])
+
+
+def this(pid: int) -> Proc | None:
+    """``pid`` as a :data:`Proc`, or None when it is gone."""
+    stat = _stat(pid)
+    return None if stat is None else (pid, stat[1])
+
+
+def descendants(pid: int) -> list[Proc]:
+    """Every live process below ``pid`` (children, their children...)."""
+    try:
+        entries = [int(p.name) for p in _PROC.iterdir() if p.name.isdigit()]
+    except OSError:
+        return []
+    children: dict[int, list[Proc]] = {}
+    for child in entries:
+        stat = _stat(child)
+        if stat is not None:
+            children.setdefault(stat[0], []).append((child, stat[1]))
+    found: list[Proc] = []
+    todo = [pid]
+    while todo:
+        for proc in children.get(todo.pop(), ()):
+            found.append(proc)
+            todo.append(proc[0])
+    return found
+
+
+def alive(procs: Iterable[Proc]) -> list[Proc]:
+    """Those of ``procs`` still running (same pid and start time)."""
+    return [p for p in procs if this(p[0]) == p]
+
+
+def signal_all(procs: Iterable[Proc], sig: int) -> None:
+    """Send ``sig`` to each of ``procs`` that is still the same process."""
+    for proc in alive(procs):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(proc[0], sig)
+
+
+def stop(root: int, known: Iterable[Proc] = (), *, grace_s: float = 2.0) -> None:
+    """Stop ``root`` (the leader of its own process group) and everything below it:
+    SIGTERM first (the Claude Code CLI then ends its tool shells itself), SIGKILL for
+    whatever still runs after ``grace_s``. ``known`` adds processes seen below it
+    earlier (orphans of a root that is already dead)."""
+    procs = set(known) | set(descendants(root))
+    me = this(root)
+    if me is not None:
+        procs.add(me)
+    signal_all(procs, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while alive(procs) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(root, signal.SIGKILL)
+    signal_all(procs, signal.SIGKILL)
