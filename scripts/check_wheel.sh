@@ -18,6 +18,9 @@ VIRTUAL_ENV="$work/venv" "$BIN/uv" pip install --quiet "$work"/dist/*.whl
 mkdir "$work/project"
 cd "$work/project"
 lgp="$work/venv/bin/lgp"
+# this machine sets PYTHONDONTWRITEBYTECODE: without it the first command writes the
+# bytecode the next ones read, instead of each compiling langgraph & co. again
+unset PYTHONDONTWRITEBYTECODE
 "$lgp" --version
 "$lgp" templates | grep -q "data_pipeline" || { echo "lgp templates lists no templates"; exit 1; }
 "$lgp" create demo --template basic >/dev/null

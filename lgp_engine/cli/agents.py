@@ -390,7 +390,8 @@ def _follow(store: RunStore, activity: AgentActivity, *, interval: float, as_jso
     entries = AgentTimeline()
     try:
         if activity.events:
-            info(f"Following {_title(activity).lower()} in run {run_id} (Ctrl+C to stop)")
+            where = "" if activity.target == "run" else f" in run {run_id}"
+            info(f"Following {_title(activity).lower()}{where} (Ctrl+C to stop)")
         else:
             info(f"Waiting for a Claude Code node in run {run_id} (Ctrl+C to stop)")
         for event in follow_agent_activity(store, activity, poll_seconds=interval):

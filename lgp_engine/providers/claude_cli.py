@@ -154,9 +154,10 @@ class CliRun:
             await asyncio.shield(self._stop(proc))
             raise
         finally:
-            if proc.returncode is not None and process_tree.alive(self._seen):
-                # orphans of a CLI that died without ending its tool shells
-                await asyncio.shield(asyncio.to_thread(process_tree.stop, proc.pid, self._seen))
+            if proc.returncode is not None:
+                # what a CLI that died without ending it left: its process group (the
+                # copies of itself it runs, e.g. ripgrep) and the tool shells seen
+                await asyncio.shield(asyncio.to_thread(process_tree.sweep, proc.pid, self._seen))
             errors.cancel()
         outcome.stderr = "".join(tail)
         outcome.duration_ms = round((time.monotonic() - started) * 1000, 3)

@@ -23,8 +23,9 @@ Proc = tuple[int, int]
 _PROC = Path("/proc")
 
 
-def _stat(pid: int) -> tuple[int, int] | None:
-    """``(parent pid, start time)`` of ``pid``, or None when it is gone (or a zombie)."""
+def _stat(pid: int) -> tuple[int, int, int] | None:
+    """``(parent pid, process group, start time)`` of ``pid``, or None when it is gone
+    (or a zombie)."""
     try:
         raw = (_PROC / str(pid) / "stat").read_text()
     except OSError:
@@ -33,26 +34,39 @@ def _stat(pid: int) -> tuple[int, int] | None:
     fields = raw[raw.rfind(")") + 2 :].split()
     if fields[0] == "Z":
         return None
-    return int(fields[1]), int(fields[19])
+    return int(fields[1]), int(fields[2]), int(fields[19])
 
 
 def this(pid: int) -> Proc | None:
     """``pid`` as a :data:`Proc`, or None when it is gone."""
     stat = _stat(pid)
-    return None if stat is None else (pid, stat[1])
+    return None if stat is None else (pid, stat[2])
 
 
-def descendants(pid: int) -> list[Proc]:
-    """Every live process below ``pid`` (children, their children...)."""
+def _all() -> list[tuple[Proc, int, int]]:
+    """Every live process: ``((pid, start time), parent pid, process group)``."""
     try:
         entries = [int(p.name) for p in _PROC.iterdir() if p.name.isdigit()]
     except OSError:
         return []
-    children: dict[int, list[Proc]] = {}
-    for child in entries:
-        stat = _stat(child)
+    found = []
+    for pid in entries:
+        stat = _stat(pid)
         if stat is not None:
-            children.setdefault(stat[0], []).append((child, stat[1]))
+            found.append(((pid, stat[2]), stat[0], stat[1]))
+    return found
+
+
+def group(pgid: int) -> list[Proc]:
+    """The live members of process group ``pgid``."""
+    return [proc for proc, _, pgrp in _all() if pgrp == pgid]
+
+
+def descendants(pid: int) -> list[Proc]:
+    """Every live process below ``pid`` (children, their children...)."""
+    children: dict[int, list[Proc]] = {}
+    for proc, parent, _ in _all():
+        children.setdefault(parent, []).append(proc)
     found: list[Proc] = []
     todo = [pid]
     while todo:
@@ -89,4 +103,18 @@ def stop(root: int, known: Iterable[Proc] = (), *, grace_s: float = 2.0) -> None
         time.sleep(0.02)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(root, signal.SIGKILL)
+    signal_all(procs, signal.SIGKILL)
+
+
+def sweep(pgid: int, known: Iterable[Proc] = (), *, grace_s: float = 2.0) -> None:
+    """After a process group's leader has ended: stop what is left of the group, and
+    ``known`` processes seen below the leader (orphans now). Nothing is signalled by
+    the leader's pid, which may belong to another process by now."""
+    procs = set(group(pgid)) | set(alive(known))
+    if not procs:
+        return
+    signal_all(procs, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while alive(procs) and time.monotonic() < deadline:
+        time.sleep(0.02)
     signal_all(procs, signal.SIGKILL)

@@ -73,23 +73,26 @@ def of_type(events: list[dict[str, Any]], type_: str) -> list[dict[str, Any]]:
     return [e["data"] for e in events if e["type"] == type_]
 
 
-def claude_processes(under: Path) -> list[int]:
-    """Pids of Claude Code CLI processes working anywhere below ``under``."""
-    found = []
+def claude_processes(under: Path, *, roots: bool = False) -> list[int]:
+    """Pids of Claude Code CLI processes working anywhere below ``under``; with
+    ``roots``, only those not started by another (the CLI runs copies of itself, e.g.
+    its bundled ripgrep)."""
+    found: dict[int, int] = {}  # pid -> parent pid
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             cmdline = (entry / "cmdline").read_bytes()
             cwd = os.readlink(entry / "cwd")
+            stat = (entry / "stat").read_text()
         except OSError:
             continue
         if b"claude" in cmdline.split(b"\0")[0] and cwd.startswith(str(under)):
-            found.append(int(entry.name))
-    return found
+            found[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+    return [pid for pid, parent in found.items() if not (roots and parent in found)]
 
 
-def test_the_template_writes_a_file_then_resumes_its_session(
+def test_the_template_writes_a_file_resumes_its_session_and_a_replay_forks_it(
     cc_project: Callable[..., Path], fake_anthropic: FakeAnthropic, tmp_path: Path
 ) -> None:
     project = cc_project()
@@ -154,6 +157,21 @@ def test_the_template_writes_a_file_then_resumes_its_session(
     assert result2["session_cost_usd"] == pytest.approx(
         result["total_cost_usd"] + result2["total_cost_usd"]
     )
+
+    # a replay from before the second run branches the conversation: a new session
+    # with the earlier turns, and the thread's own session file does not move
+    (log,) = (tmp_path / "home" / ".claude" / "projects").glob(f"*/{init['session_id']}.jsonl")
+    before = log.read_bytes()
+    history = json.loads(run_lgp("history", "t1", "--json", cwd=project, env=env).stdout)
+    second_start = [c for c in history if c["next"] == ["coder"]][-1]["checkpoint_id"]
+    fake_anthropic.script({"text": "branch GAMMA"})
+    replayed = run_lgp("replay", "t1", "--checkpoint", second_start, cwd=project, env=env)
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    (init3,) = of_type(events_of(project, run_id_of(replayed.stdout), env), "agent.init")
+    assert (init3["resumed"], init3["forked"]) == (init["session_id"], True)
+    assert init3["session_id"] != init["session_id"]
+    assert "FIRST-TASK" in json.dumps(fake_anthropic.requests()[-1]["messages"])
+    assert log.read_bytes() == before
 
 
 def test_three_repositories_run_concurrently_and_stay_apart(
@@ -321,7 +339,7 @@ def test_kill_9_of_the_cli_is_a_crash_and_the_thread_resumes(
         env=env,
     ) as running:
         wait_until(fake_anthropic.requests, what="the CLI's request")
-        (pid,) = claude_processes(tmp_path)
+        (pid,) = claude_processes(tmp_path, roots=True)
         os.kill(pid, signal.SIGKILL)
         assert running.wait() == 1, running.text
     events = events_of(project, run_id_of(running.text), env)
@@ -347,7 +365,7 @@ def test_ctrl_c_stops_the_cli_with_the_run(
         "run", "workflows/claude_one.py", "--input", json.dumps(given), cwd=project, env=env
     ) as running:
         wait_until(fake_anthropic.requests, what="the CLI's request")
-        assert len(claude_processes(tmp_path)) == 1
+        assert len(claude_processes(tmp_path, roots=True)) == 1
         running.send_signal(signal.SIGINT)
         assert running.wait() == 130, running.text
     assert claude_processes(tmp_path) == []
@@ -360,12 +378,9 @@ def test_a_fixed_subscription_spreads_the_monthly_cost_over_the_runs(
     env = claude_env(tmp_path)
     repo = make_repo(tmp_path / "repo")
     given = json.dumps({"task": "do it", "repository": str(repo)})
-    first = run_lgp("run", "workflows/claude_one.py", "--input", given, cwd=project, env=env)
-    assert first.returncode == 0, first.stdout + first.stderr
     runs = RunStore(project / ".lgp" / "checkpoints.db")
-    workflow = runs.get(run_id_of(first.stdout)).workflow
-    for i in range(148):  # this month's other runs of the workflow
-        runs.create(f"earlier-{i}", f"thread-{i}", workflow)
+    for i in range(149):  # this month's earlier runs of the workflow
+        runs.create(f"earlier-{i}", f"thread-{i}", "claude_one")
     runs.close()
 
     ran = run_lgp("run", "workflows/claude_one.py", "--input", given, cwd=project, env=env)
@@ -387,43 +402,8 @@ def test_a_fixed_subscription_spreads_the_monthly_cost_over_the_runs(
     assert result["cost_model"] == "subscription" and result["total_cost_usd"] > 0
     shown = run_lgp("runs", "--json", cwd=project, env=env)
     record = next(r for r in json.loads(shown.stdout) if r["run_id"] == run_id_of(ran.stdout))
+    assert record["workflow"] == "claude_one"
     assert record["usage"]["subscription"]["cost_per_invocation"] == 0.13
-
-
-def test_a_replay_branches_the_conversation_instead_of_sharing_it(
-    cc_project: Callable[..., Path], fake_anthropic: FakeAnthropic, tmp_path: Path
-) -> None:
-    project = cc_project("claude_one.py")
-    env = claude_env(tmp_path)
-    repo = make_repo(tmp_path / "repo")
-    fake_anthropic.script({"text": "first ALPHA"}, {"text": "second BETA"})
-    for task in ("FIRST-TASK", "SECOND-TASK"):
-        given = json.dumps({"task": task, "repository": str(repo)})
-        ran = run_lgp(
-            "run",
-            "workflows/claude_one.py",
-            "--thread",
-            "t1",
-            "--input",
-            given,
-            cwd=project,
-            env=env,
-        )
-        assert ran.returncode == 0, ran.stdout + ran.stderr
-    session = json.loads(ran.stdout.split("Result: ", 1)[1])["coder_session_id"]
-    (log,) = (tmp_path / "home" / ".claude" / "projects").glob(f"*/{session}.jsonl")
-    before = log.read_bytes()
-    history = json.loads(run_lgp("history", "t1", "--json", cwd=project, env=env).stdout)
-    second_start = [c for c in history if c["next"] == ["coder"]][-1]["checkpoint_id"]
-
-    fake_anthropic.script({"text": "branch GAMMA"})
-    replayed = run_lgp("replay", "t1", "--checkpoint", second_start, cwd=project, env=env)
-    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
-    (init,) = of_type(events_of(project, run_id_of(replayed.stdout), env), "agent.init")
-    assert (init["resumed"], init["forked"]) == (session, True)
-    assert init["session_id"] != session
-    assert "FIRST-TASK" in json.dumps(fake_anthropic.requests()[-1]["messages"])
-    assert log.read_bytes() == before  # the original conversation did not move
 
 
 def test_behind_an_mcp_server_the_node_calls_mesh_execute(
@@ -510,12 +490,12 @@ def test_kill_9_of_lgp_takes_the_cli_with_it(
         "run", "workflows/claude_one.py", "--input", json.dumps(given), cwd=project, env=env
     ) as running:
         wait_until(fake_anthropic.requests, what="the CLI's request")
-        assert len(claude_processes(tmp_path)) == 1
+        assert len(claude_processes(tmp_path, roots=True)) == 1
         running.kill()
     wait_until(lambda: not claude_processes(tmp_path), timeout=10, what="the CLI to end")
 
 
-def test_lgp_agents_reads_back_a_real_session_and_watches_one_live(
+def test_lgp_agents_watches_a_real_session_live_and_reads_it_back(
     cc_project: Callable[..., Path], fake_anthropic: FakeAnthropic, tmp_path: Path
 ) -> None:
     project = cc_project("claude_one.py")
@@ -536,12 +516,26 @@ def test_lgp_agents_reads_back_a_real_session_and_watches_one_live(
             ],
             "usage": {"input_tokens": 2000, "output_tokens": 70},
         },
-        {"text": "All done.", "usage": {"input_tokens": 3000, "output_tokens": 9}},
+        {
+            "text": "All done.",
+            "usage": {"input_tokens": 3000, "output_tokens": 9},
+            "barrier": "watched",  # held until the test has seen `watch` follow
+            "parties": 2,
+        },
     )
     given = json.dumps({"task": "work", "repository": str(repo)})
-    ran = run_lgp("run", "workflows/claude_one.py", "--input", given, cwd=project, env=env)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
-    run_id = run_id_of(ran.stdout)
+    with start_lgp(
+        "run", "workflows/claude_one.py", "--input", given, cwd=project, env=env
+    ) as running:
+        run_id = running.expect(r"^\[lgp\] Run: ")[-1].split()[-1]
+        # watched from another process while the run goes on
+        with start_lgp("agents", "watch", run_id, cwd=project, env=env) as watch:
+            watch.expect(r"Write", timeout=20)
+            assert running.returncode is None  # live: the last reply is still held
+            fake_anthropic.arrive("watched")
+            watch.expect(r"All done", timeout=20)
+            assert watch.wait(20) == 0, watch.text
+        assert running.wait() == 0, running.text
     (result,) = of_type(events_of(project, run_id, env), "agent.result")
     session = result["session_id"]
 
@@ -572,19 +566,32 @@ def test_lgp_agents_reads_back_a_real_session_and_watches_one_live(
     assert [e["type"] for e in timeline][:2] == ["agent.init", "agent.tool_use"]
     assert timeline[-1]["type"] == "agent.result"
 
-    # watch, from another process, a run in progress
-    fake_anthropic.reset()
-    fake_anthropic.script(
-        {"tool_uses": [{"name": "Bash", "input": {"command": "true"}}], "delay_ms": 1500},
-        {"text": "Slow and done."},
+
+def test_mcp_servers_given_to_claude_code_serve_its_tool_calls(
+    cc_project: Callable[..., Path], fake_anthropic: FakeAnthropic, tmp_path: Path
+) -> None:
+    """The node's ``mcp_servers`` reach the CLI (``--mcp-config``): it starts the
+    server itself and calls the tool the model asked for."""
+    tools = {
+        "command": sys.executable,
+        "args": ["-m", "tests.servers.mcp_tools_server"],
+        "env": {"PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"},
+    }
+    project = cc_project(
+        "claude_one.py", mcp_servers={"tools": tools}, allowed_tools=["mcp__tools__add"]
     )
-    with start_lgp(
-        "run", "workflows/claude_one.py", "--input", given, cwd=project, env=env
-    ) as running:
-        live_run = running.expect(r"^\[lgp\] Run: ")[-1].split()[-1]
-        with start_lgp("agents", "watch", live_run, cwd=project, env=env) as watch:
-            watch.expect(r"init", timeout=20)
-            assert running.returncode is None  # seen while the run goes on
-            watch.expect(r"Slow and done", timeout=20)
-            assert watch.wait(20) == 0, watch.text
-        assert running.wait() == 0
+    env = claude_env(tmp_path)
+    repo = make_repo(tmp_path / "repo")
+    fake_anthropic.script(
+        {"tool_uses": [{"name": "mcp__tools__add", "input": {"a": 40, "b": 2}}]},
+        {"text": "The sum is in."},
+    )
+    given = json.dumps({"task": "add", "repository": str(repo)})
+    ran = run_lgp("run", "workflows/claude_one.py", "--input", given, cwd=project, env=env)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    events = events_of(project, run_id_of(ran.stdout), env)
+    (init,) = of_type(events, "agent.init")
+    assert init["mcp_servers"] == ["tools"] and "mcp__tools__add" in init["tools"]
+    (answered,) = of_type(events, "agent.tool_result")
+    assert (answered["tool"], answered["is_error"]) == ("mcp__tools__add", False)
+    assert json.loads(answered["text"]) == {"result": 42}

@@ -61,3 +61,20 @@ def test_a_reused_pid_is_never_signalled() -> None:
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_sweep_ends_what_is_left_of_the_group_of_a_dead_leader() -> None:
+    # a child in the leader's own process group (as the CLI's copies of itself are)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT.replace(", start_new_session=True", "")],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait(5)
+    assert [pid for pid, _ in process_tree.group(parent.pid)] == [child]
+    process_tree.sweep(parent.pid, grace_s=1)
+    wait_until(lambda: gone(child), timeout=5, what="the group's last member to end")

@@ -54,7 +54,7 @@ def test_sse_shows_the_session_live_and_cancel_stops_the_cli(
                 seen.append(frame)
                 if frame["event"] == "agent.init":
                     wait_until(fake_anthropic.requests, what="the CLI's request")
-                    assert len(claude_processes(tmp_path)) == 1
+                    assert len(claude_processes(tmp_path, roots=True)) == 1
                     with server.client(API_KEY) as other:
                         assert other.post(f"/runs/{run_id}/cancel").status_code == 202
                 if frame["event"] in ("run.completed", "run.failed", "run.cancelled"):

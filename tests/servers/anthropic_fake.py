@@ -78,6 +78,11 @@ class FakeAnthropic:
         result: dict[str, list[dict[str, Any]]] = response.json()
         return result
 
+    def arrive(self, barrier: str) -> None:
+        """Reach ``barrier`` from the test: a reply held there (``"barrier": barrier,
+        "parties": 2``) goes."""
+        self._post(f"/arrive/{barrier}", {})
+
     def reset(self) -> None:
         self._post("/reset", {})
 

@@ -34,6 +34,8 @@ What it answers is scripted through a JSON control API under ``/_control/``:
   ``anthropic-*`` ones and ``user-agent``), ``outcome`` (``"ok"``,
   ``"fault:<status or kind>"``, ``"auth:401"``, ``"not_found"``), ``started_at``,
   ``first_token_at``; ``GET /_control/pending``; ``POST /_control/reset``;
+  ``POST /_control/arrive/NAME`` (the test reaches barrier NAME: a reply held
+  there with ``parties: 2`` goes);
   ``GET /_control/health``.
 """
 
@@ -537,6 +539,12 @@ def create_app(state: State) -> FastAPI:
             "responses": [item.model_dump() for item in state.queue],
             "faults": [fault.model_dump() for fault in state.faults],
         }
+
+    @app.post("/_control/arrive/{barrier}")
+    async def arrive(barrier: str) -> dict[str, int]:
+        """The test itself reaches ``barrier``: releases a reply held for it."""
+        state.arrived[barrier] = state.arrived.get(barrier, 0) + 1
+        return {"arrived": state.arrived[barrier]}
 
     @app.post("/_control/reset")
     async def reset() -> dict[str, bool]:
