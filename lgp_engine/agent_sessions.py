@@ -349,10 +349,13 @@ def follow_agent_activity(
     yield from activity.events
     run_id = activity.newest_run.run_id
     last = max((e.seq for e in activity.events if e.run_id == run_id), default=0)
+    # a resumed run keeps its id and its earlier end (an interrupt): only an end
+    # recorded after the following began counts
+    since = store.last_seq(run_id) if _in_flight(store, run_id) else 0
     while True:
         batch = store.events(run_id, last)
         yield from (e for e in batch if activity.includes(e))
-        if any(e.is_terminal for e in batch):
+        if any(e.is_terminal and e.seq > since for e in batch):
             return
         if batch:
             last = batch[-1].seq

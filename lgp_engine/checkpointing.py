@@ -150,6 +150,37 @@ class CheckpointStore:
             return []
         return self._infos(thread_id, checkpoint_ns, rows)
 
+    def lineage_steps(self, thread_id: str, checkpoint_id: str) -> set[tuple[str, str]]:
+        """The steps that made the state at ``checkpoint_id``: ``(checkpoint a step ran
+        from, run that ran it)`` for that checkpoint and each of its ancestors (the run
+        is the ``lgp_run_id`` of the checkpoint the step wrote)."""
+        if self.backend == "memory":
+            config = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+            rows: list[tuple[Any, ...]] = [
+                (
+                    t.config["configurable"]["checkpoint_id"],
+                    t.parent_config["configurable"]["checkpoint_id"] if t.parent_config else None,
+                    t.metadata,
+                )
+                for t in self.saver.list(config)
+            ]
+        else:
+            rows = self._query(
+                "SELECT checkpoint_id, parent_checkpoint_id, metadata FROM checkpoints "
+                "WHERE thread_id = ? AND checkpoint_ns = ''",
+                (thread_id,),
+            )
+        parents = {cid: (parent, meta) for cid, parent, meta in rows}
+        steps: set[tuple[str, str]] = set()
+        at: str | None = checkpoint_id
+        while at is not None and at in parents:
+            parent, meta = parents.pop(at)  # popped: a damaged store's cycle ends here
+            run = (meta if isinstance(meta, dict) else _json_meta(meta)).get("lgp_run_id")
+            if parent is not None and isinstance(run, str):
+                steps.add((parent, run))
+            at = parent
+        return steps
+
     def checkpoint(
         self, thread_id: str, checkpoint_id: str, *, checkpoint_ns: str = ""
     ) -> CheckpointInfo | None:

@@ -261,6 +261,7 @@ class AgentInitData(TypedDict):
     repository: str
     resumed: str | None  # the session id it continued, if any
     forked: bool  # resumed as a new branch (a forked thread) rather than in place
+    forked_at: NotRequired[str | None]  # the message of the conversation it branched at
     via: str  # "cli" (the Claude Code CLI) or "mcp" (a tool on an MCP server)
     permission_mode: NotRequired[str | None]
     mcp_servers: NotRequired[list[str]]
@@ -337,6 +338,8 @@ class AgentResultData(TypedDict):
     permission_denials: int
     events: int  # stream messages of this invocation
     text: str
+    tip: NotRequired[str | None]  # its last message in the conversation (branches resume here)
+    checkpoint: NotRequired[str | None]  # the checkpoint its step ran from
 
 
 EventData = (

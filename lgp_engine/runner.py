@@ -97,7 +97,8 @@ class Runner:
         self.max_steps = max_steps
         self.agents = agents
         if agents is not None:
-            agents.session_owner = runs.agent_session_thread
+            agents.session_invocations = runs.agent_invocations
+            agents.lineage_steps = store.lineage_steps
         self._executors: dict[str, Executor] = {}
         self._injections: dict[int, list[Injection]] = {}
 

@@ -595,16 +595,19 @@ class RunStore:
             ).fetchone()
         return int(row[0])
 
-    def agent_session_thread(self, session_id: str) -> str | None:
-        """The thread whose run last continued Claude Code session ``session_id``."""
+    def agent_invocations(self, session_id: str) -> list[tuple[str, str, str]]:
+        """``(run_id, checkpoint, tip)`` of each recorded invocation of Claude Code
+        session ``session_id``, oldest first: the checkpoint its step ran from, and the
+        last message it left in the conversation (where a branch from there resumes)."""
         with self._lock:
-            row = self._conn.execute(
-                "SELECT r.thread_id FROM lgp_events e JOIN lgp_runs r ON r.run_id = e.run_id "
-                "WHERE e.type = 'agent.init' AND json_extract(e.payload, '$.session_id') = ? "
-                "ORDER BY e.ts DESC LIMIT 1",
+            rows = self._conn.execute(
+                "SELECT run_id, json_extract(payload, '$.checkpoint'), "
+                "json_extract(payload, '$.tip') FROM lgp_events "
+                "WHERE type = 'agent.result' AND json_extract(payload, '$.session_id') = ? "
+                "AND json_extract(payload, '$.tip') IS NOT NULL ORDER BY ts, seq",
                 (session_id,),
-            ).fetchone()
-        return row[0] if row else None
+            ).fetchall()
+        return [(str(run), str(at or ""), str(tip)) for run, at, tip in rows]
 
     def events_of_types(
         self,

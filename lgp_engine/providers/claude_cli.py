@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import importlib.util
 import json
 import os
@@ -36,6 +35,10 @@ LINE_LIMIT = 64 * 1024 * 1024
 SNAPSHOT_EVERY_S = 0.5
 #: Seconds the CLI gets to end its tool shells after SIGTERM, before SIGKILL.
 GRACE_S = 2.0
+#: Seconds the CLI may take to exit after its last message (its result) before it is
+#: stopped; the result stands.
+EXIT_GRACE_S = 5.0
+LINGERED = "lingered"
 #: Run the CLI through ``setpriv --pdeathsig TERM`` where there is one (Linux): if this
 #: process dies outright (kill -9), the kernel sends the CLI SIGTERM, and the CLI
 #: ends its tool shells, instead of running on as an orphan.
@@ -98,13 +101,11 @@ def find_cli(cli_path: str | None, *, role: str) -> Path:
 class CliOutcome:
     """How one invocation ended."""
 
-    result: dict[str, Any] | None  # the CLI's ``result`` message
-    returncode: int | None
-    stopped: str | None  # "stalled" / "timeout" when we stopped it
-    stderr: str
-    messages: int
-    duration_ms: float
-    session_id: str | None
+    result: dict[str, Any] | None = None  # the CLI's ``result`` message
+    returncode: int | None = None
+    stopped: str | None = None  # "stalled" / "timeout" / "unreadable" when we stopped it
+    stderr: str = ""
+    duration_ms: float = 0.0
 
 
 @dataclass
@@ -141,24 +142,32 @@ class CliRun:
                 provider="claude_code",
                 hint=INSTALL_HINT,
             ) from None
+        root = process_tree.this(proc.pid) or (proc.pid, -1)
         tail: collections.deque[str] = collections.deque(maxlen=40)
-        errors = asyncio.create_task(_drain(proc.stderr, tail))
-        outcome = CliOutcome(None, None, None, "", 0, 0.0, None)
+        helpers = [
+            asyncio.create_task(_drain(proc.stderr, tail)),
+            # written beside the reading: a CLI that never reads its input must not
+            # hold the node past its timeouts
+            asyncio.create_task(_feed(proc, self.task)),
+        ]
+        outcome = CliOutcome()
         try:
-            await _feed(proc, self.task)
-            outcome.stopped = await self._read(proc, outcome, started)
-            if outcome.stopped is not None:
-                await self._stop(proc)
-            outcome.returncode = await proc.wait()
+            stopped = await self._read(proc, outcome, started)
+            if stopped is not None or not await _exited(proc, EXIT_GRACE_S):
+                await self._stop(proc, root)
+            # one that lingered after its result is stopped, but its answer stands
+            outcome.stopped = None if stopped == LINGERED else stopped
+            outcome.returncode = proc.returncode
         except BaseException:
-            await asyncio.shield(self._stop(proc))
+            await asyncio.shield(self._stop(proc, root))
             raise
         finally:
+            for helper in helpers:
+                helper.cancel()
             if proc.returncode is not None:
                 # what a CLI that died without ending it left: its process group (the
                 # copies of itself it runs, e.g. ripgrep) and the tool shells seen
-                await asyncio.shield(asyncio.to_thread(process_tree.sweep, proc.pid, self._seen))
-            errors.cancel()
+                await asyncio.shield(asyncio.to_thread(process_tree.sweep, root[0], self._seen))
         outcome.stderr = "".join(tail)
         outcome.duration_ms = round((time.monotonic() - started) * 1000, 3)
         return outcome
@@ -166,46 +175,73 @@ class CliRun:
     async def _read(
         self, proc: asyncio.subprocess.Process, outcome: CliOutcome, started: float
     ) -> str | None:
-        """Hand each stream message on until EOF; the reason if we must stop it."""
+        """Hand each stream message on until EOF; the reason if we must stop it.
+
+        One read is pending at a time and waited on with a timeout (never cancelled
+        and restarted), so no line is lost and a cancellation of the node is never
+        swallowed."""
         assert proc.stdout is not None
         beat = snapshot = time.monotonic()
-        while True:
-            now = time.monotonic()
-            if now - started >= self.timeout_s:
-                return "timeout"
-            if now - beat >= self.stall_timeout_s:
-                return "stalled"
-            wait = min(self.timeout_s - (now - started), self.stall_timeout_s - (now - beat))
-            try:
-                line = await asyncio.wait_for(proc.stdout.readline(), min(wait, 1.0))
-            except TimeoutError:
-                self._note_children(proc.pid)
-                continue
-            if not line:
-                return None
-            beat = time.monotonic()
-            if beat - snapshot >= SNAPSHOT_EVERY_S:
-                snapshot = beat
-                self._note_children(proc.pid)
-            message = _parse(line)
-            if message is None:
-                continue
-            outcome.messages += 1
-            if message.get("session_id"):
-                outcome.session_id = str(message["session_id"])
-            if message.get("type") == "result":
-                outcome.result = message
-            self.on_message(message)
+        reading: asyncio.Future[bytes] | None = None
+        try:
+            while True:
+                now = time.monotonic()
+                if outcome.result is not None and now - beat >= EXIT_GRACE_S:
+                    return LINGERED
+                if now - started >= self.timeout_s:
+                    return "timeout"
+                if now - beat >= self.stall_timeout_s:
+                    return "stalled"
+                if reading is None:
+                    reading = asyncio.ensure_future(proc.stdout.readline())
+                wait = min(self.timeout_s - (now - started), self.stall_timeout_s - (now - beat))
+                done, _ = await asyncio.wait({reading}, timeout=min(wait, SNAPSHOT_EVERY_S))
+                if not done:
+                    await self._note_children(proc.pid)
+                    continue
+                try:
+                    line = reading.result()
+                except ValueError:  # a line past LINE_LIMIT
+                    return "unreadable"
+                reading = None
+                if not line:
+                    await self._note_children(proc.pid)
+                    return None
+                beat = time.monotonic()
+                if beat - snapshot >= SNAPSHOT_EVERY_S:
+                    snapshot = beat
+                    await self._note_children(proc.pid)
+                message = _parse(line)
+                if message is None:
+                    continue
+                if message.get("type") == "result":
+                    outcome.result = message
+                self.on_message(message)
+        finally:
+            if reading is not None and not reading.done():
+                reading.cancel()
 
-    def _note_children(self, pid: int) -> None:
-        self._seen.update(process_tree.descendants(pid))
+    async def _note_children(self, pid: int) -> None:
+        """Note the processes below the CLI (its tool shells run in sessions of their
+        own: if it dies outright, they are stopped from this list)."""
+        self._seen.update(await asyncio.to_thread(process_tree.descendants, pid))
 
-    async def _stop(self, proc: asyncio.subprocess.Process) -> None:
+    async def _stop(self, proc: asyncio.subprocess.Process, root: process_tree.Proc) -> None:
         if proc.returncode is None:
             known = set(self._seen)
-            await asyncio.to_thread(process_tree.stop, proc.pid, known, grace_s=GRACE_S)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(proc.wait(), GRACE_S)
+            await asyncio.to_thread(process_tree.stop, root, known, grace_s=GRACE_S)
+        await _exited(proc, GRACE_S)
+
+
+async def _exited(proc: asyncio.subprocess.Process, within_s: float) -> bool:
+    """Whether ``proc`` ends within ``within_s`` (it is not stopped here)."""
+    if proc.returncode is not None:
+        return True
+    waiting = asyncio.ensure_future(proc.wait())
+    done, _ = await asyncio.wait({waiting}, timeout=within_s)
+    if not done:
+        waiting.cancel()
+    return bool(done)
 
 
 async def _feed(proc: asyncio.subprocess.Process, task: str) -> None:

@@ -29,17 +29,20 @@ from __future__ import annotations
 import json
 import os
 import string
+import tempfile
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, fields, replace
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import ConfigError, UsageError
 from .base import ProviderError
 from .claude_cli import CliRun, find_cli
 from .claude_session import PROVIDER, SessionWatch, failure_of, usage_of
+from .redact import is_secret_key
 from .runtime import RunScope, scope_of
 from .settings import ClaudeCodeSettings
 
@@ -51,37 +54,54 @@ if TYPE_CHECKING:  # LangGraph reads the annotation's name: no import at run tim
 FILE_TOOLS = frozenset({"Read", "Edit", "MultiEdit", "Write", "Glob", "Grep", "NotebookEdit"})
 
 
-@dataclass(frozen=True)
-class ClaudeCodeOptions:
-    """A Claude Code node's options; None takes ``llm_providers.claude_code``'s value."""
+class ClaudeCodeOptions(BaseModel):
+    """A Claude Code node's options, validated; None takes ``llm_providers.claude_code``'s
+    value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str | None = None
     allowed_tools: tuple[str, ...] | None = None
     permission_mode: str | None = None
-    max_turns: int | None = None
-    max_budget_usd: float | None = None
+    max_turns: int | None = Field(None, ge=1)
+    max_budget_usd: float | None = Field(None, gt=0)
     append_system_prompt: str | None = None
-    timeout_s: float | None = None
-    stall_timeout_s: float | None = None
-    mcp_servers: Mapping[str, Any] | None = None
-    env: Mapping[str, str] | None = None
+    timeout_s: float | None = Field(None, gt=0)
+    stall_timeout_s: float | None = Field(None, gt=0)
+    mcp_servers: dict[str, dict[str, Any]] | None = None
+    env: dict[str, str] | None = None
     add_dirs: tuple[str, ...] | None = None
-    isolation: str | None = None
+    isolation: Literal["none", "worktree"] | None = None
     keep_worktree: bool | None = None
     prompt: str | Callable[[Mapping[str, Any]], str] = "{task}"
+
+    @field_validator("allowed_tools", "add_dirs")
+    @classmethod
+    def _no_empty_names(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is not None and not all(item.strip() for item in value):
+            raise ValueError("entries must be non-empty")
+        return value
+
+    @field_validator("mcp_servers")
+    @classmethod
+    def _json(cls, value: dict[str, dict[str, Any]] | None) -> dict[str, dict[str, Any]] | None:
+        if value is not None:
+            try:
+                json.dumps(value)
+            except (TypeError, ValueError) as exc:
+                raise ValueError(f"must be JSON (it is passed to Claude Code): {exc}") from None
+        return value
 
     def over(self, defaults: ClaudeCodeSettings) -> ClaudeCodeOptions:
         """These options with the config's defaults filled in (env merged)."""
         filled: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is None and hasattr(defaults, f.name):
-                default = getattr(defaults, f.name)
-                value = tuple(default) if isinstance(default, list) else default
-            filled[f.name] = value
+        for name in type(self).model_fields:
+            if getattr(self, name) is None and name in ClaudeCodeSettings.model_fields:
+                default = getattr(defaults, name)
+                filled[name] = tuple(default) if isinstance(default, list) else default
         filled["env"] = {**defaults.env, **(self.env or {})}
         filled["mcp_servers"] = {**defaults.mcp_servers, **(self.mcp_servers or {})}
-        return replace(self, **filled)
+        return self.model_copy(update=filled)
 
 
 class ClaudeCodeNode:
@@ -142,6 +162,8 @@ class ClaudeCodeNode:
         task = self.render(state)
         repository = self.repository_for(state, scope.runtime.settings.project_dir)
         previous: str | None = state.get(self.session_key) or None
+        options = self._options(scope, settings)
+        budget = _budget(options.max_budget_usd, scope, self.role)
         if self.mcp_session is not None:
             from .claude_mesh import run_via_mcp
 
@@ -153,11 +175,13 @@ class ClaudeCodeNode:
                 repository=repository,
                 task=task,
                 previous=previous,
+                timeout_s=float(options.timeout_s or settings.timeout_s),
             )
             return {self.output_key: text, self.session_key: session_id}
-        options = self._options(scope, settings)
-        cli = find_cli(settings.cli_path, role=self.role)
-        budget = _budget(options.max_budget_usd, scope, self.role)
+        cli_path = settings.cli_path
+        if cli_path and ("/" in cli_path or cli_path.startswith("~")):
+            cli_path = str(scope.runtime.settings.resolve(cli_path))  # from the project
+        cli = find_cli(cli_path, role=self.role)
         async with self._workdir(scope, options, repository) as (cwd, worktree):
             return await self._run_cli(
                 scope, options, config, cli, task, repository, cwd, worktree, previous, budget
@@ -167,10 +191,11 @@ class ClaudeCodeNode:
         options = self.options.over(settings)
         over = scope.runtime.settings.agents.get(self.role)  # agents.<role> in the config
         if over is not None:
-            options = replace(
-                options,
-                model=over.model or options.model,
-                timeout_s=over.timeout_s or options.timeout_s,
+            options = options.model_copy(
+                update={
+                    "model": over.model or options.model,
+                    "timeout_s": over.timeout_s or options.timeout_s,
+                }
             )
         return options
 
@@ -207,21 +232,19 @@ class ClaudeCodeNode:
         previous: str | None,
         budget: float | None,
     ) -> dict[str, Any]:
-        # a session another thread continued, or one resumed from a past checkpoint,
-        # is resumed as a new session: branches never share a conversation
-        fork = previous is not None and (
-            scope.branch or scope.runtime.session_owner(previous) not in (None, scope.thread_id)
-        )
+        fork, at = _resume_plan(scope, config, previous) if previous else (False, None)
         session_id = previous if previous and not fork else str(uuid.uuid4())
         watch = SessionWatch(
             scope,
             config,
             self.role,
             session_id,
+            checkpoint=_where(config)[1],
             started={
                 "repository": str(repository),
                 "resumed": previous,
                 "forked": fork,
+                "forked_at": at,
                 "via": "cli",
                 "permission_mode": options.permission_mode,
                 "mcp_servers": sorted(options.mcp_servers or {}),
@@ -229,18 +252,31 @@ class ClaudeCodeNode:
             },
         )
         timeout_s, stall_s = float(options.timeout_s or 0), float(options.stall_timeout_s or 0)
-        outcome = await CliRun(
-            self._argv(cli, options, cwd, previous, fork, session_id, budget),
-            cwd,
-            self._env(scope.runtime.settings.claude_code, options),
-            task,
-            timeout_s=timeout_s,
-            stall_timeout_s=stall_s,
-            on_message=watch.on_message,
-        ).run()
+        scope.redact.add(_secrets_of(options))
+        with _mcp_config(options.mcp_servers) as mcp_config:
+            argv = self._argv(cli, options, repository, cwd, budget, mcp_config)
+            if previous:
+                argv += ["--resume", previous] + (["--resume-session-at", at] if at else [])
+            if fork or not previous:
+                # the new session's id is known even if the CLI dies at once
+                argv += ["--session-id", session_id] + (["--fork-session"] if fork else [])
+            outcome = await CliRun(
+                argv,
+                cwd,
+                self._env(scope.runtime.settings.claude_code, options),
+                task,
+                timeout_s=timeout_s,
+                stall_timeout_s=stall_s,
+                on_message=watch.on_message,
+            ).run()
         result = outcome.result or {}
         failure = failure_of(self.role, outcome, stall_timeout_s=stall_s, timeout_s=timeout_s)
-        usage = usage_of(result, model=watch.model, scope=scope, duration_ms=outcome.duration_ms)
+        usage = usage_of(
+            result or watch.spent(),  # without a result: what its replies so far used
+            model=watch.model,
+            scope=scope,
+            duration_ms=outcome.duration_ms,
+        )
         watch.finish(result, usage, failure, outcome.duration_ms)
         if failure is not None:
             raise failure
@@ -250,19 +286,13 @@ class ClaudeCodeNode:
         self,
         cli: Path,
         options: ClaudeCodeOptions,
+        repository: Path,
         cwd: Path,
-        previous: str | None,
-        fork: bool,
-        session_id: str,
         budget: float | None,
+        mcp_config: Path | None,
     ) -> list[str]:
+        """The CLI's command line, but for the session to start or resume."""
         argv = [str(cli), "-p", "--output-format", "stream-json", "--verbose"]
-        if previous:
-            argv += ["--resume", previous]
-            if fork:
-                argv.append("--fork-session")
-        else:
-            argv += ["--session-id", session_id]  # known even if the CLI dies at once
         if options.permission_mode:
             argv += ["--permission-mode", options.permission_mode]
         if options.model:
@@ -273,17 +303,13 @@ class ClaudeCodeNode:
             argv += ["--max-budget-usd", f"{budget:.6f}"]
         if options.append_system_prompt:
             argv += ["--append-system-prompt", options.append_system_prompt]
-        dirs = [str(Path(cwd, d).resolve()) for d in options.add_dirs or ()]
+        dirs = [str((repository / d).resolve()) for d in options.add_dirs or ()]
         if dirs:
             argv += ["--add-dir", *dirs]
         if options.allowed_tools:
             argv += ["--allowedTools", ",".join(scoped_tools(options.allowed_tools, cwd, dirs))]
-        if options.mcp_servers:
-            argv += [
-                "--mcp-config",
-                json.dumps({"mcpServers": dict(options.mcp_servers)}),
-                "--strict-mcp-config",
-            ]
+        if mcp_config is not None:
+            argv += ["--mcp-config", str(mcp_config), "--strict-mcp-config"]
         return argv
 
     @staticmethod
@@ -297,6 +323,68 @@ class ClaudeCodeNode:
             env["CLAUDE_CODE_MAX_RETRIES"] = str(settings.max_retries)
         env.update(options.env or {})
         return env
+
+
+def _resume_plan(
+    scope: RunScope, config: Mapping[str, Any], session_id: str
+) -> tuple[bool, str | None]:
+    """How to continue ``session_id``: in place (``False, None``), or as a new session
+    branched off it, at the message the state's invocation left (``True, tip``) or at
+    its end (``True, None``).
+
+    In place only when the state the node was given holds the session's newest
+    invocation: a replay, a fork, a resumed branch or another thread that copied the
+    state gets its own conversation, as it was at that point."""
+    invocations = scope.runtime.session_invocations(session_id)
+    lineage_of = scope.runtime.lineage_steps
+    thread_id, checkpoint = _where(config)
+    if not invocations or lineage_of is None or not thread_id or not checkpoint:
+        return scope.branch, None  # a session this store never saw (given in the input)
+    steps = lineage_of(thread_id, checkpoint)
+    ours = [tip for run, at, tip in invocations if (at, run) in steps]
+    if not ours:
+        return True, None
+    if ours[-1] == invocations[-1][2]:
+        return False, None
+    return True, ours[-1]
+
+
+def _where(config: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """The thread and the checkpoint a node's step runs from."""
+    configurable = config.get("configurable") or {}
+    checkpoint = (configurable.get("checkpoint_map") or {}).get("")
+    thread = configurable.get("thread_id")
+    return (str(thread) if thread else None), (str(checkpoint) if checkpoint else None)
+
+
+@contextmanager
+def _mcp_config(servers: Mapping[str, Any] | None) -> Iterator[Path | None]:
+    """``servers`` as a ``--mcp-config`` file only this user can read (not on the
+    command line, where any local user could read their tokens); removed after."""
+    if not servers:
+        yield None
+        return
+    fd, name = tempfile.mkstemp(prefix="lgp-mcp-", suffix=".json")  # mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump({"mcpServers": dict(servers)}, out)
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def _secrets_of(options: ClaudeCodeOptions) -> list[str]:
+    """Values of the node's options that must never be shown: env entries named like
+    secrets, and the env and headers of the MCP servers it gives Claude Code."""
+    found = [v for k, v in (options.env or {}).items() if is_secret_key(k)]
+    for server in (options.mcp_servers or {}).values():
+        for key in ("env", "headers"):
+            entries = server.get(key)
+            if isinstance(entries, Mapping):
+                found += [
+                    str(v) for k, v in entries.items() if key == "headers" or is_secret_key(k)
+                ]
+    return [v for v in found if v]
 
 
 def scoped_tools(tools: tuple[str, ...] | list[str], cwd: Path, dirs: list[str]) -> list[str]:
@@ -347,7 +435,15 @@ def _fill(template: Any, state: Mapping[str, Any], role: str, what: str) -> Any:
             code="prompt_field_missing",
             hint=f"give them in the input, e.g. {{{missing[0]!r}: ...}}",
         )
-    return template.format_map(dict(state))
+    try:
+        return template.format_map(dict(state))
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
+        raise UsageError(
+            f"Claude Code role {role!r}: the {what} {template!r} cannot be filled from the "
+            f"state: {type(exc).__name__}: {exc}",
+            field=what,
+            code="template_failed",
+        ) from None
 
 
 def create_claude_code_node(
@@ -379,25 +475,24 @@ def create_claude_code_node(
             field="role",
             code="bad_role",
         )
-    known = {f.name for f in fields(ClaudeCodeOptions)}
-    unknown = sorted(set(options) - known)
-    if unknown:
+    try:
+        checked = ClaudeCodeOptions(**options)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "options"
+        reason, hint = err["msg"], None
+        if err["type"] == "extra_forbidden":
+            reason, hint = "unknown option", f"options: {', '.join(ClaudeCodeOptions.model_fields)}"
+        elif isinstance(err.get("input"), str) and err["type"] == "tuple_type":
+            reason = "give a list of strings, not one string"
+            hint = f"{where}=[{err['input']!r}]"
         raise ConfigError(
-            f"unknown Claude Code option(s) {', '.join(unknown)} "
-            f"(known: {', '.join(sorted(known))})",
-            field="options",
-            code="unknown_option",
-        )
-    for name in ("allowed_tools", "add_dirs"):
-        if options.get(name) is not None:
-            options[name] = tuple(options[name])
-    if options.get("isolation") not in (None, "none", "worktree"):
-        raise ConfigError(
-            f"isolation must be none or worktree, not {options['isolation']!r}",
-            field="isolation",
+            f"Claude Code role {role!r}: {where}: {reason}",
+            field=where,
             code="bad_option",
-        )
-    return ClaudeCodeNode(role, repository, ClaudeCodeOptions(**options), mcp_session)
+            hint=hint,
+        ) from None
+    return ClaudeCodeNode(role, repository, checked, mcp_session)
 
 
 __all__ = ["ClaudeCodeNode", "ClaudeCodeOptions", "create_claude_code_node", "scoped_tools"]

@@ -12,6 +12,7 @@ as ``tool.called`` / ``tool.result`` between ``agent.init`` and ``agent.result``
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -31,21 +32,15 @@ async def run_via_mcp(
     repository: Path,
     task: str,
     previous: str | None,
+    timeout_s: float,
 ) -> tuple[str, str]:
     """Carry out ``task`` through ``server``'s tool; the answer and the session id."""
     tool = scope.runtime.settings.claude_code.mcp_tool
-    result = await mcp_session(server, config).call_tool(
-        tool, {"repository": str(repository), "task": task, "session_id": previous}
-    )
-    answer = _answer(result)
-    session_id = str(answer.get("session_id") or previous or "")
-    text = answer.get("output", answer.get("result", ""))
-    text = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False)
     watch = SessionWatch(
         scope,
         config,
         role,
-        session_id,
+        previous or "",
         started={
             "repository": str(repository),
             "resumed": previous,
@@ -53,8 +48,23 @@ async def run_via_mcp(
             "via": "mcp",
         },
     )
-    watch.init(model=answer.get("model"), tools=[tool], cwd=str(repository))
     watch.tools[tool] += 1
+    started = time.perf_counter()
+    try:
+        result = await mcp_session(server, config).call_tool(
+            tool,
+            {"repository": str(repository), "task": task, "session_id": previous},
+            timeout_s=timeout_s,
+        )
+    except ProviderError as exc:  # unreachable server, timeout: the invocation failed
+        watch.init(model=None, tools=[tool], cwd=str(repository))
+        watch.finish({}, _usage(scope, {}), exc, _ms(started))
+        raise
+    answer = _answer(result)
+    watch.session_id = str(answer.get("session_id") or previous or "")
+    watch.init(model=answer.get("model"), tools=[tool], cwd=str(repository))
+    text = answer.get("output", answer.get("result", ""))
+    text = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False)
     watch.tool_errors = int(result.is_error)
     failure = None
     if result.is_error:
@@ -64,23 +74,31 @@ async def run_via_mcp(
             provider=PROVIDER,
             role=role,
         )
-    subscription = scope.runtime.settings.claude_code.cost_model == "fixed_subscription"
-    usage = Usage(
-        model=answer.get("model"),
-        provider=PROVIDER,
-        cost_usd=0.0 if subscription else float(answer.get("total_cost_usd") or 0.0),
-        cost_model="subscription" if subscription else "reported",
-    )
     outcome = {
         "subtype": "error" if failure else "success",
         "num_turns": answer.get("turns"),
         "total_cost_usd": answer.get("total_cost_usd"),
         "result": text,
     }
-    watch.finish(outcome, usage, failure, duration_ms=0.0)
+    watch.finish(outcome, _usage(scope, answer), failure, _ms(started))
     if failure is not None:
         raise failure
-    return text, session_id
+    return text, watch.session_id
+
+
+def _usage(scope: RunScope, answer: Mapping[str, Any]) -> Usage:
+    """What the server said the invocation cost (0 under a fixed subscription)."""
+    subscription = scope.runtime.settings.claude_code.cost_model == "fixed_subscription"
+    return Usage(
+        model=answer.get("model"),
+        provider=PROVIDER,
+        cost_usd=0.0 if subscription else float(answer.get("total_cost_usd") or 0.0),
+        cost_model="subscription" if subscription else "reported",
+    )
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
 
 
 def _answer(result: Any) -> dict[str, Any]:

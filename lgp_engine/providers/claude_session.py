@@ -22,6 +22,8 @@ from .runtime import RunScope
 from .tools import EVENT_TEXT_LIMIT
 
 PROVIDER = "claude_code"
+#: Longest assistant text kept on an ``agent.message`` event (the state gets it whole).
+MESSAGE_LIMIT = 20_000
 #: What a result's ``api_error_status`` means.
 _STATUS_KINDS = {
     401: "auth",
@@ -32,6 +34,13 @@ _STATUS_KINDS = {
 }
 #: How the CLI says it has no credentials at all (it answers before calling the API).
 _LOGIN = re.compile(r"not logged in|/login|invalid api key", re.IGNORECASE)
+#: ``model_usage_since_last_result`` field of each ``usage`` token count.
+_MODEL_USAGE_KEYS = {
+    "input_tokens": "inputTokens",
+    "output_tokens": "outputTokens",
+    "cache_read_input_tokens": "cacheReadInputTokens",
+    "cache_creation_input_tokens": "cacheCreationInputTokens",
+}
 _HINTS = {
     "auth": "check llm_providers.claude_code.api_key (ANTHROPIC_API_KEY) or the CLI's login",
     "rate_limit": "wait and resume the thread, or raise llm_providers.claude_code.max_retries",
@@ -48,12 +57,18 @@ class SessionWatch:
     role: str
     session_id: str
     started: dict[str, Any]  # what agent.init says besides the CLI's own fields
+    checkpoint: str | None = None  # the checkpoint the node's step runs from
     tool_names: dict[str, str] = field(default_factory=dict)  # tool_use_id -> tool
     tools: collections.Counter[str] = field(default_factory=collections.Counter)
     tool_errors: int = 0
     messages: int = 0
     model: str | None = None
     text: list[str] = field(default_factory=list)
+    #: usage of each model reply seen (by message id): what an invocation that never
+    #: reported its result still spent
+    replies: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: the last message the invocation left in the conversation (a branch resumes here)
+    tip: str | None = None
 
     def _report(self, type_: str, data: dict[str, Any]) -> None:
         self.scope.report(
@@ -78,14 +93,18 @@ class SessionWatch:
                 cwd=str(message.get("cwd") or ""),
             )
             return
+        if kind in ("assistant", "user") and message.get("uuid"):
+            self.tip = str(message["uuid"])
         body = message.get("message")
+        if kind == "assistant" and isinstance(body, dict) and isinstance(body.get("usage"), dict):
+            self.replies[str(body.get("id"))] = body["usage"]
         content = body.get("content") if isinstance(body, dict) else None
         for block in content if isinstance(content, list) else ():
             if not isinstance(block, dict):
                 continue
             if kind == "assistant" and block.get("type") == "text" and block.get("text"):
                 self.text.append(str(block["text"]))
-                self._report("agent.message", {"text": str(block["text"])})
+                self._report("agent.message", {"text": str(block["text"])[:MESSAGE_LIMIT]})
             elif kind == "assistant" and block.get("type") == "tool_use":
                 self._tool_use(block)
             elif kind == "user" and block.get("type") == "tool_result":
@@ -96,7 +115,8 @@ class SessionWatch:
         self.tool_names[use_id] = tool
         self.tools[tool] += 1
         self._report(
-            "agent.tool_use", {"tool": tool, "tool_use_id": use_id, "input": block.get("input")}
+            "agent.tool_use",
+            {"tool": tool, "tool_use_id": use_id, "input": _capped(block.get("input"))},
         )
 
     def _tool_result(self, block: Mapping[str, Any]) -> None:
@@ -150,9 +170,23 @@ class SessionWatch:
                 "tool_errors": self.tool_errors,
                 "permission_denials": len(result.get("permission_denials") or []),
                 "events": self.messages,
+                "tip": self.tip,
+                "checkpoint": self.checkpoint,
                 "text": str(result.get("result") or failure or "")[:EVENT_TEXT_LIMIT],
             },
         )
+
+    def spent(self) -> dict[str, Any]:
+        """A stand-in result holding the usage of the replies seen, for an invocation
+        that ended without its own (stalled, timed out, crashed)."""
+        keys = (
+            "input_tokens",
+            "output_tokens",
+            "cache_read_input_tokens",
+            "cache_creation_input_tokens",
+        )
+        usage = {k: sum(int(u.get(k) or 0) for u in self.replies.values()) for k in keys}
+        return {"usage": usage}
 
     def answer(self, result: Mapping[str, Any]) -> str:
         """The invocation's answer: the result text, else what it wrote."""
@@ -170,6 +204,14 @@ def usage_of(
     """The tokens and cost of one invocation, under the configured cost model."""
     raw = result.get("usage") or {}
     by_model = result.get("modelUsage") or {}
+    since = result.get("model_usage_since_last_result")
+    if isinstance(since, dict) and since:
+        # every model of the invocation (sub-agents too); ``usage`` is the main loop's
+        raw = {
+            key: sum(int(m.get(name) or 0) for m in since.values() if isinstance(m, dict))
+            for key, name in _MODEL_USAGE_KEYS.items()
+        }
+        by_model = since
     usage = Usage(
         input_tokens=int(raw.get("input_tokens") or 0),
         output_tokens=int(raw.get("output_tokens") or 0),
@@ -224,7 +266,20 @@ def failure_of(
             hint="raise timeout_s, or give it a smaller task",
             **common,
         )
+    if outcome.stopped == "unreadable":
+        return ProviderError(
+            "crashed",
+            f"{where}: the Claude Code CLI sent a stream message too long to read, and was stopped",
+            **common,
+        )
     result = outcome.result
+    if result is None and _LOGIN.search(outcome.stderr):
+        return ProviderError(
+            "auth",
+            f"{where}: the Claude Code CLI has no credentials: {_last_line(outcome.stderr)}",
+            hint=_HINTS["auth"],
+            **common,
+        )
     if result is None:
         code = outcome.returncode
         how = f"was killed by signal {-code}" if code and code < 0 else f"exited with {code}"
@@ -261,6 +316,18 @@ def failure_of(
     if kind == "crashed" and _LOGIN.search(text):
         kind = "auth"
     return ProviderError(kind, f"{where}: {text}", hint=_HINTS.get(kind), **common)  # type: ignore[arg-type]
+
+
+def _capped(value: Any) -> Any:
+    """A tool's input for its event: string fields cut to :data:`EVENT_TEXT_LIMIT`
+    characters (a Write of a whole file need not be stored twice)."""
+    if isinstance(value, dict):
+        return {k: _capped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_capped(v) for v in value]
+    if isinstance(value, str) and len(value) > EVENT_TEXT_LIMIT:
+        return value[:EVENT_TEXT_LIMIT] + f"… ({len(value):,} characters)"
+    return value
 
 
 def _text_of(content: Any) -> str:

@@ -88,22 +88,37 @@ def signal_all(procs: Iterable[Proc], sig: int) -> None:
             os.kill(proc[0], sig)
 
 
-def stop(root: int, known: Iterable[Proc] = (), *, grace_s: float = 2.0) -> None:
+def stop(root: Proc, known: Iterable[Proc] = (), *, grace_s: float = 2.0) -> None:
     """Stop ``root`` (the leader of its own process group) and everything below it:
     SIGTERM first (the Claude Code CLI then ends its tool shells itself), SIGKILL for
     whatever still runs after ``grace_s``. ``known`` adds processes seen below it
     earlier (orphans of a root that is already dead)."""
-    procs = set(known) | set(descendants(root))
-    me = this(root)
-    if me is not None:
-        procs.add(me)
+    if not _PROC.is_dir():  # no /proc (macOS): the root and its group, by pid
+        _stop_without_proc(root[0], grace_s)
+        return
+    procs = set(alive(known)) | set(alive([root]))
+    if procs:
+        procs |= set(descendants(root[0]))
     signal_all(procs, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
     while alive(procs) and time.monotonic() < deadline:
         time.sleep(0.02)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(root, signal.SIGKILL)
+    if alive([root]):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(root[0], signal.SIGKILL)
     signal_all(procs, signal.SIGKILL)
+
+
+def _stop_without_proc(pid: int, grace_s: float) -> None:
+    """SIGTERM, a grace, then SIGKILL to ``pid``'s group (our child: not reaped yet,
+    so its pid is still its own)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            os.kill(pid, 0)  # ProcessLookupError once it is gone
+            time.sleep(0.02)
+        os.killpg(pid, signal.SIGKILL)
 
 
 def sweep(pgid: int, known: Iterable[Proc] = (), *, grace_s: float = 2.0) -> None:

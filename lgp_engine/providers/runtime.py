@@ -97,9 +97,13 @@ class AgentRuntime:
         self.redactor = Redactor(_configured_secrets(settings))
         self._mcp: McpManager | None = None
         self._lock = threading.Lock()
-        #: The thread that last continued a Claude Code session (set by the Runner
-        #: from its run store): a session another thread owns is forked, not shared.
-        self.session_owner: Callable[[str], str | None] = lambda session_id: None
+        #: Where a Claude Code session stands (set by the Runner from its stores):
+        #: ``(run_id, checkpoint, tip)`` of each of its recorded invocations, and the
+        #: steps that made a checkpoint's state. A node resumes a session in place only
+        #: when its state holds the session's newest invocation; otherwise it branches
+        #: the conversation at the invocation its state holds.
+        self.session_invocations: Callable[[str], list[tuple[str, str, str]]] = lambda _: []
+        self.lineage_steps: Callable[[str, str], set[tuple[str, str]]] | None = None
 
     # -- configuration ------------------------------------------------------------
     @property

@@ -3,7 +3,7 @@ repository, so parallel agents on one repository do not clobber each other.
 
 The worktree of a role on a thread has a stable path (Claude Code files a session
 under its working directory, so resuming needs the same one) and a branch,
-``lgp/<role>/<thread>``, that keeps the agent's work: what it left uncommitted is
+``lgp/<role>/<thread>-<hash>``, that keeps the agent's work: what it left uncommitted is
 committed there before the worktree is removed, and the next invocation starts from
 that branch.
 """
@@ -11,6 +11,7 @@ that branch.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -58,8 +59,11 @@ async def worktree(
             code="not_a_git_repository",
             hint="run `git init` there (with a first commit), or use isolation: none",
         )
-    branch = f"lgp/{_slug(role)}/{_slug(thread_id)}"
-    path = root / f"{_slug(Path(top).name)}-{_slug(role)}-{_slug(thread_id)}"
+    # slugs keep the names readable; the hash keeps two threads (or repositories)
+    # whose slugs agree from sharing a worktree or a branch
+    key = hashlib.sha256(f"{top}\0{role}\0{thread_id}".encode()).hexdigest()[:8]
+    branch = f"lgp/{_slug(role)}/{_slug(thread_id)}-{key}"
+    path = root / f"{_slug(Path(top).name)}-{_slug(role)}-{_slug(thread_id)}-{key}"
     if not (path / ".git").exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         await _git(repository, "worktree", "prune")

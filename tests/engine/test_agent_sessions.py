@@ -386,6 +386,38 @@ def test_following_a_run_waits_for_its_node_then_stops_at_its_end(db: Path) -> N
     reader.close()
 
 
+def test_following_a_resumed_run_does_not_stop_at_its_earlier_interrupt(db: Path) -> None:
+    writer = RunStore(db)
+    seq = append_steps(writer, RUN_D, steps_of_s3(1, 2)[:1], start_run(writer, RUN_D, 0))
+    seq += 1
+    interrupt = {"interrupts": [], "node": "code", "output": {}, "duration_ms": 1.0}
+    writer.append(RunEvent(RUN_D, seq, "interrupt", THREAD, interrupt, node="code"))
+    writer.transition(RUN_D, RunStatus.INTERRUPTED)
+    writer.transition(RUN_D, RunStatus.RUNNING)  # resumed: the same run goes on
+    reader = RunStore(db)
+    activity = resolve_agent_activity(reader, RUN_D)
+    got: list[RunEvent] = []
+    arrived = threading.Event()
+
+    def consume() -> None:
+        for event in follow_agent_activity(reader, activity, poll_seconds=0.01):
+            got.append(event)
+            if event.type == "agent.tool_use":
+                arrived.set()
+
+    consumer = threading.Thread(target=consume)
+    consumer.start()
+    seq = append_steps(writer, RUN_D, steps_of_s3(1, 2)[1:], seq)
+    assert arrived.wait(10), "the event after the resume did not come"
+    assert consumer.is_alive()  # still following: the old interrupt is not the end
+    end_run(writer, RUN_D, seq + 1, 3, failed=False)
+    consumer.join(10)
+    assert not consumer.is_alive()
+    assert [e.type for e in got] == ["agent.init", "agent.tool_use"]
+    writer.close()
+    reader.close()
+
+
 def test_following_a_run_whose_process_died_stops_once_it_is_marked_abandoned(db: Path) -> None:
     with closing(RunStore(db)) as store:
         start_run(store, RUN_D, 0)

@@ -170,7 +170,11 @@ def test_the_template_writes_a_file_resumes_its_session_and_a_replay_forks_it(
     (init3,) = of_type(events_of(project, run_id_of(replayed.stdout), env), "agent.init")
     assert (init3["resumed"], init3["forked"]) == (init["session_id"], True)
     assert init3["session_id"] != init["session_id"]
-    assert "FIRST-TASK" in json.dumps(fake_anthropic.requests()[-1]["messages"])
+    sent = json.dumps(fake_anthropic.requests()[-1]["messages"])
+    # the conversation as it was at that checkpoint: the first turn, then the second
+    # task asked again (its first answer is on the other branch only)
+    assert "FIRST-TASK" in sent and "first answer ALPHA" in sent
+    assert sent.count("SECOND-TASK") == 1 and "Second answer BETA" not in sent
     assert log.read_bytes() == before
 
 
@@ -472,8 +476,14 @@ def test_worktree_isolation_keeps_the_agents_work_on_a_branch(
     assert init["cwd"] == str(worktree) and worktree != repo
     assert not (repo / "agent.txt").exists()  # the repository's own checkout is untouched
     assert not worktree.exists()  # removed afterwards...
+    (branch,) = subprocess.run(
+        ["git", "branch", "--list", "lgp/coder/w1-*", "--format=%(refname:short)"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
     shown = subprocess.run(
-        ["git", "show", "lgp/coder/w1:agent.txt"], cwd=repo, capture_output=True, text=True
+        ["git", "show", f"{branch}:agent.txt"], cwd=repo, capture_output=True, text=True
     )
     assert shown.stdout == "from-agent\n"  # ...with the work kept on its branch
 

@@ -37,18 +37,22 @@ def gone(pid: int) -> bool:
 def test_stop_ends_the_process_and_a_child_in_its_own_session() -> None:
     parent, child = start_parent()
     assert [p for p, _ in process_tree.descendants(parent.pid)] == [child]
-    process_tree.stop(parent.pid, grace_s=1)
+    root = process_tree.this(parent.pid)
+    assert root is not None
+    process_tree.stop(root, grace_s=1)
     assert parent.wait(5) == -signal.SIGTERM
     wait_until(lambda: gone(child), timeout=5, what="the child to end")
 
 
 def test_stop_ends_the_orphans_of_a_killed_process_it_saw_before() -> None:
     parent, child = start_parent()
+    root = process_tree.this(parent.pid)
+    assert root is not None
     seen = process_tree.descendants(parent.pid)
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait(5)
     assert not gone(child)  # orphaned, still running
-    process_tree.stop(parent.pid, seen, grace_s=1)
+    process_tree.stop(root, seen, grace_s=1)
     wait_until(lambda: gone(child), timeout=5, what="the orphan to end")
 
 
