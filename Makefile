@@ -13,9 +13,13 @@ STAMP  := $(VENV)/.installed-stamp
 # --compile-bytecode: uv does not compile by default, and where PYTHONDONTWRITEBYTECODE
 # is set nothing ever writes the .pyc files, so every `lgp` command would compile
 # langgraph & co. again (about 1 s each).
+# The venv gets no pip of its own (ensurepip alone takes ~4 s): the base Python's pip
+# installs uv into it (pip >= 22.3), or, failing that, an ensurepip'd one.
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv>=0.9'
+	@test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
+	@test -x $(BIN)/uv || $(PYTHON) -m pip --python $(BIN)/python install --quiet \
+		--disable-pip-version-check 'uv>=0.9' 2>/dev/null || { $(BIN)/python -m ensurepip -q && \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv>=0.9'; }
 	VIRTUAL_ENV=$(VENV) $(BIN)/uv pip install --quiet --compile-bytecode -e '.[test,claude-code]'
 	@touch $(STAMP)
 

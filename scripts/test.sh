@@ -13,19 +13,16 @@ start=$(date +%s)
 step() { echo "[test] $1 ($(( $(date +%s) - start ))s)"; }
 die() { echo "[test] FAILED: $1" >&2; exit 1; }
 
-# This machine's environment sets PYTHONDONTWRITEBYTECODE and uv installs without
-# compiling, so every `python -m lgp_engine` a test starts would compile langgraph,
-# pydantic, fastapi & co. (and lgp_engine) from source again: about 1 s of CPU per
-# process, over a third of the suite. Compile them once, beside the static checks
-# (~10 s of CPU on a fresh venv, ~1 s when done). The project's own packages get
-# hash-checked .pyc files (never stale, whatever the mtimes); templates and the
-# tests' workflows stay uncompiled.
-step "bytecode of the installed packages and lgp_engine (in the background)"
+# This machine's environment sets PYTHONDONTWRITEBYTECODE, so every `python -m
+# lgp_engine` a test starts would compile what it imports from source again: about
+# 1 s of CPU per process. The installed packages are compiled when `make` installs
+# them (uv's --compile-bytecode); the project's own get hash-checked .pyc files here
+# (never stale, whatever the mtimes; under a second). Templates and the tests'
+# workflows stay uncompiled.
+step "bytecode of lgp_engine and lgp_tui (in the background)"
 {
-    "$BIN/python" -m compileall -q -j 0 \
-        "$("$BIN/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')" &&
-        "$BIN/python" -m compileall -q -j 0 --invalidation-mode checked-hash \
-            -x '/templates/' lgp_engine lgp_tui
+    "$BIN/python" -m compileall -q -j 0 --invalidation-mode checked-hash \
+        -x '/templates/' lgp_engine lgp_tui
 } >/dev/null &
 compiling=$!
 
