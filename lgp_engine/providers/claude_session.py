@@ -16,12 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..config import CLAUDE_CODE
 from .base import ProviderError, Usage
 from .claude_cli import CliOutcome
 from .runtime import RunScope
 from .tools import EVENT_TEXT_LIMIT
 
-PROVIDER = "claude_code"
+#: The provider name of Claude Code calls (their ``Usage.provider``).
+PROVIDER = CLAUDE_CODE
 #: Longest assistant text kept on an ``agent.message`` event (the state gets it whole).
 MESSAGE_LIMIT = 20_000
 #: What a result's ``api_error_status`` means.

@@ -28,14 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from ..config import CLAUDE_CODE
 from ..errors import ConfigError, UsageError
 from .base import FALLBACK_KINDS, ProviderError
 from .claude_code import ClaudeCodeNode, create_claude_code_node
 from .repair import OutputSchema
 from .runtime import AgentRuntime, Binding, Injection, scope_of
 from .settings import PROVIDER_KINDS
-
-CLAUDE_CODE = "claude_code"
 
 if TYPE_CHECKING:  # LangGraph reads the annotation's name: no import at run time
     from langchain_core.runnables import RunnableConfig
