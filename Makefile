@@ -51,6 +51,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/hot_reload.py
 	$(BIN)/python benchmarks/tui_startup.py
 	$(BIN)/python benchmarks/agent_overhead.py
+	$(BIN)/python benchmarks/tracing_overhead.py
 
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py

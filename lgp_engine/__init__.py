@@ -104,6 +104,9 @@ from .timetravel import (
     history_tree,
     state_at,
 )
+from .tracing.base import RunInfo, Tracer, Tracing
+from .tracing.factory import open_tracing
+from .tracing.sanitize import sanitize
 
 if TYPE_CHECKING:  # imported on first use by __getattr__ below: FastAPI, uvicorn
     from .server.background import BackgroundServer
@@ -176,6 +179,7 @@ __all__ = [
     "ReloadOutcome",
     "RunError",
     "RunEvent",
+    "RunInfo",
     "RunRecord",
     "RunResult",
     "RunStatus",
@@ -186,6 +190,8 @@ __all__ = [
     "Template",
     "TemplateError",
     "ThreadInfo",
+    "Tracer",
+    "Tracing",
     "Usage",
     "UsageError",
     "WorkflowLoadError",
@@ -222,11 +228,13 @@ __all__ = [
     "new_thread_id",
     "open_async_checkpoints",
     "open_checkpoints",
+    "open_tracing",
     "rerun_plan",
     "resolve_agent_activity",
     "resolve_in_project",
     "resolve_target",
     "run_usage",
+    "sanitize",
     "state_at",
     "templates_dir",
     "to_jsonable",

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from .errors import ConfigError
 from .providers.settings import (
@@ -106,11 +106,41 @@ class ServerSettings(_Section):
         return [k for k in self.api_keys if k]
 
 
+TracerName = Literal["console", "jsonl", "langfuse"]
+
+
+class LangfuseSettings(_Section):
+    """The Langfuse project traces go to (keys from the environment by default)."""
+
+    public_key: str | None = Field(None, description="Default: $LANGFUSE_PUBLIC_KEY")
+    secret_key: SecretStr | None = Field(None, description="Default: $LANGFUSE_SECRET_KEY")
+    base_url: str | None = Field(
+        None, description="Default: $LANGFUSE_BASE_URL, else https://cloud.langfuse.com"
+    )
+    tags: list[str] = Field(default_factory=list, description="Added to every trace")
+    timeout_s: float = Field(1.0, gt=0, le=30, description="Longest an export may take")
+
+
 class TracingSettings(_Section):
-    """Where run traces go."""
+    """Where run traces go: ``backends`` (several at once), or the older ``backend``."""
 
     backend: Literal["none", "console", "jsonl", "langfuse"] = "none"
-    path: str = ".lgp/traces.jsonl"
+    backends: list[TracerName] | None = Field(
+        None, description="Tracers fed by every run, e.g. [console, jsonl, langfuse]"
+    )
+    path: str = Field(".lgp/traces.jsonl", description="The JSON Lines log (relative: project)")
+    max_bytes: int = Field(10_000_000, ge=1_000, description="Rotate the log past this size")
+    backup_count: int = Field(5, ge=0, description="Rotated logs kept (traces.jsonl.1 ...)")
+    max_length: int = Field(
+        2000, ge=100, description="Longer strings are cut before leaving the process"
+    )
+    langfuse: LangfuseSettings = LangfuseSettings()
+
+    @property
+    def active(self) -> list[str]:
+        """The tracers to run, in order, without repeats."""
+        names = list(self.backends) if self.backends is not None else [self.backend]
+        return [n for n in dict.fromkeys(names) if n != "none"]
 
 
 #: The ``llm_providers`` entry that configures Claude Code nodes.

@@ -16,12 +16,13 @@ import contextlib
 import dataclasses
 import enum
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
 from . import sync_bridge
+from ._version import __version__
 from .checkpointing import CheckpointStore, open_checkpoints
 from .config import Settings
 from .errors import ConflictError, NotFoundError, UsageError
@@ -36,6 +37,7 @@ from .providers.runtime import AgentRuntime, Injection
 from .runs import RunRecord, RunStore
 from .status import RESUMABLE, STATUS_FOR_EVENT, RunStatus
 from .timetravel import state_at
+from .tracing.base import RunInfo, Tracing
 
 
 class _NoValue(enum.Enum):
@@ -69,6 +71,11 @@ class _Plan:
     max_cost_usd: float | None = None  # budget of the run's model calls
 
 
+#: The longest the tracers may take to send what is pending when a runner closes (with
+#: the interpreter's own teardown, a process exits within a second of its last run).
+TRACING_FLUSH_S = 0.8
+
+
 class Runner:
     """Starts and continues runs of workflows, recording them.
 
@@ -90,12 +97,17 @@ class Runner:
         environment: str,
         max_steps: int | None = None,
         agents: AgentRuntime | None = None,
+        tracing: Tracing | None = None,
+        project: str | None = None,
     ) -> None:
         self.store = store
         self.runs = runs
         self.environment = environment
         self.max_steps = max_steps
         self.agents = agents
+        #: Where every run's events also go (console, JSON Lines, Langfuse...).
+        self.tracing = tracing or Tracing([])
+        self.project = project
         if agents is not None:
             agents.session_invocations = runs.agent_invocations
             agents.lineage_steps = store.lineage_steps
@@ -104,12 +116,24 @@ class Runner:
 
     @classmethod
     @contextlib.contextmanager
-    def open(cls, settings: Settings, *, max_steps: int | None = None) -> Iterator[Runner]:
+    def open(
+        cls,
+        settings: Settings,
+        *,
+        max_steps: int | None = None,
+        warn: Callable[[str], None] | None = None,
+        console: Callable[[str], None] | None = None,
+    ) -> Iterator[Runner]:
         """A runner over the project's checkpoint and run stores (same SQLite file),
-        with the environment's agent layer (its MCP servers stop on exit)."""
+        with the environment's agent layer (its MCP servers stop on exit) and tracers
+        (flushed on exit, for at most a second). ``warn`` hears tracing problems,
+        ``console`` gets the console tracer's lines."""
+        from .tracing.factory import open_tracing
+
         with open_checkpoints(settings) as store:
             runs = RunStore(store.db_path, busy_timeout_ms=settings.checkpointer.busy_timeout_ms)
             agents = AgentRuntime(settings)
+            tracing = open_tracing(settings, warn=warn, console=console)
             try:
                 runs.reap_abandoned()
                 runs.prune(max_age_days=settings.runs.max_age_days, max_runs=settings.runs.max_runs)
@@ -119,8 +143,11 @@ class Runner:
                     environment=settings.environment,
                     max_steps=max_steps,
                     agents=agents,
+                    tracing=tracing,
+                    project=settings.project_dir.name,
                 )
             finally:
+                tracing.close(TRACING_FLUSH_S)
                 agents.close()
                 runs.close()
 
@@ -437,6 +464,16 @@ class Runner:
             record = self.runs.transition(record.run_id, RunStatus.RUNNING)
         last: RunEvent | None = None
         started = time.perf_counter()
+        traced = RunInfo(
+            run_id=record.run_id,
+            thread_id=plan.thread_id,
+            workflow=plan.workflow.name,
+            environment=self.environment,
+            kind=plan.kind,
+            repository=self.project,
+            runtime_version=__version__,
+        )
+        self.tracing.start_run(traced)
         agen = executor.astream(
             plan.input,
             thread_id=plan.thread_id,
@@ -454,7 +491,12 @@ class Runner:
             async for event in agen:
                 if event.is_terminal:
                     event = self._with_subscription(record, event)
+                    url = self.tracing.finish_run(traced, event)
+                    if url:
+                        event = dataclasses.replace(event, data={**event.data, "trace_url": url})
                 self.runs.append(event)
+                if not event.is_terminal:
+                    self.tracing.event(traced, event)
                 if event.type in STATUS_FOR_EVENT:
                     self._finish(record, event, started)
                 last = event
@@ -474,6 +516,7 @@ class Runner:
                 with contextlib.suppress(Exception):
                     self.runs.append(event)
                     self._finish(record, event, started)
+                self.tracing.finish_run(traced, event)
 
     def _with_subscription(self, record: RunRecord, event: RunEvent) -> RunEvent:
         """The run's end with what it cost under a fixed subscription, when its agent
@@ -510,6 +553,8 @@ class Runner:
             fields["usage"] = merge_usage(record.usage, usage)
             if isinstance(usage, dict) and "subscription" in usage:
                 fields["usage"]["subscription"] = usage["subscription"]
+        if event.data.get("trace_url"):
+            fields["meta"] = {**(record.meta or {}), "trace_url": event.data["trace_url"]}
         self.runs.transition(record.run_id, status, **fields)
 
     def _require_checkpoint(self, thread_id: str, checkpoint_id: str) -> None:

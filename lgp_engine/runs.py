@@ -406,7 +406,7 @@ class RunStore:
             if status in TERMINAL or status == RunStatus.INTERRUPTED:
                 sets.append("ended_at = ?")
                 values.append(now)
-            for key in ("duration_ms", "error", "usage"):
+            for key in ("duration_ms", "error", "usage", "meta"):
                 if key in fields:
                     sets.append(f"{key} = ?")
                     value = fields[key]

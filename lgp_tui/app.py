@@ -141,6 +141,13 @@ class WorkbenchApp(App[None]):
             tooltip="Filter the run log by event type or node (-word hides)",
         ),
         Binding(
+            "ctrl+y",
+            "copy_trace",
+            "Trace URL",
+            id="copy_trace",
+            tooltip="Copy the last run's trace URL (Langfuse)",
+        ),
+        Binding(
             "ctrl+l",
             "focus_log",
             "Log",
@@ -174,6 +181,7 @@ class WorkbenchApp(App[None]):
         self._outcome = ""
         self._interrupted: tuple[str, list[dict], str | None] | None = None
         self._waiting: tuple[str, list[dict], str | None] | None = None
+        self._trace_url: str | None = None  # the last run's trace (Langfuse), for ctrl+y
         self._server_busy = False
         self._server_timer: Timer | None = None
         self._server_worker: Worker[BackgroundServer | None] | None = None
@@ -210,6 +218,8 @@ class WorkbenchApp(App[None]):
             return self._job is not None
         if action == "resume":
             return self._waiting is not None and self._job is None
+        if action == "copy_trace":
+            return self._trace_url is not None
         return True
 
     # -- lifecycle -------------------------------------------------------------
@@ -474,6 +484,13 @@ class WorkbenchApp(App[None]):
             self.query_one(GraphView).show_graph(message.shape, message.note)
 
     # -- running ---------------------------------------------------------------
+    def action_copy_trace(self) -> None:
+        """Copy the last run's trace URL to the clipboard (OSC 52, as the log's c does)."""
+        if self._trace_url is None:
+            return
+        self.copy_to_clipboard(self._trace_url)
+        self.notify(f"Copied {self._trace_url}", title="Trace URL")
+
     def action_run(self) -> None:
         if not self.query_one(RunBar).request_run():
             self.bell()
@@ -575,6 +592,11 @@ class WorkbenchApp(App[None]):
             graph.run_ended()
             if "usage" in event.data:
                 status.spent = spent(event.data["usage"])
+            url = event.data.get("trace_url")
+            self._trace_url = url if isinstance(url, str) else None
+            if self._trace_url:
+                self.notify(f"Trace: {self._trace_url} (ctrl+y copies it)", title="Langfuse")
+            self.refresh_bindings()
         if event.type in STATUS_FOR_EVENT:
             status.status = self._outcome = STATUS_FOR_EVENT[event.type]
         if event.type == "interrupt":

@@ -52,10 +52,16 @@ WorkflowRef = LoadedWorkflow | Callable[[], LoadedWorkflow]
 CANCEL_REASON = "cancelled from the workbench"
 
 
+def _quiet(line: str) -> None:
+    """Where the console tracer's lines go in the workbench: nowhere (the run log
+    shows the same)."""
+
+
 def open_runner(settings: Settings, stack: contextlib.ExitStack, post: Post) -> None:
     """Open the checkpoint and run stores (closed with ``stack``); post :class:`RunnerOpened`."""
     try:
-        runner = stack.enter_context(Runner.open(settings))
+        # no console tracer lines in the middle of the screen; problems are logged
+        runner = stack.enter_context(Runner.open(settings, console=_quiet))
     except Exception as exc:  # noqa: BLE001 - shown as a notification, the app keeps going
         post(RunnerOpened(None, exc))
         return

@@ -13,7 +13,7 @@ import sys
 import click
 
 from .._version import __version__
-from . import agents, cost, inspection, run, serve, templates
+from . import agents, cost, inspection, logs, run, serve, templates
 from .common import fail, parse_json_option
 
 
@@ -31,6 +31,7 @@ def cli() -> None:
       lgp runs / lgp events RUN_ID --after 10
       lgp cost --since 7d                    # tokens and USD, by model and workflow
       lgp agents list / lgp agents latest    # Claude Code sessions: tools, errors, cost
+      lgp logs query / stats / export        # the JSON Lines trace log (tracing: jsonl)
     Time travel:
       lgp replay t1 --checkpoint ID          # re-run the nodes after ID
       lgp fork t1 --checkpoint ID --update '{"x": 1}'
@@ -44,7 +45,7 @@ def cli() -> None:
     """
 
 
-for module in (run, inspection, cost, agents, templates, serve):
+for module in (run, inspection, cost, agents, logs, templates, serve):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -247,6 +247,22 @@ def print_events(
     return code
 
 
+@contextlib.contextmanager
+def open_runner(settings: Any) -> Iterator[Any]:
+    """``Runner.open`` for a command that runs workflows: tracing problems are one
+    ``⚠`` line each on stderr, and ``Observability: Langfuse enabled`` is said first
+    when Langfuse is on."""
+    from ..runner import Runner
+
+    def warn(message: str) -> None:
+        click.echo(f"{PREFIX} ⚠ {message}", err=True)
+
+    with Runner.open(settings, warn=warn) as runner:
+        if "langfuse" in runner.tracing.names:
+            click.echo(f"{PREFIX} Observability: Langfuse enabled", err=True)
+        yield runner
+
+
 def exit_with(code: int) -> None:
     """Exit; after a cancelled run, don't wait for a node still running in a thread."""
     sys.stdout.flush()

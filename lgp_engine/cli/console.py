@@ -238,6 +238,11 @@ class RunPrinter:
             )
 
     def event(self, e: RunEvent) -> None:
+        self._event(e)
+        if e.is_terminal and e.data.get("trace_url"):
+            self.line(f"Trace URL: {e.data['trace_url']}")
+
+    def _event(self, e: RunEvent) -> None:
         d = e.data
         where = "/".join([*d.get("path", []), e.node or ""]) if d.get("path") else e.node
         if e.type == "run.started":

@@ -14,6 +14,7 @@ from .common import (
     exit_with,
     handle_errors,
     load_target,
+    open_runner,
     parse_json_option,
     print_events,
     setup,
@@ -54,9 +55,8 @@ def _on_thread(
     operation: Callable[[Any, Any], Any],
 ) -> None:
     """Run ``operation(runner, loaded_workflow)`` on an existing thread and print it."""
-    from ..runner import Runner
 
-    with Runner.open(settings) as runner:
+    with open_runner(settings) as runner:
         loaded = load_target(settings, workflow or runner.target_for_thread(thread_id))
         events = operation(runner, loaded)
         code = print_events(
@@ -152,7 +152,6 @@ def run(
     check_thread_id(thread_id)
     settings = setup(env, verbose)
     from ..loader import resolve_in_project
-    from ..runner import Runner
 
     # fail fast (one line, nothing printed before) on a bad target
     resolve_in_project(workflow, settings, graph=graph_name)
@@ -162,6 +161,8 @@ def run(
         picked = f" (graph {graph_name})" if graph_name else ""
         printer.line(f"Loading workflow: {workflow}{picked}")
     loaded = load_target(settings, workflow, graph_name)
+    from ..runner import Runner
+
     Runner.check_input(loaded, payload)  # before anything is written
     if watch:
         _watch(
@@ -178,7 +179,7 @@ def run(
         )
         return
     _print_injections(settings, loaded, printer, as_json)  # before anything is written
-    with Runner.open(settings) as runner:
+    with open_runner(settings) as runner:
         events = runner.start(
             loaded,
             payload if payload is not None else {},
@@ -223,7 +224,6 @@ def _watch(
     env: str | None,
 ) -> None:
     from ..reload import WorkflowReloader
-    from ..runner import Runner
     from .watch import WatchedRun, run_watching
 
     reloader = WorkflowReloader(loaded, settings)
@@ -234,7 +234,7 @@ def _watch(
         list(interrupt_before) or None,
         list(interrupt_after) or None,
     )
-    with Runner.open(settings) as runner:
+    with open_runner(settings) as runner:
         code = run_watching(
             runner,
             reloader,

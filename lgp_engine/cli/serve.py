@@ -111,8 +111,14 @@ def serve(
     auth = resolve_auth(settings, host)  # before anything is loaded or bound
     settings = auth.settings
     click.echo(f"{PREFIX} Environment: {settings.environment}")
-    with Runner.open(settings):  # a bad store path is one line and exit 2, not a traceback
-        pass
+
+    def warn(message: str) -> None:
+        click.echo(f"{PREFIX} ⚠ {message}", err=True)
+
+    # a bad store path is one line and exit 2, not a traceback; tracing problems show here
+    with Runner.open(settings, warn=warn) as runner:
+        if "langfuse" in runner.tracing.names:
+            click.echo(f"{PREFIX} Observability: Langfuse enabled")
     app = create_app(
         settings,
         target,

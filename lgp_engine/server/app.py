@@ -69,6 +69,7 @@ def create_app(
         try:
             with Runner.open(settings, max_steps=settings.server.max_steps) as runner:
                 ctx.runner = runner
+                ctx.metrics.watch_tracing(runner.tracing)
                 ctx.hub = RunHub(
                     runner.runs,
                     on_event=ctx.metrics.observe_event,

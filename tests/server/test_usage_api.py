@@ -152,3 +152,51 @@ async def test_sdk_run_without_model_calls_has_no_usage_key(
     assert run["status"] == "success"
     assert run["metadata"] == {}  # no calls: no usage, and the key is the server's
     assert fake_openai.requests() == []
+
+
+def scrape(http: Any) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """``/metrics`` as ``{(sample name, labels): value}`` (parsed by prometheus_client)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = http.get("/metrics").text
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def test_metrics_count_tokens_cost_call_durations_and_errors_by_kind(
+    usage_server: ServerProcess, fake_openai: FakeOpenAI
+) -> None:
+    with usage_server.client(API_KEY) as http:
+        before = scrape(http)
+        script_team(fake_openai)
+        assert http.post("/workflows/team/invoke", json={"input": {}}).json()["status"] == (
+            "completed"
+        )
+        script_team(fake_openai)
+        fake_openai.fault(kind="status", status=401, match="concise technical writer", times=9)
+        assert http.post("/workflows/team/invoke", json={"input": {}}).json()["status"] == (
+            "failed"
+        )
+        after = scrape(http)
+
+    def delta(name: str, **labels: str) -> float:
+        key = (name, tuple(sorted(labels.items())))
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    researcher, writer, reviewer = TEAM_CALLS
+    # the first run made all three calls, the second only the researcher's
+    for (_, _, model, prompt, completion, _), runs in ((researcher, 2), (writer, 1), (reviewer, 1)):
+        assert delta("lgp_tokens_total", workflow="team", model=model, kind="input") == (
+            runs * prompt
+        )
+        assert delta("lgp_tokens_total", workflow="team", model=model, kind="output") == (
+            runs * completion
+        )
+        assert delta("lgp_llm_call_duration_seconds_count", model=model) == runs
+    assert delta("lgp_cost_usd_total", workflow="team", model="openai:gpt-4o") == pytest.approx(
+        TEAM_RUN["by_model"]["openai:gpt-4o"]
+    )
+    assert delta("lgp_errors_total", kind="auth") == 1

@@ -32,7 +32,11 @@ THREAD = "snap-t"
 
 
 async def loaded(app: WorkbenchApp, pilot: Pilot) -> None:
+    """The workflow's graph drawn and the stores open (they open in a worker thread,
+    and the status bar and the Run button change when they are: on a loaded machine
+    that can come after the graph)."""
     await loaded_graph(app, pilot)
+    await wait_until(pilot, lambda: app.runner is not None, what="the stores to open")
     await pilot.pause()
 
 

@@ -210,3 +210,25 @@ async def test_a_claude_code_session_shows_live_and_its_cost_counts_once(
             "◇", "»", "→", "←", "→", "✖", "■", "◇", "✖"
         ]  # fmt: skip
         assert lines[started + 10].startswith("  ✓ analyze (9.0 ms)")
+
+
+@pytest.mark.asyncio
+async def test_a_traced_runs_url_is_announced_and_ctrl_y_copies_it(settings: Settings) -> None:
+    url = "http://127.0.0.1:3000/trace/4bf92f3577b34da6a3ce929d0e0e4736"
+
+    def run_event(seq: int, type_: EventType, **data: object) -> RunEvent:
+        return RunEvent("r-traced", seq, type_, "t-traced", data)
+
+    app = WorkbenchApp(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded_graph(app, pilot)
+        assert app.check_action("copy_trace", ()) is False  # nothing to copy yet
+        app.post_message(RunEventReceived(run_event(1, "run.started", workflow="w", input={})))
+        app.post_message(
+            RunEventReceived(run_event(2, "run.completed", duration_ms=1.0, trace_url=url))
+        )
+        await wait_until(pilot, lambda: status(app) == "completed", what="the run's end")
+        assert any(url in str(n.message) for n in app._notifications)
+        await pilot.press("ctrl+y")
+        await pilot.pause()
+        assert app.clipboard == url

@@ -200,6 +200,8 @@ def run_json(record: RunRecord) -> dict[str, Any]:
     usage = public_usage(record.usage)
     if usage is not None:
         metadata[USAGE_KEY] = usage
+    if meta.get("trace_url"):
+        metadata["trace_url"] = meta["trace_url"]
     kwargs = meta.get("kwargs") or {
         "input": record.input,
         "command": None,

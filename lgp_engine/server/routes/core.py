@@ -110,6 +110,9 @@ class InvokeResult(BaseModel):
     usage: RunUsage | None = Field(
         None, description="Tokens and cost of its model calls (null when it made none)."
     )
+    trace_url: str | None = Field(
+        None, description="Its trace in Langfuse, when tracing sends it there."
+    )
 
 
 class Session(BaseModel):
@@ -163,6 +166,9 @@ class RunInfo(BaseModel):
         "run's include those before it stopped."
     )
     events: int = Field(description="How many events it has recorded.")
+    trace_url: str | None = Field(
+        None, description="Its trace in Langfuse, when tracing sends it there."
+    )
 
 
 class CancelResult(BaseModel):
@@ -244,6 +250,7 @@ async def _finish(ctx: ServerContext, handle: Any, response: Response) -> Invoke
         run_id=handle.run_id,
         duration_ms=record.duration_ms,
         usage=public_usage(record.usage),
+        trace_url=(record.meta or {}).get("trace_url"),
     )
     if last is not None and last.type in ("run.completed", "interrupt"):
         body.result = last.data.get("output")
@@ -410,6 +417,7 @@ def _run_info(ctx: ServerContext, r: RunRecord, events: int | None = None) -> Ru
         error=ctx.public_error(r.error),
         usage=public_usage(r.usage),
         events=r.last_seq if events is None else events,
+        trace_url=(r.meta or {}).get("trace_url"),
     )
 
 
