@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -117,7 +118,7 @@ class Tracing:
 
     def close(self, timeout_s: float = 1.0) -> None:
         """Close every tracer within ``timeout_s`` in all."""
-        if not self.tracers:
-            return
-        share = timeout_s / len(self.tracers)
-        self._each("close", lambda t: t.close(share))
+        deadline = time.monotonic() + timeout_s
+        # one after the other, each with what is left (a file closes at once; a
+        # network exporter gets the rest)
+        self._each("close", lambda t: t.close(max(deadline - time.monotonic(), 0.0)))

@@ -437,7 +437,7 @@ class LangfuseTracer:
         if not self._sdk.close(timeout_s):
             self._problem(
                 f"the last traces could not be sent to Langfuse at {self.host} within "
-                f"{timeout_s:g} s, and were dropped: check that the host is up"
+                f"{timeout_s:.1f} s, and were dropped: check that the host is up"
             )
 
     # -- helpers ---------------------------------------------------------------------
