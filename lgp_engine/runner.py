@@ -473,7 +473,9 @@ class Runner:
             repository=self.project,
             runtime_version=__version__,
         )
+        seq_start = self.runs.last_seq(record.run_id)
         self.tracing.start_run(traced)
+        traced_end = False  # whether the tracers have seen the run's end
         agen = executor.astream(
             plan.input,
             thread_id=plan.thread_id,
@@ -482,7 +484,7 @@ class Runner:
             checkpoint_id=checkpoint_id,
             interrupt_before=plan.interrupt_before,
             interrupt_after=plan.interrupt_after,
-            seq_start=self.runs.last_seq(record.run_id),
+            seq_start=seq_start,
             started=plan.started,
             on_part=plan.on_part,
             max_cost_usd=plan.max_cost_usd,
@@ -492,6 +494,7 @@ class Runner:
                 if event.is_terminal:
                     event = self._with_subscription(record, event)
                     url = self.tracing.finish_run(traced, event)
+                    traced_end = True
                     if url:
                         event = dataclasses.replace(event, data={**event.data, "trace_url": url})
                 self.runs.append(event)
@@ -516,7 +519,8 @@ class Runner:
                 with contextlib.suppress(Exception):
                     self.runs.append(event)
                     self._finish(record, event, started)
-                self.tracing.finish_run(traced, event)
+                if not traced_end:
+                    self.tracing.finish_run(traced, event)
 
     def _with_subscription(self, record: RunRecord, event: RunEvent) -> RunEvent:
         """The run's end with what it cost under a fixed subscription, when its agent

@@ -2,8 +2,9 @@
 
 The :class:`~lgp_engine.Runner` hands every event of every run, once persisted, to
 the active tracers (``tracing.backends`` in the config) through :class:`Tracing`,
-which keeps a tracer's failure from ever reaching the run: an exception is reported
-once as a warning, with what to fix, and the tracer is left out from then on.
+which keeps a tracer's failure from ever reaching the run: an exception is caught,
+counted (``lgp_tracer_export_failures_total``) and reported once as a warning, with
+what to fix.
 
 A tracer never patches LangGraph or the providers: everything it knows comes from
 the events (node timings, model calls with usage and cost in ``node.finished``'s
@@ -119,6 +120,11 @@ class Tracing:
     def close(self, timeout_s: float = 1.0) -> None:
         """Close every tracer within ``timeout_s`` in all."""
         deadline = time.monotonic() + timeout_s
-        # one after the other, each with what is left (a file closes at once; a
-        # network exporter gets the rest)
-        self._each("close", lambda t: t.close(max(deadline - time.monotonic(), 0.0)))
+        # one after the other, each with what is left: local ones first (a file closes
+        # at once), then those that send over the network get the rest
+        ordered = sorted(self.tracers, key=lambda t: bool(getattr(t, "remote", False)))
+        for tracer in ordered:
+            try:
+                tracer.close(max(deadline - time.monotonic(), 0.0))
+            except Exception as exc:  # noqa: BLE001 - a tracer must never fail the run
+                self.failed(tracer.name, f"close failed: {type(exc).__name__}: {exc}")

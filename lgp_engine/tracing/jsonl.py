@@ -13,10 +13,13 @@ is the event's payload, redacted as persisted, then sanitized (long strings cut)
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import logging.handlers
+import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..config import TracingSettings
@@ -67,6 +70,23 @@ def line_of(run: RunInfo, event: RunEvent, max_length: int) -> str:
     )
 
 
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (a lock file beside the log; POSIX flock, a
+    no-op where there is none)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 class _Lines(logging.handlers.RotatingFileHandler):
     """A rotating file of pre-formatted lines."""
 
@@ -95,6 +115,7 @@ class JsonlTracer:
             encoding="utf-8",
             delay=True,
         )
+        self._lock_path = self.path.with_name(self.path.name + ".lock")
         self._pending: list[tuple[RunInfo, RunEvent]] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -109,8 +130,32 @@ class JsonlTracer:
     def _drain(self) -> None:
         with self._lock:
             batch, self._pending = self._pending, []
-        for run, event in batch:
-            self._file.emit(logging.makeLogRecord({"msg": line_of(run, event, self.max_length)}))
+        if not batch:
+            return
+        lines = [line_of(run, event, self.max_length) for run, event in batch]
+        # several processes may log to one file (lgp serve --workers, a CLI run beside
+        # a server): each batch is written under a lock on the log, after following a
+        # rotation another process made, so no process writes into a rotated file
+        with _locked(self._lock_path):
+            self._follow_rotation()
+            for line in lines:
+                self._file.emit(logging.makeLogRecord({"msg": line}))
+            if self._file.stream is not None:
+                self._file.stream.flush()
+
+    def _follow_rotation(self) -> None:
+        """Reopen the log when the file at its path is no longer the one we hold."""
+        stream = self._file.stream
+        if stream is None:
+            return
+        try:
+            disk = os.stat(self.path)
+        except FileNotFoundError:
+            disk = None
+        held = os.fstat(stream.fileno())
+        if disk is None or (disk.st_ino, disk.st_dev) != (held.st_ino, held.st_dev):
+            stream.close()
+            self._file.stream = None  # reopened at the next line
 
     def start_run(self, run: RunInfo) -> None:
         return None

@@ -311,6 +311,7 @@ class LangfuseTracer:
     """
 
     name = "langfuse"
+    remote = True  # closes after the local tracers (it may use all that is left)
 
     def __init__(
         self,
@@ -394,8 +395,15 @@ class LangfuseTracer:
                 self._problem(f"could not build the trace of run {run.run_id}: {exc}")
 
     def _start_run(self, run: RunInfo, now: int) -> None:
+        """A run (re)starts. A run resumed after an interrupt keeps its id and trace:
+        this segment is a top-level observation of the same trace, beside the root
+        (never a second root, which would overwrite the trace's input and output)."""
         with self._lock:
-            self._trace_of(run, now)
+            continued = self._finished.pop(run.run_id, None) is not None
+            if run.run_id not in self._runs:
+                self._runs[run.run_id] = self._open_trace(
+                    run, now, continued=continued or run.kind == "resume"
+                )
 
     def _event(self, run: RunInfo, event: RunEvent, now: int) -> None:
         handler = _HANDLERS[event.type]
@@ -501,7 +509,7 @@ class LangfuseTracer:
         clean = self._clean(dict(metadata))
         return {f"{TRACE_METADATA}.{k}": as_json(v) for k, v in clean.items()}
 
-    def _open_trace(self, run: RunInfo, now: int) -> _Trace:
+    def _open_trace(self, run: RunInfo, now: int, *, continued: bool = False) -> _Trace:
         """The run's trace: its root observation holds the trace's metadata; every
         observation, the root too, its name, session, tags and environment."""
         tags = [PLATFORM_TAG, run.environment or self.environment, *self._extra_tags]
@@ -513,9 +521,14 @@ class LangfuseTracer:
         if self._langfuse_environment:
             attributes[ENVIRONMENT] = self._langfuse_environment
         trace_id = self._sdk.trace_id(run.run_id)
-        metadata = self._trace_attributes(self._trace_metadata(run))
-        root_attributes = {**attributes, **metadata, **observation(kind="span")}
-        root = self._sdk.root(trace_id, run.workflow, now, root_attributes)
+        if continued:
+            name = f"{run.workflow} (resumed)"
+            root_attributes = {**attributes, **observation(kind="span")}
+        else:
+            name = run.workflow
+            metadata = self._trace_attributes(self._trace_metadata(run))
+            root_attributes = {**attributes, **metadata, **observation(kind="span")}
+        root = self._sdk.root(trace_id, name, now, root_attributes, continued=continued)
         return _Trace(run, trace_id, attributes, root)
 
     def _start(

@@ -143,10 +143,17 @@ class Pipeline:
         return str(langfuse.Langfuse.create_trace_id(seed=run_id))
 
     def root(
-        self, trace_id: str, name: str, start_ns: int, attributes: Mapping[str, Any]
+        self,
+        trace_id: str,
+        name: str,
+        start_ns: int,
+        attributes: Mapping[str, Any],
+        *,
+        continued: bool = False,
     ) -> Observation:
         """The root observation of trace ``trace_id``, made as the SDK makes one for a
-        given trace id: under a parent that is never sent, and marked as the root."""
+        given trace id: under a parent that is never sent, and marked as the root
+        (unless ``continued``: a later segment of the run, beside its root)."""
         anchor = trace.NonRecordingSpan(
             trace.SpanContext(
                 trace_id=int(trace_id, 16),
@@ -155,7 +162,8 @@ class Pipeline:
                 trace_flags=trace.TraceFlags(trace.TraceFlags.SAMPLED),
             )
         )
-        return self.start(anchor, name, start_ns, {**attributes, AS_ROOT: True})
+        marker = {} if continued else {AS_ROOT: True}
+        return self.start(anchor, name, start_ns, {**attributes, **marker})
 
     def start(
         self, parent: trace.Span, name: str, start_ns: int, attributes: Mapping[str, Any]

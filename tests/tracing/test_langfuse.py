@@ -556,3 +556,31 @@ def test_the_attribute_names_are_the_sdks() -> None:
 )
 def test_environments_are_named_as_langfuse_accepts(ours: str, theirs: str | None) -> None:
     assert langfuse_environment(ours) == theirs
+
+
+def test_a_run_resumed_after_its_interrupt_continues_its_trace_beside_the_root(
+    fake_langfuse: FakeLangfuse, make_tracer: Any
+) -> None:
+    tracer, problems = make_tracer(tracing(fake_langfuse.url))
+    first = RunInfo(run_id="r-resumed", thread_id="t", workflow="wf", environment="experiment")
+    again = RunInfo(**{**first.__dict__, "kind": "resume"})
+
+    def ev(seq: int, type_: str, node: str | None = None, **data: Any) -> RunEvent:
+        return RunEvent("r-resumed", seq, type_, "t", {"node": node, "path": [], **data}, node)  # type: ignore[arg-type]
+
+    tracer.start_run(first)
+    tracer.event(first, ev(1, "run.started", input={"q": 1}))
+    tracer.event(first, ev(2, "node.started", "a", task_id="ta"))
+    tracer.event(first, ev(3, "node.finished", "a", task_id="ta", duration_ms=1.0, update={}))
+    url = tracer.finish_run(first, ev(4, "interrupt", "b", interrupts=[], duration_ms=2.0))
+    tracer.start_run(again)  # the same run id goes on, in the same process
+    tracer.event(again, ev(5, "run.started", input=None, resumed=True))
+    tracer.event(again, ev(6, "node.started", "b", task_id="tb"))
+    tracer.event(again, ev(7, "node.finished", "b", task_id="tb", duration_ms=1.0, update={}))
+    assert tracer.finish_run(again, ev(8, "run.completed", output={}, duration_ms=3.0)) == url
+    tracer.close(1.0)
+    spans = fake_langfuse.spans()
+    assert sorted(s["name"] for s in spans) == ["a", "b", "wf", "wf (resumed)"]
+    assert len({s["trace_id"] for s in spans}) == 1
+    assert [s["name"] for s in spans if s["attributes"].get(ROOT)] == ["wf"]
+    assert problems == []

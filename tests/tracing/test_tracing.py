@@ -100,7 +100,7 @@ def test_rotation_keeps_backup_count_files_and_loses_no_line(tmp_path: Path) -> 
     for seq in range(1, 61):
         tracer.event(run, RunEvent("r1", seq, "custom", "t1", {"value": "x" * 100}))
     tracer.close(5.0)
-    files = sorted(tmp_path.glob(".lgp/traces.jsonl*"))
+    files = sorted(f for f in tmp_path.glob(".lgp/traces.jsonl*") if f.suffix != ".lock")
     assert [f.name for f in files] == [
         "traces.jsonl",
         "traces.jsonl.1",
@@ -166,3 +166,23 @@ def test_hosted_config_writes_the_log_out_of_the_box(project: Path) -> None:
     logged = lines(project / ".lgp" / "traces.jsonl")
     assert logged[0]["type"] == "run.started" and logged[-1]["type"] == "run.completed"
     assert {line["environment"] for line in logged} == {"hosted"}
+
+
+def test_two_writers_on_one_log_rotate_without_losing_a_line(tmp_path: Path) -> None:
+    """As two processes logging to one file (lgp serve --workers 2): each follows the
+    other's rotations, so every line lands in a file that is kept."""
+    settings = TracingSettings(backends=["jsonl"], max_bytes=3000, backup_count=50)
+    writers = [JsonlTracer(settings, tmp_path), JsonlTracer(settings, tmp_path)]
+    for seq in range(1, 201):
+        run = RunInfo(f"r{seq % 2}", "t1", "w", "experiment")
+        writer = writers[seq % 2]
+        writer.event(run, RunEvent(run.run_id, seq, "custom", "t1", {"value": "x" * 60}))
+        writer._drain()  # written now, as its thread would (every 50 ms)
+    for writer in writers:
+        writer.close(5.0)
+    log = tmp_path / ".lgp" / "traces.jsonl"
+    rotated = sorted(log.parent.glob("traces.jsonl.*[0-9]"), key=lambda f: -int(f.suffix[1:]))
+    files = [*rotated, log]  # oldest first
+    logged = [line["seq"] for f in files for line in lines(f)]
+    assert logged == list(range(1, 201))  # every line, and the files in time order
+    assert len(files) > 3 and all(f.stat().st_size <= 3000 for f in files)
