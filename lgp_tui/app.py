@@ -50,6 +50,7 @@ from .messages import (
     ServerChanged,
     ThreadDeleted,
     ThreadsListed,
+    TracingProblem,
     WatchStopped,
     WorkflowLoaded,
     WorkflowLoadFailed,
@@ -271,6 +272,10 @@ class WorkbenchApp(App[None]):
     def _gone(self) -> bool:
         """True once the app is quitting: late worker messages find no widgets."""
         return self._exit or self._closing
+
+    def on_tracing_problem(self, message: TracingProblem) -> None:
+        if not self._gone():
+            self.notify(message.text, title="Tracing", severity="warning", timeout=10)
 
     def on_runner_opened(self, message: RunnerOpened) -> None:
         if self._gone():

@@ -104,6 +104,14 @@ class RunnerOpened(Message):
         self.error = error
 
 
+class TracingProblem(Message):
+    """A tracer could not start or send (Langfuse unreachable, no keys...): say so once."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
 class WorkflowReloaded(Message):
     """A saved change was reloaded (``outcome.ok``) or refused (the old version stays)."""
 

@@ -37,6 +37,7 @@ from .messages import (
     ServerChanged,
     ThreadDeleted,
     ThreadsListed,
+    TracingProblem,
     WatchStopped,
     WorkflowLoaded,
     WorkflowLoadFailed,
@@ -60,8 +61,10 @@ def _quiet(line: str) -> None:
 def open_runner(settings: Settings, stack: contextlib.ExitStack, post: Post) -> None:
     """Open the checkpoint and run stores (closed with ``stack``); post :class:`RunnerOpened`."""
     try:
-        # no console tracer lines in the middle of the screen; problems are logged
-        runner = stack.enter_context(Runner.open(settings, console=_quiet))
+        # no console tracer lines in the middle of the screen; problems are notified
+        runner = stack.enter_context(
+            Runner.open(settings, console=_quiet, warn=lambda text: post(TracingProblem(text)))
+        )
     except Exception as exc:  # noqa: BLE001 - shown as a notification, the app keeps going
         post(RunnerOpened(None, exc))
         return

@@ -232,3 +232,24 @@ async def test_a_traced_runs_url_is_announced_and_ctrl_y_copies_it(settings: Set
         await pilot.press("ctrl+y")
         await pilot.pause()
         assert app.clipboard == url
+
+
+@pytest.mark.asyncio
+async def test_a_tracer_that_cannot_start_is_a_notification_not_a_silence(
+    tui_project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("LANGFUSE_PUBLIC_KEY", "LANGFUSE_SECRET_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    config = tui_project / "config" / "experiment.yaml"
+    body = yaml.safe_load(config.read_text())
+    body["tracing"] = {"backends": ["langfuse"]}
+    config.write_text(yaml.safe_dump(body))
+    app = WorkbenchApp(load_settings(project_dir=tui_project))
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(
+            pilot,
+            lambda: any("langfuse is off" in str(n.message) for n in app._notifications),
+            what="the tracing notification",
+        )
+        (note,) = [n for n in app._notifications if n.title == "Tracing"]
+        assert "LANGFUSE_PUBLIC_KEY" in str(note.message) and note.severity == "warning"
