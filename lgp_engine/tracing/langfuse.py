@@ -367,6 +367,8 @@ class LangfuseTracer:
     def finish_run(self, run: RunInfo, event: RunEvent) -> str | None:
         """End the run's trace with ``event``; its URL (``<host>/trace/<trace id>``,
         known from the run id alone)."""
+        if self._stopping.is_set():
+            return None  # closed: no trace will be sent
         self._defer("finish", run, event)
         return self.trace_url(self._sdk.trace_id(run.run_id))
 
