@@ -51,7 +51,10 @@ async def still(app: WorkbenchApp, pilot: Pilot) -> None:
     last = None
     for _ in range(100):
         await pilot.pause()
-        now = [(len(log.entries), log.scroll_y, log.max_scroll_y, log.virtual_size) for log in logs]
+        now = [
+            (len(log.entries), log.scroll_y, log.max_scroll_y, log.virtual_size, log.size)
+            for log in logs
+        ]
         if now == last:
             break
         last = now
