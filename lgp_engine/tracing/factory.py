@@ -25,8 +25,8 @@ def open_tracing(
             tracing.tracers.append(_tracer(name, settings, console, tracing))
         except LGPError as exc:  # its text carries its hint
             say(f"tracing: {name} is off: {exc}")
-        except ImportError as exc:
-            say(f"tracing: {name} is off: {exc}")
+        except Exception as exc:  # noqa: BLE001 - an unwritable log path must not stop runs
+            say(f"tracing: {name} is off: {type(exc).__name__}: {exc}")
     return tracing
 
 

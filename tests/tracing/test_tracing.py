@@ -186,3 +186,14 @@ def test_two_writers_on_one_log_rotate_without_losing_a_line(tmp_path: Path) -> 
     logged = [line["seq"] for f in files for line in lines(f)]
     assert logged == list(range(1, 201))  # every line, and the files in time order
     assert len(files) > 3 and all(f.stat().st_size <= 3000 for f in files)
+
+
+def test_an_unwritable_log_path_is_a_warning_and_the_run_goes_on(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the log's folder should be")
+    project = project_with(tmp_path, {"backends": ["jsonl"], "path": str(blocker / "t.jsonl")})
+    warnings: list[str] = []
+    events = run_once(project, "tiny.py", {}, warn=warnings.append)
+    assert events[-1].type == "run.completed"
+    (warning,) = warnings
+    assert warning.startswith("tracing: jsonl is off: ") and "not-a-dir" in warning
