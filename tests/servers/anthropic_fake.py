@@ -11,15 +11,13 @@ as a real process, and its control API as methods.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.processes import Process, start_python
+from tests.processes import Process
+from tests.servers.serving import start_server
 
-REPO = Path(__file__).resolve().parents[2]
 MODULE = "tests.servers.anthropic_server"
 
 
@@ -35,18 +33,9 @@ class FakeAnthropic:
     @classmethod
     def start(cls, api_key: str | None = None, timeout: float = 30) -> FakeAnthropic:
         """Start the server on a free port; return once it accepts connections."""
-        args = ["-m", MODULE, "--port", "0"]
-        if api_key is not None:
-            args += ["--api-key", api_key]
-        process = start_python(*args, cwd=REPO)
-        try:
-            line = process.expect(r"^READY http://", timeout)[-1]
-        except BaseException:
-            process.kill()
-            raise
-        match = re.fullmatch(r"READY (http://\S+)", line)
-        assert match, line
-        return cls(process, match[1])
+        args = ["--api-key", api_key] if api_key is not None else []
+        process, url = start_server(MODULE, *args, timeout=timeout)
+        return cls(process, url)
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
         response = self._control.post(path, json=body)

@@ -45,7 +45,6 @@ import argparse
 import asyncio
 import json
 import re
-import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -57,6 +56,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from starlette.types import Receive
+
+from tests.servers.serving import serve_app
 
 MODELS = ("claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5")
 STALL_SECONDS = 600.0  # a stalled request is held open at most this long
@@ -572,29 +573,11 @@ def create_app(state: State) -> FastAPI:
 
 async def serve(state: State, host: str, port: int) -> None:
     """Serve on ``host:port`` (0: a free port); print the READY line once it is up."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted sockets inherit NODELAY (Linux). Without it uvicorn's separate writes of
-    # headers and body waited for the client's delayed ACK: +40 ms a keep-alive request.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
-    url = f"http://{host}:{sock.getsockname()[1]}"
-    config = uvicorn.Config(
-        create_app(state),
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=1,
-        lifespan="off",
-    )
-    server = state.server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            await task  # it failed to start: its error, or its exit
-            return
-        await asyncio.sleep(0.01)
-    print(f"READY {url}", flush=True)
-    await task
+
+    def started(server: uvicorn.Server) -> None:
+        state.server = server
+
+    await serve_app(create_app(state), host, port, started=started)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,15 +15,13 @@ worker, reset before each test.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.processes import Process, start_python
+from tests.processes import Process
+from tests.servers.serving import start_server
 
-REPO = Path(__file__).resolve().parents[2]
 MODULE = "tests.servers.openai_server"
 
 
@@ -42,18 +40,11 @@ class FakeOpenAI:
         cls, api_key: str | None = None, delay_ms: int = 0, timeout: float = 30
     ) -> FakeOpenAI:
         """Start the server on a free port; return once it accepts connections."""
-        args = ["-m", MODULE, "--port", "0", "--delay-ms", str(delay_ms)]
+        args = ["--delay-ms", str(delay_ms)]
         if api_key is not None:
             args += ["--api-key", api_key]
-        process = start_python(*args, cwd=REPO)
-        try:
-            line = process.expect(r"^READY http://", timeout)[-1]
-        except BaseException:
-            process.kill()
-            raise
-        match = re.fullmatch(r"READY (http://\S+)", line)
-        assert match, line
-        return cls(process, match[1], api_key)
+        process, url = start_server(MODULE, *args, timeout=timeout)
+        return cls(process, url, api_key)
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
         response = self._control.post(path, json=body)

@@ -15,15 +15,13 @@ one process per module, reset before each test.
 from __future__ import annotations
 
 import contextlib
-import re
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.processes import Process, start_python, wait_until
+from tests.processes import Process, wait_until
+from tests.servers.serving import start_server
 
-REPO = Path(__file__).resolve().parents[2]
 MODULE = "tests.servers.otlp_receiver"
 PUBLIC_KEY = "pk-lf-test-public"
 SECRET_KEY = "sk-lf-test-secret-4f1d9c"  # must never appear in what is sent
@@ -44,16 +42,10 @@ class FakeLangfuse:
         cls, public_key: str = PUBLIC_KEY, secret_key: str = SECRET_KEY, timeout: float = 30
     ) -> FakeLangfuse:
         """Start the receiver on a free port; return once it accepts connections."""
-        args = ["-m", MODULE, "--port", "0", "--public-key", public_key]
-        process = start_python(*args, "--secret-key", secret_key, cwd=REPO)
-        try:
-            line = process.expect(r"^READY http://", timeout)[-1]
-        except BaseException:
-            process.kill()
-            raise
-        match = re.fullmatch(r"READY (http://\S+)", line)
-        assert match, line
-        return cls(process, match[1], public_key, secret_key)
+        process, url = start_server(
+            MODULE, "--public-key", public_key, "--secret-key", secret_key, timeout=timeout
+        )
+        return cls(process, url, public_key, secret_key)
 
     def _get(self, path: str) -> Any:
         response = self._control.get(path)

@@ -35,13 +35,11 @@ import asyncio
 import base64
 import binascii
 import gzip
-import socket
 import time
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
@@ -50,6 +48,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from pydantic import BaseModel, ConfigDict, Field
+
+from tests.servers.serving import serve_app
 
 TRACES_PATH = "/api/public/otel/v1/traces"
 Mode = Literal["normal", "hang", "status"]
@@ -242,28 +242,8 @@ def create_app(state: State) -> FastAPI:
 
 async def serve(state: State, host: str, port: int) -> None:
     """Serve on ``host:port`` (0: a free port); print the READY line once it is up."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((host, port))
-    url = f"http://{host}:{sock.getsockname()[1]}"
-    config = uvicorn.Config(
-        create_app(state),
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=1,
-        lifespan="off",
-    )
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:
-        if task.done():
-            await task  # it failed to start: its error, or its exit
-            return
-        await asyncio.sleep(0.01)
-    print(f"READY {url}", flush=True)
     try:
-        await task
+        await serve_app(create_app(state), host, port)
     finally:
         state.release.set()
 

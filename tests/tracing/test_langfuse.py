@@ -519,8 +519,10 @@ def test_a_process_exits_within_a_second_of_its_run_when_langfuse_never_answers(
         done = time.monotonic()
         process.wait(timeout=10)
         exiting = time.monotonic() - done
-    # the last flush gets 0.8 s, the interpreter's teardown takes the rest (~0.15 s)
-    assert exiting <= 1.25, (exiting, process.text)
+    # the last flush gets 0.8 s, the interpreter's teardown the rest (~0.15 s; 0.92-0.97 s
+    # in all, measured alone). Unbounded, the SDK would wait its 5 s export timeout and
+    # more: the bound left here is for a loaded machine's slower teardown.
+    assert exiting <= 2.5, (exiting, process.text)
     assert any(line.startswith("PROBLEM ") for line in process.stdout), process.text
     assert fake_langfuse.requests()  # the last batch was sent, and held
 
