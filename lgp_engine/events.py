@@ -57,6 +57,7 @@ class RunStartedData(TypedDict):
     fork_of: NotRequired[str]
     update: NotRequired[Any]
     as_node: NotRequired[str | None]
+    config: NotRequired[dict[str, Any]]  # the caller's run config, when one was given
 
 
 class NodeStartedData(TypedDict):

@@ -46,6 +46,7 @@ from .providers.pricing import PriceTable
 from .providers.redact import Redactor, secrets_from_env
 from .providers.runtime import MARK, SCOPE_KEY, AgentRuntime
 from .providers.settings import LOCAL_KINDS
+from .run_config import check_owned_keys, check_run_config, merge_run_config
 from .status import STATUS_FOR_EVENT, RunStatus
 
 STREAM_MODES = ["updates", "tasks", "values", "custom", "messages", "checkpoints"]
@@ -337,7 +338,10 @@ class Executor:
         run_id: str,
         checkpoint_id: str | None,
         max_cost_usd: float | None = None,
+        caller: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
+        """The run's LangGraph config: the caller's (see :mod:`.run_config`) with the
+        engine's thread, checkpoint, agent scope and run id on top."""
         configurable: dict[str, Any] = {"thread_id": thread_id}
         if self.agents is not None:
             configurable[SCOPE_KEY] = self.agents.scope(
@@ -352,7 +356,7 @@ class Executor:
         }
         if self.max_steps is not None:
             config["recursion_limit"] = self.max_steps
-        return config
+        return merge_run_config(caller, config) if caller else config
 
     def _started(
         self,
@@ -391,6 +395,7 @@ class Executor:
         started: dict[str, Any] | None = None,
         on_part: Callable[[dict[str, Any]], None] | None = None,
         max_cost_usd: float | None = None,
+        config: dict[str, Any] | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Run the workflow and yield its events as they happen; the last is terminal.
 
@@ -410,6 +415,9 @@ class Executor:
             max_cost_usd: Budget of the run's model calls (default: the config's
                 ``runs.max_cost_usd``); a call that would pass it fails the run with
                 ``budget_exceeded``.
+            config: The caller's run config (``configurable``, ``tags``, ``metadata``,
+                ``recursion_limit``, ...; see :func:`~lgp_engine.run_config.check_run_config`),
+                merged under the engine's own keys.
 
         Cancelling the task that iterates this generator ends the run with a
         ``run.cancelled`` event (the cancel message is its reason); its checkpoints
@@ -422,13 +430,17 @@ class Executor:
             self.redact,
             self.agents.prices if self.agents is not None else None,
         )
-        config = self._config(tr.thread_id, tr.run_id, checkpoint_id, max_cost_usd)
+        caller = check_run_config(config)
+        check_owned_keys(caller, tr.thread_id, checkpoint_id)
+        run_config = self._config(tr.thread_id, tr.run_id, checkpoint_id, max_cost_usd, caller)
+        if caller:
+            started = {**(started or {}), "config": to_jsonable(caller)}
         yield self._started(tr, input, checkpoint_id, started)
         try:
-            async with self.agraph(config, context) as graph:
+            async with self.agraph(run_config, context) as graph:
                 async for part in graph.astream(
                     input,
-                    config,
+                    run_config,
                     context=context,
                     stream_mode=STREAM_MODES,
                     subgraphs=True,

@@ -34,6 +34,7 @@ from .loader import LoadedWorkflow, iter_graph_nodes
 from .providers.base import merge_usage
 from .providers.factory import injections
 from .providers.runtime import AgentRuntime, Injection
+from .run_config import check_owned_keys, check_run_config
 from .runs import RunRecord, RunStore
 from .status import RESUMABLE, STATUS_FOR_EVENT, RunStatus
 from .timetravel import state_at
@@ -69,6 +70,7 @@ class _Plan:
     on_part: Any = None  # raw LangGraph stream parts, for LangGraph-speaking front ends
     meta: dict[str, Any] | None = None  # extra fields kept on the run record
     max_cost_usd: float | None = None  # budget of the run's model calls
+    config: dict[str, Any] | None = None  # the caller's run config (checked)
 
 
 #: The longest the tracers may take to send what is pending when a runner closes (with
@@ -192,16 +194,21 @@ class Runner:
         on_part: Any = None,
         meta: dict[str, Any] | None = None,
         max_cost_usd: float | None = None,
+        config: dict[str, Any] | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Run ``workflow`` on a thread (new unless ``thread_id`` is given).
 
         ``input`` may be a ``langgraph.types.Command``; ``checkpoint_id`` starts from
         that checkpoint instead of the thread's newest; ``max_cost_usd`` caps what the
-        run's model calls may cost (default: the config's ``runs.max_cost_usd``).
+        run's model calls may cost (default: the config's ``runs.max_cost_usd``);
+        ``config`` is the caller's run config (``configurable`` values, ``tags``,
+        ``metadata``, ``recursion_limit``...; see :mod:`lgp_engine.run_config`).
         """
         self.check_input(workflow, input)
         if thread_id is not None:
             check_thread_id(thread_id)
+        caller = check_run_config(config)
+        check_owned_keys(caller, thread_id, checkpoint_id)
         self._check_nodes(workflow, interrupt_before, "interrupt_before")
         self._check_nodes(workflow, interrupt_after, "interrupt_after")
         if checkpoint_id is not None and thread_id is not None:
@@ -218,6 +225,7 @@ class Runner:
             on_part=on_part,
             meta=meta,
             max_cost_usd=max_cost_usd,
+            config=caller or None,
         )
         async for event in self._aexecute(plan):
             yield event
@@ -231,12 +239,15 @@ class Runner:
         context: Any = None,
         on_part: Any = None,
         meta: dict[str, Any] | None = None,
+        config: dict[str, Any] | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Continue a thread that stopped: an interrupt (answered with ``value``), or
         a run that was cancelled, failed or abandoned with nodes still to run
-        (``value`` left as :data:`NO_VALUE`)."""
+        (``value`` left as :data:`NO_VALUE`); ``config`` as for :meth:`astart`."""
         from langgraph.types import Command
 
+        caller = check_run_config(config)
+        check_owned_keys(caller, thread_id, None)
         state = state_at(self.store, thread_id)
         last = self.runs.latest_for_thread(thread_id)
         if last is not None and last.status == RunStatus.INTERRUPTED:
@@ -294,6 +305,7 @@ class Runner:
             started={"resumed": True},
             on_part=on_part,
             meta=meta,
+            config=caller or None,
         )
         async for event in self._aexecute(plan):
             yield event
@@ -488,6 +500,7 @@ class Runner:
             started=plan.started,
             on_part=plan.on_part,
             max_cost_usd=plan.max_cost_usd,
+            config=plan.config,
         )
         try:
             async for event in agen:

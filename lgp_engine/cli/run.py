@@ -36,6 +36,28 @@ def _workflow_option(fn: Any) -> Any:
     )(fn)
 
 
+_CONFIG_HELP = (
+    "Run config as JSON or @file.json: configurable values, tags, metadata, "
+    "recursion_limit, run_name, max_concurrency "
+    """(e.g. '{"configurable": {"user_id": "u1"}, "recursion_limit": 50}')."""
+)
+
+
+def _config_option(fn: Any) -> Any:
+    return click.option("--config", "run_config", metavar="JSON|@FILE", help=_CONFIG_HELP)(fn)
+
+
+def _run_config(raw: str | None, thread_id: str | None) -> dict[str, Any] | None:
+    """``--config``, parsed and checked before anything is loaded or written."""
+    from ..run_config import check_owned_keys, check_run_config
+
+    if raw is None:
+        return None
+    config = check_run_config(parse_json_option(raw, "--config"), field="config")
+    check_owned_keys(config, thread_id, None, field="config")
+    return config or None
+
+
 def _existing(settings: Any, thread_id: str, checkpoint: str | None = None) -> str | None:
     """Check (read-only, creating nothing) that the thread and checkpoint exist."""
     from ..checkpointing import open_checkpoints
@@ -75,6 +97,7 @@ def _on_thread(
     metavar="JSON|@FILE",
     help="Runtime context, for graphs with a context_schema.",
 )
+@_config_option
 @click.option("--thread", "thread_id", metavar="ID", help="Thread to run on (default: a new one).")
 @click.option(
     "--interrupt-before",
@@ -112,6 +135,7 @@ def run(
     graph_name: str | None,
     input_: str | None,
     context: str | None,
+    run_config: str | None,
     thread_id: str | None,
     interrupt_before: tuple[str, ...],
     interrupt_after: tuple[str, ...],
@@ -133,6 +157,7 @@ def run(
       lgp run approval_workflow --interrupt-before publish
       lgp run my_flow --json > events.jsonl
       lgp run workflows/basic_workflow.py --input '{"input": "hi"}' --watch
+      lgp run agent --config '{"configurable": {"user_id": "u1"}, "recursion_limit": 50}'
 
     \b
     Hot reload (--watch): saving the workflow file, a local module it imports
@@ -150,6 +175,7 @@ def run(
     payload = parse_json_option(input_, "--input")
     ctx = parse_json_option(context, "--context")
     check_thread_id(thread_id)
+    config = _run_config(run_config, thread_id)
     settings = setup(env, verbose)
     from ..loader import resolve_in_project
 
@@ -176,6 +202,7 @@ def run(
             as_json,
             verbose,
             env,
+            config,
         )
         return
     _print_injections(settings, loaded, printer, as_json)  # before anything is written
@@ -188,6 +215,7 @@ def run(
             interrupt_before=list(interrupt_before) or None,
             interrupt_after=list(interrupt_after) or None,
             max_cost_usd=max_cost,
+            config=config,
         )
         code = print_events(
             events, as_json=as_json, verbose=verbose, env_flag=env_flag(settings, env)
@@ -222,6 +250,7 @@ def _watch(
     as_json: bool,
     verbose: bool,
     env: str | None,
+    config: dict[str, Any] | None = None,
 ) -> None:
     from ..reload import WorkflowReloader
     from .watch import WatchedRun, run_watching
@@ -233,6 +262,7 @@ def _watch(
         ctx,
         list(interrupt_before) or None,
         list(interrupt_after) or None,
+        config,
     )
     with open_runner(settings) as runner:
         code = run_watching(
@@ -255,6 +285,7 @@ def _watch(
     help="Answer to the interrupt (JSON; an object keyed by interrupt id for several).",
 )
 @_workflow_option
+@_config_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
 @common_options
 @handle_errors
@@ -262,6 +293,7 @@ def resume(
     thread_id: str,
     value: str | None,
     workflow: str | None,
+    run_config: str | None,
     as_json: bool,
     env: str | None,
     verbose: bool,
@@ -279,6 +311,7 @@ def resume(
     from ..runner import NO_VALUE
 
     parsed = parse_json_option(value, "--value") if value is not None else NO_VALUE
+    config = _run_config(run_config, thread_id)
     _existing(settings, thread_id)
     _on_thread(
         settings,
@@ -287,7 +320,7 @@ def resume(
         workflow,
         as_json,
         verbose,
-        lambda runner, wf: runner.resume(wf, thread_id, parsed),
+        lambda runner, wf: runner.resume(wf, thread_id, parsed, config=config),
     )
 
 

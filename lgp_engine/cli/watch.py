@@ -36,6 +36,7 @@ class WatchedRun:
     context: Any = None
     interrupt_before: list[str] | None = None
     interrupt_after: list[str] | None = None
+    config: dict[str, Any] | None = None
 
 
 class _Session:
@@ -60,7 +61,9 @@ class _Session:
         try:
             if resume:
                 assert self.run.thread_id is not None
-                events = self.runner.resume(workflow, self.run.thread_id, context=self.run.context)
+                events = self.runner.resume(
+                    workflow, self.run.thread_id, context=self.run.context, config=self.run.config
+                )
             else:
                 events = self.runner.start(
                     workflow,
@@ -69,6 +72,7 @@ class _Session:
                     context=self.run.context,
                     interrupt_before=self.run.interrupt_before,
                     interrupt_after=self.run.interrupt_after,
+                    config=self.run.config,
                 )
             code = print_events(
                 events,
