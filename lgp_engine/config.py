@@ -43,6 +43,54 @@ class CheckpointerSettings(_Section):
     busy_timeout_ms: int = Field(5000, ge=0, description="How long a writer waits for a lock")
 
 
+class StoreIndexSettings(_Section):
+    """Semantic search in the long-term store (``index`` of ``langgraph.json``'s ``store``)."""
+
+    dims: int = Field(ge=1, description="Length of the embedding vectors")
+    embed: str = Field(
+        description="PROVIDER:MODEL (a name under llm_providers, or openai/ollama/vllm), "
+        "or path/to/file.py:function"
+    )
+    fields: list[str] | None = Field(None, description="JSON paths to embed (default: all)")
+
+
+class StoreTtlSettings(_Section):
+    """Expiry of long-term store items (``ttl`` of ``langgraph.json``'s ``store``)."""
+
+    default_ttl: float | None = Field(None, gt=0, description="Minutes an item lives")
+    refresh_on_read: bool = Field(True, description="Reading an item restarts its clock")
+    sweep_interval_minutes: int | None = Field(
+        None, ge=1, description="How often expired items are deleted"
+    )
+
+
+class StoreSettings(_Section):
+    """The long-term memory store every run gets (``runtime.store``, ``get_store()``).
+
+    ``index`` and ``ttl`` of a project's ``langgraph.json`` ``store`` section win over
+    these for its graphs.
+    """
+
+    backend: Literal["sqlite", "memory", "none"] | None = Field(
+        None, description="Default: the checkpointer's (SQLite in the same file, or memory)"
+    )
+    index: StoreIndexSettings | None = None
+    ttl: StoreTtlSettings | None = None
+
+
+class NodeCacheSettings(_Section):
+    """The cache of nodes that declare a ``cache_policy`` (LangGraph ``CachePolicy``)."""
+
+    backend: Literal["sqlite", "memory", "none"] | None = Field(
+        None, description="Default: the checkpointer's (SQLite in the same file, or memory)"
+    )
+    invalidate_on: Literal["code", "git"] = Field(
+        "code",
+        description="code: an edit of the workflow's code drops its entries; git: also a "
+        "new commit of the project's repository",
+    )
+
+
 class WorkflowSettings(_Section):
     """Where named workflows and templates are found."""
 
@@ -155,6 +203,8 @@ class Settings(_Section):
     config_file: Path | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     checkpointer: CheckpointerSettings = CheckpointerSettings()
+    store: StoreSettings = StoreSettings()
+    node_cache: NodeCacheSettings = NodeCacheSettings()
     workflows: WorkflowSettings = WorkflowSettings()
     runs: RunSettings = RunSettings()
     server: ServerSettings = ServerSettings()

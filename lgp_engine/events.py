@@ -19,6 +19,7 @@ EventType = Literal[
     "run.started",
     "node.started",
     "node.finished",
+    "node.cached",
     "message.delta",
     "custom",
     "checkpoint",
@@ -113,6 +114,17 @@ class NodeFinishedData(TypedDict):
     error: NotRequired[NodeError]
     interrupts: NotRequired[list[Any]]
     usage: NotRequired[UsageTotals]
+    cache: NotRequired[str]  # "miss": the node has a cache policy and ran
+
+
+class NodeCachedData(TypedDict):
+    """``node.cached``: a node with a cache policy was not run; its update came from
+    the node cache (written by an earlier run of the same code on the same input)."""
+
+    node: str
+    path: list[str]
+    update: Any
+    task_id: NotRequired[str]  # the task its node.started announced
 
 
 class MessageDeltaData(TypedDict):
@@ -347,6 +359,7 @@ EventData = (
     RunStartedData
     | NodeStartedData
     | NodeFinishedData
+    | NodeCachedData
     | MessageDeltaData
     | CustomData
     | CheckpointData
@@ -369,6 +382,7 @@ EventData = (
 EVENT_DATA: dict[str, type] = {
     "run.started": RunStartedData,
     "node.started": NodeStartedData,
+    "node.cached": NodeCachedData,
     "node.finished": NodeFinishedData,
     "message.delta": MessageDeltaData,
     "custom": CustomData,

@@ -29,6 +29,7 @@ from .events import (
     InterruptData,
     InterruptItem,
     MessageDeltaData,
+    NodeCachedData,
     NodeError,
     NodeFinishedData,
     NodeStartedData,
@@ -101,6 +102,9 @@ class _Translator:
         self.interrupt_node: str | None = None
         self.failed_node: str | None = None
         self._task_starts: dict[str, float] = {}
+        self._task_names: dict[str, tuple[str, tuple[str, ...]]] = {}
+        #: Nodes of the top graph with a cache policy: their runs are cache misses.
+        self.cached_nodes: frozenset[str] = frozenset()
 
     def event(self, type_: EventType, data: EventData, node: str | None = None) -> RunEvent:
         self.seq += 1
@@ -166,6 +170,8 @@ class _Translator:
                     self.interrupts.append(
                         InterruptItem(id=getattr(item, "id", None), value=to_jsonable(item.value))
                     )
+            if isinstance(data, dict) and (data.get("__metadata__") or {}).get("cached"):
+                return self._cached(ns, data)
             return None
         path = _path(ns)
         if kind == "custom":
@@ -201,17 +207,36 @@ class _Translator:
             return self.event("checkpoint", saved)
         return None
 
+    def _cached(self, ns: tuple[str, ...], data: dict[str, Any]) -> RunEvent | None:
+        """A node served from the node cache (LangGraph reports it as an update with
+        ``__metadata__.cached``, and no task events)."""
+        path = _path(ns)
+        for name, update in data.items():
+            if name == "__metadata__":
+                continue
+            served = NodeCachedData(node=name, path=path, update=to_jsonable(update))
+            # LangGraph announced the task (node.started); this event ends it
+            task_id = next((t for t, n in self._task_names.items() if n == (name, ns)), None)
+            if task_id is not None:
+                del self._task_names[task_id]
+                self._task_starts.pop(task_id, None)
+                served["task_id"] = task_id
+            return self.event("node.cached", served, name)
+        return None
+
     def _task(self, ns: tuple[str, ...], data: dict[str, Any]) -> RunEvent | None:
         name = str(data.get("name"))
         task_id = str(data.get("id"))
         path = _path(ns)
         if "input" in data:
             self._task_starts[task_id] = time.perf_counter()
+            self._task_names[task_id] = (name, ns)
             started_data = NodeStartedData(
                 node=name, path=path, task_id=task_id, triggers=list(data.get("triggers") or ())
             )
             return self.event("node.started", started_data, name)
         started = self._task_starts.pop(task_id, None)
+        self._task_names.pop(task_id, None)
         duration = round((time.perf_counter() - started) * 1000, 3) if started else None
         error = data.get("error")
         interrupts = data.get("interrupts") or []
@@ -236,6 +261,8 @@ class _Translator:
                 payload["error"]["kind"] = error.kind
         if interrupts:
             payload["interrupts"] = to_jsonable(interrupts)
+        if not ns and name in self.cached_nodes and error is None and not interrupts:
+            payload["cache"] = "miss"
         return self.event("node.finished", payload, name)
 
     def finish(self) -> RunEvent:
@@ -277,6 +304,16 @@ class _Translator:
         return self.event("run.cancelled", cancelled)
 
 
+def cached_nodes(graph: Any) -> frozenset[str]:
+    """Nodes of ``graph`` that have a cache policy (their own or the graph's)."""
+    every = getattr(graph, "cache_policy", None) is not None
+    return frozenset(
+        name
+        for name, node in getattr(graph, "nodes", {}).items()
+        if not name.startswith("__") and (every or getattr(node, "cache_policy", None))
+    )
+
+
 def _path(ns: tuple[str, ...]) -> list[str]:
     return [seg.split(":", 1)[0] for seg in ns]
 
@@ -293,6 +330,9 @@ class Executor:
             LangGraph's default.
         agents: The agent layer (role bindings, prices, MCP sessions, redaction) its
             agent nodes use; without one they use the current project's settings.
+        memory: The long-term store (LangGraph ``BaseStore``) its runs get as
+            ``runtime.store``; None: no store.
+        cache: The node cache (LangGraph ``BaseCache``) of nodes with a cache policy.
     """
 
     def __init__(
@@ -303,9 +343,13 @@ class Executor:
         environment: str = "experiment",
         max_steps: int | None = None,
         agents: AgentRuntime | None = None,
+        memory: Any = None,
+        cache: Any = None,
     ) -> None:
         self.workflow = workflow
         self.store = store
+        self.memory = memory
+        self.cache = cache
         self.environment = environment
         self.max_steps = max_steps
         self.agents = agents
@@ -315,10 +359,22 @@ class Executor:
     def graph(self, config: dict[str, Any] | None = None, context: Any = None) -> Any:
         """The compiled graph (built once; sync factories are called each time)."""
         if self.workflow.kind == "factory":
-            return self.workflow.build(self.store.saver, config, context=context)
+            return self._wired(
+                self.workflow.build(self.store.saver, config, context=context, store=self.memory)
+            )
         if self._graph is None:
-            self._graph = self.workflow.build(self.store.saver)
+            self._graph = self._wired(self.workflow.build(self.store.saver))
         return self._graph
+
+    def _wired(self, graph: Any) -> Any:
+        """``graph`` with the engine's long-term store and node cache (replacing any
+        the graph was compiled with, as the LangGraph server does)."""
+        update = {}
+        if self.memory is not None and graph.store is not self.memory:
+            update["store"] = self.memory
+        if self.cache is not None and graph.cache is not self.cache:
+            update["cache"] = self.cache
+        return graph.copy(update=update) if update else graph
 
     @contextlib.asynccontextmanager
     async def agraph(
@@ -327,8 +383,10 @@ class Executor:
         """The compiled graph for one run (async factories included)."""
         config = config or {"configurable": {}}
         if self.workflow.kind == "factory":
-            async with self.workflow.abuild(self.store.saver, config, context=context) as graph:
-                yield graph
+            async with self.workflow.abuild(
+                self.store.saver, config, context=context, store=self.memory
+            ) as graph:
+                yield self._wired(graph)
         else:
             yield self.graph()
 
@@ -396,6 +454,7 @@ class Executor:
         on_part: Callable[[dict[str, Any]], None] | None = None,
         max_cost_usd: float | None = None,
         config: dict[str, Any] | None = None,
+        on_lc_event: Callable[[dict[str, Any]], None] | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Run the workflow and yield its events as they happen; the last is terminal.
 
@@ -418,6 +477,10 @@ class Executor:
             config: The caller's run config (``configurable``, ``tags``, ``metadata``,
                 ``recursion_limit``, ...; see :func:`~lgp_engine.run_config.check_run_config`),
                 merged under the engine's own keys.
+            on_lc_event: Called with every LangChain ``astream_events`` (v2) event of
+                the run (``on_chain_start``, ``on_chat_model_stream``, ...; the root
+                graph's ``on_chain_stream`` excepted): the run is then driven by
+                ``astream_events``, whose root stream carries the same parts.
 
         Cancelling the task that iterates this generator ends the run with a
         ``run.cancelled`` event (the cancel message is its reason); its checkpoints
@@ -438,16 +501,20 @@ class Executor:
         yield self._started(tr, input, checkpoint_id, started)
         try:
             async with self.agraph(run_config, context) as graph:
-                async for part in graph.astream(
-                    input,
-                    run_config,
-                    context=context,
-                    stream_mode=STREAM_MODES,
-                    subgraphs=True,
-                    version="v2",
-                    interrupt_before=interrupt_before,
-                    interrupt_after=interrupt_after,
-                ):
+                tr.cached_nodes = cached_nodes(graph)
+                options: dict[str, Any] = {
+                    "context": context,
+                    "stream_mode": STREAM_MODES,
+                    "subgraphs": True,
+                    "interrupt_before": interrupt_before,
+                    "interrupt_after": interrupt_after,
+                }
+                parts = (
+                    graph.astream(input, run_config, version="v2", **options)
+                    if on_lc_event is None
+                    else _event_parts(graph, input, run_config, tr.run_id, on_lc_event, options)
+                )
+                async for part in parts:
                     if on_part is not None:
                         on_part(part)
                     event = tr.translate(part)
@@ -487,6 +554,36 @@ class Executor:
     async def ainvoke(self, input: Any = None, **kwargs: Any) -> RunResult:  # noqa: A002
         """Async :meth:`invoke`."""
         return collect([e async for e in self.astream(input, **kwargs)])
+
+
+async def _event_parts(
+    graph: Any,
+    input_: Any,
+    config: dict[str, Any],
+    run_id: str,
+    on_lc_event: Callable[[dict[str, Any]], None],
+    options: dict[str, Any],
+) -> AsyncIterator[dict[str, Any]]:
+    """The run's v2 stream parts, from ``astream_events`` (v2): the root graph's
+    ``on_chain_stream`` events carry them (as ``(ns, mode, payload)``), every other
+    event goes to ``on_lc_event``. One run, one stream: this is how LangGraph's own
+    Agent Server serves the ``events`` stream mode."""
+    events = graph.astream_events(input_, config, version="v2", **options)
+    async with contextlib.aclosing(events):
+        async for event in events:
+            if event.get("event") == "on_chain_stream" and event.get("run_id") == run_id:
+                ns, mode, payload = event["data"]["chunk"]
+                part: dict[str, Any] = {"type": mode, "ns": ns, "data": payload}
+                if mode == "values":  # v2 moves interrupts out of the values
+                    if isinstance(payload, dict) and "__interrupt__" in payload:
+                        payload = {k: v for k, v in payload.items() if k != "__interrupt__"}
+                        part["interrupts"] = event["data"]["chunk"][2]["__interrupt__"]
+                        part["data"] = payload
+                    else:
+                        part["interrupts"] = ()
+                yield part
+            else:
+                on_lc_event(event)
 
 
 def collect(events: Any) -> RunResult:

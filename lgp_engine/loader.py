@@ -109,7 +109,12 @@ class LoadedWorkflow:
         return self.source.name
 
     def build(
-        self, checkpointer: Any, config: dict[str, Any] | None = None, *, context: Any = None
+        self,
+        checkpointer: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        context: Any = None,
+        store: Any = None,
     ) -> Any:
         """A compiled graph using ``checkpointer`` (sync; factories are called now).
 
@@ -118,7 +123,7 @@ class LoadedWorkflow:
         """
         obj = self.target
         if self.kind == "factory":
-            obj = _call_factory(obj, config or {}, context)
+            obj = _call_factory(obj, config or {}, context, store)
             if inspect.isawaitable(obj) or hasattr(obj, "__aenter__"):
                 if inspect.iscoroutine(obj):
                     obj.close()  # never awaited on purpose: no "never awaited" warning
@@ -133,14 +138,20 @@ class LoadedWorkflow:
 
     @contextlib.asynccontextmanager
     async def abuild(
-        self, checkpointer: Any, config: dict[str, Any] | None = None, *, context: Any = None
+        self,
+        checkpointer: Any,
+        config: dict[str, Any] | None = None,
+        *,
+        context: Any = None,
+        store: Any = None,
     ) -> AsyncIterator[Any]:
-        """Async version of :meth:`build`; supports every factory shape."""
+        """Async version of :meth:`build`; supports every factory shape. A factory
+        taking a runtime gets one whose ``store`` is ``store`` (the long-term store)."""
         obj = self.target
         if self.kind != "factory":
             yield _attach(obj, checkpointer, self.source.label)
             return
-        produced = _call_factory(obj, config or {}, context)
+        produced = _call_factory(obj, config or {}, context, store)
         if inspect.isawaitable(produced):
             produced = await produced
         if hasattr(produced, "__aenter__"):
@@ -730,11 +741,13 @@ def _factory_params(fn: Callable[..., Any], where: str) -> list[tuple[str, str]]
     return kinds
 
 
-def _call_factory(fn: Callable[..., Any], config: dict[str, Any], context: Any = None) -> Any:
+def _call_factory(
+    fn: Callable[..., Any], config: dict[str, Any], context: Any = None, store: Any = None
+) -> Any:
     kinds = _factory_params(fn, getattr(fn, "__module__", "?"))
     if not kinds:
         return fn()
-    runtime = _FactoryRuntime(config, context)
+    runtime = _FactoryRuntime(config, context, store)
     args = {n: (runtime if k == "runtime" else config) for n, k in kinds}
     if len(kinds) == 1:
         return fn(next(iter(args.values())))
@@ -742,12 +755,13 @@ def _call_factory(fn: Callable[..., Any], config: dict[str, Any], context: Any =
 
 
 class _FactoryRuntime:
-    """What a factory annotated with a runtime receives: the run's config and context."""
+    """What a factory annotated with a runtime receives: the run's config, context and
+    long-term store (as the LangGraph server's runtime has them)."""
 
-    def __init__(self, config: dict[str, Any], context: Any = None) -> None:
+    def __init__(self, config: dict[str, Any], context: Any = None, store: Any = None) -> None:
         self.config = config
         self.context = context
-        self.store = None
+        self.store = store
 
     def __repr__(self) -> str:
         return f"FactoryRuntime(context={self.context!r})"

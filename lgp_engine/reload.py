@@ -580,6 +580,11 @@ def _is_local(name: str, module: Any, roots: list[str], excluded: tuple[str, ...
     return any(real.startswith(root + os.sep) for root in roots)
 
 
+def local_module_files(workflow: LoadedWorkflow) -> list[Path]:
+    """The files of the workflow module and the local modules it imports, sorted."""
+    return sorted(set(_local_modules(workflow).values()))
+
+
 def _local_modules(workflow: LoadedWorkflow) -> dict[str, Path]:
     """The workflow module and its local import graph: module name -> file.
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from . import sync_bridge
 from ._version import __version__
@@ -39,6 +39,10 @@ from .runs import RunRecord, RunStore
 from .status import RESUMABLE, STATUS_FOR_EVENT, RunStatus
 from .timetravel import state_at
 from .tracing.base import RunInfo, Tracing
+
+if TYPE_CHECKING:  # imported when a runner opens (they import LangGraph)
+    from .backends.memory_store import MemoryStores
+    from .backends.node_cache import NodeCacheDb
 
 
 class _NoValue(enum.Enum):
@@ -63,7 +67,7 @@ class _Plan:
     context: Any = None
     interrupt_before: list[str] | None = None
     interrupt_after: list[str] | None = None
-    existing: RunRecord | None = None  # an interrupted run that continues
+    existing: RunRecord | None = None  # an interrupted run that continues, or a queued one
     started: dict[str, Any] | None = None
     update: dict[str, Any] | None = None  # fork: values to write first
     as_node: str | None = None
@@ -71,6 +75,7 @@ class _Plan:
     meta: dict[str, Any] | None = None  # extra fields kept on the run record
     max_cost_usd: float | None = None  # budget of the run's model calls
     config: dict[str, Any] | None = None  # the caller's run config (checked)
+    on_lc_event: Any = None  # LangChain astream_events, for the Agent Server's events mode
 
 
 #: The longest the tracers may take to send what is pending when a runner closes (with
@@ -89,6 +94,8 @@ class Runner:
             limit); None keeps LangGraph's default.
         agents: The agent layer of the environment (role bindings, MCP sessions,
             prices, redaction); :meth:`open` makes one from the settings.
+        memory: The long-term stores of the project (see :meth:`long_term_store`).
+        node_cache: The node cache (entries keyed by the workflow's code).
     """
 
     def __init__(
@@ -101,9 +108,15 @@ class Runner:
         agents: AgentRuntime | None = None,
         tracing: Tracing | None = None,
         project: str | None = None,
+        memory: MemoryStores | None = None,
+        node_cache: NodeCacheDb | None = None,
     ) -> None:
         self.store = store
         self.runs = runs
+        #: Long-term stores (LangGraph ``BaseStore``) runs get as ``runtime.store``.
+        self.memory = memory
+        #: The node cache of nodes with a cache policy.
+        self.node_cache = node_cache
         self.environment = environment
         self.max_steps = max_steps
         self.agents = agents
@@ -130,11 +143,15 @@ class Runner:
         with the environment's agent layer (its MCP servers stop on exit) and tracers
         (flushed on exit, for at most a second). ``warn`` hears tracing problems,
         ``console`` gets the console tracer's lines."""
+        from .backends.memory_store import MemoryStores
+        from .backends.node_cache import NodeCacheDb
         from .tracing.factory import open_tracing
 
         with open_checkpoints(settings) as store:
             runs = RunStore(store.db_path, busy_timeout_ms=settings.checkpointer.busy_timeout_ms)
             agents = AgentRuntime(settings)
+            memory = MemoryStores(settings, store.db_path)
+            node_cache = NodeCacheDb(settings, store.db_path)
             tracing = open_tracing(settings, warn=warn, console=console)
             try:
                 runs.reap_abandoned()
@@ -147,10 +164,14 @@ class Runner:
                     agents=agents,
                     tracing=tracing,
                     project=settings.project_dir.name,
+                    memory=memory,
+                    node_cache=node_cache,
                 )
             finally:
                 tracing.close(TRACING_FLUSH_S)
                 agents.close()
+                memory.close()
+                node_cache.close()
                 runs.close()
 
     def executor(self, workflow: LoadedWorkflow) -> Executor:
@@ -163,9 +184,24 @@ class Runner:
                 environment=self.environment,
                 max_steps=self.max_steps,
                 agents=self.agents,
+                memory=self.long_term_store(workflow),
+                cache=self.node_cache.for_workflow(workflow) if self.node_cache else None,
             )
             self._executors[workflow.name] = current
         return current
+
+    def long_term_store(self, workflow: LoadedWorkflow | None = None) -> Any:
+        """The long-term store (LangGraph ``BaseStore``) of ``workflow``'s runs: the
+        one its ``langgraph.json`` ``store`` section describes, else the config's;
+        None when the runner has none (``store.backend: none``)."""
+        from .backends.memory_store import project_store_section
+
+        if self.memory is None:
+            return None
+        if workflow is None:
+            return self.memory.default()
+        project = workflow.source.project_file
+        return self.memory.get(project_store_section(project), str(project or ""))
 
     def injections(self, workflow: LoadedWorkflow) -> list[Injection]:
         """The agent roles of ``workflow`` and what config binds them to; a
@@ -195,6 +231,8 @@ class Runner:
         meta: dict[str, Any] | None = None,
         max_cost_usd: float | None = None,
         config: dict[str, Any] | None = None,
+        run_id: str | None = None,
+        on_lc_event: Any = None,
     ) -> AsyncIterator[RunEvent]:
         """Run ``workflow`` on a thread (new unless ``thread_id`` is given).
 
@@ -202,7 +240,10 @@ class Runner:
         that checkpoint instead of the thread's newest; ``max_cost_usd`` caps what the
         run's model calls may cost (default: the config's ``runs.max_cost_usd``);
         ``config`` is the caller's run config (``configurable`` values, ``tags``,
-        ``metadata``, ``recursion_limit``...; see :mod:`lgp_engine.run_config`).
+        ``metadata``, ``recursion_limit``...; see :mod:`lgp_engine.run_config`);
+        ``run_id`` names a run recorded by :meth:`queue` that this run carries out;
+        ``on_lc_event`` hears the run's LangChain ``astream_events`` (see
+        :meth:`Executor.astream`).
         """
         self.check_input(workflow, input)
         if thread_id is not None:
@@ -226,9 +267,41 @@ class Runner:
             meta=meta,
             max_cost_usd=max_cost_usd,
             config=caller or None,
+            existing=self._queued(run_id) if run_id is not None else None,
+            on_lc_event=on_lc_event,
         )
         async for event in self._aexecute(plan):
             yield event
+
+    def queue(
+        self,
+        workflow: LoadedWorkflow,
+        input: Any = None,  # noqa: A002
+        *,
+        thread_id: str,
+        checkpoint_id: str | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> RunRecord:
+        """Record a run that waits for its turn (status ``queued``), as :meth:`astart`
+        would record it; ``astart(..., run_id=record.run_id)`` carries it out later."""
+        return self.runs.create(
+            new_run_id(),
+            thread_id,
+            workflow.name,
+            target=workflow.source.spec,
+            kind="run",
+            input=self.executor(workflow).redact(_describe_input(input)),
+            checkpoint_id=checkpoint_id,
+            meta=meta,
+        )
+
+    def _queued(self, run_id: str) -> RunRecord:
+        record = self.runs.get(run_id)
+        if record.status != RunStatus.QUEUED:
+            raise ConflictError(
+                f"run {run_id} is {record.status}, not queued", code="not_queued", run_id=run_id
+            )
+        return record
 
     async def aresume(
         self,
@@ -501,6 +574,7 @@ class Runner:
             on_part=plan.on_part,
             max_cost_usd=plan.max_cost_usd,
             config=plan.config,
+            on_lc_event=plan.on_lc_event,
         )
         try:
             async for event in agen:

@@ -476,6 +476,12 @@ class RunStore:
                     )
         return len(doomed)
 
+    def delete_run(self, run_id: str) -> None:
+        """Forget one run: its record and its events (a no-op when unknown)."""
+        with self._lock, self._transaction():
+            self._conn.execute("DELETE FROM lgp_events WHERE run_id = ?", (run_id,))
+            self._conn.execute("DELETE FROM lgp_runs WHERE run_id = ?", (run_id,))
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
         """BEGIN ... COMMIT, rolled back on any error (never left open)."""
@@ -608,6 +614,46 @@ class RunStore:
                 (session_id,),
             ).fetchall()
         return [(str(run), str(at or ""), str(tip)) for run, at, tip in rows]
+
+    def cache_counts(
+        self, *, workflow: str | None = None, run_id: str | None = None
+    ) -> list[tuple[str, str, int, int]]:
+        """``(workflow, node, hits, misses)`` of nodes with a cache policy, from the
+        events (``node.cached``; ``node.finished`` marked ``cache: miss``) of every run,
+        or of one run."""
+        clauses = [
+            "(e.type = 'node.cached' OR (e.type = 'node.finished' "
+            "AND json_extract(e.payload, '$.cache') = 'miss'))"
+        ]
+        params: list[Any] = []
+        if workflow is not None:
+            clauses.append("r.workflow = ?")
+            params.append(workflow)
+        if run_id is not None:
+            clauses.append("e.run_id = ?")
+            params.append(run_id)
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT r.workflow, e.node, SUM(e.type = 'node.cached'), "
+                "SUM(e.type = 'node.finished') FROM lgp_events e "
+                "JOIN lgp_runs r ON r.run_id = e.run_id "
+                f"WHERE {' AND '.join(clauses)} GROUP BY r.workflow, e.node "
+                "ORDER BY r.workflow, e.node",
+                params,
+            ).fetchall()
+        return [(str(w), str(n), int(h), int(m)) for w, n, h, m in rows]
+
+    def last_cache_run(self, workflow: str) -> str | None:
+        """The newest run of ``workflow`` that ran or served a node with a cache policy."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT e.run_id FROM lgp_events e JOIN lgp_runs r ON r.run_id = e.run_id "
+                "WHERE r.workflow = ? AND (e.type = 'node.cached' OR (e.type = 'node.finished' "
+                "AND json_extract(e.payload, '$.cache') = 'miss')) "
+                "ORDER BY r.created_at DESC, e.ts DESC LIMIT 1",
+                (workflow,),
+            ).fetchone()
+        return str(row[0]) if row else None
 
     def events_of_types(
         self,

@@ -582,6 +582,8 @@ class WorkbenchApp(App[None]):
                 self._last_run = (last[0], last[1], event.thread_id)  # the new thread's id
         elif event.type == "node.started" and event.node:
             graph.node_started(event.node)
+        elif event.type == "node.cached" and event.node:
+            graph.node_cached(event.node)
         elif event.type == "node.finished" and event.node:
             ms = event.data.get("duration_ms")
             node_spent = spent(event.data.get("usage"))

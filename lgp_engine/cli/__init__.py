@@ -13,7 +13,7 @@ import sys
 import click
 
 from .._version import __version__
-from . import agents, cost, inspection, logs, run, serve, templates
+from . import agents, cache, cost, inspection, logs, run, serve, templates
 from .common import fail, parse_json_option
 
 
@@ -32,6 +32,7 @@ def cli() -> None:
       lgp cost --since 7d                    # tokens and USD, by model and workflow
       lgp agents list / lgp agents latest    # Claude Code sessions: tools, errors, cost
       lgp logs query / stats / export        # the JSON Lines trace log (tracing: jsonl)
+      lgp cache stats / clear                # the node cache (nodes with a cache_policy)
     Time travel:
       lgp replay t1 --checkpoint ID          # re-run the nodes after ID
       lgp fork t1 --checkpoint ID --update '{"x": 1}'
@@ -45,7 +46,7 @@ def cli() -> None:
     """
 
 
-for module in (run, inspection, cost, agents, logs, templates, serve):
+for module in (run, inspection, cost, agents, logs, cache, templates, serve):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -271,6 +271,9 @@ class RunPrinter:
                 spent = f" [{spent}]" if spent else ""
                 update = f" → {short(d.get('update'), 120)}" if self.verbose else ""
                 self.line(f"  ✓ {where}{timing}{spent}{update}")
+        elif e.type == "node.cached":
+            update = f" → {short(d.get('update'), 120)}" if self.verbose else ""
+            self.line(f"  ⚡ {where} (cached){update}")
         elif e.type == "tool.called":
             tool = f"{d.get('server')}.{d.get('tool')}"
             self.line(f"    🔧 {where}: {tool} {short(d.get('arguments'), 120)}")

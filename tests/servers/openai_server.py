@@ -3,8 +3,9 @@
     python -m tests.servers.openai_server --port 0 [--api-key KEY] [--delay-ms N]
 
 prints ``READY http://127.0.0.1:PORT`` once it accepts connections. It answers
-``GET /v1/models`` and ``POST /v1/chat/completions`` (plain and streamed, with
-usage and tool calls shaped as OpenAI sends them), so real clients (``openai``,
+``GET /v1/models``, ``POST /v1/chat/completions`` (plain and streamed, with
+usage and tool calls shaped as OpenAI sends them) and ``POST /v1/embeddings``
+(word-count vectors: texts sharing words are near each other), so real clients (``openai``,
 LangChain's ``ChatOpenAI``) talk to it over real sockets.
 
 What it answers is scripted through a JSON control API under ``/_control/``:
@@ -32,7 +33,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
+import math
 import re
 import time
 from collections.abc import AsyncIterator
@@ -347,6 +350,14 @@ def _chunks(reply: Reply, include_usage: bool) -> list[tuple[dict[str, Any], boo
 # --------------------------------------------------------------------------- the app
 
 
+def _embed(text: str, dims: int) -> list[float]:
+    vector = [0.0] * dims
+    for word in re.findall(r"[a-z0-9]+", text.lower()):
+        vector[int(hashlib.sha1(word.encode()).hexdigest(), 16) % dims] += 1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
+
+
 def create_app(state: State) -> FastAPI:
     app = FastAPI(title="fake OpenAI", docs_url=None, redoc_url=None, openapi_url=None)
 
@@ -472,6 +483,45 @@ def create_app(state: State) -> FastAPI:
         return Response(status_code=204)
 
     # Control bodies are read as JSON whatever their content type (curl -d sends a form's).
+    @app.post("/v1/embeddings")
+    async def embeddings(request: Request) -> Response:
+        """OpenAI's embeddings: each text becomes a unit vector of ``dimensions``
+        (default 64) counting its words in hashed buckets, so texts sharing words are
+        near each other and a search ranks them first."""
+        try:
+            body = await request.json()
+        except ValueError:
+            return _error(400, "The request body is not valid JSON.", "invalid_request_error", None)
+        texts = body.get("input") if isinstance(body, dict) else None
+        if isinstance(texts, str):
+            texts = [texts]
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            return _error(
+                400, "'input' must be a string or a list of strings.", "invalid_request_error", None
+            )
+        state.log.append(
+            {
+                "n": len(state.log) + 1,
+                "model": str(body.get("model", "")),
+                "embeddings": texts,
+                "outcome": "ok",
+                "authorization": request.headers.get("authorization"),
+            }
+        )
+        if (denied := unauthorized(request)) is not None:
+            state.log[-1]["outcome"] = "auth:401"
+            return denied
+        dims = int(body.get("dimensions") or 64)
+        data = [
+            {"object": "embedding", "index": i, "embedding": _embed(text, dims)}
+            for i, text in enumerate(texts)
+        ]
+        words = sum(len(t.split()) for t in texts)
+        usage = {"prompt_tokens": words, "total_tokens": words}
+        return JSONResponse(
+            {"object": "list", "data": data, "model": body.get("model"), "usage": usage}
+        )
+
     @app.post("/_control/script")
     async def script(request: Request) -> Response:
         try:

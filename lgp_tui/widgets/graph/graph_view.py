@@ -81,6 +81,7 @@ class GraphView(ScrollableContainer):
         self.durations: dict[str, float] = {}
         self.spent: dict[str, Spent] = {}
         self.failed: set[str] = set()
+        self.cached: set[str] = set()  # served from the node cache in this run
         self.plain: list[str] = []
         self._note = "No workflow loaded."
 
@@ -103,6 +104,7 @@ class GraphView(ScrollableContainer):
         self.durations.clear()
         self.spent.clear()
         self.failed.clear()
+        self.cached.clear()
         self._redraw()
 
     def node_started(self, node: str) -> None:
@@ -126,6 +128,12 @@ class GraphView(ScrollableContainer):
             self.spent[node] = self.spent.get(node, Spent()) + spent
         if failed:
             self.failed.add(node)
+        self._redraw()
+
+    def node_cached(self, node: str) -> None:
+        """``node`` was served from the node cache (it did not run)."""
+        self.running.discard(node)
+        self.cached.add(node)
         self._redraw()
 
     def run_ended(self) -> None:
@@ -172,6 +180,8 @@ class GraphView(ScrollableContainer):
         if node in self.durations:
             timing = _timing(self.durations[node])
             return Text.assemble(("✓ ", "green"), (node, "green"), timing, spent)
+        if node in self.cached:
+            return Text.assemble(("⚡ ", "green"), (node, "green"), (" cached", "dim"))
         return Text.assemble("○ ", (node, "bold"))
 
 

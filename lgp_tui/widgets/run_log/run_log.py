@@ -59,6 +59,14 @@ def describe(event: RunEvent) -> Text | None:
             )
         case "node.started":
             return Text.assemble("  ● ", (node, "cyan"), " started")
+        case "node.cached":
+            return Text.assemble(
+                "  ⚡ ",
+                (node, "green"),
+                (" cached", "dim"),
+                "  ",
+                (compact(data.get("update")), "dim"),
+            )
         case "node.finished":
             ms = data.get("duration_ms")
             timing = f" ({ms:.1f} ms)" if isinstance(ms, int | float) else ""

@@ -1,0 +1,296 @@
+"""Long-term memory: the LangGraph ``BaseStore`` every run gets.
+
+Graphs reach it as ``runtime.store``, ``get_store()`` or a node's ``store``
+parameter, and the API serves it (``client.store.*``). It lives in the project's
+SQLite file next to the checkpoints by default (LangGraph's ``SqliteStore``), in
+memory when the checkpointer is in memory. A ``langgraph.json`` ``store`` section
+(``index`` for semantic search, ``ttl``) applies to its project's graphs, as the
+LangGraph CLI applies it; embeddings come from a configured provider
+(``index.embed: "openai:text-embedding-3-small"`` uses ``llm_providers.openai``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.embeddings import Embeddings
+
+from ..errors import ConfigError
+from ..providers.base import ProviderError
+
+if TYPE_CHECKING:
+    from langgraph.store.base import BaseStore
+
+    from ..config import Settings
+
+#: Seconds an embeddings call may take before the store operation fails.
+EMBED_TIMEOUT_S = 30.0
+
+
+def store_backend(settings: Settings) -> str:
+    """``sqlite``, ``memory`` or ``none``: the configured one, else the checkpointer's."""
+    return settings.store.backend or settings.checkpointer.backend
+
+
+def project_store_section(project_file: Path | None) -> dict[str, Any] | None:
+    """The ``store`` section of a ``langgraph.json`` (None when it has none)."""
+    if project_file is None or project_file.suffix != ".json":
+        return None
+    try:
+        data = json.loads(project_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None  # the loader reports an unreadable file
+    section = data.get("store") if isinstance(data, dict) else None
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        raise ConfigError(f"{project_file}: 'store' must be an object with 'index' and/or 'ttl'")
+    return section
+
+
+class MemoryStores:
+    """The long-term stores of one process: one per distinct ``store`` section (most
+    projects have one), all in the same database, closed together."""
+
+    def __init__(self, settings: Settings, db_path: Path | None) -> None:
+        self.settings = settings
+        self.backend = store_backend(settings)
+        self.db_path = db_path
+        self._stores: dict[str, BaseStore] = {}
+        self._conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def default(self) -> BaseStore | None:
+        """The store of graphs without a ``store`` section of their own."""
+        return self.get(None)
+
+    def get(self, section: dict[str, Any] | None, where: str = "") -> BaseStore | None:
+        """The store for a ``langgraph.json`` ``store`` section (None: the config's)."""
+        if self.backend == "none":
+            return None
+        index, ttl = self._options(section, where)
+        key = json.dumps([index, ttl], sort_keys=True, default=str)
+        with self._lock:
+            found = self._stores.get(key)
+            if found is None:
+                found = self._open(index, ttl, where)
+                self._stores[key] = found
+            return found
+
+    def _options(
+        self, section: dict[str, Any] | None, where: str
+    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        from pydantic import ValidationError
+
+        from ..config import StoreIndexSettings, StoreTtlSettings
+
+        own = self.settings.store
+        index = own.index.model_dump(exclude_none=True) if own.index else None
+        ttl = own.ttl.model_dump(exclude_none=True) if own.ttl else None
+        if section:
+            try:
+                if section.get("index") is not None:
+                    index = StoreIndexSettings(**section["index"]).model_dump(exclude_none=True)
+                if section.get("ttl") is not None:
+                    ttl = StoreTtlSettings(**section["ttl"]).model_dump(exclude_none=True)
+            except (TypeError, ValidationError) as exc:
+                first = exc.errors()[0] if isinstance(exc, ValidationError) else None
+                reason = (
+                    f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+                    if first
+                    else str(exc)
+                )
+                raise ConfigError(f"{where or 'langgraph.json'}: store: {reason}") from None
+        return index, ttl
+
+    def _open(
+        self, index: dict[str, Any] | None, ttl: dict[str, Any] | None, where: str
+    ) -> BaseStore:
+        index_config: Any = None
+        if index is not None:
+            embed = embeddings_for(index["embed"], self.settings, where)
+            index_config = {"dims": index["dims"], "embed": embed}
+            if index.get("fields"):
+                index_config["fields"] = index["fields"]
+        if self.backend == "memory" or self.db_path is None:
+            from langgraph.store.memory import InMemoryStore
+
+            return InMemoryStore(index=index_config)
+        conn = sqlite3.connect(
+            str(self.db_path),
+            check_same_thread=False,
+            isolation_level=None,  # the store opens its own transactions
+            timeout=self.settings.checkpointer.busy_timeout_ms / 1000,
+        )
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        self._conns.append(conn)
+        store = _sqlite_store_class()(conn, index=index_config, ttl=ttl)
+        store.setup()
+        if ttl and ttl.get("sweep_interval_minutes"):
+            store.start_ttl_sweeper(ttl["sweep_interval_minutes"] * 60)
+        return store
+
+    def close(self) -> None:
+        with self._lock:
+            for store in self._stores.values():
+                stop = getattr(store, "stop_ttl_sweeper", None)
+                if stop is not None and getattr(store, "_ttl_sweeper_thread", None) is not None:
+                    stop(timeout=1.0)
+            self._stores.clear()
+            for conn in self._conns:
+                conn.close()
+            self._conns.clear()
+
+
+_SQLITE_STORE: type | None = None
+
+
+def _sqlite_store_class() -> type:
+    """LangGraph's ``SqliteStore`` serving the async API too (runs are async): a
+    statement takes microseconds, so it runs inline; operations that embed text
+    (an HTTP call) run on a worker thread so the event loop never waits on them."""
+    global _SQLITE_STORE
+    if _SQLITE_STORE is not None:
+        return _SQLITE_STORE
+    from langgraph.store.sqlite import SqliteStore
+
+    class SqliteMemoryStore(SqliteStore):
+        async def abatch(self, ops: Iterable[Any]) -> list[Any]:
+            ops = list(ops)
+            if self.embeddings is not None and any(_embeds(op) for op in ops):
+                return await asyncio.to_thread(self.batch, ops)
+            return self.batch(ops)
+
+    _SQLITE_STORE = SqliteMemoryStore
+    return SqliteMemoryStore
+
+
+def _embeds(op: Any) -> bool:
+    from langgraph.store.base import PutOp, SearchOp
+
+    return (isinstance(op, PutOp) and op.value is not None and op.index is not False) or (
+        isinstance(op, SearchOp) and bool(op.query)
+    )
+
+
+# --------------------------------------------------------------------------- embeddings
+
+
+def embeddings_for(spec: str, settings: Settings, where: str = "") -> Any:
+    """The embeddings ``index.embed`` names: ``PROVIDER:MODEL`` through a configured
+    OpenAI-compatible provider, or ``path/to/file.py:function``."""
+    label = f"{where or 'config'}: store.index.embed"
+    if ":" not in spec:
+        raise ConfigError(f"{label}: expected PROVIDER:MODEL or path/to/file.py:function")
+    head, tail = spec.rsplit(":", 1)
+    if head.endswith(".py"):
+        return _embeddings_from_file(head, tail, settings, label)
+    from ..providers.settings import DEFAULT_BASE_URLS, LlmProviderSettings
+
+    provider = settings.llm_providers.get(head)
+    if provider is None and head in DEFAULT_BASE_URLS:
+        provider = LlmProviderSettings()
+    if provider is None:
+        known = ", ".join(settings.llm_providers) or "none configured"
+        raise ConfigError(
+            f"{label}: no provider {head!r} under llm_providers ({known})",
+            hint="add it to config/<env>.yaml, e.g. llm_providers: {openai: {api_key: ...}}",
+        )
+    url = provider.url_for(head)
+    key = provider.api_key.get_secret_value() if provider.api_key else None
+    return EndpointEmbeddings(head, tail, url, key, timeout_s=min(provider.timeout_s, 60.0))
+
+
+def _embeddings_from_file(path: str, attr: str, settings: Settings, label: str) -> Any:
+    """An ``Embeddings`` object, or a (sync or async) function from texts to vectors,
+    defined in the project (LangGraph wraps a function itself)."""
+    from ..loader import import_file
+
+    file = settings.resolve(path)
+    if not file.is_file():
+        raise ConfigError(f"{label}: file not found: {path}")
+    module = import_file(file, settings.project_dir)
+    found = getattr(module, attr, None)
+    if found is None:
+        raise ConfigError(f"{label}: {path} has no {attr!r}")
+    if not isinstance(found, Embeddings) and not callable(found):
+        raise ConfigError(f"{label}: {path}:{attr} is not a function or an Embeddings")
+    return found
+
+
+class EndpointEmbeddings(Embeddings):
+    """OpenAI's ``/embeddings`` on a configured endpoint (OpenAI, Ollama, vLLM...),
+    with an unreachable or refusing endpoint reported as a :class:`ProviderError`
+    naming it, instead of a client library's traceback."""
+
+    def __init__(
+        self, provider: str, model: str, url: str | None, api_key: str | None, *, timeout_s: float
+    ) -> None:
+        self.provider = provider
+        self.model = model
+        self.url = url
+        self._api_key = api_key
+        self.timeout_s = timeout_s
+        self._client: Any = None
+
+    def __repr__(self) -> str:  # never the key
+        return f"EndpointEmbeddings({self.provider}:{self.model} at {self.url})"
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        import openai
+
+        if self._client is None:
+            self._client = openai.OpenAI(
+                base_url=self.url,
+                api_key=self._api_key or "not-needed",
+                timeout=self.timeout_s,
+                max_retries=1,
+            )
+        try:
+            answer = self._client.embeddings.create(model=self.model, input=texts)
+        except openai.APIConnectionError:
+            raise ProviderError(
+                "unavailable",
+                f"the embeddings endpoint {self.url} is unreachable "
+                f"(store index embed {self.provider}:{self.model})",
+                provider=self.provider,
+                model=self.model,
+                hint="start it, or fix llm_providers."
+                f"{self.provider}.base_url (or the store's index in langgraph.json)",
+            ) from None
+        except openai.AuthenticationError:
+            raise ProviderError(
+                "auth",
+                f"the embeddings endpoint {self.url} refused the API key "
+                f"(store index embed {self.provider}:{self.model})",
+                provider=self.provider,
+                model=self.model,
+            ) from None
+        except openai.APIStatusError as exc:
+            raise ProviderError(
+                "unavailable",
+                f"the embeddings endpoint {self.url} answered {exc.status_code} "
+                f"(store index embed {self.provider}:{self.model})",
+                provider=self.provider,
+                model=self.model,
+            ) from None
+        return [list(item.embedding) for item in answer.data]
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self._embed(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._embed([text])[0]
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        return await asyncio.to_thread(self._embed, texts)
+
+    async def aembed_query(self, text: str) -> list[float]:
+        return (await asyncio.to_thread(self._embed, [text]))[0]

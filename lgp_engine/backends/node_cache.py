@@ -1,0 +1,230 @@
+"""The node cache: results of nodes that declare a ``cache_policy`` (LangGraph's
+``CachePolicy``), kept across runs and processes.
+
+LangGraph keys an entry by the node and a hash of its input; it knows nothing of the
+node's code. Here every entry also carries the *fingerprint* of the workflow's code
+(its file and the local modules it imports, and with ``invalidate_on: git`` the
+repository's commit), so after an edit, a hot reload or a new commit a node runs
+again instead of serving what the old code computed. Entries of an older
+fingerprint are deleted as new ones are written.
+
+The entries live in the project's SQLite file (table ``node_cache``), or in memory
+when the checkpointer is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import sqlite3
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from langgraph.cache.base import BaseCache, FullKey, Namespace
+
+if TYPE_CHECKING:
+    from ..config import Settings
+    from ..loader import LoadedWorkflow
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS node_cache (
+    workflow TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    key TEXT NOT NULL,
+    node TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    expiry REAL,
+    encoding TEXT NOT NULL,
+    val BLOB NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (workflow, ns, key)
+)
+"""
+
+
+@dataclass(frozen=True)
+class CacheEntries:
+    """What the cache holds for one node of one workflow."""
+
+    workflow: str
+    node: str
+    entries: int
+    bytes: int
+    current: bool  # computed by the workflow's code as it is now (else stale)
+
+
+class NodeCacheDb:
+    """The cache table of one database, shared by every workflow of a process."""
+
+    def __init__(self, settings: Settings, db_path: Path | None) -> None:
+        backend = settings.node_cache.backend or settings.checkpointer.backend
+        self.enabled = backend != "none"
+        self.invalidate_on = settings.node_cache.invalidate_on
+        self.project_dir = settings.project_dir
+        where = ":memory:" if backend == "memory" or db_path is None else str(db_path)
+        self._conn = sqlite3.connect(
+            where, check_same_thread=False, timeout=settings.checkpointer.busy_timeout_ms / 1000
+        )
+        if where != ":memory:":
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute(_SCHEMA)
+        self._conn.commit()
+        self._lock = threading.RLock()
+
+    def for_workflow(self, workflow: LoadedWorkflow) -> WorkflowCache | None:
+        """The cache view of ``workflow``'s code as loaded (None when disabled)."""
+        if not self.enabled:
+            return None
+        commit = git_commit(self.project_dir) if self.invalidate_on == "git" else None
+        return WorkflowCache(self, workflow.name, code_fingerprint(workflow, commit))
+
+    # -- rows --------------------------------------------------------------------
+    def get(self, workflow: str, fingerprint: str, keys: Sequence[FullKey]) -> dict[str, Any]:
+        now = time.time()
+        found: dict[str, Any] = {}
+        with self._lock, self._conn:
+            for ns, key in keys:
+                row = self._conn.execute(
+                    "SELECT fingerprint, expiry, encoding, val FROM node_cache "
+                    "WHERE workflow = ? AND ns = ? AND key = ?",
+                    (workflow, _ns(ns), key),
+                ).fetchone()
+                if row is None or row[0] != fingerprint:
+                    continue
+                if row[1] is not None and now > row[1]:
+                    self._conn.execute(
+                        "DELETE FROM node_cache WHERE workflow = ? AND ns = ? AND key = ?",
+                        (workflow, _ns(ns), key),
+                    )
+                    continue
+                found[f"{_ns(ns)}\0{key}"] = (row[2], row[3])
+        return found
+
+    def set(self, workflow: str, fingerprint: str, rows: list[tuple[Any, ...]]) -> None:
+        with self._lock, self._conn:
+            for ns, key, node, expiry, encoding, raw in rows:
+                self._conn.execute(
+                    "DELETE FROM node_cache WHERE workflow = ? AND node = ? AND fingerprint != ?",
+                    (workflow, node, fingerprint),
+                )
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO node_cache (workflow, ns, key, node, fingerprint, "
+                    "expiry, encoding, val, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (workflow, ns, key, node, fingerprint, expiry, encoding, raw, time.time()),
+                )
+
+    def clear(self, workflow: str | None = None, namespaces: list[str] | None = None) -> int:
+        """Delete entries (of one workflow, of some namespaces); how many went."""
+        sql, params = "DELETE FROM node_cache WHERE 1=1", []
+        if workflow is not None:
+            sql += " AND workflow = ?"
+            params.append(workflow)
+        if namespaces is not None:
+            sql += f" AND ns IN ({','.join('?' for _ in namespaces)})"
+            params.extend(namespaces)
+        with self._lock, self._conn:
+            return self._conn.execute(sql, params).rowcount
+
+    def entries(self, workflow: str | None = None) -> list[tuple[str, str, str, int, int]]:
+        """``(workflow, node, fingerprint, count, bytes)`` of live entries."""
+        sql = (
+            "SELECT workflow, node, fingerprint, COUNT(*), COALESCE(SUM(LENGTH(val)), 0) "
+            "FROM node_cache WHERE (expiry IS NULL OR expiry > ?)"
+        )
+        params: list[Any] = [time.time()]
+        if workflow is not None:
+            sql += " AND workflow = ?"
+            params.append(workflow)
+        sql += " GROUP BY workflow, node, fingerprint ORDER BY workflow, node"
+        with self._lock:
+            return [tuple(r) for r in self._conn.execute(sql, params)]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+
+class WorkflowCache(BaseCache[Any]):
+    """LangGraph's ``BaseCache`` over :class:`NodeCacheDb` for one workflow's code."""
+
+    def __init__(self, db: NodeCacheDb, workflow: str, fingerprint: str) -> None:
+        super().__init__()
+        self.db = db
+        self.workflow = workflow
+        self.fingerprint = fingerprint
+
+    def get(self, keys: Sequence[FullKey]) -> dict[FullKey, Any]:
+        raw = self.db.get(self.workflow, self.fingerprint, keys)
+        out: dict[FullKey, Any] = {}
+        for ns, key in keys:
+            hit = raw.get(f"{_ns(ns)}\0{key}")
+            if hit is not None:
+                out[(ns, key)] = self.serde.loads_typed(hit)
+        return out
+
+    async def aget(self, keys: Sequence[FullKey]) -> dict[FullKey, Any]:
+        return self.get(keys)  # a local SQLite lookup: inline, like the checkpointer
+
+    def set(self, pairs: Mapping[FullKey, tuple[Any, int | None]]) -> None:
+        now = time.time()
+        rows = []
+        for (ns, key), (value, ttl) in pairs.items():
+            encoding, raw = self.serde.dumps_typed(value)
+            node = ns[-1] if ns else "?"
+            expiry = now + ttl if ttl is not None else None
+            rows.append((_ns(ns), key, node, expiry, encoding, raw))
+        self.db.set(self.workflow, self.fingerprint, rows)
+
+    async def aset(self, pairs: Mapping[FullKey, tuple[Any, int | None]]) -> None:
+        await asyncio.to_thread(self.set, pairs)
+
+    def clear(self, namespaces: Sequence[Namespace] | None = None) -> None:
+        self.db.clear(self.workflow, None if namespaces is None else [_ns(n) for n in namespaces])
+
+    async def aclear(self, namespaces: Sequence[Namespace] | None = None) -> None:
+        self.clear(namespaces)
+
+
+def _ns(ns: Sequence[str]) -> str:
+    return ",".join(ns)
+
+
+def code_fingerprint(workflow: LoadedWorkflow, commit: str | None = None) -> str:
+    """A hash of the workflow's code: its module file and the local modules it
+    imports (what a hot reload watches), plus ``commit`` when given."""
+    from ..reload import local_module_files
+
+    digest = hashlib.sha256()
+    files = local_module_files(workflow)
+    for path in files:
+        digest.update(str(path).encode())
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(b"<unreadable>")
+    if not files:  # e.g. an installed module: its name and attr
+        digest.update(f"{workflow.module.__name__}:{workflow.attr}".encode())
+    if commit:
+        digest.update(commit.encode())
+    return digest.hexdigest()[:16]
+
+
+def git_commit(folder: Path) -> str | None:
+    """The commit checked out in ``folder``'s repository (None outside one)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
