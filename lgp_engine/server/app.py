@@ -109,9 +109,10 @@ def create_app(
     install_access_log_redaction(server.keys)
 
     from .langgraph import ROUTERS
+    from .mcp_endpoint import mcp_router
     from .routes import core
 
-    for router in (core.router, *ROUTERS):
+    for router in (core.router, *ROUTERS, mcp_router(ctx)):
         app.include_router(router)
 
     # innermost: CORS (when on) answers preflight OPTIONS before it
