@@ -1,0 +1,177 @@
+"""The Agent Server's long-term store API (``client.store.*`` of ``langgraph_sdk``):
+put, get, delete and search items, list namespaces, on the same store the served
+graphs use (``runtime.store``), so what a run remembered can be read, seeded or
+cleaned from outside it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import Response
+from pydantic import Field
+
+from ...errors import LGPError
+from ..context import Ctx, ServerContext
+from ..params import MAX_OFFSET, Body, Int, JsonObject
+
+router = APIRouter(tags=["LangGraph: store"])
+
+Label = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^.]*$")]
+Namespace = Annotated[list[Label], Field(max_length=32)]
+
+
+class StorePut(Body):
+    """``PUT /store/items``."""
+
+    namespace: Annotated[list[Label], Field(min_length=1, max_length=32)]
+    key: Annotated[str, Field(min_length=1, max_length=1000)]
+    value: JsonObject
+    index: Literal[False] | list[str] | None = None
+    ttl: float | None = Field(None, gt=0, description="Minutes the item lives")
+
+
+class StoreDelete(Body):
+    """``DELETE /store/items``."""
+
+    namespace: Namespace
+    key: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class StoreSearch(Body):
+    """``POST /store/items/search``."""
+
+    namespace_prefix: Namespace = Field(default_factory=list)
+    filter: JsonObject | None = None
+    limit: Int = Field(10, ge=1, le=1000)
+    offset: Int = Field(0, ge=0, le=MAX_OFFSET)
+    query: Annotated[str, Field(max_length=10_000)] | None = None
+    refresh_ttl: bool | None = None
+
+
+class NamespaceList(Body):
+    """``POST /store/namespaces``."""
+
+    prefix: Namespace | None = None
+    suffix: Namespace | None = None
+    max_depth: Int | None = Field(None, ge=1, le=32)
+    limit: Int = Field(100, ge=1, le=1000)
+    offset: Int = Field(0, ge=0, le=MAX_OFFSET)
+
+
+def _store(ctx: ServerContext) -> Any:
+    """The served graphs' store: their ``langgraph.json``'s (the first served graph
+    decides), else the config's; 404 when the server runs without one."""
+    runner = ctx.live_runner
+    names = ctx.catalog.names()
+    store = runner.long_term_store(ctx.catalog.get(names[0]) if names else None)
+    if store is None:
+        raise HTTPException(404, "This server has no long-term store (store.backend: none).")
+    return store
+
+
+def _iso(when: dt.datetime | None) -> str | None:
+    """ISO 8601 with the zone (SQLite keeps UTC times without one)."""
+    if when is None:
+        return None
+    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).isoformat()
+
+
+def _item(item: Any) -> dict[str, Any]:
+    out = {
+        "namespace": list(item.namespace),
+        "key": item.key,
+        "value": item.value,
+        "created_at": _iso(item.created_at),
+        "updated_at": _iso(item.updated_at),
+    }
+    if hasattr(item, "score"):
+        out["score"] = item.score
+    return out
+
+
+async def _call(coro: Any) -> Any:
+    """Run a store operation; a store error (an unreachable embeddings endpoint) is
+    a 4xx/5xx answer with its one-line message, never a traceback."""
+    try:
+        return await coro
+    except LGPError as exc:
+        status = 503 if getattr(exc, "kind", None) == "unavailable" else 400
+        raise HTTPException(status, exc.describe(hint=False)) from None
+    except (ValueError, TypeError) as exc:  # a bad filter operator, a bad namespace
+        raise HTTPException(422, str(exc)) from None
+
+
+@router.put("/store/items", status_code=204)
+async def put_item(body: StorePut, ctx: Ctx) -> Response:
+    """Store or replace an item (``ttl`` in minutes; ``index`` picks the fields
+    embedded for semantic search, ``false`` none)."""
+    store = _store(ctx)
+    await _call(
+        store.aput(
+            tuple(body.namespace),
+            body.key,
+            body.value,
+            index=body.index,
+            **({"ttl": body.ttl} if body.ttl is not None else {}),
+        )
+    )
+    return Response(status_code=204)
+
+
+@router.get("/store/items")
+async def get_item(
+    ctx: Ctx,
+    key: Annotated[str, Query(min_length=1, max_length=1000)],
+    namespace: Annotated[str, Query(max_length=6600, description="Labels joined by '.'")] = "",
+    refresh_ttl: bool | None = None,
+) -> dict[str, Any]:
+    """One item; 404 when there is none (or it expired)."""
+    store = _store(ctx)
+    labels = tuple(namespace.split(".")) if namespace else ()
+    item = await _call(store.aget(labels, key, refresh_ttl=refresh_ttl))
+    if item is None:
+        raise HTTPException(404, f"Item {key!r} not found in namespace {list(labels)}.")
+    return _item(item)
+
+
+@router.delete("/store/items", status_code=204)
+async def delete_item(body: StoreDelete, ctx: Ctx) -> Response:
+    """Delete an item (no error when it does not exist)."""
+    await _call(_store(ctx).adelete(tuple(body.namespace), body.key))
+    return Response(status_code=204)
+
+
+@router.post("/store/items/search")
+async def search_items(body: StoreSearch, ctx: Ctx) -> dict[str, Any]:
+    """Items under a namespace prefix, filtered by value fields (``{"k": v}`` or
+    operators ``$eq $ne $gt $gte $lt $lte``), ranked by ``query`` when the store has
+    a semantic index."""
+    found = await _call(
+        _store(ctx).asearch(
+            tuple(body.namespace_prefix),
+            query=body.query,
+            filter=body.filter,
+            limit=body.limit,
+            offset=body.offset,
+            refresh_ttl=body.refresh_ttl,
+        )
+    )
+    return {"items": [_item(i) for i in found]}
+
+
+@router.post("/store/namespaces")
+async def list_namespaces(body: NamespaceList, ctx: Ctx) -> dict[str, Any]:
+    """The namespaces holding items, matching ``prefix``/``suffix`` (``*`` matches any
+    label), cut at ``max_depth``."""
+    found = await _call(
+        _store(ctx).alist_namespaces(
+            prefix=tuple(body.prefix) if body.prefix else None,
+            suffix=tuple(body.suffix) if body.suffix else None,
+            max_depth=body.max_depth,
+            limit=body.limit,
+            offset=body.offset,
+        )
+    )
+    return {"namespaces": [list(ns) for ns in found]}
