@@ -65,7 +65,7 @@ from .errors import (
     UsageError,
     WorkflowLoadError,
 )
-from .events import EVENT_TYPES, RELOAD_EVENT_TYPES, ReloadEvent, RunEvent
+from .events import EVENT_TYPES, RELOAD_EVENT_TYPES, ReloadEvent, RunEvent, asks_for_value
 from .executor import Executor, RunResult, collect, new_thread_id
 from .jsonable import dumps, to_jsonable
 from .loader import (
@@ -213,6 +213,7 @@ __all__ = [
     "create_workflow",
     "describe_agent_event",
     "diff_values",
+    "asks_for_value",
     "dumps",
     "flatten_tree",
     "follow_agent_activity",

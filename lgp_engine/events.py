@@ -61,6 +61,17 @@ class RunStartedData(TypedDict):
     config: NotRequired[dict[str, Any]]  # the caller's run config, when one was given
 
 
+#: The id LangGraph gives the interrupt of a ``NodeInterrupt`` (and of an
+#: ``Interrupt`` made by hand): it asks for no value, a resume reruns the node.
+NODE_INTERRUPT_ID = "placeholder-id"
+
+
+def asks_for_value(interrupt: Mapping[str, Any]) -> bool:
+    """True for an ``interrupt()`` waiting for an answer; False for a
+    ``NodeInterrupt`` (resumed without a value, as LangGraph resumes it)."""
+    return bool(interrupt.get("id")) and interrupt.get("id") != NODE_INTERRUPT_ID
+
+
 class NodeStartedData(TypedDict):
     """``node.started``: a node (``path``: the subgraphs it runs in) began."""
 

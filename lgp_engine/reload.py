@@ -152,10 +152,11 @@ def rerun_plan(runner: Any, thread_id: str | None) -> RerunPlan:
     last = runner.runs.latest_for_thread(thread_id)
     status = last.status if last is not None else None
     if status in ("interrupted", "failed", "cancelled", "abandoned"):
+        from .events import asks_for_value
         from .timetravel import state_at
 
         state = state_at(runner.store, thread_id)
-        waiting = [i for i in state.interrupts if i.get("id")]
+        waiting = [i for i in state.interrupts if asks_for_value(i)]
         if state.next or waiting:
             return RerunPlan("resume", thread_id, status, waiting, list(state.next))
     return RerunPlan("rerun", thread_id, status)

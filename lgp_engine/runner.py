@@ -26,7 +26,7 @@ from ._version import __version__
 from .checkpointing import CheckpointStore, open_checkpoints
 from .config import Settings
 from .errors import ConflictError, NotFoundError, UsageError
-from .events import RunCancelledData, RunEvent, SubscriptionCost
+from .events import RunCancelledData, RunEvent, SubscriptionCost, asks_for_value
 from .executor import Executor, new_run_id, new_thread_id
 from .ids import check_thread_id
 from .jsonable import dumps
@@ -324,7 +324,7 @@ class Runner:
         state = state_at(self.store, thread_id)
         last = self.runs.latest_for_thread(thread_id)
         if last is not None and last.status == RunStatus.INTERRUPTED:
-            waiting = [i for i in state.interrupts if i.get("id")]
+            waiting = [i for i in state.interrupts if asks_for_value(i)]
             if waiting and value is NO_VALUE:
                 raise ConflictError(
                     f"thread {thread_id} is waiting for a value: give {{field}} "

@@ -35,6 +35,7 @@ from lgp_engine import (
     Runner,
     RunStatus,
     Settings,
+    asks_for_value,
     load_workflow,
     resolve_in_project,
 )
@@ -607,7 +608,12 @@ class WorkbenchApp(App[None]):
         if event.type in STATUS_FOR_EVENT:
             status.status = self._outcome = STATUS_FOR_EVENT[event.type]
         if event.type == "interrupt":
-            interrupts = [i for i in event.data.get("interrupts") or [] if isinstance(i, dict)]
+            # a NodeInterrupt asks nothing: it is continued like a breakpoint
+            interrupts = [
+                i
+                for i in event.data.get("interrupts") or []
+                if isinstance(i, dict) and asks_for_value(i)
+            ]
             self._interrupted = (event.thread_id, interrupts, event.node)
 
     def on_run_refused(self, message: RunRefused) -> None:

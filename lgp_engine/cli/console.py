@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..events import RunEvent
+from ..events import RunEvent, asks_for_value
 
 if TYPE_CHECKING:
     from ..reload import ReloadOutcome
@@ -314,7 +314,8 @@ class RunPrinter:
                 print(f"Interrupt: {short(item.get('value'), 100_000)}", file=self.out, flush=True)
             if not d.get("interrupts"):
                 print("Interrupt: (breakpoint)", file=self.out, flush=True)
-            value = " --value '<JSON>'" if d.get("interrupts") else ""
+            asked = any(asks_for_value(i) for i in d.get("interrupts") or [])
+            value = " --value '<JSON>'" if asked else ""
             self.line(f"Resume with: lgp resume {e.thread_id}{value}{self.env_flag}")
         elif e.type == "run.failed":
             node = f" in node '{d['node']}'" if d.get("node") else ""
