@@ -16,13 +16,21 @@ the project), so the name is the same in every process and two ``agent.py`` in
 different folders do not clash; a file inside a package is imported under its
 dotted package name. A name that already means an installed or standard module
 (a ``json.py`` at the project root) gets an ``lgp__`` prefix instead of shadowing it.
-The file's folder is put on ``sys.path`` so sibling modules import normally.
+The file's folder is put on ``sys.path`` so sibling modules import normally; for a
+file inside a package it goes behind the package root, so that ``import pkg`` finds
+the package even when it holds a ``pkg.py``.
+
+A ``langgraph.json`` is read with the LangGraph CLI's path rules: relative paths are
+looked up in the working directory (``langgraph dev``) and then next to the file
+(``langgraph build``), and local ``dependencies`` become importable the way
+``langgraph build`` installs them (see :func:`resolve_langgraph_json`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
+import importlib.abc
 import importlib.machinery
 import importlib.util
 import inspect
@@ -61,8 +69,13 @@ class WorkflowSource:
         path: The Python file, or None when ``module`` names an importable module.
         module: Importable module name (``langgraph.json`` entries like ``pkg.mod:attr``).
         attr: The attribute to use, or None to look for ``workflow``, ``graph``, ``app``.
-        base_dir: Directory that relative module names are derived from.
+        base_dir: Directory that relative module names are derived from (for a
+            ``langgraph.json``, the folder its paths were resolved against, so the
+            name follows the path as written there).
         sys_paths: Extra import roots (``langgraph.json`` dependencies).
+        packages: Folders importable under their own name, as ``langgraph build``
+            installs a dependency folder with ``__init__.py`` and no
+            ``pyproject.toml`` (``libs/common`` -> ``import common``).
         env: Environment variables to set before importing (``langgraph.json`` env).
         warnings: Things worth telling the user that did not stop loading.
         project_file: The ``langgraph.json`` or registry file it was found through.
@@ -75,6 +88,7 @@ class WorkflowSource:
     attr: str | None = None
     base_dir: Path | None = None
     sys_paths: tuple[Path, ...] = ()
+    packages: tuple[tuple[str, Path], ...] = ()
     env: tuple[tuple[str, str | None], ...] = ()
     warnings: tuple[str, ...] = ()
     project_file: Path | None = None
@@ -208,7 +222,7 @@ def resolve_target(
             )
         if not candidate.is_file():
             raise WorkflowLoadError(f"workflow file not found: {path_part}")
-        return resolve_langgraph_json(candidate, graph)
+        return resolve_langgraph_json(candidate, graph, cwd=project_dir)
     if graph:
         raise WorkflowLoadError("{field} only applies to a langgraph.json target", field="graph")
     if candidate.suffix == ".py" or "/" in path_part or os.sep in path_part:
@@ -249,14 +263,39 @@ def resolve_target(
     )
 
 
-def resolve_langgraph_json(config_path: Path, graph: str | None) -> WorkflowSource:
-    """Read a LangGraph CLI ``langgraph.json`` the way ``langgraph dev`` does.
+def resolve_langgraph_json(
+    config_path: Path, graph: str | None, *, cwd: Path | None = None
+) -> WorkflowSource:
+    """Read a LangGraph CLI ``langgraph.json`` with the CLI's path rules.
 
-    Relative paths (graphs, dependencies, env file) are resolved against the
-    file's directory, which is where ``langgraph dev`` is run from.
+    ``langgraph dev`` resolves the graph paths, ``dependencies`` and ``env`` against
+    the folder it is started in, ``langgraph build`` against the folder holding
+    ``langgraph.json``. A relative path is looked up in the working directory ``cwd``
+    first, as ``langgraph dev`` does, then next to ``langgraph.json``, so that
+    ``lgp run path/to/langgraph.json`` works from any folder. The folder the graph is
+    found in is the project root (``base_dir``, first on ``sys.path``, the base of
+    the module name): ``dependencies`` and ``env`` are looked up there first, then in
+    the other folder. A graph found only next to ``langgraph.json`` needs no warning
+    (``langgraph build`` looks there too); found only in the working directory, or in
+    both as two different files (the working directory's wins, as in ``langgraph
+    dev``), it is a warning naming both folders; found in neither, an error naming
+    both.
+
+    The project root goes on ``sys.path``, and so does each local dependency folder
+    (as ``langgraph dev`` does), plus what ``langgraph build`` installs from it: the
+    ``src/`` of a folder with a ``pyproject.toml`` or ``setup.py``, and a folder with
+    an ``__init__.py`` and no ``pyproject.toml`` as a package named after the folder
+    (:attr:`WorkflowSource.packages`).
+
+    Args:
+        config_path: The ``langgraph.json``.
+        graph: Which of its graphs; None when it defines only one.
+        cwd: The working directory (``langgraph dev``'s base); the process's by
+            default.
     """
     config_path = config_path.resolve()
-    base = config_path.parent
+    folder = config_path.parent
+    here = (cwd or Path.cwd()).resolve()
     try:
         data = json.loads(config_path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -290,33 +329,27 @@ def resolve_langgraph_json(config_path: Path, graph: str | None) -> WorkflowSour
             f"{config_path.name}: graph {graph!r} must be 'path/to/file.py:attr' or 'module:attr'"
         )
     where, attr = spec.rsplit(":", 1)
+    deps = data.get("dependencies")
+    if deps is not None and not isinstance(deps, list):
+        raise WorkflowLoadError(f"{config_path.name}: 'dependencies' must be a list")
+    bases = _Bases(here, folder, config_path.name)
     warnings: list[str] = []
-    sys_paths = [base, *_dependency_paths(data.get("dependencies"), base, warnings)]
-    env = _langgraph_env(data.get("env"), base, warnings)
-    if "/" in where:
-        path = (base / where).resolve()
-        if not path.is_file():
-            raise WorkflowLoadError(
-                f"{config_path.name}: graph {graph!r} points to a missing file: {where}"
-            )
-        return WorkflowSource(
-            name=graph,
-            path=path,
-            attr=attr,
-            base_dir=base,
-            sys_paths=tuple(sys_paths),
-            env=env,
-            warnings=tuple(warnings),
-            project_file=config_path,
-            description=description,
-        )
+    path: Path | None = None
+    if "/" in where or "\\" in where:
+        path, root = _graph_file(where, graph, bases, warnings)
+    else:
+        root = _module_root(where, deps or [], bases)
+    order = bases.starting_with(root)
+    dep_paths, packages = _local_dependencies(deps or [], order, bases, warnings)
+    env = _langgraph_env(data.get("env"), order, bases, warnings)
     return WorkflowSource(
         name=graph,
-        path=None,
-        module=where,
+        path=path,
+        module=None if path is not None else where,
         attr=attr,
-        base_dir=base,
-        sys_paths=tuple(sys_paths),
+        base_dir=root,
+        sys_paths=tuple(dict.fromkeys([root, *dep_paths])),
+        packages=tuple(packages),
         env=env,
         warnings=tuple(warnings),
         project_file=config_path,
@@ -333,46 +366,185 @@ def list_langgraph_graphs(config_path: Path) -> list[str]:
     return list((data.get("graphs") or {}).keys())
 
 
-def _dependency_paths(deps: Any, base: Path, warnings: list[str]) -> list[Path]:
-    if deps is None:
-        return []
-    if not isinstance(deps, list):
-        raise WorkflowLoadError("langgraph.json: 'dependencies' must be a list")
+@dataclass(frozen=True)
+class _Bases:
+    """The folders a relative path in a ``langgraph.json`` may be meant against."""
+
+    cwd: Path  # langgraph dev's
+    folder: Path  # langgraph build's: the one holding the file
+    config_name: str
+
+    @property
+    def all(self) -> tuple[Path, ...]:
+        return (self.cwd,) if self.cwd == self.folder else (self.cwd, self.folder)
+
+    def starting_with(self, root: Path) -> tuple[Path, ...]:
+        return (root, *(b for b in self.all if b != root))
+
+    def describe(self, base: Path) -> str:
+        if base == self.cwd == self.folder:
+            return f"{base} (the working directory, holding {self.config_name})"
+        if base == self.cwd:
+            return f"{base} (the working directory)"
+        return f"{base} (next to {self.config_name})"
+
+    def looked_in(self, bases: tuple[Path, ...] | None = None) -> str:
+        return "looked in " + " and ".join(self.describe(b) for b in bases or self.all)
+
+
+def _find(
+    relative: str, bases: tuple[Path, ...], kind: Callable[[Path], bool]
+) -> tuple[Path, Path] | None:
+    """``(base, path)`` for the first ``base / relative`` of ``bases`` that ``kind``
+    accepts (``Path.is_file``, ``Path.is_dir``)."""
+    for base in bases:
+        candidate = (base / relative).resolve()
+        if kind(candidate):
+            return base, candidate
+    return None
+
+
+def _graph_file(where: str, graph: str, bases: _Bases, warnings: list[str]) -> tuple[Path, Path]:
+    """The graph file and the project root it was found in (see
+    :func:`resolve_langgraph_json` for the order and the warnings)."""
+    found = [(b, (b / where).resolve()) for b in bases.all]
+    existing = [(b, p) for b, p in found if p.is_file()]
+    if not existing:
+        raise WorkflowLoadError(
+            f"{bases.config_name}: graph {graph!r} points to a missing file: {where}; "
+            f"{bases.looked_in()}",
+            hint="paths in langgraph.json are relative to the folder `langgraph dev` runs in; "
+            "start lgp there, or write them relative to langgraph.json",
+            code="graph_file_missing",
+            graph=graph,
+            path=where,
+            looked_in=[str(b) for b in bases.all],
+        )
+    root, path = existing[0]
+    if root != bases.folder:  # the working directory's, where langgraph build will not look
+        other = (bases.folder / where).resolve()
+        if not other.is_file():
+            warnings.append(
+                f"graph {graph!r}: {where} is resolved against {bases.describe(root)}, "
+                f"as `langgraph dev` does; it is not in {bases.describe(bases.folder)}, "
+                "so `langgraph build`, and lgp started in another folder, will not find it"
+            )
+        elif other != path:
+            warnings.append(
+                f"graph {graph!r}: {where} is both in {bases.describe(root)} and in "
+                f"{bases.describe(bases.folder)}; using the working directory's, as "
+                f"`langgraph dev` does (start lgp in {bases.folder} for the other)"
+            )
+    return path, root
+
+
+def _module_root(module: str, deps: list[Any], bases: _Bases) -> Path:
+    """For a ``package.module:attr`` graph, the first base whose import roots hold the
+    top-level package; the folder of ``langgraph.json`` when none does (the module may
+    be installed)."""
+    top = module.split(".", 1)[0]
+    for base in bases.all:
+        roots: list[Path] = [base]
+        names: list[str | None] = []
+        for dep in deps:
+            found = _find(dep, (base,), Path.is_dir) if isinstance(dep, str) else None
+            if found is not None:
+                dep_roots, name = _installs(found[1])
+                roots += dep_roots
+                names.append(name)
+        if top in names or any(
+            (r / top / "__init__.py").is_file() or (r / f"{top}.py").is_file() or (r / top).is_dir()
+            for r in roots
+        ):
+            return base
+    return bases.folder
+
+
+def _local_dependencies(
+    deps: list[Any], order: tuple[Path, ...], bases: _Bases, warnings: list[str]
+) -> tuple[list[Path], list[tuple[str, Path]]]:
+    """Import roots and named package folders of the local ``dependencies``.
+
+    Each folder is looked up in ``order`` (the project root first). It goes on
+    ``sys.path`` as ``langgraph dev`` puts it there; what ``langgraph build`` would
+    install from it is added: its ``src/`` when it is a real package
+    (``pyproject.toml`` or ``setup.py``), or the folder itself as a package named
+    after it when it has an ``__init__.py`` and no packaging file.
+    """
     paths: list[Path] = []
+    packages: list[tuple[str, Path]] = []
     for dep in deps:
         if not isinstance(dep, str):
             continue
-        local = (base / dep).resolve()
-        if dep.startswith((".", "/")) or local.is_dir():
-            if not local.is_dir():
-                warnings.append(f"dependency {dep!r} is not a directory: {local}")
-                continue
-            paths.append(local)
-            # a real package with a src/ layout imports from src/ once installed
-            has_project = (local / "pyproject.toml").is_file() or (local / "setup.py").is_file()
-            if has_project and (local / "src").is_dir():
-                paths.append(local / "src")
+        found = _find(dep, order, Path.is_dir)
+        if found is None and not dep.startswith((".", "/")):
+            name = re.split(r"[\s<>=!~\[;@]", dep, maxsplit=1)[0].replace("-", "_")
+            if name and importlib.util.find_spec(name) is None:
+                warnings.append(f"dependency {dep!r} is not installed (pip install {dep!r})")
             continue
-        name = re.split(r"[\s<>=!~\[;@]", dep, maxsplit=1)[0].replace("-", "_")
-        if name and importlib.util.find_spec(name) is None:
-            warnings.append(f"dependency {dep!r} is not installed (pip install {dep!r})")
-    return paths
+        if found is None:
+            warnings.append(f"dependency {dep!r} is not a directory; {bases.looked_in(order)}")
+            continue
+        base, local = found
+        if base != order[0]:
+            warnings.append(
+                f"dependency {dep!r} is not in {bases.describe(order[0])}, where the graph "
+                f"is; using the one in {bases.describe(base)}"
+            )
+        roots, name = _installs(local)
+        paths += roots
+        problem = _package_name_problem(local) if name else None
+        if problem:
+            warnings.append(f"dependency {dep!r}: {problem}")
+        elif name:
+            packages.append((name, local))
+    return paths, packages
 
 
-def _langgraph_env(env: Any, base: Path, warnings: list[str]) -> tuple[tuple[str, str | None], ...]:
+def _installs(folder: Path) -> tuple[list[Path], str | None]:
+    """What a dependency folder makes importable: its import roots (the folder, as
+    ``langgraph dev`` adds it, and the ``src/`` a real package is installed from) and
+    the package name ``langgraph build`` installs a flat folder under, if any."""
+    if (folder / "pyproject.toml").is_file() or (folder / "setup.py").is_file():
+        return ([folder, folder / "src"] if (folder / "src").is_dir() else [folder]), None
+    if (folder / "__init__.py").is_file():
+        return [folder], folder.name
+    return [folder], None
+
+
+def _package_name_problem(folder: Path) -> str | None:
+    name = folder.name
+    if not name.isidentifier():
+        return (
+            f"{name!r} is not a valid package name, so the folder is not importable as a "
+            "package (`langgraph build` refuses it too); rename it"
+        )
+    if _taken_elsewhere(name, folder / "__init__.py"):
+        return (
+            f"a package named {name!r} would shadow the standard or installed module of "
+            "that name, so the folder is not importable as a package; rename it"
+        )
+    return None
+
+
+def _langgraph_env(
+    env: Any, order: tuple[Path, ...], bases: _Bases, warnings: list[str]
+) -> tuple[tuple[str, str | None], ...]:
     if env is None:
         return ()
     if isinstance(env, dict):
         return tuple((str(k), None if v is None else str(v)) for k, v in env.items())
     if isinstance(env, str):
-        env_file = (base / env).resolve()
-        if not env_file.is_file():
-            warnings.append(f"env file not found: {env_file} (continuing without it)")
+        found = _find(env, order, Path.is_file)
+        if found is None:
+            warnings.append(
+                f"env file not found: {env}; {bases.looked_in(order)} (continuing without it)"
+            )
             return ()
         from dotenv import dotenv_values
 
-        return tuple(dotenv_values(env_file).items())
-    raise WorkflowLoadError("langgraph.json: 'env' must be a file path or an object")
+        return tuple(dotenv_values(found[1]).items())
+    raise WorkflowLoadError(f"{bases.config_name}: 'env' must be a file path or an object")
 
 
 # --------------------------------------------------------------------------- import
@@ -390,6 +562,8 @@ def load_workflow(source: WorkflowSource) -> LoadedWorkflow:
             os.environ[key] = value
     for p in reversed(source.sys_paths):
         _add_sys_path(p)
+    for name, folder in source.packages:
+        _DEPENDENCY_PACKAGES.add(name, folder)
     if source.path is not None:
         module = import_file(source.path, source.base_dir)
         where = str(source.path)
@@ -475,15 +649,20 @@ def _taken_elsewhere(name: str, path: Path) -> bool:
 def import_file(path: Path, base_dir: Path | None = None) -> ModuleType:
     """Import ``path`` into a fresh module object under its stable name."""
     name, import_root = module_name_for(path, base_dir)
-    _evict_foreign_siblings(path.parent)
-    _add_sys_path(path.parent)
-    _add_sys_path(import_root)
     if "." in name:  # a package module: import parents normally, the module itself fresh
-        parent_name = name.rsplit(".", 1)[0]
+        # The package root comes first: the file's own folder only serves implicit
+        # sibling imports, and ahead of the root it would turn `import pkg` into a
+        # `pkg.py` the package holds.
+        _evict_foreign_siblings(path.parent, keep=name.split(".", 1)[0])
+        _add_sys_path(import_root)
+        _add_sys_path(path.parent, after=import_root)
         try:
-            importlib.import_module(parent_name)
+            importlib.import_module(name.rsplit(".", 1)[0])
         except Exception as exc:  # noqa: BLE001 - reported with file and line
             raise _import_error(exc, path) from None
+    else:
+        _evict_foreign_siblings(path.parent)
+        _add_sys_path(path.parent)
     loader = SourceOnlyLoader(name, str(path))
     spec = importlib.util.spec_from_file_location(name, path, loader=loader)
     if spec is None or spec.loader is None:
@@ -517,9 +696,10 @@ class SourceOnlyLoader(importlib.machinery.SourceFileLoader):
         return self.source_to_code(self.get_data(path), path)
 
 
-def _evict_foreign_siblings(folder: Path) -> None:
+def _evict_foreign_siblings(folder: Path, keep: str | None = None) -> None:
     """Forget cached modules named like a file in ``folder`` but loaded from another
-    workflow folder, so that ``import helpers`` finds this folder's ``helpers.py``."""
+    workflow folder, so that ``import helpers`` finds this folder's ``helpers.py``
+    (``keep``: the package ``folder`` belongs to, which is no foreign sibling)."""
     here = str(folder.resolve())
     try:
         local = {
@@ -527,7 +707,7 @@ def _evict_foreign_siblings(folder: Path) -> None:
         }
     except OSError:
         return
-    for mod_name in local:
+    for mod_name in local - {keep}:
         module = sys.modules.get(mod_name)
         file = getattr(module, "__file__", None)
         if not file:
@@ -574,12 +754,55 @@ def _import_error(exc: BaseException, path: Path | None) -> WorkflowLoadError:
     return err
 
 
-def _add_sys_path(p: Path) -> None:
+def _add_sys_path(p: Path, *, after: Path | None = None) -> None:
+    """Put ``p`` first on ``sys.path`` (``after``: right behind that entry, and never
+    ahead of it), and count it as a folder of workflow code."""
     s = str(p)
-    if s not in sys.path:
+    anchor = str(after) if after is not None else None
+    if anchor is not None and anchor in sys.path:
+        if s in sys.path and sys.path.index(s) < sys.path.index(anchor):
+            sys.path.remove(s)  # it was ahead of its anchor: move it behind
+        if s not in sys.path:
+            sys.path.insert(sys.path.index(anchor) + 1, s)
+    elif s not in sys.path:
         sys.path.insert(0, s)
     _LOCAL_ROOTS.add(s)
     _install_serde_filter()
+
+
+class _DependencyPackages(importlib.abc.MetaPathFinder):
+    """Dependency folders importable under their own name, as ``langgraph build``
+    installs a folder with an ``__init__.py`` and no ``pyproject.toml``
+    (``libs/common`` -> ``import common``).
+
+    Only that name becomes importable: the folder's parent stays off ``sys.path``, so
+    its other folders and modules stay unimportable, as in the built image. Consulted
+    before ``sys.path``, which the dependency folders head too.
+    """
+
+    def __init__(self) -> None:
+        self.folders: dict[str, Path] = {}
+
+    def add(self, name: str, folder: Path) -> None:
+        self.folders[name] = folder
+        _LOCAL_ROOTS.add(str(folder))
+        if self not in sys.meta_path:
+            sys.meta_path.insert(0, self)
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        folder = self.folders.get(fullname)
+        init = folder / "__init__.py" if folder is not None else None
+        if init is None or not init.is_file():
+            return None
+        return importlib.util.spec_from_file_location(
+            fullname,
+            init,
+            loader=SourceOnlyLoader(fullname, str(init)),
+            submodule_search_locations=[str(folder)],
+        )
+
+
+_DEPENDENCY_PACKAGES = _DependencyPackages()
 
 
 # Folders workflows were loaded from. LangGraph warns when a checkpoint holds a type
