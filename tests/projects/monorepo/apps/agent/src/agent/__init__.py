@@ -1,0 +1,1 @@
+"""The quoting agent of the monorepo."""

@@ -1,0 +1,5 @@
+"""Pricing tools."""
+
+from .pricing import quote
+
+__all__ = ["quote"]
