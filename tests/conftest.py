@@ -26,6 +26,7 @@ LgpRunner = Callable[..., "subprocess.CompletedProcess[str]"]
 # of one waiting for a long test drawn at the end. Collection order otherwise.
 _FIRST = (
     "tests/server/",
+    "tests/projects/",
     "tests/cli/",
     "tests/engine/test_templates.py",
     "tests/engine/test_boundaries.py",
