@@ -89,6 +89,7 @@ from .status import IN_FLIGHT, RESUMABLE, STATUS_FOR_EVENT, TERMINAL, RunStatus
 from .templates import (
     CreatedWorkflow,
     Template,
+from .run_config import check_run_config
     create_workflow,
     get_template,
     list_templates,
@@ -215,6 +216,7 @@ __all__ = [
     "diff_values",
     "asks_for_value",
     "dumps",
+    "check_run_config",
     "flatten_tree",
     "follow_agent_activity",
     "format_usd",

@@ -540,7 +540,9 @@ class WorkbenchApp(App[None]):
         self.memory.put(self.workflow.name, self.query_one(RunBar).input_text)
         self._last_run = (self.workflow.name, message.input, message.thread_id)
         self._start_job(
-            workers.RunJob(self.runner, self.workflow, message.input, message.thread_id)
+            workers.RunJob(
+                self.runner, self.workflow, message.input, message.thread_id, message.config
+            )
         )
 
     def _start_job(self, job: workers.RunJob, action: tuple[str, str | None] | None = None) -> None:

@@ -103,11 +103,13 @@ class RunJob:
         workflow: WorkflowRef,
         input: Any,  # noqa: A002 - mirrors Runner.astart
         thread_id: str | None,
+        config: dict[str, Any] | None = None,
     ) -> None:
         self.runner = runner
         self.workflow = workflow
         self.input = input
         self.thread_id = thread_id
+        self.config = config  # the run config (configurable, tags, recursion_limit...)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -157,7 +159,9 @@ class RunJob:
             post(RunRefused(exc))
 
     def _stream(self, workflow: LoadedWorkflow) -> AsyncIterator[RunEvent]:
-        return self.runner.astart(workflow, self.input, thread_id=self.thread_id)
+        return self.runner.astart(
+            workflow, self.input, thread_id=self.thread_id, config=self.config
+        )
 
 
 class ResumeJob(RunJob):

@@ -1,4 +1,5 @@
-"""The run bar: JSON input (validated as you type), thread, Run, Cancel and Resume."""
+"""The run bar: JSON input (validated as you type), thread, Run, Cancel and Resume,
+and (behind ⚙) the run config: configurable values, tags, recursion_limit..."""
 
 from __future__ import annotations
 
@@ -10,7 +11,24 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Static
 
+from lgp_engine import LGPError, check_run_config
+
 DEFAULT_INPUT = '{"input": "hello"}'
+CONFIG_PLACEHOLDER = '{"configurable": {"user_id": "u1"}, "recursion_limit": 50}'
+
+
+def parse_config(text: str) -> tuple[dict[str, Any] | None, str | None]:
+    """(config, problem): the run config from its field; blank means none."""
+    if not text.strip():
+        return None, None
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, f"config: invalid JSON at column {exc.colno}: {exc.msg}"
+    try:
+        return check_run_config(raw) or None, None
+    except LGPError as exc:
+        return None, exc.describe(hint=False)
 
 
 def parse_input(text: str) -> tuple[Any, str | None]:
@@ -31,12 +49,19 @@ class RunBar(Vertical):
     """
 
     class RunRequested(Message):
-        """Run the loaded workflow with ``input`` on ``thread_id`` (None: a new thread)."""
+        """Run the loaded workflow with ``input`` on ``thread_id`` (None: a new thread),
+        with the run ``config`` (None: none)."""
 
-        def __init__(self, input: Any, thread_id: str | None) -> None:  # noqa: A002
+        def __init__(
+            self,
+            input: Any,  # noqa: A002
+            thread_id: str | None,
+            config: dict[str, Any] | None = None,
+        ) -> None:
             super().__init__()
             self.input = input
             self.thread_id = thread_id
+            self.config = config
 
     class CancelRequested(Message):
         """Stop the current run."""
@@ -61,9 +86,13 @@ class RunBar(Vertical):
             yield Label("Thread", classes="run-label")
             yield Input(id="thread-input", placeholder="new thread")
             yield Button("▾", id="threads-button", compact=True)
+            yield Button("⚙", id="config-button", compact=True)
             yield Button("Run", id="run-button", variant="success", disabled=True)
             yield Button("Cancel", id="cancel-button", variant="error", disabled=True)
             yield Button("Resume", id="resume-button", variant="warning")
+        with Horizontal(id="config-row"):
+            yield Label("Config", classes="run-label")
+            yield Input(id="config-input", placeholder=CONFIG_PLACEHOLDER)
         yield Static("", id="input-error", markup=False)
 
     def on_mount(self) -> None:
@@ -72,7 +101,10 @@ class RunBar(Vertical):
         self.query_one("#cancel-button", Button).tooltip = "Cancel the run (escape)"
         self.query_one("#resume-button", Button).tooltip = "Answer the interrupt (f6)"
         self.query_one("#threads-button", Button).tooltip = "Pick a thread (ctrl+o)"
-        self._validate(self.query_one("#run-input", Input).value)
+        self.query_one(
+            "#config-button", Button
+        ).tooltip = "Run config: configurable values, tags, metadata, recursion_limit"
+        self._validate()
 
     def set_state(
         self,
@@ -108,6 +140,20 @@ class RunBar(Vertical):
         self.query_one("#thread-input", Input).value = thread_id or ""
 
     @property
+    def config_text(self) -> str:
+        return self.query_one("#config-input", Input).value
+
+    @config_text.setter
+    def config_text(self, text: str) -> None:
+        self.query_one("#config-input", Input).value = text
+        if text.strip():
+            self.show_config()
+
+    def show_config(self, shown: bool = True) -> None:
+        """Show (or hide) the run config field."""
+        self.set_class(shown, "-config")
+
+    @property
     def can_run(self) -> bool:
         return self.ready and not self.running and self.problem is None
 
@@ -116,12 +162,13 @@ class RunBar(Vertical):
         if not self.can_run:
             return False
         value, _ = parse_input(self.input_text)
-        self.post_message(self.RunRequested(value, self.thread_id))
+        config, _ = parse_config(self.config_text)
+        self.post_message(self.RunRequested(value, self.thread_id, config))
         return True
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "run-input":
-            self._validate(event.value)
+        if event.input.id in ("run-input", "config-input"):
+            self._validate()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -137,12 +184,22 @@ class RunBar(Vertical):
             self.post_message(self.ResumeRequested())
         elif event.button.id == "threads-button":
             self.post_message(self.ThreadPickRequested())
+        elif event.button.id == "config-button":
+            shown = not self.has_class("-config")
+            self.show_config(shown)
+            if shown:
+                self.query_one("#config-input", Input).focus()
 
-    def _validate(self, text: str) -> None:
-        _, self.problem = parse_input(text)
+    def _validate(self) -> None:
+        _, input_problem = parse_input(self.input_text)
+        _, config_problem = parse_config(self.config_text)
+        self.problem = input_problem or config_problem
         error = self.query_one("#input-error", Static)
         error.update(self.problem or "")
-        self.set_class(self.problem is not None, "-invalid")
+        self.set_class(input_problem is not None, "-invalid")
+        self.set_class(config_problem is not None, "-invalid-config")
+        if config_problem is not None:
+            self.show_config()
         self._sync_buttons()
 
     def _sync_buttons(self) -> None:
