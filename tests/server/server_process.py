@@ -43,6 +43,10 @@ class ServerProcess:
         return "\n".join(self.output)
 
     def start(self, timeout: float = 30) -> ServerProcess:
+        return self.launch().wait_ready(timeout)
+
+    def launch(self) -> ServerProcess:
+        """Start the process without waiting (several servers can then load at once)."""
         self.process = start_lgp(
             "serve",
             *self.args,
@@ -52,6 +56,11 @@ class ServerProcess:
             env=self.env,
             merge_stderr=True,
         )
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> ServerProcess:
+        """Wait for its Ready line (killed if it does not come)."""
+        assert self.process is not None
         try:
             self.process.wait_for(
                 lambda: any("Ready" in line for line in self.output), timeout, "lgp serve's Ready"
