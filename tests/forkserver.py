@@ -44,6 +44,9 @@ PRELOAD = (
     "langgraph.checkpoint.sqlite",
     "langgraph.checkpoint.sqlite.aio",
     "langchain_core.runnables",
+    "lgp_engine.backends.memory_store",  # every runner opens the store and node cache
+    "lgp_engine.backends.node_cache",
+    "langgraph.store.sqlite",
 )
 
 
