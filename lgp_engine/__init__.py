@@ -45,6 +45,12 @@ from .agent_sessions import (
     list_agent_sessions,
     resolve_agent_activity,
 )
+from .assistants import (
+    AssistantRecord,
+    AssistantStore,
+    AssistantVersion,
+    system_assistant_id,
+)
 from .checkpointing import (
     CheckpointInfo,
     CheckpointStore,
@@ -157,6 +163,9 @@ __all__ = [
     "AgentTimelineEntry",
     "AgentToolReport",
     "AgentToolStat",
+    "AssistantRecord",
+    "AssistantStore",
+    "AssistantVersion",
     "BackgroundServer",
     "Catalog",
     "Change",
@@ -239,6 +248,7 @@ __all__ = [
     "run_usage",
     "sanitize",
     "state_at",
+    "system_assistant_id",
     "templates_dir",
     "to_jsonable",
     "validate_workflow_name",
