@@ -453,6 +453,40 @@ class Runner:
         async for event in self._aexecute(plan):
             yield event
 
+    async def acopy_checkpoint(
+        self,
+        workflow: LoadedWorkflow,
+        thread_id: str,
+        checkpoint_id: str | None = None,
+        *,
+        context: Any = None,
+    ) -> str:
+        """Copy a checkpoint of the thread (its newest when no ``checkpoint_id``) as the
+        thread's newest: a fork (``source="fork"``: the same values, parent and next
+        nodes) that the next run continues from, so the nodes after it run again
+        (LangGraph's ``update_state(config, None, as_node="__copy__")``, LangGraph
+        Studio's "re-run from here"). The history stays; returns the copy's id."""
+        from .runs import owner_alive
+        from .status import IN_FLIGHT
+
+        self.store.thread(thread_id)
+        if checkpoint_id is not None:
+            self._require_checkpoint(thread_id, checkpoint_id)
+        last = self.runs.latest_for_thread(thread_id)
+        if last is not None and last.status in IN_FLIGHT and owner_alive(last.owner):
+            raise ConflictError(
+                f"thread {thread_id} has a run in flight ({last.run_id})",
+                code="thread_busy",
+                hint="cancel the run or wait for it to end first",
+                thread_id=thread_id,
+            )
+        conf = {"thread_id": thread_id, "checkpoint_ns": ""}
+        if checkpoint_id is not None:
+            conf["checkpoint_id"] = checkpoint_id
+        async with self.executor(workflow).agraph(context=context) as graph:
+            new = await graph.aupdate_state({"configurable": conf}, None, as_node="__copy__")
+        return str(new["configurable"]["checkpoint_id"])
+
     # sync twins ------------------------------------------------------------------
     def start(self, workflow: LoadedWorkflow, input: Any = None, **kw: Any) -> Iterator[RunEvent]:  # noqa: A002
         return sync_bridge.iterate(self.astart(workflow, input, **kw), "Runner.start()")

@@ -18,6 +18,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field, field_validator
 
+from ...errors import ConflictError, NotFoundError
 from ...jsonable import to_jsonable
 from ..catalog import assistant_id_for
 from ..context import Ctx, ServerContext
@@ -309,10 +310,37 @@ async def get_state_at_checkpoint(
     return apply_select(state, select)
 
 
+#: ``as_node`` that copies the checkpoint instead of writing values (LangGraph Studio's
+#: "re-run from here": the next run continues from the copy).
+COPY = "__copy__"
+
+
+async def _copy_checkpoint(
+    ctx: ServerContext, wf: Any, thread_id: str, conf: dict[str, Any], values: Any
+) -> dict[str, Any]:
+    """``as_node="__copy__"``: the checkpoint (the newest when none is named) copied as
+    the thread's newest, through the Runner's checks; the new checkpoint's config."""
+    if values is not None:
+        raise HTTPException(400, "as_node '__copy__' copies a checkpoint: values must be null")
+    if conf.get("checkpoint_ns"):
+        raise HTTPException(400, "as_node '__copy__' copies a checkpoint of the root graph only")
+    try:
+        copied = await ctx.live_runner.acopy_checkpoint(
+            wf, thread_id, conf.get("checkpoint_id") or None
+        )
+    except NotFoundError as exc:
+        raise HTTPException(404, exc.describe()) from None
+    except ConflictError as exc:
+        raise HTTPException(409, exc.describe()) from None
+    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": "", "checkpoint_id": copied}}
+
+
 @router.post("/threads/{thread_id}/state", response_model=None, responses=answer(StateUpdated))
 async def update_state(thread_id: ThreadIdPath, body: StateUpdate, ctx: Ctx) -> dict[str, Any]:
     """Write ``values`` onto the newest checkpoint (or ``checkpoint_id``): a new checkpoint
-    (source ``update``) that the next run continues from; the old history stays."""
+    (source ``update``) that the next run continues from; the old history stays. With
+    ``as_node="__copy__"`` (and null values) the checkpoint is copied instead (source
+    ``fork``): the next run re-runs the nodes after it."""
     require_thread(ctx, thread_id)
     busy = in_flight(ctx, thread_id)
     if busy:
@@ -343,16 +371,21 @@ async def update_state(thread_id: ThreadIdPath, body: StateUpdate, ctx: Ctx) -> 
         raise HTTPException(404, f"Checkpoint {cid} of thread {thread_id} not found")
     from langgraph.errors import InvalidUpdateError
 
-    async with ctx.live_runner.executor(wf).agraph() as graph:
-        if body.as_node is not None and body.as_node not in graph.nodes:
-            known = ", ".join(n for n in graph.nodes if n != "__start__")
-            raise HTTPException(400, f"Unknown node {body.as_node!r} for as_node; nodes: {known}")
-        try:
-            new = await graph.aupdate_state(
-                {"configurable": conf}, body.values, as_node=body.as_node
-            )
-        except (InvalidUpdateError, ValueError, KeyError, TypeError) as exc:
-            raise HTTPException(400, f"{type(exc).__name__}: {exc}") from None
+    if body.as_node == COPY:
+        new = await _copy_checkpoint(ctx, wf, thread_id, conf, body.values)
+    else:
+        async with ctx.live_runner.executor(wf).agraph() as graph:
+            if body.as_node is not None and body.as_node not in graph.nodes:
+                known = ", ".join(n for n in graph.nodes if n != "__start__")
+                raise HTTPException(
+                    400, f"Unknown node {body.as_node!r} for as_node; nodes: {known}"
+                )
+            try:
+                new = await graph.aupdate_state(
+                    {"configurable": conf}, body.values, as_node=body.as_node
+                )
+            except (InvalidUpdateError, ValueError, KeyError, TypeError) as exc:
+                raise HTTPException(400, f"{type(exc).__name__}: {exc}") from None
     ctx.live_runner.runs.put_thread(
         thread_id, {"graph_id": wf.name, "assistant_id": assistant_id_for(wf.name)}
     )
