@@ -144,13 +144,23 @@ class StatelessCommand(OpenBody):
         return self
 
 
+#: A whole number >= 1 (a limit), as JSON gives it.
+Limit = Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(whole)]
+
+
 class RunConfig(OpenBody):
     """A RunnableConfig: ``configurable`` (passed as the run's context when it has no
-    ``context``), ``tags``, ``recursion_limit``..."""
+    ``context``), ``tags``, ``metadata``, ``recursion_limit``, ``run_name``,
+    ``max_concurrency``. Other keys are not passed on, nor are the run's own
+    ``configurable`` keys (``thread_id``, ``checkpoint_*``) and LangGraph's private
+    ones (``__...``)."""
 
     configurable: JsonObject | None = None
     tags: list[str] | None = None
-    recursion_limit: Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(whole)] | None = None
+    metadata: JsonObject | None = None
+    recursion_limit: Limit | None = None
+    run_name: str | None = None
+    max_concurrency: Limit | None = None
 
 
 # --------------------------------------------------------------------------- answers
@@ -242,7 +252,7 @@ class ThreadSelected(Thread):
 
 
 class Assistant(BaseModel):
-    """The built-in assistant of a served workflow (one per workflow)."""
+    """An assistant: a served workflow's own (system) one, or one a client created."""
 
     assistant_id: str
     graph_id: str
@@ -262,6 +272,20 @@ class AssistantSelected(Assistant):
     model_config = ConfigDict(json_schema_extra=_selectable)
 
 
+class AssistantVersion(BaseModel):
+    """One version of an assistant, as it was written."""
+
+    assistant_id: str
+    graph_id: str
+    config: dict[str, Any]
+    context: dict[str, Any]
+    metadata: dict[str, Any]
+    name: str
+    description: str | None
+    created_at: str
+    version: int
+
+
 class AssistantGraph(BaseModel):
     """A drawable graph (LangGraph's ``Graph.to_json()``)."""
 
@@ -269,15 +293,51 @@ class AssistantGraph(BaseModel):
     edges: list[dict[str, Any]]
 
 
-class AssistantSchemas(BaseModel):
-    """JSON schemas of a workflow (null where LangGraph cannot describe one)."""
+class SubgraphSchemas(BaseModel):
+    """JSON schemas of a graph (null where LangGraph cannot describe one); the config
+    schema is that of its ``configurable`` values."""
 
-    graph_id: str
     input_schema: dict[str, Any] | None
     output_schema: dict[str, Any] | None
     state_schema: dict[str, Any] | None
     config_schema: dict[str, Any] | None
     context_schema: dict[str, Any] | None
+
+
+class AssistantSchemas(SubgraphSchemas):
+    """JSON schemas of an assistant's graph (null where LangGraph cannot describe one)."""
+
+    graph_id: str
+
+
+class InfoFlags(BaseModel):
+    """What the server offers, as the Agent Server's ``/info`` flags say it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    assistants: bool
+    crons: bool
+    langsmith: bool
+
+
+class InfoHost(BaseModel):
+    """Where the server runs (the Agent Server's deployment ids: none here)."""
+
+    kind: str
+    project_id: str | None
+    host_revision_id: str | None
+    revision_id: str | None
+    tenant_id: str | None
+
+
+class ServerInfo(BaseModel):
+    """``GET /info``: versions and feature flags."""
+
+    version: str = Field(description="The version of this server (LGP Workbench).")
+    langgraph_py_version: str = Field(description="The version of LangGraph it runs.")
+    flags: InfoFlags
+    host: InfoHost
+    metadata: dict[str, Any]
 
 
 class RunMetadata(BaseModel):

@@ -26,7 +26,6 @@ from ...ids import path_segment
 from ...jsonable import dumps
 from ...runs import RunRecord, owner_alive
 from ...status import IN_FLIGHT
-from ..catalog import assistant_id_for
 from ..context import Ctx, ServerContext
 from ..hub import RunHandle
 from ..params import (
@@ -40,6 +39,7 @@ from ..params import (
     ThreadIdPath,
 )
 from ..sse import EventStreamResponse, frame, sse_response
+from .assistants import caller_config, resolve, run_config
 from .models import (
     CheckpointRef,
     CommandBody,
@@ -56,7 +56,7 @@ from .models import (
 )
 from .shapes import OUR_STATUSES, apply_select, command_from, run_json
 from .streams import SSE_RESPONSES, LgStream, tap
-from .threads import in_flight, result_body, terminal_event, thread_exists, workflow_for
+from .threads import in_flight, result_body, terminal_event, thread_exists
 
 Select = Annotated[list[RunField], Query(description="Fields to keep (all when none).")]
 
@@ -166,9 +166,12 @@ async def _nodes(ctx: ServerContext, wf: Any, value: Nodes) -> list[str] | None:
     return list(value)
 
 
-async def _context(ctx: ServerContext, wf: Any, body: RunCreate) -> Any:
+async def _context(
+    ctx: ServerContext, wf: Any, body: RunCreate, stored: dict[str, Any] | None = None
+) -> Any:
     """``context``, or the caller's ``config.configurable`` as context (LangGraph >= 0.6),
-    keeping only the keys of the graph's context schema when it has one."""
+    over the assistant's ``stored`` context, keeping only the keys of the graph's context
+    schema when it has one."""
     configurable = {
         k: v
         for k, v in ((body.config.configurable if body.config else None) or {}).items()
@@ -178,7 +181,7 @@ async def _context(ctx: ServerContext, wf: Any, body: RunCreate) -> Any:
         raise HTTPException(
             400, "Cannot specify both configurable and context. Prefer setting context alone."
         )
-    context = body.context or configurable
+    context = {**(stored or {}), **(body.context or configurable)}
     if not context:
         return None
     if wf.kind == "factory":
@@ -221,7 +224,8 @@ async def start_run(
     gate: asyncio.Event | None = None,
 ) -> tuple[RunHandle, LgStream]:
     """Validate a run request and start it; returns once the run is recorded."""
-    wf = workflow_for(ctx, body.assistant_id)
+    assistant = resolve(ctx, body.assistant_id)
+    wf = assistant.workflow
     runs = ctx.live_runner.runs
     stateless = thread_id is None
     command = dump(body.command)
@@ -231,15 +235,22 @@ async def start_run(
         thread_id = str(uuid.uuid4())
     elif (body.if_not_exists or "reject") != "create" and not thread_exists(ctx, thread_id):
         raise HTTPException(404, "Thread or assistant not found.")
-    context = await _context(ctx, wf, body)
+    context = await _context(ctx, wf, body, assistant.record.context)
+    # the assistant's config, the request's on top (configurable: the run's values)
+    run_cfg = run_config(
+        assistant.record, config, body.context or caller_config(config).get("configurable")
+    )
     interrupt_before = await _nodes(ctx, wf, body.interrupt_before)
     interrupt_after = await _nodes(ctx, wf, body.interrupt_after)
     payload = command_from(command) if command is not None else body.input
-    checkpoint_id = body.checkpoint_id or (
-        body.checkpoint.checkpoint_id if body.checkpoint else None
+    configured = (config.get("configurable") or {}).get("checkpoint_id")
+    checkpoint_id = (
+        body.checkpoint_id
+        or (body.checkpoint.checkpoint_id if body.checkpoint else None)
+        or (configured if isinstance(configured, str) and configured else None)
     )
     strategy = body.multitask_strategy or "enqueue"
-    assistant_id = assistant_id_for(wf.name)
+    assistant_id = assistant.record.assistant_id
     meta = {
         "api": "langgraph",
         "assistant_id": assistant_id,
@@ -248,8 +259,8 @@ async def start_run(
         "kwargs": {
             "input": body.input,
             "command": command,
-            "config": config,
-            "context": body.context or {},
+            "config": run_cfg,
+            "context": context if isinstance(context, dict) else {},
             "stream_mode": modes,
             "interrupt_before": body.interrupt_before,
             "interrupt_after": body.interrupt_after,
@@ -281,6 +292,7 @@ async def start_run(
                     checkpoint_id=checkpoint_id,
                     on_part=stream.on_part,
                     meta=meta,
+                    config=run_cfg,
                 ),
                 stream,
             ),

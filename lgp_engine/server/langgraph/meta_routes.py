@@ -1,0 +1,41 @@
+"""``GET /info``: what LangGraph Studio and ``langgraph_sdk`` ask an Agent Server
+before anything else (its version and which features it has)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from ..._version import __version__
+from ..context import Ctx
+from .models import ServerInfo, answer
+
+router = APIRouter(tags=["LangGraph: server"])
+
+
+@router.get("/info", response_model=None, responses=answer(ServerInfo))
+async def info(ctx: Ctx) -> dict[str, Any]:
+    """Versions and feature flags, in the Agent Server's shape: assistants yes; crons
+    and LangSmith no (this server has no crons and sends no traces to LangSmith)."""
+    import langgraph.version
+
+    return {
+        "version": __version__,
+        "langgraph_py_version": langgraph.version.__version__,
+        "flags": {
+            "assistants": True,
+            "crons": False,
+            "langsmith": False,
+            "langsmith_tracing_replicas": False,
+            "langsmith_tracing_session_on_runs": False,
+        },
+        "host": {
+            "kind": "lgp",
+            "project_id": None,
+            "host_revision_id": None,
+            "revision_id": None,
+            "tenant_id": None,
+        },
+        "metadata": {"environment": ctx.settings.environment, "workflows": ctx.catalog.names()},
+    }
