@@ -89,13 +89,13 @@ from .providers.runtime import AgentRuntime, Injection, run_usage
 from .providers.tools import McpSession, mcp_session
 from .registry import WorkflowRegistry
 from .reload import ReloadOutcome, WorkflowReloader, rerun_plan
+from .run_config import check_run_config
 from .runner import NO_VALUE, Runner
 from .runs import RunRecord, RunStore
 from .status import IN_FLIGHT, RESUMABLE, STATUS_FOR_EVENT, TERMINAL, RunStatus
 from .templates import (
     CreatedWorkflow,
     Template,
-from .run_config import check_run_config
     create_workflow,
     get_template,
     list_templates,
@@ -214,7 +214,9 @@ __all__ = [
     "agent_summary",
     "agent_timeline",
     "agent_tool_calls",
+    "asks_for_value",
     "build_catalog",
+    "check_run_config",
     "collect",
     "create_agent_node",
     "create_async_checkpointer",
@@ -223,9 +225,7 @@ __all__ = [
     "create_workflow",
     "describe_agent_event",
     "diff_values",
-    "asks_for_value",
     "dumps",
-    "check_run_config",
     "flatten_tree",
     "follow_agent_activity",
     "format_usd",
