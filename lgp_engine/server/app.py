@@ -124,6 +124,9 @@ def create_app(
             allow_methods=["*"],
             allow_headers=["*"],
             expose_headers=["Retry-After", "Content-Location"],
+            # a public page (LangGraph Studio) calling a server on this machine: the
+            # browser's Private Network Access preflight, for the allowed origins only
+            allow_private_network=True,
         )
     app.add_middleware(
         GuardMiddleware,

@@ -31,7 +31,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 log = logging.getLogger("lgp.server")
 
 #: Answered without a key: liveness, metrics, and the API's own description.
-OPEN_PATHS = frozenset({"/health", "/metrics", "/openapi.json", "/docs", "/redoc"})
+#: Answered without a key. ``/info`` too, as the Agent Server answers it: LangGraph
+#: Studio asks it first (it tells versions and feature flags, nothing of the project).
+OPEN_PATHS = frozenset({"/health", "/info", "/metrics", "/openapi.json", "/docs", "/redoc"})
 OPEN_PREFIXES = ("/docs/assets/",)
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 KEY_HINT = "send 'Authorization: Bearer KEY' or 'x-api-key: KEY'"
@@ -206,6 +208,7 @@ class GuardMiddleware:
             if body is None:
                 return
             receive = _replay(body, receive)
+            scope = _json_sent_as_text(scope, body)
         await self.app(scope, receive, send)
 
     async def _read_body(self, receive: Receive, send: Send) -> bytes | None:
@@ -255,6 +258,21 @@ class GuardMiddleware:
             {"detail": detail, "retry_after": wait},
             [(b"retry-after", str(wait).encode())],
         )
+
+
+def _json_sent_as_text(scope: Scope, body: bytes) -> Scope:
+    """A JSON body sent as ``text/plain`` (LangGraph Studio's browser client does, to
+    spare a CORS preflight) is read as the JSON it is, as the Agent Server reads it."""
+    headers = scope.get("headers") or []
+    kind = next((v for k, v in headers if k == b"content-type"), b"")
+    if not kind.lower().startswith(b"text/plain") or not body.strip():
+        return scope
+    try:
+        json.loads(body)
+    except ValueError:
+        return scope  # really text: the route answers it
+    rest = [(k, v) for k, v in headers if k != b"content-type"]
+    return {**scope, "headers": [*rest, (b"content-type", b"application/json")]}
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

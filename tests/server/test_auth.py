@@ -48,6 +48,9 @@ def test_hosted_with_lgp_api_key_uses_it_and_prints_no_key(tmp_path: Path) -> No
             assert http.get("/workflows").status_code == 200
         with srv.client("wrong") as http:
             assert http.get("/workflows").status_code == 401
+        with srv.client() as http:  # open, as the Agent Server's: Studio asks it first
+            info = http.get("/info")
+            assert info.status_code == 200 and info.json()["metadata"] == {}
 
 
 def test_an_open_server_only_listens_on_loopback(lgp: LgpRunner, tmp_path: Path) -> None:

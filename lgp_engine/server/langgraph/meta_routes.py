@@ -8,16 +8,23 @@ from typing import Any
 from fastapi import APIRouter
 
 from ..._version import __version__
-from ..context import Ctx
+from ..http_errors import OPEN_ERROR_RESPONSES
+from ..openapi import NO_AUTH
 from .models import ServerInfo, answer
 
 router = APIRouter(tags=["LangGraph: server"])
 
 
-@router.get("/info", response_model=None, responses=answer(ServerInfo))
-async def info(ctx: Ctx) -> dict[str, Any]:
+@router.get(
+    "/info",
+    response_model=None,
+    responses={**answer(ServerInfo), **OPEN_ERROR_RESPONSES},
+    openapi_extra=NO_AUTH,
+)
+async def info() -> dict[str, Any]:
     """Versions and feature flags, in the Agent Server's shape: assistants yes; crons
-    and LangSmith no (this server has no crons and sends no traces to LangSmith)."""
+    and LangSmith no (this server has no crons and sends no traces to LangSmith).
+    Open, as the Agent Server's is: it says nothing about the project."""
     import langgraph.version
 
     return {
@@ -37,5 +44,5 @@ async def info(ctx: Ctx) -> dict[str, Any]:
             "revision_id": None,
             "tenant_id": None,
         },
-        "metadata": {"environment": ctx.settings.environment, "workflows": ctx.catalog.names()},
+        "metadata": {},
     }
