@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import sqlite3
+import struct
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -127,6 +129,7 @@ class MemoryStores:
             check_same_thread=False,
             isolation_level=None,  # the store opens its own transactions
             timeout=self.settings.checkpointer.busy_timeout_ms / 1000,
+            factory=_connection_class(),
         )
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
@@ -170,6 +173,62 @@ def _sqlite_store_class() -> type:
 
     _SQLITE_STORE = SqliteMemoryStore
     return SqliteMemoryStore
+
+
+def _connection_class() -> type[sqlite3.Connection]:
+    """``sqlite3.Connection``, or, in a Python whose ``sqlite3`` was built without
+    extension loading, one that gives ``SqliteStore`` sqlite-vec's distances in Python."""
+    if hasattr(sqlite3.Connection, "enable_load_extension"):
+        return sqlite3.Connection
+    return _PythonVecConnection
+
+
+class _PythonVecConnection(sqlite3.Connection):
+    """A connection for a Python whose ``sqlite3`` cannot load extensions.
+
+    ``SqliteStore`` keeps vectors in a plain table (float32 blobs) and loads
+    sqlite-vec only for its scalar distance functions; here "loading" sqlite-vec
+    registers those functions written in Python (a linear scan either way).
+    """
+
+    def enable_load_extension(self, enabled: bool, /) -> None:
+        """Nothing to enable: no extension is loaded."""
+
+    def load_extension(self, path: str, /, *, entrypoint: str | None = None) -> None:
+        if not Path(path).name.startswith("vec0"):
+            raise sqlite3.OperationalError(
+                f"this Python's sqlite3 cannot load extensions ({path}); "
+                "only sqlite-vec's distance functions are provided"
+            )
+        for name, fn in _VEC_DISTANCES.items():
+            self.create_function(name, 2, fn, deterministic=True)
+
+
+def _vector(value: bytes | str) -> tuple[float, ...]:
+    if isinstance(value, str):  # sqlite-vec also takes JSON text
+        return tuple(float(v) for v in json.loads(value))
+    return struct.unpack(f"{len(value) // 4}f", value)
+
+
+def _cosine_distance(a: bytes | str, b: bytes | str) -> float | None:
+    x, y = _vector(a), _vector(b)
+    norm = math.hypot(*x) * math.hypot(*y)
+    return 1.0 - math.fsum(p * q for p, q in zip(x, y, strict=True)) / norm if norm else None
+
+
+def _l2_distance(a: bytes | str, b: bytes | str) -> float:
+    return math.dist(_vector(a), _vector(b))
+
+
+def _l1_distance(a: bytes | str, b: bytes | str) -> float:
+    return math.fsum(abs(p - q) for p, q in zip(_vector(a), _vector(b), strict=True))
+
+
+_VEC_DISTANCES = {
+    "vec_distance_cosine": _cosine_distance,
+    "vec_distance_L2": _l2_distance,
+    "vec_distance_L1": _l1_distance,
+}
 
 
 def _embeds(op: Any) -> bool:
