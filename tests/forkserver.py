@@ -47,6 +47,7 @@ PRELOAD = (
     "lgp_engine.backends.memory_store",  # every runner opens the store and node cache
     "lgp_engine.backends.node_cache",
     "langgraph.store.sqlite",
+    "openai",  # agent nodes and store embeddings (~0.4 s a process otherwise)
 )
 
 

@@ -320,7 +320,10 @@ class RunPrinter:
         elif e.type == "run.failed":
             node = f" in node '{d['node']}'" if d.get("node") else ""
             kind = f" [{d['kind']}]" if d.get("kind") else ""
-            self.line(f"❌ Failed{node}{kind}: {d.get('error_type')}: {d.get('message')}")
+            message = str(d.get("message") or "")
+            if not self.verbose:  # one line (LangGraph's own messages add a "see ..." line)
+                message = message.strip().split("\n", 1)[0]
+            self.line(f"❌ Failed{node}{kind}: {d.get('error_type')}: {message}")
             self.usage(d.get("usage"))
             if self.verbose and d.get("traceback"):
                 print(d["traceback"], file=sys.stderr, flush=True)
