@@ -978,16 +978,37 @@ def _call_factory(
 
 
 class _FactoryRuntime:
-    """What a factory annotated with a runtime receives: the run's config, context and
-    long-term store (as the LangGraph server's runtime has them)."""
+    """What a factory annotated with a runtime receives: what the LangGraph server's
+    ``ServerRuntime`` holds (``access_context``, ``user``, ``store``, ``context``,
+    ``execution_runtime``, ``ensure_user()``), plus the run's ``config``.
+
+    ``access_context`` is ``threads.create_run`` when the graph is built for a run,
+    ``assistants.read`` when it is built to be described (graph, schemas); only a
+    run has a ``context`` and an ``execution_runtime``.
+    """
+
+    user = None  # no custom auth: API keys identify no user
 
     def __init__(self, config: dict[str, Any], context: Any = None, store: Any = None) -> None:
         self.config = config
-        self.context = context
         self.store = store
+        running = "run_id" in config
+        self.access_context = "threads.create_run" if running else "assistants.read"
+        self.context = context if running else None
+
+    @property
+    def execution_runtime(self) -> _FactoryRuntime | None:
+        """This runtime when the graph is built for a run, else None."""
+        return self if self.access_context == "threads.create_run" else None
+
+    def ensure_user(self) -> Any:
+        raise PermissionError(
+            f"No authenticated user available in access_context='{self.access_context}' "
+            "(lgp authenticates API keys, not users)"
+        )
 
     def __repr__(self) -> str:
-        return f"FactoryRuntime(context={self.context!r})"
+        return f"FactoryRuntime({self.access_context}, context={self.context!r})"
 
 
 def iter_graph_nodes(graph: Any) -> Iterator[str]:
