@@ -321,6 +321,31 @@ def test_runtime_factory_sees_the_run_context(tmp_path: Path) -> None:
     assert result.output["out"] == "ctx-{'user': 'bob'}:1"
 
 
+def test_runtime_factory_is_told_why_it_is_called(tmp_path: Path) -> None:
+    """As the LangGraph server's ServerRuntime: a run is ``threads.create_run`` (with an
+    ``execution_runtime``); describing the graph is ``assistants.read`` (without)."""
+    workflow_file(
+        tmp_path / "flow.py",
+        """
+        from langgraph_sdk.runtime import ServerRuntime
+
+        SEEN = []
+
+
+        def make_graph(runtime: ServerRuntime):
+            SEEN.append((runtime.access_context, runtime.execution_runtime is not None))
+            return _builder(runtime.access_context)
+        """,
+    )
+    loaded = load("flow.py:make_graph", tmp_path)
+    with open_checkpoints(Settings(project_dir=tmp_path)) as store:
+        executor = Executor(loaded, store)
+        executor.graph()  # drawn, not run
+        result = executor.invoke({"x": 1}, thread_id="t1")
+    assert_completed(result)
+    assert loaded.module.SEEN == [("assistants.read", False), ("threads.create_run", True)]
+
+
 def test_factory_with_optional_extra_parameters_is_accepted(tmp_path: Path) -> None:
     workflow_file(
         tmp_path / "flow.py",
