@@ -11,8 +11,9 @@ events; ``*_routes`` are the routers.
 from .assistant_routes import router as assistants_router
 from .meta_routes import router as meta_router
 from .run_routes import router as runs_router
+from .store_routes import router as store_router
 from .thread_routes import router as threads_router
 
-ROUTERS = (assistants_router, threads_router, runs_router, meta_router)
+ROUTERS = (assistants_router, threads_router, runs_router, meta_router, store_router)
 
 __all__ = ["ROUTERS"]
