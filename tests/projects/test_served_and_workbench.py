@@ -5,6 +5,7 @@ official ``langgraph_sdk`` and in the workbench (Pilot): the same final states a
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,22 @@ def test_served_with_the_official_sdk(
     assert client.threads.get_state(thread["thread_id"])["values"] == output
 
 
+@pytest.fixture
+def forget_projects(projects: dict[str, Path]) -> Iterator[None]:
+    """The workbench imports a project in this process: afterwards, put ``sys.path`` and
+    ``sys.meta_path`` back and forget its modules (another test loads a ``weather``)."""
+    path, meta_path = list(sys.path), list(sys.meta_path)
+    yield
+    sys.path[:] = path
+    sys.meta_path[:] = meta_path
+    roots = tuple(str(p.parent) for p in projects.values())
+    for module_name, module in list(sys.modules.items()):
+        if (getattr(module, "__file__", None) or "").startswith(roots):
+            del sys.modules[module_name]
+
+
 @pytest.mark.asyncio
+@pytest.mark.usefixtures("forget_projects")
 @pytest.mark.parametrize(("name", "cwd", "config", "graph", "payload"), CASES)
 async def test_run_in_the_workbench(
     projects: dict[str, Path],
