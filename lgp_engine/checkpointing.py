@@ -49,6 +49,22 @@ class CheckpointInfo:
     checkpoint_ns: str = ""
 
 
+@dataclass(frozen=True)
+class Head:
+    """A thread's newest root checkpoint, as a listing reads it (see
+    :meth:`CheckpointStore.heads`): the checkpoint itself (LangGraph's dict), its
+    metadata, its pending writes ``(task_id, channel, value)`` and the nodes to run
+    next."""
+
+    thread_id: str
+    checkpoint_id: str
+    parent_id: str | None
+    checkpoint: dict[str, Any]
+    metadata: dict[str, Any]
+    pending_writes: list[tuple[str, str, Any]]
+    next: tuple[str, ...]
+
+
 def checkpoint_time(checkpoint_id: str) -> dt.datetime | None:
     """The creation time embedded in a LangGraph checkpoint id (a UUIDv6)."""
     digits = checkpoint_id.replace("-", "")
@@ -297,6 +313,81 @@ class CheckpointStore:
             )
         return out
 
+    def heads(self, thread_ids: list[str]) -> dict[str, Head]:
+        """The newest root checkpoint of each of these threads (those that have one),
+        with its pending writes, in a few queries whatever their number (a listing's
+        need: no graph, no query per thread)."""
+        if not thread_ids:
+            return {}
+        if self.backend == "memory":
+            return _memory_heads(self.saver, thread_ids)
+        serde = self.reader().serde
+        heads: dict[str, Head] = {}
+        writes: dict[str, list[tuple[Any, ...]]] = {}
+        for chunk in _chunks(list(dict.fromkeys(thread_ids))):
+            newest = (
+                "SELECT thread_id, MAX(checkpoint_id) AS cid FROM checkpoints WHERE "
+                f"checkpoint_ns = '' AND thread_id IN ({','.join('?' * len(chunk))}) "
+                "GROUP BY thread_id"
+            )
+            rows = self._query(
+                "SELECT c.thread_id, c.checkpoint_id, c.parent_checkpoint_id, c.type, "
+                f"c.checkpoint, c.metadata FROM checkpoints c JOIN ({newest}) h ON "
+                "c.thread_id = h.thread_id AND c.checkpoint_ns = '' AND c.checkpoint_id = h.cid",
+                tuple(chunk),
+            )
+            for row in self._query(
+                "SELECT w.thread_id, w.task_id, w.task_path, w.channel, w.type, w.value "
+                f"FROM writes w JOIN ({newest}) h ON w.thread_id = h.thread_id AND "
+                "w.checkpoint_ns = '' AND w.checkpoint_id = h.cid ORDER BY w.task_id, w.idx",
+                tuple(chunk),
+            ):
+                writes.setdefault(row[0], []).append(row[1:])
+            for tid, cid, parent, kind, blob, meta in rows:
+                pending = [
+                    (task_id, channel, serde.loads_typed((vtype, value)))
+                    for task_id, _path, channel, vtype, value in writes.get(tid, ())
+                ]
+                packed = _Blob.read(blob) if kind == "msgpack" else None
+                ran: list[str] = []
+                for _task, path, *_ in writes.get(tid, ()):
+                    name = _task_name(path)
+                    if path and path.startswith("~__pregel_push") and packed is not None:
+                        with contextlib.suppress(IndexError, ValueError):
+                            name = packed.sends[int(path.split(",")[1])]
+                    if name and name not in ran:
+                        ran.append(name)
+                heads[tid] = Head(
+                    thread_id=tid,
+                    checkpoint_id=cid,
+                    parent_id=parent,
+                    checkpoint=serde.loads_typed((kind, blob)),
+                    metadata=_json_meta(meta),
+                    pending_writes=pending,
+                    next=tuple(ran) or _pending_nodes(packed),
+                )
+        return heads
+
+    # -- copies and deletions ---------------------------------------------------
+    def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+        """Copy every checkpoint and pending write of a thread (all namespaces) under
+        another id: the copy has the same history and continues on its own."""
+        if self.backend == "memory":
+            _memory_copy_thread(self.saver, source_thread_id, target_thread_id)
+        else:
+            self.saver.copy_thread(source_thread_id, target_thread_id)
+
+    def delete_runs(self, run_ids: list[str]) -> None:
+        """Delete the checkpoints written by these runs (and their pending writes), so
+        the thread's state is what it was before them. A run is known by the
+        ``lgp_run_id`` the executor puts in its checkpoints' metadata."""
+        if not run_ids:
+            return
+        if self.backend == "memory":
+            _memory_delete_runs(self.saver, set(run_ids))
+        else:
+            self.saver.delete_for_runs(run_ids)
+
     # -- sqlite helpers ---------------------------------------------------------
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = []
@@ -443,6 +534,60 @@ class CheckpointStore:
                 self._reader = None
 
 
+def _memory_heads(saver: Any, thread_ids: list[str]) -> dict[str, Head]:
+    """:meth:`CheckpointStore.heads` for LangGraph's ``InMemorySaver``."""
+    heads = {}
+    for tid in thread_ids:
+        tup = saver.get_tuple({"configurable": {"thread_id": tid, "checkpoint_ns": ""}})
+        if tup is None:
+            continue
+        updated = tup.checkpoint.get("updated_channels") or []
+        ran = [
+            w[3] and _task_name(w[3])
+            for w in saver.writes.get(
+                (tid, "", tup.config["configurable"]["checkpoint_id"]), {}
+            ).values()
+            if len(w) > 3
+        ]
+        nxt = tuple(dict.fromkeys(n for n in ran if n)) or tuple(
+            ["__start__"] * ("__start__" in updated)
+            + [c.removeprefix("branch:to:") for c in updated if c.startswith("branch:to:")]
+        )
+        heads[tid] = Head(
+            thread_id=tid,
+            checkpoint_id=tup.config["configurable"]["checkpoint_id"],
+            parent_id=(tup.parent_config or {}).get("configurable", {}).get("checkpoint_id"),
+            checkpoint=tup.checkpoint,
+            metadata=dict(tup.metadata or {}),
+            pending_writes=list(tup.pending_writes or ()),
+            next=nxt,
+        )
+    return heads
+
+
+def _memory_copy_thread(saver: Any, source: str, target: str) -> None:
+    """:meth:`CheckpointStore.copy_thread` for LangGraph's ``InMemorySaver``."""
+    for ns, checkpoints in list(saver.storage.get(source, {}).items()):
+        saver.storage[target][ns].update(checkpoints)
+    for (tid, ns, cid), writes in list(saver.writes.items()):
+        if tid == source:
+            saver.writes[(target, ns, cid)] = dict(writes)
+    for (tid, ns, channel, version), blob in list(saver.blobs.items()):
+        if tid == source:
+            saver.blobs[(target, ns, channel, version)] = blob
+
+
+def _memory_delete_runs(saver: Any, run_ids: set[str]) -> None:
+    """:meth:`CheckpointStore.delete_runs` for LangGraph's ``InMemorySaver``."""
+    for tid, namespaces in list(saver.storage.items()):
+        for ns, checkpoints in list(namespaces.items()):
+            for cid, saved in list(checkpoints.items()):
+                meta = saver.serde.loads_typed(saved[1])
+                if isinstance(meta, dict) and meta.get("lgp_run_id") in run_ids:
+                    del checkpoints[cid]
+                    saver.writes.pop((tid, ns, cid), None)
+
+
 def _unpack(blob: bytes) -> Any:
     """Decode msgpack without rebuilding user objects (they stay packed as tuples)."""
     import ormsgpack
@@ -574,6 +719,48 @@ def _sqlite_checkpointer_class() -> type:
 
         async def adelete_thread(self, thread_id: str) -> None:
             self.delete_thread(thread_id)
+
+        # LangGraph's BaseCheckpointSaver declares these two; its SQLite saver lacks them
+        def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+            """Copy every checkpoint and write of a thread under another id."""
+            with self.cursor() as cur:
+                cur.execute(
+                    "INSERT OR REPLACE INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
+                    "parent_checkpoint_id, type, checkpoint, metadata) SELECT ?, checkpoint_ns, "
+                    "checkpoint_id, parent_checkpoint_id, type, checkpoint, metadata "
+                    "FROM checkpoints WHERE thread_id = ?",
+                    (str(target_thread_id), str(source_thread_id)),
+                )
+                cur.execute(
+                    "INSERT OR REPLACE INTO writes (thread_id, checkpoint_ns, checkpoint_id, "
+                    "task_id, task_path, idx, channel, type, value) SELECT ?, checkpoint_ns, "
+                    "checkpoint_id, task_id, task_path, idx, channel, type, value "
+                    "FROM writes WHERE thread_id = ?",
+                    (str(target_thread_id), str(source_thread_id)),
+                )
+
+        def delete_for_runs(self, run_ids: Any) -> None:
+            """Delete the checkpoints the runs wrote (``lgp_run_id`` in their metadata)
+            and the writes pending on them."""
+            ids = [str(r) for r in run_ids]
+            if not ids:
+                return
+            marks = ",".join("?" * len(ids))
+            doomed = (
+                "SELECT thread_id, checkpoint_ns, checkpoint_id FROM checkpoints WHERE "
+                f"json_extract(CAST(metadata AS TEXT), '$.lgp_run_id') IN ({marks})"
+            )
+            with self.cursor() as cur:
+                cur.execute(
+                    f"DELETE FROM writes WHERE (thread_id, checkpoint_ns, checkpoint_id) "
+                    f"IN ({doomed})",
+                    ids,
+                )
+                cur.execute(
+                    f"DELETE FROM checkpoints WHERE (thread_id, checkpoint_ns, checkpoint_id) "
+                    f"IN ({doomed})",
+                    ids,
+                )
 
     _SQLITE_CLASS = SqliteCheckpointer
     return SqliteCheckpointer

@@ -385,6 +385,16 @@ class RunStore:
             ).fetchone()
         return int(row[0])
 
+    def latest_runs(self) -> dict[str, RunRecord]:
+        """The newest run of every thread that has one, in one query (for listings)."""
+        newest = self._select(
+            "WHERE rowid IN (SELECT (SELECT r.rowid FROM lgp_runs r "
+            "WHERE r.thread_id = t.thread_id ORDER BY r.created_at DESC, r.rowid DESC LIMIT 1) "
+            "FROM (SELECT DISTINCT thread_id FROM lgp_runs) t)",
+            (),
+        )
+        return {r.thread_id: r for r in newest}
+
     def latest_for_thread(self, thread_id: str) -> RunRecord | None:
         rows = self.list_runs(thread_id=thread_id, limit=1)
         return rows[0] if rows else None
