@@ -15,12 +15,12 @@ import logging
 import weakref
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from ..errors import ConflictError
+from ..errors import ConflictError, LGPError
 from ..events import RunEvent
 from ..runs import RunStore
-from ..status import IN_FLIGHT
+from ..status import IN_FLIGHT, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -90,43 +90,88 @@ class RunHub:
         *,
         thread_id: str | None = None,
         strategy: Strategy = "enqueue",
+        queued: str | None = None,
+        on_stop: Callable[[RunEvent], None] | None = None,
+        on_replaced: Callable[[list[str]], None] | None = None,
     ) -> RunHandle:
         """Start iterating a runner operation; returns once the run exists.
 
         Errors raised before the first event (bad input, unknown thread...) are
         raised here, so an HTTP handler can answer 4xx with nothing started. The run
         is registered by its own task, so it stays cancellable even if the caller
-        of ``launch`` goes away. With ``thread_id``, a run of this process already on
-        that thread is dealt with by ``strategy``: ``enqueue`` waits for it to end,
-        ``reject`` raises :class:`ConflictError`, ``interrupt`` and ``rollback``
-        cancel it first.
+        of ``launch`` goes away. With ``thread_id``, the runs of this process already
+        on that thread are dealt with by ``strategy``: ``enqueue`` waits for them to
+        end, ``reject`` raises :class:`ConflictError`, ``interrupt`` and ``rollback``
+        cancel them and wait until they stopped; ``on_replaced`` then hears their ids
+        before this run starts (to delete them, for a rollback).
+
+        ``queued`` is the id of a run recorded as queued (``Runner.queue``) that
+        ``events`` carries out. An enqueued run on a busy thread then returns at once:
+        its handle is cancellable and followable while it waits for its turn, runs
+        of a thread start in the order they were queued, and a run that never starts
+        (cancelled while waiting, or refused when its turn came) gets its terminal
+        event from the hub, which ``on_stop`` hears too.
         """
         if self._closing:
             raise ConflictError("the server is shutting down", code="shutting_down")
         loop = asyncio.get_running_loop()
         first: asyncio.Future[RunHandle] = loop.create_future()
         lock = self._lock(thread_id) if thread_id else None
-        if lock is not None:
-            await self._admit(thread_id or "", lock, strategy)
+        later = (
+            queued is not None
+            and lock is not None
+            and strategy == "enqueue"
+            and self._busy(thread_id or "", lock)
+        )
+        if lock is not None and not later:
+            replaced = await self._admit(thread_id or "", lock, strategy)
+            if replaced and on_replaced is not None:
+                try:
+                    on_replaced(replaced)
+                except BaseException:
+                    lock.release()
+                    raise
+        handle: RunHandle | None = None
+        holds = not later  # whether this run holds the thread's turn (released at its end)
 
         async def drive() -> None:
-            handle: RunHandle | None = None
-            self.waiting += 1
+            nonlocal handle, holds
+            started = False
             try:
-                async with self._slots:
+                if later:
+                    assert lock is not None
+                    self.waiting += 1
+                    try:
+                        await lock.acquire()
+                        holds = True
+                    finally:
+                        self.waiting -= 1
+                self.waiting += 1
+                try:
+                    await self._slots.acquire()
+                finally:
                     self.waiting -= 1
+                try:
                     async for event in events:
+                        started = True
                         if handle is None:
                             handle = RunHandle(event.run_id, event.thread_id, task)
                             self.active[handle.run_id] = handle
                             if not first.done():
                                 first.set_result(handle)
                         self._publish(handle, event)
-            except asyncio.CancelledError:
-                pass
+                finally:
+                    self._slots.release()
+            except asyncio.CancelledError as exc:
+                if handle is not None and not started:
+                    reason = str(exc.args[0]) if exc.args else "cancelled"
+                    self._never_started(handle, "run.cancelled", {"reason": reason}, on_stop)
             except BaseException as exc:
                 if handle is None and not first.done():
                     first.set_exception(exc)
+                    return
+                if handle is not None and not started:
+                    self._never_started(handle, "run.failed", _failure(exc), on_stop)
                     return
                 log.exception("run task failed")
             finally:
@@ -140,7 +185,12 @@ class RunHub:
 
         task = loop.create_task(drive())
         if lock is not None:
-            task.add_done_callback(lambda _: lock.release())
+            task.add_done_callback(lambda _: lock.release() if holds else None)
+        if later:
+            assert queued is not None and thread_id is not None
+            handle = RunHandle(queued, thread_id, task)
+            self.active[queued] = handle
+            return handle
         return await asyncio.shield(first)
 
     def _lock(self, thread_id: str) -> asyncio.Lock:
@@ -149,10 +199,15 @@ class RunHub:
             lock = self._thread_locks[thread_id] = asyncio.Lock()
         return lock
 
-    async def _admit(self, thread_id: str, lock: asyncio.Lock, strategy: Strategy) -> None:
-        """Take the thread's turn (held until the run ends), as ``strategy`` says."""
+    def _busy(self, thread_id: str, lock: asyncio.Lock) -> bool:
+        """Whether a run of this process holds, or waits for, the thread's turn."""
+        return lock.locked() or any(h.thread_id == thread_id for h in self.active.values())
+
+    async def _admit(self, thread_id: str, lock: asyncio.Lock, strategy: Strategy) -> list[str]:
+        """Take the thread's turn (held until the run ends), as ``strategy`` says;
+        the ids of the runs it cancelled (``interrupt``, ``rollback``)."""
         busy = [h for h in self.active.values() if h.thread_id == thread_id]
-        if strategy == "reject" and (lock.locked() or busy):
+        if strategy == "reject" and self._busy(thread_id, lock):
             running = busy[0].run_id if busy else "a run that is starting"
             raise ConflictError(
                 f"thread {thread_id} is already running {running}; wait for it to end "
@@ -160,10 +215,39 @@ class RunHub:
                 code="thread_busy",
                 thread_id=thread_id,
             )
+        replaced = []
         if strategy in ("interrupt", "rollback"):
             for handle in busy:
-                self.cancel(handle.run_id, f"replaced by a new run ({strategy})")
+                if self.cancel(handle.run_id, f"replaced by a new run ({strategy})"):
+                    replaced.append(handle)
         await lock.acquire()
+        try:
+            for handle in replaced:  # queued ones hold no turn: wait until each recorded its end
+                await handle.done.wait()
+        except BaseException:
+            lock.release()
+            raise
+        return [h.run_id for h in replaced]
+
+    def _never_started(
+        self,
+        handle: RunHandle,
+        kind: Literal["run.cancelled", "run.failed"],
+        data: dict[str, Any],
+        on_stop: Callable[[RunEvent], None] | None,
+    ) -> None:
+        """Record the end of a queued run that never started (its only event)."""
+        event = RunEvent(handle.run_id, 1, kind, handle.thread_id, data)
+        try:
+            self.runs.append(event)
+            status = RunStatus.CANCELLED if kind == "run.cancelled" else RunStatus.FAILED
+            fields = {"error": data} if kind == "run.failed" else {}
+            self.runs.transition(handle.run_id, status, **fields)
+        except Exception:  # deleted meanwhile (thread deleted, rolled back)
+            log.debug("cannot record the end of queued run %s", handle.run_id, exc_info=True)
+        self._publish(handle, event)
+        if on_stop is not None:
+            on_stop(event)
 
     def _publish(self, handle: RunHandle, event: RunEvent) -> None:
         handle.last = event
@@ -251,3 +335,9 @@ class RunHub:
     @property
     def running(self) -> int:
         return len(self.active)
+
+
+def _failure(exc: BaseException) -> dict[str, Any]:
+    """``run.failed`` data (and the record's error) for a queued run refused at its turn."""
+    message = exc.describe() if isinstance(exc, LGPError) else str(exc)
+    return {"error_type": type(exc).__name__, "message": message}

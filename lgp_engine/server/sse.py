@@ -35,20 +35,25 @@ def sse_responses(
     *,
     with_id: bool = False,
     rules: list[dict[str, Any]] | None = None,
+    optional_id: bool = False,
 ) -> Responses:
     """The success response of an SSE route, for its OpenAPI description: each event
     (OpenAPI before 3.2 has the media type's schema describe one event) with its
     ``event`` name, ``data`` (JSON matching ``data``) and, ``with_id``, its ``id``;
-    ``rules`` are more schemas each event matches (e.g. a ``data`` schema per event)."""
+    ``rules`` are more schemas each event matches (e.g. a ``data`` schema per event);
+    ``optional_id``: some events have an ``id``, some not."""
     properties: dict[str, Any] = {
         "event": {"type": "string", **event},
         "data": json_data(data),
     }
     if with_id:
         properties["id"] = {"type": "string", "pattern": "^[0-9]+$"}
+    required = sorted(properties)
+    if optional_id:
+        properties["id"] = {"type": "string"}
     schema: dict[str, Any] = {
         "type": "object",
-        "required": sorted(properties),
+        "required": required,
         "properties": properties,
     }
     if rules:

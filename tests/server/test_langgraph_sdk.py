@@ -238,9 +238,9 @@ async def test_stream_modes(client: LangGraphClient) -> None:
     assert "".join(chunk["content"] for chunk, _ in tuples) == "hello there friend"
     assert {meta["langgraph_node"] for _, meta in tuples} == {"chat"}
 
-    run_events = [p.data for p in parts if p.event == "events"]
-    assert run_events[0]["type"] == "run.started"
-    assert run_events[-1]["type"] == "run.completed"
+    run_events = [p.data for p in parts if p.event == "events"]  # LangChain's astream_events
+    assert (run_events[0]["event"], run_events[0]["run_id"]) == ("on_chain_start", run_id)
+    assert (run_events[-1]["event"], run_events[-1]["run_id"]) == ("on_chain_end", run_id)
 
     run = await client.runs.get(tid, run_id)
     assert run["status"] == "success"

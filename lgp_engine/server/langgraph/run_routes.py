@@ -11,14 +11,15 @@ official SSE events by a :class:`~lgp_engine.server.lg_compat.LgStream`.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import JsonDict
 
 from ...errors import ConflictError, NotFoundError
@@ -55,14 +56,25 @@ from .models import (
     dump,
 )
 from .shapes import OUR_STATUSES, apply_select, command_from, run_json
-from .streams import SSE_RESPONSES, LgStream, tap
-from .threads import in_flight, result_body, terminal_event, thread_exists
+from .streams import SSE_RESPONSES, THREAD_SSE_RESPONSES, LgStream, tap, wanted
+from .threads import (
+    in_flight,
+    require_thread,
+    result_body,
+    terminal_event,
+    thread_exists,
+)
 
 Select = Annotated[list[RunField], Query(description="Fields to keep (all when none).")]
 
 router = APIRouter(tags=["LangGraph: runs"])
 
 KEEPALIVE_SECONDS = 5.0
+#: How long the stream of a run created with ``stream_resumable`` stays after it ended,
+#: for clients that rejoin it with ``Last-Event-ID`` (in this server process).
+RESUMABLE_SECONDS = 600.0
+#: At most this many finished resumable streams are kept (the oldest go first).
+KEPT_STREAMS = 200
 
 Nodes = Literal["*"] | list[str] | None
 
@@ -150,6 +162,26 @@ def _background(ctx: ServerContext, coro: Awaitable[None]) -> None:
     task = asyncio.ensure_future(coro)
     tasks.add(task)
     task.add_done_callback(tasks.discard)
+
+
+def _retire(ctx: ServerContext, run_id: str) -> None:
+    """Keep a finished run's stream buffer for :data:`RESUMABLE_SECONDS` (at most
+    :data:`KEPT_STREAMS` of them: the oldest goes first)."""
+    kept: collections.deque[str] = ctx.extra.setdefault("lg_kept", collections.deque())
+    kept.append(run_id)
+    while len(kept) > KEPT_STREAMS:
+        _streams(ctx).pop(kept.popleft(), None)
+    asyncio.get_running_loop().call_later(RESUMABLE_SECONDS, _streams(ctx).pop, run_id, None)
+
+
+def _watchers(ctx: ServerContext) -> dict[str, set[asyncio.Queue[str]]]:
+    """The thread streams open in this process, by thread: each hears new run ids."""
+    return ctx.extra.setdefault("lg_thread_watchers", {})
+
+
+def _announce(ctx: ServerContext, thread_id: str, run_id: str) -> None:
+    for queue in _watchers(ctx).get(thread_id, ()):
+        queue.put_nowait(run_id)
 
 
 def _modes(value: StreamMode | list[StreamMode] | None, default: list[str]) -> list[str]:
@@ -268,7 +300,7 @@ async def start_run(
             "feedback_keys": body.feedback_keys,
             "temporary": temporary,
             "subgraphs": subgraphs,
-            "resumable": False,
+            "resumable": bool(body.stream_resumable),
             "checkpoint_during": body.checkpoint_during
             if body.checkpoint_during is not None
             else True,
@@ -277,8 +309,13 @@ async def start_run(
     }
     agents = ctx.live_runner.agents
     stream = LgStream(modes, subgraphs, ctx.public, agents.redactor if agents else None)
+    stream.thread_id = thread_id
     await _settle_elsewhere(ctx, thread_id, strategy)
     runs.put_thread(thread_id, {"graph_id": wf.name, "assistant_id": assistant_id})
+    # recorded as queued first: on a busy thread (enqueue) the call answers at once
+    queued = ctx.live_runner.queue(
+        wf, payload, thread_id=thread_id, checkpoint_id=checkpoint_id, meta=meta
+    )
     try:
         handle = await ctx.live_hub.launch(
             tap(
@@ -293,28 +330,54 @@ async def start_run(
                     on_part=stream.on_part,
                     meta=meta,
                     config=run_cfg,
+                    run_id=queued.run_id,
+                    on_lc_event=stream.on_lc_event if stream.wants_lc_events else None,
                 ),
                 stream,
             ),
             thread_id=thread_id,
             strategy=strategy,
+            queued=queued.run_id,
+            on_stop=stream.stopped,
+            on_replaced=(lambda ids: forget_runs(ctx, ids)) if strategy == "rollback" else None,
         )
     except BaseException:
+        if queued.run_id not in ctx.live_hub.active:  # refused before it started
+            runs.delete_run(queued.run_id)
         if stateless:
             runs.delete_thread(thread_id)
         raise
     _streams(ctx)[handle.run_id] = stream
-    _background(ctx, _after(ctx, handle, temporary, gate))
+    _announce(ctx, handle.thread_id, handle.run_id)
+    _background(ctx, _after(ctx, handle, temporary, gate, keep=bool(body.stream_resumable)))
     return handle, stream
 
 
+def forget_runs(ctx: ServerContext, run_ids: list[str]) -> None:
+    """Delete runs as a rollback does: their checkpoints (the thread's state goes back
+    to what it was before them), their records and events, their stream buffers."""
+    ctx.live_runner.store.delete_runs(run_ids)
+    for run_id in run_ids:
+        ctx.live_runner.runs.delete_run(run_id)
+        _streams(ctx).pop(run_id, None)
+
+
 async def _after(
-    ctx: ServerContext, handle: RunHandle, temporary: bool, gate: asyncio.Event | None
+    ctx: ServerContext,
+    handle: RunHandle,
+    temporary: bool,
+    gate: asyncio.Event | None,
+    *,
+    keep: bool = False,
 ) -> None:
-    """When the run stops: drop its stream buffer; delete a temporary (stateless) thread
-    once its response was sent."""
+    """When the run stops: drop its stream buffer (``keep``: a resumable stream's stays
+    :data:`RESUMABLE_SECONDS` for clients that rejoin); delete a temporary (stateless)
+    thread once its response was sent."""
     await handle.done.wait()
-    _streams(ctx).pop(handle.run_id, None)
+    if keep:
+        _retire(ctx, handle.run_id)
+    else:
+        _streams(ctx).pop(handle.run_id, None)
     if not temporary:
         return
     if gate is not None:
@@ -428,24 +491,43 @@ async def _stream(ctx: ServerContext, thread_id: str | None, body: RunCreate) ->
     handle, stream = await start_run(
         ctx, thread_id, body, modes=modes, subgraphs=bool(body.stream_subgraphs), gate=gate
     )
+    headers = _location(handle, thread_id is None)
+    if thread_id is not None:  # where the SDK rejoins the stream (with Last-Event-ID)
+        headers["Location"] = f"{_run_url(handle)}/stream"
     return sse_response(
-        _frames(handle, stream, _cancel_on(ctx, handle, body), gate),
+        _frames(handle.run_id, stream, handle, _cancel_on(ctx, handle, body), gate),
         ctx.metrics,
-        _location(handle, thread_id is None),
+        headers,
     )
 
 
 async def _frames(
-    handle: RunHandle, stream: LgStream, on_abort: Any, gate: asyncio.Event | None
+    run_id: str,
+    stream: LgStream | None,
+    handle: RunHandle | None,
+    on_abort: Any,
+    gate: asyncio.Event | None,
+    *,
+    start: int = 0,
+    modes: frozenset[str] = frozenset(),
+    metadata: bool = True,
 ) -> AsyncIterator[bytes]:
-    """``metadata`` first, then the run's events; no ``end`` event. The stream closes
-    only once the run's status is final, so a client that checks it sees the end."""
+    """``metadata`` first, then the run's events after the ``start``-th, each with its
+    id (its place in the stream), those of ``modes`` only when given; no ``end``
+    event. The stream closes only once the run's status is final, so a client that
+    checks it sees the end."""
     finished = False
     try:
-        yield frame("metadata", {"run_id": handle.run_id, "attempt": 1})
-        async for name, data in stream.follow():
-            yield frame(name, data)
-        await handle.done.wait()
+        if metadata:
+            yield frame("metadata", {"run_id": run_id, "attempt": 1})
+        if stream is not None:
+            i = start
+            async for name, data in stream.follow(start):
+                i += 1
+                if wanted(name, modes):
+                    yield frame(name, data, i)
+        if handle is not None:
+            await handle.done.wait()
         finished = True
     finally:
         if not finished and on_abort is not None:
@@ -560,27 +642,171 @@ async def join_run(thread_id: ThreadIdPath, run_id: IdPath, ctx: Ctx) -> Respons
     return _json_when_done(_stored_outcome(ctx, record))
 
 
+LastEventId = Annotated[
+    str | None,
+    Header(
+        alias="Last-Event-ID",
+        max_length=200,
+        description="Resume after this event (an `id` the stream sent); `-1`, `-` or an id "
+        "this stream did not send: from the first event.",
+    ),
+    WithJsonSchema({"type": "string", "maxLength": 200}),  # absent, never null
+]
+JoinModes = Annotated[
+    list[StreamMode | Literal[""]],
+    Query(description="Only these of the run's stream modes (all when none)."),
+]
+
+
+def _after_id(last_event_id: str | None) -> int:
+    """How many of a stream's events the client already has."""
+    value = (last_event_id or "").strip()
+    return int(value) if value.isascii() and value.isdigit() else 0
+
+
 @router.get(
     "/threads/{thread_id}/runs/{run_id}/stream",
     response_class=EventStreamResponse,
     response_model=None,
     responses=SSE_RESPONSES,
 )
-async def join_run_stream(thread_id: ThreadIdPath, run_id: IdPath, ctx: Ctx) -> Response:
-    """Follow a run executing in this process from its first buffered event (its own
-    stream modes); a run that already stopped yields only ``metadata``."""
+async def join_run_stream(
+    thread_id: ThreadIdPath,
+    run_id: IdPath,
+    ctx: Ctx,
+    last_event_id: LastEventId = None,
+    stream_mode: JoinModes = [],  # noqa: B006 - FastAPI copies parameter defaults
+    cancel_on_disconnect: bool = False,
+) -> Response:
+    """Follow a run of this process from its first event, or after ``Last-Event-ID``
+    (then without a new ``metadata``): live while it runs; a run created with
+    ``stream_resumable`` can be rejoined for a while after it ended. Another run
+    (ended, or in another process) yields only ``metadata``."""
     record = _run_of(ctx, thread_id, run_id)
     handle = ctx.live_hub.active.get(record.run_id)
     stream = _streams(ctx).get(record.run_id)
+    on_abort = None
+    if cancel_on_disconnect and handle is not None:
+        on_abort = lambda: ctx.live_hub.cancel(run_id, "the client disconnected")  # noqa: E731
+    return sse_response(
+        _frames(
+            run_id,
+            stream,
+            handle,
+            on_abort,
+            None,
+            start=_after_id(last_event_id),
+            modes=frozenset(m for m in stream_mode if m),
+            metadata=last_event_id is None,
+        ),
+        ctx.metrics,
+    )
 
-    async def frames() -> AsyncIterator[bytes]:
-        yield frame("metadata", {"run_id": run_id, "attempt": 1})
-        if handle is not None and stream is not None:
-            async for name, data in stream.follow():
-                yield frame(name, data)
-            await handle.done.wait()
 
-    return sse_response(frames(), ctx.metrics)
+ThreadModes = Annotated[
+    list[Literal["run_modes", "lifecycle", "state_update", ""]],
+    Query(
+        alias="stream_mode",
+        description="`run_modes` (default): every event of each run, and `run_done` when "
+        "it ends; `lifecycle`: only `metadata` (a run starts) and `run_done`; "
+        "`state_update`: only the runs' `values`.",
+    ),
+]
+ThreadLastEventId = Annotated[
+    str | None,
+    Header(
+        alias="Last-Event-ID",
+        max_length=200,
+        description="Resume after this event (`RUN_ID:N`, an `id` the stream sent); `-` "
+        "(or an id it did not send): from the first event of every run still kept.",
+    ),
+    WithJsonSchema({"type": "string", "maxLength": 200}),  # absent, never null
+]
+
+
+@router.get(
+    "/threads/{thread_id}/stream",
+    response_class=EventStreamResponse,
+    response_model=None,
+    responses=THREAD_SSE_RESPONSES,
+)
+async def join_thread_stream(
+    thread_id: ThreadIdPath,
+    ctx: Ctx,
+    last_event_id: ThreadLastEventId = None,
+    stream_mode: ThreadModes = [],  # noqa: B006 - FastAPI copies parameter defaults
+) -> Response:
+    """The runs of a thread, one after the other as they execute in this process, until
+    the client closes the stream: runs in flight from their first event, then each
+    new one. Events have ids ``RUN_ID:N``; ``Last-Event-ID`` resumes after one (``-``:
+    every run whose stream is still kept, from its start)."""
+    require_thread(ctx, thread_id)
+    wanted_modes = frozenset(m for m in stream_mode if m) or frozenset({"run_modes"})
+    resume_run: str | None = None
+    resume_at = 0
+    run, _, n = (last_event_id or "").strip().rpartition(":")
+    if run and n.isascii() and n.isdigit():
+        resume_run, resume_at = run, int(n)
+    elif last_event_id is not None:
+        last_event_id = "-"
+    return sse_response(
+        _thread_frames(ctx, thread_id, wanted_modes, last_event_id, resume_run, resume_at),
+        ctx.metrics,
+    )
+
+
+async def _thread_frames(
+    ctx: ServerContext,
+    thread_id: str,
+    modes: frozenset[str],
+    last_event_id: str | None,
+    resume_run: str | None,
+    resume_at: int,
+) -> AsyncIterator[bytes]:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    watchers = _watchers(ctx)
+    watchers.setdefault(thread_id, set()).add(queue)
+    try:
+        known = [rid for rid, st in list(_streams(ctx).items()) if st.thread_id == thread_id]
+        if resume_run is not None and resume_run in known:
+            known = known[known.index(resume_run) :]
+        elif last_event_id != "-":
+            known = [rid for rid in known if rid in ctx.live_hub.active]
+        for rid in known:
+            queue.put_nowait(rid)
+        seen: set[str] = set()
+        while True:
+            run_id = await queue.get()
+            stream = _streams(ctx).get(run_id)
+            if run_id in seen or stream is None:
+                continue
+            seen.add(run_id)
+            start = resume_at if run_id == resume_run else 0
+            if start == 0 and modes & {"run_modes", "lifecycle"}:
+                yield frame("metadata", {"run_id": run_id, "attempt": 1})
+            i = start
+            async for name, data in stream.follow(start):
+                i += 1
+                if "run_modes" in modes or ("state_update" in modes and name == "values"):
+                    yield frame(name, data, f"{run_id}:{i}")
+            handle = ctx.live_hub.active.get(run_id)
+            if handle is not None:
+                await handle.done.wait()
+            if modes & {"run_modes", "lifecycle"}:
+                yield frame("run_done", {"run_id": run_id, "status": _status_of(ctx, run_id)})
+    finally:
+        found = watchers.get(thread_id)
+        if found is not None:
+            found.discard(queue)
+            if not found:
+                watchers.pop(thread_id, None)
+
+
+def _status_of(ctx: ServerContext, run_id: str) -> str:
+    try:
+        return str(run_json(ctx.live_runner.runs.get(run_id))["status"])
+    except NotFoundError:  # deleted (rolled back)
+        return "interrupted"
 
 
 @router.post(
@@ -618,9 +844,52 @@ async def cancel_run(
     if handle is None:
         raise HTTPException(409, f"Run {run_id} executes in another server process")
     ctx.live_hub.cancel(run_id, f"{action} requested through the API")
+    stream = _streams(ctx).get(run_id)
+    if action == "rollback":  # once stopped, the run is deleted with its checkpoints
+        rolled_back = _rollback_when_done(ctx, handle)
+        if not wait:
+            _background(ctx, rolled_back)
+            return Response(status_code=202)
+        return _json_when_done(_outcome_then(ctx, handle, stream, rolled_back))
     if not wait:
         return Response(status_code=202)
-    return _json_when_done(_outcome(ctx, handle, _streams(ctx).get(run_id)))
+    return _json_when_done(_outcome(ctx, handle, stream))
+
+
+async def _rollback_when_done(ctx: ServerContext, handle: RunHandle) -> None:
+    await handle.done.wait()
+    forget_runs(ctx, [handle.run_id])
+
+
+async def _outcome_then(
+    ctx: ServerContext, handle: RunHandle, stream: LgStream | None, then: Awaitable[None]
+) -> Any:
+    body = await _outcome(ctx, handle, stream)
+    await then
+    return body
+
+
+@router.delete(
+    "/threads/{thread_id}/runs/{run_id}",
+    status_code=204,
+    response_class=Response,  # no media type: the 204 has no body
+    response_model=None,
+    responses={204: {"description": "Deleted: the run's record and events."}},
+)
+async def delete_run(thread_id: ThreadIdPath, run_id: IdPath, ctx: Ctx) -> Response:
+    """Delete a run that is not in flight: its record and events (the checkpoints it
+    wrote stay part of the thread); 409 while it is pending or running."""
+    record = _run_of(ctx, thread_id, run_id)
+    if record.status in IN_FLIGHT and (
+        record.run_id in ctx.live_hub.active
+        or (record.owner != ctx.live_runner.runs.owner and owner_alive(record.owner))
+    ):
+        raise HTTPException(
+            409, f"Run {run_id} is {run_json(record)['status']}: cancel it before deleting it"
+        )
+    ctx.live_runner.runs.delete_run(run_id)
+    _streams(ctx).pop(run_id, None)
+    return Response(status_code=204)
 
 
 # --------------------------------------------------------------------------- stateless

@@ -31,9 +31,11 @@ SSE_RESPONSES = sse_responses(
     "Server-Sent Events as the LangGraph API sends them: `metadata` (the run id) first, "
     "then an event per stream part (its mode's name, `|namespace` for a subgraph's), "
     "`error` when the run failed; `: heartbeat` comments while nothing happens. The "
-    "stream ends when the run stops.",
+    "stream ends when the run stops. Each event after `metadata` has an `id` to resume "
+    "after (`Last-Event-ID` on `GET /threads/{thread_id}/runs/{run_id}/stream`).",
     {"pattern": EVENT_PATTERN},
     {},
+    optional_id=True,
     rules=[
         {
             "if": {"properties": {"event": {"const": "metadata"}}},
@@ -72,13 +74,26 @@ SSE_RESPONSES = sse_responses(
     ],
 )
 
+#: The success response of a thread's SSE route (``GET /threads/{thread_id}/stream``).
+THREAD_SSE_RESPONSES = sse_responses(
+    "Server-Sent Events of the thread's runs, one run after the other: for each, "
+    "`metadata` (its run id), its events (with `id` `RUN_ID:N`) and `run_done` "
+    '(`{"run_id", "status"}`) when it ended; `: heartbeat` comments while nothing happens. '
+    "The stream stays open until the client closes it.",
+    {"pattern": r"^(run_done|" + EVENT_PATTERN[2:]},
+    {},
+    optional_id=True,
+)
+
 
 class LgStream:
     """One run's LangGraph-style stream: ``(event, data)`` frames for the requested
-    stream modes, buffered so any number of SSE followers can read them in order.
+    stream modes, buffered so any number of SSE followers can read them in order
+    (a frame's id is its place in the buffer, from 1: a follower resumes after it).
 
-    ``on_part`` receives the executor's raw LangGraph parts, ``on_event`` our
-    RunEvents (``events`` mode, the terminal event, ``error``).
+    ``on_part`` receives the executor's raw LangGraph parts, ``on_lc_event`` the
+    run's LangChain ``astream_events`` (v2) events (the ``events`` mode, as the
+    Agent Server sends it), ``on_event`` our RunEvents (the terminal one, ``error``).
     """
 
     def __init__(
@@ -99,6 +114,15 @@ class LgStream:
         self._wake = asyncio.Event()
         self._messages: dict[Any, Any] = {}
         self._step: dict[tuple[str, ...], int] = {}
+        #: When the run stopped (``loop.time()``), for how long a finished stream is kept.
+        self.ended_at: float | None = None
+        #: The run's thread (for the thread's own stream).
+        self.thread_id: str | None = None
+
+    @property
+    def wants_lc_events(self) -> bool:
+        """Whether the run must be driven by ``astream_events`` (the ``events`` mode)."""
+        return "events" in self.modes
 
     # producers ------------------------------------------------------------------
     def _push(self, event: str, data: Any) -> None:
@@ -202,9 +226,17 @@ class LgStream:
         kind = "messages/partial" if isinstance(chunk, BaseMessageChunk) else "messages/complete"
         self._push(kind, [to_jsonable(self._messages[key])])
 
+    def on_lc_event(self, event: dict[str, Any]) -> None:
+        """A LangChain ``astream_events`` (v2) event as an ``events`` frame: ``event``,
+        ``name``, ``run_id``, ``parent_ids``, ``tags``, ``metadata``, ``data``."""
+        try:
+            if "langsmith:hidden" in (event.get("tags") or ()):
+                return
+            self._push("events", to_jsonable(event))
+        except Exception:
+            log.exception("cannot convert a LangChain event (%s)", event.get("event"))
+
     def on_event(self, event: RunEvent) -> None:
-        if "events" in self.modes:
-            self._push("events", event.public_dict(self.redact))
         if event.is_terminal:
             self.terminal = event
             if event.type == "run.failed":
@@ -216,8 +248,14 @@ class LgStream:
                     },
                 )
 
+    def stopped(self, event: RunEvent) -> None:
+        """The run ended before it started (the hub recorded ``event`` for it)."""
+        self.on_event(event)
+        self.close()
+
     def close(self) -> None:
         self.done = True
+        self.ended_at = asyncio.get_running_loop().time()
         self._wake.set()
 
     # consumers ------------------------------------------------------------------
@@ -245,3 +283,21 @@ async def tap(events: AsyncIterator[RunEvent], stream: LgStream) -> AsyncIterato
         aclose = getattr(events, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+def frame_mode(event: str) -> str:
+    """The stream mode a frame's event belongs to: ``messages/partial|ns`` is
+    ``messages``; ``metadata`` and ``error`` are their own."""
+    return event.split("|", 1)[0].split("/", 1)[0]
+
+
+def wanted(event: str, modes: frozenset[str]) -> bool:
+    """Whether a frame is for a follower that asked for ``modes`` (all when empty)."""
+    if not modes:
+        return True
+    mode = frame_mode(event)
+    return (
+        mode in ("metadata", "error")
+        or mode in modes
+        or (mode == "messages" and "messages-tuple" in modes)
+    )
