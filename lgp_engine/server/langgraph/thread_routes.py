@@ -46,9 +46,9 @@ from .models import (
     answer,
     dump,
 )
-from .shapes import apply_select, contains
+from .shapes import apply_select
 from .threads import (
-    candidate_threads,
+    find_threads,
     in_flight,
     read_history,
     read_state,
@@ -171,54 +171,27 @@ async def create_thread(body: ThreadCreate, ctx: Ctx) -> dict[str, Any]:
     return await thread_json(ctx, thread_id)
 
 
-async def _search(
-    ctx: ServerContext,
-    metadata: dict[str, Any] | None,
-    values: dict[str, Any] | None,
-    ids: list[str] | None,
-    status: str | None,
-) -> list[dict[str, Any]]:
-    candidates = ids if ids is not None else candidate_threads(ctx)
-    found = []
-    for thread_id in candidates:
-        if ids is not None and not thread_exists(ctx, thread_id):
-            continue
-        thread = await thread_json(ctx, thread_id)
-        if metadata and not contains(thread["metadata"], metadata):
-            continue
-        if values and not contains(thread["values"] or {}, values):
-            continue
-        if status and thread["status"] != status:
-            continue
-        found.append(thread)
-    return found
-
-
 @router.post(
     "/threads/search",
     response_model=None,
     responses=answer(list[ThreadSelected], "A page of threads.", PAGINATION),
 )
 async def search_threads(body: ThreadSearch, ctx: Ctx) -> JSONResponse:
-    """Threads filtered by metadata/values containment, ids and status; newest first."""
-    key = body.sort_by or "updated_at"
-    descending = (body.sort_order or "desc") == "desc"
+    """Threads filtered by metadata/values containment, ids and status; newest first.
+    States are read from the threads' newest checkpoints (a fixed number of queries
+    per page, whatever the number of threads)."""
     end = body.offset + body.limit
-    if key == "updated_at" and not body.values and not body.status and body.ids is None:
-        # the common case: filter on metadata alone, build only the page
-        ids = [
-            t
-            for t in candidate_threads(ctx)
-            if not body.metadata or contains(thread_metadata(ctx, t), body.metadata)
-        ]
-        total = len(ids)
-        ids = ids if descending else ids[::-1]
-        page = [await thread_json(ctx, t) for t in ids[body.offset : end]]
-    else:
-        found = await _search(ctx, body.metadata, body.values, body.ids, body.status)
-        found.sort(key=lambda t: str(t.get(key) or ""), reverse=descending)
-        total = len(found)
-        page = found[body.offset : end]
+    page, total = find_threads(
+        ctx,
+        metadata=body.metadata,
+        values=body.values,
+        ids=body.ids,
+        status=body.status,
+        sort_by=body.sort_by or "updated_at",
+        descending=(body.sort_order or "desc") == "desc",
+        offset=body.offset,
+        limit=body.limit,
+    )
     headers = {"X-Pagination-Total": str(total)}
     if end < total:
         headers["X-Pagination-Next"] = str(end)
@@ -227,7 +200,10 @@ async def search_threads(body: ThreadSearch, ctx: Ctx) -> JSONResponse:
 
 @router.post("/threads/count")
 async def count_threads(body: ThreadCount, ctx: Ctx) -> int:
-    return len(await _search(ctx, body.metadata, body.values, None, body.status))
+    _, total = find_threads(
+        ctx, metadata=body.metadata, values=body.values, status=body.status, limit=0
+    )
+    return total
 
 
 @router.get("/threads/{thread_id}", response_model=None, responses=answer(Thread))
@@ -243,6 +219,20 @@ async def patch_thread(thread_id: ThreadIdPath, body: ThreadPatch, ctx: Ctx) -> 
     ctx.live_runner.runs.put_thread(thread_id, body.metadata or None)
     ctx.live_runner.runs.touch_thread(thread_id)
     return await thread_json(ctx, thread_id)
+
+
+@router.post("/threads/{thread_id}/copy", response_model=None, responses=answer(Thread))
+async def copy_thread(thread_id: ThreadIdPath, ctx: Ctx) -> dict[str, Any]:
+    """A new thread with the same metadata and checkpoints (its whole history, every
+    branch): it continues on its own. The runs stay with the original thread."""
+    require_thread(ctx, thread_id)
+    new_id = str(uuid.uuid4())
+    metadata = thread_metadata(ctx, thread_id)
+    if "thread_id" in metadata:
+        metadata["thread_id"] = new_id
+    ctx.live_runner.store.copy_thread(thread_id, new_id)
+    ctx.live_runner.runs.put_thread(new_id, metadata)
+    return await thread_json(ctx, new_id)
 
 
 @router.delete("/threads/{thread_id}", status_code=204)

@@ -10,18 +10,25 @@ from typing import Any
 
 from fastapi import HTTPException
 
-from ...checkpointing import checkpoint_time
+from ...checkpointing import Head, ThreadInfo, checkpoint_time
 from ...errors import NotFoundError
 from ...events import RunEvent
 from ...jsonable import to_jsonable
 from ...loader import LoadedWorkflow
-from ...runs import RunRecord, owner_alive
+from ...runs import RunRecord, ThreadMeta, owner_alive
 from ...status import ERRORED, IN_FLIGHT, RunStatus
 from ...timetravel import interrupt_writes, state_values
 from ..catalog import assistant_id_for
 from ..context import ServerContext
 from ..times import iso, now_iso
-from .shapes import checkpoint_json, empty_state, interrupt_json, not_found, snapshot_json
+from .shapes import (
+    checkpoint_json,
+    contains,
+    empty_state,
+    interrupt_json,
+    not_found,
+    snapshot_json,
+)
 
 # --------------------------------------------------------------------------- assistants
 
@@ -237,7 +244,12 @@ def thread_status(ctx: ServerContext, thread_id: str, state: dict[str, Any]) -> 
     """idle | busy | interrupted | error, from the hub, the newest run and the state."""
     if in_flight(ctx, thread_id):
         return "busy"
-    last = ctx.live_runner.runs.latest_for_thread(thread_id)
+    return _status(ctx.live_runner.runs.latest_for_thread(thread_id), state)
+
+
+def _status(last: RunRecord | None, state: dict[str, Any]) -> str:
+    """The status of a thread with no run in flight: from its newest run and state
+    (``metadata``, ``created_at``, ``next``)."""
     if last is not None and last.status in ERRORED:
         newer = (state.get("metadata") or {}).get("source") == "update" and (
             last.ended_at or 0
@@ -304,6 +316,165 @@ async def thread_json(ctx: ServerContext, thread_id: str) -> dict[str, Any]:
         "status": status,
         "config": {},
         "values": state["values"] if has_state else None,
+        "interrupts": interrupts,
+        "error": error,
+    }
+
+
+#: The threads a search looks at: the API's and at most this many of the checkpointer's.
+SEARCH_CAP = 10000
+#: The Thread fields a search can sort by without reading states.
+_TIME_KEYS = ("created_at", "updated_at", "state_updated_at")
+
+
+def find_threads(
+    ctx: ServerContext,
+    *,
+    metadata: dict[str, Any] | None = None,
+    values: dict[str, Any] | None = None,
+    ids: list[str] | None = None,
+    status: str | None = None,
+    sort_by: str = "updated_at",
+    descending: bool = True,
+    offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the threads that match (metadata and values containment, ids,
+    status), sorted, and how many match in all; in a fixed number of queries
+    whatever the number of threads (states are read from their newest checkpoints,
+    all at once, and only for the page unless a filter or the order needs them)."""
+    runs, store = ctx.live_runner.runs, ctx.live_runner.store
+    records = {t.thread_id: t for t in runs.list_threads()}
+    infos = {i.thread_id: i for i in store.threads(limit=SEARCH_CAP)}
+    latest = runs.latest_runs()
+    busy = {r.thread_id for r in in_flight_runs(ctx)}
+    if ids is not None:
+        candidates = [t for t in dict.fromkeys(ids) if t in records or t in infos]
+    else:
+        candidates = list(dict.fromkeys([*records, *infos]))
+
+    def meta(tid: str) -> dict[str, Any]:
+        found = dict(records[tid].metadata) if tid in records else {}
+        last = latest.get(tid)
+        if "graph_id" not in found and last is not None:
+            found["graph_id"] = last.workflow
+            found.setdefault("assistant_id", assistant_id_for(last.workflow))
+        return found
+
+    metas = {t: meta(t) for t in candidates}
+    if metadata:
+        candidates = [t for t in candidates if contains(metas[t], metadata)]
+    with_state = bool(values or status) or sort_by not in (*_TIME_KEYS, "thread_id")
+    heads = store.heads(candidates) if with_state else {}
+
+    def build(tid: str, head: Head | None) -> dict[str, Any]:
+        return _listed(
+            ctx,
+            tid,
+            records.get(tid),
+            infos.get(tid),
+            latest.get(tid),
+            tid in busy,
+            head,
+            metas[tid],
+        )
+
+    found = [build(t, heads.get(t)) for t in candidates]
+    if values:
+        found = [t for t in found if contains(t["values"] or {}, values)]
+    if status:
+        found = [t for t in found if t["status"] == status]
+    times = {t: _times(records.get(t), infos.get(t)) for t in candidates}
+
+    def key(thread: dict[str, Any]) -> Any:
+        if sort_by in _TIME_KEYS:
+            return times[thread["thread_id"]][_TIME_KEYS.index(sort_by)]
+        return str(thread.get(sort_by) or "")
+
+    found.sort(key=key, reverse=descending)
+    page = found[offset : None if limit is None else offset + limit]
+    if not with_state and page:
+        heads = store.heads([t["thread_id"] for t in page])
+        page = [build(t["thread_id"], heads.get(t["thread_id"])) for t in page]
+    return page, len(found)
+
+
+def in_flight_runs(ctx: ServerContext) -> list[RunRecord]:
+    """The runs queued or running (here or in another process), of every thread."""
+    runs = ctx.live_runner.runs
+    active = ctx.live_hub.active
+    return [
+        r
+        for r in runs.list_runs(status=IN_FLIGHT, limit=100000)
+        if r.run_id in active or (r.owner != runs.owner and owner_alive(r.owner))
+    ]
+
+
+def _times(record: ThreadMeta | None, info: ThreadInfo | None) -> tuple[float, float, float]:
+    """A thread's created_at, updated_at and state_updated_at (epoch seconds)."""
+    created = [
+        t
+        for t in (
+            record.created_at if record else None,
+            info.created_at.timestamp() if info and info.created_at else None,
+        )
+        if t is not None
+    ]
+    updated = [
+        t
+        for t in (
+            record.updated_at if record else None,
+            info.updated_at.timestamp() if info and info.updated_at else None,
+        )
+        if t is not None
+    ]
+    state = info.updated_at.timestamp() if info and info.updated_at else None
+    return (
+        min(created) if created else 0.0,
+        max(updated) if updated else 0.0,
+        state or (max(updated) if updated else 0.0),
+    )
+
+
+def _listed(
+    ctx: ServerContext,
+    thread_id: str,
+    record: ThreadMeta | None,
+    info: ThreadInfo | None,
+    last: RunRecord | None,
+    busy: bool,
+    head: Head | None,
+    metadata: dict[str, Any],
+) -> dict[str, Any]:
+    """A Thread from what a search read (no query): as :func:`thread_json` answers it,
+    its state read from its newest checkpoint."""
+    interrupts: dict[str, list[dict[str, Any]]] = {}
+    state: dict[str, Any] = {}
+    if head is not None:
+        for task_id, item in interrupt_writes(head.pending_writes):
+            interrupts.setdefault(task_id, []).append(interrupt_json(item))
+        state = {
+            "metadata": head.metadata,
+            "created_at": head.checkpoint.get("ts"),
+            "next": list(head.next),
+        }
+    status = "busy" if busy else _status(last, state)
+    error = None
+    if status == "error" and last is not None and last.error:
+        error = {
+            "error": last.error.get("error_type"),
+            "message": ctx.public(str(last.error.get("message") or "")),
+        }
+    created, updated, state_updated = _times(record, info)
+    return {
+        "thread_id": thread_id,
+        "created_at": iso(created) if created else now_iso(),
+        "updated_at": iso(updated) if updated else now_iso(),
+        "state_updated_at": iso(state_updated) if state_updated else None,
+        "metadata": metadata,
+        "status": status,
+        "config": {},
+        "values": to_jsonable(state_values(head.checkpoint)) if head is not None else None,
         "interrupts": interrupts,
         "error": error,
     }
