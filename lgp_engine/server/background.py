@@ -60,6 +60,12 @@ class BackgroundServer:
         return self._thread is not None and self._thread.is_alive()
 
     @property
+    def ctx(self) -> Any:
+        """The served app's :class:`~lgp_engine.server.context.ServerContext` (its
+        runner and run hub) while it runs, else None."""
+        return self._server.ctx if self._server is not None else None
+
+    @property
     def url(self) -> str:
         return f"http://{display_host(self.host)}:{self.port}"
 

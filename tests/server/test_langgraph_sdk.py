@@ -570,8 +570,8 @@ async def test_multitask_enqueue_and_interrupt(
     tid = await new_thread(client)
     r1 = await client.runs.create(tid, "napper", input=gates.hold("q1"))
     await until(lambda: "wait-start" in napper_log(sdk_server, "q1"))
-    # enqueued (this server answers the create once the run may start): while r1
-    # holds at its gate, r2 does not start
+    # enqueued (the create answers at once, the run pending): while r1 holds at its
+    # gate, r2 does not start
     queued = asyncio.create_task(
         client.runs.create(tid, "napper", input={"hold": False, "tag": "q2"})
     )
