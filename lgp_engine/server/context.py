@@ -50,7 +50,9 @@ class ServerContext:
         return self.hub
 
 
-def get_ctx(request: Request) -> ServerContext:
+async def get_ctx(request: Request) -> ServerContext:
+    """The app's context (async: a sync dependency would cost every request a hop to a
+    worker thread and back)."""
     return request.app.state.ctx
 
 

@@ -66,11 +66,19 @@ OPEN_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: Usage errors about the graph a request names rather than the request's own shape
+#: (a well-formed node name the graph does not have): 400, as for any request that
+#: cannot be carried out as asked; 422 stays for malformed requests.
+GRAPH_DEPENDENT_CODES = frozenset({"unknown_node"})
+
+
 def status_for(exc: LGPError) -> int:
     if isinstance(exc, NotFoundError):
         return 404
     if isinstance(exc, ConflictError):
         return 409
+    if getattr(exc, "code", None) in GRAPH_DEPENDENT_CODES:
+        return 400
     if isinstance(exc, AmbiguousError | UsageError):
         return 422
     return 400

@@ -167,7 +167,7 @@ def _settle_errors(schema: dict[str, Any], *, secured: bool, throttled: bool) ->
             open_route = operation.get("security") == []
             if not secured:
                 operation.pop("security", None)
-            has_body = method in BODY_METHODS
+            has_body = method in BODY_METHODS or "requestBody" in operation
             drop = set()
             if open_route or not secured:
                 drop.add("401")

@@ -35,7 +35,7 @@ log = logging.getLogger("lgp.server")
 #: Studio asks it first (it tells versions and feature flags, nothing of the project).
 OPEN_PATHS = frozenset({"/health", "/info", "/metrics", "/openapi.json", "/docs", "/redoc"})
 OPEN_PREFIXES = ("/docs/assets/",)
-BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})  # DELETE /store/items has one
 KEY_HINT = "send 'Authorization: Bearer KEY' or 'x-api-key: KEY'"
 
 

@@ -10,16 +10,25 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import Response
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from ...errors import LGPError
 from ..context import Ctx, ServerContext
-from ..params import MAX_OFFSET, Body, Int, JsonObject
+from ..params import MAX_OFFSET, Body, Int, JsonObject, whole
 
 router = APIRouter(tags=["LangGraph: store"])
 
-Label = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^.]*$")]
+#: A century: the longest ``ttl`` an item may be given.
+MAX_TTL_MINUTES = 100 * 365 * 24 * 60
+Label = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^.\x00]+$")]
 Namespace = Annotated[list[Label], Field(max_length=32)]
+
+
+def _only_false(value: Any) -> Any:
+    """``false`` itself (``0`` equals False in Python, but is not it in JSON)."""
+    if value is not False and not isinstance(value, list) and value is not None:
+        raise ValueError("index must be false or a list of field paths")
+    return value
 
 
 class StorePut(Body):
@@ -28,8 +37,14 @@ class StorePut(Body):
     namespace: Annotated[list[Label], Field(min_length=1, max_length=32)]
     key: Annotated[str, Field(min_length=1, max_length=1000)]
     value: JsonObject
-    index: Literal[False] | list[str] | None = None
-    ttl: float | None = Field(None, gt=0, description="Minutes the item lives")
+    index: (
+        Annotated[Literal[False], BeforeValidator(_only_false)]
+        | list[Annotated[str, Field(max_length=1000)]]
+        | None
+    ) = None
+    ttl: Annotated[float, Field(gt=0, le=MAX_TTL_MINUTES)] | None = Field(
+        None, description="Minutes the item lives"
+    )
 
 
 class StoreDelete(Body):
@@ -55,7 +70,7 @@ class NamespaceList(Body):
 
     prefix: Namespace | None = None
     suffix: Namespace | None = None
-    max_depth: Int | None = Field(None, ge=1, le=32)
+    max_depth: Annotated[int, Field(ge=1, le=32), BeforeValidator(whole)] | None = None
     limit: Int = Field(100, ge=1, le=1000)
     offset: Int = Field(0, ge=0, le=MAX_OFFSET)
 
@@ -99,8 +114,8 @@ async def _call(coro: Any) -> Any:
     except LGPError as exc:
         status = 503 if getattr(exc, "kind", None) == "unavailable" else 400
         raise HTTPException(status, exc.describe(hint=False)) from None
-    except (ValueError, TypeError) as exc:  # a bad filter operator, a bad namespace
-        raise HTTPException(422, str(exc)) from None
+    except (ValueError, TypeError) as exc:  # a filter operator the store does not know
+        raise HTTPException(400, str(exc)) from None
 
 
 @router.put("/store/items", status_code=204)
@@ -124,7 +139,14 @@ async def put_item(body: StorePut, ctx: Ctx) -> Response:
 async def get_item(
     ctx: Ctx,
     key: Annotated[str, Query(min_length=1, max_length=1000)],
-    namespace: Annotated[str, Query(max_length=6600, description="Labels joined by '.'")] = "",
+    namespace: Annotated[
+        str,
+        Query(
+            max_length=1000,
+            pattern=r"^([^.\x00]+(\.[^.\x00]+)*)?$",
+            description="Labels joined by '.'",
+        ),
+    ] = "",
     refresh_ttl: bool | None = None,
 ) -> dict[str, Any]:
     """One item; 404 when there is none (or it expired)."""
