@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/tui_startup.py
 	$(BIN)/python benchmarks/agent_overhead.py
 	$(BIN)/python benchmarks/tracing_overhead.py
+	$(BIN)/python benchmarks/store_search.py
 
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py
