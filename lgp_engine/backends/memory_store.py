@@ -12,12 +12,14 @@ LangGraph CLI applies it; embeddings come from a configured provider
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import json
 import math
 import sqlite3
 import struct
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -135,7 +137,8 @@ class MemoryStores:
         conn.execute("PRAGMA synchronous=NORMAL")
         self._conns.append(conn)
         store = _sqlite_store_class()(conn, index=index_config, ttl=ttl)
-        store.setup()
+        with _setup_lock(self.db_path):
+            store.setup()
         if ttl and ttl.get("sweep_interval_minutes"):
             store.start_ttl_sweeper(ttl["sweep_interval_minutes"] * 60)
         return store
@@ -150,6 +153,21 @@ class MemoryStores:
             for conn in self._conns:
                 conn.close()
             self._conns.clear()
+
+
+@contextlib.contextmanager
+def _setup_lock(db_path: Path) -> Iterator[None]:
+    """Held while a process creates or migrates the store's tables: LangGraph's
+    ``SqliteStore.setup()`` is not one transaction (its ``ALTER TABLE`` migrations are
+    not idempotent), so two processes opening a new database at once (a CLI and a
+    server, two workers) would both migrate it and one would fail."""
+    lock_path = db_path.with_name(db_path.name + ".store-setup.lock")
+    with open(lock_path, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 _SQLITE_STORE: type | None = None
