@@ -435,3 +435,32 @@ async def test_thread_search_reads_a_page_in_a_fixed_number_of_statements(
         page = await sdk.threads.search(metadata={"owner": "o"}, values={"n": 7}, limit=100)
         assert len(page) == 1 and page[0]["status"] == "idle"
         assert page[0] == await sdk.threads.get(page[0]["thread_id"])
+
+
+# --------------------------------------------------------------------------- store
+
+
+@pytest.mark.asyncio
+async def test_the_long_term_store_through_the_sdk(client: LangGraphClient) -> None:
+    """``client.store.*`` against the store the served graphs use (issue 14)."""
+    ns = ["users", f"u-{uuid.uuid4().hex[:8]}", "memories"]
+    await client.store.put_item(ns, "tea", {"text": "likes green tea", "n": 3})
+    await client.store.put_item(ns, "cat", {"text": "has a cat", "n": 7}, ttl=60)
+    item = await client.store.get_item(ns, "tea")
+    assert (item["namespace"], item["key"], item["value"]) == (
+        ns,
+        "tea",
+        {"text": "likes green tea", "n": 3},
+    )
+    assert item["created_at"].endswith("+00:00")
+
+    found = await client.store.search_items(ns[:2], filter={"n": {"$gt": 5}})
+    assert [i["key"] for i in found["items"]] == ["cat"]
+    names = await client.store.list_namespaces(prefix=ns[:2])
+    assert names["namespaces"] == [ns]
+
+    await client.store.delete_item(ns, "tea")
+    with pytest.raises(NotFoundError):
+        await client.store.get_item(ns, "tea")
+    with pytest.raises(ValueError, match="periods"):  # the SDK refuses it before sending
+        await client.store.put_item(["a.b"], "k", {})
