@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..assistants import system_assistant_id
 from ..config import Settings
 from ..errors import LGPError, NotFoundError, WorkflowLoadError
 from ..loader import (
@@ -24,13 +24,11 @@ from ..registry import WorkflowRegistry
 
 log = logging.getLogger(__name__)
 
-# The namespace the LangGraph Agent Server derives built-in assistant ids with.
-ASSISTANT_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
-
 
 def assistant_id_for(name: str) -> str:
-    """The assistant id LangGraph's server would give the graph ``name``."""
-    return str(uuid.uuid5(ASSISTANT_NAMESPACE, name))
+    """The assistant id LangGraph's server would give the graph ``name`` (the engine's
+    system assistant id)."""
+    return system_assistant_id(name)
 
 
 @dataclass

@@ -8,8 +8,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import HTTPException
-
 from ...checkpointing import Head, ThreadInfo, checkpoint_time
 from ...errors import NotFoundError
 from ...events import RunEvent
@@ -31,36 +29,6 @@ from .shapes import (
 )
 
 # --------------------------------------------------------------------------- assistants
-
-
-def assistant_json(ctx: ServerContext, name: str) -> dict[str, Any]:
-    """The built-in assistant of a served workflow (one per workflow, like ``langgraph dev``)."""
-    wf = ctx.catalog.workflows[name]
-    started = iso(ctx.started_at)
-    return {
-        "assistant_id": assistant_id_for(name),
-        "graph_id": name,
-        "config": {},
-        "context": {},
-        "metadata": {"created_by": "system"},
-        "name": name,
-        "description": wf.source.description or None,
-        "created_at": started,
-        "updated_at": started,
-        "version": 1,
-    }
-
-
-def workflow_for(ctx: ServerContext, assistant_or_graph: str) -> LoadedWorkflow:
-    """The workflow an assistant id (or graph name) stands for; 404 if none."""
-    try:
-        return ctx.catalog.get(assistant_or_graph)
-    except NotFoundError:
-        raise HTTPException(
-            404,
-            f"Assistant '{assistant_or_graph}' not found "
-            f"(served: {', '.join(ctx.catalog.names()) or 'none'})",
-        ) from None
 
 
 def _tuple_state(ctx: ServerContext, thread_id: str, tup: Any) -> dict[str, Any]:
