@@ -326,7 +326,8 @@ class WorkflowReloader:
         if project is None or project.resolve() not in {p.resolve() for p in changed}:
             return source
         if project.suffix == ".json":
-            return resolve_langgraph_json(project, source.name)
+            cwd = self.settings.project_dir if self.settings is not None else None
+            return resolve_langgraph_json(project, source.name, cwd=cwd)
         return resolve_target(source.name, project_dir=source.base_dir, registry_file=project)
 
     # -- watching -----------------------------------------------------------------

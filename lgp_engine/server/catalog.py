@@ -109,7 +109,7 @@ def _sources(settings: Settings, target: str | None) -> list[WorkflowSource]:
     if path.is_dir() and (path / "langgraph.json").is_file():
         path = path / "langgraph.json"
     if path.suffix == ".json" and path.is_file():
-        return [resolve_langgraph_json(path, g) for g in list_langgraph_graphs(path)]
+        return [resolve_langgraph_json(path, g, cwd=root) for g in list_langgraph_graphs(path)]
     if path.is_dir():
         files = sorted(p for p in path.glob("*.py") if not p.name.startswith("_"))
         if not files:
