@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 from langgraph_sdk import get_client
@@ -464,3 +465,21 @@ async def test_the_long_term_store_through_the_sdk(client: LangGraphClient) -> N
         await client.store.get_item(ns, "tea")
     with pytest.raises(ValueError, match="periods"):  # the SDK refuses it before sending
         await client.store.put_item(["a.b"], "k", {})
+
+
+@pytest.mark.asyncio
+async def test_a_config_naming_another_thread_is_refused_not_replaced(
+    client: LangGraphClient,
+) -> None:
+    tid = await new_thread(client)
+    other = {"configurable": {"thread_id": "other"}}
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        await client.runs.wait(tid, "tiny", input={}, config=other)
+    assert refused.value.response.status_code == 400
+    assert "configurable.thread_id is 'other'" in refused.value.response.text
+    with pytest.raises(httpx.HTTPStatusError) as stateless:
+        await client.runs.wait(None, "tiny", input={}, config={"configurable": {"thread_id": tid}})
+    assert "a new thread" in stateless.value.response.text
+    # its own thread id is no conflict
+    same = {"configurable": {"thread_id": tid}}
+    assert await client.runs.wait(tid, "tiny", input={}, config=same) is not None

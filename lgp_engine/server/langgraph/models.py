@@ -151,9 +151,9 @@ Limit = Annotated[int, Field(ge=1, le=2**31 - 1), BeforeValidator(whole)]
 class RunConfig(OpenBody):
     """A RunnableConfig: ``configurable`` (passed as the run's context when it has no
     ``context``), ``tags``, ``metadata``, ``recursion_limit``, ``run_name``,
-    ``max_concurrency``. Other keys are not passed on, nor are the run's own
-    ``configurable`` keys (``thread_id``, ``checkpoint_*``) and LangGraph's private
-    ones (``__...``)."""
+    ``max_concurrency``. Other keys are not passed on, nor are LangGraph's private
+    ``configurable`` keys (``__...``); a ``configurable.thread_id`` or ``checkpoint_id``
+    other than the run's own is refused (400), never silently replaced."""
 
     configurable: JsonObject | None = None
     tags: list[str] | None = None

@@ -246,6 +246,30 @@ async def _settle_elsewhere(ctx: ServerContext, thread_id: str, strategy: str) -
         busy = [r for r in in_flight(ctx, thread_id) if r.run_id not in active]
 
 
+def _same_run(
+    config: dict[str, Any], thread_id: str, stateless: bool, checkpoint_id: str | None
+) -> None:
+    """A ``config.configurable`` naming another thread or checkpoint than the run's
+    own is refused (400), never silently replaced: the run's thread is the path's (or
+    a new one), its checkpoint the request's ``checkpoint_id``."""
+    configurable = config.get("configurable") or {}
+    given = configurable.get("thread_id")
+    if given not in (None, "") and (stateless or given != thread_id):
+        where = "a new thread" if stateless else f"thread {thread_id}"
+        raise HTTPException(
+            400,
+            f"config.configurable.thread_id is {given!r} but this run is on {where}; "
+            "leave it out (the URL picks the thread)",
+        )
+    cp = configurable.get("checkpoint_id")
+    if cp not in (None, "") and cp != checkpoint_id:
+        raise HTTPException(
+            400,
+            f"config.configurable.checkpoint_id is {cp!r} but the run starts from "
+            f"{checkpoint_id!r}; give one checkpoint_id",
+        )
+
+
 async def start_run(
     ctx: ServerContext,
     thread_id: str | None,
@@ -281,6 +305,7 @@ async def start_run(
         or (body.checkpoint.checkpoint_id if body.checkpoint else None)
         or (configured if isinstance(configured, str) and configured else None)
     )
+    _same_run(config, thread_id, stateless, checkpoint_id)
     strategy = body.multitask_strategy or "enqueue"
     assistant_id = assistant.record.assistant_id
     meta = {
