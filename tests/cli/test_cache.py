@@ -5,6 +5,7 @@ edit of the node's code (a hot reload) makes it run again."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +120,24 @@ def test_an_edit_of_the_nodes_code_is_never_served_the_old_result(tmp_path: Path
         assert executions(tmp_path) == 2
         again = collect(runner.start(reloader.current, {"x": 3}))
         assert again.output["y"] == 21 and executions(tmp_path) == 2  # cached again
+
+
+def test_with_invalidate_on_git_a_new_commit_runs_the_node_again(tmp_path: Path) -> None:
+    path = write(tmp_path, factor=2)
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "enrich.py"], check=True)
+    subprocess.run([*git, "commit", "-qm", "one"], check=True)
+    settings = Settings(project_dir=tmp_path, node_cache={"invalidate_on": "git"})
+
+    def run_once() -> None:
+        wf = load_workflow(resolve_target(str(path)))  # as a new process loads it
+        with Runner.open(settings) as runner:
+            assert collect(runner.start(wf, {"x": 3})).output["y"] == 6
+
+    run_once()
+    run_once()
+    assert executions(tmp_path) == 1  # same commit, same code: served
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "two"], check=True)
+    run_once()
+    assert executions(tmp_path) == 2  # a new commit: it ran again
