@@ -154,6 +154,50 @@ class ServerSettings(_Section):
         return [k for k in self.api_keys if k]
 
 
+class WebhookSettings(_Section):
+    """Where runs' ``webhook`` URLs may point, and how they are called."""
+
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts a webhook may call (`*.example.com` for subdomains); empty: "
+        "any public host. Loopback and private addresses only when listed",
+    )
+    require_https: bool = False
+    headers: dict[str, SecretStr] = Field(
+        default_factory=dict, description="Sent with every call; use ${ENV_VAR} for secrets"
+    )
+    timeout_s: float = Field(10.0, gt=0, le=300)
+    max_attempts: int = Field(3, ge=1, le=10, description="Tries of a call that fails")
+
+
+class AutoScalingSettings(_Section):
+    """How many server replicas a deployment runs (``lgp deploy --target k8s`` writes
+    them into its HorizontalPodAutoscaler; compose starts ``min_replicas``)."""
+
+    min_replicas: int = Field(2, ge=1, le=1000, description="Replicas kept running at least")
+    max_replicas: int = Field(10, ge=1, le=1000, description="Replicas at most")
+    target_cpu_percent: int = Field(
+        70, ge=1, le=1000, description="Average CPU use, in % of the CPU request, to scale at"
+    )
+    target_requests_per_second: float | None = Field(
+        None,
+        gt=0,
+        description="Average HTTP requests per second per replica to scale at (a custom "
+        "metric: the cluster needs a metrics adapter serving it); none: CPU only",
+    )
+    scale_down_stabilization_s: int = Field(
+        300, ge=0, le=3600, description="How long load must stay low before replicas go"
+    )
+
+    @model_validator(mode="after")
+    def _range(self) -> AutoScalingSettings:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError(
+                f"max_replicas ({self.max_replicas}) is below min_replicas ({self.min_replicas})"
+            )
+        return self
+
+
 TracerName = Literal["console", "jsonl", "langfuse"]
 
 
@@ -208,7 +252,9 @@ class Settings(_Section):
     workflows: WorkflowSettings = WorkflowSettings()
     runs: RunSettings = RunSettings()
     server: ServerSettings = ServerSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     tracing: TracingSettings = TracingSettings()
+    auto_scaling: AutoScalingSettings = AutoScalingSettings()
     llm_providers: dict[str, LlmProviderSettings] = Field(default_factory=dict)
     #: ``llm_providers.claude_code`` of the file (moved here: its options differ).
     claude_code: ClaudeCodeSettings = ClaudeCodeSettings()

@@ -27,6 +27,7 @@ from ...ids import path_segment
 from ...jsonable import dumps
 from ...runs import RunRecord, owner_alive
 from ...status import IN_FLIGHT
+from .. import webhooks
 from ..context import Ctx, ServerContext
 from ..hub import RunHandle
 from ..params import (
@@ -130,7 +131,18 @@ class RunCreate(OpenBody):
     checkpoint_id: str | None = None
     interrupt_before: Nodes = Field(None, description="Node names of the assistant's graph.")
     interrupt_after: Nodes = Field(None, description="Node names of the assistant's graph.")
-    webhook: str | None = None
+    webhook: (
+        Annotated[
+            str,
+            Field(
+                max_length=4096,
+                pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\s@]+",
+                description="Called (POST, the run and its values) once the run ends; "
+                "its host must be allowed by the server's webhooks config.",
+            ),
+        ]
+        | None
+    ) = None
     multitask_strategy: MultitaskStrategy | None = None
     if_not_exists: Literal["create", "reject"] | None = None
     on_completion: Literal["delete", "keep"] | None = None
@@ -282,6 +294,8 @@ async def start_run(
     """Validate a run request and start it; returns once the run is recorded."""
     assistant = resolve(ctx, body.assistant_id)
     wf = assistant.workflow
+    if body.webhook:
+        webhooks.check_webhook(ctx.settings.webhooks, body.webhook)
     runs = ctx.live_runner.runs
     stateless = thread_id is None
     command = dump(body.command)
@@ -374,7 +388,12 @@ async def start_run(
         raise
     _streams(ctx)[handle.run_id] = stream
     _announce(ctx, handle.thread_id, handle.run_id)
-    _background(ctx, _after(ctx, handle, temporary, gate, keep=bool(body.stream_resumable)))
+    _background(
+        ctx,
+        _after(
+            ctx, handle, temporary, gate, keep=bool(body.stream_resumable), webhook=body.webhook
+        ),
+    )
     return handle, stream
 
 
@@ -394,11 +413,16 @@ async def _after(
     gate: asyncio.Event | None,
     *,
     keep: bool = False,
+    webhook: str | None = None,
 ) -> None:
-    """When the run stops: drop its stream buffer (``keep``: a resumable stream's stays
-    :data:`RESUMABLE_SECONDS` for clients that rejoin); delete a temporary (stateless)
-    thread once its response was sent."""
+    """When the run stops: call its ``webhook``; drop its stream buffer (``keep``: a
+    resumable stream's stays :data:`RESUMABLE_SECONDS` for clients that rejoin); delete
+    a temporary (stateless) thread once its response was sent."""
     await handle.done.wait()
+    if webhook:
+        body = _webhook_body(ctx, handle)  # before a temporary thread is forgotten
+        if body is not None:
+            _background(ctx, webhooks.call(ctx.settings.webhooks, webhook, body))
     if keep:
         _retire(ctx, handle.run_id)
     else:
@@ -410,6 +434,21 @@ async def _after(
             await asyncio.wait_for(gate.wait(), timeout=60)
     with contextlib.suppress(Exception):
         ctx.live_runner.forget_thread(handle.thread_id)
+
+
+def _webhook_body(ctx: ServerContext, handle: RunHandle) -> dict[str, Any] | None:
+    """The run as its webhook receives it (None when it was deleted: rolled back)."""
+    from ...timetravel import state_at
+
+    try:
+        record = ctx.live_runner.runs.get(handle.run_id)
+    except NotFoundError:
+        return None
+    try:
+        values: Any = state_at(ctx.live_runner.store, handle.thread_id).values
+    except NotFoundError:
+        values = None
+    return webhooks.payload(run_json(record), values, ctx.public_error(record.error))
 
 
 def _run_url(handle: RunHandle) -> str:
