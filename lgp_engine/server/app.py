@@ -135,6 +135,7 @@ def create_app(
         auth_failures=server.auth_failures_per_minute,
         max_body=server.max_body_bytes,
         metrics=ctx.metrics,
+        cors_origins=server.cors_origins,
     )
     return app
 

@@ -122,6 +122,7 @@ class GuardMiddleware:
             that address gets 429 (whatever key it sends) until the minute is over.
         max_body: Largest request body in bytes.
         metrics: Where request counts go.
+        cors_origins: The web pages allowed to call the API from a browser.
     """
 
     def __init__(
@@ -133,8 +134,11 @@ class GuardMiddleware:
         auth_failures: int,
         max_body: int,
         metrics: Metrics,
+        cors_origins: list[str] | None = None,
     ) -> None:
         self.app = app
+        #: Pages whose JSON sent as text/plain is read as JSON (see _json_sent_as_text).
+        self.origins = frozenset(o.encode() for o in cors_origins or ())
         self.keys = [k.encode() for k in api_keys if k]
         self.rate_limit = rate_limit
         self.requests = SlidingWindow(rate_limit) if rate_limit else None
@@ -208,7 +212,7 @@ class GuardMiddleware:
             if body is None:
                 return
             receive = _replay(body, receive)
-            scope = _json_sent_as_text(scope, body)
+            scope = _json_sent_as_text(scope, body, self.origins)
         await self.app(scope, receive, send)
 
     async def _read_body(self, receive: Receive, send: Send) -> bytes | None:
@@ -260,12 +264,19 @@ class GuardMiddleware:
         )
 
 
-def _json_sent_as_text(scope: Scope, body: bytes) -> Scope:
+def _json_sent_as_text(scope: Scope, body: bytes, origins: frozenset[bytes]) -> Scope:
     """A JSON body sent as ``text/plain`` (LangGraph Studio's browser client does, to
-    spare a CORS preflight) is read as the JSON it is, as the Agent Server reads it."""
+    spare a CORS preflight) is read as the JSON it is, as the Agent Server reads it:
+    from a client that is not a web page (no ``Origin``) or from a page in
+    ``server.cors_origins``. From any other page it stays text (the route refuses it
+    with 422): a text/plain POST needs no preflight, so reading it would let any site
+    a user visits start runs on a server on their machine."""
     headers = scope.get("headers") or []
     kind = next((v for k, v in headers if k == b"content-type"), b"")
     if not kind.lower().startswith(b"text/plain") or not body.strip():
+        return scope
+    origin = next((v for k, v in headers if k == b"origin"), None)
+    if origin is not None and origin not in origins:
         return scope
     try:
         json.loads(body)

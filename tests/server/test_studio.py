@@ -46,6 +46,13 @@ def test_json_sent_as_text_plain_is_read_as_json(studio_server: ServerProcess) -
         # text that is not JSON is still refused by the route, with its reason
         bad = http.post("/assistants/search", content="limit=10", headers=text)
         assert bad.status_code == 422
+        # from another page it is not read: no preflight guards a text/plain POST, and
+        # any site the user visits must not start runs on a server on their machine
+        evil = {**text, "origin": "https://evil.example"}
+        assert http.post("/threads", content="{}", headers=evil).status_code == 422
+        assert (
+            http.post("/threads", content="{}", headers={**text, "origin": ""}).status_code == 422
+        )
 
 
 def test_private_network_preflight_is_answered_for_an_allowed_origin(
