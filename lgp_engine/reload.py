@@ -587,6 +587,12 @@ def local_module_files(workflow: LoadedWorkflow) -> list[Path]:
     return sorted(set(_local_modules(workflow).values()))
 
 
+def workflow_folder(workflow: LoadedWorkflow) -> Path | None:
+    """The folder of the workflow's own file (None for an installed module)."""
+    file = workflow.source.path or _module_file(workflow.module)
+    return file.resolve().parent if file is not None else None
+
+
 def _local_modules(workflow: LoadedWorkflow) -> dict[str, Path]:
     """The workflow module and its local import graph: module name -> file.
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import sqlite3
 import subprocess
 import threading
@@ -195,12 +196,20 @@ def _ns(ns: Sequence[str]) -> str:
     return ",".join(ns)
 
 
-def code_fingerprint(workflow: LoadedWorkflow, commit: str | None = None) -> str:
-    """A hash of the workflow's code: its module file and the local modules it
-    imports (what a hot reload watches), plus ``commit`` when given."""
-    from ..reload import local_module_files
+#: At most this many files of the workflow's folder are stat-ed for its fingerprint.
+MAX_FOLDER_FILES = 2000
+_SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", ".venv", "venv"})
 
-    digest = hashlib.sha256()
+
+def code_fingerprint(workflow: LoadedWorkflow, commit: str | None = None) -> str:
+    """A hash of the workflow's code: which graph it is (file and attribute: two
+    graphs of one file never share entries), the contents of its module and of the
+    local modules it imports (what a hot reload watches), the size and time of every
+    other ``.py`` file under its folder (a module a node imports only when it runs is
+    not loaded yet when the cache is opened), plus ``commit`` when given."""
+    from ..reload import local_module_files, workflow_folder
+
+    digest = hashlib.sha256(f"{workflow.source.spec}|{workflow.attr}".encode())
     files = local_module_files(workflow)
     for path in files:
         digest.update(str(path).encode())
@@ -208,11 +217,31 @@ def code_fingerprint(workflow: LoadedWorkflow, commit: str | None = None) -> str
             digest.update(path.read_bytes())
         except OSError:
             digest.update(b"<unreadable>")
-    if not files:  # e.g. an installed module: its name and attr
-        digest.update(f"{workflow.module.__name__}:{workflow.attr}".encode())
+    folder = workflow_folder(workflow)
+    if folder is not None:
+        known = set(files)
+        for path in _python_files(folder):
+            if path not in known:
+                try:
+                    stat = path.stat()
+                except OSError:
+                    continue
+                digest.update(f"{path}|{stat.st_size}|{stat.st_mtime_ns}".encode())
     if commit:
         digest.update(commit.encode())
     return digest.hexdigest()[:16]
+
+
+def _python_files(folder: Path) -> list[Path]:
+    """The ``.py`` files under ``folder`` (not in hidden, cache or environment
+    folders), sorted; at most :data:`MAX_FOLDER_FILES`."""
+    found: list[Path] = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIPPED_DIRS)
+        found.extend(Path(root, n) for n in sorted(names) if n.endswith(".py"))
+        if len(found) >= MAX_FOLDER_FILES:
+            break
+    return found[:MAX_FOLDER_FILES]
 
 
 def git_commit(folder: Path) -> str | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,57 @@ def test_with_invalidate_on_git_a_new_commit_runs_the_node_again(tmp_path: Path)
     subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "two"], check=True)
     run_once()
     assert executions(tmp_path) == 2  # a new commit: it ran again
+
+
+TWO_GRAPHS = """\
+from typing import TypedDict
+
+from langgraph.graph import START, StateGraph
+from langgraph.types import CachePolicy
+
+
+class S(TypedDict, total=False):
+    text: str
+    out: str
+
+
+def make_node(prefix):
+    def translate(state: S) -> dict:
+        import lazymod  # imported only when the node runs
+
+        return {"out": f"{prefix}{lazymod.SUFFIX}: {state['text']}"}
+
+    return translate
+
+
+def build(prefix):
+    b = StateGraph(S)
+    b.add_node("translate", make_node(prefix), cache_policy=CachePolicy())
+    b.add_edge(START, "translate")
+    return b.compile()
+
+
+graph_a = build("FRENCH")
+graph_b = build("GERMAN")
+"""
+
+
+def test_two_graphs_of_a_file_and_a_lazily_imported_module_never_share_a_result(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "two.py").write_text(TWO_GRAPHS, encoding="utf-8")
+    lazy = tmp_path / "lazymod.py"
+    lazy.write_text('SUFFIX = "-v1"\n', encoding="utf-8")
+    settings = Settings(project_dir=tmp_path)
+
+    def run(attr: str) -> Any:
+        wf = load_workflow(resolve_target(f"two.py:{attr}", project_dir=tmp_path))
+        with Runner.open(settings) as runner:  # each like a new `lgp run`
+            return collect(runner.start(wf, {"text": "hello"})).output["out"]
+
+    assert run("graph_a") == "FRENCH-v1: hello"
+    assert run("graph_b") == "GERMAN-v1: hello"  # same file, node and input: not a hit
+    assert run("graph_a") == "FRENCH-v1: hello"  # a hit, of its own graph
+    lazy.write_text('SUFFIX = "-v2"\n', encoding="utf-8")
+    sys.modules.pop("lazymod", None)
+    assert run("graph_a") == "FRENCH-v2: hello"  # the node's module changed: it ran
