@@ -114,6 +114,9 @@ def merge_run_config(caller: dict[str, Any], own: dict[str, Any]) -> dict[str, A
     tags = [*(caller.get("tags") or []), *(own.get("tags") or [])]
     if tags:
         merged["tags"] = list(dict.fromkeys(tags))
-    if caller.get("recursion_limit") is not None:
-        merged["recursion_limit"] = caller["recursion_limit"]  # the caller's limit wins
+    limit = caller.get("recursion_limit")
+    if limit is not None:
+        # the caller may lower the engine's cap (the server's max_steps), never raise it
+        cap = own.get("recursion_limit")
+        merged["recursion_limit"] = min(limit, cap) if cap is not None else limit
     return merged

@@ -30,7 +30,9 @@ def test_merge_keeps_the_callers_values_under_the_engines_own() -> None:
     assert "__lgp_scope" in merged["configurable"]
     assert merged["metadata"] == {"team": "x", "lgp_run_id": "r1"}
     assert merged["tags"] == ["a", "lgp"]
-    assert merged["recursion_limit"] == 7  # the caller's limit wins over the default
+    assert merged["recursion_limit"] == 7  # the caller may lower the engine's cap
+    assert merge_run_config({"recursion_limit": 10**9}, own)["recursion_limit"] == 25
+    assert merge_run_config({"recursion_limit": 99}, {})["recursion_limit"] == 99  # no cap
     assert merged["run_name"] == "nightly"
 
 
