@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import inspect
 import json
 import math
 import sqlite3
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 
     from ..config import Settings
 
+#: Minutes between two deletions of expired items when ``ttl`` names no interval.
+DEFAULT_SWEEP_MINUTES = 5
 #: Seconds an embeddings call may take before the store operation fails.
 EMBED_TIMEOUT_S = 30.0
 
@@ -139,8 +142,8 @@ class MemoryStores:
         store = _sqlite_store_class()(conn, index=index_config, ttl=ttl)
         with _setup_lock(self.db_path):
             store.setup()
-        if ttl and ttl.get("sweep_interval_minutes"):
-            store.start_ttl_sweeper(ttl["sweep_interval_minutes"] * 60)
+        if ttl:  # expired items are deleted by the sweeper (reads do not skip them)
+            store.start_ttl_sweeper(ttl.get("sweep_interval_minutes") or DEFAULT_SWEEP_MINUTES)
         return store
 
     def close(self) -> None:
@@ -184,9 +187,11 @@ def _sqlite_store_class() -> type:
 
     class SqliteMemoryStore(SqliteStore):
         async def abatch(self, ops: Iterable[Any]) -> list[Any]:
-            ops = list(ops)
-            if self.embeddings is not None and any(_embeds(op) for op in ops):
-                return await asyncio.to_thread(self.batch, ops)
+            if self.embeddings is not None:
+                # an embedding call (an HTTP request) holds the store's lock: every
+                # operation of such a store runs off the loop, or one waiting for the
+                # lock would stop the server
+                return await asyncio.to_thread(self.batch, list(ops))
             return self.batch(ops)
 
     _SQLITE_STORE = SqliteMemoryStore
@@ -268,7 +273,7 @@ def embeddings_for(spec: str, settings: Settings, where: str = "") -> Any:
         raise ConfigError(f"{label}: expected PROVIDER:MODEL or path/to/file.py:function")
     head, tail = spec.rsplit(":", 1)
     if head.endswith(".py"):
-        return _embeddings_from_file(head, tail, settings, label)
+        return _embeddings_from_file(head, tail, settings, label, where)
     from ..providers.settings import DEFAULT_BASE_URLS, LlmProviderSettings
 
     provider = settings.llm_providers.get(head)
@@ -285,21 +290,50 @@ def embeddings_for(spec: str, settings: Settings, where: str = "") -> Any:
     return EndpointEmbeddings(head, tail, url, key, timeout_s=min(provider.timeout_s, 60.0))
 
 
-def _embeddings_from_file(path: str, attr: str, settings: Settings, label: str) -> Any:
+def _embeddings_from_file(
+    path: str, attr: str, settings: Settings, label: str, where: str = ""
+) -> Any:
     """An ``Embeddings`` object, or a (sync or async) function from texts to vectors,
-    defined in the project (LangGraph wraps a function itself)."""
+    defined in the project: relative to the ``langgraph.json`` that names it (``where``),
+    else to the project folder."""
     from ..loader import import_file
 
-    file = settings.resolve(path)
+    base = Path(where).parent if where.endswith(".json") else settings.project_dir
+    file = (base / path).resolve() if not Path(path).is_absolute() else Path(path)
     if not file.is_file():
-        raise ConfigError(f"{label}: file not found: {path}")
-    module = import_file(file, settings.project_dir)
+        raise ConfigError(f"{label}: file not found: {path} (looked in {base})")
+    module = import_file(file, base)
     found = getattr(module, attr, None)
     if found is None:
         raise ConfigError(f"{label}: {path} has no {attr!r}")
-    if not isinstance(found, Embeddings) and not callable(found):
+    if isinstance(found, Embeddings):
+        return found
+    if not callable(found):
         raise ConfigError(f"{label}: {path}:{attr} is not a function or an Embeddings")
+    if inspect.iscoroutinefunction(found):
+        return _AsyncFunctionEmbeddings(found)
     return found
+
+
+class _AsyncFunctionEmbeddings(Embeddings):
+    """An async embedding function of the project, for a store that embeds on a worker
+    thread (sync) as well as in the loop (LangGraph's own wrapper of an async function
+    refuses sync calls)."""
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [list(v) for v in asyncio.run(self.fn(texts))]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        return [list(v) for v in await self.fn(texts)]
+
+    async def aembed_query(self, text: str) -> list[float]:
+        return (await self.aembed_documents([text]))[0]
 
 
 class EndpointEmbeddings(Embeddings):

@@ -6,6 +6,9 @@ cleaned from outside it."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
+import sqlite3
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
@@ -14,9 +17,19 @@ from pydantic import BeforeValidator, Field
 
 from ...errors import LGPError
 from ..context import Ctx, ServerContext
+from ..http_errors import ErrorBody
 from ..params import MAX_OFFSET, Body, Int, JsonObject, whole
 
-router = APIRouter(tags=["LangGraph: store"])
+#: The store's database or embeddings endpoint is unavailable (documented on every route).
+STORE_UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {
+        "model": ErrorBody,
+        "description": "The store's database or its embeddings endpoint is unavailable.",
+    }
+}
+router = APIRouter(tags=["LangGraph: store"], responses=STORE_UNAVAILABLE)
+log = logging.getLogger(__name__)
+_SQL = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|database is locked)\b", re.IGNORECASE)
 
 #: A century: the longest ``ttl`` an item may be given.
 MAX_TTL_MINUTES = 100 * 365 * 24 * 60
@@ -114,8 +127,17 @@ async def _call(coro: Any) -> Any:
     except LGPError as exc:
         status = 503 if getattr(exc, "kind", None) == "unavailable" else 400
         raise HTTPException(status, exc.describe(hint=False)) from None
+    except sqlite3.Error:
+        log.warning("store operation failed", exc_info=True)
+        raise HTTPException(503, "the store's database is busy or unavailable; try again") from None
     except (ValueError, TypeError) as exc:  # a filter operator the store does not know
-        raise HTTPException(400, str(exc)) from None
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if _SQL.search(message):  # LangGraph wraps database errors with their statement
+            log.warning("store operation failed: %s", message)
+            raise HTTPException(
+                503, "the store's database is busy or unavailable; try again"
+            ) from None
+        raise HTTPException(400, message[:500]) from None
 
 
 @router.put("/store/items", status_code=204)
