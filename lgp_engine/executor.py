@@ -215,8 +215,11 @@ class _Translator:
             if name == "__metadata__":
                 continue
             served = NodeCachedData(node=name, path=path, update=to_jsonable(update))
-            # LangGraph announced the task (node.started); this event ends it
-            task_id = next((t for t, n in self._task_names.items() if n == (name, ns)), None)
+            # LangGraph announced the task (node.started); this event ends it, when it
+            # is the only one of that node waiting (a Send fan-out runs several at once,
+            # and which of them was served is not said: those stay open until the end)
+            waiting = [t for t, n in self._task_names.items() if n == (name, ns)]
+            task_id = waiting[0] if len(waiting) == 1 else None
             if task_id is not None:
                 del self._task_names[task_id]
                 self._task_starts.pop(task_id, None)

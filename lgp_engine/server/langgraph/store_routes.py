@@ -171,7 +171,7 @@ async def get_item(
     ] = "",
     refresh_ttl: bool | None = None,
 ) -> dict[str, Any]:
-    """One item; 404 when there is none (or it expired)."""
+    """One item; 404 when there is none (an expired one goes at the next sweep)."""
     store = _store(ctx)
     labels = tuple(namespace.split(".")) if namespace else ()
     item = await _call(store.aget(labels, key, refresh_ttl=refresh_ttl))
