@@ -680,6 +680,20 @@ def _json_meta(raw: Any) -> dict[str, Any]:
 _SQLITE_CLASS: type | None = None
 
 
+def _masked(metadata: Any) -> Any:
+    """Checkpoint metadata with the values of secret-named keys masked."""
+    from .providers.redact import REDACTED, is_secret_key
+
+    if not isinstance(metadata, dict) or not any(
+        isinstance(k, str) and is_secret_key(k) for k in metadata
+    ):
+        return metadata
+    return {
+        k: (REDACTED if isinstance(k, str) and is_secret_key(k) and v else v)
+        for k, v in metadata.items()
+    }
+
+
 def _sqlite_checkpointer_class() -> type:
     """``SqliteSaver`` that also serves LangGraph's async API, on the caller's thread.
 
@@ -695,6 +709,14 @@ def _sqlite_checkpointer_class() -> type:
     from langgraph.checkpoint.sqlite import SqliteSaver
 
     class SqliteCheckpointer(SqliteSaver):
+        def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+            # LangGraph copies a run's plain ``configurable`` values into every
+            # checkpoint's metadata: one named like a secret (``api_key``...) is masked
+            configurable = _masked(config.get("configurable"))
+            if configurable is not config.get("configurable"):
+                config = {**config, "configurable": configurable}
+            return super().put(config, checkpoint, _masked(metadata), new_versions)
+
         async def aget_tuple(self, config: Any) -> Any:
             return self.get_tuple(config)
 

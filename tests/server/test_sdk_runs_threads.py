@@ -483,3 +483,23 @@ async def test_a_config_naming_another_thread_is_refused_not_replaced(
     # its own thread id is no conflict
     same = {"configurable": {"thread_id": tid}}
     assert await client.runs.wait(tid, "tiny", input={}, config=same) is not None
+
+
+@pytest.mark.asyncio
+async def test_a_secret_in_the_run_config_is_not_kept(
+    client: LangGraphClient, lg_server: ServerProcess
+) -> None:
+    """A value named like a secret in ``configurable`` reaches the graph but is masked
+    on the run record, in the checkpoints' metadata (LangGraph copies configurable
+    values there) and in the events."""
+    tid = await new_thread(client)
+    secret = "sk-run-config-secret-81f2"
+    config = {"configurable": {"api_key": secret, "user_id": "u1"}}
+    run = await client.runs.create(tid, "tiny", input={}, config=config)
+    await client.runs.join(tid, run["run_id"])
+    kept = await client.runs.get(tid, run["run_id"])
+    assert kept["kwargs"]["config"]["configurable"] == {"api_key": "[redacted]", "user_id": "u1"}
+    history = await client.threads.get_history(tid)
+    assert secret not in str(history) and "u1" in str(history)
+    db = next((lg_server.project / ".lgp").glob("*.db"))
+    assert secret.encode() not in db.read_bytes()

@@ -330,7 +330,7 @@ async def start_run(
         "kwargs": {
             "input": body.input,
             "command": command,
-            "config": run_cfg,
+            "config": _redacted(ctx, run_cfg),  # kept on the run: no secret-named value
             "context": context if isinstance(context, dict) else {},
             "stream_mode": modes,
             "interrupt_before": body.interrupt_before,
@@ -434,6 +434,11 @@ async def _after(
             await asyncio.wait_for(gate.wait(), timeout=60)
     with contextlib.suppress(Exception):
         ctx.live_runner.forget_thread(handle.thread_id)
+
+
+def _redacted(ctx: ServerContext, value: Any) -> Any:
+    agents = ctx.live_runner.agents
+    return agents.redactor(value) if agents is not None else value
 
 
 def _webhook_body(ctx: ServerContext, handle: RunHandle) -> dict[str, Any] | None:
