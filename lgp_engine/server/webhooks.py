@@ -97,11 +97,14 @@ async def _resolved_addresses(host: str) -> set[Any]:
 
 
 def _internal(addresses: set[Any]) -> bool:
-    """Whether any address is of this machine or its network."""
-    return any(
-        a.is_loopback or a.is_private or a.is_link_local or a.is_reserved or a.is_unspecified
-        for a in addresses
-    )
+    """Whether any address is not a public one: this machine, its network, carrier-grade
+    NAT (a cloud's metadata service), multicast, reserved ranges (an IPv4-mapped IPv6
+    address is judged as the IPv4 one)."""
+    for a in addresses:
+        address = getattr(a, "ipv4_mapped", None) or a
+        if not address.is_global or address.is_multicast:
+            return True
+    return False
 
 
 def payload(

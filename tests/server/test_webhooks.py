@@ -77,6 +77,7 @@ def test_each_finished_run_calls_its_webhook_once(server: ServerProcess, receive
     [
         ("https://hooks.example.com/x", 400, "is not allowed"),
         ("http://localhost:1/x", 400, "is not allowed"),
+        ("http://100.100.100.200/latest/meta-data", 400, "is not allowed"),
         ("ftp://127.0.0.1/x", 422, "webhook"),  # not http(s): malformed
         ("/threads", 422, "webhook"),  # a path of this server: never
     ],
