@@ -2,7 +2,7 @@
 is called once the run ends, with the run, its status and its final values, as the
 Agent Server calls it.
 
-A URL is checked when the run is created (422 when malformed, 400 when not allowed):
+A URL is checked when the run is created (400 when it cannot or may not be called):
 ``http``/``https`` only,
 a host the config allows (``webhooks.allowed_hosts``; with none listed, any public
 host), and never a loopback, private or link-local address unless it is listed, so
@@ -35,11 +35,12 @@ MAX_URL_LENGTH = 4096
 
 
 def check_webhook(settings: WebhookSettings, url: str) -> None:
-    """Refuse a webhook this server may not call: 422 for a malformed URL, 400 for a
-    host the config does not allow (no DNS lookup here: a host name is checked again,
-    resolved, when it is called)."""
+    """Refuse (400) a webhook this server may not call: without a usable host, or one
+    the config does not allow (a URL that is not http(s) at all is refused by the
+    API's document, 422; no DNS lookup here: a host name is checked again, resolved,
+    when it is called)."""
     if len(url) > MAX_URL_LENGTH:
-        raise HTTPException(422, f"webhook URL longer than {MAX_URL_LENGTH} characters")
+        raise HTTPException(400, f"webhook URL longer than {MAX_URL_LENGTH} characters")
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
@@ -47,9 +48,9 @@ def check_webhook(settings: WebhookSettings, url: str) -> None:
         hostname = None
     scheme = parts.scheme.lower() if hostname else ""
     if scheme not in ("http", "https") or not hostname:
-        raise HTTPException(422, "webhook must be an absolute http(s) URL")
+        raise HTTPException(400, "webhook must be an absolute http(s) URL with a host")
     if settings.require_https and scheme != "https":
-        raise HTTPException(422, "webhook must use https (webhooks.require_https)")
+        raise HTTPException(400, "webhook must use https (webhooks.require_https)")
     host = hostname.lower()
     if _listed(host, settings.allowed_hosts):
         return

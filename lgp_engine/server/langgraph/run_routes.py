@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from typing import Annotated, Any, Literal
@@ -22,7 +23,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import JsonDict
 
-from ...errors import ConflictError, NotFoundError
+from ...errors import ConflictError, NotFoundError, UsageError
 from ...ids import path_segment
 from ...jsonable import dumps
 from ...runs import RunRecord, owner_alive
@@ -68,6 +69,7 @@ from .threads import (
 
 Select = Annotated[list[RunField], Query(description="Fields to keep (all when none).")]
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["LangGraph: runs"])
 
 KEEPALIVE_SECONDS = 5.0
@@ -136,7 +138,7 @@ class RunCreate(OpenBody):
             str,
             Field(
                 max_length=4096,
-                pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#\s@]+",
+                pattern=r"^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@]+",
                 description="Called (POST, the run and its values) once the run ends; "
                 "its host must be allowed by the server's webhooks config.",
             ),
@@ -313,6 +315,10 @@ async def start_run(
     interrupt_before = await _nodes(ctx, wf, body.interrupt_before)
     interrupt_after = await _nodes(ctx, wf, body.interrupt_after)
     payload = command_from(command) if command is not None else body.input
+    try:  # any JSON fits the document (an @entrypoint takes it); a StateGraph's is an object
+        ctx.live_runner.check_input(wf, payload)
+    except UsageError as exc:
+        raise HTTPException(400, exc.describe(hint=False)) from None
     configured = (config.get("configurable") or {}).get("checkpoint_id")
     checkpoint_id = (
         body.checkpoint_id
@@ -470,6 +476,19 @@ def _location(handle: RunHandle, stateless: bool) -> dict[str, str]:
 # --------------------------------------------------------------------------- responses
 
 
+def _finished(task: asyncio.Future[Any]) -> Any:
+    """A waited-for result; once the answer has started (200 and keep-alives sent) a
+    failure can only be told in the body, as the Agent Server's ``__error__``."""
+    try:
+        return task.result()
+    except (NotFoundError, HTTPException):
+        message = "the run or its thread was deleted while it was awaited"
+        return {"__error__": {"error": "NotFoundError", "message": message}}
+    except Exception:
+        log.exception("a waited-for run's answer failed")
+        return {"__error__": {"error": "InternalError", "message": "internal server error"}}
+
+
 def _json_when_done(
     result: Awaitable[Any],
     *,
@@ -489,7 +508,7 @@ def _json_when_done(
                 if done:
                     break
                 yield b"\n"
-            yield dumps(task.result()).encode()
+            yield dumps(_finished(task)).encode()
             sent = True
         finally:
             if not task.done():
@@ -686,6 +705,8 @@ async def list_runs(
         records = [
             r for r in runs.list_runs(thread_id=thread_id, limit=100000) if r.status in wanted
         ][offset : offset + limit]
+    if not records:
+        require_thread(ctx, thread_id)  # an unknown (or deleted) thread is 404, not []
     return [apply_select(run_json(r), select) for r in records]
 
 
