@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from .backends.sqlite import connect
 from .errors import ConflictError, NotFoundError, UsageError
 from .jsonable import dumps, to_jsonable
 from .run_config import OWNED_KEYS, check_run_config
@@ -141,17 +142,8 @@ class AssistantStore:
         self.path = path
         self._lock = threading.RLock()
         target = str(path) if path else ":memory:"
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._conn = sqlite3.connect(
-                target,
-                check_same_thread=False,
-                timeout=busy_timeout_ms / 1000,
-                isolation_level=None,
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            self._conn = connect(path, busy_timeout_ms=busy_timeout_ms)
             self._conn.executescript(_SCHEMA)
         except sqlite3.DatabaseError as exc:
             from .errors import CheckpointError

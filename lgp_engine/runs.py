@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
+from .backends.sqlite import connect
 from .errors import AmbiguousError, ConflictError, NotFoundError
 from .events import RunEvent
 from .jsonable import dumps
@@ -208,18 +209,8 @@ class RunStore:
         self.path = path
         self._lock = threading.RLock()
         target = str(path) if path else ":memory:"
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._conn = sqlite3.connect(
-                target,
-                check_same_thread=False,
-                timeout=busy_timeout_ms / 1000,
-                isolation_level=None,
-            )
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn = connect(path, busy_timeout_ms=busy_timeout_ms)
             self._conn.executescript(_SCHEMA)
             self._migrate()
         except sqlite3.DatabaseError as exc:

@@ -28,6 +28,7 @@ from langchain_core.embeddings import Embeddings
 
 from ..errors import ConfigError
 from ..providers.base import ProviderError
+from .sqlite import connect
 
 if TYPE_CHECKING:
     from langgraph.store.base import BaseStore
@@ -129,15 +130,11 @@ class MemoryStores:
             from langgraph.store.memory import InMemoryStore
 
             return InMemoryStore(index=index_config)
-        conn = sqlite3.connect(
-            str(self.db_path),
-            check_same_thread=False,
-            isolation_level=None,  # the store opens its own transactions
-            timeout=self.settings.checkpointer.busy_timeout_ms / 1000,
+        conn = connect(  # autocommit: the store opens its own transactions
+            self.db_path,
+            busy_timeout_ms=self.settings.checkpointer.busy_timeout_ms,
             factory=_connection_class(),
         )
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
         self._conns.append(conn)
         store = _sqlite_store_class()(conn, index=index_config, ttl=ttl)
         with _setup_lock(self.db_path):

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
-import sqlite3
 import subprocess
 import threading
 import time
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from langgraph.cache.base import BaseCache, FullKey, Namespace
+
+from .sqlite import connect
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -67,13 +68,11 @@ class NodeCacheDb:
         self.enabled = backend != "none"
         self.invalidate_on = settings.node_cache.invalidate_on
         self.project_dir = settings.project_dir
-        where = ":memory:" if backend == "memory" or db_path is None else str(db_path)
-        self._conn = sqlite3.connect(
-            where, check_same_thread=False, timeout=settings.checkpointer.busy_timeout_ms / 1000
+        self._conn = connect(
+            None if backend == "memory" else db_path,
+            busy_timeout_ms=settings.checkpointer.busy_timeout_ms,
+            autocommit=False,  # a set deletes stale entries and inserts in one transaction
         )
-        if where != ":memory:":
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.execute(_SCHEMA)
         self._conn.commit()
         self._lock = threading.RLock()
