@@ -74,6 +74,12 @@ CREATE INDEX IF NOT EXISTS lgp_events_type ON lgp_events (type);
 """
 
 
+#: An event of a node with a cache policy: served from the cache, or run (a miss).
+_CACHE_EVENT = (
+    "(e.type = 'node.cached' OR (e.type = 'node.finished' "
+    "AND json_extract(e.payload, '$.cache') = 'miss'))"
+)
+
 #: The counts of a usage total (``RunRecord.usage``) that :meth:`RunStore.usage_summary` sums.
 USAGE_COUNTS = (
     "input_tokens",
@@ -622,10 +628,7 @@ class RunStore:
         """``(workflow, node, hits, misses)`` of nodes with a cache policy, from the
         events (``node.cached``; ``node.finished`` marked ``cache: miss``) of every run,
         or of one run."""
-        clauses = [
-            "(e.type = 'node.cached' OR (e.type = 'node.finished' "
-            "AND json_extract(e.payload, '$.cache') = 'miss'))"
-        ]
+        clauses = [_CACHE_EVENT]
         params: list[Any] = []
         if workflow is not None:
             clauses.append("r.workflow = ?")
@@ -649,8 +652,7 @@ class RunStore:
         with self._lock:
             row = self._conn.execute(
                 "SELECT e.run_id FROM lgp_events e JOIN lgp_runs r ON r.run_id = e.run_id "
-                "WHERE r.workflow = ? AND (e.type = 'node.cached' OR (e.type = 'node.finished' "
-                "AND json_extract(e.payload, '$.cache') = 'miss')) "
+                f"WHERE r.workflow = ? AND {_CACHE_EVENT} "
                 "ORDER BY r.created_at DESC, e.ts DESC LIMIT 1",
                 (workflow,),
             ).fetchone()
