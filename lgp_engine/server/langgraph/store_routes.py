@@ -91,9 +91,11 @@ class NamespaceList(Body):
 def _store(ctx: ServerContext) -> Any:
     """The served graphs' store: their ``langgraph.json``'s (the first served graph
     decides), else the config's; 404 when the server runs without one."""
-    runner = ctx.live_runner
-    names = ctx.catalog.names()
-    store = runner.long_term_store(ctx.catalog.get(names[0]) if names else None)
+    store = ctx.extra.get("store")
+    if store is None:  # found once: it reads the langgraph.json's store section
+        names = ctx.catalog.names()
+        wf = ctx.catalog.get(names[0]) if names else None
+        store = ctx.extra["store"] = ctx.live_runner.long_term_store(wf)
     if store is None:
         raise HTTPException(404, "This server has no long-term store (store.backend: none).")
     return store
