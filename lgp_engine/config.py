@@ -38,9 +38,28 @@ class _Section(BaseModel):
 class CheckpointerSettings(_Section):
     """Where thread state (LangGraph checkpoints) lives."""
 
-    backend: Literal["sqlite", "memory"] = "sqlite"
+    backend: Literal["sqlite", "memory", "postgres"] = "sqlite"
     path: str = Field(".lgp/checkpoints.db", description="SQLite file, relative to the project")
     busy_timeout_ms: int = Field(5000, ge=0, description="How long a writer waits for a lock")
+    dsn: SecretStr | None = Field(
+        None,
+        description="PostgreSQL connection URL (backend: postgres), usually ${LGP_DATABASE_URL}",
+    )
+    pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL connections per process")
+
+    @model_validator(mode="after")
+    def _postgres_needs_dsn(self) -> CheckpointerSettings:
+        if self.backend == "postgres" and not (self.dsn and self.dsn.get_secret_value()):
+            raise ValueError(
+                "backend postgres needs a dsn (e.g. dsn: ${LGP_DATABASE_URL}, "
+                "postgresql://user@host:5432/db)"
+            )
+        return self
+
+    @property
+    def postgres_dsn(self) -> str:
+        """The PostgreSQL URL (backend ``postgres``); never log it, it may hold a password."""
+        return self.dsn.get_secret_value() if self.dsn else ""
 
 
 class StoreIndexSettings(_Section):

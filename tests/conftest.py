@@ -137,3 +137,16 @@ def fake_anthropic(anthropic_server: FakeAnthropic) -> FakeAnthropic:
     """``anthropic_server`` reset for this test (no script, faults or logged requests)."""
     anthropic_server.reset()
     return anthropic_server
+
+
+@pytest.fixture
+def postgres_dsn() -> Iterator[str]:
+    """The URL of a new PostgreSQL database, dropped after the test (skips when the
+    machine has no PostgreSQL, unless ``LGP_REQUIRE_POSTGRES=1``)."""
+    from tests import postgres
+
+    dsn, name = postgres.create_database()
+    try:
+        yield dsn
+    finally:
+        postgres.drop_database(name)
