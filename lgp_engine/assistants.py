@@ -14,25 +14,23 @@ The config and the context stay one: ``config["configurable"]`` and ``context`` 
 the same values (the Agent Server's rule, since LangGraph 0.6 passes a run's context
 where ``configurable`` used to carry it), so setting either sets both.
 
-The tables live in the run store's SQLite file (a connection of their own, WAL mode
-like the run store), so every process on that file sees the same assistants.
+The tables live in the run store's database (a connection of their own: the SQLite
+file in WAL mode, or the PostgreSQL database several replicas share), so every
+process on it sees the same assistants.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import sqlite3
-import threading
 import time
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .backends.sqlite import connect
-from .errors import ConflictError, NotFoundError, UsageError
+from .backends.sql import Database, DatabaseError, SqliteDatabase, database_for
+from .errors import CheckpointError, ConflictError, NotFoundError, UsageError
 from .jsonable import dumps, to_jsonable
 from .run_config import OWNED_KEYS, check_run_config
 
@@ -57,6 +55,31 @@ CREATE TABLE IF NOT EXISTS lgp_assistant_versions (
     PRIMARY KEY (assistant_id, version)
 ) WITHOUT ROWID;
 """
+
+#: The same tables on PostgreSQL (numbered steps: a change is a new step).
+_PG_SCHEMA = (
+    """
+CREATE TABLE lgp_assistants (
+    assistant_id TEXT PRIMARY KEY,
+    version      INTEGER NOT NULL,
+    system       INTEGER NOT NULL DEFAULT 0,
+    created_at   DOUBLE PRECISION NOT NULL,
+    updated_at   DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE lgp_assistant_versions (
+    assistant_id TEXT NOT NULL,
+    version      INTEGER NOT NULL,
+    graph_id     TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    description  TEXT,
+    config       TEXT NOT NULL,
+    context      TEXT NOT NULL,
+    metadata     TEXT NOT NULL,
+    created_at   DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (assistant_id, version)
+);
+""",
+)
 
 # The namespace the LangGraph Agent Server derives a graph's own assistant id with.
 SYSTEM_NAMESPACE = uuid.UUID("6ba7b821-9dad-11d1-80b4-00c04fd430c8")
@@ -131,28 +154,44 @@ def settings_of(
 
 
 class AssistantStore:
-    """Assistants and their versions in SQLite (WAL mode).
+    """Assistants and their versions in SQLite (WAL mode) or PostgreSQL.
+
+    Every change is one transaction that first locks the assistant's row (on
+    PostgreSQL), so replicas changing one assistant at once each write a version.
 
     Args:
-        path: The database file (the run store's); None for an in-memory store.
-        busy_timeout_ms: How long a writer waits for another one.
+        path: The SQLite file (the run store's); None for an in-memory store.
+        busy_timeout_ms: How long a SQLite writer waits for another one.
+        database: The database to use instead of ``path`` (see :meth:`for_settings`);
+            the store closes it.
     """
 
-    def __init__(self, path: Path | None, *, busy_timeout_ms: int = 5000) -> None:
-        self.path = path
-        self._lock = threading.RLock()
-        target = str(path) if path else ":memory:"
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        busy_timeout_ms: int = 5000,
+        database: Database | None = None,
+    ) -> None:
+        db = database or SqliteDatabase(path, busy_timeout_ms=busy_timeout_ms)
+        self._db = db
+        self.path = db.path
+        self.backend = db.backend
         try:
-            self._conn = connect(path, busy_timeout_ms=busy_timeout_ms)
-            self._conn.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as exc:
-            from .errors import CheckpointError
+            db.migrate("assistants", _SCHEMA, _PG_SCHEMA)
+        except DatabaseError as exc:
+            db.close()
+            raise CheckpointError(f"cannot open the assistant store {exc.message}") from None
 
-            raise CheckpointError(f"cannot open the assistant store {target}: {exc}") from None
+    @classmethod
+    def for_settings(cls, settings: Any, db_path: Path | None) -> AssistantStore:
+        """The assistant store of ``settings``, beside its run store: in the
+        checkpointer's PostgreSQL database when its backend is ``postgres``, else
+        in the SQLite file ``db_path`` (None: in memory)."""
+        return cls(db_path, database=database_for(settings, db_path))
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
 
     def __enter__(self) -> AssistantStore:
         return self
@@ -192,13 +231,12 @@ class AssistantStore:
     def versions(self, assistant_id: str) -> list[AssistantVersion]:
         """The assistant's versions, newest first (:class:`NotFoundError` if unknown)."""
         self.require(assistant_id)
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT assistant_id, version, graph_id, name, description, config, context, "
-                "metadata, created_at FROM lgp_assistant_versions WHERE assistant_id = ? "
-                "ORDER BY version DESC",
-                (assistant_id,),
-            ).fetchall()
+        rows = self._db.fetchall(
+            "SELECT assistant_id, version, graph_id, name, description, config, context, "
+            "metadata, created_at FROM lgp_assistant_versions WHERE assistant_id = ? "
+            "ORDER BY version DESC",
+            (assistant_id,),
+        )
         return [
             AssistantVersion(
                 r[0], r[1], r[2], r[3], r[4], _loads(r[5]), _loads(r[6]), _loads(r[7]), r[8]
@@ -212,18 +250,18 @@ class AssistantStore:
         version) its description follows the graph's."""
         assistant_id = system_assistant_id(graph_id)
         now = time.time()
-        with self._lock, self._transaction():
-            made = self._conn.execute(
-                "INSERT OR IGNORE INTO lgp_assistants (assistant_id, version, system, "
-                "created_at, updated_at) VALUES (?, 1, 1, ?, ?)",
+        with self._db.transaction():
+            made = self._db.execute(
+                "INSERT INTO lgp_assistants (assistant_id, version, system, created_at, "
+                "updated_at) VALUES (?, 1, 1, ?, ?) ON CONFLICT (assistant_id) DO NOTHING",
                 (assistant_id, now, now),
-            ).rowcount
+            )
             if made:
                 self._write_version(
                     assistant_id, 1, graph_id, graph_id, description, {}, {}, SYSTEM_METADATA, now
                 )
-            else:
-                self._conn.execute(
+            elif self._lock_row(assistant_id):
+                self._db.execute(
                     "UPDATE lgp_assistant_versions SET description = ? WHERE assistant_id = ? "
                     "AND version = 1 AND (SELECT COUNT(*) FROM lgp_assistant_versions "
                     "WHERE assistant_id = ?) = 1",
@@ -253,12 +291,12 @@ class AssistantStore:
             raise UsageError("{field} must be an object", field="metadata", code="not_an_object")
         assistant_id = assistant_id or str(uuid.uuid4())
         now = time.time()
-        with self._lock, self._transaction():
-            made = self._conn.execute(
-                "INSERT OR IGNORE INTO lgp_assistants (assistant_id, version, system, "
-                "created_at, updated_at) VALUES (?, 1, 0, ?, ?)",
+        with self._db.transaction():
+            made = self._db.execute(
+                "INSERT INTO lgp_assistants (assistant_id, version, system, created_at, "
+                "updated_at) VALUES (?, 1, 0, ?, ?) ON CONFLICT (assistant_id) DO NOTHING",
                 (assistant_id, now, now),
-            ).rowcount
+            )
             if made:
                 self._write_version(
                     assistant_id,
@@ -296,7 +334,8 @@ class AssistantStore:
         if metadata is not None and not isinstance(metadata, dict):
             raise UsageError("{field} must be an object", field="metadata", code="not_an_object")
         now = time.time()
-        with self._lock, self._transaction():
+        with self._db.transaction():
+            self._lock_row(assistant_id)
             current = self.require(assistant_id)
             if current.system and graph_id is not None and graph_id != current.graph_id:
                 raise ConflictError(
@@ -325,7 +364,7 @@ class AssistantStore:
                 {**current.metadata, **to_jsonable(metadata or {})},
                 now,
             )
-            self._conn.execute(
+            self._db.execute(
                 "UPDATE lgp_assistants SET version = ?, updated_at = ? WHERE assistant_id = ?",
                 (version, now, assistant_id),
             )
@@ -334,19 +373,20 @@ class AssistantStore:
     def set_latest(self, assistant_id: str, version: int) -> AssistantRecord:
         """Make ``version`` the assistant's current one (:class:`NotFoundError` if the
         assistant or that version does not exist)."""
-        with self._lock, self._transaction():
+        with self._db.transaction():
+            self._lock_row(assistant_id)
             self.require(assistant_id)
-            found = self._conn.execute(
+            found = self._db.fetchone(
                 "SELECT 1 FROM lgp_assistant_versions WHERE assistant_id = ? AND version = ?",
                 (assistant_id, version),
-            ).fetchone()
+            )
             if found is None:
                 raise NotFoundError(
                     f"version {version} of assistant {assistant_id} not found",
                     field="version",
                     code="unknown_version",
                 )
-            self._conn.execute(
+            self._db.execute(
                 "UPDATE lgp_assistants SET version = ?, updated_at = ? WHERE assistant_id = ?",
                 (version, time.time(), assistant_id),
             )
@@ -355,7 +395,8 @@ class AssistantStore:
     def delete(self, assistant_id: str) -> AssistantRecord:
         """Forget the assistant and its versions; what it was. A system assistant is
         refused (:class:`ConflictError`): it stays while its graph is served."""
-        with self._lock, self._transaction():
+        with self._db.transaction():
+            self._lock_row(assistant_id)
             current = self.require(assistant_id)
             if current.system:
                 raise ConflictError(
@@ -364,33 +405,28 @@ class AssistantStore:
                     field="assistant_id",
                     code="system_assistant",
                 )
-            self._conn.execute(
+            self._db.execute(
                 "DELETE FROM lgp_assistant_versions WHERE assistant_id = ?", (assistant_id,)
             )
-            self._conn.execute("DELETE FROM lgp_assistants WHERE assistant_id = ?", (assistant_id,))
+            self._db.execute("DELETE FROM lgp_assistants WHERE assistant_id = ?", (assistant_id,))
         return current
 
     # -- internals --------------------------------------------------------------
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE ... COMMIT (nested calls join the outer one)."""
-        if self._conn.in_transaction:
-            yield
-            return
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+    def _lock_row(self, assistant_id: str) -> bool:
+        """Inside a transaction: lock the assistant's row until it ends (PostgreSQL;
+        SQLite's ``BEGIN IMMEDIATE`` holds the whole file); whether it exists."""
+        found = self._db.fetchone(
+            f"SELECT 1 FROM lgp_assistants WHERE assistant_id = ?{self._db.dialect.for_update}",
+            (assistant_id,),
+        )
+        return found is not None
 
     def _next_version(self, assistant_id: str) -> int:
-        row = self._conn.execute(
+        row = self._db.fetchone(
             "SELECT COALESCE(MAX(version), 0) FROM lgp_assistant_versions WHERE assistant_id = ?",
             (assistant_id,),
-        ).fetchone()
-        return int(row[0]) + 1
+        )
+        return int(row[0]) + 1 if row else 1
 
     def _write_version(
         self,
@@ -404,7 +440,7 @@ class AssistantStore:
         metadata: dict[str, Any],
         created_at: float,
     ) -> None:
-        self._conn.execute(
+        self._db.execute(
             "INSERT INTO lgp_assistant_versions (assistant_id, version, graph_id, name, "
             "description, config, context, metadata, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
             (
@@ -420,15 +456,14 @@ class AssistantStore:
             ),
         )
 
-    def _select(self, tail: str, params: tuple[Any, ...]) -> list[AssistantRecord]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT a.assistant_id, a.version, v.graph_id, v.name, v.description, v.config, "
-                "v.context, v.metadata, a.created_at, a.updated_at, a.system "
-                "FROM lgp_assistants a JOIN lgp_assistant_versions v "
-                "ON v.assistant_id = a.assistant_id AND v.version = a.version " + tail,
-                params,
-            ).fetchall()
+    def _select(self, tail: str, params: Sequence[Any]) -> list[AssistantRecord]:
+        rows = self._db.fetchall(
+            "SELECT a.assistant_id, a.version, v.graph_id, v.name, v.description, v.config, "
+            "v.context, v.metadata, a.created_at, a.updated_at, a.system "
+            "FROM lgp_assistants a JOIN lgp_assistant_versions v "
+            "ON v.assistant_id = a.assistant_id AND v.version = a.version " + tail,
+            params,
+        )
         return [
             AssistantRecord(
                 assistant_id=r[0],

@@ -14,21 +14,24 @@ time). When a store is opened, running runs whose owner is gone are marked
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
-import sqlite3
-import threading
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypedDict
 
-from .backends.sqlite import connect
-from .errors import AmbiguousError, ConflictError, NotFoundError
+from .backends.sql import (
+    PG_JSON_FUNCTION,
+    Database,
+    DatabaseError,
+    SqliteDatabase,
+    database_for,
+)
+from .errors import AmbiguousError, CheckpointError, ConflictError, NotFoundError
 from .events import RunEvent
 from .jsonable import dumps
 from .status import IN_FLIGHT, TERMINAL, TRANSITIONS, RunStatus
@@ -73,12 +76,54 @@ CREATE TABLE IF NOT EXISTS lgp_events (
 CREATE INDEX IF NOT EXISTS lgp_events_type ON lgp_events (type);
 """
 
-
-#: An event of a node with a cache policy: served from the cache, or run (a miss).
-_CACHE_EVENT = (
-    "(e.type = 'node.cached' OR (e.type = 'node.finished' "
-    "AND json_extract(e.payload, '$.cache') = 'miss'))"
+#: The same tables on PostgreSQL (numbered steps: a new column is a new step). JSON
+#: stays text, as written; ``rowid`` is SQLite's implicit one made explicit (the
+#: insertion order that breaks ties between runs created in the same instant).
+_PG_SCHEMA = (
+    PG_JSON_FUNCTION,
+    """
+CREATE TABLE lgp_runs (
+    run_id       TEXT PRIMARY KEY,
+    rowid        BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,
+    thread_id    TEXT NOT NULL,
+    workflow     TEXT NOT NULL,
+    target       TEXT,
+    kind         TEXT NOT NULL DEFAULT 'run',
+    status       TEXT NOT NULL,
+    input        TEXT,
+    checkpoint_id TEXT,
+    created_at   DOUBLE PRECISION NOT NULL,
+    started_at   DOUBLE PRECISION,
+    ended_at     DOUBLE PRECISION,
+    duration_ms  DOUBLE PRECISION,
+    error        TEXT,
+    usage        TEXT,
+    owner        TEXT,
+    last_seq     BIGINT NOT NULL DEFAULT 0,
+    meta         TEXT
+);
+CREATE INDEX lgp_runs_thread ON lgp_runs (thread_id, created_at);
+CREATE INDEX lgp_runs_status ON lgp_runs (status);
+CREATE INDEX lgp_runs_created ON lgp_runs (created_at);
+CREATE TABLE lgp_threads (
+    thread_id  TEXT PRIMARY KEY,
+    created_at DOUBLE PRECISION NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL,
+    metadata   TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE lgp_events (
+    run_id  TEXT NOT NULL,
+    seq     BIGINT NOT NULL,
+    ts      DOUBLE PRECISION NOT NULL,
+    type    TEXT NOT NULL,
+    node    TEXT,
+    payload TEXT NOT NULL,
+    PRIMARY KEY (run_id, seq)
+);
+CREATE INDEX lgp_events_type ON lgp_events (type);
+""",
 )
+
 
 #: The counts of a usage total (``RunRecord.usage``) that :meth:`RunStore.usage_summary` sums.
 USAGE_COUNTS = (
@@ -89,8 +134,6 @@ USAGE_COUNTS = (
     "cache_write_tokens",
     "calls",
 )
-# A run's usage as JSON the SQL functions can read ('{}' for none or a damaged value).
-_USAGE_JSON = "(CASE WHEN json_valid(usage) THEN usage ELSE '{}' END)"
 
 
 class UsageBucket(TypedDict):
@@ -204,37 +247,59 @@ def owner_alive(token: str | None) -> bool:
 
 
 class RunStore:
-    """Run records and event logs in SQLite (WAL mode).
+    """Run records and event logs in SQLite (WAL mode) or PostgreSQL.
 
     Args:
-        path: The database file (may be the checkpoint file); None for in-memory.
-        busy_timeout_ms: How long a writer waits for another one.
+        path: The SQLite file (may be the checkpoint file); None for in-memory.
+        busy_timeout_ms: How long a SQLite writer waits for another one.
+        database: The database to use instead of ``path`` (a PostgreSQL one: see
+            :meth:`for_settings`); the store closes it.
+
+    Attributes:
+        path: The SQLite file; None in memory and on PostgreSQL.
+        backend: ``sqlite``, ``memory`` or ``postgres``.
+        where: Where the runs are, fit to show (the file, ``memory``, the URL
+            without its password).
     """
 
-    def __init__(self, path: Path | None, *, busy_timeout_ms: int = 5000) -> None:
-        self.path = path
-        self._lock = threading.RLock()
-        target = str(path) if path else ":memory:"
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        busy_timeout_ms: int = 5000,
+        database: Database | None = None,
+    ) -> None:
+        db = database or SqliteDatabase(path, busy_timeout_ms=busy_timeout_ms)
+        self._db = db
+        self._sql = db.dialect
+        self.path = db.path
+        self.backend = db.backend
+        self.where = db.where
         try:
-            self._conn = connect(path, busy_timeout_ms=busy_timeout_ms)
-            self._conn.executescript(_SCHEMA)
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            from .errors import CheckpointError
-
-            raise CheckpointError(f"cannot open the run store {target}: {exc}") from None
+            db.migrate("runs", _SCHEMA, _PG_SCHEMA)
+            if isinstance(db, SqliteDatabase):
+                self._migrate_sqlite()
+        except DatabaseError as exc:
+            db.close()
+            raise CheckpointError(f"cannot open the run store {exc.message}") from None
         self.owner = owner_token()
 
-    def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+    @classmethod
+    def for_settings(cls, settings: Any, db_path: Path | None) -> RunStore:
+        """The run store of ``settings``: in the checkpointer's PostgreSQL database
+        when its backend is ``postgres`` (a pool of ``pool_size`` connections), else
+        in the SQLite file ``db_path`` (None: in memory)."""
+        return cls(db_path, database=database_for(settings, db_path))
 
-    def _migrate(self) -> None:
-        """Add columns that newer versions introduced to an older store."""
-        have = {r[1] for r in self._conn.execute("PRAGMA table_info(lgp_runs)")}
+    def close(self) -> None:
+        self._db.close()
+
+    def _migrate_sqlite(self) -> None:
+        """Add columns that newer versions introduced to an older SQLite store."""
+        have = {r[1] for r in self._db.fetchall("PRAGMA table_info(lgp_runs)")}
         for column, ddl in (("meta", "TEXT"),):
             if column not in have:
-                self._conn.execute(f"ALTER TABLE lgp_runs ADD COLUMN {column} {ddl}")
+                self._db.execute(f"ALTER TABLE lgp_runs ADD COLUMN {column} {ddl}")
 
     # -- runs -------------------------------------------------------------------
     def create(
@@ -250,25 +315,25 @@ class RunStore:
         status: RunStatus = RunStatus.QUEUED,
         meta: dict[str, Any] | None = None,
     ) -> RunRecord:
-        """Record a new run (``queued`` unless told otherwise), owned by this process."""
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO lgp_runs (run_id, thread_id, workflow, target, kind, status, input,"
-                " checkpoint_id, created_at, owner, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    run_id,
-                    thread_id,
-                    workflow,
-                    target,
-                    kind,
-                    status,
-                    dumps(input),
-                    checkpoint_id,
-                    time.time(),
-                    self.owner,
-                    dumps(meta or {}),
-                ),
-            )
+        """Record a new run (``queued`` unless told otherwise), owned by this process;
+        :class:`DuplicateError` if the id is taken."""
+        self._db.execute(
+            "INSERT INTO lgp_runs (run_id, thread_id, workflow, target, kind, status, input,"
+            " checkpoint_id, created_at, owner, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                run_id,
+                thread_id,
+                workflow,
+                target,
+                kind,
+                RunStatus(status).value,
+                dumps(input),
+                checkpoint_id,
+                time.time(),
+                self.owner,
+                dumps(meta or {}),
+            ),
+        )
         return self.get(run_id)
 
     def get(self, run_id: str) -> RunRecord:
@@ -285,7 +350,10 @@ class RunStore:
         except NotFoundError:
             if len(run_id_prefix) < 6:
                 raise
-        rows = self._select("WHERE run_id LIKE ? ORDER BY created_at", (run_id_prefix + "%",))
+        rows = self._select(  # LIKE would read _ and % in the prefix as wildcards
+            "WHERE lower(substr(run_id, 1, ?)) = lower(?) ORDER BY created_at",
+            (len(run_id_prefix), run_id_prefix),
+        )
         if len(rows) == 1:
             return rows[0]
         if not rows:
@@ -316,7 +384,7 @@ class RunStore:
         if status is not None:
             wanted = [RunStatus(status)] if isinstance(status, str) else sorted(status)
             clauses.append(f"status IN ({','.join('?' * len(wanted))})")
-            params.extend(s.value for s in wanted)
+            params.extend(RunStatus(s).value for s in wanted)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
         return self._select(
             f"{where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
@@ -332,7 +400,7 @@ class RunStore:
 
         ``runs`` is how many runs matched; ``runs_with_usage`` how many of them
         called a model (by model, ``runs`` counts the runs that called it)."""
-        clauses: list[str] = []
+        clauses: list[str] = ["1 = 1"]
         params: list[Any] = []
         if workflow is not None:
             clauses.append("workflow = ?")
@@ -340,33 +408,31 @@ class RunStore:
         if since is not None:
             clauses.append("created_at >= ?")
             params.append(since.timestamp() if isinstance(since, datetime) else float(since))
-        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        sql = self._sql
+        usage = sql.json_doc("usage")  # '{}' for none or a damaged value
 
-        def sums(source: str) -> str:
-            counts = ", ".join(
-                f"COALESCE(SUM(json_extract({source}, '$.{k}')), 0)" for k in USAGE_COUNTS
-            )
-            return f"{counts}, COALESCE(SUM(json_extract({source}, '$.cost_usd')), 0.0)"
+        def sums(doc: str) -> str:
+            counts = ", ".join(f"COALESCE(SUM({sql.json_num(doc, k)}), 0)" for k in USAGE_COUNTS)
+            return f"{counts}, COALESCE(SUM({sql.json_num(doc, 'cost_usd')}), 0.0)"
 
-        has_calls = f"COALESCE(json_extract({_USAGE_JSON}, '$.calls'), 0) > 0"
-        with self._lock:
-            total = self._conn.execute(
-                f"SELECT COUNT(*), COALESCE(SUM({has_calls}), 0), {sums(_USAGE_JSON)} "
-                f"FROM lgp_runs {where}",
-                params,
-            ).fetchone()
-            by_workflow = self._conn.execute(
-                f"SELECT workflow, COUNT(*), {sums(_USAGE_JSON)} FROM lgp_runs {where} "
-                "GROUP BY workflow ORDER BY 9 DESC, 5 DESC, workflow",
-                params,
-            ).fetchall()
-            models = f"json_each({_USAGE_JSON}, '$.by_model') AS m"
-            by_model = self._conn.execute(
-                f"SELECT m.key, COUNT(*), {sums('m.value')} FROM lgp_runs, {models} "
-                f"{where or 'WHERE 1'} AND m.type = 'object' "
-                "GROUP BY m.key ORDER BY 9 DESC, 5 DESC, m.key",
-                params,
-            ).fetchall()
+        has_calls = f"CASE WHEN COALESCE({sql.json_num(usage, 'calls')}, 0) > 0 THEN 1 ELSE 0 END"
+        where = "WHERE " + " AND ".join(clauses)
+        total = self._db.fetchone(
+            f"SELECT COUNT(*), COALESCE(SUM({has_calls}), 0), {sums(usage)} FROM lgp_runs {where}",
+            params,
+        )
+        assert total is not None
+        by_workflow = self._db.fetchall(
+            f"SELECT workflow, COUNT(*), {sums(usage)} FROM lgp_runs {where} "
+            "GROUP BY workflow ORDER BY 9 DESC, 5 DESC, workflow",
+            params,
+        )
+        models, is_object = sql.json_objects(usage, "by_model", "m")
+        by_model = self._db.fetchall(
+            f"SELECT m.key, COUNT(*), {sums('m.value')} FROM lgp_runs, {models} "
+            f"{where} AND {is_object} GROUP BY m.key ORDER BY 9 DESC, 5 DESC, m.key",
+            params,
+        )
         return UsageSummary(
             **_bucket(total[0], total[2:]),
             runs_with_usage=int(total[1]),
@@ -376,11 +442,10 @@ class RunStore:
 
     def last_seq(self, run_id: str) -> int:
         """The seq of the run's newest persisted event (0 if none)."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT COALESCE(MAX(seq), 0) FROM lgp_events WHERE run_id = ?", (run_id,)
-            ).fetchone()
-        return int(row[0])
+        row = self._db.fetchone(
+            "SELECT COALESCE(MAX(seq), 0) FROM lgp_events WHERE run_id = ?", (run_id,)
+        )
+        return int(row[0]) if row else 0
 
     def latest_runs(self) -> dict[str, RunRecord]:
         """The newest run of every thread that has one, in one query (for listings)."""
@@ -397,126 +462,112 @@ class RunStore:
         return rows[0] if rows else None
 
     def transition(self, run_id: str, status: RunStatus, **fields: Any) -> RunRecord:
-        """Move a run to ``status``; :class:`IllegalTransition` if not allowed."""
-        with self._lock:
-            current = self.get(run_id)
-            if status not in TRANSITIONS[current.status]:
-                raise IllegalTransition(
-                    f"run {run_id} is {current.status}; it cannot become {status}"
-                )
-            sets = ["status = ?", _LAST_SEQ]
-            values: list[Any] = [status]
-            now = time.time()
-            if status == RunStatus.RUNNING:
-                sets += ["started_at = COALESCE(started_at, ?)", "ended_at = NULL", "owner = ?"]
-                values += [now, self.owner]
-            if status in TERMINAL or status == RunStatus.INTERRUPTED:
-                sets.append("ended_at = ?")
-                values.append(now)
-            for key in ("duration_ms", "error", "usage", "meta"):
-                if key in fields:
-                    sets.append(f"{key} = ?")
-                    value = fields[key]
-                    values.append(value if key == "duration_ms" else dumps(value))
-            allowed = [s for s, nxt in TRANSITIONS.items() if status in nxt]
-            marks = ",".join("?" * len(allowed))
-            changed = self._conn.execute(  # conditional: another process may have moved it
-                f"UPDATE lgp_runs SET {', '.join(sets)} WHERE run_id = ? AND status IN ({marks})",
-                (*values, run_id, *allowed),
-            ).rowcount
-            if not changed:
-                now_status = self.get(run_id).status
-                raise IllegalTransition(f"run {run_id} is {now_status}; it cannot become {status}")
+        """Move a run to ``status``; :class:`IllegalTransition` if not allowed.
+
+        One conditional UPDATE: of two processes moving the same run, one wins."""
+        status = RunStatus(status)
+        current = self.get(run_id)
+        if status not in TRANSITIONS[current.status]:
+            raise IllegalTransition(f"run {run_id} is {current.status}; it cannot become {status}")
+        sets = ["status = ?", _LAST_SEQ]
+        values: list[Any] = [status.value]
+        now = time.time()
+        if status == RunStatus.RUNNING:
+            sets += ["started_at = COALESCE(started_at, ?)", "ended_at = NULL", "owner = ?"]
+            values += [now, self.owner]
+        if status in TERMINAL or status == RunStatus.INTERRUPTED:
+            sets.append("ended_at = ?")
+            values.append(now)
+        for key in ("duration_ms", "error", "usage", "meta"):
+            if key in fields:
+                sets.append(f"{key} = ?")
+                value = fields[key]
+                values.append(value if key == "duration_ms" else dumps(value))
+        allowed = [s.value for s, nxt in TRANSITIONS.items() if status in nxt]
+        marks = ",".join("?" * len(allowed))
+        changed = self._db.execute(  # conditional: another process may have moved it
+            f"UPDATE lgp_runs SET {', '.join(sets)} WHERE run_id = ? AND status IN ({marks})",
+            (*values, run_id, *allowed),
+        )
+        if not changed:
+            now_status = self.get(run_id).status
+            raise IllegalTransition(f"run {run_id} is {now_status}; it cannot become {status}")
         return self.get(run_id)
 
     def reap_abandoned(self) -> list[RunRecord]:
-        """Mark runs whose owning process is gone as ``abandoned``; returns them."""
+        """Mark runs whose owning process is gone as ``abandoned``; returns them.
+
+        A run that another process took over meanwhile (another owner) or moved on
+        (another status) is left alone."""
         reaped = []
+        error = dumps({"error_type": "Abandoned", "message": "the process running it stopped"})
         for run in self._select(f"WHERE status IN {_sql_set(IN_FLIGHT)}", ()):
             if run.owner == self.owner or owner_alive(run.owner):
                 continue
-            with self._lock:
-                self._conn.execute(
-                    "UPDATE lgp_runs SET status = 'abandoned', ended_at = ?, error = ?, "
-                    f"{_LAST_SEQ} WHERE run_id = ? AND status IN {_sql_set(IN_FLIGHT)}",
-                    (
-                        time.time(),
-                        dumps(
-                            {"error_type": "Abandoned", "message": "the process running it stopped"}
-                        ),
-                        run.run_id,
-                    ),
-                )
-            reaped.append(self.get(run.run_id))
+            changed = self._db.execute(
+                f"UPDATE lgp_runs SET status = 'abandoned', ended_at = ?, error = ?, {_LAST_SEQ} "
+                f"WHERE run_id = ? AND status IN {_sql_set(IN_FLIGHT)} "
+                "AND owner IS NOT DISTINCT FROM ?",
+                (time.time(), error, run.run_id, run.owner),
+            )
+            if changed:
+                reaped.append(self.get(run.run_id))
         return reaped
 
     def prune(self, *, max_age_days: float | None = None, max_runs: int | None = None) -> int:
         """Delete finished runs (and their events) older than the limits; returns how many."""
         doomed: set[str] = set()
         done = f"status IN {_sql_set(TERMINAL)}"
-        with self._lock:
-            if max_age_days is not None:
-                cutoff = time.time() - max_age_days * 86400
-                doomed |= {
-                    r[0]
-                    for r in self._conn.execute(
-                        f"SELECT run_id FROM lgp_runs WHERE {done} AND created_at < ?", (cutoff,)
-                    )
-                }
-            if max_runs is not None:
-                doomed |= {
-                    r[0]
-                    for r in self._conn.execute(
-                        f"SELECT run_id FROM lgp_runs WHERE {done} ORDER BY created_at DESC "
-                        "LIMIT -1 OFFSET ?",
-                        (max_runs,),
-                    )
-                }
-            if doomed:
-                marks = ",".join("?" * len(doomed))
-                with self._transaction():
-                    self._conn.execute(
-                        f"DELETE FROM lgp_events WHERE run_id IN ({marks})", tuple(doomed)
-                    )
-                    self._conn.execute(
-                        f"DELETE FROM lgp_runs WHERE run_id IN ({marks})", tuple(doomed)
-                    )
+        if max_age_days is not None:
+            cutoff = time.time() - max_age_days * 86400
+            doomed |= {
+                r[0]
+                for r in self._db.fetchall(
+                    f"SELECT run_id FROM lgp_runs WHERE {done} AND created_at < ?", (cutoff,)
+                )
+            }
+        if max_runs is not None:
+            doomed |= {
+                r[0]
+                for r in self._db.fetchall(
+                    f"SELECT run_id FROM lgp_runs WHERE {done} ORDER BY created_at DESC "
+                    "LIMIT ? OFFSET ?",
+                    (self._sql.no_limit, max_runs),
+                )
+            }
+        if doomed:
+            ids = sorted(doomed)
+            marks = ",".join("?" * len(ids))
+            with self._db.transaction():
+                self._db.execute(f"DELETE FROM lgp_events WHERE run_id IN ({marks})", ids)
+                self._db.execute(f"DELETE FROM lgp_runs WHERE run_id IN ({marks})", ids)
         return len(doomed)
 
     def delete_run(self, run_id: str) -> None:
         """Forget one run: its record and its events (a no-op when unknown)."""
-        with self._lock, self._transaction():
-            self._conn.execute("DELETE FROM lgp_events WHERE run_id = ?", (run_id,))
-            self._conn.execute("DELETE FROM lgp_runs WHERE run_id = ?", (run_id,))
-
-    @contextlib.contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """BEGIN ... COMMIT, rolled back on any error (never left open)."""
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self._conn.execute("ROLLBACK")
-            raise
-        self._conn.execute("COMMIT")
+        with self._db.transaction():
+            self._db.execute("DELETE FROM lgp_events WHERE run_id = ?", (run_id,))
+            self._db.execute("DELETE FROM lgp_runs WHERE run_id = ?", (run_id,))
 
     # -- threads (metadata of threads created through the API) ---------------------
     def put_thread(self, thread_id: str, metadata: dict[str, Any] | None = None) -> ThreadMeta:
-        """Create a thread record, or merge ``metadata`` into the existing one."""
+        """Create a thread record, or merge ``metadata`` into the existing one (in
+        one transaction: merges of concurrent callers all land)."""
         now = time.time()
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT metadata FROM lgp_threads WHERE thread_id = ?", (thread_id,)
-            ).fetchone()
-            if row is None:
-                self._conn.execute(
-                    "INSERT INTO lgp_threads (thread_id, created_at, updated_at, metadata) "
-                    "VALUES (?,?,?,?)",
-                    (thread_id, now, now, dumps(metadata or {})),
+        with self._db.transaction():
+            made = self._db.execute(
+                "INSERT INTO lgp_threads (thread_id, created_at, updated_at, metadata) "
+                "VALUES (?,?,?,?) ON CONFLICT (thread_id) DO NOTHING",
+                (thread_id, now, now, dumps(metadata or {})),
+            )
+            if not made and metadata:
+                row = self._db.fetchone(
+                    f"SELECT metadata FROM lgp_threads WHERE thread_id = ?{self._sql.for_update}",
+                    (thread_id,),
                 )
-            elif metadata:
-                merged = {**(_loads(row[0]) or {}), **metadata}
-                self._conn.execute(
+                current = _loads(row[0]) if row else None
+                merged = {**(current if isinstance(current, dict) else {}), **metadata}
+                self._db.execute(
                     "UPDATE lgp_threads SET metadata = ?, updated_at = ? WHERE thread_id = ?",
                     (dumps(merged), now, thread_id),
                 )
@@ -525,60 +576,54 @@ class RunStore:
         return found
 
     def get_thread(self, thread_id: str) -> ThreadMeta | None:
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT thread_id, created_at, updated_at, metadata FROM lgp_threads "
-                "WHERE thread_id = ?",
-                (thread_id,),
-            ).fetchone()
+        row = self._db.fetchone(
+            "SELECT thread_id, created_at, updated_at, metadata FROM lgp_threads "
+            "WHERE thread_id = ?",
+            (thread_id,),
+        )
         return ThreadMeta(row[0], row[1], row[2], _loads(row[3]) or {}) if row else None
 
     def list_threads(self) -> list[ThreadMeta]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT thread_id, created_at, updated_at, metadata FROM lgp_threads"
-            ).fetchall()
+        rows = self._db.fetchall(
+            "SELECT thread_id, created_at, updated_at, metadata FROM lgp_threads"
+        )
         return [ThreadMeta(r[0], r[1], r[2], _loads(r[3]) or {}) for r in rows]
 
     def touch_thread(self, thread_id: str) -> None:
-        with self._lock:
-            self._conn.execute(
-                "UPDATE lgp_threads SET updated_at = ? WHERE thread_id = ?",
-                (time.time(), thread_id),
-            )
+        self._db.execute(
+            "UPDATE lgp_threads SET updated_at = ? WHERE thread_id = ?", (time.time(), thread_id)
+        )
 
     def delete_thread(self, thread_id: str) -> None:
         """Forget a thread's record, runs and events (checkpoints are the saver's)."""
-        with self._lock, self._transaction():
-            self._conn.execute(
+        with self._db.transaction():
+            self._db.execute(
                 "DELETE FROM lgp_events WHERE run_id IN "
                 "(SELECT run_id FROM lgp_runs WHERE thread_id = ?)",
                 (thread_id,),
             )
-            self._conn.execute("DELETE FROM lgp_runs WHERE thread_id = ?", (thread_id,))
-            self._conn.execute("DELETE FROM lgp_threads WHERE thread_id = ?", (thread_id,))
+            self._db.execute("DELETE FROM lgp_runs WHERE thread_id = ?", (thread_id,))
+            self._db.execute("DELETE FROM lgp_threads WHERE thread_id = ?", (thread_id,))
 
     # -- events -----------------------------------------------------------------
     def append(self, event: RunEvent) -> None:
-        """Persist one event (before it is handed to any consumer)."""
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO lgp_events (run_id, seq, ts, type, node, payload) "
-                "VALUES (?,?,?,?,?,?)",
-                (event.run_id, event.seq, event.ts, event.type, event.node, dumps(event.data)),
-            )
+        """Persist one event (before it is handed to any consumer);
+        :class:`DuplicateError` if the run has an event with that seq."""
+        self._db.execute(
+            "INSERT INTO lgp_events (run_id, seq, ts, type, node, payload) VALUES (?,?,?,?,?,?)",
+            (event.run_id, event.seq, event.ts, event.type, event.node, dumps(event.data)),
+        )
 
     def events(
         self, run_id: str, after_seq: int = 0, *, limit: int | None = None
     ) -> list[RunEvent]:
         """The run's events with ``seq > after_seq``, in order."""
         run = self.get(run_id)
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT seq, ts, type, node, payload FROM lgp_events WHERE run_id = ? AND seq > ? "
-                "ORDER BY seq LIMIT ?",
-                (run_id, after_seq, -1 if limit is None else limit),
-            ).fetchall()
+        rows = self._db.fetchall(
+            "SELECT seq, ts, type, node, payload FROM lgp_events WHERE run_id = ? AND seq > ? "
+            "ORDER BY seq LIMIT ?",
+            (run_id, after_seq, self._sql.no_limit if limit is None else limit),
+        )
         return [
             RunEvent(
                 run_id=run_id,
@@ -602,24 +647,24 @@ class RunStore:
         if since is not None:
             clauses.append("created_at >= ?")
             params.append(since)
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT COUNT(*) FROM lgp_runs WHERE {' AND '.join(clauses)}", params
-            ).fetchone()
-        return int(row[0])
+        row = self._db.fetchone(
+            f"SELECT COUNT(*) FROM lgp_runs WHERE {' AND '.join(clauses)}", params
+        )
+        return int(row[0]) if row else 0
 
     def agent_invocations(self, session_id: str) -> list[tuple[str, str, str]]:
         """``(run_id, checkpoint, tip)`` of each recorded invocation of Claude Code
         session ``session_id``, oldest first: the checkpoint its step ran from, and the
         last message it left in the conversation (where a branch from there resumes)."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT run_id, json_extract(payload, '$.checkpoint'), "
-                "json_extract(payload, '$.tip') FROM lgp_events "
-                "WHERE type = 'agent.result' AND json_extract(payload, '$.session_id') = ? "
-                "AND json_extract(payload, '$.tip') IS NOT NULL ORDER BY ts, seq",
-                (session_id,),
-            ).fetchall()
+        sql = self._sql
+        doc = sql.json_event("payload")
+        rows = self._db.fetchall(
+            f"SELECT run_id, {sql.json_text(doc, 'checkpoint')}, {sql.json_text(doc, 'tip')} "
+            f"FROM lgp_events WHERE type = 'agent.result' "
+            f"AND {sql.json_text(doc, 'session_id')} = ? "
+            f"AND {sql.json_text(doc, 'tip')} IS NOT NULL ORDER BY ts, seq",
+            (session_id,),
+        )
         return [(str(run), str(at or ""), str(tip)) for run, at, tip in rows]
 
     def cache_counts(
@@ -628,7 +673,7 @@ class RunStore:
         """``(workflow, node, hits, misses)`` of nodes with a cache policy, from the
         events (``node.cached``; ``node.finished`` marked ``cache: miss``) of every run,
         or of one run."""
-        clauses = [_CACHE_EVENT]
+        clauses = [self._cache_event()]
         params: list[Any] = []
         if workflow is not None:
             clauses.append("r.workflow = ?")
@@ -636,27 +681,32 @@ class RunStore:
         if run_id is not None:
             clauses.append("e.run_id = ?")
             params.append(run_id)
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT r.workflow, e.node, SUM(e.type = 'node.cached'), "
-                "SUM(e.type = 'node.finished') FROM lgp_events e "
-                "JOIN lgp_runs r ON r.run_id = e.run_id "
-                f"WHERE {' AND '.join(clauses)} GROUP BY r.workflow, e.node "
-                "ORDER BY r.workflow, e.node",
-                params,
-            ).fetchall()
+        rows = self._db.fetchall(
+            "SELECT r.workflow, e.node, "
+            "SUM(CASE WHEN e.type = 'node.cached' THEN 1 ELSE 0 END), "
+            "SUM(CASE WHEN e.type = 'node.finished' THEN 1 ELSE 0 END) FROM lgp_events e "
+            "JOIN lgp_runs r ON r.run_id = e.run_id "
+            f"WHERE {' AND '.join(clauses)} GROUP BY r.workflow, e.node "
+            "ORDER BY r.workflow, e.node",
+            params,
+        )
         return [(str(w), str(n), int(h), int(m)) for w, n, h, m in rows]
 
     def last_cache_run(self, workflow: str) -> str | None:
         """The newest run of ``workflow`` that ran or served a node with a cache policy."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT e.run_id FROM lgp_events e JOIN lgp_runs r ON r.run_id = e.run_id "
-                f"WHERE r.workflow = ? AND {_CACHE_EVENT} "
-                "ORDER BY r.created_at DESC, e.ts DESC LIMIT 1",
-                (workflow,),
-            ).fetchone()
+        row = self._db.fetchone(
+            "SELECT e.run_id FROM lgp_events e JOIN lgp_runs r ON r.run_id = e.run_id "
+            f"WHERE r.workflow = ? AND {self._cache_event()} "
+            "ORDER BY r.created_at DESC, e.ts DESC LIMIT 1",
+            (workflow,),
+        )
         return str(row[0]) if row else None
+
+    def _cache_event(self) -> str:
+        """The condition of an event of a node with a cache policy: served from the
+        cache, or run (a miss)."""
+        miss = self._sql.json_text(self._sql.json_event("e.payload"), "cache")
+        return f"(e.type = 'node.cached' OR (e.type = 'node.finished' AND {miss} = 'miss'))"
 
     def events_of_types(
         self,
@@ -678,13 +728,12 @@ class RunStore:
         if run_ids is not None:
             clauses.append(f"e.run_id IN ({','.join('?' * len(run_ids))})")
             params.extend(run_ids)
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT e.run_id, e.seq, e.ts, e.type, e.node, e.payload, r.thread_id "
-                "FROM lgp_events e JOIN lgp_runs r ON r.run_id = e.run_id "
-                f"WHERE {' AND '.join(clauses)} ORDER BY e.ts, e.run_id, e.seq",
-                params,
-            ).fetchall()
+        rows = self._db.fetchall(
+            "SELECT e.run_id, e.seq, e.ts, e.type, e.node, e.payload, r.thread_id "
+            "FROM lgp_events e JOIN lgp_runs r ON r.run_id = e.run_id "
+            f"WHERE {' AND '.join(clauses)} ORDER BY e.ts, e.run_id, e.seq",
+            params,
+        )
         return [
             RunEvent(
                 run_id=run_id,
@@ -699,15 +748,14 @@ class RunStore:
         ]
 
     # -- helpers ----------------------------------------------------------------
-    def _select(self, tail: str, params: tuple[Any, ...]) -> list[RunRecord]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT run_id, thread_id, workflow, target, kind, status, input, checkpoint_id, "
-                "created_at, started_at, ended_at, duration_ms, error, usage, owner, last_seq, "
-                "meta "
-                f"FROM lgp_runs {tail}",
-                params,
-            ).fetchall()
+    def _select(self, tail: str, params: Sequence[Any]) -> list[RunRecord]:
+        rows = self._db.fetchall(
+            "SELECT run_id, thread_id, workflow, target, kind, status, input, checkpoint_id, "
+            "created_at, started_at, ended_at, duration_ms, error, usage, owner, last_seq, "
+            "meta "
+            f"FROM lgp_runs {tail}",
+            params,
+        )
         return [
             RunRecord(
                 run_id=r[0],

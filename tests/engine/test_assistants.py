@@ -1,5 +1,6 @@
 """The assistant store: versions, set_latest, the one-set-of-values rule for config and
-context, system assistants, and two stores (two processes) on one database file."""
+context, system assistants, and two stores (two processes) on one database; each on
+a SQLite file and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,11 +12,17 @@ import pytest
 
 from lgp_engine import AssistantStore, system_assistant_id
 from lgp_engine.errors import ConflictError, NotFoundError, UsageError
+from tests.databases import BACKENDS, StoreDb, postgres_module_dsn, store_db  # noqa: F401
+
+
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> StoreDb:
+    return store_db(request, tmp_path)
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[AssistantStore]:
-    with AssistantStore(tmp_path / "runs.db") as s:
+def store(db: StoreDb) -> Iterator[AssistantStore]:
+    with db.assistants() as s:
         yield s
 
 
@@ -84,8 +91,8 @@ def test_ids_config_rules_and_system_assistants(store: AssistantStore) -> None:
     assert len(store.list_assistants(["g"])) == 3
 
 
-def test_two_stores_on_one_file_see_each_other(tmp_path: Path) -> None:
-    with AssistantStore(tmp_path / "runs.db") as one, AssistantStore(tmp_path / "runs.db") as two:
+def test_two_stores_on_one_database_see_each_other(db: StoreDb) -> None:
+    with db.assistants() as one, db.assistants() as two:
         made = one.create("g")
         two.update(made.assistant_id, name="by two")
         assert one.require(made.assistant_id).name == "by two"

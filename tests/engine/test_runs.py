@@ -1,7 +1,9 @@
 """Tests for lgp_engine.runs: run records, the status machine, event logs, retention, reaping.
 
-Every test uses a real SQLite file in ``tmp_path`` (WAL mode, like the project's
-``.lgp/checkpoints.db``); process ownership is checked against real processes.
+Every store test runs twice: on a real SQLite file in ``tmp_path`` (WAL mode, like the
+project's ``.lgp/checkpoints.db``) and on a PostgreSQL database of its own (the
+``postgres`` backend several replicas share); process ownership is checked against
+real processes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from lgp_engine.backends.sql import DuplicateError
 from lgp_engine.errors import AmbiguousError, NotFoundError
 from lgp_engine.events import RunEvent
 from lgp_engine.runs import (
@@ -28,6 +31,7 @@ from lgp_engine.runs import (
     owner_alive,
     owner_token,
 )
+from tests.databases import BACKENDS, StoreDb, postgres_module_dsn, store_db  # noqa: F401
 from tests.processes import Process, run_python, start_python
 
 STATUSES = list(TRANSITIONS)
@@ -39,14 +43,14 @@ ILLEGAL = [(a, b) for a, b in ALL_PAIRS if b not in TRANSITIONS[a]]
 # --------------------------------------------------------------------------- helpers
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Path:
-    return tmp_path / ".lgp" / "runs.db"
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> StoreDb:
+    return store_db(request, tmp_path)
 
 
 @pytest.fixture
-def store(db: Path) -> Iterator[RunStore]:
-    s = RunStore(db)
+def store(db: StoreDb) -> Iterator[RunStore]:
+    s = db.runs()
     yield s
     s.close()
 
@@ -55,23 +59,16 @@ def event(run_id: str, seq: int, type_: str = "custom", **data: object) -> RunEv
     return RunEvent(run_id, seq, type_, "thread-1", {"i": seq, **data}, node=f"n{seq}")
 
 
-def set_created_at(db: Path, run_id: str, created_at: float) -> None:
-    with closing(sqlite3.connect(db)) as conn:
-        conn.execute("UPDATE lgp_runs SET created_at = ? WHERE run_id = ?", (created_at, run_id))
-        conn.commit()
+def set_created_at(db: StoreDb, run_id: str, created_at: float) -> None:
+    db.sql("UPDATE lgp_runs SET created_at = ? WHERE run_id = ?", (created_at, run_id))
 
 
-def set_owner(db: Path, run_id: str, owner: str | None) -> None:
-    with closing(sqlite3.connect(db)) as conn:
-        conn.execute("UPDATE lgp_runs SET owner = ? WHERE run_id = ?", (owner, run_id))
-        conn.commit()
+def set_owner(db: StoreDb, run_id: str, owner: str | None) -> None:
+    db.sql("UPDATE lgp_runs SET owner = ? WHERE run_id = ?", (owner, run_id))
 
 
-def event_count(db: Path, run_id: str) -> int:
-    with closing(sqlite3.connect(db)) as conn:
-        return conn.execute(
-            "SELECT COUNT(*) FROM lgp_events WHERE run_id = ?", (run_id,)
-        ).fetchone()[0]
+def event_count(db: StoreDb, run_id: str) -> int:
+    return int(db.sql("SELECT COUNT(*) FROM lgp_events WHERE run_id = ?", (run_id,))[0][0])
 
 
 def idle_process() -> Process:
@@ -90,7 +87,7 @@ def dead_pid_token() -> str:
 # --------------------------------------------------------------------------- records
 
 
-def test_create_and_get_round_trip(store: RunStore, db: Path) -> None:
+def test_create_and_get_round_trip(store: RunStore, db: StoreDb) -> None:
     rec = store.create(
         "run-1",
         "thread-1",
@@ -100,7 +97,7 @@ def test_create_and_get_round_trip(store: RunStore, db: Path) -> None:
         input={"x": [1, 2]},
         checkpoint_id="cp-1",
     )
-    assert db.is_file()
+    assert db.path is None or db.path.is_file()
     assert rec == store.get("run-1")
     assert (rec.run_id, rec.thread_id, rec.workflow, rec.target, rec.kind) == (
         "run-1",
@@ -147,7 +144,7 @@ def test_find_refuses_short_ambiguous_and_unknown_prefixes(store: RunStore) -> N
         store.find("abcdef-3")
 
 
-def test_list_newest_first_with_filters_and_paging(store: RunStore, db: Path) -> None:
+def test_list_newest_first_with_filters_and_paging(store: RunStore, db: StoreDb) -> None:
     base = time.time() - 100
     for i, (thread, status) in enumerate(
         [("t1", "queued"), ("t2", "running"), ("t1", "running"), ("t2", "queued"), ("t1", "queued")]
@@ -164,7 +161,7 @@ def test_list_newest_first_with_filters_and_paging(store: RunStore, db: Path) ->
     assert store.latest_for_thread("unknown") is None
 
 
-def test_list_same_timestamp_falls_back_to_insertion_order(store: RunStore, db: Path) -> None:
+def test_list_same_timestamp_falls_back_to_insertion_order(store: RunStore, db: StoreDb) -> None:
     for name in ("first", "second", "third"):
         store.create(name, "t", "w")
         set_created_at(db, name, 1000.0)
@@ -256,7 +253,7 @@ def finished(store: RunStore, run_id: str, workflow: str, usage: object = None) 
     store.transition(run_id, "completed", **fields)  # type: ignore[arg-type]
 
 
-def test_usage_summary_sums_totals_models_and_workflows(store: RunStore, db: Path) -> None:
+def test_usage_summary_sums_totals_models_and_workflows(store: RunStore, db: StoreDb) -> None:
     finished(store, "a", "team", usage_of(("openai:gpt-4o-mini", 100, 20, 0.25)))
     finished(
         store,
@@ -296,7 +293,7 @@ def test_usage_summary_sums_totals_models_and_workflows(store: RunStore, db: Pat
     }
 
 
-def test_usage_summary_filters_by_workflow_and_since(store: RunStore, db: Path) -> None:
+def test_usage_summary_filters_by_workflow_and_since(store: RunStore, db: StoreDb) -> None:
     finished(store, "old", "team", usage_of(("openai:gpt-4o", 1000, 1000, 2.0)))
     set_created_at(db, "old", time.time() - 10 * 86400)
     finished(store, "new", "team", usage_of(("openai:gpt-4o", 10, 10, 0.02)))
@@ -315,17 +312,15 @@ def test_usage_summary_filters_by_workflow_and_since(store: RunStore, db: Path) 
     assert none["cost_usd"] == 0.0
 
 
-def test_usage_summary_skips_damaged_usage(store: RunStore, db: Path) -> None:
+def test_usage_summary_skips_damaged_usage(store: RunStore, db: StoreDb) -> None:
     finished(store, "ok", "team", usage_of(("openai:gpt-4o", 1, 2, 0.5)))
     finished(store, "bad", "team", usage_of(("openai:gpt-4o", 1, 2, 0.5)))
-    with closing(sqlite3.connect(db)) as conn:
-        conn.execute("UPDATE lgp_runs SET usage = 'not json{' WHERE run_id = 'bad'")
-        conn.execute(
-            "INSERT INTO lgp_runs (run_id, thread_id, workflow, status, created_at, usage) "
-            "VALUES ('odd', 't', 'team', 'completed', ?, ?)",
-            (time.time(), '{"calls": 1, "total_tokens": 4, "by_model": [1, 2]}'),
-        )
-        conn.commit()
+    db.sql("UPDATE lgp_runs SET usage = 'not json{' WHERE run_id = 'bad'")
+    db.sql(
+        "INSERT INTO lgp_runs (run_id, thread_id, workflow, status, created_at, usage) "
+        "VALUES ('odd', 't', 'team', 'completed', ?, ?)",
+        (time.time(), '{"calls": 1, "total_tokens": 4, "by_model": [1, 2]}'),
+    )
     got = store.usage_summary()
     assert (got["runs"], got["runs_with_usage"], got["total_tokens"]) == (3, 2, 7)
     assert list(got["by_model"]) == ["openai:gpt-4o"]
@@ -383,8 +378,10 @@ def test_append_out_of_order_keeps_highest_last_seq(store: RunStore) -> None:
 def test_duplicate_seq_is_refused(store: RunStore) -> None:
     store.create("r", "t", "w")
     store.append(event("r", 1))
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(DuplicateError):
         store.append(event("r", 1))
+    with pytest.raises(DuplicateError):  # the same goes for a run id
+        store.create("r", "t", "w")
     assert [e.seq for e in store.events("r")] == [1]
 
 
@@ -393,14 +390,14 @@ def test_events_of_unknown_run_is_not_found(store: RunStore) -> None:
         store.events("nope")
 
 
-def test_events_survive_close_and_reopen(db: Path) -> None:
-    first = RunStore(db)
+def test_events_survive_close_and_reopen(db: StoreDb) -> None:
+    first = db.runs()
     first.create("r", "t", "w")
     first.transition("r", "running")
     for seq in range(1, 6):
         first.append(event("r", seq))
     first.close()
-    second = RunStore(db)
+    second = db.runs()
     try:
         assert second.last_seq("r") == 5
         assert [e.seq for e in second.events("r", 2)] == [3, 4, 5]
@@ -409,8 +406,9 @@ def test_events_survive_close_and_reopen(db: Path) -> None:
         second.close()
 
 
-def test_store_uses_wal_mode(store: RunStore, db: Path) -> None:
-    with closing(sqlite3.connect(db)) as conn:
+def test_store_uses_wal_mode(tmp_path: Path) -> None:
+    db = tmp_path / "runs.db"
+    with closing(RunStore(db)), closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -429,7 +427,7 @@ def test_in_memory_store(tmp_path: Path) -> None:
 
 
 def make_runs(
-    store: RunStore, db: Path, statuses: list[str], *, start: float, tag: str = ""
+    store: RunStore, db: StoreDb, statuses: list[str], *, start: float, tag: str = ""
 ) -> list[str]:
     """One run per status, created one second apart from ``start``, with 3 events each."""
     ids = []
@@ -444,7 +442,7 @@ def make_runs(
 
 
 def test_prune_by_max_runs_keeps_newest_finished_and_every_live_run(
-    store: RunStore, db: Path
+    store: RunStore, db: StoreDb
 ) -> None:
     now = time.time()
     live = make_runs(store, db, ["running", "interrupted", "queued"], start=now - 1000)
@@ -462,7 +460,7 @@ def test_prune_by_max_runs_keeps_newest_finished_and_every_live_run(
         assert event_count(db, run_id) == 3
 
 
-def test_prune_by_max_age_deletes_only_old_finished_runs(store: RunStore, db: Path) -> None:
+def test_prune_by_max_age_deletes_only_old_finished_runs(store: RunStore, db: StoreDb) -> None:
     now = time.time()
     old = make_runs(
         store, db, ["completed", "failed", "cancelled", "abandoned"], start=now - 5 * 86400
@@ -475,14 +473,14 @@ def test_prune_by_max_age_deletes_only_old_finished_runs(store: RunStore, db: Pa
     assert all(event_count(db, r) == 3 for r in [*old_live, *recent])
 
 
-def test_prune_without_limits_or_with_room_deletes_nothing(store: RunStore, db: Path) -> None:
+def test_prune_without_limits_or_with_room_deletes_nothing(store: RunStore, db: StoreDb) -> None:
     ids = make_runs(store, db, ["completed", "failed"], start=time.time() - 10)
     assert store.prune() == 0
     assert store.prune(max_runs=5, max_age_days=30) == 0
     assert {r.run_id for r in store.list_runs()} == set(ids)
 
 
-def test_prune_counts_a_run_matching_both_limits_once(store: RunStore, db: Path) -> None:
+def test_prune_counts_a_run_matching_both_limits_once(store: RunStore, db: StoreDb) -> None:
     make_runs(store, db, ["completed", "completed"], start=time.time() - 10 * 86400)
     assert store.prune(max_runs=1, max_age_days=1) == 2
     assert store.list_runs() == []
@@ -510,7 +508,7 @@ def test_owner_alive_for_dead_reused_foreign_and_bad_tokens() -> None:
     assert not owner_alive("garbage")
 
 
-def test_reap_marks_runs_of_a_dead_process_abandoned(store: RunStore, db: Path) -> None:
+def test_reap_marks_runs_of_a_dead_process_abandoned(store: RunStore, db: StoreDb) -> None:
     store.create("dead-running", "t", "w", status="running")
     store.create("dead-queued", "t", "w", status="queued")
     token = dead_pid_token()
@@ -529,7 +527,7 @@ def test_reap_marks_runs_of_a_dead_process_abandoned(store: RunStore, db: Path) 
     assert store.reap_abandoned() == []  # once is enough
 
 
-def test_reap_treats_a_reused_pid_as_dead(store: RunStore, db: Path) -> None:
+def test_reap_treats_a_reused_pid_as_dead(store: RunStore, db: StoreDb) -> None:
     store.create("r", "t", "w", status="running")
     host, pid, start = owner_token().rsplit(":", 2)
     set_owner(db, "r", f"{host}:{pid}:{int(start) + 1}")
@@ -537,13 +535,13 @@ def test_reap_treats_a_reused_pid_as_dead(store: RunStore, db: Path) -> None:
     assert store.get("r").status == "abandoned"
 
 
-def test_reap_treats_a_missing_owner_as_dead(store: RunStore, db: Path) -> None:
+def test_reap_treats_a_missing_owner_as_dead(store: RunStore, db: StoreDb) -> None:
     store.create("r", "t", "w", status="running")
     set_owner(db, "r", None)
     assert [r.run_id for r in store.reap_abandoned()] == ["r"]
 
 
-def test_reap_leaves_live_owners_and_paused_runs_alone(store: RunStore, db: Path) -> None:
+def test_reap_leaves_live_owners_and_paused_runs_alone(store: RunStore, db: StoreDb) -> None:
     store.create("mine", "t", "w", status="running")
     store.create("live-other", "t", "w", status="running")
     store.create("foreign-host", "t", "w", status="running")
@@ -557,7 +555,7 @@ def test_reap_leaves_live_owners_and_paused_runs_alone(store: RunStore, db: Path
         set_owner(db, "live-other", owner_token(sleeper.pid))
         assert store.reap_abandoned() == []
         # a second store of this process (same owner) does not reap this process's runs
-        other = RunStore(db)
+        other = db.runs()
         try:
             assert other.reap_abandoned() == []
         finally:
@@ -574,16 +572,17 @@ def test_reap_leaves_live_owners_and_paused_runs_alone(store: RunStore, db: Path
     assert [r.run_id for r in store.reap_abandoned()] == ["live-other"]
 
 
-def test_reap_on_reopen_after_owner_died(db: Path) -> None:
+def test_reap_on_reopen_after_owner_died(db: StoreDb) -> None:
     """A store opened by a new process finds the dead process's running run."""
     code = (
-        "import sys; from pathlib import Path; from lgp_engine.runs import RunStore; "
-        "s = RunStore(Path(sys.argv[1])); s.create('r', 't', 'w', status='running'); "
-        "s.close()"
+        "import sys; from lgp_engine.runs import RunStore; "
+        "from lgp_engine.backends.sql import open_database; "
+        "s = RunStore(database=open_database(sys.argv[1])); "
+        "s.create('r', 't', 'w', status='running'); s.close()"
     )
-    done = run_python("-c", code, str(db), cwd=Path(__file__).parent)
+    done = run_python("-c", code, str(db.target), cwd=Path(__file__).parent)
     assert done.returncode == 0, done.stderr
-    store = RunStore(db)
+    store = db.runs()
     try:
         assert store.get("r").status == "running"
         assert [r.run_id for r in store.reap_abandoned()] == ["r"]
