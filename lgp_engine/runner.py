@@ -148,7 +148,7 @@ class Runner:
         from .tracing.factory import open_tracing
 
         with open_checkpoints(settings) as store:
-            runs = RunStore(store.db_path, busy_timeout_ms=settings.checkpointer.busy_timeout_ms)
+            runs = RunStore.for_settings(settings, store.db_path)
             agents = AgentRuntime(settings)
             memory = MemoryStores(settings, store.db_path)
             node_cache = NodeCacheDb(settings, store.db_path)

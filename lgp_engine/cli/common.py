@@ -303,14 +303,17 @@ def table(headers: list[str], rows: list[list[str]], *, ids: tuple[str, ...] = (
 
 def open_run_store(settings: Any, *, reap: bool = True) -> Any:
     """The environment's run store, or None when it has none yet: reading commands
-    never create the database (nor the run store of a non-SQLite checkpointer).
-    ``reap``: mark runs of processes that died as abandoned first."""
+    never create the SQLite file (nor a run store of the memory checkpointer, whose
+    runs die with their process). On PostgreSQL it is the database the servers
+    share (its tables are made if missing). ``reap``: mark runs of processes that
+    died as abandoned first."""
     from ..runs import RunStore
 
+    backend = settings.checkpointer.backend
     path = settings.resolve(settings.checkpointer.path)
-    if settings.checkpointer.backend != "sqlite" or not path.exists():
+    if backend == "memory" or (backend == "sqlite" and not path.exists()):
         return None
-    store = RunStore(path, busy_timeout_ms=settings.checkpointer.busy_timeout_ms)
+    store = RunStore.for_settings(settings, path)
     if reap:
         store.reap_abandoned()
     return store

@@ -35,7 +35,7 @@ async def assistants_lifespan(app: FastAPI) -> AsyncIterator[None]:
     workflow has its system assistant; close it when the app stops."""
     ctx: ServerContext = app.state.ctx
     runs = ctx.live_runner.runs
-    store = AssistantStore(runs.path, busy_timeout_ms=ctx.settings.checkpointer.busy_timeout_ms)
+    store = AssistantStore.for_settings(ctx.settings, runs.path)
     try:
         for name in ctx.catalog.names():
             store.ensure_system(
