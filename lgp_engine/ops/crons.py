@@ -28,19 +28,19 @@ import functools
 import json
 import logging
 import re
-import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import NotFoundError, UsageError
+from ..errors import CheckpointError, NotFoundError, UsageError
 from ..jsonable import dumps, to_jsonable
 
 if TYPE_CHECKING:
+    from ..backends.sql import Database
     from ..config import Settings
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,9 @@ SCHEDULE_PATTERN = rf"^[ \t]*{FIELD}([ \t]+{FIELD}){{4}}[ \t]*$"
 SCHEDULE_RULE = (
     "a cron schedule has 5 fields separated by spaces: minute hour day-of-month month "
     "day-of-week (e.g. '*/5 * * * *', '0 9 * * MON-FRI')"
+)
+RANGES = (
+    "minute 0-59, hour 0-23, day-of-month 1-31, month 1-12 or JAN-DEC, day-of-week 0-6 or SUN-SAT"
 )
 #: An IANA time zone name, as written (``Europe/Paris``, ``Etc/GMT+5``, ``UTC``).
 TIMEZONE_PATTERN = r"^[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+)*$"
@@ -131,9 +134,13 @@ def next_tick(schedule: str, timezone: str | None, after: float) -> int:
             code="bad_schedule",
         ) from None
     except (CroniterError, ValueError, KeyError) as exc:
-        reason = str(exc).strip() or type(exc).__name__
+        reason = str(exc).strip()
+        if reason.startswith("[") and "] " in reason:  # croniter's words: "[EXPR] why"
+            reason = reason.split("] ", 1)[1]
+        if reason.startswith("is not acceptable"):
+            reason = f"a field is not one cron knows or is out of range ({RANGES})"
         raise UsageError(
-            f"{schedule!r} is not a valid cron schedule ({reason}); {SCHEDULE_RULE}",
+            f"{schedule!r} is not a valid cron schedule: {reason or type(exc).__name__}",
             field="schedule",
             code="bad_schedule",
         ) from None
@@ -237,53 +244,45 @@ class CronStore:
 
     Args:
         path: The SQLite file (the run store's); None: in memory, this process only.
-        dsn: A PostgreSQL URL instead of ``path``.
         busy_timeout_ms: How long an SQLite writer waits for another one.
+        database: The database to use instead of ``path`` (a PostgreSQL one: see
+            :meth:`for_settings`); the store closes it.
+
+    Raises:
+        CheckpointError: the database cannot be opened (one line naming it).
     """
 
     def __init__(
-        self, path: Path | None = None, *, dsn: str | None = None, busy_timeout_ms: int = 5000
+        self,
+        path: Path | None = None,
+        *,
+        busy_timeout_ms: int = 5000,
+        database: Database | None = None,
     ) -> None:
+        from ..backends.sql import DatabaseError, SqliteDatabase
         from ..runs import owner_token
 
+        db = database or SqliteDatabase(path, busy_timeout_ms=busy_timeout_ms)
+        self._db = db
+        self.where = db.where
+        try:
+            db.migrate("crons", _SQLITE_SCHEMA, _POSTGRES_STEPS)
+        except DatabaseError as exc:
+            db.close()
+            raise CheckpointError(f"cannot open the cron store {exc.message}") from None
         self.owner = owner_token()
-        self._lock = threading.RLock()
-        self._dsn = dsn
-        self.postgres = dsn is not None
-        if dsn is not None:
-            self._conn: Any = self._open_postgres(dsn)
-        else:
-            import sqlite3
-
-            from ..backends.sqlite import connect
-            from ..errors import CheckpointError
-
-            try:
-                self._conn = connect(path, busy_timeout_ms=busy_timeout_ms)
-                self._conn.executescript(_SQLITE_SCHEMA)
-            except sqlite3.DatabaseError as exc:
-                raise CheckpointError(f"cannot open the cron store {path}: {exc}") from None
-
-    @staticmethod
-    def _open_postgres(dsn: str) -> Any:
-        from ..backends.postgres import connect, migrate
-
-        conn = connect(dsn)
-        migrate(conn, "crons", _POSTGRES_STEPS)
-        return conn
 
     @classmethod
     def for_settings(cls, settings: Settings, db_path: Path | None) -> CronStore:
-        """The crons of the project's database: PostgreSQL when the checkpointer is
-        there, else the SQLite file ``db_path`` (the run store's)."""
-        cp = settings.checkpointer
-        if cp.backend == "postgres":
-            return cls(dsn=cp.postgres_dsn)
-        return cls(db_path, busy_timeout_ms=cp.busy_timeout_ms)
+        """The crons of ``settings``: in the checkpointer's PostgreSQL database when its
+        backend is ``postgres``, else in the SQLite file ``db_path`` (the run store's;
+        None: in memory)."""
+        from ..backends.sql import database_for
+
+        return cls(db_path, database=database_for(settings, db_path))
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
 
     # -- crons ------------------------------------------------------------------
     def create(
@@ -323,8 +322,8 @@ class CronStore:
             created_at=now,
             updated_at=now,
         )
-        record = _replace(record, next_run_date=_following(record, now))
-        self._execute(
+        record = replace(record, next_run_date=_following(record, now))
+        self._db.execute(
             f"INSERT INTO lgp_crons ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             _row(record),
         )
@@ -347,59 +346,56 @@ class CronStore:
             UsageError: a bad schedule or time zone.
         """
         now = time.time() if now is None else now
-        unknown = set(changes) - {
-            "schedule",
-            "timezone",
-            "end_time",
-            "enabled",
-            "payload",
-            "metadata",
-            "on_run_completed",
-            "user_id",
-        }
+        unknown = set(changes) - _CHANGEABLE
         if unknown:
             raise TypeError(f"cannot change {sorted(unknown)} of a cron")
-        before = self.get(cron_id)
         if "end_time" in changes:
             changes["end_time"] = _clamp(changes["end_time"])
         if "timezone" in changes:
             changes["timezone"] = changes["timezone"] or None
-        if before.thread_id is not None:
-            changes.pop("on_run_completed", None)  # a thread's cron keeps its thread
         for key in ("payload", "metadata"):
             if key in changes:
                 changes[key] = to_jsonable(changes[key] or {})
-        after = _replace(before, updated_at=now, **changes)
-        retime = any(
-            getattr(after, k) != getattr(before, k) for k in ("schedule", "timezone", "end_time")
-        )
-        if retime or (after.enabled and not before.enabled):
-            after = _replace(after, next_run_date=_following(after, now))
-        self._execute(
-            "UPDATE lgp_crons SET schedule = ?, timezone = ?, payload = ?, metadata = ?, "
-            "on_run_completed = ?, end_time = ?, enabled = ?, next_run_date = ?, "
-            "updated_at = ?, user_id = ? WHERE cron_id = ?",
-            (
-                after.schedule,
-                after.timezone,
-                dumps(after.payload),
-                dumps(after.metadata),
-                after.on_run_completed,
-                after.end_time,
-                int(after.enabled),
-                after.next_run_date,
-                after.updated_at,
-                after.user_id,
-                cron_id,
-            ),
-        )
+        with self._db.transaction():
+            rows = self._select(f"WHERE cron_id = ?{self._db.dialect.for_update}", (cron_id,))
+            if not rows:
+                raise NotFoundError(
+                    f"cron {cron_id} not found", code="unknown_cron", cron_id=cron_id
+                )
+            before = rows[0]
+            if before.thread_id is not None:
+                changes.pop("on_run_completed", None)  # a thread's cron keeps its thread
+            after = replace(before, updated_at=now, **changes)
+            timing = ("schedule", "timezone", "end_time")
+            if any(getattr(after, k) != getattr(before, k) for k in timing) or (
+                after.enabled and not before.enabled
+            ):
+                after = replace(after, next_run_date=_following(after, now))
+            self._db.execute(
+                "UPDATE lgp_crons SET schedule = ?, timezone = ?, payload = ?, metadata = ?, "
+                "on_run_completed = ?, end_time = ?, enabled = ?, next_run_date = ?, "
+                "updated_at = ?, user_id = ? WHERE cron_id = ?",
+                (
+                    after.schedule,
+                    after.timezone,
+                    dumps(after.payload),
+                    dumps(after.metadata),
+                    after.on_run_completed,
+                    after.end_time,
+                    int(after.enabled),
+                    after.next_run_date,
+                    after.updated_at,
+                    after.user_id,
+                    cron_id,
+                ),
+            )
         return after
 
     def delete(self, cron_id: str) -> None:
         """Forget a cron and its claims (:class:`NotFoundError` if there is none)."""
-        with self._lock:
-            gone = self._execute("DELETE FROM lgp_crons WHERE cron_id = ?", (cron_id,))
-            self._execute("DELETE FROM lgp_cron_claims WHERE cron_id = ?", (cron_id,))
+        with self._db.transaction():
+            gone = self._db.execute("DELETE FROM lgp_crons WHERE cron_id = ?", (cron_id,))
+            self._db.execute("DELETE FROM lgp_cron_claims WHERE cron_id = ?", (cron_id,))
         if not gone:
             raise NotFoundError(f"cron {cron_id} not found", code="unknown_cron", cron_id=cron_id)
 
@@ -442,10 +438,9 @@ class CronStore:
 
     def earliest(self) -> int | None:
         """The next tick of all enabled crons (None when none has one)."""
-        row = self._fetchone(
+        row = self._db.fetchone(
             "SELECT MIN(next_run_date) FROM lgp_crons WHERE enabled = 1 "
-            "AND next_run_date IS NOT NULL",
-            (),
+            "AND next_run_date IS NOT NULL"
         )
         return int(row[0]) if row and row[0] is not None else None
 
@@ -453,28 +448,26 @@ class CronStore:
         """Claim ``tick`` of the cron for this process (True: it won, it runs the tick)
         and move the cron's next tick on to ``following`` if it is still ``tick``
         (whoever won: a process that dies after its claim does not stop the cron)."""
-        with self._lock:
-            won = self._execute(
+        with self._db.transaction():
+            won = self._db.execute(
                 "INSERT INTO lgp_cron_claims (cron_id, tick, owner, claimed_at) "
                 "VALUES (?,?,?,?) ON CONFLICT DO NOTHING",
                 (cron_id, tick, self.owner, time.time()),
             )
-            self._execute(
-                "UPDATE lgp_crons SET next_run_date = ? WHERE cron_id = ? AND next_run_date = ?",
-                (following, cron_id, tick),
-            )
-        return bool(won)
+            self.skip(cron_id, tick, following)
+        return won == 1
 
     def skip(self, cron_id: str, tick: int, following: int | None) -> None:
-        """Move the cron's next tick from ``tick`` to ``following`` without running it."""
-        self._execute(
+        """Move the cron's next tick from ``tick`` to ``following`` (a no-op when it
+        is not ``tick`` any more)."""
+        self._db.execute(
             "UPDATE lgp_crons SET next_run_date = ? WHERE cron_id = ? AND next_run_date = ?",
             (following, cron_id, tick),
         )
 
     def started(self, cron_id: str, tick: int, run_id: str) -> None:
         """Record the run a claimed tick started."""
-        self._execute(
+        self._db.execute(
             "UPDATE lgp_cron_claims SET run_id = ? WHERE cron_id = ? AND tick = ?",
             (run_id, cron_id, tick),
         )
@@ -482,7 +475,7 @@ class CronStore:
     def claims(self, cron_id: str | None = None) -> list[Claim]:
         """Claimed ticks (of one cron), oldest first."""
         where = "WHERE cron_id = ? " if cron_id is not None else ""
-        rows = self._fetchall(
+        rows = self._db.fetchall(
             "SELECT cron_id, tick, owner, claimed_at, run_id FROM lgp_cron_claims "
             f"{where}ORDER BY tick, cron_id",
             (cron_id,) if cron_id is not None else (),
@@ -491,39 +484,11 @@ class CronStore:
 
     def prune_claims(self, before: float) -> int:
         """Delete claims of ticks before ``before``; how many."""
-        return self._execute("DELETE FROM lgp_cron_claims WHERE tick < ?", (int(before),))
+        return self._db.execute("DELETE FROM lgp_cron_claims WHERE tick < ?", (int(before),))
 
     # -- internals --------------------------------------------------------------
-    def _sql(self, sql: str) -> str:
-        return sql.replace("?", "%s") if self.postgres else sql
-
-    @contextlib.contextmanager
-    def _cursor(self) -> Iterator[Any]:
-        """The connection, under the lock; a PostgreSQL connection that broke (the
-        server restarted) is opened again for the next call."""
-        with self._lock:
-            try:
-                yield self._conn
-            except Exception:
-                if self.postgres and self._conn.closed and self._dsn is not None:
-                    with contextlib.suppress(Exception):
-                        self._conn = self._open_postgres(self._dsn)
-                raise
-
-    def _execute(self, sql: str, params: tuple[Any, ...]) -> int:
-        with self._cursor() as conn:
-            return int(conn.execute(self._sql(sql), params).rowcount or 0)
-
-    def _fetchone(self, sql: str, params: tuple[Any, ...]) -> Any:
-        with self._cursor() as conn:
-            return conn.execute(self._sql(sql), params).fetchone()
-
-    def _fetchall(self, sql: str, params: tuple[Any, ...]) -> list[Any]:
-        with self._cursor() as conn:
-            return list(conn.execute(self._sql(sql), params).fetchall())
-
     def _select(self, tail: str, params: tuple[Any, ...]) -> list[CronRecord]:
-        rows = self._fetchall(f"SELECT {_COLUMNS} FROM lgp_crons {tail}", params)
+        rows = self._db.fetchall(f"SELECT {_COLUMNS} FROM lgp_crons {tail}", params)
         return [
             CronRecord(
                 cron_id=r[0],
@@ -545,14 +510,22 @@ class CronStore:
         ]
 
 
+_CHANGEABLE = frozenset(
+    {
+        "schedule",
+        "timezone",
+        "end_time",
+        "enabled",
+        "payload",
+        "metadata",
+        "on_run_completed",
+        "user_id",
+    }
+)
+
+
 def _clamp(when: float | None) -> float | None:
     return None if when is None else max(MIN_TIME, min(float(when), MAX_TIME))
-
-
-def _replace(record: CronRecord, **changes: Any) -> CronRecord:
-    from dataclasses import replace
-
-    return replace(record, **changes)
 
 
 def _row(r: CronRecord) -> tuple[Any, ...]:
