@@ -18,7 +18,7 @@ from ..context import ServerContext
 
 log = logging.getLogger("lgp.server")
 
-RUN_BODIES = ("RunCreate", "StatelessRunCreate")
+RUN_BODIES = ("RunCreate", "StatelessRunCreate", "CronCreate", "ThreadCronCreate")
 
 
 def describe_assistants(ctx: ServerContext, document: dict[str, Any]) -> None:

@@ -94,6 +94,26 @@ RunField = Literal[
     "cancel_reason",
 ]
 
+#: What ``crons.search`` may select ("now" is in langgraph_sdk's list; this server has
+#: no such field, so a selection of it is empty).
+CronField = Literal[
+    "cron_id",
+    "assistant_id",
+    "thread_id",
+    "end_time",
+    "schedule",
+    "timezone",
+    "created_at",
+    "updated_at",
+    "user_id",
+    "payload",
+    "next_run_date",
+    "metadata",
+    "now",
+    "on_run_completed",
+    "enabled",
+]
+
 
 def dump(model: BaseModel | None) -> dict[str, Any] | None:
     """A body part as the JSON it came as (fields it did not set left out)."""
@@ -372,6 +392,33 @@ class Run(BaseModel):
 
 class RunSelected(Run):
     """A Run with the selected fields only."""
+
+    model_config = ConfigDict(json_schema_extra=_selectable)
+
+
+class Cron(BaseModel):
+    """A cron: the run it starts on each tick of its schedule."""
+
+    cron_id: str
+    assistant_id: str
+    thread_id: str | None = Field(description="Its thread; null: a new thread each tick.")
+    on_run_completed: Literal["delete", "keep"] | None = Field(
+        description="What becomes of a tick's new thread (null for a thread's cron)."
+    )
+    end_time: str | None = Field(description="No tick after this time (null: none).")
+    schedule: str = Field(description="5 fields: minute hour day-of-month month day-of-week.")
+    timezone: str | None = Field(description="The schedule's IANA time zone (null: UTC).")
+    created_at: str
+    updated_at: str
+    payload: dict[str, Any] = Field(description="The run each tick starts.")
+    user_id: str | None
+    next_run_date: str | None = Field(description="Its next tick (null: none left).")
+    metadata: dict[str, Any]
+    enabled: bool
+
+
+class CronSelected(Cron):
+    """A Cron with the selected fields only."""
 
     model_config = ConfigDict(json_schema_extra=_selectable)
 
