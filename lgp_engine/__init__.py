@@ -90,7 +90,7 @@ from .providers.tools import McpSession, mcp_session
 from .registry import WorkflowRegistry
 from .reload import ReloadOutcome, WorkflowReloader, rerun_plan
 from .run_config import check_run_config
-from .runner import NO_VALUE, Runner
+from .runner import NO_VALUE, Admission, Runner
 from .runs import RunRecord, RunStore
 from .status import IN_FLIGHT, RESUMABLE, STATUS_FOR_EVENT, TERMINAL, RunStatus
 from .templates import (
@@ -151,6 +151,7 @@ __all__ = [
     "RESUMABLE",
     "STATUS_FOR_EVENT",
     "TERMINAL",
+    "Admission",
     "AgentActivity",
     "AgentErrorEntry",
     "AgentErrorReport",

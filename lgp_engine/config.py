@@ -126,6 +126,13 @@ class RunSettings(_Section):
     max_cost_usd: float | None = Field(
         None, ge=0, description="A run stops (budget_exceeded) before a model call would pass it"
     )
+    lease_s: float = Field(
+        30,
+        ge=1,
+        le=3600,
+        description="A running run renews its thread's lease within this time; a process "
+        "that died frees its threads when it expires (at once on the same host)",
+    )
 
 
 class ServerSettings(_Section):

@@ -12,6 +12,7 @@ Every operation is an async generator (``astart``, ``aresume``, ``areplay``,
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import enum
@@ -19,10 +20,11 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from . import sync_bridge
 from ._version import __version__
+from .backends.leases import Lease, ThreadLeases
 from .checkpointing import CheckpointStore, open_checkpoints
 from .config import Settings
 from .errors import ConflictError, NotFoundError, UsageError
@@ -57,7 +59,32 @@ class _NoValue(enum.Enum):
 NO_VALUE: Final = _NoValue.NO_VALUE
 
 
+Strategy = Literal["reject", "enqueue", "interrupt", "rollback"]
+
+
 @dataclass(frozen=True)
+class Admission:
+    """How a run takes its thread when another run holds it, in this process or any
+    other sharing the database (see :class:`~lgp_engine.backends.leases.ThreadLeases`).
+
+    ``strategy`` is the Agent Server's multitask strategy: ``enqueue`` waits for the
+    holder to end, ``reject`` raises :class:`ConflictError` (``thread_busy``),
+    ``interrupt`` and ``rollback`` ask the holder to cancel and wait until it did.
+    ``on_wait`` hears the holder's lease once, when this run starts waiting;
+    ``on_replaced`` hears the ids of the runs it cancelled, once it holds the thread
+    (a rollback deletes them there).
+    """
+
+    strategy: Strategy = "enqueue"
+    on_wait: Callable[[Lease], None] | None = None
+    on_replaced: Callable[[list[str]], None] | None = None
+
+
+#: How often a running run looks for a cancel request from another process (seconds).
+CANCEL_POLL_S = 0.1
+
+
+@dataclass
 class _Plan:
     workflow: LoadedWorkflow
     thread_id: str
@@ -76,6 +103,7 @@ class _Plan:
     max_cost_usd: float | None = None  # budget of the run's model calls
     config: dict[str, Any] | None = None  # the caller's run config (checked)
     on_lc_event: Any = None  # LangChain astream_events, for the Agent Server's events mode
+    admission: Admission | None = None  # how it takes a busy thread (default: waits)
 
 
 #: The longest the tracers may take to send what is pending when a runner closes (with
@@ -96,6 +124,7 @@ class Runner:
             prices, redaction); :meth:`open` makes one from the settings.
         memory: The long-term stores of the project (see :meth:`long_term_store`).
         node_cache: The node cache (entries keyed by the workflow's code).
+        leases: The thread leases of the database (default: this process only).
     """
 
     def __init__(
@@ -110,9 +139,12 @@ class Runner:
         project: str | None = None,
         memory: MemoryStores | None = None,
         node_cache: NodeCacheDb | None = None,
+        leases: ThreadLeases | None = None,
     ) -> None:
         self.store = store
         self.runs = runs
+        #: Who runs on which thread, shared by every process on the database.
+        self.leases = leases or ThreadLeases(None)
         #: Long-term stores (LangGraph ``BaseStore``) runs get as ``runtime.store``.
         self.memory = memory
         #: The node cache of nodes with a cache policy.
@@ -152,6 +184,7 @@ class Runner:
             agents = AgentRuntime(settings)
             memory = MemoryStores(settings, store.db_path)
             node_cache = NodeCacheDb(settings, store.db_path)
+            leases = ThreadLeases.for_settings(settings, store.db_path)
             tracing = open_tracing(settings, warn=warn, console=console)
             try:
                 runs.reap_abandoned()
@@ -166,9 +199,11 @@ class Runner:
                     project=settings.project_dir.name,
                     memory=memory,
                     node_cache=node_cache,
+                    leases=leases,
                 )
             finally:
                 tracing.close(TRACING_FLUSH_S)
+                leases.close()
                 agents.close()
                 memory.close()
                 node_cache.close()
@@ -233,6 +268,7 @@ class Runner:
         config: dict[str, Any] | None = None,
         run_id: str | None = None,
         on_lc_event: Any = None,
+        admission: Admission | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Run ``workflow`` on a thread (new unless ``thread_id`` is given).
 
@@ -243,7 +279,8 @@ class Runner:
         ``metadata``, ``recursion_limit``...; see :mod:`lgp_engine.run_config`);
         ``run_id`` names a run recorded by :meth:`queue` that this run carries out;
         ``on_lc_event`` hears the run's LangChain ``astream_events`` (see
-        :meth:`Executor.astream`).
+        :meth:`Executor.astream`); ``admission`` says what to do when another run
+        holds the thread (default: wait for it).
         """
         self.check_input(workflow, input)
         if thread_id is not None:
@@ -269,6 +306,7 @@ class Runner:
             config=caller or None,
             existing=self._queued(run_id) if run_id is not None else None,
             on_lc_event=on_lc_event,
+            admission=admission,
         )
         async for event in self._aexecute(plan):
             yield event
@@ -313,6 +351,7 @@ class Runner:
         on_part: Any = None,
         meta: dict[str, Any] | None = None,
         config: dict[str, Any] | None = None,
+        admission: Admission | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Continue a thread that stopped: an interrupt (answered with ``value``), or
         a run that was cancelled, failed or abandoned with nodes still to run
@@ -379,12 +418,19 @@ class Runner:
             on_part=on_part,
             meta=meta,
             config=caller or None,
+            admission=admission,
         )
         async for event in self._aexecute(plan):
             yield event
 
     async def areplay(
-        self, workflow: LoadedWorkflow, thread_id: str, checkpoint_id: str, *, context: Any = None
+        self,
+        workflow: LoadedWorkflow,
+        thread_id: str,
+        checkpoint_id: str,
+        *,
+        context: Any = None,
+        admission: Admission | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Re-run the nodes after ``checkpoint_id``; the thread's history keeps both branches."""
         self._require_checkpoint(thread_id, checkpoint_id)
@@ -396,6 +442,7 @@ class Runner:
             checkpoint_id=checkpoint_id,
             context=context,
             started={"replay_of": checkpoint_id},
+            admission=admission,
         )
         async for event in self._aexecute(plan):
             yield event
@@ -409,6 +456,7 @@ class Runner:
         *,
         as_node: str | None = None,
         context: Any = None,
+        admission: Admission | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Write ``update`` onto a past checkpoint (as ``as_node``), then continue from it.
 
@@ -449,6 +497,7 @@ class Runner:
             update=update,
             as_node=as_node,
             started={"fork_of": checkpoint_id, "update": update, "as_node": as_node},
+            admission=admission,
         )
         async for event in self._aexecute(plan):
             yield event
@@ -532,6 +581,20 @@ class Runner:
         self.store.saver.delete_thread(thread_id)
         self.runs.delete_thread(thread_id)
 
+    def forget_runs(self, run_ids: list[str]) -> None:
+        """Delete runs as a rollback does: the checkpoints they wrote (their thread's
+        state goes back to what it was before them), their records and events."""
+        self.store.delete_runs(run_ids)
+        for run_id in run_ids:
+            self.runs.delete_run(run_id)
+
+    def admission(
+        self, strategy: Strategy, on_wait: Callable[[Lease], None] | None = None
+    ) -> Admission:
+        """An :class:`Admission` for ``strategy``; a rollback forgets the runs it replaced."""
+        forget = self.forget_runs if strategy == "rollback" else None
+        return Admission(strategy, on_wait=on_wait, on_replaced=forget)
+
     # -- queries ----------------------------------------------------------------
     def events(self, run_id: str, after_seq: int = 0) -> list[RunEvent]:
         """A run's persisted events after ``after_seq``."""
@@ -553,8 +616,77 @@ class Runner:
 
     # -- internals --------------------------------------------------------------
     async def _aexecute(self, plan: _Plan) -> AsyncIterator[RunEvent]:
+        """Admit the run to its thread (see :class:`Admission`), then execute it while
+        holding the thread's lease; the lease is released however the run ends."""
         executor = self.executor(plan.workflow)
         self.injections(plan.workflow)  # a role that cannot run stops here, before writes
+        run_id = plan.existing.run_id if plan.existing is not None else new_run_id()
+        await self._admit(plan, run_id)
+        ended = asyncio.Event()  # set once the run's end is recorded: no cancel after it
+        task = asyncio.current_task()
+        watch = asyncio.ensure_future(self._hold(plan.thread_id, run_id, task, ended))
+        try:
+            async for event in self._arun(plan, executor, run_id):
+                if event.is_terminal:
+                    ended.set()
+                yield event
+        finally:
+            ended.set()
+            watch.cancel()
+            self.leases.release(plan.thread_id, run_id)
+
+    async def _admit(self, plan: _Plan, run_id: str) -> None:
+        """Take the thread's lease for ``run_id``, as the plan's admission says."""
+        admission = plan.admission or Admission()
+        replaced: list[str] = []
+        told = False
+        delay = 0.002
+        while (holder := self.leases.acquire(plan.thread_id, run_id)) is not None:
+            if admission.strategy == "reject":
+                raise ConflictError(
+                    f"thread {plan.thread_id} is already running {holder.run_id}; wait for it "
+                    "to end or choose another multitask strategy",
+                    code="thread_busy",
+                    thread_id=plan.thread_id,
+                )
+            if admission.strategy in ("interrupt", "rollback") and holder.run_id not in replaced:
+                reason = f"replaced by a new run ({admission.strategy})"
+                if self.leases.request_cancel(holder.run_id, reason):
+                    replaced.append(holder.run_id)
+            if not told and admission.on_wait is not None:
+                admission.on_wait(holder)
+                told = True
+            await asyncio.sleep(delay)  # the holder ends, or its process dies
+            delay = min(delay * 2, 0.05)
+        if replaced and admission.on_replaced is not None:
+            try:
+                admission.on_replaced(replaced)
+            except BaseException:
+                self.leases.release(plan.thread_id, run_id)
+                raise
+
+    async def _hold(
+        self, thread_id: str, run_id: str, task: asyncio.Task[Any] | None, ended: asyncio.Event
+    ) -> None:
+        """While the run executes: renew its lease, and cancel it when another run asks
+        (``interrupt``, ``rollback``, a cancel from another process) or when the lease
+        was lost (this process stalled past the lease time and another took over)."""
+        renew_every = self.leases.ttl_s / 3
+        renewed = time.monotonic()
+        while not ended.is_set():
+            await asyncio.sleep(CANCEL_POLL_S)
+            if time.monotonic() - renewed >= renew_every:
+                held, reason = self.leases.renew(thread_id, run_id)
+                renewed = time.monotonic()
+                if not held:
+                    reason = "another process took the thread over (this run's lease expired)"
+            else:
+                reason = self.leases.cancel_requested(thread_id, run_id)
+            if reason and task is not None and not ended.is_set():
+                task.cancel(reason)
+                return
+
+    async def _arun(self, plan: _Plan, executor: Executor, run_id: str) -> AsyncIterator[RunEvent]:
         checkpoint_id = plan.checkpoint_id
         if plan.update is not None:
             async with executor.agraph(context=plan.context) as graph:
@@ -571,7 +703,7 @@ class Runner:
             record = self.runs.transition(plan.existing.run_id, RunStatus.RUNNING)
         else:
             record = self.runs.create(
-                new_run_id(),
+                run_id,
                 plan.thread_id,
                 plan.workflow.name,
                 target=plan.workflow.source.spec,

@@ -329,5 +329,8 @@ class RunPrinter:
                 print(d["traceback"], file=sys.stderr, flush=True)
         elif e.type == "run.cancelled":
             self.line(f"⏹ Cancelled: {d.get('reason')}")
-            resume = f"lgp resume {e.thread_id}{self.env_flag}"
-            self.line(f"Checkpoints are kept; continue with: {resume}")
+            if "(rollback)" in str(d.get("reason")):  # the replacing run deletes this one
+                self.line("The new run deletes this run and the checkpoints it wrote")
+            else:
+                resume = f"lgp resume {e.thread_id}{self.env_flag}"
+                self.line(f"Checkpoints are kept; continue with: {resume}")

@@ -47,6 +47,34 @@ def _config_option(fn: Any) -> Any:
     return click.option("--config", "run_config", metavar="JSON|@FILE", help=_CONFIG_HELP)(fn)
 
 
+def _multitask_option(fn: Any) -> Any:
+    return click.option(
+        "--multitask",
+        "multitask",
+        type=click.Choice(["enqueue", "reject", "interrupt", "rollback"]),
+        default="enqueue",
+        show_default=True,
+        help="When another run (of any process: a server, the workbench, another lgp) is "
+        "on the thread: wait for it, give up (exit 2), cancel it and run, or cancel it, "
+        "delete it and run.",
+    )(fn)
+
+
+def _admission(runner: Any, multitask: str, as_json: bool) -> Any:
+    """The run's admission to its thread; a line on stderr when it has to wait."""
+
+    def waiting(lease: Any) -> None:
+        if not as_json:
+            host, pid = [*lease.owner.split(":"), "?", "?"][:2]
+            click.echo(
+                f"Thread {lease.thread_id} is running {lease.run_id} (pid {pid} on {host}); "
+                f"{'waiting for it to end' if multitask == 'enqueue' else 'cancelling it'}...",
+                err=True,
+            )
+
+    return runner.admission(multitask, on_wait=waiting)
+
+
 def _run_config(raw: str | None, thread_id: str | None) -> dict[str, Any] | None:
     """``--config``, parsed and checked before anything is loaded or written."""
     from ..run_config import check_owned_keys, check_run_config
@@ -99,6 +127,7 @@ def _on_thread(
 )
 @_config_option
 @click.option("--thread", "thread_id", metavar="ID", help="Thread to run on (default: a new one).")
+@_multitask_option
 @click.option(
     "--interrupt-before",
     "interrupt_before",
@@ -137,6 +166,7 @@ def run(
     context: str | None,
     run_config: str | None,
     thread_id: str | None,
+    multitask: str,
     interrupt_before: tuple[str, ...],
     interrupt_after: tuple[str, ...],
     max_cost: float | None,
@@ -216,6 +246,7 @@ def run(
             interrupt_after=list(interrupt_after) or None,
             max_cost_usd=max_cost,
             config=config,
+            admission=_admission(runner, multitask, as_json),
         )
         code = print_events(
             events, as_json=as_json, verbose=verbose, env_flag=env_flag(settings, env)
@@ -286,6 +317,7 @@ def _watch(
 )
 @_workflow_option
 @_config_option
+@_multitask_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
 @common_options
 @handle_errors
@@ -294,6 +326,7 @@ def resume(
     value: str | None,
     workflow: str | None,
     run_config: str | None,
+    multitask: str,
     as_json: bool,
     env: str | None,
     verbose: bool,
@@ -320,7 +353,9 @@ def resume(
         workflow,
         as_json,
         verbose,
-        lambda runner, wf: runner.resume(wf, thread_id, parsed, config=config),
+        lambda runner, wf: runner.resume(
+            wf, thread_id, parsed, config=config, admission=_admission(runner, multitask, as_json)
+        ),
     )
 
 

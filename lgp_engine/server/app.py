@@ -72,6 +72,7 @@ def create_app(
                 ctx.metrics.watch_tracing(runner.tracing)
                 ctx.hub = RunHub(
                     runner.runs,
+                    leases=runner.leases,
                     on_event=ctx.metrics.observe_event,
                     max_running=settings.server.max_concurrent_runs,
                 )

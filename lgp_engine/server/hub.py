@@ -17,7 +17,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from ..errors import ConflictError, LGPError
+from ..backends.leases import ThreadLeases
+from ..errors import ConflictError, LGPError, NotFoundError
 from ..events import RunEvent
 from ..runs import RunStore
 from ..status import IN_FLIGHT, RunStatus
@@ -70,10 +71,13 @@ class RunHub:
         self,
         runs: RunStore,
         *,
+        leases: ThreadLeases | None = None,
         on_event: Callable[[RunEvent], None] | None = None,
         max_running: int = 32,
     ) -> None:
         self.runs = runs
+        #: The database's thread leases: how a run executing in another process is reached.
+        self.leases = leases
         self.on_event = on_event
         self.active: dict[str, RunHandle] = {}
         # one lock per thread while anyone holds or waits for it
@@ -315,10 +319,28 @@ class RunHub:
         handle.task.cancel(reason)
         return True
 
+    def cancel_anywhere(self, run_id: str, reason: str = "cancelled through the API") -> bool:
+        """Cancel a run of this process, or ask the process executing it (through its
+        thread lease) to; False if it executes nowhere."""
+        if self.cancel(run_id, reason):
+            return True
+        return self.leases is not None and self.leases.request_cancel(run_id, reason)
+
     async def wait(self, run_id: str) -> None:
+        """Until the run has stopped: here, or (recorded in the run store) anywhere."""
         handle = self.active.get(run_id)
         if handle is not None:
             await handle.done.wait()
+            return
+        delay = 0.005
+        while True:
+            try:
+                if self.runs.get(run_id).status not in IN_FLIGHT:
+                    return
+            except NotFoundError:
+                return
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     async def shutdown(self, reason: str = "the server is shutting down") -> None:
         """Cancel every run in flight and wait until each has recorded it."""

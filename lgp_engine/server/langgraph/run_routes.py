@@ -23,9 +23,10 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ConfigDict, Field, WithJsonSchema
 from pydantic.json_schema import JsonDict
 
-from ...errors import ConflictError, NotFoundError, UsageError
+from ...errors import NotFoundError, UsageError
 from ...ids import path_segment
 from ...jsonable import dumps
+from ...runner import Admission
 from ...runs import RunRecord, owner_alive
 from ...status import IN_FLIGHT
 from .. import webhooks
@@ -60,7 +61,6 @@ from .models import (
 from .shapes import OUR_STATUSES, apply_select, command_from, run_json
 from .streams import SSE_RESPONSES, THREAD_SSE_RESPONSES, LgStream, tap, wanted
 from .threads import (
-    in_flight,
     require_thread,
     result_body,
     terminal_event,
@@ -242,24 +242,6 @@ async def _context(
     return {k: v for k, v in context.items() if k in props} if props else context
 
 
-async def _settle_elsewhere(ctx: ServerContext, thread_id: str, strategy: str) -> None:
-    """Apply the multitask strategy against the thread's runs in *other* server
-    processes (this process's own runs are admitted by the hub)."""
-    active = ctx.live_hub.active
-    busy = [r for r in in_flight(ctx, thread_id) if r.run_id not in active]
-    if not busy:
-        return
-    if strategy != "enqueue":
-        raise ConflictError(
-            f"thread {thread_id} is running {busy[0].run_id} in another server process",
-            code="thread_busy",
-            thread_id=thread_id,
-        )
-    while busy:  # enqueue: start once the runs before this one have stopped
-        await asyncio.sleep(0.1)
-        busy = [r for r in in_flight(ctx, thread_id) if r.run_id not in active]
-
-
 def _same_run(
     config: dict[str, Any], thread_id: str, stateless: bool, checkpoint_id: str | None
 ) -> None:
@@ -355,7 +337,6 @@ async def start_run(
     agents = ctx.live_runner.agents
     stream = LgStream(modes, subgraphs, ctx.public, agents.redactor if agents else None)
     stream.thread_id = thread_id
-    await _settle_elsewhere(ctx, thread_id, strategy)
     runs.put_thread(thread_id, {"graph_id": wf.name, "assistant_id": assistant_id})
     # recorded as queued first: on a busy thread (enqueue) the call answers at once
     queued = ctx.live_runner.queue(
@@ -377,6 +358,13 @@ async def start_run(
                     config=run_cfg,
                     run_id=queued.run_id,
                     on_lc_event=stream.on_lc_event if stream.wants_lc_events else None,
+                    # runs of the thread in other processes (this one's: the hub's turn)
+                    admission=Admission(
+                        strategy,
+                        on_replaced=(lambda ids: forget_runs(ctx, ids))
+                        if strategy == "rollback"
+                        else None,
+                    ),
                 ),
                 stream,
             ),
@@ -406,9 +394,8 @@ async def start_run(
 def forget_runs(ctx: ServerContext, run_ids: list[str]) -> None:
     """Delete runs as a rollback does: their checkpoints (the thread's state goes back
     to what it was before them), their records and events, their stream buffers."""
-    ctx.live_runner.store.delete_runs(run_ids)
+    ctx.live_runner.forget_runs(run_ids)
     for run_id in run_ids:
-        ctx.live_runner.runs.delete_run(run_id)
         _streams(ctx).pop(run_id, None)
 
 
@@ -931,32 +918,42 @@ async def cancel_run(
             "completed.",
         )
     handle = ctx.live_hub.active.get(run_id)
-    if handle is None:
-        raise HTTPException(409, f"Run {run_id} executes in another server process")
+    if handle is None:  # another process executes it: ask it through the thread's lease
+        if not ctx.live_hub.cancel_anywhere(run_id, f"{action} requested through the API"):
+            raise HTTPException(409, f"Run {run_id} is not executing yet; try again")
+        outcome = _stored_outcome(ctx, record)
+        if action == "rollback":
+            if not wait:
+                outcome.close()
+                _background(ctx, _forget_when_ended(ctx, run_id))
+                return Response(status_code=202)
+            return _json_when_done(_then(outcome, _forget_when_ended(ctx, run_id)))
+        if not wait:
+            outcome.close()
+            return Response(status_code=202)
+        return _json_when_done(outcome)
     ctx.live_hub.cancel(run_id, f"{action} requested through the API")
     stream = _streams(ctx).get(run_id)
     if action == "rollback":  # once stopped, the run is deleted with its checkpoints
-        rolled_back = _rollback_when_done(ctx, handle)
+        rolled_back = _forget_when_ended(ctx, handle.run_id)
         if not wait:
             _background(ctx, rolled_back)
             return Response(status_code=202)
-        return _json_when_done(_outcome_then(ctx, handle, stream, rolled_back))
+        return _json_when_done(_then(_outcome(ctx, handle, stream), rolled_back))
     if not wait:
         return Response(status_code=202)
     return _json_when_done(_outcome(ctx, handle, stream))
 
 
-async def _rollback_when_done(ctx: ServerContext, handle: RunHandle) -> None:
-    await handle.done.wait()
-    forget_runs(ctx, [handle.run_id])
-
-
-async def _outcome_then(
-    ctx: ServerContext, handle: RunHandle, stream: LgStream | None, then: Awaitable[None]
-) -> Any:
-    body = await _outcome(ctx, handle, stream)
+async def _then(first: Awaitable[Any], then: Awaitable[None]) -> Any:
+    body = await first
     await then
     return body
+
+
+async def _forget_when_ended(ctx: ServerContext, run_id: str) -> None:
+    await ctx.live_hub.wait(run_id)
+    forget_runs(ctx, [run_id])
 
 
 @router.delete(
