@@ -41,7 +41,8 @@ import re
 import sys
 import traceback
 import typing
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -117,10 +118,23 @@ class LoadedWorkflow:
     target: Any
     kind: WorkflowKind
     warnings: list[str] = field(default_factory=list)
+    #: The version of its code (a content hash, :mod:`lgp_engine.ops.versions`), once
+    #: recorded; runs say which version they ran.
+    version: str | None = None
+    #: The sources it was compiled from when they are not the files on disk (an earlier
+    #: version loaded again, e.g. by a rollback): real path -> source bytes.
+    snapshot: Mapping[Path, bytes] | None = None
 
     @property
     def name(self) -> str:
         return self.source.name
+
+    def source_bytes(self, path: Path) -> bytes:
+        """What ``path`` held when this version was loaded: its snapshot's copy, else
+        the file (``OSError`` when it cannot be read)."""
+        if self.snapshot is not None and path in self.snapshot:
+            return self.snapshot[path]
+        return path.read_bytes()
 
     def build(
         self,
@@ -688,12 +702,42 @@ class SourceOnlyLoader(importlib.machinery.SourceFileLoader):
 
     A ``.pyc`` is checked against the source's mtime in whole seconds and its
     size, so two same-size saves within a second would load stale code. Workflow
-    files are small; compiling them is a millisecond.
+    files are small; compiling them is a millisecond. Inside :func:`sources_from`,
+    a file given there compiles from that source instead of the file's.
     """
 
     def get_code(self, fullname: str) -> Any:
         path = self.get_filename(fullname)
         return self.source_to_code(self.get_data(path), path)
+
+    def get_data(self, path: str) -> bytes:
+        overrides = _SOURCE_OVERRIDES.get()
+        if overrides:
+            found = overrides.get(os.path.realpath(path))
+            if found is not None:
+                return found
+        return super().get_data(path)
+
+
+_SOURCE_OVERRIDES: ContextVar[Mapping[str, bytes] | None] = ContextVar(
+    "lgp_source_overrides", default=None
+)
+
+
+@contextlib.contextmanager
+def sources_from(snapshot: Mapping[Path, bytes] | None) -> Iterator[None]:
+    """Workflow modules imported inside (in this thread) compile from ``snapshot``
+    (real path -> source) instead of their files: an earlier version of the code is
+    loaded again, under the same module names and paths, while the files on disk
+    hold another one."""
+    if not snapshot:
+        yield
+        return
+    token = _SOURCE_OVERRIDES.set({os.path.realpath(p): src for p, src in snapshot.items()})
+    try:
+        yield
+    finally:
+        _SOURCE_OVERRIDES.reset(token)
 
 
 def _evict_foreign_siblings(folder: Path, keep: str | None = None) -> None:

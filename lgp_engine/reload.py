@@ -46,7 +46,7 @@ import re
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from importlib.machinery import SourceFileLoader
 from pathlib import Path
@@ -65,6 +65,7 @@ from .loader import (
     module_name_for,
     resolve_langgraph_json,
     resolve_target,
+    sources_from,
 )
 
 # One reload at a time in a process: reloads edit sys.modules.
@@ -217,12 +218,19 @@ class WorkflowReloader:
 
     # -- reloading ----------------------------------------------------------------
     def reload_now(
-        self, changed: Iterable[Path] = (), *, detected_at: float | None = None
+        self,
+        changed: Iterable[Path] = (),
+        *,
+        detected_at: float | None = None,
+        sources: Mapping[Path, bytes] | None = None,
     ) -> ReloadOutcome:
         """Load the workflow again now; never raises for a broken workflow.
 
         On success :attr:`current` is the new version. On failure it stays the old
-        one and ``sys.modules`` is as it was before the attempt.
+        one and ``sys.modules`` is as it was before the attempt. ``sources`` (real
+        path -> source) loads those files from the given source instead of the
+        disk: an earlier version of the code (a rollback), whose
+        :attr:`~lgp_engine.loader.LoadedWorkflow.snapshot` they become.
         """
         changed = tuple(sorted({Path(p) for p in changed}))
         detected_at = time.time() if detected_at is None else detected_at
@@ -244,7 +252,7 @@ class WorkflowReloader:
                 settings = self._reread_settings(changed)
                 source = self._resolve_again(changed)
                 old_roots = _local_roots(self._current.source, self._current.module)
-                loaded, modules = _load_fresh(source, self._modules, old_roots)
+                loaded, modules = _load_fresh(source, self._modules, old_roots, sources)
             except LGPError as exc:
                 error: LGPError | None = exc
             except Exception as exc:  # noqa: BLE001 - a reload must never take the caller down
@@ -483,12 +491,16 @@ def _latency(changed: tuple[Path, ...], detected_at: float) -> float | None:
 
 
 def _load_fresh(
-    source: WorkflowSource, previous: dict[str, Path], old_roots: list[str]
+    source: WorkflowSource,
+    previous: dict[str, Path],
+    old_roots: list[str],
+    sources: Mapping[Path, bytes] | None = None,
 ) -> tuple[LoadedWorkflow, dict[str, Path]]:
     """Import ``source`` into fresh module objects; on failure restore sys.modules.
 
     Every module of ``previous`` (the old version's local module graph) is taken out
-    of ``sys.modules`` so that imports run the files again. If anything fails, the
+    of ``sys.modules`` so that imports run the files again (or ``sources``, the
+    snapshot of an earlier version, where it has them). If anything fails, the
     old module objects go back and local modules the attempt added are dropped;
     libraries it imported for the first time stay (they loaded fine, and some
     cannot be imported twice in one process).
@@ -502,7 +514,10 @@ def _load_fresh(
     finder = _FreshLocalFinder(roots, excluded)
     sys.meta_path.insert(0, finder)
     try:
-        loaded = load_workflow(source)
+        with sources_from(sources):
+            loaded = load_workflow(source)
+        if sources:
+            loaded.snapshot = {Path(os.path.realpath(p)): src for p, src in sources.items()}
         if loaded.kind == "state_graph":
             _attach(loaded.target, None, source.label)  # compile errors fail the reload
         modules = _local_modules(loaded)
@@ -610,7 +625,7 @@ def _local_modules(workflow: LoadedWorkflow) -> dict[str, Path]:
     queue = [top]
     while queue:
         module = queue.pop()
-        for name in _referenced_modules(module):
+        for name in _referenced_modules(module, workflow.snapshot):
             if name in found:
                 continue
             candidate = sys.modules.get(name)
@@ -622,7 +637,9 @@ def _local_modules(workflow: LoadedWorkflow) -> dict[str, Path]:
     return found
 
 
-def _referenced_modules(module: ModuleType) -> set[str]:
+def _referenced_modules(
+    module: ModuleType, snapshot: Mapping[Path, bytes] | None = None
+) -> set[str]:
     names: set[str] = set()
     for value in list(vars(module).values()):
         if isinstance(value, ModuleType):
@@ -634,7 +651,7 @@ def _referenced_modules(module: ModuleType) -> set[str]:
     file = _module_file(module)
     if file is not None:
         package = module.__package__ or ""
-        for name, level in _imports_of(file):
+        for name, level in _imports_of(file, snapshot.get(file) if snapshot else None):
             if level:
                 try:
                     name = importlib.util.resolve_name("." * level + name, package)
@@ -645,18 +662,21 @@ def _referenced_modules(module: ModuleType) -> set[str]:
     return names
 
 
-def _imports_of(file: Path) -> frozenset[tuple[str, int]]:
-    """``(dotted name, relative level)`` of every import statement in ``file``.
+def _imports_of(file: Path, source: bytes | None = None) -> frozenset[tuple[str, int]]:
+    """``(dotted name, relative level)`` of every import statement in ``file`` (or in
+    ``source``, what the module was compiled from when not the file).
 
     For ``from a import b`` both ``a`` and ``a.b`` (b may be a submodule) are listed.
     """
+    key: tuple[int, int] | None = None
     try:
-        st = file.stat()
-        key = (st.st_mtime_ns, st.st_size)
-        cached = _AST_CACHE.get(str(file))
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        tree = ast.parse(file.read_bytes(), filename=str(file))
+        if source is None:
+            st = file.stat()
+            key = (st.st_mtime_ns, st.st_size)
+            cached = _AST_CACHE.get(str(file))
+            if cached is not None and cached[0] == key:
+                return cached[1]
+        tree = ast.parse(file.read_bytes() if source is None else source, filename=str(file))
     except (OSError, SyntaxError, ValueError):
         return frozenset()
     out: set[tuple[str, int]] = set()
@@ -671,5 +691,6 @@ def _imports_of(file: Path) -> frozenset[tuple[str, int]]:
                 if alias.name != "*":
                     out.add((f"{base}.{alias.name}" if base else alias.name, node.level))
     result = frozenset((n, lvl) for n, lvl in out if n or lvl)
-    _AST_CACHE[str(file)] = (key, result)
+    if key is not None:
+        _AST_CACHE[str(file)] = (key, result)
     return result

@@ -200,25 +200,38 @@ MAX_FOLDER_FILES = 2000
 _SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", ".venv", "venv"})
 
 
+def code_sources(workflow: LoadedWorkflow) -> list[tuple[Path, bytes | None]]:
+    """The code of the workflow as loaded: its module and the local modules it imports
+    (what a hot reload watches), each ``(file, source)``, sorted by file; the source
+    is the snapshot it was loaded from when it is not the file on disk (a rollback),
+    None when the file cannot be read."""
+    from ..reload import local_module_files
+
+    out: list[tuple[Path, bytes | None]] = []
+    for path in local_module_files(workflow):
+        try:
+            out.append((path, workflow.source_bytes(path)))
+        except OSError:
+            out.append((path, None))
+    return out
+
+
 def code_fingerprint(workflow: LoadedWorkflow, commit: str | None = None) -> str:
     """A hash of the workflow's code: which graph it is (file and attribute: two
     graphs of one file never share entries), the contents of its module and of the
-    local modules it imports (what a hot reload watches), the size and time of every
+    local modules it imports (:func:`code_sources`), the size and time of every
     other ``.py`` file under its folder (a module a node imports only when it runs is
     not loaded yet when the cache is opened), plus ``commit`` when given."""
-    from ..reload import local_module_files, workflow_folder
+    from ..reload import workflow_folder
 
     digest = hashlib.sha256(f"{workflow.source.spec}|{workflow.attr}".encode())
-    files = local_module_files(workflow)
-    for path in files:
+    sources = code_sources(workflow)
+    for path, source in sources:
         digest.update(str(path).encode())
-        try:
-            digest.update(path.read_bytes())
-        except OSError:
-            digest.update(b"<unreadable>")
+        digest.update(b"<unreadable>" if source is None else source)
     folder = workflow_folder(workflow)
     if folder is not None:
-        known = set(files)
+        known = {path for path, _ in sources}
         for path in _python_files(folder):
             if path not in known:
                 try:
