@@ -270,8 +270,12 @@ class PostgresDatabase(Database):
             name=f"lgp {self.where}",
             open=False,
         )
-        with self._errors():
-            self._pool.open(wait=True, timeout=timeout_s)
+        try:
+            with self._errors():
+                self._pool.open(wait=True, timeout=timeout_s)
+        except DatabaseError:
+            self._pool.close()  # or it goes on trying in the background
+            raise
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
