@@ -59,6 +59,7 @@ class RunStartedData(TypedDict):
     update: NotRequired[Any]
     as_node: NotRequired[str | None]
     config: NotRequired[dict[str, Any]]  # the caller's run config, when one was given
+    version: NotRequired[str]  # the workflow's code version, once recorded (ops.versions)
 
 
 #: The id LangGraph gives the interrupt of a ``NodeInterrupt`` (and of an
@@ -537,3 +538,109 @@ class ReloadEvent:
     def to_json(self) -> str:
         """This event as one line of JSON."""
         return dumps(self.to_dict())
+
+
+AnomalyEventType = Literal[
+    "anomaly.detected",
+    "rollback.started",
+    "rollback.completed",
+    "rollback.failed",
+    "rollback.skipped",
+    "rollback.kept",
+    "incident.logged",
+    "incident.resolved",
+    "incident.not_recovered",
+]
+ANOMALY_EVENT_TYPES: tuple[str, ...] = get_args(AnomalyEventType)
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyEvent:
+    """The anomaly detector at work on a served workflow (see
+    :mod:`lgp_engine.ops.anomaly`).
+
+    Not part of any run (it concerns a version of a workflow's code), so these
+    events have no run id or sequence number; every front end shows :attr:`line`.
+
+    Attributes:
+        type: ``anomaly.detected`` (a version's error rate crossed the threshold),
+            ``rollback.started`` / ``rollback.completed`` / ``rollback.failed``,
+            ``rollback.skipped`` (not a code regression, or rollback off, or no
+            version to go back to), ``rollback.kept`` (a reload found the code
+            rolled back from: the restored version keeps serving),
+            ``incident.logged`` (recorded, with its id), ``incident.resolved`` (the
+            error rate is back under the threshold), ``incident.not_recovered``
+            (the restored version fails as much).
+        workflow: The workflow's name.
+        incident_id: The incident it belongs to (``INC-2026-001``), once there is one.
+        data: ``error_rate``, ``threshold``, ``runs``, ``failures``, ``window_s``,
+            ``version`` (the bad one), ``restored`` (the version rolled back to),
+            ``reason`` (why a rollback was skipped or failed).
+        ts: Wall-clock time (seconds since the epoch) of the event.
+    """
+
+    type: AnomalyEventType
+    workflow: str
+    incident_id: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    ts: float = field(default_factory=time.time)
+
+    @property
+    def line(self) -> str:
+        """One line for a console, a log or a banner (the wording the workbench shows)."""
+        d = self.data
+        if self.type == "anomaly.detected":
+            return (
+                f"⚠️ Anomaly detected: error_rate = {percent(d.get('error_rate'), 1)} "
+                f"(threshold: {percent(d.get('threshold'))})"
+            )
+        if self.type == "rollback.started":
+            return "Triggering rollback to previous version..."
+        if self.type == "rollback.completed":
+            return "✅ Rollback complete"
+        if self.type == "rollback.failed":
+            return f"❌ Rollback failed: {d.get('reason', 'unknown reason')}"
+        if self.type == "rollback.skipped":
+            return f"Rollback skipped: {d.get('reason', '')}"
+        if self.type == "rollback.kept":
+            return (
+                f"{self.workflow}: the reloaded code is version {d.get('version')}, rolled "
+                f"back from by {self.incident_id}; still serving {d.get('restored')}"
+            )
+        if self.type == "incident.logged":
+            return f"Incident logged: {self.incident_id}"
+        if self.type == "incident.not_recovered":
+            return (
+                f"⚠️ Incident {self.incident_id} not recovered: error_rate = "
+                f"{percent(d.get('error_rate'), 1)} over {d.get('runs')} runs of the restored "
+                "version (the cause is probably not the code)"
+            )
+        return (
+            f"Incident {self.incident_id} resolved: error_rate = "
+            f"{percent(d.get('error_rate'), 1)} over {d.get('runs')} runs"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-compatible dict of this event."""
+        return {
+            "type": self.type,
+            "ts": round(self.ts, 6),
+            "workflow": self.workflow,
+            "incident_id": self.incident_id,
+            "line": self.line,
+            "data": self.data,
+        }
+
+    def to_json(self) -> str:
+        """This event as one line of JSON."""
+        return dumps(self.to_dict())
+
+
+def percent(value: Any, decimals: int | None = None) -> str:
+    """A ratio as a percentage: ``0.12`` -> ``12.0%`` with one decimal, ``10%``
+    without (shortest form); ``?`` for no value."""
+    if not isinstance(value, int | float):
+        return "?"
+    if decimals is None:
+        return f"{value * 100:g}%"
+    return f"{value * 100:.{decimals}f}%"

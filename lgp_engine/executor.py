@@ -439,6 +439,8 @@ class Executor:
             checkpoint_id=checkpoint_id,
             environment=self.environment,
         )
+        if self.workflow.version:
+            data["version"] = self.workflow.version
         data.update(extra or {})  # type: ignore[typeddict-item]
         return tr.event("run.started", data)
 

@@ -700,7 +700,9 @@ class Runner:
                 new = await graph.aupdate_state(config, plan.update, as_node=plan.as_node)
                 checkpoint_id = new["configurable"]["checkpoint_id"]
         if plan.existing is not None:
-            record = self.runs.transition(plan.existing.run_id, RunStatus.RUNNING)
+            versioned = _versioned(plan.existing.meta, plan.workflow)
+            more = {"meta": versioned} if versioned != plan.existing.meta else {}
+            record = self.runs.transition(plan.existing.run_id, RunStatus.RUNNING, **more)
         else:
             record = self.runs.create(
                 run_id,
@@ -710,7 +712,7 @@ class Runner:
                 kind=plan.kind,
                 input=executor.redact(_describe_input(plan.input)),
                 checkpoint_id=checkpoint_id,
-                meta=plan.meta,
+                meta=_versioned(plan.meta, plan.workflow),
             )
             record = self.runs.transition(record.run_id, RunStatus.RUNNING)
         last: RunEvent | None = None
@@ -874,6 +876,13 @@ def _json_kind(value: Any) -> str:
     return next(
         (name for kind, name in kinds if isinstance(value, kind)), f"a {type(value).__name__}"
     )
+
+
+def _versioned(meta: dict[str, Any] | None, workflow: LoadedWorkflow) -> dict[str, Any] | None:
+    """A run's meta with the version of the code it runs (``version``), once recorded."""
+    if not workflow.version:
+        return meta
+    return {**(meta or {}), "version": workflow.version}
 
 
 def _describe_input(value: Any) -> Any:
