@@ -224,6 +224,35 @@ class AutoScalingSettings(_Section):
         return self
 
 
+class AnomalySettings(_Section):
+    """Anomaly detection on served workflows (``lgp serve``): per workflow and version
+    of its code, the error rate of the runs that ended in the last ``window_s``; above
+    ``threshold`` (with at least ``min_runs`` runs) it alerts, rolls the workflow back
+    to its previous good version and records an incident (``lgp incidents``)."""
+
+    enabled: bool = Field(False, description="Watch the error rate of served workflows")
+    window_s: float = Field(300, ge=1, le=86_400, description="Sliding window, in seconds")
+    threshold: float = Field(
+        0.10, gt=0, lt=1, description="Error rate (failed / ended runs) above which to act"
+    )
+    min_runs: int = Field(10, ge=1, description="Ended runs in the window needed to judge")
+    check_interval_s: float = Field(
+        10,
+        gt=0,
+        le=60,
+        description="Longest time between checks (a run's end is also checked at once)",
+    )
+    rollback: bool = Field(
+        True, description="Serve the previous good version on an anomaly (else alert only)"
+    )
+    alert_webhook: str | None = Field(
+        None,
+        description="URL POSTed the incident (webhooks.allowed_hosts and the webhook "
+        "checks apply)",
+    )
+    alert_log: bool = Field(True, description="Say it in the server's log and console")
+
+
 TracerName = Literal["console", "jsonl", "langfuse"]
 
 
@@ -281,6 +310,7 @@ class Settings(_Section):
     webhooks: WebhookSettings = WebhookSettings()
     tracing: TracingSettings = TracingSettings()
     auto_scaling: AutoScalingSettings = AutoScalingSettings()
+    anomaly: AnomalySettings = AnomalySettings()
     llm_providers: dict[str, LlmProviderSettings] = Field(default_factory=dict)
     #: ``llm_providers.claude_code`` of the file (moved here: its options differ).
     claude_code: ClaudeCodeSettings = ClaudeCodeSettings()
