@@ -26,8 +26,10 @@ from .metrics import Metrics
 from .openapi import install_docs
 from .routing import MethodGuard
 from .security import GuardMiddleware, install_access_log_redaction
+from .served import check_anomaly_settings, served_versions, serving_versions
 
 if TYPE_CHECKING:
+    from ..events import AnomalyEvent
     from ..reload import ReloadOutcome
 
 log = logging.getLogger("lgp.server")
@@ -40,6 +42,7 @@ def create_app(
     catalog: Catalog | None = None,
     reload: bool = False,
     on_reload: Callable[[ReloadOutcome], None] | None = None,
+    on_anomaly: Callable[[AnomalyEvent], None] | None = None,
 ) -> FastAPI:
     """The hosted API over ``target``'s workflows (see ``lgp serve --help``).
 
@@ -51,7 +54,13 @@ def create_app(
     save swaps the new version into the catalog for new runs (runs in flight
     finish on the code they started with); a broken one keeps the old version.
     ``on_reload`` hears every outcome, on the app's event loop.
+
+    Every served version is recorded (``lgp incidents``, rollbacks); with
+    ``anomaly.enabled`` the error rate of each is watched, and a version whose runs
+    fail too often is rolled back (:mod:`lgp_engine.ops.anomaly`). ``on_anomaly``
+    hears what the detector does (default: the ``lgp.anomaly`` log).
     """
+    check_anomaly_settings(settings)
     if not settings.server.keys and settings.server.when_no_key != "open_on_loopback":
         # keys are resolved by the front end (``resolve_auth``): a generated key is
         # theirs to show; a config that refuses to start without a key refuses here too
@@ -76,11 +85,17 @@ def create_app(
                     on_event=ctx.metrics.observe_event,
                     max_running=settings.server.max_concurrent_runs,
                 )
-                async with _watching(ctx, reload, reloaded):
+                async with (
+                    serving_versions(ctx, on_swap=swapped, on_anomaly=on_anomaly),
+                    _watching(ctx, reload, reloaded),
+                ):
                     yield
                     await ctx.hub.shutdown()
         finally:
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def swapped() -> None:
+        app.openapi_schema = None  # another version of a workflow serves: describe it again
 
     def reloaded(outcome: ReloadOutcome) -> None:
         if outcome.workflow is not None:
@@ -111,9 +126,9 @@ def create_app(
 
     from .langgraph import ROUTERS
     from .mcp_endpoint import mcp_router
-    from .routes import core
+    from .routes import core, incidents
 
-    for router in (core.router, *ROUTERS, mcp_router(ctx)):
+    for router in (core.router, incidents.router, *ROUTERS, mcp_router(ctx)):
         app.include_router(router)
 
     # innermost: CORS (when on) answers preflight OPTIONS before it
@@ -164,7 +179,11 @@ async def _watching(
 
     async def follow(reloader: WorkflowReloader, ready: threading.Event) -> None:
         async for outcome in reloader.awatch(stop, on_ready=lambda _: ready.set()):
-            if outcome.workflow is not None:
+            served = served_versions(ctx)
+            if outcome.workflow is not None and served is not None:
+                # recorded, and served unless it is code an anomaly rolled back from
+                await served.reloaded(reloader, outcome)
+            elif outcome.workflow is not None:
                 ctx.catalog.workflows[reloader.name] = outcome.workflow  # new runs only
             if on_reload is not None:
                 try:
