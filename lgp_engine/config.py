@@ -133,6 +133,18 @@ class RunSettings(_Section):
         description="A running run renews its thread's lease within this time; a process "
         "that died frees its threads when it expires (at once on the same host)",
     )
+    max_retries: int = Field(
+        3,
+        ge=0,
+        le=20,
+        description="A run that fails with a retryable error (a provider's rate_limit, "
+        "unavailable, timeout or stalled, a lost database connection) continues from its "
+        "last checkpoint up to this many times",
+    )
+    retry_backoff_s: float = Field(
+        1.0, ge=0, le=300, description="First retry's delay; doubled each time, with jitter"
+    )
+    retry_backoff_max_s: float = Field(30.0, ge=0, le=3600, description="Longest retry delay")
 
 
 class ServerSettings(_Section):
@@ -247,8 +259,7 @@ class AnomalySettings(_Section):
     )
     alert_webhook: str | None = Field(
         None,
-        description="URL POSTed the incident (webhooks.allowed_hosts and the webhook "
-        "checks apply)",
+        description="URL POSTed the incident (webhooks.allowed_hosts and the webhook checks apply)",
     )
     alert_log: bool = Field(True, description="Say it in the server's log and console")
 

@@ -27,6 +27,7 @@ EventType = Literal[
     "run.completed",
     "run.failed",
     "run.cancelled",
+    "run.retrying",
     "tool.called",
     "tool.result",
     "tool.denied",
@@ -59,6 +60,7 @@ class RunStartedData(TypedDict):
     update: NotRequired[Any]
     as_node: NotRequired[str | None]
     config: NotRequired[dict[str, Any]]  # the caller's run config, when one was given
+    retry: NotRequired[int]  # the attempt this start is (1 = the first retry), after a crash
     version: NotRequired[str]  # the workflow's code version, once recorded (ops.versions)
 
 
@@ -188,6 +190,7 @@ class RunCompletedData(TypedDict):
     output: Any
     duration_ms: float
     usage: NotRequired[UsageTotals]
+    retries: NotRequired[int]  # it recovered after this many retries
 
 
 class RunFailedData(TypedDict):
@@ -205,6 +208,21 @@ class RunFailedData(TypedDict):
     role: NotRequired[str]
     attempts: NotRequired[int]
     usage: NotRequired[UsageTotals]
+
+
+class RunRetryingData(TypedDict):
+    """``run.retrying``: the run failed with a retryable error (a provider's
+    ``rate_limit``, ``unavailable``, ``timeout``, ``stalled``, a lost database
+    connection) and continues from its last checkpoint after ``delay_s``; nodes that
+    finished are not run again. Not terminal."""
+
+    attempt: int  # 1 for the first retry
+    max_retries: int
+    delay_s: float
+    error_type: str
+    message: str
+    node: str | None
+    kind: NotRequired[str]
 
 
 class RunCancelledData(TypedDict):
@@ -403,6 +421,7 @@ EVENT_DATA: dict[str, type] = {
     "run.completed": RunCompletedData,
     "run.failed": RunFailedData,
     "run.cancelled": RunCancelledData,
+    "run.retrying": RunRetryingData,
     "tool.called": ToolCalledData,
     "tool.result": ToolResultData,
     "tool.denied": ToolDeniedData,

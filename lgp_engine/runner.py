@@ -28,11 +28,18 @@ from .backends.leases import Lease, ThreadLeases
 from .checkpointing import CheckpointStore, open_checkpoints
 from .config import Settings
 from .errors import ConflictError, NotFoundError, UsageError
-from .events import RunCancelledData, RunEvent, SubscriptionCost, asks_for_value
+from .events import (
+    RunCancelledData,
+    RunEvent,
+    RunRetryingData,
+    SubscriptionCost,
+    asks_for_value,
+)
 from .executor import Executor, new_run_id, new_thread_id
 from .ids import check_thread_id
 from .jsonable import dumps
 from .loader import LoadedWorkflow, iter_graph_nodes
+from .ops.retries import RetryPolicy, retryable
 from .providers.base import merge_usage
 from .providers.factory import injections
 from .providers.runtime import AgentRuntime, Injection
@@ -125,6 +132,7 @@ class Runner:
         memory: The long-term stores of the project (see :meth:`long_term_store`).
         node_cache: The node cache (entries keyed by the workflow's code).
         leases: The thread leases of the database (default: this process only).
+        retry: Retries of runs that fail with a retryable error (default: 3).
     """
 
     def __init__(
@@ -140,11 +148,14 @@ class Runner:
         memory: MemoryStores | None = None,
         node_cache: NodeCacheDb | None = None,
         leases: ThreadLeases | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.store = store
         self.runs = runs
         #: Who runs on which thread, shared by every process on the database.
         self.leases = leases or ThreadLeases(None)
+        #: Which failed runs continue from their last checkpoint, and when.
+        self.retry = retry or RetryPolicy()
         #: Long-term stores (LangGraph ``BaseStore``) runs get as ``runtime.store``.
         self.memory = memory
         #: The node cache of nodes with a cache policy.
@@ -200,6 +211,7 @@ class Runner:
                     memory=memory,
                     node_cache=node_cache,
                     leases=leases,
+                    retry=RetryPolicy.from_settings(settings),
                 )
             finally:
                 tracing.close(TRACING_FLUSH_S)
@@ -726,39 +738,83 @@ class Runner:
             repository=self.project,
             runtime_version=__version__,
         )
-        seq_start = self.runs.last_seq(record.run_id)
         self.tracing.start_run(traced)
         traced_end = False  # whether the tracers have seen the run's end
-        agen = executor.astream(
-            plan.input,
-            thread_id=plan.thread_id,
-            run_id=record.run_id,
-            context=plan.context,
-            checkpoint_id=checkpoint_id,
-            interrupt_before=plan.interrupt_before,
-            interrupt_after=plan.interrupt_after,
-            seq_start=seq_start,
-            started=plan.started,
-            on_part=plan.on_part,
-            max_cost_usd=plan.max_cost_usd,
-            config=plan.config,
-            on_lc_event=plan.on_lc_event,
-        )
+
+        def attempt(
+            input: Any,  # noqa: A002
+            checkpoint_id: str | None,
+            started: dict[str, Any] | None,
+        ) -> AsyncIterator[RunEvent]:
+            return executor.astream(
+                input,
+                thread_id=plan.thread_id,
+                run_id=record.run_id,
+                context=plan.context,
+                checkpoint_id=checkpoint_id,
+                interrupt_before=plan.interrupt_before,
+                interrupt_after=plan.interrupt_after,
+                seq_start=self.runs.last_seq(record.run_id),
+                started=started,
+                on_part=plan.on_part,
+                max_cost_usd=plan.max_cost_usd,
+                config=plan.config,
+                on_lc_event=plan.on_lc_event,
+            )
+
+        agen = attempt(plan.input, checkpoint_id, plan.started)
+        retries = 0
+        spent: Any = None  # usage of the attempts that failed (UsageTotals)
         try:
-            async for event in agen:
-                if event.is_terminal:
-                    event = self._with_subscription(record, event)
-                    url = self.tracing.finish_run(traced, event)
-                    traced_end = True
-                    if url:
-                        event = dataclasses.replace(event, data={**event.data, "trace_url": url})
-                self.runs.append(event)
-                if not event.is_terminal:
-                    self.tracing.event(traced, event)
-                if event.type in STATUS_FOR_EVENT:
+            while True:
+                retrying: RunEvent | None = None
+                async for event in agen:
+                    if event.type == "run.failed" and self._retry_now(event, retries):
+                        retries += 1
+                        spent = merge_usage(spent, event.data.get("usage"))
+                        retrying = self._retrying(event, retries)
+                        event = retrying
+                    elif event.is_terminal:
+                        event = self._with_subscription(record, event)
+                        event = _with_retries(event, retries, spent, started)
+                        url = self.tracing.finish_run(traced, event)
+                        traced_end = True
+                        if url:
+                            data = {**event.data, "trace_url": url}
+                            event = dataclasses.replace(event, data=data)
+                    self.runs.append(event)
+                    if not event.is_terminal:
+                        self.tracing.event(traced, event)
+                    if event.type in STATUS_FOR_EVENT:
+                        self._finish(record, event, started)
+                    last = event
+                    yield event
+                    if retrying is not None:
+                        break
+                if retrying is None:
+                    break
+                await agen.aclose()  # type: ignore[attr-defined]
+                try:
+                    await asyncio.sleep(retrying.data["delay_s"])
+                except asyncio.CancelledError as exc:
+                    reason = str(exc.args[0]) if exc.args else "cancelled"
+                    event = RunEvent(
+                        record.run_id,
+                        retrying.seq + 1,
+                        "run.cancelled",
+                        plan.thread_id,
+                        RunCancelledData(reason=reason),
+                    )
+                    event = _with_retries(event, retries, spent, started)
+                    self.runs.append(event)
                     self._finish(record, event, started)
-                last = event
-                yield event
+                    self.tracing.finish_run(traced, event)
+                    traced_end = True
+                    last = event
+                    yield event
+                    return
+                # from the thread's newest checkpoint: what finished stays finished
+                agen = attempt(None, None, {"resumed": True, "retry": retries})
         finally:
             await agen.aclose()  # type: ignore[attr-defined]
             if last is None or not last.is_terminal:
@@ -776,6 +832,25 @@ class Runner:
                     self._finish(record, event, started)
                 if not traced_end:
                     self.tracing.finish_run(traced, event)
+
+    def _retry_now(self, failed: RunEvent, retries: int) -> bool:
+        """Whether a failure is retried: retryable, and retries left."""
+        return retries < self.retry.max_retries and retryable(failed.data)
+
+    def _retrying(self, failed: RunEvent, attempt: int) -> RunEvent:
+        """The ``run.retrying`` event that takes a retryable failure's place."""
+        d = failed.data
+        data = RunRetryingData(
+            attempt=attempt,
+            max_retries=self.retry.max_retries,
+            delay_s=self.retry.delay(attempt),
+            error_type=str(d.get("error_type")),
+            message=str(d.get("message")),
+            node=d.get("node"),
+        )
+        if d.get("kind"):
+            data["kind"] = d["kind"]
+        return RunEvent(failed.run_id, failed.seq, "run.retrying", failed.thread_id, data)
 
     def _with_subscription(self, record: RunRecord, event: RunEvent) -> RunEvent:
         """The run's end with what it cost under a fixed subscription, when its agent
@@ -883,6 +958,20 @@ def _versioned(meta: dict[str, Any] | None, workflow: LoadedWorkflow) -> dict[st
     if not workflow.version:
         return meta
     return {**(meta or {}), "version": workflow.version}
+
+
+def _with_retries(event: RunEvent, retries: int, spent: Any, started: float) -> RunEvent:
+    """A run's end after retries: what every attempt used, the whole run's duration,
+    and (completed) how many retries it took to recover."""
+    if not retries:
+        return event
+    data = dict(event.data)
+    if spent:
+        data["usage"] = merge_usage(spent, data.get("usage"))
+    data["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+    if event.type == "run.completed":
+        data["retries"] = retries
+    return dataclasses.replace(event, data=data)
 
 
 def _describe_input(value: Any) -> Any:

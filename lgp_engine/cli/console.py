@@ -245,7 +245,9 @@ class RunPrinter:
     def _event(self, e: RunEvent) -> None:
         d = e.data
         where = "/".join([*d.get("path", []), e.node or ""]) if d.get("path") else e.node
-        if e.type == "run.started":
+        if e.type == "run.started" and d.get("retry"):
+            self.line(f"Resuming from checkpoint: {e.thread_id}")
+        elif e.type == "run.started":
             self.line(f"Thread: {e.thread_id}")
             self.line(f"Run: {e.run_id}")
             if d.get("resumed"):
@@ -301,7 +303,16 @@ class RunPrinter:
             self.line(f"  … {e.node}: {short(d.get('content'), 160)}")
         elif e.type == "checkpoint" and self.verbose and not d.get("path"):
             self.line(f"  ◆ checkpoint step {d.get('step')} {d.get('checkpoint_id')}")
+        elif e.type == "run.retrying":
+            message = str(d.get("message") or "").strip().split("\n", 1)[0]
+            self.line(f"❌ Workflow crashed: {d.get('error_type')}: {message}")
+            self.line(
+                f"Restarting... (attempt {d.get('attempt')}/{d.get('max_retries')}) "
+                f"in {d.get('delay_s', 0):.1f}s"
+            )
         elif e.type == "run.completed":
+            if d.get("retries"):
+                self.line(f"✅ Workflow recovered (after {d['retries']} retries)")
             self.line(f"✅ Complete ({d.get('duration_ms', 0) / 1000:.2f}s)")
             self.usage(d.get("usage"))
             print(f"Result: {short(d.get('output'), 100_000)}", file=self.out, flush=True)

@@ -16,10 +16,15 @@ from tests.workflows import copy_workflows
 
 def write_config(project: Path, env: str, **sections: Any) -> Path:
     """Write ``config/<env>.yaml`` of ``project`` (the sections given, over a SQLite
-    store in the project)."""
+    store in the project). A failed call ends its run here: the runner's own retries
+    of a run (tests/ops/test_retries.py) are off unless a test turns them on."""
     path = project / "config" / f"{env}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {"checkpointer": {"backend": "sqlite", "path": ".lgp/checkpoints.db"}, **sections}
+    body = {
+        "checkpointer": {"backend": "sqlite", "path": ".lgp/checkpoints.db"},
+        "runs": {"max_retries": 0},
+        **sections,
+    }
     path.write_text(yaml.safe_dump(body, sort_keys=False), encoding="utf-8")
     return path
 
