@@ -13,7 +13,7 @@ import sys
 import click
 
 from .._version import __version__
-from . import agents, cache, cost, deploy, inspection, logs, run, serve, templates
+from . import agents, cache, cost, deploy, incidents, inspection, logs, run, serve, templates
 from .common import fail, parse_json_option
 
 
@@ -41,13 +41,14 @@ def cli() -> None:
     Serve over HTTP (LangGraph SDK compatible):
       lgp serve [WORKFLOW|DIR|langgraph.json] --port 8123
       lgp deploy WORKFLOW --target docker|compose|k8s [--apply]
+      lgp incidents / lgp incidents show ID  # anomalies the server detected, rollbacks
 
     Config comes from config/<env>.yaml (see --env); state lives in the
     checkpointer it names (SQLite in .lgp/ by default).
     """
 
 
-for module in (run, inspection, cost, agents, logs, cache, templates, serve, deploy):
+for module in (run, inspection, cost, agents, logs, cache, templates, serve, deploy, incidents):
     for command in module.COMMANDS:
         cli.add_command(command)
 

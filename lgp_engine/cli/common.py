@@ -54,6 +54,7 @@ _HINTS = {
     "unknown_agent_target": "`lgp agents list` lists sessions, `lgp runs` runs",
     "ambiguous_agent_target": "`lgp agents list` lists sessions, `lgp runs` runs",
     "no_agent_sessions": "they appear once a workflow with a Claude Code node has run",
+    "unknown_incident": "`lgp incidents` lists them",
 }
 
 

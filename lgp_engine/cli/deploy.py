@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -143,6 +143,7 @@ def deploy(
             + f", PodDisruptionBudget; Secret {plan.secret_name})"
         )
 
+    _record_version(settings, loaded)
     if no_health_check:
         _line("Health check: skipped (--no-health-check)")
     else:
@@ -176,6 +177,24 @@ def deploy(
     _line(f"Applying with {tool}: {by_hand}")
     deploy_run.run_apply(commands, cwd=project)
     _ok("Applied")
+
+
+def _record_version(settings: Any, loaded: Any) -> None:
+    """Record the deployed code as a version of the workflow (what an anomaly
+    rollback goes back to); a database that cannot be reached is a warning."""
+    from ..errors import LGPError
+    from ..ops.versions import VersionStore
+
+    try:
+        store = VersionStore.open(settings)
+        try:
+            version = store.record(loaded, "deploy")
+        finally:
+            store.close()
+    except LGPError as exc:
+        _warn(f"Version not recorded: {exc}")
+        return
+    _ok(f"Version {version.version} of {loaded.name} recorded (a rollback can go back to it)")
 
 
 def _line(text: str) -> None:

@@ -15,6 +15,7 @@ from .common import common_options, handle_errors, setup
 from .console import PREFIX
 
 if TYPE_CHECKING:
+    from ..events import AnomalyEvent
     from ..reload import ReloadOutcome
     from ..server.auth import ServerAuth
 
@@ -88,6 +89,10 @@ def serve(
     config reloads it for new runs (a broken save is reported and the previous
     version keeps serving); runs already in flight finish on their own code.
 
+    With anomaly.enabled in the config, each workflow version's error rate is
+    watched; a version whose runs fail too often is rolled back to the previous
+    good one (the file is left alone) and the incident recorded (`lgp incidents`).
+
     Stops cleanly on Ctrl+C or SIGTERM: runs in flight are cancelled and
     recorded as cancelled (resume them later).
     """
@@ -124,6 +129,7 @@ def serve(
         target,
         reload=reload,  # loads the workflows: errors here
         on_reload=_reload_reporter() if reload else None,
+        on_anomaly=_anomaly_reporter,
     )
     names = app.state.ctx.catalog.names()
     click.echo(f"{PREFIX} Workflows: {', '.join(names)}")
@@ -131,6 +137,14 @@ def serve(
         click.echo(f"{PREFIX} ⚠ Skipped {name}: {reason}", err=True)
     if reload:
         click.echo(f"{PREFIX} Hot reload: ON (new runs get the new code)")
+    anomaly = settings.anomaly
+    if anomaly.enabled:
+        action = "rollback" if anomaly.rollback else "alert only"
+        click.echo(
+            f"{PREFIX} Anomaly detection: ON (error rate > {anomaly.threshold * 100:g}% over "
+            f"{anomaly.window_s:g}s, at least {anomaly.min_runs} runs: {action}; "
+            "`lgp incidents` lists incidents)"
+        )
     sock = serving.bind(host, port)
     url = f"http://{serving.display_host(host)}:{sock.getsockname()[1]}"
     _print_auth(auth, url)
@@ -210,6 +224,12 @@ def _reload_reporter() -> Callable[[ReloadOutcome], None]:
             printer.line(f"Serving the new {outcome.workflow_name} to new runs")
 
     return report
+
+
+def _anomaly_reporter(event: AnomalyEvent) -> None:
+    """Prints what the anomaly detector does in the ``[lgp]`` style."""
+    click.echo(f"{PREFIX} {event.line}")
+    sys.stdout.flush()
 
 
 COMMANDS = [serve]
