@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 from .providers.settings import (
@@ -262,6 +270,11 @@ class AnomalySettings(_Section):
         description="URL POSTed the incident (webhooks.allowed_hosts and the webhook checks apply)",
     )
     alert_log: bool = Field(True, description="Say it in the server's log and console")
+
+    @field_validator("alert_webhook")
+    @classmethod
+    def _unset_is_none(cls, value: str | None) -> str | None:
+        return value or None  # ${LGP_ALERT_WEBHOOK:-} left unset
 
 
 TracerName = Literal["console", "jsonl", "langfuse"]

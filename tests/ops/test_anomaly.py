@@ -319,8 +319,10 @@ class Harness:
             self.versions,
             self.incidents,
             self.serving,
+            alert=self._alert,
             clock=self.clock,
         )
+        self.alerts: list[dict[str, Any]] = []
         self.events: list[AnomalyEvent] = []
         self.monitor.subscribe(self.events.append)
         self.count = 0
@@ -351,8 +353,15 @@ class Harness:
             end: EventType = "run.failed" if outcome == "x" else "run.completed"
             self.monitor.observe(RunEvent(run, 2, end, "t", data, ts=self.clock.now))
 
+    async def _alert(self, body: dict[str, Any]) -> None:
+        self.alerts.append(body)
+
     def check(self) -> None:
-        asyncio.run(self.monitor.check())
+        async def once() -> None:
+            await self.monitor.check()
+            await self.monitor.close()  # the alerts sent in the background
+
+        asyncio.run(once())
 
     @property
     def lines(self) -> list[str]:
@@ -395,6 +404,9 @@ def test_a_version_failing_half_its_runs_is_rolled_back_and_watched(tmp_path: Pa
     ]
     assert any("--restore" in n for n in incident.notes)
     assert h.versions.bad("wf")["v2"].replaced_by == "v1"
+    (alert,) = h.alerts  # the incident, once logged
+    assert alert["incident"]["id"] == incident.id
+    assert alert["incident"]["status"] == "rolled_back"
 
     h.runs("v1", ".....")
     h.check()
@@ -405,6 +417,7 @@ def test_a_version_failing_half_its_runs_is_rolled_back_and_watched(tmp_path: Pa
     assert done.status == "resolved"
     assert done.metrics["error_rate_after"] == 0.0 and done.metrics["runs_after"] == 6
     assert h.lines[-1] == f"Incident {incident.id} resolved: error_rate = 0.0% over 6 runs"
+    assert [a["incident"]["status"] for a in h.alerts] == ["rolled_back", "resolved"]
     h.runs("v1", "......")
     h.check()
     assert len(h.incidents.list_incidents()) == 1  # nothing more happens
@@ -489,6 +502,48 @@ def test_another_process_s_rollback_is_followed(tmp_path: Path) -> None:
     assert h.incidents.get(incident.id).timeline[-1].event == "rollback_followed"
 
 
+# --------------------------------------------------------------------------- config
+
+
+def test_the_shipped_server_configs_watch_and_the_settings_are_checked(tmp_path: Path) -> None:
+    from lgp_engine.config import load_settings
+    from lgp_engine.errors import ConfigError
+    from lgp_engine.server.app import create_app
+    from tests.conftest import REPO
+
+    for env in ("hosted", "production"):
+        anomaly = load_settings(env, project_dir=REPO).anomaly
+        assert anomaly.enabled and anomaly.rollback and anomaly.check_interval_s <= 60
+        assert anomaly.alert_webhook is None  # ${LGP_ALERT_WEBHOOK:-} unset
+    assert not Settings().anomaly.enabled  # the workbench's own runs: off unless asked
+
+    (tmp_path / "config").mkdir()
+    hosted = tmp_path / "config" / "hosted.yaml"
+    hosted.write_text("anomaly:\n  check_interval_s: 120\n")
+    with pytest.raises(ConfigError, match=r"hosted.yaml:2: anomaly.check_interval_s"):
+        load_settings("hosted", project_dir=tmp_path)
+    hosted.write_text("anomaly:\n  threshold: 1.5\n")
+    with pytest.raises(ConfigError, match=r"anomaly\.threshold"):
+        load_settings("hosted", project_dir=tmp_path)
+
+    # the alert webhook obeys the run webhooks' rules, before the server starts
+    hosted.write_text("anomaly:\n  alert_webhook: http://127.0.0.1:9/alerts\n")
+    settings = load_settings("hosted", project_dir=tmp_path)
+    with pytest.raises(ConfigError, match=r"anomaly.alert_webhook: .*loopback or private"):
+        create_app(settings, catalog=_empty_catalog())
+    hosted.write_text(
+        "anomaly:\n  alert_webhook: http://127.0.0.1:9/alerts\n"
+        'webhooks:\n  allowed_hosts: ["127.0.0.1"]\n'
+    )
+    create_app(load_settings("hosted", project_dir=tmp_path), catalog=_empty_catalog())
+
+
+def _empty_catalog() -> Any:
+    from lgp_engine.server.catalog import Catalog
+
+    return Catalog()
+
+
 # --------------------------------------------------------------------------- end to end
 
 HOSTED = """\
@@ -504,15 +559,52 @@ anomaly:
   threshold: 0.10
   min_runs: 6
   check_interval_s: 1
+  alert_webhook: {alert_url}
+webhooks:
+  allowed_hosts: ["127.0.0.1"]
 """
+
+
+class AlertReceiver:
+    """An HTTP endpoint on this machine that keeps the JSON bodies POSTed to it."""
+
+    def __init__(self) -> None:
+        import http.server
+        import json
+
+        received: list[dict[str, Any]] = []
+        self.received = received
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                size = int(self.headers.get("Content-Length") or 0)
+                received.append(json.loads(self.rfile.read(size)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/alerts"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> AlertReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def test_a_reload_that_fails_half_the_runs_is_rolled_back(tmp_path: Path) -> None:
     project = copy_project(tmp_path / "project")
-    (project / "config" / "hosted.yaml").write_text(HOSTED)
+    receiver = AlertReceiver()
+    (project / "config" / "hosted.yaml").write_text(HOSTED.format(alert_url=receiver.url))
     path = project / "workflows" / "flaky.py"
     path.write_text(flow(GOOD))
-    with ServerProcess(project, "workflows/flaky.py", "--reload") as server:
+    with receiver, ServerProcess(project, "workflows/flaky.py", "--reload") as server:
         assert any("Anomaly detection: ON" in line for line in server.output)
         with server.client() as http:
 
@@ -565,6 +657,10 @@ def test_a_reload_that_fails_half_the_runs_is_rolled_back(tmp_path: Path) -> Non
             assert incident["metrics"]["error_rate_after"] == 0.0
             assert incident["metrics"]["detect_s"] < 60
             assert incident["files"] == ["workflows/flaky.py"]
+            # the alert webhook got the incident when it was logged and when it resolved
+            wait_until(lambda: len(receiver.received) >= 2, TIMEOUT, "the alerts")
+            sent = [(a["incident"]["id"], a["incident"]["status"]) for a in receiver.received]
+            assert sent == [(incident["id"], "rolled_back"), (incident["id"], "resolved")]
             events = [e["event"] for e in incident["timeline"]]
             assert events[-3:] == ["rollback_started", "rollback_completed", "recovered"]
             one = http.get(f"/incidents/{incident['id']}")
