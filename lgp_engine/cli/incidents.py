@@ -210,7 +210,8 @@ def _rates(m: dict[str, Any]) -> str:
 def _metrics(m: dict[str, Any]) -> str:
     parts = [
         f"error_rate = {percent(m.get('error_rate'), 1)} ({m.get('failures')} of "
-        f"{m.get('runs')} runs in {m.get('window_s')}s; threshold {percent(m.get('threshold'))}, "
+        f"{m.get('runs')} runs in {_num(m.get('window_s'))}s; threshold "
+        f"{percent(m.get('threshold'))}, "
         f"min {m.get('min_runs')} runs)"
     ]
     if m.get("detect_s") is not None:
@@ -224,6 +225,10 @@ def _metrics(m: dict[str, Any]) -> str:
     if m.get("rollback_s") is not None:
         parts.append(f"rollback took {m['rollback_s']}s")
     return "; ".join(parts)
+
+
+def _num(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, int | float) else str(value)
 
 
 def _when(ts: float, *, ms: bool = False) -> str:

@@ -483,7 +483,8 @@ class AnomalyMonitor:
             incident.id,
             {**data, "restored": previous.version, "rollback_s": metrics["rollback_s"]},
         )
-        files = ", ".join(incident.files) or "its file"
+        files = ", ".join(incident.files) or f"the files of {workflow}"
+        holds = "holds" if len(incident.files) == 1 else "hold"
         done = await asyncio.to_thread(
             self.incidents.update,
             incident.id,
@@ -499,7 +500,7 @@ class AnomalyMonitor:
                 ),
             ],
             notes=[
-                f"{files} still hold(s) version {bad}, the one rolled back from: the "
+                f"{files} still {holds} version {bad}, the one rolled back from: the "
                 f"server serves {previous.version} from its recorded snapshot and keeps "
                 "doing so when the same code is reloaded; a save with other content is "
                 "served again (and watched).",

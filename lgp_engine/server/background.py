@@ -14,12 +14,16 @@ import asyncio
 import contextlib
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ..config import Settings
 from ..errors import ConfigError, LGPError
 from .catalog import Catalog
 from .serving import display_host
+
+if TYPE_CHECKING:
+    from ..events import AnomalyEvent
 
 STARTUP_TIMEOUT_S = 15.0
 
@@ -32,6 +36,9 @@ class BackgroundServer:
             unless given here).
         catalog: The workflows to serve (by default the project's registered ones).
         host, port: Where to listen (``port=0`` picks a free one).
+        on_anomaly: Hears what the anomaly detector does (``anomaly.enabled``), on the
+            server's thread: a UI hands it over to its own (Textual's
+            ``call_from_thread``) and shows :attr:`AnomalyEvent.line`.
     """
 
     def __init__(
@@ -41,8 +48,10 @@ class BackgroundServer:
         *,
         host: str | None = None,
         port: int | None = None,
+        on_anomaly: Callable[[AnomalyEvent], None] | None = None,
     ) -> None:
         self.settings = settings
+        self.on_anomaly = on_anomaly
         self.catalog = catalog
         self.host = host or settings.server.host
         self.port = settings.server.port if port is None else port
@@ -100,7 +109,7 @@ class BackgroundServer:
 
         auth = resolve_auth(self.settings, self.host)
         self.generated_key = auth.generated_key
-        app = create_app(auth.settings, catalog=self.catalog)
+        app = create_app(auth.settings, catalog=self.catalog, on_anomaly=self.on_anomaly)
         sock = bind(self.host, self.port)  # ConfigError on a port in use, before any thread
         self.port = sock.getsockname()[1]
         self._metrics = app.state.ctx.metrics
