@@ -71,7 +71,15 @@ from .errors import (
     UsageError,
     WorkflowLoadError,
 )
-from .events import EVENT_TYPES, RELOAD_EVENT_TYPES, ReloadEvent, RunEvent, asks_for_value
+from .events import (
+    ANOMALY_EVENT_TYPES,
+    EVENT_TYPES,
+    RELOAD_EVENT_TYPES,
+    AnomalyEvent,
+    ReloadEvent,
+    RunEvent,
+    asks_for_value,
+)
 from .executor import Executor, RunResult, collect, new_thread_id
 from .jsonable import dumps, to_jsonable
 from .loader import (
@@ -81,6 +89,8 @@ from .loader import (
     resolve_in_project,
     resolve_target,
 )
+from .ops.incidents import Incident, IncidentStore
+from .ops.versions import VersionStore, WorkflowVersion
 from .providers.base import ERROR_KINDS, LLMProvider, ProviderError, Usage
 from .providers.claude_code import ClaudeCodeNode, create_claude_code_node
 from .providers.factory import AgentNode, create_agent_node
@@ -143,6 +153,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "AGENT_EVENT_TYPES",
+    "ANOMALY_EVENT_TYPES",
     "ERROR_KINDS",
     "EVENT_TYPES",
     "IN_FLIGHT",
@@ -164,6 +175,7 @@ __all__ = [
     "AgentTimelineEntry",
     "AgentToolReport",
     "AgentToolStat",
+    "AnomalyEvent",
     "AssistantRecord",
     "AssistantStore",
     "AssistantVersion",
@@ -178,6 +190,8 @@ __all__ = [
     "CreatedWorkflow",
     "Executor",
     "HistoryNode",
+    "Incident",
+    "IncidentStore",
     "Injection",
     "LGPError",
     "LLMProvider",
@@ -205,10 +219,12 @@ __all__ = [
     "Tracing",
     "Usage",
     "UsageError",
+    "VersionStore",
     "WorkflowLoadError",
     "WorkflowRegistry",
     "WorkflowReloader",
     "WorkflowSource",
+    "WorkflowVersion",
     "__version__",
     "agent_errors",
     "agent_metrics",
