@@ -15,6 +15,7 @@ import click
 from .._version import __version__
 from . import agents, cache, cost, deploy, incidents, inspection, logs, run, serve, templates
 from .common import fail, parse_json_option
+from .crons import COMMANDS as CRON_COMMANDS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -41,6 +42,7 @@ def cli() -> None:
     Serve over HTTP (LangGraph SDK compatible):
       lgp serve [WORKFLOW|DIR|langgraph.json] --port 8123
       lgp deploy WORKFLOW --target docker|compose|k8s [--apply]
+      lgp crons                              # scheduled runs (client.crons): next and last tick
       lgp incidents / lgp incidents show ID  # anomalies the server detected, rollbacks
 
     Config comes from config/<env>.yaml (see --env); state lives in the
@@ -51,6 +53,8 @@ def cli() -> None:
 for module in (run, inspection, cost, agents, logs, cache, templates, serve, deploy, incidents):
     for command in module.COMMANDS:
         cli.add_command(command)
+for command in CRON_COMMANDS:
+    cli.add_command(command)
 
 
 def main() -> None:
