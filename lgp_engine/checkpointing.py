@@ -2,19 +2,28 @@
 
 :func:`open_checkpoints` / :func:`open_async_checkpoints` are context managers
 giving a :class:`CheckpointStore`: the LangGraph saver the executor writes to, plus
-listings of threads and of a thread's checkpoints that read the SQLite tables
-directly (paged, without deserializing states). LangGraph has no list-threads API.
+listings of threads and of a thread's checkpoints that read the tables directly
+(paged, without deserializing states). LangGraph has no list-threads API.
+
+Backends: ``sqlite`` (a file, WAL mode), ``memory`` and ``postgres`` (LangGraph's
+``PostgresSaver`` over a connection pool; tables ``checkpoints``, ``checkpoint_blobs``
+and ``checkpoint_writes``, metadata in JSONB). Listings run the same SQL on SQLite and
+PostgreSQL where the two schemas agree (written with ``?`` placeholders, which become
+``%s`` on PostgreSQL) and their own statements where they differ.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
+import functools
 import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,19 +93,38 @@ def checkpoint_time(checkpoint_id: str) -> dt.datetime | None:
 
 
 class CheckpointStore:
-    """A LangGraph saver plus listings of what it holds."""
+    """A LangGraph saver plus listings of what it holds.
 
-    def __init__(self, saver: Any, backend: str, db_path: Path | None) -> None:
+    ``backend`` is ``sqlite`` (``db_path`` the file), ``memory`` or ``postgres``
+    (``dsn`` its URL, which may hold a password: show :attr:`location` instead).
+    """
+
+    def __init__(
+        self,
+        saver: Any,
+        backend: str,
+        db_path: Path | None,
+        *,
+        dsn: str | None = None,
+        pool: Any = None,
+    ) -> None:
         self.saver = saver
         self.backend = backend
         self.db_path = db_path
+        #: The PostgreSQL URL (backend ``postgres``); never log it.
+        self.dsn = dsn
+        self._pool = pool  # PostgreSQL connections (owned by open_checkpoints)
         self._read_lock = threading.Lock()
         self._read_conn: sqlite3.Connection | None = None
         self._reader: Any = None
 
     @property
     def location(self) -> str:
-        """Where checkpoints live, for status lines."""
+        """Where checkpoints live, for status lines (never a password)."""
+        if self.backend == "postgres":
+            from .backends.postgres import display_dsn
+
+            return display_dsn(self.dsn or "")
         return str(self.db_path) if self.db_path else "memory"
 
     # -- listings ---------------------------------------------------------------
@@ -180,6 +208,15 @@ class CheckpointStore:
                 )
                 for t in self.saver.list(config)
             ]
+        elif self.backend == "postgres":  # only the run id of each (not all its metadata)
+            rows = [
+                (cid, parent, {"lgp_run_id": run})
+                for cid, parent, run in self._query(
+                    "SELECT checkpoint_id, parent_checkpoint_id, metadata ->> 'lgp_run_id' "
+                    "FROM checkpoints WHERE thread_id = ? AND checkpoint_ns = ''",
+                    (thread_id,),
+                )
+            ]
         else:
             rows = self._query(
                 "SELECT checkpoint_id, parent_checkpoint_id, metadata FROM checkpoints "
@@ -226,11 +263,12 @@ class CheckpointStore:
             if self.backend == "memory":
                 ids = [c.checkpoint_id for c in self._memory_history(thread_id, "")]
             else:
+                contains = "strpos" if self.backend == "postgres" else "instr"
                 ids = [
                     r[0]
                     for r in self._query(
                         "SELECT checkpoint_id FROM checkpoints WHERE thread_id = ? AND "
-                        "checkpoint_ns = '' AND instr(checkpoint_id, ?) > 0",
+                        f"checkpoint_ns = '' AND {contains}(checkpoint_id, ?) > 0",
                         (thread_id, token),
                     )
                 ]
@@ -267,6 +305,8 @@ class CheckpointStore:
         """A saver to read checkpoints with (read-only when the store is)."""
         if self.saver is not None:
             return self.saver
+        if self._reader is None and self.backend == "postgres":
+            self._reader = _postgres_checkpointer_class()(self._pool)  # no setup: reads only
         if self._reader is None:
             from langgraph.checkpoint.sqlite import SqliteSaver
 
@@ -321,6 +361,8 @@ class CheckpointStore:
             return {}
         if self.backend == "memory":
             return _memory_heads(self.saver, thread_ids)
+        if self.backend == "postgres":
+            return self._postgres_heads(list(dict.fromkeys(thread_ids)))
         serde = self.reader().serde
         heads: dict[str, Head] = {}
         writes: dict[str, list[tuple[Any, ...]]] = {}
@@ -368,6 +410,46 @@ class CheckpointStore:
                 )
         return heads
 
+    def _postgres_heads(self, thread_ids: list[str]) -> dict[str, Head]:
+        """:meth:`heads` on PostgreSQL: the newest root checkpoint of every thread with
+        its blobs and pending writes, in one query (LangGraph's own ``SELECT``)."""
+        saver = self.reader()
+        newest = (
+            "SELECT thread_id, '', MAX(checkpoint_id) FROM checkpoints "
+            "WHERE checkpoint_ns = '' AND thread_id = ANY(%s) GROUP BY thread_id"
+        )
+        sql = f"{saver.SELECT_SQL} WHERE (thread_id, checkpoint_ns, checkpoint_id) IN ({newest})"
+        rows = self._pg_rows(lambda cur: cur.execute(sql, (thread_ids,)).fetchall(), saver)
+        heads: dict[str, Head] = {}
+        for row in rows:
+            raw = sorted(row["pending_writes"] or (), key=lambda w: (w[0], int(w[5])))
+            paths = [w[4].decode() if w[4] else "" for w in raw]
+            tup = saver._load_checkpoint_tuple(row)
+            checkpoint = tup.checkpoint
+            sends = [
+                getattr(s, "node", "?")
+                for s in (checkpoint.get("channel_values") or {}).get("__pregel_tasks") or ()
+            ]
+            ran: list[str] = []
+            for path in paths:
+                name = _task_name(path)
+                if path.startswith("~__pregel_push"):
+                    with contextlib.suppress(IndexError, ValueError):
+                        name = sends[int(path.split(",")[1])]
+                if name and name != "?" and name not in ran:
+                    ran.append(name)
+            packed = _Blob(list(checkpoint.get("updated_channels") or []), sends)
+            heads[row["thread_id"]] = Head(
+                thread_id=row["thread_id"],
+                checkpoint_id=row["checkpoint_id"],
+                parent_id=row["parent_checkpoint_id"],
+                checkpoint=checkpoint,
+                metadata=dict(tup.metadata or {}),
+                pending_writes=list(tup.pending_writes or ()),
+                next=tuple(ran) or _pending_nodes(packed),
+            )
+        return heads
+
     # -- copies and deletions ---------------------------------------------------
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         """Copy every checkpoint and pending write of a thread (all namespaces) under
@@ -377,22 +459,43 @@ class CheckpointStore:
         else:
             self.saver.copy_thread(source_thread_id, target_thread_id)
 
-    def delete_runs(self, run_ids: list[str]) -> None:
+    def delete_runs(self, run_ids: list[str], *, thread_id: str | None = None) -> None:
         """Delete the checkpoints written by these runs (and their pending writes), so
         the thread's state is what it was before them. A run is known by the
-        ``lgp_run_id`` the executor puts in its checkpoints' metadata."""
+        ``lgp_run_id`` the executor puts in its checkpoints' metadata; ``thread_id``
+        (the runs' thread, when the caller knows it) keeps the search to that thread."""
         if not run_ids:
             return
         if self.backend == "memory":
             _memory_delete_runs(self.saver, set(run_ids))
         else:
-            self.saver.delete_for_runs(run_ids)
+            self.saver.delete_for_runs(run_ids, thread_id=thread_id)
 
-    # -- sqlite helpers ---------------------------------------------------------
+    # -- sql helpers ------------------------------------------------------------
     def _query(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = []
         self._scan(sql, params, rows.extend, fetch_all=True)
         return rows
+
+    def _pg_rows(self, fetch: Callable[[Any], Any], saver: Any = None) -> Any:
+        """``fetch(cursor)`` on a pooled PostgreSQL connection (a cursor of tuples, or
+        of dicts through ``saver``'s own); a missing table reads as no rows, any other
+        database error is a :class:`CheckpointError` naming the server."""
+        import psycopg
+        from psycopg.rows import tuple_row
+
+        from .backends.postgres import first_line
+
+        try:
+            if saver is not None:
+                with saver._cursor() as cur:
+                    return fetch(cur)
+            with self._pool.connection() as conn, conn.cursor(row_factory=tuple_row) as cur:
+                return fetch(cur)
+        except psycopg.errors.UndefinedTable:
+            return []
+        except psycopg.Error as exc:
+            raise CheckpointError(f"{self.location}: {first_line(exc)}") from None
 
     def _scan(
         self,
@@ -405,6 +508,18 @@ class CheckpointStore:
         """Run ``sql`` on the read-only connection and hand ``each`` every row (or, with
         ``fetch_all``, the list of all rows at once). Rows one at a time keep big
         checkpoint blobs from being held all together."""
+        if self.backend == "postgres":
+
+            def fetch(cur: Any) -> None:
+                cur.execute(sql.replace("?", "%s"), params)
+                if fetch_all:
+                    each(cur.fetchall())
+                else:
+                    for row in cur:
+                        each(row)
+
+            self._pg_rows(fetch)
+            return
         assert self.db_path is not None
         with self._read_lock:
             if self._read_conn is None:
@@ -435,19 +550,28 @@ class CheckpointStore:
         if not ids:
             return {}
         rows: list[tuple[Any, ...]] = []
-        for chunk in _chunks(sorted(ids)):
+        if self.backend == "postgres":
+            rows = self._query(
+                "SELECT DISTINCT checkpoint_id, task_path, task_id FROM checkpoint_writes "
+                "WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id = ANY(?)",
+                (thread_id, ns, sorted(ids)),
+            )
+        for chunk in _chunks(sorted(ids)) if self.backend != "postgres" else ():
             marks = ",".join("?" * len(chunk))
             rows += self._query(
                 f"SELECT DISTINCT checkpoint_id, task_path, task_id FROM writes "
                 f"WHERE thread_id = ? AND checkpoint_ns = ? AND checkpoint_id IN ({marks})",
                 (thread_id, ns, *chunk),
             )
+        rows.sort(key=lambda r: (r[0], r[2], r[1] or ""))  # SQLite's key order, on both
+        # a Send packet's path holds its index in the checkpoint's task list: the
+        # checkpoints with packets are read together
+        sent = [r[0] for r in rows if r[1] and r[1].startswith("~__pregel_push")]
+        self._load_blobs(thread_id, ns, sent, blobs)
         found: dict[str, list[str]] = {}
         for cid, task_path, _task_id in rows:
             name = _task_name(task_path)
             if task_path and task_path.startswith("~__pregel_push"):
-                # a Send packet: the path holds its index in the checkpoint's task list
-                self._load_blobs(thread_id, ns, [cid], blobs)
                 blob = blobs.get(cid)
                 try:
                     name = (blob.sends if blob else [])[int(task_path.split(",")[1])]
@@ -464,6 +588,10 @@ class CheckpointStore:
         missing = [i for i in dict.fromkeys(ids) if i not in blobs]
         for cid in missing:
             blobs[cid] = None  # no row, or not msgpack: nothing pending is known
+        if self.backend == "postgres":
+            if missing:
+                self._pg_load_blobs(thread_id, ns, missing, blobs)
+            return
 
         def keep(row: tuple[Any, ...]) -> None:
             cid, kind, blob = row
@@ -477,6 +605,34 @@ class CheckpointStore:
                 (thread_id, ns, *chunk),
                 keep,
             )
+
+    def _pg_load_blobs(
+        self, thread_id: str, ns: str, ids: list[str], blobs: dict[str, _Blob | None]
+    ) -> None:
+        """:meth:`_load_blobs` on PostgreSQL: a checkpoint's updated channels are in its
+        JSONB; its Send packets (when it has new ones) in the ``__pregel_tasks`` blob."""
+
+        def keep(row: tuple[Any, ...]) -> None:
+            cid, updated, kind, tasks = row
+            packets: list[Any] = []
+            if tasks is not None and kind == "msgpack":
+                try:
+                    packets = list(_unpack(tasks) or ())
+                except Exception:  # noqa: BLE001 - a listing never fails on one odd blob
+                    packets = []
+            blobs[cid] = _Blob.of(updated, packets)
+
+        self._scan(
+            "SELECT c.checkpoint_id, c.checkpoint -> 'updated_channels', b.type, b.blob "
+            "FROM checkpoints c LEFT JOIN checkpoint_blobs b "
+            "ON c.checkpoint -> 'updated_channels' @> '[\"__pregel_tasks\"]' "
+            "AND b.thread_id = c.thread_id AND b.checkpoint_ns = c.checkpoint_ns "
+            "AND b.channel = '__pregel_tasks' "
+            "AND b.version = c.checkpoint -> 'channel_versions' ->> '__pregel_tasks' "
+            "WHERE c.thread_id = %s AND c.checkpoint_ns = %s AND c.checkpoint_id = ANY(%s)",
+            (thread_id, ns, ids),
+            keep,
+        )
 
     # -- memory helpers ---------------------------------------------------------
     def _memory_threads(self) -> list[ThreadInfo]:
@@ -525,6 +681,9 @@ class CheckpointStore:
         return out
 
     def close(self) -> None:
+        if self.backend == "postgres":
+            self._reader = None  # over the pool, which open_checkpoints closes
+            return
         with self._read_lock:
             if self._read_conn is not None:
                 self._read_conn.close()
@@ -623,15 +782,22 @@ class _Blob:
             return None
         if not isinstance(raw, dict):
             return None
+        return cls.of(
+            raw.get("updated_channels"), (raw.get("channel_values") or {}).get("__pregel_tasks")
+        )
+
+    @classmethod
+    def of(cls, updated: Any, packets: Any) -> _Blob:
+        """From a checkpoint's updated channels and its packed Send packets."""
         sends = []
-        for item in (raw.get("channel_values") or {}).get("__pregel_tasks") or []:
+        for item in packets if isinstance(packets, list | tuple) else ():
             try:
                 _module, name, args = _unpack(item[2])
             except Exception:  # noqa: BLE001
                 sends.append("?")
                 continue
             sends.append(args[0] if name == "Send" and args else "?")
-        return cls(raw.get("updated_channels") or [], sends)
+        return cls(list(updated) if isinstance(updated, list) else [], sends)
 
 
 def _pending_nodes(blob: _Blob | None) -> tuple[str, ...]:
@@ -666,6 +832,8 @@ def _update_writers(meta: dict[str, Any]) -> list[str]:
 
 
 def _json_meta(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, dict):  # PostgreSQL's JSONB, decoded by psycopg
+        return raw
     if raw is None:
         return {}
     try:
@@ -761,31 +929,272 @@ def _sqlite_checkpointer_class() -> type:
                     (str(target_thread_id), str(source_thread_id)),
                 )
 
-        def delete_for_runs(self, run_ids: Any) -> None:
+        def delete_for_runs(self, run_ids: Any, thread_id: str | None = None) -> None:
             """Delete the checkpoints the runs wrote (``lgp_run_id`` in their metadata)
-            and the writes pending on them."""
+            and the writes pending on them (on ``thread_id`` only, when given)."""
             ids = [str(r) for r in run_ids]
             if not ids:
                 return
             marks = ",".join("?" * len(ids))
+            params = [*([str(thread_id)] if thread_id is not None else []), *ids]
             doomed = (
                 "SELECT thread_id, checkpoint_ns, checkpoint_id FROM checkpoints WHERE "
-                f"json_extract(CAST(metadata AS TEXT), '$.lgp_run_id') IN ({marks})"
+                + ("thread_id = ? AND " if thread_id is not None else "")
+                + f"json_extract(CAST(metadata AS TEXT), '$.lgp_run_id') IN ({marks})"
             )
             with self.cursor() as cur:
                 cur.execute(
                     f"DELETE FROM writes WHERE (thread_id, checkpoint_ns, checkpoint_id) "
                     f"IN ({doomed})",
-                    ids,
+                    params,
                 )
                 cur.execute(
                     f"DELETE FROM checkpoints WHERE (thread_id, checkpoint_ns, checkpoint_id) "
                     f"IN ({doomed})",
-                    ids,
+                    params,
                 )
 
     _SQLITE_CLASS = SqliteCheckpointer
     return SqliteCheckpointer
+
+
+_POSTGRES_CLASS: type | None = None
+
+
+def _postgres_checkpointer_class() -> type:
+    """LangGraph's ``PostgresSaver`` over a connection pool, serving the async API too.
+
+    Its async methods run the sync ones on a thread pool of the saver's own (as many
+    threads as connections): a query is a network round trip, and one that waits on
+    a lock or a busy server must not stop the event loop that serves every other run
+    and request. LangGraph's one lock around every query is dropped when the saver
+    has a pool (each query has a connection of its own).
+    """
+    global _POSTGRES_CLASS
+    if _POSTGRES_CLASS is not None:
+        return _POSTGRES_CLASS
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    class PostgresCheckpointer(PostgresSaver):
+        #: Run async calls inline on the event loop (True) or on the saver's threads.
+        inline_async = False
+
+        def __init__(self, conn: Any, *, workers: int = 1) -> None:
+            super().__init__(conn)
+            self._workers = workers
+            self._executor: ThreadPoolExecutor | None = None
+            self._executor_lock = threading.Lock()
+
+        # -- the sync API --------------------------------------------------------
+        @contextlib.contextmanager
+        def _cursor(self, *, pipeline: bool = False) -> Iterator[Any]:
+            if not isinstance(self.conn, ConnectionPool) or self.pipe is not None:
+                with super()._cursor(pipeline=pipeline) as cur:
+                    yield cur
+                return
+            with self.conn.connection() as conn:
+                if pipeline and self.supports_pipeline:
+                    with conn.pipeline(), conn.cursor(binary=True, row_factory=dict_row) as cur:
+                        yield cur
+                elif pipeline:
+                    with (
+                        conn.transaction(),
+                        conn.cursor(binary=True, row_factory=dict_row) as cur,
+                    ):
+                        yield cur
+                else:
+                    with conn.cursor(binary=True, row_factory=dict_row) as cur:
+                        yield cur
+
+        def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+            # as SqliteCheckpointer.put: secret-named configurable values are masked
+            configurable = _masked(config.get("configurable"))
+            if configurable is not config.get("configurable"):
+                config = {**config, "configurable": configurable}
+            return super().put(config, checkpoint, _masked(metadata), new_versions)
+
+        def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+            """Copy every checkpoint, blob and write of a thread under another id."""
+            target, source = str(target_thread_id), str(source_thread_id)
+            with self._cursor() as cur, cur.connection.transaction():
+                cur.execute(
+                    "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
+                    "parent_checkpoint_id, type, checkpoint, metadata) SELECT %s, "
+                    "checkpoint_ns, checkpoint_id, parent_checkpoint_id, type, checkpoint, "
+                    "metadata FROM checkpoints WHERE thread_id = %s "
+                    "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id) DO UPDATE SET "
+                    "parent_checkpoint_id = EXCLUDED.parent_checkpoint_id, "
+                    "type = EXCLUDED.type, checkpoint = EXCLUDED.checkpoint, "
+                    "metadata = EXCLUDED.metadata",
+                    (target, source),
+                )
+                cur.execute(
+                    "INSERT INTO checkpoint_blobs (thread_id, checkpoint_ns, channel, version, "
+                    "type, blob) SELECT %s, checkpoint_ns, channel, version, type, blob "
+                    "FROM checkpoint_blobs WHERE thread_id = %s "
+                    "ON CONFLICT (thread_id, checkpoint_ns, channel, version) DO UPDATE SET "
+                    "type = EXCLUDED.type, blob = EXCLUDED.blob",
+                    (target, source),
+                )
+                cur.execute(
+                    "INSERT INTO checkpoint_writes (thread_id, checkpoint_ns, checkpoint_id, "
+                    "task_id, task_path, idx, channel, type, blob) SELECT %s, checkpoint_ns, "
+                    "checkpoint_id, task_id, task_path, idx, channel, type, blob "
+                    "FROM checkpoint_writes WHERE thread_id = %s "
+                    "ON CONFLICT (thread_id, checkpoint_ns, checkpoint_id, task_id, idx) "
+                    "DO UPDATE SET task_path = EXCLUDED.task_path, channel = EXCLUDED.channel, "
+                    "type = EXCLUDED.type, blob = EXCLUDED.blob",
+                    (target, source),
+                )
+
+        def delete_for_runs(self, run_ids: Any, thread_id: str | None = None) -> None:
+            """Delete the checkpoints the runs wrote (``lgp_run_id`` in their metadata),
+            the writes pending on them and the blobs only they used (on ``thread_id``
+            only, when given: the primary key finds its rows)."""
+            ids = [str(r) for r in run_ids]
+            if not ids:
+                return
+            where = "metadata ->> 'lgp_run_id' = ANY(%s)"
+            params: list[Any] = [ids]
+            if thread_id is not None:
+                where, params = f"thread_id = %s AND {where}", [str(thread_id), ids]
+            with self._cursor() as cur, cur.connection.transaction():
+                gone = cur.execute(
+                    f"DELETE FROM checkpoints WHERE {where} RETURNING thread_id, "
+                    "checkpoint_ns, checkpoint_id, checkpoint -> 'channel_versions' AS versions",
+                    params,
+                ).fetchall()
+                if not gone:
+                    return
+                cur.execute(
+                    "DELETE FROM checkpoint_writes w USING unnest(%s::text[], %s::text[], "
+                    "%s::text[]) AS d(t, n, c) WHERE w.thread_id = d.t "
+                    "AND w.checkpoint_ns = d.n AND w.checkpoint_id = d.c",
+                    [
+                        [r[key] for r in gone]
+                        for key in ("thread_id", "checkpoint_ns", "checkpoint_id")
+                    ],
+                )
+                freed = {
+                    (r["thread_id"], r["checkpoint_ns"], channel, str(version))
+                    for r in gone
+                    for channel, version in (r["versions"] or {}).items()
+                }
+                threads = sorted({r["thread_id"] for r in gone})
+                kept = {
+                    (r["thread_id"], r["checkpoint_ns"], r["key"], r["value"])
+                    for r in cur.execute(
+                        "SELECT DISTINCT c.thread_id, c.checkpoint_ns, v.key, v.value "
+                        "FROM checkpoints c CROSS JOIN LATERAL "
+                        "jsonb_each_text(c.checkpoint -> 'channel_versions') AS v "
+                        "WHERE c.thread_id = ANY(%s)",
+                        (threads,),
+                    ).fetchall()
+                }
+                garbage = sorted(freed - kept)
+                if garbage:
+                    cur.execute(
+                        "DELETE FROM checkpoint_blobs b USING unnest(%s::text[], %s::text[], "
+                        "%s::text[], %s::text[]) AS g(t, n, ch, v) WHERE b.thread_id = g.t "
+                        "AND b.checkpoint_ns = g.n AND b.channel = g.ch AND b.version = g.v",
+                        [list(col) for col in zip(*garbage, strict=True)],
+                    )
+
+        # -- the async API -------------------------------------------------------
+        async def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            if self.inline_async:
+                return fn(*args, **kwargs)
+            if self._executor is None:
+                with self._executor_lock:
+                    if self._executor is None:
+                        self._executor = ThreadPoolExecutor(
+                            self._workers, thread_name_prefix="lgp-checkpoints"
+                        )
+            call = functools.partial(fn, *args, **kwargs)
+            return await asyncio.get_running_loop().run_in_executor(self._executor, call)
+
+        def shutdown(self) -> None:
+            """Stop the saver's threads (the pool is closed by its owner)."""
+            if self._executor is not None:
+                self._executor.shutdown(wait=True)
+                self._executor = None
+
+        async def aget_tuple(self, config: Any) -> Any:
+            return await self._call(self.get_tuple, config)
+
+        async def alist(
+            self,
+            config: Any,
+            *,
+            filter: Any = None,  # noqa: A002 - LangGraph's parameter name
+            before: Any = None,
+            limit: Any = None,
+        ) -> AsyncIterator[Any]:
+            def fetch() -> list[Any]:
+                return list(self.list(config, filter=filter, before=before, limit=limit))
+
+            for item in await self._call(fetch):
+                yield item
+
+        async def aput(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
+            return await self._call(self.put, config, checkpoint, metadata, new_versions)
+
+        async def aput_writes(
+            self, config: Any, writes: Any, task_id: str, task_path: str = ""
+        ) -> None:
+            await self._call(self.put_writes, config, writes, task_id, task_path)
+
+        async def adelete_thread(self, thread_id: str) -> None:
+            await self._call(self.delete_thread, thread_id)
+
+        async def adelete_for_runs(self, run_ids: Sequence[str]) -> None:
+            await self._call(self.delete_for_runs, run_ids)
+
+        async def acopy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
+            await self._call(self.copy_thread, source_thread_id, target_thread_id)
+
+        async def aprune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
+            await self._call(self.prune, thread_ids, strategy=strategy)
+
+        async def aget_delta_channel_history(self, *, config: Any, channels: Sequence[str]) -> Any:
+            return await self._call(
+                self.get_delta_channel_history, config=config, channels=channels
+            )
+
+    _POSTGRES_CLASS = PostgresCheckpointer
+    return PostgresCheckpointer
+
+
+@contextlib.contextmanager
+def _open_postgres(settings: Settings, *, readonly: bool) -> Iterator[CheckpointStore]:
+    """:func:`open_checkpoints` for ``backend: postgres``: a pool of
+    ``pool_size`` connections; LangGraph's tables set up (unless ``readonly``) by one
+    process at a time."""
+    from .backends.postgres import migration_version, open_pool, setup_once
+
+    dsn = settings.checkpointer.postgres_dsn
+    cls: Any = _postgres_checkpointer_class()
+    if not readonly:
+        newest = len(cls.MIGRATIONS) - 1
+        setup_once(
+            dsn,
+            "the checkpoint tables",
+            lambda conn: migration_version(conn, "checkpoint_migrations") >= newest,
+            lambda conn: cls(conn).setup(),
+        )
+    size = settings.checkpointer.pool_size
+    pool = open_pool(dsn, size, name="lgp-checkpoints")
+    saver = None if readonly else cls(pool, workers=size)
+    store = CheckpointStore(saver, "postgres", None, dsn=dsn, pool=pool)
+    try:
+        yield store
+    finally:
+        store.close()
+        if saver is not None:
+            saver.shutdown()
+        pool.close()
 
 
 def _sqlite_path(settings: Settings) -> Path:
@@ -817,9 +1226,14 @@ def open_checkpoints(settings: Settings, *, readonly: bool = False) -> Iterator[
     """A :class:`CheckpointStore` whose saver serves sync and async runs.
 
     With ``readonly`` the store only lists threads and checkpoints: nothing is
-    created or written, not even an empty database file.
+    created or written, not even an empty database file (on PostgreSQL it connects,
+    and creates no table).
     """
     backend = settings.checkpointer.backend
+    if backend == "postgres":
+        with _open_postgres(settings, readonly=readonly) as store:
+            yield store
+        return
     if readonly and backend == "sqlite":
         store = CheckpointStore(None, "sqlite", settings.resolve(settings.checkpointer.path))
         try:
@@ -852,8 +1266,9 @@ def open_checkpoints(settings: Settings, *, readonly: bool = False) -> Iterator[
 async def open_async_checkpoints(settings: Settings) -> AsyncIterator[CheckpointStore]:
     """A :class:`CheckpointStore` for async code.
 
-    The SQLite saver serves both APIs (see :class:`SqliteCheckpointer`), so this is
-    the same store as :func:`open_checkpoints`, entered from async code.
+    The SQLite and PostgreSQL savers serve both APIs (see
+    :func:`_sqlite_checkpointer_class`, :func:`_postgres_checkpointer_class`), so this
+    is the same store as :func:`open_checkpoints`, entered from async code.
     """
     with open_checkpoints(settings) as store:
         yield store
