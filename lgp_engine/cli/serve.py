@@ -6,7 +6,6 @@ import os
 import shlex
 import sys
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
@@ -114,6 +113,7 @@ def serve(
     from ..server.auth import WORKER_KEYS_ENV, resolve_auth
 
     auth = resolve_auth(settings, host)  # before anything is loaded or bound
+    console = _ServerConsole()
     settings = auth.settings
     click.echo(f"{PREFIX} Environment: {settings.environment}")
 
@@ -128,8 +128,8 @@ def serve(
         settings,
         target,
         reload=reload,  # loads the workflows: errors here
-        on_reload=_reload_reporter() if reload else None,
-        on_anomaly=_anomaly_reporter,
+        on_reload=console.reload if reload else None,
+        on_anomaly=console.anomaly,
     )
     names = app.state.ctx.catalog.names()
     click.echo(f"{PREFIX} Workflows: {', '.join(names)}")
@@ -211,25 +211,33 @@ def _print_auth(auth: ServerAuth, url: str) -> None:
     click.echo(f"{PREFIX} Rate limit: {limit}")
 
 
-def _reload_reporter() -> Callable[[ReloadOutcome], None]:
-    """Prints each reload of ``lgp serve --reload`` in the ``[lgp]`` style."""
-    from .common import relpath
-    from .console import RunPrinter
+class _ServerConsole:
+    """Prints reloads (``--reload``) and what the anomaly detector does, in the
+    ``[lgp]`` style. A reload of code an anomaly rolled back from is said as such
+    (the server hears it before the reload's own lines): not "Serving the new"."""
 
-    printer = RunPrinter()
+    def __init__(self) -> None:
+        from .console import RunPrinter
 
-    def report(outcome: ReloadOutcome) -> None:
-        printer.reload(outcome, relpath)
-        if outcome.ok:
-            printer.line(f"Serving the new {outcome.workflow_name} to new runs")
+        self.printer = RunPrinter()
+        self._kept: dict[str, AnomalyEvent] = {}
 
-    return report
+    def reload(self, outcome: ReloadOutcome) -> None:
+        from .common import relpath
 
+        self.printer.reload(outcome, relpath)
+        kept = self._kept.pop(outcome.workflow_name, None)
+        if kept is not None:
+            self.printer.line(kept.line)
+        elif outcome.ok:
+            self.printer.line(f"Serving the new {outcome.workflow_name} to new runs")
 
-def _anomaly_reporter(event: AnomalyEvent) -> None:
-    """Prints what the anomaly detector does in the ``[lgp]`` style."""
-    click.echo(f"{PREFIX} {event.line}")
-    sys.stdout.flush()
+    def anomaly(self, event: AnomalyEvent) -> None:
+        if event.type == "rollback.kept":
+            self._kept[event.workflow] = event  # said with the reload's lines
+            return
+        click.echo(f"{PREFIX} {event.line}")
+        sys.stdout.flush()
 
 
 COMMANDS = [serve]

@@ -673,6 +673,7 @@ def test_a_reload_that_fails_half_the_runs_is_rolled_back(tmp_path: Path) -> Non
             mark = len(server.output)
             path.write_text(flow(ODD_FAILS))
             wait_until(lambda: saw("still serving", mark), TIMEOUT, "the kept rollback")
+            assert not saw("Serving the new flaky", mark), server.text
             assert invoke(7)["status"] == "completed"
 
             # new content is served again
