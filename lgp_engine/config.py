@@ -171,6 +171,21 @@ class ServerSettings(_Section):
         "refuse to start (refuse)",
     )
     rate_limit_per_minute: int = Field(100, ge=0, description="Per key; 0 turns it off")
+    rate_limit_store: Literal["auto", "memory", "database", "redis"] = Field(
+        "auto",
+        description="Where requests are counted: auto = Redis when redis_url is set, else "
+        "the PostgreSQL database, else the SQLite file with several workers, else memory; "
+        "database = the checkpointer's PostgreSQL or SQLite file even with one process "
+        "(several `lgp serve` on one file); memory = each process alone",
+    )
+    redis_url: SecretStr | None = Field(
+        None,
+        description="Redis shared by every process and replica (rate limits), usually "
+        "${LGP_REDIS_URL:-}; redis://[:password@]host:6379/0, rediss:// or unix://",
+    )
+    redis_key_prefix: str = Field(
+        "lgp:", description="Prepended to every Redis key (several projects on one Redis)"
+    )
     auth_failures_per_minute: int = Field(
         10, ge=1, description="Wrong or missing keys per client address before 429"
     )
@@ -198,6 +213,23 @@ class ServerSettings(_Section):
     def keys(self) -> list[str]:
         """The configured keys that are set."""
         return [k for k in self.api_keys if k]
+
+    @property
+    def redis(self) -> str | None:
+        """The Redis URL, None when unset or empty; never log it, it may hold a password."""
+        return self.redis_url.get_secret_value() or None if self.redis_url else None
+
+    @model_validator(mode="after")
+    def _redis_url_scheme(self) -> ServerSettings:
+        url = self.redis
+        if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                "redis_url must start with redis://, rediss:// or unix:// "
+                "(e.g. redis_url: ${LGP_REDIS_URL:-}, redis://127.0.0.1:6379/0)"
+            )
+        if self.rate_limit_store == "redis" and url is None:
+            raise ValueError("rate_limit_store redis needs a redis_url")
+        return self
 
 
 class WebhookSettings(_Section):
