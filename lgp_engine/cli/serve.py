@@ -109,7 +109,7 @@ def serve(
     import uvicorn
 
     from ..runner import Runner
-    from ..server.app import create_app
+    from ..server.app import WORKERS_ENV, create_app
     from ..server.auth import WORKER_KEYS_ENV, resolve_auth
 
     auth = resolve_auth(settings, host)  # before anything is loaded or bound
@@ -130,6 +130,7 @@ def serve(
         reload=reload,  # loads the workflows: errors here
         on_reload=console.reload if reload else None,
         on_anomaly=console.anomaly,
+        workers=workers,
     )
     names = app.state.ctx.catalog.names()
     click.echo(f"{PREFIX} Workflows: {', '.join(names)}")
@@ -147,7 +148,7 @@ def serve(
         )
     sock = serving.bind(host, port)
     url = f"http://{serving.display_host(host)}:{sock.getsockname()[1]}"
-    _print_auth(auth, url)
+    _print_auth(auth, url, workers)
     click.echo(f"{PREFIX} Server: {url}")
     if workers > 1:
         click.echo(f"{PREFIX} ✅ Ready ({workers} workers)")
@@ -160,6 +161,7 @@ def serve(
                 "LGP_SERVE_TARGET": target or "",
                 "LGP_ENV": settings.environment,
                 WORKER_KEYS_ENV: "\n".join(settings.server.keys),
+                WORKERS_ENV: str(workers),
             },
         )
         click.echo(f"{PREFIX} Stopped")
@@ -194,10 +196,16 @@ def serve(
     os._exit(0 if server.started else 1)
 
 
-def _print_auth(auth: ServerAuth, url: str) -> None:
+def _print_auth(auth: ServerAuth, url: str, workers: int) -> None:
     """Say how to authenticate; a generated key is shown here, once, and nowhere else."""
+    from ..server.ratelimit import describe
+
     server = auth.settings.server
-    limit = f"{server.rate_limit_per_minute}/min per key" if server.rate_limit_per_minute else "off"
+    limit = (
+        f"{server.rate_limit_per_minute}/min per key, counted {describe(auth.settings, workers)}"
+        if server.rate_limit_per_minute
+        else "off"
+    )
     if auth.generated_key is not None:
         key = auth.generated_key
         click.echo(f"{PREFIX} Auth: API key for this start (set LGP_API_KEY to choose your own):")

@@ -24,6 +24,7 @@ from .hub import RunHub
 from .langgraph.document import describe_assistants
 from .metrics import Metrics
 from .openapi import install_docs
+from .ratelimit import build_limiter
 from .routing import MethodGuard
 from .security import GuardMiddleware, install_access_log_redaction
 from .served import check_anomaly_settings, served_versions, serving_versions
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("lgp.server")
 
+#: How many worker processes serve the app, handed to each by ``lgp serve --workers N``.
+WORKERS_ENV = "LGP_SERVE_WORKERS"
+
 
 def create_app(
     settings: Settings,
@@ -43,6 +47,7 @@ def create_app(
     reload: bool = False,
     on_reload: Callable[[ReloadOutcome], None] | None = None,
     on_anomaly: Callable[[AnomalyEvent], None] | None = None,
+    workers: int = 1,
 ) -> FastAPI:
     """The hosted API over ``target``'s workflows (see ``lgp serve --help``).
 
@@ -59,6 +64,10 @@ def create_app(
     ``anomaly.enabled`` the error rate of each is watched, and a version whose runs
     fail too often is rolled back (:mod:`lgp_engine.ops.anomaly`). ``on_anomaly``
     hears what the detector does (default: the ``lgp.anomaly`` log).
+
+    ``workers`` is how many processes serve the app (``lgp serve --workers N``): with
+    more than one, requests are counted for the rate limit in a store they share
+    (:mod:`lgp_engine.server.ratelimit`).
     """
     check_anomaly_settings(settings)
     if not settings.server.keys and settings.server.when_no_key != "open_on_loopback":
@@ -68,6 +77,7 @@ def create_app(
     ctx = ServerContext(
         settings=settings, catalog=catalog or build_catalog(settings, target), metrics=Metrics()
     )
+    limiter = build_limiter(settings, workers)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -76,6 +86,8 @@ def create_app(
         pool = ThreadPoolExecutor(settings.server.run_threads, thread_name_prefix="lgp-run")
         asyncio.get_running_loop().set_default_executor(pool)
         try:
+            if limiter is not None:
+                await limiter.start()  # reach a shared store before serving
             with Runner.open(settings, max_steps=settings.server.max_steps) as runner:
                 ctx.runner = runner
                 ctx.metrics.watch_tracing(runner.tracing)
@@ -92,6 +104,8 @@ def create_app(
                     yield
                     await ctx.hub.shutdown()
         finally:
+            if limiter is not None:
+                await limiter.aclose()
             pool.shutdown(wait=False, cancel_futures=True)
 
     def swapped() -> None:
@@ -147,7 +161,7 @@ def create_app(
     app.add_middleware(
         GuardMiddleware,
         api_keys=server.keys,
-        rate_limit=server.rate_limit_per_minute,
+        limiter=limiter,
         auth_failures=server.auth_failures_per_minute,
         max_body=server.max_body_bytes,
         metrics=ctx.metrics,
@@ -215,4 +229,5 @@ def app_from_env() -> FastAPI:
     from ..config import load_settings
 
     settings = with_worker_keys(load_settings(os.environ.get("LGP_ENV") or "hosted"))
-    return create_app(settings, os.environ.get("LGP_SERVE_TARGET") or None)
+    workers = int(os.environ.get(WORKERS_ENV) or 1)
+    return create_app(settings, os.environ.get("LGP_SERVE_TARGET") or None, workers=workers)

@@ -16,11 +16,14 @@ import re
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from .json_guard import BodyProblem, check_json_body
 from .metrics import Metrics
+
+if TYPE_CHECKING:
+    from .ratelimit import Limiter
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -117,7 +120,8 @@ class GuardMiddleware:
     Args:
         app: The wrapped app.
         api_keys: Accepted keys; empty means no authentication.
-        rate_limit: Requests per key (or client address) per minute; 0 disables it.
+        limiter: Counts requests per key (or client address); None: no limit
+            (:mod:`lgp_engine.server.ratelimit`: in memory, Redis or the database).
         auth_failures: Missing or wrong keys per client address per minute before
             that address gets 429 (whatever key it sends) until the minute is over.
         max_body: Largest request body in bytes.
@@ -130,7 +134,7 @@ class GuardMiddleware:
         app: ASGIApp,
         *,
         api_keys: list[str],
-        rate_limit: int,
+        limiter: Limiter | None,
         auth_failures: int,
         max_body: int,
         metrics: Metrics,
@@ -140,8 +144,7 @@ class GuardMiddleware:
         #: Pages whose JSON sent as text/plain is read as JSON (see _json_sent_as_text).
         self.origins = frozenset(o.encode() for o in cors_origins or ())
         self.keys = [k.encode() for k in api_keys if k]
-        self.rate_limit = rate_limit
-        self.requests = SlidingWindow(rate_limit) if rate_limit else None
+        self.limiter = limiter
         self.failures = SlidingWindow(auth_failures)
         self.max_body = max_body
         self.metrics = metrics
@@ -198,13 +201,13 @@ class GuardMiddleware:
                     [(b"www-authenticate", b"Bearer")],
                 )
                 return
-        if self.requests is not None:
+        if self.limiter is not None:
             # a presented key only identifies a client when keys are checked
             identity = f"key:{key}" if self.keys and key else f"ip:{client}"
-            wait = self.requests.hit(identity)
+            wait = await self.limiter.hit(identity)
             if wait:
                 await self._too_many(
-                    send, wait, f"rate limit of {self.rate_limit} requests per minute exceeded"
+                    send, wait, f"rate limit of {self.limiter.limit} requests per minute exceeded"
                 )
                 return
         if scope["method"] in BODY_METHODS:
