@@ -268,7 +268,7 @@ async def test_what_studio_asks(client: LangGraphClient) -> None:
     that stops at an interrupt, resumed with a Command; then "re-run from here": a
     copy of a past checkpoint (``as_node="__copy__"``) and a run from it."""
     info = await client.http.get("/info")
-    assert info["flags"]["assistants"] is True and info["flags"]["crons"] is False
+    assert info["flags"]["assistants"] is True and info["flags"]["crons"] is True
     assert info["version"] and info["langgraph_py_version"].startswith("1.")
 
     graphs = await client.assistants.search(metadata={"created_by": "system"}, limit=100)

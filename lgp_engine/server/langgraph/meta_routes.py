@@ -22,8 +22,8 @@ router = APIRouter(tags=["LangGraph: server"])
     openapi_extra=NO_AUTH,
 )
 async def info() -> dict[str, Any]:
-    """Versions and feature flags, in the Agent Server's shape: assistants yes; crons
-    and LangSmith no (this server has no crons and sends no traces to LangSmith).
+    """Versions and feature flags, in the Agent Server's shape: assistants and crons
+    yes; LangSmith no (this server sends no traces to LangSmith).
     Open, as the Agent Server's is: it says nothing about the project."""
     import langgraph.version
 
@@ -32,7 +32,7 @@ async def info() -> dict[str, Any]:
         "langgraph_py_version": langgraph.version.__version__,
         "flags": {
             "assistants": True,
-            "crons": False,
+            "crons": True,
             "langsmith": False,
             "langsmith_tracing_replicas": False,
             "langsmith_tracing_session_on_runs": False,
