@@ -3,7 +3,9 @@
 Graphs reach it as ``runtime.store``, ``get_store()`` or a node's ``store``
 parameter, and the API serves it (``client.store.*``). It lives in the project's
 SQLite file next to the checkpoints by default (LangGraph's ``SqliteStore``), in
-memory when the checkpointer is in memory. A ``langgraph.json`` ``store`` section
+memory when the checkpointer is in memory, and in the checkpointer's PostgreSQL
+database when it is there (LangGraph's ``PostgresStore``; an ``index`` needs the
+server's pgvector extension). A ``langgraph.json`` ``store`` section
 (``index`` for semantic search, ``ttl``) applies to its project's graphs, as the
 LangGraph CLI applies it; embeddings come from a configured provider
 (``index.embed: "openai:text-embedding-3-small"`` uses ``llm_providers.openai``).
@@ -42,7 +44,8 @@ EMBED_TIMEOUT_S = 30.0
 
 
 def store_backend(settings: Settings) -> str:
-    """``sqlite``, ``memory`` or ``none``: the configured one, else the checkpointer's."""
+    """``sqlite``, ``memory``, ``postgres`` or ``none``: the configured one, else the
+    checkpointer's."""
     return settings.store.backend or settings.checkpointer.backend
 
 
@@ -72,6 +75,7 @@ class MemoryStores:
         self.db_path = db_path
         self._stores: dict[str, BaseStore] = {}
         self._conns: list[sqlite3.Connection] = []
+        self._pool: Any = None  # PostgreSQL: one pool for every store of the process
         self._lock = threading.Lock()
 
     def default(self) -> BaseStore | None:
@@ -126,6 +130,8 @@ class MemoryStores:
             index_config = {"dims": index["dims"], "embed": embed}
             if index.get("fields"):
                 index_config["fields"] = index["fields"]
+        if self.backend == "postgres":
+            return self._open_postgres(index_config, ttl)
         if self.backend == "memory" or self.db_path is None:
             from langgraph.store.memory import InMemoryStore
 
@@ -143,6 +149,28 @@ class MemoryStores:
             store.start_ttl_sweeper(ttl.get("sweep_interval_minutes") or DEFAULT_SWEEP_MINUTES)
         return store
 
+    def _open_postgres(self, index_config: Any, ttl: dict[str, Any] | None) -> BaseStore:
+        """LangGraph's ``PostgresStore`` over the process's pool, its tables set up (or
+        brought up to date) by one process at a time."""
+        from .postgres import open_pool, setup_once
+
+        checkpointer = self.settings.checkpointer
+        dsn = checkpointer.postgres_dsn
+        cls = _postgres_store_class()
+
+        def setup(conn: Any) -> None:
+            if index_config is not None:
+                _require_pgvector(conn, dsn)
+            cls(conn, index=index_config, ttl=ttl).setup()
+
+        if self._pool is None:
+            self._pool = open_pool(dsn, checkpointer.pool_size, name="lgp-store")
+        store = cls(self._pool, index=index_config, ttl=ttl)
+        setup_once(dsn, "the long-term store", store.is_current, setup)
+        if ttl:  # expired items are deleted by the sweeper (reads do not skip them)
+            store.start_ttl_sweeper(ttl.get("sweep_interval_minutes") or DEFAULT_SWEEP_MINUTES)
+        return store
+
     def close(self) -> None:
         with self._lock:
             for store in self._stores.values():
@@ -153,6 +181,79 @@ class MemoryStores:
             for conn in self._conns:
                 conn.close()
             self._conns.clear()
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
+
+
+def _require_pgvector(conn: Any, dsn: str) -> None:
+    """A :class:`ConfigError` when the server cannot give the store an index."""
+    from .postgres import display_dsn
+
+    if conn.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'").fetchone():
+        return
+    raise ConfigError(
+        f"store.index on PostgreSQL needs the pgvector extension, which the server at "
+        f"{display_dsn(dsn)} does not have",
+        hint="install pgvector on the server (e.g. the postgresql-NN-pgvector package), "
+        "or remove the store's index",
+    )
+
+
+_POSTGRES_STORE: type | None = None
+
+
+def _postgres_store_class() -> type:
+    """LangGraph's ``PostgresStore`` over a connection pool without its one lock
+    around every batch (each batch has a connection of its own, and a batch that
+    embeds text held the lock through the HTTP call). Its async API already runs
+    each batch on a worker thread."""
+    global _POSTGRES_STORE
+    if _POSTGRES_STORE is not None:
+        return _POSTGRES_STORE
+    from langgraph.store.postgres import PostgresStore
+    from langgraph.store.postgres.base import MIGRATIONS, VECTOR_MIGRATIONS
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    from .postgres import migration_version
+
+    class PostgresMemoryStore(PostgresStore):
+        @contextlib.contextmanager
+        def _cursor(self, *, pipeline: bool = False) -> Iterator[Any]:
+            if not isinstance(self.conn, ConnectionPool) or self.pipe is not None:
+                with super()._cursor(pipeline=pipeline) as cur:
+                    yield cur
+                return
+            with self.conn.connection() as conn:
+                if pipeline and self.supports_pipeline:
+                    with conn.pipeline(), conn.cursor(binary=True, row_factory=dict_row) as cur:
+                        yield cur
+                elif pipeline:
+                    with (
+                        conn.transaction(),
+                        conn.cursor(binary=True, row_factory=dict_row) as cur,
+                    ):
+                        yield cur
+                else:
+                    with conn.cursor(binary=True, row_factory=dict_row) as cur:
+                        yield cur
+
+        def is_current(self, conn: Any) -> bool:
+            """Whether ``conn``'s database has every migration this store needs."""
+            if migration_version(conn, "store_migrations") < len(MIGRATIONS) - 1:
+                return False
+            if not self.index_config:
+                return True
+            needed = [
+                v
+                for v, step in enumerate(VECTOR_MIGRATIONS)
+                if step.condition is None or step.condition(self)
+            ]
+            return migration_version(conn, "vector_migrations") >= max(needed)
+
+    _POSTGRES_STORE = PostgresMemoryStore
+    return PostgresMemoryStore
 
 
 @contextlib.contextmanager

@@ -8,8 +8,9 @@ repository's commit), so after an edit, a hot reload or a new commit a node runs
 again instead of serving what the old code computed. Entries of an older
 fingerprint are deleted as new ones are written.
 
-The entries live in the project's SQLite file (table ``node_cache``), or in memory
-when the checkpointer is.
+The entries live in the project's SQLite file (table ``node_cache``), in memory
+when the checkpointer is, and in the checkpointer's PostgreSQL database (the same
+table, created through :func:`lgp_engine.backends.postgres.migrate`) when it is there.
 """
 
 from __future__ import annotations
@@ -32,6 +33,24 @@ from .sqlite import connect
 if TYPE_CHECKING:
     from ..config import Settings
     from ..loader import LoadedWorkflow
+
+#: The table on PostgreSQL, one migration a step (see ``backends.postgres.migrate``).
+_PG_STEPS = [
+    """
+CREATE TABLE IF NOT EXISTS node_cache (
+    workflow TEXT NOT NULL,
+    ns TEXT NOT NULL,
+    key TEXT NOT NULL,
+    node TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    expiry DOUBLE PRECISION,
+    encoding TEXT NOT NULL,
+    val BYTEA NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (workflow, ns, key)
+)
+"""
+]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS node_cache (
@@ -61,13 +80,37 @@ class CacheEntries:
 
 
 class NodeCacheDb:
-    """The cache table of one database, shared by every workflow of a process."""
+    """The cache table of one database, shared by every workflow of a process.
 
-    def __init__(self, settings: Settings, db_path: Path | None) -> None:
+    On PostgreSQL (the checkpointer's database, ``settings.checkpointer``) it keeps a
+    pool of connections; with ``create=False`` it creates no table (a listing or a
+    clearing of a database that has none finds nothing).
+    """
+
+    def __init__(self, settings: Settings, db_path: Path | None, *, create: bool = True) -> None:
         backend = settings.node_cache.backend or settings.checkpointer.backend
         self.enabled = backend != "none"
         self.invalidate_on = settings.node_cache.invalidate_on
         self.project_dir = settings.project_dir
+        self._lock = threading.RLock()
+        #: Whether a lookup is a network round trip (run off the event loop).
+        self.remote = backend == "postgres"
+        self._pool: Any = None
+        if self.remote:
+            from .postgres import connect as pg_connect
+            from .postgres import migrate, open_pool
+
+            dsn = settings.checkpointer.postgres_dsn
+            if create:
+                conn = pg_connect(dsn)
+                try:
+                    migrate(conn, "node_cache", _PG_STEPS)
+                finally:
+                    conn.close()
+            self._pool = open_pool(
+                dsn, min(settings.checkpointer.pool_size, 4), name="lgp-node-cache"
+            )
+            return
         self._conn = connect(
             None if backend == "memory" else db_path,
             busy_timeout_ms=settings.checkpointer.busy_timeout_ms,
@@ -75,7 +118,6 @@ class NodeCacheDb:
         )
         self._conn.execute(_SCHEMA)
         self._conn.commit()
-        self._lock = threading.RLock()
 
     def for_workflow(self, workflow: LoadedWorkflow) -> WorkflowCache | None:
         """The cache view of ``workflow``'s code as loaded (None when disabled)."""
@@ -85,8 +127,26 @@ class NodeCacheDb:
         return WorkflowCache(self, workflow.name, code_fingerprint(workflow, commit))
 
     # -- rows --------------------------------------------------------------------
+    def _pg(self, work: Any, empty: Any) -> Any:
+        """``work(cursor)`` in one transaction on a pooled PostgreSQL connection
+        (``empty`` when the table does not exist yet)."""
+        import psycopg
+        from psycopg.rows import tuple_row
+
+        try:
+            with (
+                self._pool.connection() as conn,
+                conn.transaction(),
+                conn.cursor(row_factory=tuple_row) as cur,
+            ):
+                return work(cur)
+        except psycopg.errors.UndefinedTable:
+            return empty
+
     def get(self, workflow: str, fingerprint: str, keys: Sequence[FullKey]) -> dict[str, Any]:
         now = time.time()
+        if self.remote:
+            return self._pg_get(workflow, fingerprint, keys, now)
         found: dict[str, Any] = {}
         with self._lock, self._conn:
             for ns, key in keys:
@@ -106,7 +166,65 @@ class NodeCacheDb:
                 found[f"{_ns(ns)}\0{key}"] = (row[2], row[3])
         return found
 
+    def _pg_get(
+        self, workflow: str, fingerprint: str, keys: Sequence[FullKey], now: float
+    ) -> dict[str, Any]:
+        wanted = {(_ns(ns), key) for ns, key in keys}
+        if not wanted:
+            return {}
+        nss, ks = (list(col) for col in zip(*sorted(wanted), strict=True))
+
+        def work(cur: Any) -> dict[str, Any]:
+            found: dict[str, Any] = {}
+            expired: list[tuple[str, str]] = []
+            for ns, key, fp, expiry, encoding, val in cur.execute(
+                "SELECT ns, key, fingerprint, expiry, encoding, val FROM node_cache "
+                "WHERE workflow = %s AND (ns, key) IN "
+                "(SELECT * FROM unnest(%s::text[], %s::text[]))",
+                (workflow, nss, ks),
+            ).fetchall():
+                if fp != fingerprint:
+                    continue
+                if expiry is not None and now > expiry:
+                    expired.append((ns, key))
+                    continue
+                found[f"{ns}\0{key}"] = (encoding, bytes(val))
+            if expired:
+                cur.execute(
+                    "DELETE FROM node_cache WHERE workflow = %s AND (ns, key) IN "
+                    "(SELECT * FROM unnest(%s::text[], %s::text[])) AND expiry < %s",
+                    (workflow, [e[0] for e in expired], [e[1] for e in expired], now),
+                )
+            return found
+
+        result: dict[str, Any] = self._pg(work, {})
+        return result
+
     def set(self, workflow: str, fingerprint: str, rows: list[tuple[Any, ...]]) -> None:
+        if self.remote:
+
+            def work(cur: Any) -> None:
+                for node in sorted({row[2] for row in rows}):
+                    cur.execute(
+                        "DELETE FROM node_cache WHERE workflow = %s AND node = %s "
+                        "AND fingerprint != %s",
+                        (workflow, node, fingerprint),
+                    )
+                cur.executemany(
+                    "INSERT INTO node_cache (workflow, ns, key, node, fingerprint, expiry, "
+                    "encoding, val, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (workflow, ns, key) DO UPDATE SET node = EXCLUDED.node, "
+                    "fingerprint = EXCLUDED.fingerprint, expiry = EXCLUDED.expiry, "
+                    "encoding = EXCLUDED.encoding, val = EXCLUDED.val, "
+                    "created_at = EXCLUDED.created_at",
+                    [
+                        (workflow, ns, key, node, fingerprint, expiry, encoding, raw, time.time())
+                        for ns, key, node, expiry, encoding, raw in rows
+                    ],
+                )
+
+            self._pg(work, None)
+            return
         with self._lock, self._conn:
             for ns, key, node, expiry, encoding, raw in rows:
                 self._conn.execute(
@@ -128,6 +246,11 @@ class NodeCacheDb:
         if namespaces is not None:
             sql += f" AND ns IN ({','.join('?' for _ in namespaces)})"
             params.extend(namespaces)
+        if self.remote:
+            gone: int = self._pg(
+                lambda cur: cur.execute(sql.replace("?", "%s"), params).rowcount, 0
+            )
+            return gone
         with self._lock, self._conn:
             return self._conn.execute(sql, params).rowcount
 
@@ -142,10 +265,22 @@ class NodeCacheDb:
             sql += " AND workflow = ?"
             params.append(workflow)
         sql += " GROUP BY workflow, node, fingerprint ORDER BY workflow, node"
+        if self.remote:
+            rows: list[tuple[str, str, str, int, int]] = self._pg(
+                lambda cur: [
+                    (w, n, f, int(c), int(b))
+                    for w, n, f, c, b in cur.execute(sql.replace("?", "%s"), params)
+                ],
+                [],
+            )
+            return rows
         with self._lock:
             return [tuple(r) for r in self._conn.execute(sql, params)]
 
     def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            return
         with self._lock:
             self._conn.close()
 
@@ -169,6 +304,8 @@ class WorkflowCache(BaseCache[Any]):
         return out
 
     async def aget(self, keys: Sequence[FullKey]) -> dict[FullKey, Any]:
+        if self.db.remote:  # a round trip to PostgreSQL: off the event loop
+            return await asyncio.to_thread(self.get, keys)
         return self.get(keys)  # a local SQLite lookup: inline, like the checkpointer
 
     def set(self, pairs: Mapping[FullKey, tuple[Any, int | None]]) -> None:
@@ -188,6 +325,9 @@ class WorkflowCache(BaseCache[Any]):
         self.db.clear(self.workflow, None if namespaces is None else [_ns(n) for n in namespaces])
 
     async def aclear(self, namespaces: Sequence[Namespace] | None = None) -> None:
+        if self.db.remote:
+            await asyncio.to_thread(self.clear, namespaces)
+            return
         self.clear(namespaces)
 
 

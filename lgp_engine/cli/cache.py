@@ -91,9 +91,11 @@ def clear(workflow: str | None, env: str | None, verbose: bool) -> None:
 
 def _cache_db(settings: Any) -> Any:
     """The node cache of the environment's database (None when there is none yet:
-    reading and clearing never create one)."""
+    reading and clearing never create one, nor its table on PostgreSQL)."""
     from ..backends.node_cache import NodeCacheDb
 
+    if settings.checkpointer.backend == "postgres":
+        return NodeCacheDb(settings, None, create=False)
     path = settings.resolve(settings.checkpointer.path)
     if settings.checkpointer.backend != "sqlite" or not path.exists():
         return None

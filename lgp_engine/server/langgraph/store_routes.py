@@ -6,6 +6,7 @@ cleaned from outside it."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 import sqlite3
@@ -121,6 +122,15 @@ def _item(item: Any) -> dict[str, Any]:
     return out
 
 
+@functools.cache
+def _database_errors() -> tuple[type[Exception], ...]:
+    """The errors of the store's database: SQLite's, and PostgreSQL's (psycopg's, a
+    pool timeout included), imported once a store operation fails."""
+    import psycopg
+
+    return (sqlite3.Error, psycopg.Error)
+
+
 async def _call(coro: Any) -> Any:
     """Run a store operation; a store error (an unreachable embeddings endpoint) is
     a 4xx/5xx answer with its one-line message, never a traceback."""
@@ -129,7 +139,7 @@ async def _call(coro: Any) -> Any:
     except LGPError as exc:
         status = 503 if getattr(exc, "kind", None) == "unavailable" else 400
         raise HTTPException(status, exc.describe(hint=False)) from None
-    except sqlite3.Error:
+    except _database_errors():
         log.warning("store operation failed", exc_info=True)
         raise HTTPException(503, "the store's database is busy or unavailable; try again") from None
     except (ValueError, TypeError) as exc:  # a filter operator the store does not know
