@@ -20,174 +20,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
-import textwrap
-import time
 from pathlib import Path
 
-import httpx
-
-HERE = Path(__file__).resolve().parent
-LG_VENV = HERE / ".venv-langgraph"
-
-GRAPH = """
-from typing import TypedDict
-
-from langgraph.graph import END, START, StateGraph
-
-
-class S(TypedDict, total=False):
-    n: int
-
-
-def a(state: S) -> S:
-    return {"n": state.get("n", 0) + 1}
-
-
-def b(state: S) -> S:
-    return {"n": state["n"] * 2}
-
-
-def c(state: S) -> S:
-    return {"n": state["n"] + 3}
-
-
-builder = StateGraph(S)
-builder.add_node("a", a)
-builder.add_node("b", b)
-builder.add_node("c", c)
-builder.add_edge(START, "a")
-builder.add_edge("a", "b")
-builder.add_edge("b", "c")
-builder.add_edge("c", END)
-graph = builder.compile()
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def langgraph_executable(given: str | None) -> str:
-    if given:
-        return given
-    exe = LG_VENV / "bin" / "langgraph"
-    if not exe.exists():
-        print(
-            "[bench] installing langgraph-cli[inmem] into benchmarks/.venv-langgraph ...",
-            flush=True,
-        )
-        subprocess.run([sys.executable, "-m", "venv", str(LG_VENV)], check=True)
-        subprocess.run(
-            [str(LG_VENV / "bin" / "pip"), "install", "-q", "langgraph-cli[inmem]"], check=True
-        )
-    return str(exe)
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants (MB)."""
-    total = 0
-    pids, queue = [pid], [pid]
-    while queue:
-        try:
-            out = subprocess.run(
-                ["ps", "-o", "pid=", "--ppid", str(queue.pop())], capture_output=True, text=True
-            ).stdout
-        except OSError:
-            break
-        children = [int(p) for p in out.split()]
-        pids += children
-        queue += children
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
-
-
-class Server:
-    def __init__(self, name: str, cmd: list[str], cwd: Path, health: str, env: dict[str, str]):
-        self.name, self.cmd, self.cwd, self.health, self.env = name, cmd, cwd, health, env
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.startup = 0.0
-
-    def start(self) -> None:
-        t0 = time.perf_counter()
-        self.proc = subprocess.Popen(
-            self.cmd,
-            cwd=self.cwd,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}")
-            try:
-                if httpx.get(self.health, timeout=0.5).status_code == 200:
-                    self.startup = time.perf_counter() - t0
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.02)
-        raise RuntimeError(f"{self.name} did not start")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-
-
-async def load(url: str, clients: int, seconds: float) -> tuple[float, list[float], int]:
-    from langgraph_sdk import get_client
-
-    sdk = get_client(url=url, api_key=None)
-    threads = [(await sdk.threads.create())["thread_id"] for _ in range(clients)]
-    for t in threads:  # warm up
-        await sdk.runs.wait(t, "agent", input={"n": 1})
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.perf_counter() + seconds
-
-    async def client(thread_id: str) -> None:
-        nonlocal errors
-        while time.perf_counter() < deadline:
-            t0 = time.perf_counter()
-            try:
-                out = await sdk.runs.wait(thread_id, "agent", input={"n": 1})
-                assert out["n"] == 7, out
-                latencies.append(time.perf_counter() - t0)
-            except Exception:  # noqa: BLE001 - counted, reported
-                errors += 1
-
-    t0 = time.perf_counter()
-    await asyncio.gather(*(client(t) for t in threads))
-    elapsed = time.perf_counter() - t0
-    return len(latencies) / elapsed, latencies, errors
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+from _load import (
+    Server,
+    bench_env,
+    free_port,
+    langgraph_executable,
+    load,
+    pct,
+    rss_mb,
+    write_project,
+)
 
 
 def main() -> None:
@@ -200,23 +47,10 @@ def main() -> None:
     levels = [int(x) for x in args.clients.split(",")]
 
     tmp = Path(tempfile.mkdtemp(prefix="lgp-bench-"))
-    (tmp / "agent.py").write_text(textwrap.dedent(GRAPH))
-    (tmp / "langgraph.json").write_text(
-        json.dumps({"dependencies": ["."], "graphs": {"agent": "./agent.py:graph"}})
+    write_project(
+        tmp, "checkpointer:\n  path: .lgp/bench.db\nserver:\n  rate_limit_per_minute: 0\n"
     )
-    (tmp / "config").mkdir()
-    (tmp / "config" / "hosted.yaml").write_text(
-        "checkpointer:\n  path: .lgp/bench.db\nserver:\n  rate_limit_per_minute: 0\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LGP_", "LANGSMITH"))}
-    env.update(
-        {
-            "LANGGRAPH_API_KEY": "",
-            "LANGSMITH_TRACING": "false",
-            "LANGCHAIN_TRACING_V2": "false",
-            "PYTHONDONTWRITEBYTECODE": "1",
-        }
-    )
+    env = bench_env()
 
     servers = []
     if args.only != "langgraph":
@@ -255,11 +89,12 @@ def main() -> None:
     results: dict[str, dict[str, object]] = {}
     for server in servers:
         server.start()
-        base = server.health.rsplit("/", 1)[0]
+        base = server.base_url
         row: dict[str, object] = {"startup": server.startup}
         try:
             for n in levels:
-                rps, lat, errors = asyncio.run(load(base, n, args.seconds))
+                result = asyncio.run(load(base, n, args.seconds))
+                rps, lat, errors = result.rps, result.latencies, result.errors
                 row[n] = (rps, pct(lat, 0.5), pct(lat, 0.95), errors)
                 print(
                     f"[bench] {server.name:13s} {n:>2} clients: {rps:7.1f} runs/s  "
