@@ -85,6 +85,11 @@ def test_postgres_function_counts_prunes_and_tells_the_wait(postgres_dsn: str) -
     assert 28 <= wait <= 31  # the hits of 30 s ago leave in ~30 s
     rows = store.db.fetchall("SELECT bucket FROM lgp_rate_limits WHERE key = ?", (key,))
     assert int(now) - 120 not in {r[0] for r in rows}  # pruned
+    # counts need not survive a crash: no WAL, so a hit does not wait for the disk
+    persistence = store.db.fetchone(
+        "SELECT relpersistence FROM pg_class WHERE relname = 'lgp_rate_limits'"
+    )
+    assert persistence == ("u",)
     store.close()
 
 
