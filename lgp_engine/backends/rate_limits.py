@@ -103,8 +103,8 @@ def display_redis_url(url: str) -> str:
 class RedisRateLimits:
     """Counts in Redis at ``url`` (``redis.asyncio``; created in the loop that uses it).
 
-    ``timeout_s`` bounds connecting and each answer: an unreachable Redis is an
-    exception soon, not a hung request.
+    ``timeout_s`` bounds connecting, waiting for one of the ``max_connections`` and
+    each answer: an unreachable Redis is an exception soon, not a hung request.
     """
 
     def __init__(
@@ -115,6 +115,7 @@ class RedisRateLimits:
         prefix: str = "lgp:",
         window: int = WINDOW_S,
         timeout_s: float = 1.0,
+        max_connections: int = 32,
     ) -> None:
         import redis.asyncio as aioredis
 
@@ -122,13 +123,16 @@ class RedisRateLimits:
         self.window = window
         self.prefix = f"{prefix}ratelimit:"
         self.where = f"Redis at {display_redis_url(url)}"
-        self._client = aioredis.Redis.from_url(
+        # blocking: a burst of more concurrent hits than connections waits for one
+        # (a plain pool refuses them with "Too many connections")
+        pool = aioredis.BlockingConnectionPool.from_url(
             url,
+            max_connections=max_connections,
+            timeout=timeout_s,
             socket_connect_timeout=timeout_s,
             socket_timeout=timeout_s,
-            retry_on_timeout=False,
-            max_connections=64,
         )
+        self._client = aioredis.Redis.from_pool(pool)
         self._script: Any = self._client.register_script(REDIS_SCRIPT)
 
     def key(self, identity: str) -> str:

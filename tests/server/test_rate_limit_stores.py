@@ -116,6 +116,18 @@ def test_redis_script_counts_prunes_and_tells_the_wait(redis_prefix: str) -> Non
     assert 0 < ttl <= 61  # forgotten a window after its last hit
 
 
+def test_a_burst_larger_than_the_redis_pool_waits_for_connections(redis_prefix: str) -> None:
+    async def burst() -> list[float]:
+        store = RedisRateLimits(redis_server.URL, 150, prefix=redis_prefix, max_connections=4)
+        try:
+            return list(await asyncio.gather(*(store.hit("key:a") for _ in range(200))))
+        finally:
+            await store.aclose()
+
+    waits = asyncio.run(burst())
+    assert waits.count(0.0) == 150 and all(w > 0 for w in waits if w)
+
+
 def test_redis_key_is_the_identitys_hash_under_the_prefix() -> None:
     store = RedisRateLimits("redis://127.0.0.1:6379/0", 5, prefix="p:")
     assert store.key("key:secret-key") == f"p:ratelimit:{identity_hash('key:secret-key')}"
