@@ -182,10 +182,12 @@ class Runner:
         warn: Callable[[str], None] | None = None,
         console: Callable[[str], None] | None = None,
     ) -> Iterator[Runner]:
-        """A runner over the project's checkpoint and run stores (same SQLite file),
-        with the environment's agent layer (its MCP servers stop on exit) and tracers
-        (flushed on exit, for at most a second). ``warn`` hears tracing problems,
-        ``console`` gets the console tracer's lines."""
+        """A runner over the project's checkpoint and run stores, long-term store and
+        node cache (one SQLite file, or the checkpointer's PostgreSQL database, each
+        store with its own pool of connections), with the environment's agent layer
+        (its MCP servers stop on exit) and tracers (flushed on exit, for at most a
+        second). ``warn`` hears tracing problems, ``console`` gets the console
+        tracer's lines."""
         from .backends.memory_store import MemoryStores
         from .backends.node_cache import NodeCacheDb
         from .tracing.factory import open_tracing
