@@ -983,9 +983,9 @@ def _postgres_checkpointer_class() -> type:
 
         def __init__(self, conn: Any, *, workers: int = 1) -> None:
             super().__init__(conn)
-            self._workers = workers
-            self._executor: ThreadPoolExecutor | None = None
-            self._executor_lock = threading.Lock()
+            # made here (its threads start when needed), so the copies LangGraph makes
+            # of a saver (``with_allowlist``, at each compile) share it
+            self._executor = ThreadPoolExecutor(workers, thread_name_prefix="lgp-checkpoints")
 
         # -- the sync API --------------------------------------------------------
         @contextlib.contextmanager
@@ -1106,20 +1106,12 @@ def _postgres_checkpointer_class() -> type:
         async def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
             if self.inline_async:
                 return fn(*args, **kwargs)
-            if self._executor is None:
-                with self._executor_lock:
-                    if self._executor is None:
-                        self._executor = ThreadPoolExecutor(
-                            self._workers, thread_name_prefix="lgp-checkpoints"
-                        )
             call = functools.partial(fn, *args, **kwargs)
             return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
         def shutdown(self) -> None:
             """Stop the saver's threads (the pool is closed by its owner)."""
-            if self._executor is not None:
-                self._executor.shutdown(wait=True)
-                self._executor = None
+            self._executor.shutdown(wait=True)
 
         async def aget_tuple(self, config: Any) -> Any:
             return await self._call(self.get_tuple, config)
