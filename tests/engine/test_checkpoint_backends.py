@@ -673,3 +673,33 @@ def test_the_node_cache_drops_expired_and_stale_entries(settings: Settings, tmp_
         assert db.clear() == 1
     finally:
         db.close()
+
+
+def test_a_store_api_call_whose_connection_died_is_a_short_503(
+    tmp_path: Path, postgres_dsn: str
+) -> None:
+    """The store API maps PostgreSQL's errors as it maps SQLite's: a 503 whose text
+    has no SQL, not a 500."""
+    from fastapi import HTTPException
+
+    from lgp_engine.server.langgraph.store_routes import _call
+
+    memory = MemoryStores(settings_for("postgres", tmp_path, postgres_dsn), None)
+    try:
+        store = memory.default()
+        assert store is not None
+        store.put(("p",), "k", {"v": 1})
+        database = postgres_dsn.rsplit("/", 1)[1]
+        pg_rows(  # the server drops the store's connections (a restart, a failover)
+            postgres_dsn,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            (database,),
+        )
+        with pytest.raises(HTTPException) as info:
+            asyncio.run(_call(store.aget(("p",), "k")))
+        assert info.value.status_code == 503
+        assert "SELECT" not in str(info.value.detail)
+        assert store.get(("p",), "k") is not None  # the pool replaced the dead connection
+    finally:
+        memory.close()
