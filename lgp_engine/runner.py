@@ -111,6 +111,7 @@ class _Plan:
     config: dict[str, Any] | None = None  # the caller's run config (checked)
     on_lc_event: Any = None  # LangChain astream_events, for the Agent Server's events mode
     admission: Admission | None = None  # how it takes a busy thread (default: waits)
+    adopted: str | None = None  # a running run whose process died: why it is taken over
 
 
 #: The longest the tracers may take to send what is pending when a runner closes (with
@@ -595,6 +596,32 @@ class Runner:
         self.store.saver.delete_thread(thread_id)
         self.runs.delete_thread(thread_id)
 
+    async def aadopt(
+        self,
+        workflow: LoadedWorkflow,
+        record: RunRecord,
+        cause: str,
+        *,
+        context: Any = None,
+        on_part: Any = None,
+    ) -> AsyncIterator[RunEvent]:
+        """Go on with a run whose process died while it ran (claimed with
+        :meth:`RunStore.claim`): its next attempt starts from the thread's newest
+        checkpoint (finished nodes are not run again), in the same run and event log,
+        opened by ``run.retrying`` with ``cause``; past ``max_retries`` it fails."""
+        plan = _Plan(
+            workflow,
+            record.thread_id,
+            None,
+            record.kind,
+            context=context,
+            existing=record,
+            on_part=on_part,
+            adopted=cause,
+        )
+        async for event in self._aexecute(plan):
+            yield event
+
     def forget_runs(self, run_ids: list[str]) -> None:
         """Delete runs as a rollback does: the checkpoints they wrote (their thread's
         state goes back to what it was before them), their records and events."""
@@ -713,7 +740,9 @@ class Runner:
                 }
                 new = await graph.aupdate_state(config, plan.update, as_node=plan.as_node)
                 checkpoint_id = new["configurable"]["checkpoint_id"]
-        if plan.existing is not None:
+        if plan.adopted is not None and plan.existing is not None:
+            record = plan.existing  # claimed (still running): it goes on here
+        elif plan.existing is not None:
             versioned = _versioned(plan.existing.meta, plan.workflow)
             more = {"meta": versioned} if versioned != plan.existing.meta else {}
             record = self.runs.transition(plan.existing.run_id, RunStatus.RUNNING, **more)
@@ -764,9 +793,23 @@ class Runner:
                 on_lc_event=plan.on_lc_event,
             )
 
-        agen = attempt(plan.input, checkpoint_id, plan.started)
         retries = 0
         spent: Any = None  # usage of the attempts that failed (UsageTotals)
+        started_with = plan.started
+        if plan.adopted is not None:  # its process died: this is its next attempt
+            retries = len(self.runs.events_of_types(["run.retrying"], run_ids=[record.run_id]))
+            lost = self._adopted(record, plan.adopted, retries)
+            self.runs.append(lost)
+            if lost.is_terminal:
+                self.tracing.finish_run(traced, lost)
+                self._finish(record, lost, started)
+                yield lost
+                return
+            self.tracing.event(traced, lost)
+            retries += 1
+            started_with = {"resumed": True, "retry": retries}
+            yield lost
+        agen = attempt(plan.input, checkpoint_id, started_with)
         try:
             while True:
                 retrying: RunEvent | None = None
@@ -853,6 +896,30 @@ class Runner:
         if d.get("kind"):
             data["kind"] = d["kind"]
         return RunEvent(failed.run_id, failed.seq, "run.retrying", failed.thread_id, data)
+
+    def _adopted(self, record: RunRecord, cause: str, retries: int) -> RunEvent:
+        """The event that opens an adopted run's next attempt (``run.retrying``), or
+        ends it (``run.failed``) when it has no retry left."""
+        seq = self.runs.last_seq(record.run_id) + 1
+        if retries >= self.retry.max_retries:
+            failed = {
+                "error_type": "ReplicaLost",
+                "message": f"{cause}; no retry left ({retries} of {self.retry.max_retries})",
+                "traceback": "",
+                "node": None,
+                "duration_ms": 0.0,
+                "kind": "crashed",
+            }
+            return RunEvent(record.run_id, seq, "run.failed", record.thread_id, failed)
+        data = RunRetryingData(
+            attempt=retries + 1,
+            max_retries=self.retry.max_retries,
+            delay_s=0.0,
+            error_type="ReplicaLost",
+            message=cause,
+            node=None,
+        )
+        return RunEvent(record.run_id, seq, "run.retrying", record.thread_id, data)
 
     def _with_subscription(self, record: RunRecord, event: RunEvent) -> RunEvent:
         """The run's end with what it cost under a fixed subscription, when its agent

@@ -125,6 +125,9 @@ CREATE INDEX lgp_events_type ON lgp_events (type);
 )
 
 
+#: The PostgreSQL channel every appended event is announced on (payload: its run id).
+EVENTS_CHANNEL = "lgp_events"
+
 #: The counts of a usage total (``RunRecord.usage``) that :meth:`RunStore.usage_summary` sums.
 USAGE_COUNTS = (
     "input_tokens",
@@ -494,15 +497,26 @@ class RunStore:
             raise IllegalTransition(f"run {run_id} is {now_status}; it cannot become {status}")
         return self.get(run_id)
 
+    def claim(self, run_id: str, owner: str | None, status: RunStatus) -> bool:
+        """Make this process the run's owner if it is still ``status`` and owned by
+        ``owner`` (a replica that died): one process wins, the others get False."""
+        changed = self._db.execute(
+            "UPDATE lgp_runs SET owner = ? WHERE run_id = ? AND status = ? AND "
+            "(owner = ? OR (owner IS NULL AND ? IS NULL))",
+            (self.owner, run_id, status, owner, owner),
+        )
+        return changed == 1
+
     def reap_abandoned(self) -> list[RunRecord]:
         """Mark runs whose owning process is gone as ``abandoned``; returns them.
 
         A run that another process took over meanwhile (another owner) or moved on
-        (another status) is left alone."""
+        (another status) is left alone, and so is a run made through the HTTP API: a
+        server takes it over and carries it on (``lgp_engine.server.adoption``)."""
         reaped = []
         error = dumps({"error_type": "Abandoned", "message": "the process running it stopped"})
         for run in self._select(f"WHERE status IN {_sql_set(IN_FLIGHT)}", ()):
-            if run.owner == self.owner or owner_alive(run.owner):
+            if run.owner == self.owner or owner_alive(run.owner) or (run.meta or {}).get("api"):
                 continue
             changed = self._db.execute(
                 f"UPDATE lgp_runs SET status = 'abandoned', ended_at = ?, error = ?, {_LAST_SEQ} "
@@ -609,8 +623,16 @@ class RunStore:
     def append(self, event: RunEvent) -> None:
         """Persist one event (before it is handed to any consumer);
         :class:`DuplicateError` if the run has an event with that seq."""
+        insert = (
+            "INSERT INTO lgp_events (run_id, seq, ts, type, node, payload) VALUES (?,?,?,?,?,?)"
+        )
+        if self._sql.name == "postgres":  # and tell followers on every replica, same trip
+            insert = (
+                f"WITH e AS ({insert} RETURNING run_id) "
+                f"SELECT pg_notify('{EVENTS_CHANNEL}', run_id) FROM e"
+            )
         self._db.execute(
-            "INSERT INTO lgp_events (run_id, seq, ts, type, node, payload) VALUES (?,?,?,?,?,?)",
+            insert,
             (event.run_id, event.seq, event.ts, event.type, event.node, dumps(event.data)),
         )
 

@@ -33,13 +33,19 @@ CREATE TABLE IF NOT EXISTS lgp_thread_leases (
     acquired_at REAL NOT NULL,
     expires_at  REAL NOT NULL,
     cancel      TEXT
-)
+);
+CREATE TABLE IF NOT EXISTS lgp_replicas (
+    owner        TEXT PRIMARY KEY,
+    heartbeat_at REAL NOT NULL
+);
 """
 
 _POSTGRES_STEPS = [
     "CREATE TABLE IF NOT EXISTS lgp_thread_leases (thread_id TEXT PRIMARY KEY, "
     "run_id TEXT NOT NULL, owner TEXT NOT NULL, acquired_at DOUBLE PRECISION NOT NULL, "
     "expires_at DOUBLE PRECISION NOT NULL, cancel TEXT)",
+    "CREATE TABLE IF NOT EXISTS lgp_replicas (owner TEXT PRIMARY KEY, "
+    "heartbeat_at DOUBLE PRECISION NOT NULL)",
 ]
 
 #: How long a lease lasts without renewal (a replica that died frees its threads then).
@@ -92,7 +98,7 @@ class ThreadLeases:
             from .sqlite import connect as sqlite_connect
 
             self._conn = sqlite_connect(path, busy_timeout_ms=busy_timeout_ms)
-            self._conn.execute(_SQLITE_SCHEMA)
+            self._conn.executescript(_SQLITE_SCHEMA)
             self._now = "?"  # this host's clock, passed in
             self._mark = "?"
 
@@ -189,6 +195,86 @@ class ThreadLeases:
                 "SELECT thread_id, run_id, owner, expires_at, cancel FROM lgp_thread_leases"
             ).fetchall()
         return [Lease(*r) for r in rows]
+
+    # -- replicas ---------------------------------------------------------------
+    def heartbeat(self) -> None:
+        """Say this process is alive (a server does it every third of the lease time:
+        the runs it queued are taken over by another one once it stops)."""
+        m, now = self._mark, self._now
+        with self._lock:
+            self._conn.execute(
+                f"INSERT INTO lgp_replicas (owner, heartbeat_at) VALUES ({m}, {now}) "
+                "ON CONFLICT (owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+                (self.owner, *self._clock()),
+            )
+
+    def forget_replica(self) -> None:
+        """This process stops serving (a clean shutdown)."""
+        with self._lock:
+            self._conn.execute(
+                f"DELETE FROM lgp_replicas WHERE owner = {self._mark}", (self.owner,)
+            )
+
+    def replica_alive(self, owner: str | None) -> bool:
+        """Whether the server process ``owner`` beat within the lease time (a process
+        of this host that is gone is dead at once)."""
+        from ..runs import owner_alive
+
+        if not owner or not owner_alive(owner):
+            return False
+        if owner == self.owner:
+            return True
+        m, now = self._mark, self._now
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT 1 FROM lgp_replicas WHERE owner = {m} AND heartbeat_at > {now} - {m}",
+                (owner, *self._clock(), self.ttl_s),
+            ).fetchone()
+        return row is not None
+
+    def orphaned(self, thread_id: str, run_id: str) -> bool:
+        """Whether running ``run_id`` lost its process: it holds no live lease on its
+        thread (none, expired, or its process of this host is gone)."""
+        from ..runs import owner_alive
+
+        m, now = self._mark, self._now
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT owner, expires_at < {now} FROM lgp_thread_leases "
+                f"WHERE thread_id = {m} AND run_id = {m}",
+                (*self._clock(), thread_id, run_id),
+            ).fetchone()
+        return row is None or bool(row[1]) or not owner_alive(row[0])
+
+    def take_over(self, thread_id: str, run_id: str) -> bool:
+        """Move ``run_id``'s lease to this process if it is orphaned (see
+        :meth:`orphaned`): one process wins, the others get False. Until the run goes
+        on here, no other run can take the thread from under it."""
+        from ..runs import owner_alive
+
+        m, now = self._mark, self._now
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT owner, expires_at < {now} FROM lgp_thread_leases "
+                f"WHERE thread_id = {m} AND run_id = {m}",
+                (*self._clock(), thread_id, run_id),
+            ).fetchone()
+            if row is None:  # released: hold it anew
+                cur = self._conn.execute(
+                    "INSERT INTO lgp_thread_leases (thread_id, run_id, owner, acquired_at, "
+                    f"expires_at) VALUES ({m}, {m}, {m}, {now}, {now} + {m}) "
+                    "ON CONFLICT (thread_id) DO NOTHING",
+                    (thread_id, run_id, self.owner, *self._clock(), *self._clock(), self.ttl_s),
+                )
+                return bool(cur.rowcount)
+            if row[0] != self.owner and not row[1] and owner_alive(row[0]):
+                return False  # its process is alive after all
+            cur = self._conn.execute(
+                f"UPDATE lgp_thread_leases SET owner = {m}, expires_at = {now} + {m}, "
+                f"cancel = NULL WHERE thread_id = {m} AND run_id = {m} AND owner = {m}",
+                (self.owner, *self._clock(), self.ttl_s, thread_id, run_id, row[0]),
+            )
+            return bool(cur.rowcount)
 
     # -- internals --------------------------------------------------------------
     def _clock(self) -> tuple[float, ...]:

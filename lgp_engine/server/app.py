@@ -14,8 +14,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from .._version import __version__
+from ..backends.signals import EventSignals
 from ..config import Settings
 from ..runner import Runner
+from .adoption import adopting
 from .auth import resolve_auth, with_worker_keys
 from .catalog import Catalog, build_catalog
 from .context import ServerContext
@@ -91,13 +93,22 @@ def create_app(
             with Runner.open(settings, max_steps=settings.server.max_steps) as runner:
                 ctx.runner = runner
                 ctx.metrics.watch_tracing(runner.tracing)
+                signals = EventSignals(
+                    settings.checkpointer.postgres_dsn
+                    if settings.checkpointer.backend == "postgres"
+                    else None
+                )
+                await signals.start()
                 ctx.hub = RunHub(
                     runner.runs,
                     leases=runner.leases,
+                    signals=signals,
                     on_event=ctx.metrics.observe_event,
                     max_running=settings.server.max_concurrent_runs,
                 )
                 async with (
+                    _closing(signals),
+                    adopting(ctx),
                     serving_versions(ctx, on_swap=swapped, on_anomaly=on_anomaly),
                     _watching(ctx, reload, reloaded),
                 ):
@@ -168,6 +179,14 @@ def create_app(
         cors_origins=server.cors_origins,
     )
     return app
+
+
+@contextlib.asynccontextmanager
+async def _closing(signals: EventSignals) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        await signals.close()
 
 
 @contextlib.asynccontextmanager

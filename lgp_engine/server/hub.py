@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..backends.leases import ThreadLeases
+from ..backends.signals import EventSignals
 from ..errors import ConflictError, LGPError, NotFoundError
 from ..events import RunEvent
 from ..runs import RunStore
@@ -26,7 +27,6 @@ from ..status import IN_FLIGHT, RunStatus
 log = logging.getLogger(__name__)
 
 FOLLOWER_QUEUE = 1000
-POLL_SECONDS = 0.1
 
 
 @dataclass
@@ -72,12 +72,15 @@ class RunHub:
         runs: RunStore,
         *,
         leases: ThreadLeases | None = None,
+        signals: EventSignals | None = None,
         on_event: Callable[[RunEvent], None] | None = None,
         max_running: int = 32,
     ) -> None:
         self.runs = runs
         #: The database's thread leases: how a run executing in another process is reached.
         self.leases = leases
+        #: Wakes followers of runs that execute in another process (else they poll).
+        self.signals = signals or EventSignals()
         self.on_event = on_event
         self.active: dict[str, RunHandle] = {}
         # one lock per thread while anyone holds or waits for it
@@ -284,8 +287,8 @@ class RunHub:
                             yield event
                         return
                     handle = self.active.get(run_id)
-                    if handle is None:  # running in another process: poll the store
-                        await asyncio.sleep(POLL_SECONDS)
+                    if handle is None:  # running in another process: read on its signal
+                        await self.signals.wait(run_id)
                     else:
                         handle.followers.add(follower)
                     continue
@@ -332,15 +335,13 @@ class RunHub:
         if handle is not None:
             await handle.done.wait()
             return
-        delay = 0.005
         while True:
             try:
                 if self.runs.get(run_id).status not in IN_FLIGHT:
                     return
             except NotFoundError:
                 return
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 0.1)
+            await self.signals.wait(run_id)
 
     async def shutdown(self, reason: str = "the server is shutting down") -> None:
         """Cancel every run in flight and wait until each has recorded it."""

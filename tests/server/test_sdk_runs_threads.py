@@ -379,7 +379,7 @@ class Statements:
     def __init__(self, ctx: Any) -> None:
         runner = ctx.runner
         self.conns: list[sqlite3.Connection] = [
-            runner.runs._conn,
+            runner.runs._db._conn,
             runner.store.saver.conn,
             runner.store._read_conn,
         ]

@@ -274,8 +274,13 @@ async def start_run(
     modes: list[str],
     subgraphs: bool,
     gate: asyncio.Event | None = None,
+    existing: RunRecord | None = None,
 ) -> tuple[RunHandle, LgStream]:
-    """Validate a run request and start it; returns once the run is recorded."""
+    """Validate a run request and start it; returns once the run is recorded.
+
+    ``existing`` is a queued run of a server process that died, which this one
+    claimed (:mod:`lgp_engine.server.adoption`): ``body`` is its request again, and
+    it starts under its own id instead of a new one."""
     assistant = resolve(ctx, body.assistant_id)
     wf = assistant.workflow
     if body.webhook:
@@ -285,6 +290,8 @@ async def start_run(
     command = dump(body.command)
     config = dump(body.config) or {}
     temporary = stateless and body.on_completion != "keep"
+    if existing is not None:
+        temporary = bool(((existing.meta or {}).get("kwargs") or {}).get("temporary"))
     if thread_id is None:
         thread_id = str(uuid.uuid4())
     elif (body.if_not_exists or "reject") != "create" and not thread_exists(ctx, thread_id):
@@ -337,11 +344,15 @@ async def start_run(
     agents = ctx.live_runner.agents
     stream = LgStream(modes, subgraphs, ctx.public, agents.redactor if agents else None)
     stream.thread_id = thread_id
-    runs.put_thread(thread_id, {"graph_id": wf.name, "assistant_id": assistant_id})
-    # recorded as queued first: on a busy thread (enqueue) the call answers at once
-    queued = ctx.live_runner.queue(
-        wf, payload, thread_id=thread_id, checkpoint_id=checkpoint_id, meta=meta
-    )
+    if existing is not None:
+        queued = existing
+        meta = existing.meta or meta
+    else:
+        runs.put_thread(thread_id, {"graph_id": wf.name, "assistant_id": assistant_id})
+        # recorded as queued first: on a busy thread (enqueue) the call answers at once
+        queued = ctx.live_runner.queue(
+            wf, payload, thread_id=thread_id, checkpoint_id=checkpoint_id, meta=meta
+        )
     try:
         handle = await ctx.live_hub.launch(
             tap(
@@ -375,7 +386,7 @@ async def start_run(
             on_replaced=(lambda ids: forget_runs(ctx, ids)) if strategy == "rollback" else None,
         )
     except BaseException:
-        if queued.run_id not in ctx.live_hub.active:  # refused before it started
+        if existing is None and queued.run_id not in ctx.live_hub.active:  # refused
             runs.delete_run(queued.run_id)
         if stateless:
             runs.delete_thread(thread_id)
@@ -427,6 +438,13 @@ async def _after(
             await asyncio.wait_for(gate.wait(), timeout=60)
     with contextlib.suppress(Exception):
         ctx.live_runner.forget_thread(handle.thread_id)
+
+
+def after_adopted(ctx: ServerContext, handle: RunHandle, kwargs: dict[str, Any]) -> None:
+    """What a run taken over from a dead process still owes its caller when it stops
+    (its webhook; a stateless run's thread deleted), as :func:`start_run` arranges."""
+    temporary = bool(kwargs.get("temporary"))
+    _background(ctx, _after(ctx, handle, temporary, None, webhook=kwargs.get("webhook")))
 
 
 def _redacted(ctx: ServerContext, value: Any) -> Any:
@@ -527,7 +545,7 @@ async def _stored_outcome(ctx: ServerContext, record: RunRecord) -> Any:
         return await _outcome(ctx, handle, _streams(ctx).get(record.run_id))
     runs = ctx.live_runner.runs
     while record.status in IN_FLIGHT and record.owner != runs.owner and owner_alive(record.owner):
-        await asyncio.sleep(0.1)
+        await ctx.live_hub.signals.wait(record.run_id)
         record = runs.get(record.run_id)
     return result_body(ctx, record.thread_id, terminal_event(ctx, record))
 

@@ -1,0 +1,178 @@
+"""Nothing lost when a server process dies: its runs are taken over by another one.
+
+Every server process beats (:meth:`ThreadLeases.heartbeat`) and looks, every
+:func:`scan_interval`, for runs made through the API whose process is gone:
+
+- a **running** run whose thread lease is gone, expired, or held by a dead process
+  of this host: it goes on here from its thread's newest checkpoint
+  (:meth:`Runner.aadopt`: a ``run.retrying`` event names the cause, finished nodes
+  are not run again, past ``runs.max_retries`` it fails);
+- a **queued** run (``runs.create`` in the background, waiting for its turn) whose
+  process stopped beating: it is started here from its recorded request.
+
+A run is taken by one process only: :meth:`RunStore.claim` moves its owner with a
+conditional update, and whoever loses leaves it. Runs of the CLI or the workbench
+are not taken over (their user resumes them: ``lgp resume``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from ..errors import NotFoundError
+from ..runs import RunRecord
+from ..status import IN_FLIGHT, RunStatus
+from .context import ServerContext
+
+log = logging.getLogger("lgp.server")
+
+#: Runs looked at per scan (the oldest in flight first would need another index;
+#: a backlog larger than this is taken over over several scans).
+SCAN_LIMIT = 500
+
+
+def scan_interval(lease_s: float) -> float:
+    """How often a process beats and looks for orphans: a sixth of the lease time, so
+    a dead process's runs move within about the lease time (at most every 5 s)."""
+    return min(lease_s / 6, 5.0)
+
+
+@contextlib.asynccontextmanager
+async def adopting(ctx: ServerContext) -> AsyncIterator[None]:
+    """Beat and take over orphaned runs while the app serves."""
+    task = asyncio.create_task(_loop(ctx), name="lgp-adoption")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        with contextlib.suppress(Exception):
+            ctx.live_runner.leases.forget_replica()
+
+
+async def _loop(ctx: ServerContext) -> None:
+    leases = ctx.live_runner.leases
+    every = scan_interval(leases.ttl_s)
+    while True:
+        try:
+            leases.heartbeat()
+            await adopt_orphans(ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database is away: try again next time
+            log.warning("taking over orphaned runs failed; retrying", exc_info=True)
+        await asyncio.sleep(every)
+
+
+async def adopt_orphans(ctx: ServerContext) -> list[str]:
+    """Take over the orphaned runs found now; the ids of those this process took."""
+    runner, hub, leases = ctx.live_runner, ctx.live_hub, ctx.live_runner.leases
+    taken = []
+    found = runner.runs.list_runs(status=IN_FLIGHT, limit=SCAN_LIMIT)
+    # running ones first (they hold their thread), then queued ones in their order
+    found.sort(key=lambda r: (r.status != RunStatus.RUNNING, r.created_at))
+    for record in found:
+        if record.run_id in hub.active or not (record.meta or {}).get("api"):
+            continue
+        if record.status == RunStatus.RUNNING:
+            if not leases.orphaned(record.thread_id, record.run_id):
+                continue
+            if not leases.take_over(record.thread_id, record.run_id):
+                continue  # another process was quicker
+        elif leases.replica_alive(record.owner) or _held_by_orphan(ctx, record.thread_id):
+            continue  # its process serves, or a run it waits for is not taken over yet
+        if not runner.runs.claim(record.run_id, record.owner, record.status):
+            continue  # another process was quicker
+        cause = f"the server process running it stopped ({_host_pid(record.owner)})"
+        log.warning("run %s: %s; taking it over", record.run_id, cause)
+        try:
+            if record.status == RunStatus.RUNNING:
+                await _continue(ctx, record, cause)
+            else:
+                await _start_queued(ctx, record)
+        except Exception as exc:  # noqa: BLE001 - recorded on the run, not raised
+            log.warning("run %s cannot be taken over: %s", record.run_id, exc)
+            _fail(ctx, record, f"{cause}, and it cannot go on here: {exc}")
+            continue
+        taken.append(record.run_id)
+    return taken
+
+
+async def _continue(ctx: ServerContext, record: RunRecord, cause: str) -> None:
+    """A running run goes on here from its thread's newest checkpoint."""
+    from .langgraph.run_routes import after_adopted
+
+    wf = ctx.catalog.get(record.workflow)
+    kwargs = (record.meta or {}).get("kwargs") or {}
+    handle = await ctx.live_hub.launch(
+        ctx.live_runner.aadopt(wf, record, cause, context=kwargs.get("context") or None),
+        thread_id=record.thread_id,
+    )
+    after_adopted(ctx, handle, kwargs)
+
+
+async def _start_queued(ctx: ServerContext, record: RunRecord) -> None:
+    """A queued run starts here from its recorded request."""
+    from .langgraph.run_routes import RunCreate, start_run
+
+    meta = record.meta or {}
+    kwargs: dict[str, Any] = meta.get("kwargs") or {}
+    body = RunCreate.model_validate(
+        {
+            "assistant_id": meta.get("assistant_id") or record.workflow,
+            "input": kwargs.get("input"),
+            "command": kwargs.get("command"),
+            "config": kwargs.get("config"),
+            "context": kwargs.get("context") or None,
+            "metadata": meta.get("metadata") or None,
+            "checkpoint_id": record.checkpoint_id,
+            "interrupt_before": kwargs.get("interrupt_before"),
+            "interrupt_after": kwargs.get("interrupt_after"),
+            "webhook": kwargs.get("webhook"),
+            "multitask_strategy": "enqueue",  # it was admitted once: it waits its turn
+            "if_not_exists": "create",
+            "stream_resumable": kwargs.get("resumable"),
+        }
+    )
+    await start_run(
+        ctx,
+        record.thread_id,
+        body,
+        modes=list(kwargs.get("stream_mode") or ["values"]),
+        subgraphs=bool(kwargs.get("subgraphs")),
+        existing=record,
+    )
+
+
+def _held_by_orphan(ctx: ServerContext, thread_id: str) -> bool:
+    """Whether the thread is held by a run whose process died (to be taken over
+    first: a queued run must not start before the run it queued behind)."""
+    leases, runs = ctx.live_runner.leases, ctx.live_runner.runs
+    holder = leases.holder(thread_id)
+    if holder is None or not leases.orphaned(thread_id, holder.run_id):
+        return False
+    try:  # one of the CLI or the workbench is not taken over: no need to wait for it
+        return bool((runs.get(holder.run_id).meta or {}).get("api"))
+    except NotFoundError:
+        return False
+
+
+def _fail(ctx: ServerContext, record: RunRecord, message: str) -> None:
+    from ..events import RunEvent
+
+    runs = ctx.live_runner.runs
+    data = {"error_type": "ReplicaLost", "message": message, "node": None, "kind": "crashed"}
+    with contextlib.suppress(Exception):
+        runs.append(RunEvent(record.run_id, runs.last_seq(record.run_id) + 1, "run.failed",
+                             record.thread_id, data))  # fmt: skip
+        runs.transition(record.run_id, RunStatus.FAILED, error=data)
+
+
+def _host_pid(owner: str | None) -> str:
+    host, _, rest = (owner or "?").partition(":")
+    return f"pid {rest.split(':', 1)[0] or '?'} on {host}"

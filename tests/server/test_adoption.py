@@ -1,0 +1,87 @@
+"""Nothing lost on kill -9 of a server (issue 15): another server process on the same
+database takes over the runs it was executing (from their thread's newest checkpoint,
+finished nodes not run again, the run recorded with its attempts) and the runs it had
+queued; a follower on a third process sees the events live."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.server.conftest import API_KEY, make_server_project
+from tests.server.server_process import ServerProcess, parse_sse
+from tests.workflows import copy_workflows
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    project = make_server_project(tmp_path / "p", api_keys=[API_KEY], rate_limit_per_minute=100000)
+    copy_workflows(project / "workflows", "slow.py", "increment.py")
+    with (project / "config" / "hosted.yaml").open("a") as f:
+        f.write("runs:\n  lease_s: 3\n")  # look for orphans every half second
+    return project
+
+
+@pytest.fixture
+def replicas(project: Path) -> Iterator[list[ServerProcess]]:
+    servers = [ServerProcess(project, "workflows").launch() for _ in range(3)]
+    try:
+        for srv in servers:
+            srv.wait_ready()
+        yield servers
+    finally:
+        for srv in servers:
+            if srv.process is not None and srv.process.returncode is None:
+                srv.stop()
+
+
+def _status(http: httpx.Client, thread_id: str, run_id: str) -> str:
+    return str(http.get(f"/threads/{thread_id}/runs/{run_id}").json()["status"])
+
+
+def _until(condition: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_a_killed_servers_runs_go_on_elsewhere_and_a_third_follows_them_live(
+    project: Path, replicas: list[ServerProcess]
+) -> None:
+    a, b, c = replicas
+    log = project / "workflows" / "slow_calls.log"
+    with a.client(API_KEY) as on_a, b.client(API_KEY) as on_b, c.client(API_KEY) as on_c:
+        body = {"assistant_id": "slow", "input": {}, "if_not_exists": "create"}
+        running = on_a.post("/threads/t1/runs", json=body).json()
+        _until(lambda: log.exists() and "wait" in log.read_text(), 30, "the run to block")
+        queued = on_a.post(
+            "/threads/t1/runs", json={**body, "multitask_strategy": "enqueue"}
+        ).json()
+        assert _status(on_b, "t1", queued["run_id"]) == "pending"
+        # a follower on a third process joins the running run's stream
+        with on_c.stream("GET", f"/runs/{running['run_id']}/events", timeout=60) as followed:
+            a.stop(signal.SIGKILL)
+            _until(
+                lambda: any("taking it over" in line for line in b.output + c.output),
+                20,
+                "another server to take the runs over",
+            )
+            (project / "workflows" / "slow.open").touch()
+            frames = [json.loads(f["data"]) for f in parse_sse(followed.iter_lines())]
+        types = [f["type"] for f in frames]
+        assert types[-1] == "run.completed", types
+        retrying = [f for f in frames if f["type"] == "run.retrying"]
+        assert len(retrying) == 1 and "stopped" in retrying[0]["data"]["message"]
+        _until(lambda: _status(on_b, "t1", queued["run_id"]) == "success", 30, "the queued run")
+        assert _status(on_c, "t1", running["run_id"]) == "success"
+        trail = on_b.get("/threads/t1/state").json()["values"]["trail"]
+    calls = log.read_text().splitlines()
+    assert calls.count("first") == 2  # once per run: the killed one's was not run again
+    assert trail == ["first", "wait", "last"] * 2
