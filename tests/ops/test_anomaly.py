@@ -11,6 +11,7 @@ again. Every wait is on a line the server prints or a file, never a fixed sleep.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import threading
 import time
@@ -628,20 +629,27 @@ def test_a_reload_that_fails_half_the_runs_is_rolled_back(tmp_path: Path) -> Non
                 assert len(results) < 60, server.text  # detected well before this
                 results.append(invoke(len(results)))
             detected_after = time.monotonic() - started
-            bad = [r for r in results if r["status"] == "failed"]
             assert results[0]["result"]["out"] == "v2 0"  # the new code served
-            assert len(bad) / len(results) >= 0.4, results
+            # the runs the bad version served (the last ones may have run on the restored one)
+            bad = [r for r in results if r["status"] == "failed"]
+            served_bad = bad + [
+                r for r in results if (r["result"] or {}).get("out", "")[:2] == "v2"
+            ]
+            assert len(served_bad) >= 6 and len(bad) / len(served_bad) >= 0.4, results
             assert detected_after < 60
 
             wait_until(lambda: saw("Incident logged: INC-", mark), TIMEOUT, "the incident")
+            # (the rate is the window's when the check ran: 3 of 6, or of 7 if a run
+            # ended meanwhile)
             seed = (
-                "⚠️ Anomaly detected: error_rate = 50.0% (threshold: 10%)",
-                "Triggering rollback to previous version...",
-                "✅ Rollback complete",
-                "Incident logged: INC-",
+                r"\[lgp\] ⚠️ Anomaly detected: error_rate = \d+\.\d% \(threshold: 10%\)$",
+                r"\[lgp\] Triggering rollback to previous version\.\.\.$",
+                r"\[lgp\] ✅ Rollback complete$",
+                r"\[lgp\] Incident logged: INC-\d{4}-001$",
             )
-            said = [ln for ln in server.output[mark:] if any(s in ln for s in seed)]
-            assert len(said) == 4 and all(s in ln for s, ln in zip(seed, said, strict=True))
+            said = [ln for ln in server.output[mark:] if any(re.match(s, ln) for s in seed)]
+            assert len(said) == 4, server.text
+            assert all(re.match(s, ln) for s, ln in zip(seed, said, strict=True)), said
 
             # the previous version serves: odd inputs succeed again
             after = [invoke(n) for n in range(1, 14, 2)]
@@ -653,14 +661,14 @@ def test_a_reload_that_fails_half_the_runs_is_rolled_back(tmp_path: Path) -> Non
             assert incident["workflow"] == "flaky"
             assert incident["status"] == "resolved"
             assert incident["versions"]["bad"] != incident["versions"]["restored"]
-            assert incident["metrics"]["error_rate"] > 0.10
+            assert incident["metrics"]["error_rate"] >= 0.4  # about half the runs failed
             assert incident["metrics"]["error_rate_after"] == 0.0
             assert incident["metrics"]["detect_s"] < 60
             assert incident["files"] == ["workflows/flaky.py"]
             # the alert webhook got the incident when it was logged and when it resolved
             wait_until(lambda: len(receiver.received) >= 2, TIMEOUT, "the alerts")
-            sent = [(a["incident"]["id"], a["incident"]["status"]) for a in receiver.received]
-            assert sent == [(incident["id"], "rolled_back"), (incident["id"], "resolved")]
+            sent = {(a["incident"]["id"], a["incident"]["status"]) for a in receiver.received}
+            assert sent == {(incident["id"], "rolled_back"), (incident["id"], "resolved")}
             events = [e["event"] for e in incident["timeline"]]
             assert events[-3:] == ["rollback_started", "rollback_completed", "recovered"]
             one = http.get(f"/incidents/{incident['id']}")
