@@ -89,8 +89,6 @@ from .loader import (
     resolve_in_project,
     resolve_target,
 )
-from .ops.incidents import Incident, IncidentStore
-from .ops.versions import VersionStore, WorkflowVersion
 from .providers.base import ERROR_KINDS, LLMProvider, ProviderError, Usage
 from .providers.claude_code import ClaudeCodeNode, create_claude_code_node
 from .providers.factory import AgentNode, create_agent_node
@@ -126,14 +124,21 @@ from .tracing.factory import open_tracing
 from .tracing.sanitize import sanitize
 
 if TYPE_CHECKING:  # imported on first use by __getattr__ below: FastAPI, uvicorn
+    from .ops.incidents import Incident, IncidentStore
+    from .ops.versions import VersionStore, WorkflowVersion
     from .server.background import BackgroundServer
     from .server.catalog import Catalog, build_catalog
 
-# Public names whose modules load the web stack, by the module that defines them.
+# Public names whose modules load the web stack (or that few programs need), by the
+# module that defines them.
 _LAZY = {
     "BackgroundServer": ".server.background",
     "Catalog": ".server.catalog",
     "build_catalog": ".server.catalog",
+    "Incident": ".ops.incidents",
+    "IncidentStore": ".ops.incidents",
+    "VersionStore": ".ops.versions",
+    "WorkflowVersion": ".ops.versions",
 }
 
 

@@ -183,11 +183,10 @@ def _write(path: Path, source: bytes) -> None:
 def _with_store(settings: Any, use: Any) -> Any:
     """``use(store)`` on the project's incidents (an empty store when the project has
     no database yet: reading never creates one)."""
-    from ..ops.db import OpsDb
+    from ..ops.db import existing_ops_database
     from ..ops.incidents import IncidentStore
 
-    db = OpsDb.existing(settings) or OpsDb(None)
-    store = IncidentStore(db, owns_db=True)
+    store = IncidentStore(existing_ops_database(settings), owns_db=True)
     try:
         return use(store)
     finally:

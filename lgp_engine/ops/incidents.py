@@ -23,11 +23,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import NotFoundError
-from .db import OpsDb
+from .db import open_ops_database
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from ..backends.sql import Database
     from ..config import Settings
 
 IncidentStatus = Literal[
@@ -135,14 +136,14 @@ class Incident:
 class IncidentStore:
     """The incidents of a project."""
 
-    def __init__(self, db: OpsDb, *, owns_db: bool = False) -> None:
+    def __init__(self, db: Database, *, owns_db: bool = False) -> None:
         self.db = db
         self._owns_db = owns_db
         db.migrate("incidents", _SQLITE_SCHEMA, _POSTGRES_STEPS)
 
     @classmethod
     def open(cls, settings: Settings, db_path: Path | None = None) -> IncidentStore:
-        return cls(OpsDb.for_settings(settings, db_path), owns_db=True)
+        return cls(open_ops_database(settings, db_path), owns_db=True)
 
     def close(self) -> None:
         if self._owns_db:

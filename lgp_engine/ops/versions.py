@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from .db import OpsDb
+from .db import open_ops_database
 
 if TYPE_CHECKING:
+    from ..backends.sql import Database
     from ..config import Settings
     from ..loader import LoadedWorkflow
 
@@ -151,15 +152,16 @@ def code_version(workflow: LoadedWorkflow) -> CodeVersion:
 class VersionStore:
     """The recorded versions and load history of every workflow of a project."""
 
-    def __init__(self, db: OpsDb, *, owns_db: bool = False) -> None:
+    def __init__(self, db: Database, *, owns_db: bool = False) -> None:
         self.db = db
         self._owns_db = owns_db
         db.migrate("workflow_versions", _SQLITE_SCHEMA, _POSTGRES_STEPS)
 
     @classmethod
     def open(cls, settings: Settings, db_path: Path | None = None) -> VersionStore:
-        """The project's store (see :meth:`OpsDb.for_settings`); close it after use."""
-        return cls(OpsDb.for_settings(settings, db_path), owns_db=True)
+        """The project's store (see :func:`~lgp_engine.ops.db.open_ops_database`);
+        close it after use."""
+        return cls(open_ops_database(settings, db_path), owns_db=True)
 
     def close(self) -> None:
         if self._owns_db:

@@ -21,11 +21,11 @@ from typing import Any
 
 import pytest
 
+from lgp_engine.backends.sql import Database, open_database
 from lgp_engine.config import AnomalySettings, Settings
 from lgp_engine.events import AnomalyEvent, EventType, RunEvent, percent
 from lgp_engine.loader import WorkflowSource, load_workflow
 from lgp_engine.ops.anomaly import AnomalyMonitor, ErrorWindow, WindowStats
-from lgp_engine.ops.db import OpsDb
 from lgp_engine.ops.incidents import IncidentStore, TimelineEntry
 from lgp_engine.ops.versions import VersionStore, code_version
 from lgp_engine.reload import WorkflowReloader
@@ -97,19 +97,19 @@ def test_a_version_s_last_window_is_kept_for_comparison() -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def connect(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], OpsDb]]:
+def connect(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Database]]:
     """Opens a connection to the ops tables' database (each call another one, as
     another process would have): a SQLite file, or a PostgreSQL database of its own."""
-    opened: list[OpsDb] = []
+    opened: list[Database] = []
     name = None
     if request.param == "sqlite":
-        target: dict[str, Any] = {"path": tmp_path / "ops.db"}
+        target: Path | str = tmp_path / "ops.db"
     else:
         dsn, name = postgres.create_database()
-        target = {"dsn": dsn}
+        target = dsn
 
-    def open_db() -> OpsDb:
-        db = OpsDb(**target)
+    def open_db() -> Database:
+        db = open_database(target)
         opened.append(db)
         return db
 
@@ -161,7 +161,7 @@ def _load(path: Path) -> Any:
 
 
 def test_versions_are_content_hashes_with_a_history_and_snapshots(
-    connect: Callable[[], OpsDb], tmp_path: Path
+    connect: Callable[[], Database], tmp_path: Path
 ) -> None:
     path = tmp_path / "wf" / "flow_versions.py"
     path.parent.mkdir()
@@ -189,7 +189,7 @@ def test_versions_are_content_hashes_with_a_history_and_snapshots(
 
 
 def test_incident_ids_are_numbered_per_year_across_connections(
-    connect: Callable[[], OpsDb],
+    connect: Callable[[], Database],
 ) -> None:
     store = IncidentStore(connect())
     first = store.create("wf", cause="c", bad_version="b", now=1_780_000_000.0)  # 2026
@@ -309,7 +309,7 @@ class Harness:
     """A monitor over SQLite stores, fed run events by hand."""
 
     def __init__(self, tmp_path: Path, **settings: Any) -> None:
-        self.db = OpsDb(tmp_path / "ops.db")
+        self.db = open_database(tmp_path / "ops.db")
         self.versions = VersionStore(self.db)
         self.incidents = IncidentStore(self.db)
         self.clock = Clock()
