@@ -501,9 +501,9 @@ class RunStore:
         """Make this process the run's owner if it is still ``status`` and owned by
         ``owner`` (a replica that died): one process wins, the others get False."""
         changed = self._db.execute(
-            "UPDATE lgp_runs SET owner = ? WHERE run_id = ? AND status = ? AND "
-            "(owner = ? OR (owner IS NULL AND ? IS NULL))",
-            (self.owner, run_id, status, owner, owner),
+            "UPDATE lgp_runs SET owner = ? WHERE run_id = ? AND status = ? "
+            "AND owner IS NOT DISTINCT FROM ?",
+            (self.owner, run_id, status, owner),
         )
         return changed == 1
 

@@ -58,14 +58,18 @@ async def adopting(ctx: ServerContext) -> AsyncIterator[None]:
 async def _loop(ctx: ServerContext) -> None:
     leases = ctx.live_runner.leases
     every = scan_interval(leases.ttl_s)
+    failing = ""  # the last failure, said once (not every scan while the database is away)
     while True:
         try:
             leases.heartbeat()
             await adopt_orphans(ctx)
+            failing = ""
         except asyncio.CancelledError:
             raise
-        except Exception:  # the database is away: try again next time
-            log.warning("taking over orphaned runs failed; retrying", exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - the database is away: try again next time
+            if str(exc) != failing:
+                log.warning("taking over orphaned runs failed (retrying): %s", exc)
+                failing = str(exc)
         await asyncio.sleep(every)
 
 

@@ -123,3 +123,13 @@ def parse_sse(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
             data.append(value)
         elif field in ("id", "event"):
             frame[field] = value
+
+
+def use_postgres(project: Path, dsn: str) -> None:
+    """Point config/hosted.yaml's checkpointer (and so every store) at PostgreSQL ``dsn``."""
+    path = project / "config" / "hosted.yaml"
+    text = path.read_text().replace(
+        "  backend: sqlite\n  path: .lgp/hosted.db\n", f"  backend: postgres\n  dsn: {dsn}\n"
+    )
+    assert "backend: postgres" in text, "hosted.yaml has no SQLite checkpointer to replace"
+    path.write_text(text)

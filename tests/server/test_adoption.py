@@ -15,14 +15,16 @@ import httpx
 import pytest
 
 from tests.server.conftest import API_KEY, make_server_project
-from tests.server.server_process import ServerProcess, parse_sse
+from tests.server.server_process import ServerProcess, parse_sse, use_postgres
 from tests.workflows import copy_workflows
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
+@pytest.fixture(params=["sqlite", "postgres"])
+def project(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     project = make_server_project(tmp_path / "p", api_keys=[API_KEY], rate_limit_per_minute=100000)
     copy_workflows(project / "workflows", "slow.py", "increment.py")
+    if request.param == "postgres":  # three replicas on one database
+        use_postgres(project, request.getfixturevalue("postgres_dsn"))
     with (project / "config" / "hosted.yaml").open("a") as f:
         f.write("runs:\n  lease_s: 3\n")  # look for orphans every half second
     return project
@@ -71,7 +73,7 @@ def test_a_killed_servers_runs_go_on_elsewhere_and_a_third_follows_them_live(
             _until(
                 lambda: any("taking it over" in line for line in b.output + c.output),
                 20,
-                "another server to take the runs over",
+                "another server to take the runs over:\n" + b.text + c.text,
             )
             (project / "workflows" / "slow.open").touch()
             frames = [json.loads(f["data"]) for f in parse_sse(followed.iter_lines())]

@@ -15,43 +15,65 @@ import pytest
 
 from tests.processes import run_lgp, start_lgp
 from tests.server.conftest import API_KEY, make_server_project
-from tests.server.server_process import ServerProcess
+from tests.server.server_process import ServerProcess, use_postgres
 from tests.workflows import copy_workflows
 
 THREAD = "counted"
 
 
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
+@pytest.fixture(params=["sqlite", "postgres"])
+def project(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     project = make_server_project(tmp_path / "p", api_keys=[API_KEY], rate_limit_per_minute=100000)
     copy_workflows(project / "workflows", "increment.py", "slow.py")
+    if request.param == "postgres":
+        use_postgres(project, request.getfixturevalue("postgres_dsn"))
     return project
 
 
 @pytest.fixture
-def two_workers(project: Path) -> Iterator[ServerProcess]:
-    with ServerProcess(project, "workflows", "--workers", "2") as srv:
-        yield srv
+def servers(project: Path) -> Iterator[list[ServerProcess]]:
+    """Two workers of one server; on PostgreSQL also a second replica."""
+    replicas = [ServerProcess(project, "workflows", "--workers", "2").launch()]
+    if _dsn(project):
+        replicas.append(ServerProcess(project, "workflows").launch())
+    try:
+        for srv in replicas:
+            srv.wait_ready()
+        yield replicas
+    finally:
+        for srv in replicas:
+            srv.stop()
 
 
-def _forks(db: Path, thread_id: str) -> list[tuple[str, int]]:
+def _dsn(project: Path) -> str | None:
+    text = (project / "config" / "hosted.yaml").read_text()
+    return text.split("dsn: ", 1)[1].split()[0] if "dsn: " in text else None
+
+
+def _forks(project: Path, thread_id: str) -> list[tuple[str, int]]:
     """Checkpoints of the thread with more than one child (a lost update's mark)."""
-    with sqlite3.connect(db) as conn:
-        return conn.execute(
-            "SELECT parent_checkpoint_id, COUNT(*) FROM checkpoints WHERE thread_id = ? "
-            "AND checkpoint_ns = '' AND parent_checkpoint_id IS NOT NULL "
-            "GROUP BY parent_checkpoint_id HAVING COUNT(*) > 1",
-            (thread_id,),
-        ).fetchall()
+    query = (
+        "SELECT parent_checkpoint_id, COUNT(*) FROM checkpoints WHERE thread_id = {0} "
+        "AND checkpoint_ns = '' AND parent_checkpoint_id IS NOT NULL "
+        "GROUP BY parent_checkpoint_id HAVING COUNT(*) > 1"
+    )
+    dsn = _dsn(project)
+    if dsn:
+        import psycopg
+
+        with psycopg.connect(dsn) as pg:
+            return list(pg.execute(query.format("%s"), (thread_id,)).fetchall())
+    with sqlite3.connect(project / ".lgp" / "hosted.db") as conn:
+        return conn.execute(query.format("?"), (thread_id,)).fetchall()
 
 
-def test_cli_and_two_workers_through_both_apis_never_overlap_on_a_thread(
-    project: Path, two_workers: ServerProcess
+def test_cli_and_server_processes_through_both_apis_never_overlap_on_a_thread(
+    project: Path, servers: list[ServerProcess]
 ) -> None:
     errors: list[str] = []
 
-    def http_runs(api: str, count: int) -> None:
-        with two_workers.client(API_KEY, timeout=120) as http:
+    def http_runs(api: str, count: int, srv: ServerProcess) -> None:
+        with srv.client(API_KEY, timeout=120) as http:
             for _ in range(count):
                 if api == "core":
                     r = http.post(
@@ -79,7 +101,10 @@ def test_cli_and_two_workers_through_both_apis_never_overlap_on_a_thread(
             if done.returncode != 0:
                 errors.append(f"cli: {done.returncode} {done.stderr[-300:]}")
 
-    workers = [threading.Thread(target=http_runs, args=(api, 6)) for api in ("core", "lg") * 2]
+    workers = [
+        threading.Thread(target=http_runs, args=(api, 6, servers[i % len(servers)]))
+        for i, api in enumerate(("core", "lg") * 2)
+    ]
     workers += [threading.Thread(target=cli_runs, args=(4,)) for _ in range(2)]
     for w in workers:
         w.start()
@@ -87,16 +112,16 @@ def test_cli_and_two_workers_through_both_apis_never_overlap_on_a_thread(
         w.join()
     assert not errors, errors
     total = 4 * 6 + 2 * 4
-    with two_workers.client(API_KEY) as http:
+    with servers[-1].client(API_KEY) as http:
         values = http.get(f"/threads/{THREAD}/state").json()["values"]
         runs = http.get(f"/threads/{THREAD}/runs", params={"limit": 100}).json()
     assert values["n"] == total, f"{total - values['n']} of {total} updates were lost"
-    assert _forks(project / ".lgp" / "hosted.db", THREAD) == []
+    assert _forks(project, THREAD) == []
     assert [r["status"] for r in runs] == ["success"] * total
 
 
 def test_a_run_held_by_another_process_is_rejected_or_interrupted(
-    project: Path, two_workers: ServerProcess
+    project: Path, servers: list[ServerProcess]
 ) -> None:
     gate = project / "workflows" / "slow.open"
     cli = start_lgp(
@@ -104,7 +129,7 @@ def test_a_run_held_by_another_process_is_rejected_or_interrupted(
     )  # the CLI holds the thread until the gate opens
     try:
         cli.wait_for(lambda: any("Run:" in line for line in cli.stdout), 60, "the CLI's run")
-        with two_workers.client(API_KEY, timeout=60) as http:
+        with servers[-1].client(API_KEY, timeout=60) as http:
             body = {"assistant_id": "slow", "input": {}, "if_not_exists": "create"}
             refused = http.post(
                 "/threads/held/runs/wait", json={**body, "multitask_strategy": "reject"}
