@@ -47,6 +47,14 @@ markers=(-m "not slow")
 if [ -n "${CI:-}" ]; then
     markers=()  # CI runs the slow soak tests too
 fi
+# PostgreSQL (several replicas' database): its tests run when the machine has one
+# (127.0.0.1:5432, or LGP_TEST_POSTGRES), and are skipped, said here, when not
+if pg=$("$BIN/python" -c 'from tests import postgres; r = postgres.available(); print(r or "")') \
+    && [ -z "$pg" ]; then
+    step "PostgreSQL at ${LGP_TEST_POSTGRES:-postgresql://postgres@127.0.0.1:5432}: the PostgreSQL tests run"
+else
+    step "no PostgreSQL (${pg:-unknown}): the PostgreSQL tests are skipped (set LGP_TEST_POSTGRES to a server URL)"
+fi
 wait "$compiling" || die "compileall"
 step "pytest"
 # Two workers a core: most tests wait on a process they started (an `lgp` command, a
