@@ -77,6 +77,10 @@ def test_run_then_threads_and_history_read_postgres(
     assert state.returncode == 0, state.stderr
     assert json.loads(state.stdout)["values"] == {"n": 15}  # (5 + 1) * 2 + 3
 
+    cache = lgp("cache", "stats", "--json", cwd=project, env=env)  # the node cache's table
+    assert cache.returncode == 0, cache.stderr
+    assert json.loads(cache.stdout)["nodes"] == []
+
 
 def test_an_unreachable_database_is_one_line_and_exit_2(project: Path, lgp: LgpRunner) -> None:
     use_postgres(project)
