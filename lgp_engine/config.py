@@ -441,7 +441,54 @@ def load_settings(env: str | None = None, project_dir: str | Path | None = None)
         reason = err["msg"]
         if err["type"] == "extra_forbidden":
             reason = "unknown key"
+        emptied = _emptied_by_unset(path, loc)
+        if emptied:  # e.g. dsn: ${LGP_DATABASE_URL:-} with the variable unset
+            line = lines.get(emptied[0][0], line)
+            reason += (
+                " ("
+                + "; ".join(f"{'.'.join(k)} is empty: {var} is not set" for k, var in emptied)
+                + ")"
+            )
         raise ConfigError(f"{_rel(path, root)}:{line}: {key}: {reason}") from None
+
+
+def _emptied_by_unset(path: Path, loc: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
+    """``(key path, VAR)`` of the values under ``loc`` in the file that came out empty
+    because ``VAR`` is not set (``${VAR:-}``): what a failed validation most likely
+    lacks, so the error can name the variable rather than the empty value."""
+    try:
+        node: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    where: tuple[str, ...] = ()
+    for part in loc:  # the deepest section of loc the file has
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            break
+        where = (*where, part)
+    found: list[tuple[tuple[str, ...], str]] = []
+
+    def walk(value: Any, at: tuple[str, ...]) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, (*at, str(k)))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, (*at, str(i)))
+        elif isinstance(value, str) and "${" in value:
+            unset = [m[1] for m in _VAR.finditer(value) if m[1] and m[1] not in os.environ]
+            try:
+                empty = unset and interpolate(value) == ""
+            except ConfigError:
+                empty = False
+            if empty:
+                found.append((at, unset[0]))
+
+    walk(node, where)
+    return found
 
 
 def read_yaml_with_lines(path: Path) -> tuple[Any, dict[tuple[str, ...], int]]:
