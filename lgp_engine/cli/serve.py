@@ -202,7 +202,7 @@ def _print_auth(auth: ServerAuth, url: str, workers: int) -> None:
 
     server = auth.settings.server
     limit = (
-        f"{server.rate_limit_per_minute}/min per key, counted {describe(auth.settings, workers)}"
+        f"{server.rate_limit_per_minute}/min per key, {describe(auth.settings, workers)}"
         if server.rate_limit_per_minute
         else "off"
     )

@@ -225,7 +225,8 @@ def store_kind(settings: Settings, workers: int = 1) -> str:
 
 
 def describe(settings: Settings, workers: int = 1) -> str:
-    """Where requests are counted, for the start banner (no password)."""
+    """Where requests are counted, for the start banner (no password): ``shared in
+    Redis at redis://host:6379/0``, ``counted in this process``..."""
     kind = store_kind(settings, workers)
     if kind == "redis":
         from ..backends.rate_limits import display_redis_url
@@ -237,7 +238,7 @@ def describe(settings: Settings, workers: int = 1) -> str:
         return f"shared in PostgreSQL at {display_dsn(settings.checkpointer.postgres_dsn)}"
     if kind == "sqlite":
         return "shared in the SQLite file"
-    return "in this process" if workers == 1 else "in each worker process"
+    return "counted in this process" if workers == 1 else "counted in each worker process"
 
 
 def build_limiter(settings: Settings, workers: int = 1) -> Limiter | None:

@@ -89,7 +89,7 @@ def test_two_workers_share_the_limit_in_redis(tmp_path: Path, redis_prefix: str)
     )
     with two_workers(project) as srv, ExitStack() as stack:
         answers = spread_requests(clients_on_both(srv, stack), 3 * LIMIT)
-        assert "Rate limit: 10/min per key, counted shared in Redis at redis://" in srv.text
+        assert "Rate limit: 10/min per key, shared in Redis at redis://127.0.0.1:6379/0" in srv.text
     assert_shared_limit(answers)
     keys = _redis_keys(redis_prefix)
     assert len(keys) == 1 and API_KEY not in keys[0]  # one key, by the API key's hash
@@ -99,7 +99,7 @@ def test_two_workers_share_the_limit_in_the_sqlite_file(tmp_path: Path) -> None:
     project = make_server_project(tmp_path / "p", api_keys=[API_KEY], rate_limit_per_minute=LIMIT)
     with two_workers(project) as srv, ExitStack() as stack:
         answers = spread_requests(clients_on_both(srv, stack), 3 * LIMIT)
-        assert "counted shared in the SQLite file" in srv.text
+        assert "Rate limit: 10/min per key, shared in the SQLite file" in srv.text
     assert_shared_limit(answers)
 
 
@@ -130,6 +130,8 @@ def test_two_servers_on_one_postgres_database_share_the_limit(
             srv.wait_ready(60)
         clients = [stack.enter_context(srv.client(API_KEY)) for srv in servers]
         answers = spread_requests(clients, 3 * LIMIT)
+        for srv in servers:
+            assert "Rate limit: 10/min per key, shared in PostgreSQL at postgresql://" in srv.text
     assert_shared_limit(answers)
 
 
@@ -144,6 +146,7 @@ def test_an_unreachable_redis_falls_back_to_this_process_and_says_so_once(
         codes = [http.get("/workflows").status_code for _ in range(5)]
         text = srv.text
     assert codes == [200, 200, 200, 429, 429]  # served, and still limited (here)
+    assert "Rate limit: 3/min per key, shared in Redis at redis://127.0.0.1:" in text
     lines = [line for line in text.splitlines() if "rate limit:" in line and "failed" in line]
     assert len(lines) == 1, text
     assert "Redis at redis://127.0.0.1:" in lines[0]
