@@ -625,7 +625,15 @@ class Runner:
     def forget_runs(self, run_ids: list[str]) -> None:
         """Delete runs as a rollback does: the checkpoints they wrote (their thread's
         state goes back to what it was before them), their records and events."""
-        self.store.delete_runs(run_ids)
+        by_thread: dict[str | None, list[str]] = {}
+        for run_id in run_ids:  # a thread's checkpoints are found by its key (PostgreSQL)
+            try:
+                thread_id: str | None = self.runs.get(run_id).thread_id
+            except NotFoundError:
+                thread_id = None  # no record: searched in every thread
+            by_thread.setdefault(thread_id, []).append(run_id)
+        for thread_id, ids in by_thread.items():
+            self.store.delete_runs(ids, thread_id=thread_id)
         for run_id in run_ids:
             self.runs.delete_run(run_id)
 

@@ -360,6 +360,11 @@ def test_delete_runs_takes_the_thread_back_to_before_them(
     assert outcome(again).data["output"]["x"] == 3  # ((2 + 1) * 2) - 3
     assert runner.store.thread("d").checkpoints == 10
 
+    runner.forget_runs([again[0].run_id])  # as a rollback does: checkpoints and record
+    assert runner.store.thread("d").checkpoints == 5
+    with pytest.raises(NotFoundError):
+        runner.runs.get(again[0].run_id)
+
 
 def blob_count(settings: Settings, thread_id: str) -> int | None:
     """PostgreSQL keeps channel values apart from checkpoints (``checkpoint_blobs``)."""
