@@ -145,11 +145,11 @@ def lgp_result(proc: Any) -> dict[str, Any]:
 
 
 def lgp_failure(proc: Any) -> str:
-    """The one ``❌`` line of a failed ``lgp run`` (exit 1), with no traceback."""
+    """The ``❌ Failed`` line of a failed ``lgp run`` (exit 1), with no traceback."""
     assert proc.returncode == 1, (proc.stdout, proc.stderr)
     output = proc.stdout + proc.stderr
     assert "Traceback" not in output, output
-    [line] = [ln for ln in output.splitlines() if "❌" in ln]
+    [line] = [ln for ln in output.splitlines() if "❌ Failed" in ln]
     return line
 
 
@@ -210,6 +210,8 @@ def test_memory_agent_through_lgp_run(
     url = unreachable_url()
     [proc] = lgp_runs(lgp, root, MEMORY_RUNS[:1], env=embeddings_env(url))
     line = lgp_failure(proc)
+    # a reachable-again endpoint would have been found: retried 3 times, then it fails
+    assert proc.stdout.count("Restarting... (attempt") == 3, proc.stdout
     assert "[unavailable]" in line, line
     assert f"the embeddings endpoint {url} is unreachable" in line, line
     assert "openai:text-embedding-3-small" in line, line
