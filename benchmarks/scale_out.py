@@ -67,6 +67,9 @@ from _load import (
     write_project,
 )
 
+#: cores used by other processes above which a level is marked as measured on a busy machine
+BUSY_CORES = 0.25
+
 
 @dataclass
 class Measure:
@@ -76,11 +79,17 @@ class Measure:
     database: float
     client: float
     machine: float
+
     #: connections the servers held to the benchmark's database at the end
     connections: int = 0
     #: transactions committed in the database per completed run (thread creation
     #: included); 0 when the server has no database
     commits_per_run: float = 0.0
+
+    @property
+    def others(self) -> float:
+        """Cores kept busy by everything else on the machine meanwhile."""
+        return max(0.0, self.machine - self.servers - self.database - self.client)
 
 
 @dataclass
@@ -258,7 +267,7 @@ def run_config(
                 f"[bench] {cfg.label:16s} {n:>2} clients: {r.rps:7.1f} runs/s  "
                 f"p50 {r.p(0.5):7.1f} ms  p99 {r.p(0.99):7.1f} ms  errors {r.errors}  "
                 f"cores: servers {m.servers:.2f} db {m.database:.2f} "
-                f"load {m.client:.2f} machine {m.machine:.2f}"
+                f"load {m.client:.2f} others {m.others:.2f}"
                 + (
                     f"  commits/run {m.commits_per_run:.1f}  db conns {m.connections}"
                     if dsn
@@ -316,11 +325,12 @@ def report(
     print()
     head = (
         f"{'server':16s}{'clients':>8s}{'runs/s':>9s}{'p50 ms':>9s}{'p99 ms':>9s}{'errors':>7s}"
-        f"{'commits/run':>12s} | {'cores: srv':>10s}{'db':>6s}{'load':>6s}{'machine':>8s}"
+        f"{'commits/run':>12s} | {'cores: srv':>10s}{'db':>6s}{'load':>6s}{'others':>7s}"
         f"{'start s':>9s}"
     )
     print(head)
     print("-" * len(head))
+    contended = False
     for cfg in configs:
         if cfg.failure:
             print(f"{cfg.label:16s}  FAILED: {cfg.failure[:200]}")
@@ -331,12 +341,21 @@ def report(
                 print(f"{cfg.label:16s}{n:8d}  (not measured)")
                 continue
             r = m.result
+            others = m.others
+            busy = others > BUSY_CORES
+            contended = contended or busy
             print(
                 f"{cfg.label:16s}{n:8d}{r.rps:9.1f}{fmt(r.p(0.5)):>9s}{fmt(r.p(0.99)):>9s}"
                 f"{r.errors:7d}{fmt(m.commits_per_run or float('nan')):>12s} | "
-                f"{m.servers:10.2f}{m.database:6.2f}{m.client:6.2f}{m.machine:8.2f}"
-                f"{cfg.startup:9.2f}"
+                f"{m.servers:10.2f}{m.database:6.2f}{m.client:6.2f}{others:6.2f}"
+                f"{'*' if busy else ' '}{cfg.startup:9.2f}"
             )
+
+    if contended:
+        print(
+            f"* other processes on this machine kept more than {BUSY_CORES} cores busy during "
+            "this level: it measured a shared machine (run again when it is quiet)."
+        )
 
     def rps(kind: str, replicas: int, n: int) -> float | None:
         for cfg in configs:
