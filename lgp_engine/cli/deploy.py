@@ -26,7 +26,7 @@ TARGETS = ("docker", "compose", "k8s")  # lgp_engine.ops.deploy.TARGETS (importe
     "--target",
     required=True,
     type=click.Choice(TARGETS),
-    help="docker: a Dockerfile; compose: + compose.yaml (replicas, PostgreSQL, Redis); "
+    help="docker: a Dockerfile; compose: + compose.yaml (replicas on PostgreSQL, Redis); "
     "k8s: + Kubernetes manifests (Deployment, Service, autoscaler, disruption budget).",
 )
 @click.option(
@@ -74,19 +74,27 @@ def deploy(
     \b
     Checked first (a problem is one line and exit 2):
       an API key (LGP_API_KEY), the variables the config needs, the workflow
-      loads, its agent roles' providers are configured, the SQLite folder is
-      writable, and LGP_DATABASE_URL / LGP_REDIS_URL, when set, are reachable.
+      loads, its agent roles' providers are configured, the database: the
+      SQLite folder is writable, or PostgreSQL (LGP_DATABASE_URL) accepts a
+      connection; LGP_REDIS_URL, when set, is reachable.
+    \b
+    Replicas share state on PostgreSQL: with config/production.yaml
+    (backend: ${LGP_DB_BACKEND:-sqlite}, dsn: ${LGP_DATABASE_URL:-}) the
+    compose file and Kubernetes manifests of more than one replica set
+    LGP_DB_BACKEND=postgres; rate limits go to Redis (LGP_REDIS_URL) if given.
     \b
     Written to --out (every target gets the Dockerfile):
       Dockerfile               python:3.X-slim, the engine, the project and its
                                langgraph.json dependencies, non-root, HEALTHCHECK;
                                CMD lgp serve WORKFLOW --host 0.0.0.0 --port 8123
-      compose.yaml             replicas sharing SQLite on a volume, PostgreSQL, Redis
-      k8s/*.yaml               Deployment (probes on /health, secrets from a Secret),
-                               Service, HorizontalPodAutoscaler (auto_scaling in the
+      compose.yaml             replicas on a PostgreSQL service (password from
+                               $POSTGRES_PASSWORD), Redis for rate limits
+      k8s/*.yaml               Deployment (probes on /health, LGP_DATABASE_URL and
+                               other secrets from a Secret), Service,
+                               HorizontalPodAutoscaler (auto_scaling in the
                                config), PodDisruptionBudget
-    Then the image's command runs here on a free port against the configured
-    database until /health answers (exit 1 if it does not), and stops.
+    Then the image's command runs here on a free port against the database the
+    config picks here until /health answers (exit 1 if it does not), and stops.
 
     \b
     Examples:
@@ -109,6 +117,8 @@ def deploy(
     chosen = cast("Target", target)
     plan = ops.plan(settings, workflow, loaded, chosen, image=image)
     needed = [v.name for v in plan.env if v.secret and v.required]
+    if target == "compose" and plan.postgres_service:  # the compose file writes it
+        needed = [n for n in needed if n != plan.database_url_env]
     optional = [v.name for v in plan.env if v.secret and not v.required]
     plain = [v.name for v in plan.env if not v.secret]
     _ok(
@@ -128,17 +138,19 @@ def deploy(
     shown = relpath(out_dir)
     _ok(f"Dockerfile written: {shown}/Dockerfile (+ Dockerfile.dockerignore)")
     scaling = plan.auto_scaling
+    on = {"postgres": "PostgreSQL", "sqlite": "SQLite", "memory": "memory"}[plan.backend]
     if target == "compose":
+        volume = " on the lgp-data volume" if plan.sqlite else ""
         _ok(
-            f"Compose file written: {shown}/compose.yaml ({scaling.min_replicas} lgp replica(s), "
-            "PostgreSQL, Redis)"
+            f"Compose file written: {shown}/compose.yaml ({scaling.min_replicas} lgp replica(s) "
+            f"on {on}{volume}, Redis)"
         )
     elif target == "k8s":
         rps = scaling.target_requests_per_second
         _ok(
             f"Kubernetes manifests written: {shown}/k8s/ (Deployment, Service, "
             f"HorizontalPodAutoscaler {scaling.min_replicas}-{scaling.max_replicas} replicas "
-            f"at {scaling.target_cpu_percent}% CPU"
+            f"on {on} at {scaling.target_cpu_percent}% CPU"
             + (f" or {rps:g} req/s" if rps is not None else "")
             + f", PodDisruptionBudget; Secret {plan.secret_name})"
         )
@@ -172,7 +184,9 @@ def deploy(
         return
     where = "with a kubectl context" if target == "k8s" else "where Docker runs"
     tool = deploy_run.check_tools(
-        chosen, instead=f"the files are in {shown}/: run `{by_hand}` {where}"
+        chosen,
+        instead=f"the files are in {shown}/: run `{by_hand}` {where}",
+        postgres=plan.postgres_service,
     )
     _line(f"Applying with {tool}: {by_hand}")
     deploy_run.run_apply(commands, cwd=project)

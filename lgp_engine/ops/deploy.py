@@ -7,9 +7,12 @@ can use) and returns a :class:`DeployPlan`, which
 manifests) and :mod:`lgp_engine.ops.deploy_run` runs (the image's command here,
 health-checked; the tools that apply it). Nothing here prints or writes.
 
-PostgreSQL and Redis are described (``LGP_DATABASE_URL``, ``LGP_REDIS_URL``) for the
-Postgres backend; until it lands the server keeps its state in the configured
-checkpointer (SQLite), and a URL given is only checked for reachability.
+Replicas share state on PostgreSQL: a config that picks its backend from a variable
+(``backend: ${LGP_DB_BACKEND:-sqlite}``, ``dsn: ${LGP_DATABASE_URL:-}``, as
+``config/production.yaml`` does) is deployed on PostgreSQL by the compose file (which
+runs one) and by Kubernetes manifests of more than one replica; else the deployment
+runs on what the config picks here. Rate limits are shared through Redis
+(``LGP_REDIS_URL``) when it is given, else through the database.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from ..errors import ConfigError, LGPError
 from ..loader import LoadedWorkflow, WorkflowSource
 
 Target = Literal["docker", "compose", "k8s"]
+Backend = Literal["sqlite", "memory", "postgres"]
 TARGETS: tuple[Target, ...] = ("docker", "compose", "k8s")
 
 PORT = 8123
@@ -44,6 +48,8 @@ API_KEY_ENV = "LGP_API_KEY"
 DATABASE_URL_ENV = "LGP_DATABASE_URL"
 REDIS_URL_ENV = "LGP_REDIS_URL"
 POSTGRES_PASSWORD_ENV = "POSTGRES_PASSWORD"
+#: What ``config/production.yaml`` picks its checkpointer backend with.
+DB_BACKEND_ENV = "LGP_DB_BACKEND"
 #: The custom metric the autoscaler reads (a metrics adapter derives it from
 #: ``rate(lgp_http_requests_total[1m])`` of ``/metrics``).
 REQUESTS_METRIC = "lgp_http_requests_per_second"
@@ -120,8 +126,20 @@ class DeployPlan:
     data_dirs: tuple[str, ...]  # container folders the server writes (SQLite, traces)
     excluded: tuple[str, ...]  # project files kept out of the image (env files)
     auto_scaling: AutoScalingSettings
-    sqlite: bool
+    backend: Backend  # what the deployed server keeps its state in
+    backend_env: str | None  # the variable the config picks the backend with (LGP_DB_BACKEND)
+    database_url_env: str | None  # the variable the config's dsn reads (LGP_DATABASE_URL)
     checks: tuple[Check, ...]
+
+    @property
+    def sqlite(self) -> bool:
+        return self.backend == "sqlite"
+
+    @property
+    def postgres_service(self) -> bool:
+        """The compose file runs PostgreSQL for the replicas (its URL goes in the
+        variable the config's dsn reads)."""
+        return self.backend == "postgres" and self.database_url_env is not None
 
     @property
     def command(self) -> list[str]:
@@ -155,28 +173,34 @@ def plan(
     Raises:
         ConfigError: no API key, or a provider an agent role needs is not usable.
         DeployError: the workflow is outside the project, the database folder is
-            not writable, or ``LGP_DATABASE_URL`` / ``LGP_REDIS_URL`` is unreachable.
+            not writable, or the PostgreSQL database (the configured one, or
+            ``LGP_DATABASE_URL`` when set) / ``LGP_REDIS_URL`` is unreachable.
     """
     env = os.environ if environ is None else environ
     root = settings.project_dir
     raw = _raw_config(settings)
+    name = app_name(loaded.source.name)
+    database = _database(settings, raw, target)
     checks: list[Check] = []
     checks += _check_api_key(settings, raw)
-    variables = _variables(settings, raw, loaded.source, env)
-    checks += _check_database(settings, env)
+    variables = _variables(settings, raw, loaded.source, env, database)
+    checks += _check_database(settings, env, database, target, f"{name}-secrets")
     checks += _check_providers(settings, loaded)
-    data_dirs = _data_dirs(settings, raw, variables)
+    data_dirs = _data_dirs(settings, raw, variables, database.backend)
     scaling = settings.auto_scaling
-    if target == "k8s" and settings.checkpointer.backend == "sqlite" and scaling.max_replicas > 1:
+    if target == "k8s" and database.backend != "postgres" and scaling.max_replicas > 1:
+        # the config names its backend outright (one it picks from a variable is
+        # deployed on PostgreSQL here)
         checks.append(
             Check(
                 "warn",
-                f"{scaling.min_replicas}-{scaling.max_replicas} pods on SQLite: each pod keeps "
-                "its own threads and runs (pods share state with the Postgres backend, "
-                "coming); set auto_scaling.max_replicas: 1 to keep one",
+                f"{scaling.min_replicas}-{scaling.max_replicas} pods on "
+                f"{_BACKEND_NAMES[database.backend]}: each pod keeps its own threads and runs "
+                f"(pods share them on PostgreSQL: checkpointer.backend: "
+                f"${{{DB_BACKEND_ENV}:-sqlite}} and dsn: ${{{DATABASE_URL_ENV}:-}} in "
+                f"{_config_name(settings)}); set auto_scaling.max_replicas: 1 to keep one",
             )
         )
-    name = app_name(loaded.source.name)
     deps = _langgraph_dependencies(loaded.source, root)
     project = _project_package(root)
     return DeployPlan(
@@ -196,7 +220,9 @@ def plan(
         data_dirs=tuple(data_dirs),
         excluded=tuple(_env_files(loaded.source, root)),
         auto_scaling=settings.auto_scaling,
-        sqlite=settings.checkpointer.backend == "sqlite",
+        backend=database.backend,
+        backend_env=database.backend_env,
+        database_url_env=database.url_env,
         checks=tuple(checks),
     )
 
@@ -263,12 +289,17 @@ def _is_secret(name: str) -> bool:
 
 
 def _variables(
-    settings: Settings, raw: dict[str, Any], source: WorkflowSource, env: Mapping[str, str]
+    settings: Settings,
+    raw: dict[str, Any],
+    source: WorkflowSource,
+    env: Mapping[str, str],
+    database: _Database,
 ) -> list[EnvVar]:
     """What the container's environment holds besides ``LGP_ENV``: secrets the config
     reads (from the Secret or the shell), variables it needs without a default (their
-    value here), the keys of a ``langgraph.json`` env file (kept out of the image), and
-    the database and Redis URLs."""
+    value here), the keys of a ``langgraph.json`` env file (kept out of the image), the
+    backend the deployment runs on (``LGP_DB_BACKEND``; then the database URL is
+    required), and the Redis URL."""
     found: dict[str, EnvVar] = {}
     for name, default in _references(raw):
         if name == "LGP_ENV" or name in found:
@@ -278,63 +309,234 @@ def _variables(
             found[name] = EnvVar(name, secret=True, required=required)
         elif default is None:
             found[name] = EnvVar(name, secret=False, required=True, value=env.get(name, ""))
+    if database.backend_env is not None:  # the backend the deployment runs on, written
+        found[database.backend_env] = EnvVar(
+            database.backend_env, secret=False, required=True, value=database.backend
+        )
+    if database.backend == "postgres" and database.url_env is not None:
+        found[database.url_env] = EnvVar(database.url_env, secret=True, required=True)
     if _env_file_of(source) is not None:  # its values stay out of the image
         for key, _ in source.env:
             found.setdefault(key, EnvVar(key, secret=True, required=True))
-    for name in (DATABASE_URL_ENV, REDIS_URL_ENV):
-        found.setdefault(name, EnvVar(name, secret=True, required=False))
-    return list(found.values())
+    found.setdefault(REDIS_URL_ENV, EnvVar(REDIS_URL_ENV, secret=True, required=False))
+    return sorted(found.values(), key=lambda v: v.name != API_KEY_ENV)  # the key first
 
 
-def _check_database(settings: Settings, env: Mapping[str, str]) -> list[Check]:
+_BACKEND_NAMES = {"sqlite": "SQLite", "memory": "memory", "postgres": "PostgreSQL"}
+
+
+@dataclass(frozen=True)
+class _Database:
+    backend: Backend  # what the deployed server runs on
+    backend_env: str | None  # the variable the config picks the backend with
+    url_env: str | None  # the variable the config's dsn reads
+
+
+def _database(settings: Settings, raw: dict[str, Any], target: Target) -> _Database:
+    """The backend the deployment runs on. A config that picks it from a variable
+    (``backend: ${LGP_DB_BACKEND:-sqlite}``) runs on PostgreSQL in the compose file
+    (which runs one) and on Kubernetes when it may have more than one pod: replicas
+    share state only there. Else the backend the config picks here."""
+    section = raw.get("checkpointer")
+    section = section if isinstance(section, dict) else {}
+    backend_env = next((n for n, _ in _references(section.get("backend"))), None)
+    url_env = next((n for n, _ in _references(section.get("dsn"))), None)
+    backend: Backend = settings.checkpointer.backend
+    several = settings.auto_scaling.max_replicas > 1
+    if backend_env is not None and (target == "compose" or (target == "k8s" and several)):
+        backend = "postgres"
+    return _Database(backend, backend_env, url_env)
+
+
+def _check_database(
+    settings: Settings,
+    env: Mapping[str, str],
+    database: _Database,
+    target: Target,
+    secret_name: str,
+) -> list[Check]:
+    """The database the health check runs on here (the config as resolved here), and
+    the one the deployment runs on when it differs; Redis when ``LGP_REDIS_URL`` is set."""
     checks: list[Check] = []
     checkpointer = settings.checkpointer
-    if checkpointer.backend == "sqlite":
-        path = settings.resolve(checkpointer.path)
-        shown = _rel(path, settings.project_dir)
-        probe = path.parent
-        while not probe.exists() and probe != probe.parent:
-            probe = probe.parent
-        if not probe.is_dir():
-            raise DeployError(
-                f"the SQLite database {shown} cannot be created: "
-                f"{_rel(probe, settings.project_dir)} is a file, not a folder",
-                hint="checkpointer.path in the config (or LGP_DB) names another file",
+    here = checkpointer.backend
+    url_name = database.url_env or DATABASE_URL_ENV
+    if here == "sqlite":
+        checks.append(_check_sqlite(settings, deployed_elsewhere=database.backend != "sqlite"))
+    elif here == "postgres":
+        dsn = checkpointer.postgres_dsn
+        name = database.url_env or "checkpointer.dsn"
+        checks.append(_check_postgres(dsn, name))
+        own = target == "compose" and database.url_env is not None  # the compose file's
+        if database.backend == "postgres" and not own:
+            checks += _check_loopback(dsn, name)
+        if database.url_env is None and _postgres_address(name, dsn)[1]:
+            checks.append(
+                Check(
+                    "warn",
+                    f"checkpointer.dsn in {_config_name(settings)} holds a password written "
+                    f"out: it goes into the image with the file (read it from "
+                    f"${{{DATABASE_URL_ENV}}})",
+                )
             )
-        if path.is_dir():
-            raise DeployError(f"the SQLite database {shown} is a folder, not a file")
-        writable = os.access(probe, os.W_OK | os.X_OK)
-        if path.exists():
-            writable = writable and os.access(path, os.R_OK | os.W_OK)
-        if not writable:
-            raise DeployError(
-                f"the SQLite database {shown} is not writable here "
-                f"({_rel(probe, settings.project_dir)})",
-                hint="fix the folder's permissions, or set checkpointer.path (LGP_DB)",
-            )
-        state = "exists" if path.exists() else "will be created"
-        checks.append(Check("ok", f"Database: SQLite {shown} (writable, {state})"))
     else:
         checks.append(
             Check("warn", "Database: in memory (state is lost when a server process stops)")
         )
-    for name, schemes, default_port, what in (
-        (DATABASE_URL_ENV, ("postgres", "postgresql"), 5432, "PostgreSQL"),
-        (REDIS_URL_ENV, ("rediss", "redis"), 6379, "Redis"),
-    ):
-        url = env.get(name)
-        if not url:
-            continue
-        host, port = _endpoint(name, url, schemes, default_port)
-        _connect(name, what, host, port)
-        later = (
-            "the Postgres backend, coming: the state stays in the configured "
-            f"{checkpointer.backend} checkpointer until then"
-            if what == "PostgreSQL"
-            else "events across replicas, with the Postgres backend (coming)"
+    url = env.get(url_name)
+    if target == "compose" and database.backend == "postgres" and database.url_env is not None:
+        checks.append(
+            Check(
+                "ok",
+                "Replicas share the compose file's PostgreSQL ("
+                + (f"{database.backend_env}=postgres, " if database.backend_env else "")
+                + f"{database.url_env} with the password from ${POSTGRES_PASSWORD_ENV})",
+            )
         )
-        checks.append(Check("ok", f"{what} reachable at {host}:{port} ({name}; for {later})"))
+    elif database.backend == "postgres" and here != "postgres":
+        where = (
+            f"the pods read it from the Secret {secret_name}"
+            if target == "k8s"
+            else "the container gets it from the shell"
+        )
+        if url:
+            unset = f"unset it here to skip this check: {where}"
+            checks.append(_check_postgres(url, url_name, unset_hint=unset))
+            checks += _check_loopback(url, url_name)
+        elif database.url_env is not None:
+            checks.append(
+                Check(
+                    "warn",
+                    f"PostgreSQL not checked: {url_name} is not set here ({where}; set it "
+                    "to check that it answers)",
+                )
+            )
+    elif database.backend != "postgres" and url and database.url_env is not None:
+        fix = (
+            f"{database.backend_env}=postgres"
+            if database.backend_env
+            else "checkpointer.backend: postgres"
+        )
+        checks.append(
+            Check(
+                "warn",
+                f"{url_name} is set, but the server keeps its state in "
+                f"{_BACKEND_NAMES[database.backend]} (set {fix} to use PostgreSQL)",
+            )
+        )
+    redis = env.get(REDIS_URL_ENV)
+    if redis:
+        host, port = _endpoint(REDIS_URL_ENV, redis, ("rediss", "redis"), 6379)
+        _connect(REDIS_URL_ENV, "Redis", host, port)
+        checks.append(
+            Check(
+                "ok",
+                f"Redis reachable at {host}:{port} ({REDIS_URL_ENV}; the replicas share "
+                "rate limits there)",
+            )
+        )
     return checks
+
+
+def _check_sqlite(settings: Settings, *, deployed_elsewhere: bool) -> Check:
+    path = settings.resolve(settings.checkpointer.path)
+    shown = _rel(path, settings.project_dir)
+    probe = path.parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise DeployError(
+            f"the SQLite database {shown} cannot be created: "
+            f"{_rel(probe, settings.project_dir)} is a file, not a folder",
+            hint="checkpointer.path in the config (or LGP_DB) names another file",
+        )
+    if path.is_dir():
+        raise DeployError(f"the SQLite database {shown} is a folder, not a file")
+    writable = os.access(probe, os.W_OK | os.X_OK)
+    if path.exists():
+        writable = writable and os.access(path, os.R_OK | os.W_OK)
+    if not writable:
+        raise DeployError(
+            f"the SQLite database {shown} is not writable here "
+            f"({_rel(probe, settings.project_dir)})",
+            hint="fix the folder's permissions, or set checkpointer.path (LGP_DB)",
+        )
+    state = "exists" if path.exists() else "will be created"
+    what = "Database here (the health check's)" if deployed_elsewhere else "Database"
+    return Check("ok", f"{what}: SQLite {shown} (writable, {state})")
+
+
+def _check_postgres(dsn: str, name: str, *, unset_hint: str = "") -> Check:
+    """A real connection to the PostgreSQL database at ``dsn`` (what ``name`` holds):
+    one line naming its host, port and database, never its password.
+
+    Raises:
+        ConfigError: ``dsn`` is not a PostgreSQL URL.
+        DeployError: (code ``database_unreachable``) no connection.
+    """
+    from ..backends.postgres import connect
+    from ..errors import CheckpointError
+
+    where, password = _postgres_address(name, dsn)
+    try:
+        conn = connect(dsn)
+    except CheckpointError as exc:
+        reason = _postgres_reason(str(exc), password)
+        raise DeployError(
+            f"cannot connect to PostgreSQL at {where} ({name}): {reason}",
+            code="database_unreachable",
+            hint=f"start it, or fix {name}" + (f"; or {unset_hint}" if unset_hint else ""),
+        ) from None
+    try:
+        number = int(conn.info.server_version)
+    finally:
+        conn.close()
+    version = f"{number // 10000}.{number % 10000}" if number >= 100000 else str(number)
+    return Check("ok", f"Database: PostgreSQL {version} reachable at {where} ({name})")
+
+
+def _check_loopback(dsn: str, name: str) -> list[Check]:
+    """A database on this machine's loopback is, inside a container, the container."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    host = str(conninfo_to_dict(dsn).get("host") or "")
+    if not host or host in ("localhost", "::1") or host.startswith(("127.", "/")):
+        return [
+            Check(
+                "warn",
+                f"{name} names {host or 'the local socket'}: inside a container that is "
+                "the container itself (give the deployment a database host it can reach)",
+            )
+        ]
+    return []
+
+
+def _postgres_address(name: str, dsn: str) -> tuple[str, str]:
+    """``(host:port/database, password)`` of a PostgreSQL URL or conninfo string."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    example = "e.g. postgresql://user:password@host:5432/db"
+    if "://" in dsn and dsn.split("://", 1)[0] not in ("postgres", "postgresql"):
+        raise ConfigError(f"{name} must be a postgres:// or postgresql:// URL", hint=example)
+    try:
+        info = conninfo_to_dict(dsn)
+    except psycopg.Error:  # its message quotes the URL, password and all
+        raise ConfigError(f"{name} is not a valid PostgreSQL URL", hint=example) from None
+    host = str(info.get("host") or "localhost")
+    port = str(info.get("port") or 5432)
+    database = str(info.get("dbname") or info.get("user") or "")
+    return f"{host}:{port}/{database}", str(info.get("password") or "")
+
+
+def _postgres_reason(message: str, password: str) -> str:
+    """libpq's reason, without the address it repeats (``Connection refused``,
+    ``database "x" does not exist``)."""
+    reason = message.split(": ", 1)[-1]  # after "cannot connect to PostgreSQL at URL"
+    found = re.search(r"connection to server at .*? failed: (?:FATAL:\s+)?(.+)$", reason)
+    if found:
+        reason = found.group(1)
+    return reason.replace(password, "***") if password else reason
 
 
 def _endpoint(name: str, url: str, schemes: tuple[str, ...], default_port: int) -> tuple[str, int]:
@@ -513,12 +715,15 @@ def _project_package(root: Path) -> str | None:
     return root.name if (root / "setup.py").is_file() else None
 
 
-def _data_dirs(settings: Settings, raw: dict[str, Any], variables: list[EnvVar]) -> list[str]:
-    """Container folders the server writes: the SQLite file's and the trace log's, as
-    the config resolves them inside the container (its variables, else defaults)."""
+def _data_dirs(
+    settings: Settings, raw: dict[str, Any], variables: list[EnvVar], backend: Backend
+) -> list[str]:
+    """Container folders the server writes: the SQLite file's (on SQLite) and the trace
+    log's, as the config resolves them inside the container (its variables, else
+    defaults)."""
     given = {v.name: v.value or "" for v in variables if not v.secret}
     paths: list[str] = []
-    if settings.checkpointer.backend == "sqlite":
+    if backend == "sqlite":
         value = (raw.get("checkpointer") or {}).get("path", settings.checkpointer.path)
         paths.append(_in_container(str(value), given))
     if "jsonl" in settings.tracing.active:

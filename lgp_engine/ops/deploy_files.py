@@ -21,7 +21,6 @@ import yaml
 from .._version import __version__
 from .deploy import (
     APP_DIR,
-    DATABASE_URL_ENV,
     MARK,
     PORT,
     POSTGRES_IMAGE,
@@ -205,12 +204,13 @@ def dockerignore_text(plan: DeployPlan, target: str, out_dir: Path, project_dir:
 
 
 def compose_text(plan: DeployPlan, context: str, dockerfile: str) -> str:
-    """The server's replicas, PostgreSQL and Redis, for ``docker compose``."""
+    """The server's replicas, PostgreSQL (their shared state, when the config takes
+    its URL from a variable) and Redis (their rate limits), for ``docker compose``."""
     scaling = plan.auto_scaling
     password = f"${{{POSTGRES_PASSWORD_ENV}:?set {POSTGRES_PASSWORD_ENV}}}"
     env: dict[str, str] = {"LGP_ENV": plan.environment}
     for var in plan.env:
-        if var.name == DATABASE_URL_ENV:
+        if var.name == plan.database_url_env and plan.postgres_service:
             env[var.name] = f"postgresql://lgp:{password}@postgres:5432/lgp"
         elif var.name == REDIS_URL_ENV:
             env[var.name] = "redis://redis:6379/0"
@@ -224,55 +224,80 @@ def compose_text(plan: DeployPlan, context: str, dockerfile: str) -> str:
     if scaling.max_replicas > 1:
         ports = f"{PORT}-{PORT + scaling.max_replicas - 1}:{PORT}"
     volumes = {f"lgp-data-{i}" if i else "lgp-data": d for i, d in enumerate(plan.data_dirs)}
+    services: dict[str, Any] = {}
+    if plan.postgres_service:
+        services["postgres"] = {
+            "image": POSTGRES_IMAGE,
+            "environment": {
+                "POSTGRES_USER": "lgp",
+                "POSTGRES_PASSWORD": password,
+                "POSTGRES_DB": "lgp",
+            },
+            "volumes": ["postgres-data:/var/lib/postgresql/data"],
+            "healthcheck": {
+                "test": ["CMD-SHELL", "pg_isready -U lgp -d lgp"],
+                "interval": "5s",
+                "timeout": "3s",
+                "retries": 10,
+            },
+            "restart": "unless-stopped",
+        }
+    services["redis"] = {
+        "image": REDIS_IMAGE,
+        "healthcheck": {
+            "test": ["CMD", "redis-cli", "ping"],
+            "interval": "5s",
+            "timeout": "3s",
+            "retries": 10,
+        },
+        "restart": "unless-stopped",
+    }
     lgp: dict[str, Any] = {
         "build": {"context": context, "dockerfile": dockerfile},
         "image": plan.image,
         "environment": env,
         "ports": [ports],
         "volumes": [f"{name}:{path}" for name, path in volumes.items()],
-        "depends_on": {
-            "postgres": {"condition": "service_healthy"},
-            "redis": {"condition": "service_healthy"},
-        },
+        "depends_on": {name: {"condition": "service_healthy"} for name in services},
         "deploy": {"replicas": scaling.min_replicas},
         "restart": "unless-stopped",
     }
     if not volumes:
         del lgp["volumes"]
-    doc = {
-        "name": plan.name,
-        "services": {
-            "lgp": lgp,
-            "postgres": {
-                "image": POSTGRES_IMAGE,
-                "environment": {
-                    "POSTGRES_USER": "lgp",
-                    "POSTGRES_PASSWORD": password,
-                    "POSTGRES_DB": "lgp",
-                },
-                "volumes": ["postgres-data:/var/lib/postgresql/data"],
-                "healthcheck": {
-                    "test": ["CMD-SHELL", "pg_isready -U lgp -d lgp"],
-                    "interval": "5s",
-                    "timeout": "3s",
-                    "retries": 10,
-                },
-                "restart": "unless-stopped",
-            },
-            "redis": {
-                "image": REDIS_IMAGE,
-                "healthcheck": {
-                    "test": ["CMD", "redis-cli", "ping"],
-                    "interval": "5s",
-                    "timeout": "3s",
-                    "retries": 10,
-                },
-                "restart": "unless-stopped",
-            },
-        },
-        "volumes": {**{name: {} for name in volumes}, "postgres-data": {}},
-    }
+    named: dict[str, dict[str, Any]] = {name: {} for name in volumes}
+    if plan.postgres_service:
+        named["postgres-data"] = {}
+    doc: dict[str, Any] = {"name": plan.name, "services": {"lgp": lgp, **services}}
+    if named:
+        doc["volumes"] = named
     compose_file = (PurePosixPath(dockerfile).parent / "compose.yaml").as_posix()
+    replicas = (
+        f"{scaling.min_replicas} replica(s) (up to {scaling.max_replicas} with --scale lgp=N)"
+    )
+    if plan.postgres_service:
+        setting = f"{plan.backend_env}=postgres, " if plan.backend_env else ""
+        state = [
+            f"{replicas} share their threads, runs, events, queue",
+            f"and store in the postgres service ({setting}{plan.database_url_env}; its",
+            "password from the shell's POSTGRES_PASSWORD, its data on the postgres-data",
+            "volume); a replica that stops has its runs taken over by another. Rate",
+            "limits are counted in the redis service (LGP_REDIS_URL), which holds nothing",
+            "that must survive." + (" The trace log is on the lgp-data volume." if volumes else ""),
+        ]
+    elif plan.backend == "postgres":  # the config writes its dsn out
+        state = [
+            f"{replicas} share their state in the PostgreSQL",
+            f"database of checkpointer.dsn in {plan.config_name}.",
+            "Rate limits are counted in the redis service (LGP_REDIS_URL).",
+        ]
+    else:
+        kept = "the SQLite file on the lgp-data volume" if plan.sqlite else "memory"
+        state = [
+            f"{replicas} keep their state in {kept}",
+            f"({plan.config_name} names its checkpointer backend; one that reads",
+            "${LGP_DB_BACKEND:-sqlite} and ${LGP_DATABASE_URL:-} gets PostgreSQL here).",
+            "Rate limits are counted in the redis service (LGP_REDIS_URL).",
+        ]
     header = _header(
         plan,
         "compose",
@@ -280,18 +305,21 @@ def compose_text(plan: DeployPlan, context: str, dockerfile: str) -> str:
             "From the project folder, with the secrets in the shell:",
             f"  {' '.join(f'{s}=...' for s in _shell_secrets(plan))} "
             f"docker compose -f {compose_file} up -d --build",
-            f"{scaling.min_replicas} replica(s) (up to {scaling.max_replicas} with --scale "
-            f"lgp=N) share the SQLite file on the lgp-data volume. PostgreSQL",
-            "and Redis are there for the Postgres backend (coming): LGP_DATABASE_URL and",
-            "LGP_REDIS_URL point at them; until it lands the state stays in SQLite.",
+            *state,
         ],
     )
     return _yaml(doc, header)
 
 
 def _shell_secrets(plan: DeployPlan) -> list[str]:
-    names = [v.name for v in plan.env if v.secret and v.required]
-    return [*names, POSTGRES_PASSWORD_ENV]
+    names = [
+        v.name
+        for v in plan.env
+        if v.secret
+        and v.required
+        and not (v.name == plan.database_url_env and plan.postgres_service)
+    ]
+    return [*names, POSTGRES_PASSWORD_ENV] if plan.postgres_service else names
 
 
 def kubernetes_manifests(plan: DeployPlan) -> dict[str, dict[str, Any]]:
@@ -442,8 +470,7 @@ def _k8s_header(plan: DeployPlan, name: str, dockerfile: str) -> str:
             f"  kubectl create secret generic {plan.secret_name} "
             + " ".join(f"--from-literal={s}=..." for s in _k8s_required(plan)),
             f"Then: kubectl apply -f {folder}/",
-            "Data folders are emptyDir: with SQLite each pod keeps its own state (shared",
-            "state across pods needs the Postgres backend, coming).",
+            *_k8s_state(plan),
         ],
         "service.yaml": [f"The pods of {plan.name} behind one address, port {PORT}."],
         "hpa.yaml": [
@@ -454,6 +481,35 @@ def _k8s_header(plan: DeployPlan, name: str, dockerfile: str) -> str:
         "pdb.yaml": ["At most one pod down at a time during voluntary disruptions (drains)."],
     }[name]
     return _header(plan, "k8s", lines)
+
+
+_ON = {"sqlite": "SQLite", "memory": "memory", "postgres": "PostgreSQL"}
+
+
+def _k8s_state(plan: DeployPlan) -> list[str]:
+    optional = [v.name for v in plan.env if v.secret and not v.required]
+    also = f" Optional keys: {', '.join(optional)}." if optional else ""
+    if plan.backend == "postgres":
+        url = plan.database_url_env or "checkpointer.dsn"
+        return [
+            f"The pods share their state in PostgreSQL ({url}): threads, runs, events, the",
+            "queue and the store; a pod that goes has its runs taken over by another.",
+            "With LGP_REDIS_URL (optional) they count rate limits in Redis, else in the database.",
+        ]
+    share = (
+        [f"for PostgreSQL set {plan.backend_env}: postgres below and the Secret's database URL)."]
+        if plan.backend_env
+        else [
+            "pods share it on PostgreSQL: checkpointer.backend: ${LGP_DB_BACKEND:-sqlite}",
+            "and dsn: ${LGP_DATABASE_URL:-} in the config).",
+        ]
+    )
+    return [
+        f"Data folders are emptyDir: on {_ON[plan.backend]} each pod keeps its own state, lost",
+        "when the pod goes (" + share[0],
+        *share[1:],
+        *([also.strip()] if also else []),
+    ]
 
 
 def _k8s_required(plan: DeployPlan) -> list[str]:

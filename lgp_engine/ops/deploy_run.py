@@ -221,8 +221,10 @@ def check_tools(
     *,
     environ: Mapping[str, str] | None = None,
     instead: str | None = None,
+    postgres: bool = True,
 ) -> str:
-    """Whether the tool that applies ``target`` can run here; what it will use.
+    """Whether the tool that applies ``target`` can run here; what it will use
+    (``postgres``: the compose file runs PostgreSQL, whose password the shell gives).
 
     Raises:
         DeployError: (code ``cannot_apply``, ``instead`` as its hint) the tool is
@@ -253,7 +255,7 @@ def check_tools(
         compose = _probe(["docker", "compose", "version"], env)
         if compose.returncode != 0:
             problems.append(f"Docker Compose is not installed ({_first_line(compose)})")
-        elif not env.get(POSTGRES_PASSWORD_ENV):
+        elif postgres and not env.get(POSTGRES_PASSWORD_ENV):
             problems.append(f"{POSTGRES_PASSWORD_ENV} is not set (PostgreSQL's password)")
     if problems:
         raise _cannot("; ".join(problems))
