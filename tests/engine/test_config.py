@@ -20,7 +20,14 @@ from lgp_engine.errors import ConfigError
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # Variables the shipped config files read; unset so their defaults apply.
-SHIPPED_VARS = ("LGP_DB", "LGP_HOST", "LGP_PORT", "LGP_API_KEY")
+SHIPPED_VARS = (
+    "LGP_DB",
+    "LGP_DB_BACKEND",
+    "LGP_DATABASE_URL",
+    "LGP_HOST",
+    "LGP_PORT",
+    "LGP_API_KEY",
+)
 
 
 @pytest.fixture(autouse=True)
