@@ -320,7 +320,7 @@ def report(
         "p50/p99: runs.wait in ms;\ncommits/run: transactions committed in the server's "
         "database per run (thread creation included);\ncores: CPU kept busy during the "
         "load by the servers, the PostgreSQL backends of their database, the load generator "
-        "(this process), and the whole machine (others' work included)."
+        "(this process), and everything else on the machine (others)."
     )
     print()
     head = (
