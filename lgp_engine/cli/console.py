@@ -312,7 +312,8 @@ class RunPrinter:
             )
         elif e.type == "run.completed":
             if d.get("retries"):
-                self.line(f"✅ Workflow recovered (after {d['retries']} retries)")
+                n = d["retries"]
+                self.line(f"✅ Workflow recovered (after {n} {'retry' if n == 1 else 'retries'})")
             self.line(f"✅ Complete ({d.get('duration_ms', 0) / 1000:.2f}s)")
             self.usage(d.get("usage"))
             print(f"Result: {short(d.get('output'), 100_000)}", file=self.out, flush=True)
