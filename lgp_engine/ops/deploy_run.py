@@ -74,6 +74,7 @@ def health_check(
     """
     env = dict(os.environ if environ is None else environ)
     env["LGP_ENV"] = plan.environment
+    env["LGP_SERVE_PASSIVE"] = "1"  # on a live database: take over no run, fire no cron
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         local_argv(plan.command),

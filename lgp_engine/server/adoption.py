@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -29,6 +30,16 @@ from ..status import IN_FLIGHT, RunStatus
 from .context import ServerContext
 
 log = logging.getLogger("lgp.server")
+
+#: Set to 1, a server process only answers: it takes over no run and fires no cron
+#: (``lgp deploy``'s health check runs the image's command this way on a live database).
+PASSIVE_ENV = "LGP_SERVE_PASSIVE"
+
+
+def passive() -> bool:
+    """Whether this server process leaves orphaned runs and cron ticks to the others."""
+    return os.environ.get(PASSIVE_ENV) == "1"
+
 
 #: Runs looked at per scan (the oldest in flight first would need another index;
 #: a backlog larger than this is taken over over several scans).
@@ -43,7 +54,10 @@ def scan_interval(lease_s: float) -> float:
 
 @contextlib.asynccontextmanager
 async def adopting(ctx: ServerContext) -> AsyncIterator[None]:
-    """Beat and take over orphaned runs while the app serves."""
+    """Beat and take over orphaned runs while the app serves (not when :func:`passive`)."""
+    if passive():
+        yield
+        return
     task = asyncio.create_task(_loop(ctx), name="lgp-adoption")
     try:
         yield
