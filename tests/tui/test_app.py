@@ -209,3 +209,34 @@ async def test_a_workflow_that_raises_is_shown_in_the_log(
         await wait_until(pilot, lambda: status(app) == "failed", what="the failure")
         await wait_until(pilot, lambda: app.query_one(RunBar).can_run)
         assert "✖ failed at explode: ValueError: the node gave up" in log_text(app)
+
+
+@pytest.mark.asyncio
+async def test_on_postgresql_a_run_is_shown_saved_and_browsed_as_on_sqlite(
+    settings: Settings, postgres_dsn: str
+) -> None:
+    from lgp_engine.config import CheckpointerSettings
+    from lgp_tui.screens.checkpoint_browser import CheckpointBrowser
+
+    on_pg = settings.model_copy(
+        update={"checkpointer": CheckpointerSettings(backend="postgres", dsn=postgres_dsn)}
+    )
+    app = WorkbenchApp(on_pg)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.ready)
+        await fill(pilot, app.query_one("#run-input", Input), '{"input": "on postgres"}')
+        await fill(pilot, app.query_one("#thread-input", Input), "tui-pg")
+        await pilot.click("#run-button")
+        await wait_until(pilot, lambda: status(app) == "completed", what="the run to complete")
+        assert '"response": "You sent a statement with 2 word(s): ON POSTGRES"' in log_text(app)
+        await pilot.press("ctrl+b")
+        await wait_until(pilot, lambda: isinstance(app.screen, CheckpointBrowser))
+        threads = app.screen.query_one("#cp-threads", OptionList)
+        await wait_until(pilot, lambda: threads.option_count == 1, what="the thread listed")
+        assert "tui-pg" in str(threads.get_option_at_index(0).prompt)
+    assert not list(settings.project_dir.glob(".lgp/*.db"))  # no SQLite file was made
+    runs = RunStore.for_settings(on_pg, None)
+    try:
+        assert runs.latest_for_thread("tui-pg").status == "completed"  # type: ignore[union-attr]
+    finally:
+        runs.close()
