@@ -25,8 +25,8 @@ are installed on first use into benchmarks/.venv-langgraph and benchmarks/.venv-
 Every database made is dropped and every process stopped at the end, also on Ctrl+C.
 
     python benchmarks/scale_out.py [--seconds 10] [--clients 8,32] [--replicas 1,2,4]
-        [--skip aegra,langgraph] [--backend postgres|sqlite]
-        [--server postgresql://postgres@127.0.0.1:5432]
+        [--skip aegra,langgraph] [--backend postgres|sqlite] [--no-sync-commit]
+        [--server postgresql://postgres@127.0.0.1:5432] [--keep]
 
 Targets (issue 15): lgp >= 4x Aegra's runs/s per replica on PostgreSQL; >= 3x
 scaling with 4 replicas where the cores allow.
