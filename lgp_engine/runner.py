@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
 
 from . import sync_bridge
 from ._version import __version__
@@ -67,6 +67,7 @@ NO_VALUE: Final = _NoValue.NO_VALUE
 
 
 Strategy = Literal["reject", "enqueue", "interrupt", "rollback"]
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ class Runner:
         self.leases = leases or ThreadLeases(None)
         #: Which failed runs continue from their last checkpoint, and when.
         self.retry = retry or RetryPolicy()
+        self._remote = runs.backend == "postgres"  # store calls leave the event loop
         #: Long-term stores (LangGraph ``BaseStore``) runs get as ``runtime.store``.
         self.memory = memory
         #: The node cache of nodes with a cache policy.
@@ -604,6 +606,9 @@ class Runner:
         *,
         context: Any = None,
         on_part: Any = None,
+        interrupt_before: list[str] | None = None,
+        interrupt_after: list[str] | None = None,
+        config: dict[str, Any] | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Go on with a run whose process died while it ran (claimed with
         :meth:`RunStore.claim`): its next attempt starts from the thread's newest
@@ -618,6 +623,9 @@ class Runner:
             existing=record,
             on_part=on_part,
             adopted=cause,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
+            config=check_run_config(config) or None,
         )
         async for event in self._aexecute(plan):
             yield event
@@ -690,7 +698,11 @@ class Runner:
         replaced: list[str] = []
         told = False
         delay = 0.002
-        while (holder := self.leases.acquire(plan.thread_id, run_id)) is not None:
+        meta = (
+            plan.meta if plan.meta is not None else (plan.existing.meta if plan.existing else None)
+        )
+        adoptable = bool((meta or {}).get("api"))  # a server carries it on if this process dies
+        while (holder := await self._acquire(plan.thread_id, run_id, adoptable)) is not None:
             if admission.strategy == "reject":
                 raise ConflictError(
                     f"thread {plan.thread_id} is already running {holder.run_id}; wait for it "
@@ -700,7 +712,7 @@ class Runner:
                 )
             if admission.strategy in ("interrupt", "rollback") and holder.run_id not in replaced:
                 reason = f"replaced by a new run ({admission.strategy})"
-                if self.leases.request_cancel(holder.run_id, reason):
+                if await self.io(self.leases.request_cancel, holder.run_id, reason):
                     replaced.append(holder.run_id)
             if not told and admission.on_wait is not None:
                 admission.on_wait(holder)
@@ -714,23 +726,41 @@ class Runner:
                 self.leases.release(plan.thread_id, run_id)
                 raise
 
+    async def _acquire(self, thread_id: str, run_id: str, adoptable: bool) -> Lease | None:
+        """:meth:`ThreadLeases.acquire` off the loop; a cancel that comes meanwhile
+        gives back what the call may still have taken."""
+        try:
+            return await self.io(self.leases.acquire, thread_id, run_id, adoptable=adoptable)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                self.leases.release(thread_id, run_id)
+            raise
+
     async def _hold(
         self, thread_id: str, run_id: str, task: asyncio.Task[Any] | None, ended: asyncio.Event
     ) -> None:
         """While the run executes: renew its lease, and cancel it when another run asks
         (``interrupt``, ``rollback``, a cancel from another process) or when the lease
         was lost (this process stalled past the lease time and another took over)."""
-        renew_every = self.leases.ttl_s / 3
+        ttl = self.leases.ttl_s
         renewed = time.monotonic()
+        poll = CANCEL_POLL_S * (3 if self._remote else 1)  # a round trip each on PostgreSQL
         while not ended.is_set():
-            await asyncio.sleep(CANCEL_POLL_S)
-            if time.monotonic() - renewed >= renew_every:
-                held, reason = self.leases.renew(thread_id, run_id)
-                renewed = time.monotonic()
-                if not held:
-                    reason = "another process took the thread over (this run's lease expired)"
+            await asyncio.sleep(poll)
+            due = time.monotonic() - renewed >= ttl / 3
+            try:
+                held, reason = await self.io(
+                    self.leases.renew if due else self.leases.check, thread_id, run_id
+                )
+            except Exception as exc:  # noqa: BLE001 - the database is away for now
+                if time.monotonic() - renewed < ttl * 2 / 3:
+                    continue  # try again: the lease still holds
+                held, reason = True, f"its thread lease could not be renewed ({exc})"
             else:
-                reason = self.leases.cancel_requested(thread_id, run_id)
+                if due:
+                    renewed = time.monotonic()
+                if not held:
+                    reason = "another process took the run over (this run's lease was lost)"
             if reason and task is not None and not ended.is_set():
                 task.cancel(reason)
                 return
@@ -753,9 +783,12 @@ class Runner:
         elif plan.existing is not None:
             versioned = _versioned(plan.existing.meta, plan.workflow)
             more = {"meta": versioned} if versioned != plan.existing.meta else {}
-            record = self.runs.transition(plan.existing.run_id, RunStatus.RUNNING, **more)
+            record = await self.io(
+                self.runs.transition, plan.existing.run_id, RunStatus.RUNNING, **more
+            )
         else:
-            record = self.runs.create(
+            record = await self.io(
+                self.runs.create,
                 run_id,
                 plan.thread_id,
                 plan.workflow.name,
@@ -765,7 +798,7 @@ class Runner:
                 checkpoint_id=checkpoint_id,
                 meta=_versioned(plan.meta, plan.workflow),
             )
-            record = self.runs.transition(record.run_id, RunStatus.RUNNING)
+            record = await self.io(self.runs.transition, record.run_id, RunStatus.RUNNING)
         last: RunEvent | None = None
         started = time.perf_counter()
         traced = RunInfo(
@@ -784,6 +817,7 @@ class Runner:
             input: Any,  # noqa: A002
             checkpoint_id: str | None,
             started: dict[str, Any] | None,
+            seq_start: int,
         ) -> AsyncIterator[RunEvent]:
             return executor.astream(
                 input,
@@ -793,7 +827,7 @@ class Runner:
                 checkpoint_id=checkpoint_id,
                 interrupt_before=plan.interrupt_before,
                 interrupt_after=plan.interrupt_after,
-                seq_start=self.runs.last_seq(record.run_id),
+                seq_start=seq_start,
                 started=started,
                 on_part=plan.on_part,
                 max_cost_usd=plan.max_cost_usd,
@@ -817,7 +851,12 @@ class Runner:
             retries += 1
             started_with = {"resumed": True, "retry": retries}
             yield lost
-        agen = attempt(plan.input, checkpoint_id, started_with)
+        agen = attempt(
+            plan.input,
+            checkpoint_id,
+            started_with,
+            await self.io(self.runs.last_seq, record.run_id),
+        )
         try:
             while True:
                 retrying: RunEvent | None = None
@@ -835,11 +874,11 @@ class Runner:
                         if url:
                             data = {**event.data, "trace_url": url}
                             event = dataclasses.replace(event, data=data)
-                    self.runs.append(event)
+                    await self.io(self.runs.append, event)
                     if not event.is_terminal:
                         self.tracing.event(traced, event)
                     if event.type in STATUS_FOR_EVENT:
-                        self._finish(record, event, started)
+                        await self.io(self._finish, record, event, started)
                     last = event
                     yield event
                     if retrying is not None:
@@ -866,8 +905,14 @@ class Runner:
                     last = event
                     yield event
                     return
-                # from the thread's newest checkpoint: what finished stays finished
-                agen = attempt(None, None, {"resumed": True, "retry": retries})
+                # from the thread's newest checkpoint, if this run wrote it (what finished
+                # stays finished); else the attempt saved nothing: start again as asked
+                if await self.io(self._wrote_head, plan.thread_id, record.run_id):
+                    again, again_from = None, None
+                else:
+                    again, again_from = plan.input, checkpoint_id
+                started_again = {"resumed": True, "retry": retries}
+                agen = attempt(again, again_from, started_again, retrying.seq)
         finally:
             await agen.aclose()  # type: ignore[attr-defined]
             if last is None or not last.is_terminal:
@@ -885,6 +930,19 @@ class Runner:
                     self._finish(record, event, started)
                 if not traced_end:
                     self.tracing.finish_run(traced, event)
+
+    async def io(self, fn: Callable[..., _T], *args: Any, **kw: Any) -> _T:
+        """A store call (of a run, or a server request): inline on SQLite (microseconds),
+        on a worker thread on PostgreSQL, where each is a network round trip (most a
+        commit) that must not hold the event loop: a process's runs overlap their waits."""
+        if self._remote:
+            return await asyncio.to_thread(fn, *args, **kw)
+        return fn(*args, **kw)
+
+    def _wrote_head(self, thread_id: str, run_id: str) -> bool:
+        """Whether the thread's newest checkpoint was written by ``run_id``."""
+        head = self.store.heads([thread_id]).get(thread_id)
+        return head is not None and head.metadata.get("lgp_run_id") == run_id
 
     def _retry_now(self, failed: RunEvent, retries: int) -> bool:
         """Whether a failure is retried: retryable, and retries left."""

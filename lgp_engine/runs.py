@@ -320,9 +320,10 @@ class RunStore:
     ) -> RunRecord:
         """Record a new run (``queued`` unless told otherwise), owned by this process;
         :class:`DuplicateError` if the id is taken."""
-        self._db.execute(
+        rows = self._db.fetchall(
             "INSERT INTO lgp_runs (run_id, thread_id, workflow, target, kind, status, input,"
-            " checkpoint_id, created_at, owner, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            " checkpoint_id, created_at, owner, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+            f"RETURNING {_RUN_COLUMNS}",
             (
                 run_id,
                 thread_id,
@@ -337,7 +338,7 @@ class RunStore:
                 dumps(meta or {}),
             ),
         )
-        return self.get(run_id)
+        return _records(rows)[0]
 
     def get(self, run_id: str) -> RunRecord:
         """One run; :class:`NotFoundError` if unknown."""
@@ -469,9 +470,6 @@ class RunStore:
 
         One conditional UPDATE: of two processes moving the same run, one wins."""
         status = RunStatus(status)
-        current = self.get(run_id)
-        if status not in TRANSITIONS[current.status]:
-            raise IllegalTransition(f"run {run_id} is {current.status}; it cannot become {status}")
         sets = ["status = ?", _LAST_SEQ]
         values: list[Any] = [status.value]
         now = time.time()
@@ -488,14 +486,22 @@ class RunStore:
                 values.append(value if key == "duration_ms" else dumps(value))
         allowed = [s.value for s, nxt in TRANSITIONS.items() if status in nxt]
         marks = ",".join("?" * len(allowed))
-        changed = self._db.execute(  # conditional: another process may have moved it
-            f"UPDATE lgp_runs SET {', '.join(sets)} WHERE run_id = ? AND status IN ({marks})",
-            (*values, run_id, *allowed),
+        moved = (
+            []
+            if not allowed
+            else self._db.fetchall(  # conditional: another process may have moved it
+                f"UPDATE lgp_runs SET {', '.join(sets)} WHERE run_id = ? AND status IN ({marks}) "
+                f"RETURNING {_RUN_COLUMNS}",
+                (*values, run_id, *allowed),
+            )
         )
-        if not changed:
-            now_status = self.get(run_id).status
+        if not moved:
+            now_status = self.get(run_id).status  # NotFoundError when there is no such run
             raise IllegalTransition(f"run {run_id} is {now_status}; it cannot become {status}")
-        return self.get(run_id)
+        if self._sql.name == "postgres" and status in TERMINAL | {RunStatus.INTERRUPTED}:
+            # who waits for the run's end (another replica) reads its status on this
+            self._db.execute(f"SELECT pg_notify('{EVENTS_CHANNEL}', ?)", (run_id,))
+        return _records(moved)[0]
 
     def claim(self, run_id: str, owner: str | None, status: RunStatus) -> bool:
         """Make this process the run's owner if it is still ``status`` and owned by
@@ -771,35 +777,39 @@ class RunStore:
 
     # -- helpers ----------------------------------------------------------------
     def _select(self, tail: str, params: Sequence[Any]) -> list[RunRecord]:
-        rows = self._db.fetchall(
-            "SELECT run_id, thread_id, workflow, target, kind, status, input, checkpoint_id, "
-            "created_at, started_at, ended_at, duration_ms, error, usage, owner, last_seq, "
-            "meta "
-            f"FROM lgp_runs {tail}",
-            params,
+        return _records(self._db.fetchall(f"SELECT {_RUN_COLUMNS} FROM lgp_runs {tail}", params))
+
+
+#: The columns of a :class:`RunRecord`, in its fields' order.
+_RUN_COLUMNS = (
+    "run_id, thread_id, workflow, target, kind, status, input, checkpoint_id, created_at, "
+    "started_at, ended_at, duration_ms, error, usage, owner, last_seq, meta"
+)
+
+
+def _records(rows: Sequence[Sequence[Any]]) -> list[RunRecord]:
+    return [
+        RunRecord(
+            run_id=r[0],
+            thread_id=r[1],
+            workflow=r[2],
+            target=r[3],
+            kind=r[4],
+            status=RunStatus(r[5]),
+            input=_loads(r[6]),
+            checkpoint_id=r[7],
+            created_at=r[8],
+            started_at=r[9],
+            ended_at=r[10],
+            duration_ms=r[11],
+            error=_loads(r[12]),
+            usage=_loads(r[13]),
+            owner=r[14],
+            last_seq=r[15],
+            meta=_loads(r[16]),
         )
-        return [
-            RunRecord(
-                run_id=r[0],
-                thread_id=r[1],
-                workflow=r[2],
-                target=r[3],
-                kind=r[4],
-                status=RunStatus(r[5]),
-                input=_loads(r[6]),
-                checkpoint_id=r[7],
-                created_at=r[8],
-                started_at=r[9],
-                ended_at=r[10],
-                duration_ms=r[11],
-                error=_loads(r[12]),
-                usage=_loads(r[13]),
-                owner=r[14],
-                last_seq=r[15],
-                meta=_loads(r[16]),
-            )
-            for r in rows
-        ]
+        for r in rows
+    ]
 
 
 def _bucket(runs: int, sums: tuple[Any, ...]) -> UsageBucket:

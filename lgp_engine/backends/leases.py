@@ -1,26 +1,34 @@
 """Thread leases: at most one run executes on a thread at a time, across every
 process and replica that shares the database.
 
-A run holds its thread's lease (one row per thread) while it executes and renews it
-(:meth:`ThreadLeases.renew`) well within ``ttl_s``. Another run of the thread, from
-any process, finds the lease held and acts by its multitask strategy (see
-:mod:`lgp_engine.runner`): it waits, gives up, or asks the holder to stop
-(:meth:`request_cancel`; the holder sees the request when it renews or polls). A
-lease whose holder died is taken over: at once when the holder was a process of
-this host that is gone, else once it expired (a replica on another host).
+A run holds its thread's lease (one row per thread: the run and the process
+executing it) while it executes and renews it (:meth:`ThreadLeases.renew`) well
+within ``ttl_s``. Another run of the thread, from any process, finds the lease held
+and acts by its multitask strategy (see :mod:`lgp_engine.runner`): it waits, gives
+up, or asks the holder to stop (:meth:`request_cancel`; the holder sees the request
+when it polls). A lease is the holder's only while the row names both its run and its
+process: a run whose lease moved to another process (taken over) learns it at its
+next poll and stops.
 
-SQLite: one row per thread in the project file, every change one statement (atomic
-across processes); times are this host's clock. PostgreSQL: the same table, times
-from the database's clock, so replicas with skewed clocks agree on expiry.
+When a holder dies its thread is freed: at once when it was a process of this host
+that is gone, else once the lease expired. A lease marked *adoptable* (a run made
+through the HTTP API, which a server carries on: :mod:`lgp_engine.server.adoption`)
+is left to :meth:`take_over` instead, so that no other run overtakes it; it is free
+to anyone only a further ``ttl_s`` after it expired (no server came).
+
+Every call is one statement through the shared SQL layer (a PostgreSQL pool that
+reconnects, or the SQLite file); times are the database's clock on PostgreSQL (so
+replicas with skewed clocks agree on expiry) and this host's on SQLite.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .sql import Database, PostgresDatabase, SqliteDatabase
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -32,7 +40,8 @@ CREATE TABLE IF NOT EXISTS lgp_thread_leases (
     owner       TEXT NOT NULL,
     acquired_at REAL NOT NULL,
     expires_at  REAL NOT NULL,
-    cancel      TEXT
+    cancel      TEXT,
+    adoptable   INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS lgp_replicas (
     owner        TEXT PRIMARY KEY,
@@ -46,22 +55,27 @@ _POSTGRES_STEPS = [
     "expires_at DOUBLE PRECISION NOT NULL, cancel TEXT)",
     "CREATE TABLE IF NOT EXISTS lgp_replicas (owner TEXT PRIMARY KEY, "
     "heartbeat_at DOUBLE PRECISION NOT NULL)",
+    "ALTER TABLE lgp_thread_leases ADD COLUMN IF NOT EXISTS adoptable INTEGER NOT NULL DEFAULT 0",
 ]
 
 #: How long a lease lasts without renewal (a replica that died frees its threads then).
 DEFAULT_TTL_S = 30.0
 
+_COLUMNS = "thread_id, run_id, owner, expires_at, cancel, adoptable"
+
 
 @dataclass(frozen=True)
 class Lease:
-    """Who holds a thread: the run, its process (``host:pid:start``), until when,
-    and the reason another run asked it to stop (None if nobody did)."""
+    """Who holds a thread: the run, its process (``host:pid:start``), until when, the
+    reason another run asked it to stop (None if nobody did), and whether a server
+    carries it on if its process dies."""
 
     thread_id: str
     run_id: str
     owner: str
     expires_at: float
     cancel: str | None
+    adoptable: bool = False
 
 
 class ThreadLeases:
@@ -71,6 +85,7 @@ class ThreadLeases:
         path: The SQLite file (None: in memory, this process only).
         dsn: A PostgreSQL URL instead of ``path``.
         ttl_s: How long a lease lasts without renewal.
+        database: An open database to use instead (closed with the leases).
     """
 
     def __init__(
@@ -80,27 +95,29 @@ class ThreadLeases:
         dsn: str | None = None,
         ttl_s: float = DEFAULT_TTL_S,
         busy_timeout_ms: int = 5000,
+        database: Database | None = None,
     ) -> None:
         from ..runs import owner_token
 
         self.ttl_s = ttl_s
         self.owner = owner_token()
-        self._lock = threading.Lock()
-        self.postgres = dsn is not None
-        if dsn is not None:
-            from .postgres import connect, migrate
-
-            self._conn: Any = connect(dsn)
-            migrate(self._conn, "thread_leases", _POSTGRES_STEPS)
-            self._now = "EXTRACT(EPOCH FROM clock_timestamp())"
-            self._mark = "%s"
-        else:
-            from .sqlite import connect as sqlite_connect
-
-            self._conn = sqlite_connect(path, busy_timeout_ms=busy_timeout_ms)
-            self._conn.executescript(_SQLITE_SCHEMA)
-            self._now = "?"  # this host's clock, passed in
-            self._mark = "?"
+        if database is None:
+            database = (
+                PostgresDatabase(dsn, pool_size=4)
+                if dsn is not None
+                else SqliteDatabase(path, busy_timeout_ms=busy_timeout_ms)
+            )
+        self._db = database
+        self.postgres = database.backend == "postgres"
+        database.migrate("thread_leases", _SQLITE_SCHEMA, _POSTGRES_STEPS)
+        if not self.postgres:
+            have = {r[1] for r in database.fetchall("PRAGMA table_info(lgp_thread_leases)")}
+            if "adoptable" not in have:  # made by an earlier version
+                database.execute(
+                    "ALTER TABLE lgp_thread_leases ADD COLUMN adoptable INTEGER NOT NULL DEFAULT 0"
+                )
+        # the time in a statement: the database's clock, or this host's passed in
+        self._now = "EXTRACT(EPOCH FROM clock_timestamp())" if self.postgres else "?"
 
     @classmethod
     def for_settings(cls, settings: Settings, db_path: Path | None) -> ThreadLeases:
@@ -112,108 +129,90 @@ class ThreadLeases:
         return cls(db_path, ttl_s=ttl, busy_timeout_ms=cp.busy_timeout_ms)
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self._db.close()
 
     # -- the lease --------------------------------------------------------------
-    def acquire(self, thread_id: str, run_id: str) -> Lease | None:
-        """Take ``thread_id`` for ``run_id``: None when taken (or already held by it),
-        else the lease of the run that holds it. A holder that is gone (expired, or
-        a dead process of this host) loses the lease to this run."""
-        holder = self._try(thread_id, run_id)
-        if holder is None:
-            return None
+    def acquire(self, thread_id: str, run_id: str, *, adoptable: bool = False) -> Lease | None:
+        """Take ``thread_id`` for ``run_id`` in this process: None when taken (or
+        already held by it here), else the lease that holds it. A holder that is gone
+        loses the lease to this run: an expired one, or one of a dead process of this
+        host, unless it is adoptable (then only :meth:`take_over`, or expiry plus
+        another ``ttl_s``, frees it)."""
+        holder = self._try(thread_id, run_id, adoptable)
+        if holder is None or holder.adoptable:
+            return holder
         from ..runs import owner_alive
 
         if not owner_alive(holder.owner):  # died without releasing: take over now
-            self._take_from(holder, run_id)
-            holder = self._try(thread_id, run_id)
+            self._db.execute(
+                "UPDATE lgp_thread_leases SET expires_at = 0 WHERE thread_id = ? "
+                "AND run_id = ? AND owner = ?",
+                (holder.thread_id, holder.run_id, holder.owner),
+            )
+            holder = self._try(thread_id, run_id, adoptable)
         return holder
 
     def renew(self, thread_id: str, run_id: str) -> tuple[bool, str | None]:
-        """Extend the lease; (still held by ``run_id``, the cancel request if any)."""
-        m = self._mark
-        with self._lock:
-            self._conn.execute(
-                f"UPDATE lgp_thread_leases SET expires_at = {self._now} + {m} "
-                f"WHERE thread_id = {m} AND run_id = {m}",
-                (*self._clock(), self.ttl_s, thread_id, run_id),
-            )
-            row = self._conn.execute(
-                f"SELECT run_id, cancel FROM lgp_thread_leases WHERE thread_id = {m}",
-                (thread_id,),
-            ).fetchone()
-        if row is None or row[0] != run_id:
-            return False, None
-        return True, row[1]
+        """Extend the lease; (still held by ``run_id`` in this process, the cancel
+        request if any)."""
+        self._db.execute(
+            f"UPDATE lgp_thread_leases SET expires_at = {self._now} + ? "
+            "WHERE thread_id = ? AND run_id = ? AND owner = ?",
+            (*self._clock(), self.ttl_s, thread_id, run_id, self.owner),
+        )
+        return self.check(thread_id, run_id)
 
-    def cancel_requested(self, thread_id: str, run_id: str) -> str | None:
-        """The reason another run asked ``run_id`` to stop, or None."""
-        m = self._mark
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT cancel FROM lgp_thread_leases WHERE thread_id = {m} AND run_id = {m}",
-                (thread_id, run_id),
-            ).fetchone()
-        return row[0] if row else None
+    def check(self, thread_id: str, run_id: str) -> tuple[bool, str | None]:
+        """(whether ``run_id`` still holds its thread in this process, the reason
+        another run asked it to stop, if one did)."""
+        row = self._db.fetchone(
+            "SELECT run_id, owner, cancel FROM lgp_thread_leases WHERE thread_id = ?",
+            (thread_id,),
+        )
+        if row is None or row[0] != run_id or row[1] != self.owner:
+            return False, None
+        return True, row[2]
 
     def release(self, thread_id: str, run_id: str) -> None:
-        """Give the thread up (a no-op unless ``run_id`` holds it)."""
-        m = self._mark
-        with self._lock:
-            self._conn.execute(
-                f"DELETE FROM lgp_thread_leases WHERE thread_id = {m} AND run_id = {m}",
-                (thread_id, run_id),
-            )
+        """Give the thread up (a no-op unless ``run_id`` holds it in this process)."""
+        self._db.execute(
+            "DELETE FROM lgp_thread_leases WHERE thread_id = ? AND run_id = ? AND owner = ?",
+            (thread_id, run_id, self.owner),
+        )
 
     def request_cancel(self, run_id: str, reason: str) -> bool:
-        """Ask the process executing ``run_id`` to cancel it; False if it holds no
-        lease (not running anywhere)."""
-        m = self._mark
-        with self._lock:
-            cur = self._conn.execute(
-                f"UPDATE lgp_thread_leases SET cancel = {m} WHERE run_id = {m}",
-                (reason, run_id),
+        """Ask the process executing ``run_id`` to cancel it (kept if the run is taken
+        over meanwhile); False if it holds no lease (not running anywhere)."""
+        return bool(
+            self._db.execute(
+                "UPDATE lgp_thread_leases SET cancel = ? WHERE run_id = ?", (reason, run_id)
             )
-        return bool(cur.rowcount)
+        )
 
     def holder(self, thread_id: str) -> Lease | None:
         """The lease on ``thread_id`` (expired or not), if any."""
-        m = self._mark
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT thread_id, run_id, owner, expires_at, cancel FROM lgp_thread_leases "
-                f"WHERE thread_id = {m}",
-                (thread_id,),
-            ).fetchone()
-        return Lease(*row) if row else None
+        row = self._db.fetchone(
+            f"SELECT {_COLUMNS} FROM lgp_thread_leases WHERE thread_id = ?", (thread_id,)
+        )
+        return _lease(row) if row else None
 
     def held(self) -> list[Lease]:
         """Every lease, for status views and the reaper."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT thread_id, run_id, owner, expires_at, cancel FROM lgp_thread_leases"
-            ).fetchall()
-        return [Lease(*r) for r in rows]
+        return [_lease(r) for r in self._db.fetchall(f"SELECT {_COLUMNS} FROM lgp_thread_leases")]
 
     # -- replicas ---------------------------------------------------------------
     def heartbeat(self) -> None:
-        """Say this process is alive (a server does it every third of the lease time:
-        the runs it queued are taken over by another one once it stops)."""
-        m, now = self._mark, self._now
-        with self._lock:
-            self._conn.execute(
-                f"INSERT INTO lgp_replicas (owner, heartbeat_at) VALUES ({m}, {now}) "
-                "ON CONFLICT (owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-                (self.owner, *self._clock()),
-            )
+        """Say this process is alive (a server does it every few seconds: the runs it
+        queued are taken over by another one once it stops)."""
+        self._db.execute(
+            f"INSERT INTO lgp_replicas (owner, heartbeat_at) VALUES (?, {self._now}) "
+            "ON CONFLICT (owner) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+            (self.owner, *self._clock()),
+        )
 
     def forget_replica(self) -> None:
         """This process stops serving (a clean shutdown)."""
-        with self._lock:
-            self._conn.execute(
-                f"DELETE FROM lgp_replicas WHERE owner = {self._mark}", (self.owner,)
-            )
+        self._db.execute("DELETE FROM lgp_replicas WHERE owner = ?", (self.owner,))
 
     def replica_alive(self, owner: str | None) -> bool:
         """Whether the server process ``owner`` beat within the lease time (a process
@@ -224,12 +223,10 @@ class ThreadLeases:
             return False
         if owner == self.owner:
             return True
-        m, now = self._mark, self._now
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT 1 FROM lgp_replicas WHERE owner = {m} AND heartbeat_at > {now} - {m}",
-                (owner, *self._clock(), self.ttl_s),
-            ).fetchone()
+        row = self._db.fetchone(
+            f"SELECT 1 FROM lgp_replicas WHERE owner = ? AND heartbeat_at > {self._now} - ?",
+            (owner, *self._clock(), self.ttl_s),
+        )
         return row is not None
 
     def orphaned(self, thread_id: str, run_id: str) -> bool:
@@ -237,80 +234,77 @@ class ThreadLeases:
         thread (none, expired, or its process of this host is gone)."""
         from ..runs import owner_alive
 
-        m, now = self._mark, self._now
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT owner, expires_at < {now} FROM lgp_thread_leases "
-                f"WHERE thread_id = {m} AND run_id = {m}",
-                (*self._clock(), thread_id, run_id),
-            ).fetchone()
+        row = self._db.fetchone(
+            f"SELECT owner, expires_at < {self._now} FROM lgp_thread_leases "
+            "WHERE thread_id = ? AND run_id = ?",
+            (*self._clock(), thread_id, run_id),
+        )
         return row is None or bool(row[1]) or not owner_alive(row[0])
 
     def take_over(self, thread_id: str, run_id: str) -> bool:
         """Move ``run_id``'s lease to this process if it is orphaned (see
         :meth:`orphaned`): one process wins, the others get False. Until the run goes
-        on here, no other run can take the thread from under it."""
+        on here, no other run can take the thread from under it; its old process, if
+        it comes back, finds the lease gone at its next poll and stops."""
         from ..runs import owner_alive
 
-        m, now = self._mark, self._now
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT owner, expires_at < {now} FROM lgp_thread_leases "
-                f"WHERE thread_id = {m} AND run_id = {m}",
-                (*self._clock(), thread_id, run_id),
-            ).fetchone()
-            if row is None:  # released: hold it anew
-                cur = self._conn.execute(
+        row = self._db.fetchone(
+            f"SELECT owner, expires_at < {self._now} FROM lgp_thread_leases "
+            "WHERE thread_id = ? AND run_id = ?",
+            (*self._clock(), thread_id, run_id),
+        )
+        if row is None:  # released (or never taken): hold it anew
+            return bool(
+                self._db.execute(
                     "INSERT INTO lgp_thread_leases (thread_id, run_id, owner, acquired_at, "
-                    f"expires_at) VALUES ({m}, {m}, {m}, {now}, {now} + {m}) "
+                    f"expires_at, adoptable) VALUES (?, ?, ?, {self._now}, {self._now} + ?, 1) "
                     "ON CONFLICT (thread_id) DO NOTHING",
                     (thread_id, run_id, self.owner, *self._clock(), *self._clock(), self.ttl_s),
                 )
-                return bool(cur.rowcount)
-            if row[0] != self.owner and not row[1] and owner_alive(row[0]):
-                return False  # its process is alive after all
-            cur = self._conn.execute(
-                f"UPDATE lgp_thread_leases SET owner = {m}, expires_at = {now} + {m}, "
-                f"cancel = NULL WHERE thread_id = {m} AND run_id = {m} AND owner = {m}",
+            )
+        if row[0] != self.owner and not row[1] and owner_alive(row[0]):
+            return False  # its process is alive after all
+        return bool(
+            self._db.execute(
+                f"UPDATE lgp_thread_leases SET owner = ?, expires_at = {self._now} + ? "
+                "WHERE thread_id = ? AND run_id = ? AND owner = ?",
                 (self.owner, *self._clock(), self.ttl_s, thread_id, run_id, row[0]),
             )
-            return bool(cur.rowcount)
+        )
 
     # -- internals --------------------------------------------------------------
     def _clock(self) -> tuple[float, ...]:
         """The ``now`` parameter of a statement (none on PostgreSQL: its own clock)."""
         return () if self.postgres else (time.time(),)
 
-    def _try(self, thread_id: str, run_id: str) -> Lease | None:
-        m, now = self._mark, self._now
-        now_ = self._clock()
-        with self._lock:
-            self._conn.execute(
-                "INSERT INTO lgp_thread_leases (thread_id, run_id, owner, acquired_at, "
-                f"expires_at) VALUES ({m}, {m}, {m}, {now}, {now} + {m}) "
-                "ON CONFLICT (thread_id) DO UPDATE SET run_id = excluded.run_id, "
-                "owner = excluded.owner, acquired_at = excluded.acquired_at, "
-                "expires_at = excluded.expires_at, cancel = NULL "
-                f"WHERE lgp_thread_leases.expires_at < {now} "
-                "OR lgp_thread_leases.run_id = excluded.run_id",
-                (thread_id, run_id, self.owner, *now_, *now_, self.ttl_s, *now_),
-            )
-            row = self._conn.execute(
-                "SELECT thread_id, run_id, owner, expires_at, cancel FROM lgp_thread_leases "
-                f"WHERE thread_id = {m}",
-                (thread_id,),
-            ).fetchone()
-        if row is None:  # released between the two statements: try again
-            return self._try(thread_id, run_id)
-        lease = Lease(*row)
-        return None if lease.run_id == run_id else lease
+    def _try(self, thread_id: str, run_id: str, adoptable: bool) -> Lease | None:
+        """One statement when the thread is free; the holder's lease when it is not.
+        Free: no row, or an expired lease (an adoptable one only a further ``ttl_s``
+        later), or this very run's in this process. A cancel request survives."""
+        now, c = self._now, self._clock()
+        taken = self._db.fetchone(
+            "INSERT INTO lgp_thread_leases (thread_id, run_id, owner, acquired_at, "
+            f"expires_at, adoptable) VALUES (?, ?, ?, {now}, {now} + ?, ?) "
+            "ON CONFLICT (thread_id) DO UPDATE SET run_id = excluded.run_id, "
+            "owner = excluded.owner, acquired_at = excluded.acquired_at, "
+            "expires_at = excluded.expires_at, adoptable = excluded.adoptable, "
+            "cancel = CASE WHEN lgp_thread_leases.run_id = excluded.run_id "
+            "THEN lgp_thread_leases.cancel END "
+            f"WHERE lgp_thread_leases.expires_at < {now} - "
+            "(CASE WHEN lgp_thread_leases.adoptable = 1 THEN ? ELSE 0 END) "
+            "OR (lgp_thread_leases.run_id = excluded.run_id "
+            "AND lgp_thread_leases.owner = excluded.owner) RETURNING run_id",
+            (thread_id, run_id, self.owner, *c, *c, self.ttl_s, int(adoptable), *c, self.ttl_s),
+        )
+        if taken is not None:
+            return None
+        holder = self.holder(thread_id)
+        if holder is None:  # released between the two statements: try again
+            return self._try(thread_id, run_id, adoptable)
+        if holder.run_id == run_id and holder.owner == self.owner:
+            return None
+        return holder
 
-    def _take_from(self, holder: Lease, run_id: str) -> None:
-        """Replace a dead holder's lease (only if it is still that holder's)."""
-        m = self._mark
-        with self._lock:
-            self._conn.execute(
-                f"UPDATE lgp_thread_leases SET expires_at = 0 WHERE thread_id = {m} "
-                f"AND run_id = {m} AND owner = {m}",
-                (holder.thread_id, holder.run_id, holder.owner),
-            )
+
+def _lease(row: Any) -> Lease:
+    return Lease(row[0], row[1], row[2], row[3], row[4], bool(row[5]))

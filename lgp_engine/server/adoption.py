@@ -54,84 +54,135 @@ def scan_interval(lease_s: float) -> float:
 
 @contextlib.asynccontextmanager
 async def adopting(ctx: ServerContext) -> AsyncIterator[None]:
-    """Beat and take over orphaned runs while the app serves (not when :func:`passive`)."""
-    if passive():
-        yield
-        return
-    task = asyncio.create_task(_loop(ctx), name="lgp-adoption")
+    """Beat, and take over orphaned runs, while the app serves (a :func:`passive`
+    process beats only: the runs it queued are its own)."""
+    tasks = [asyncio.create_task(_beat(ctx), name="lgp-heartbeat")]
+    if not passive():
+        tasks.append(asyncio.create_task(_scan(ctx), name="lgp-adoption"))
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
         with contextlib.suppress(Exception):
             ctx.live_runner.leases.forget_replica()
 
 
-async def _loop(ctx: ServerContext) -> None:
-    leases = ctx.live_runner.leases
-    every = scan_interval(leases.ttl_s)
-    failing = ""  # the last failure, said once (not every scan while the database is away)
+async def _beat(ctx: ServerContext) -> None:
+    """The heartbeat, on its own: a scan that waits on something never delays it."""
+    runner = ctx.live_runner
+    await _every(scan_interval(runner.leases.ttl_s), "heartbeat", runner.leases.heartbeat, ctx)
+
+
+async def _scan(ctx: ServerContext) -> None:
+    await _every(scan_interval(ctx.live_runner.leases.ttl_s), "taking over runs", None, ctx)
+
+
+async def _every(every: float, what: str, call: Any, ctx: ServerContext) -> None:
+    failing = ""  # the last failure, said once (not every time while the database is away)
     while True:
         try:
-            leases.heartbeat()
-            await adopt_orphans(ctx)
+            if call is not None:
+                await ctx.live_runner.io(call)
+            else:
+                await adopt_orphans(ctx)
             failing = ""
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - the database is away: try again next time
             if str(exc) != failing:
-                log.warning("taking over orphaned runs failed (retrying): %s", exc)
+                log.warning("%s failed (retrying): %s", what, exc)
                 failing = str(exc)
         await asyncio.sleep(every)
 
 
+#: Takeovers in progress (their tasks are kept until they end).
+_TAKING: set[asyncio.Task[None]] = set()
+
+
 async def adopt_orphans(ctx: ServerContext) -> list[str]:
-    """Take over the orphaned runs found now; the ids of those this process took."""
+    """Take over the orphaned runs found now (each goes on in a task of its own);
+    the ids of those this process took."""
     runner, hub, leases = ctx.live_runner, ctx.live_hub, ctx.live_runner.leases
     taken = []
-    found = runner.runs.list_runs(status=IN_FLIGHT, limit=SCAN_LIMIT)
+    found = await runner.io(runner.runs.list_runs, status=IN_FLIGHT, limit=SCAN_LIMIT)
     # running ones first (they hold their thread), then queued ones in their order
     found.sort(key=lambda r: (r.status != RunStatus.RUNNING, r.created_at))
     for record in found:
         if record.run_id in hub.active or not (record.meta or {}).get("api"):
             continue
         if record.status == RunStatus.RUNNING:
-            if not leases.orphaned(record.thread_id, record.run_id):
+            if not await runner.io(leases.orphaned, record.thread_id, record.run_id):
                 continue
-            if not leases.take_over(record.thread_id, record.run_id):
+            if not await runner.io(leases.take_over, record.thread_id, record.run_id):
                 continue  # another process was quicker
-        elif leases.replica_alive(record.owner) or _held_by_orphan(ctx, record.thread_id):
-            continue  # its process serves, or a run it waits for is not taken over yet
-        if not runner.runs.claim(record.run_id, record.owner, record.status):
-            continue  # another process was quicker
+            claimed = await runner.io(runner.runs.claim, record.run_id, record.owner, record.status)
+            if not claimed:  # it ended (or moved on) meanwhile: give the thread back
+                await runner.io(leases.release, record.thread_id, record.run_id)
+                continue
+        else:
+            if await runner.io(leases.replica_alive, record.owner) or await runner.io(
+                _held_by_orphan, ctx, record.thread_id
+            ):
+                continue  # its process serves, or a run it waits for is not taken over yet
+            if not await runner.io(runner.runs.claim, record.run_id, record.owner, record.status):
+                continue  # another process was quicker
         cause = f"the server process running it stopped ({_host_pid(record.owner)})"
         log.warning("run %s: %s; taking it over", record.run_id, cause)
-        try:
-            if record.status == RunStatus.RUNNING:
-                await _continue(ctx, record, cause)
-            else:
-                await _start_queued(ctx, record)
-        except Exception as exc:  # noqa: BLE001 - recorded on the run, not raised
-            log.warning("run %s cannot be taken over: %s", record.run_id, exc)
-            _fail(ctx, record, f"{cause}, and it cannot go on here: {exc}")
-            continue
+        task = asyncio.create_task(_take(ctx, record, cause), name=f"lgp-take-{record.run_id}")
+        _TAKING.add(task)
+        task.add_done_callback(_TAKING.discard)
         taken.append(record.run_id)
     return taken
 
 
+async def _take(ctx: ServerContext, record: RunRecord, cause: str) -> None:
+    try:
+        if record.status == RunStatus.RUNNING:
+            await _continue(ctx, record, cause)
+        else:
+            await _start_queued(ctx, record)
+    except Exception as exc:  # noqa: BLE001 - recorded on the run, not raised
+        log.warning("run %s cannot be taken over: %s", record.run_id, exc)
+        _fail(ctx, record, f"{cause}, and it cannot go on here: {exc}")
+        with contextlib.suppress(Exception):
+            ctx.live_runner.leases.release(record.thread_id, record.run_id)
+
+
 async def _continue(ctx: ServerContext, record: RunRecord, cause: str) -> None:
-    """A running run goes on here from its thread's newest checkpoint."""
+    """A running run goes on here from its thread's newest checkpoint, with its
+    breakpoints and run config (less the secret values, which were never stored)."""
     from .langgraph.run_routes import after_adopted
 
     wf = ctx.catalog.get(record.workflow)
     kwargs = (record.meta or {}).get("kwargs") or {}
     handle = await ctx.live_hub.launch(
-        ctx.live_runner.aadopt(wf, record, cause, context=kwargs.get("context") or None),
+        ctx.live_runner.aadopt(
+            wf,
+            record,
+            cause,
+            context=kwargs.get("context") or None,
+            interrupt_before=kwargs.get("interrupt_before") or None,
+            interrupt_after=kwargs.get("interrupt_after") or None,
+            config=_without_redacted(kwargs.get("config")),
+        ),
         thread_id=record.thread_id,
     )
     after_adopted(ctx, handle, kwargs)
+
+
+def _without_redacted(config: Any) -> dict[str, Any] | None:
+    """The run config as stored, less the values masked when it was stored."""
+    from ..providers.redact import REDACTED
+
+    if not isinstance(config, dict):
+        return None
+    configurable = {k: v for k, v in (config.get("configurable") or {}).items() if v != REDACTED}
+    kept = {k: v for k, v in config.items() if k != "configurable"}
+    return {**kept, "configurable": configurable} if configurable else kept or None
 
 
 async def _start_queued(ctx: ServerContext, record: RunRecord) -> None:

@@ -128,7 +128,7 @@ class RunHub:
             queued is not None
             and lock is not None
             and strategy == "enqueue"
-            and self._busy(thread_id or "", lock)
+            and (self._busy(thread_id or "", lock) or self._held_elsewhere(thread_id or ""))
         )
         if lock is not None and not later:
             replaced = await self._admit(thread_id or "", lock, strategy)
@@ -205,6 +205,14 @@ class RunHub:
         if lock is None:
             lock = self._thread_locks[thread_id] = asyncio.Lock()
         return lock
+
+    def _held_elsewhere(self, thread_id: str) -> bool:
+        """Whether a run of another process holds the thread (an enqueued run then
+        answers at once and waits for it in its task)."""
+        if self.leases is None:
+            return False
+        holder = self.leases.holder(thread_id)
+        return holder is not None and holder.owner != self.leases.owner
 
     def _busy(self, thread_id: str, lock: asyncio.Lock) -> bool:
         """Whether a run of this process holds, or waits for, the thread's turn."""

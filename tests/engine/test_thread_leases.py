@@ -48,10 +48,10 @@ def test_one_holder_per_thread_until_it_releases(open_leases) -> None:  # type: 
 def test_cancel_requests_reach_the_holder(open_leases) -> None:  # type: ignore[no-untyped-def]
     a, b = open_leases(), open_leases()
     assert a.acquire("t1", "run-a") is None
-    assert a.cancel_requested("t1", "run-a") is None
+    assert a.check("t1", "run-a") == (True, None)
     assert b.request_cancel("run-a", "replaced by a new run (interrupt)")
     assert not b.request_cancel("run-nowhere", "x")
-    assert a.cancel_requested("t1", "run-a") == "replaced by a new run (interrupt)"
+    assert a.check("t1", "run-a") == (True, "replaced by a new run (interrupt)")
     assert a.renew("t1", "run-a") == (True, "replaced by a new run (interrupt)")
 
 
@@ -75,3 +75,22 @@ def test_a_holder_on_another_host_keeps_its_thread_until_the_lease_expires(open_
         assert time.monotonic() < deadline, "the expired lease was never taken over"
         time.sleep(0.05)
     assert remote.renew("t1", "run-remote") == (False, None)
+
+
+def test_a_run_taken_over_is_no_longer_its_old_processes(open_leases) -> None:  # type: ignore[no-untyped-def]
+    old, new = open_leases(), open_leases()
+    old.owner = old.owner.rsplit(":", 2)[0] + ":999999999:1"  # died (as far as anyone knows)
+    assert old.acquire("t1", "run-a", adoptable=True) is None
+    old.request_cancel("run-a", "cancel requested through the API")
+    # an adoptable lease is not free to other runs, even of a dead process...
+    held = new.acquire("t1", "run-b")
+    assert held is not None and held.run_id == "run-a" and held.adoptable
+    # ...it is taken over, with the cancel request that was made before
+    assert new.take_over("t1", "run-a")
+    assert not old.take_over("t1", "run-a")  # the new holder is alive
+    assert new.check("t1", "run-a") == (True, "cancel requested through the API")
+    # the old process, if it comes back, has lost it and cannot free it
+    assert old.renew("t1", "run-a") == (False, None)
+    old.release("t1", "run-a")
+    assert new.holder("t1").owner == new.owner  # type: ignore[union-attr]
+    assert new.acquire("t1", "run-a", adoptable=True) is None  # its own again: no-op

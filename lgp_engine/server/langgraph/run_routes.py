@@ -348,10 +348,13 @@ async def start_run(
         queued = existing
         meta = existing.meta or meta
     else:
-        runs.put_thread(thread_id, {"graph_id": wf.name, "assistant_id": assistant_id})
+        runner = ctx.live_runner
+        await runner.io(
+            runs.put_thread, thread_id, {"graph_id": wf.name, "assistant_id": assistant_id}
+        )
         # recorded as queued first: on a busy thread (enqueue) the call answers at once
-        queued = ctx.live_runner.queue(
-            wf, payload, thread_id=thread_id, checkpoint_id=checkpoint_id, meta=meta
+        queued = await runner.io(
+            runner.queue, wf, payload, thread_id=thread_id, checkpoint_id=checkpoint_id, meta=meta
         )
     try:
         handle = await ctx.live_hub.launch(

@@ -167,7 +167,7 @@ async def create_thread(body: ThreadCreate, ctx: Ctx) -> dict[str, Any]:
         metadata["graph_id"] = body.graph_id
         if body.graph_id in ctx.catalog.workflows:
             metadata.setdefault("assistant_id", assistant_id_for(body.graph_id))
-    ctx.live_runner.runs.put_thread(thread_id, metadata)
+    await ctx.live_runner.io(ctx.live_runner.runs.put_thread, thread_id, metadata)
     return await thread_json(ctx, thread_id)
 
 
