@@ -29,11 +29,13 @@ LOG = Path(".lgp") / "traces.jsonl"
 
 
 def make_project(root: Path, tracing: dict[str, Any]) -> Path:
-    """A project whose experiment config has ``tracing`` (and a SQLite store)."""
+    """A project whose experiment config has ``tracing`` (and a SQLite store); a run
+    that fails ends there (no retries: the logs of failed runs are what is tested)."""
     (root / "config").mkdir(parents=True)
     config = {
         "environment": "experiment",
         "checkpointer": {"backend": "sqlite", "path": ".lgp/checkpoints.db"},
+        "runs": {"max_retries": 0},
         "tracing": tracing,
     }
     (root / "config" / "experiment.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
