@@ -95,6 +95,7 @@ class ThreadLeases:
         dsn: str | None = None,
         ttl_s: float = DEFAULT_TTL_S,
         busy_timeout_ms: int = 5000,
+        pool_size: int = 10,
         database: Database | None = None,
     ) -> None:
         from ..runs import owner_token
@@ -103,7 +104,7 @@ class ThreadLeases:
         self.owner = owner_token()
         if database is None:
             database = (
-                PostgresDatabase(dsn, pool_size=4)
+                PostgresDatabase.shared(dsn, pool_size=pool_size)
                 if dsn is not None
                 else SqliteDatabase(path, busy_timeout_ms=busy_timeout_ms)
             )
@@ -125,7 +126,7 @@ class ThreadLeases:
         cp = settings.checkpointer
         ttl = settings.runs.lease_s
         if cp.backend == "postgres":
-            return cls(dsn=cp.postgres_dsn, ttl_s=ttl)
+            return cls(dsn=cp.postgres_dsn, ttl_s=ttl, pool_size=cp.pool_size)
         return cls(db_path, ttl_s=ttl, busy_timeout_ms=cp.busy_timeout_ms)
 
     def close(self) -> None:

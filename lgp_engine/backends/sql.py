@@ -328,7 +328,43 @@ class PostgresDatabase(Database):
             postgres.migrate(conn, name, steps)
 
     def close(self) -> None:
+        """Close the pool (a :meth:`shared` database: once its last user closed it)."""
+        with _SHARED_LOCK:
+            self._users -= 1
+            if self._users > 0:
+                return
+            if _SHARED.get(self._key) is self:
+                del _SHARED[self._key]
         self._pool.close()
+
+    _users = 1
+    _key: tuple[str, int] = ("", 0)
+
+    @classmethod
+    def shared(cls, dsn: str, *, pool_size: int = 10) -> PostgresDatabase:
+        """The process's one pool for ``dsn``, shared by every store that asks (runs,
+        assistants, leases, crons, versions, incidents): a replica holds ``pool_size``
+        connections for them, not ``pool_size`` each. Each caller closes it once."""
+        key = (dsn, pool_size)
+        with _SHARED_LOCK:
+            found = _SHARED.get(key)
+            if found is not None:
+                found._users += 1
+                return found
+        made = cls(dsn, pool_size=pool_size)  # connects outside the lock
+        made._key = key
+        with _SHARED_LOCK:
+            found = _SHARED.get(key)
+            if found is None:
+                _SHARED[key] = made
+                return made
+            found._users += 1
+        made._pool.close()  # another thread made it meanwhile
+        return found
+
+
+_SHARED: dict[tuple[str, int], PostgresDatabase] = {}
+_SHARED_LOCK = threading.Lock()
 
 
 def _password(dsn: str) -> str | None:
@@ -360,9 +396,9 @@ def open_database(
 
 def database_for(settings: Any, db_path: Path | None) -> Database:
     """The database of the run and assistant stores for ``settings``: the
-    checkpointer's PostgreSQL when its backend is ``postgres``, else SQLite at
-    ``db_path`` (the checkpoint file; None in memory)."""
+    checkpointer's PostgreSQL when its backend is ``postgres`` (the process's shared
+    pool), else SQLite at ``db_path`` (the checkpoint file; None in memory)."""
     checkpointer = settings.checkpointer
     if checkpointer.backend == "postgres":
-        return PostgresDatabase(checkpointer.postgres_dsn, pool_size=checkpointer.pool_size)
+        return PostgresDatabase.shared(checkpointer.postgres_dsn, pool_size=checkpointer.pool_size)
     return SqliteDatabase(db_path, busy_timeout_ms=checkpointer.busy_timeout_ms)
