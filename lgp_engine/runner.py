@@ -818,6 +818,7 @@ class Runner:
             checkpoint_id: str | None,
             started: dict[str, Any] | None,
             seq_start: int,
+            budget: float | None = plan.max_cost_usd,
         ) -> AsyncIterator[RunEvent]:
             return executor.astream(
                 input,
@@ -830,7 +831,7 @@ class Runner:
                 seq_start=seq_start,
                 started=started,
                 on_part=plan.on_part,
-                max_cost_usd=plan.max_cost_usd,
+                max_cost_usd=budget,
                 config=plan.config,
                 on_lc_event=plan.on_lc_event,
             )
@@ -912,7 +913,9 @@ class Runner:
                 else:
                     again, again_from = plan.input, checkpoint_id
                 started_again = {"resumed": True, "retry": retries}
-                agen = attempt(again, again_from, started_again, retrying.seq)
+                agen = attempt(
+                    again, again_from, started_again, retrying.seq, self._left(plan, spent)
+                )
         finally:
             await agen.aclose()  # type: ignore[attr-defined]
             if last is None or not last.is_terminal:
@@ -938,6 +941,16 @@ class Runner:
         if self._remote:
             return await asyncio.to_thread(fn, *args, **kw)
         return fn(*args, **kw)
+
+    def _left(self, plan: _Plan, spent: Any) -> float | None:
+        """What a retry may still spend: the run's budget less its failed attempts'
+        cost (one budget for the run, not one per attempt)."""
+        budget = plan.max_cost_usd
+        if budget is None and self.agents is not None:
+            budget = self.agents.settings.runs.max_cost_usd
+        if budget is None:
+            return None
+        return max(0.0, budget - float((spent or {}).get("cost_usd") or 0.0))
 
     def _wrote_head(self, thread_id: str, run_id: str) -> bool:
         """Whether the thread's newest checkpoint was written by ``run_id``."""

@@ -378,8 +378,9 @@ class RunStore:
         status: RunStatus | Collection[RunStatus] | None = None,
         limit: int = 50,
         offset: int = 0,
+        oldest_first: bool = False,
     ) -> list[RunRecord]:
-        """Runs, newest first; ``status`` one status or several."""
+        """Runs, newest first (or oldest first); ``status`` one status or several."""
         clauses: list[str] = []
         params: list[Any] = []
         if thread_id is not None:
@@ -390,8 +391,9 @@ class RunStore:
             clauses.append(f"status IN ({','.join('?' * len(wanted))})")
             params.extend(RunStatus(s).value for s in wanted)
         where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        order = "ASC" if oldest_first else "DESC"
         return self._select(
-            f"{where} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+            f"{where} ORDER BY created_at {order}, rowid {order} LIMIT ? OFFSET ?",
             (*params, limit, offset),
         )
 

@@ -41,8 +41,8 @@ def passive() -> bool:
     return os.environ.get(PASSIVE_ENV) == "1"
 
 
-#: Runs looked at per scan (the oldest in flight first would need another index;
-#: a backlog larger than this is taken over over several scans).
+#: Runs in flight looked at per scan, oldest first (a larger backlog of orphans is
+#: taken over across several scans, as the older ones are).
 SCAN_LIMIT = 500
 
 
@@ -108,7 +108,9 @@ async def adopt_orphans(ctx: ServerContext) -> list[str]:
     the ids of those this process took."""
     runner, hub, leases = ctx.live_runner, ctx.live_hub, ctx.live_runner.leases
     taken = []
-    found = await runner.io(runner.runs.list_runs, status=IN_FLIGHT, limit=SCAN_LIMIT)
+    found = await runner.io(
+        runner.runs.list_runs, status=IN_FLIGHT, limit=SCAN_LIMIT, oldest_first=True
+    )
     # running ones first (they hold their thread), then queued ones in their order
     found.sort(key=lambda r: (r.status != RunStatus.RUNNING, r.created_at))
     for record in found:
