@@ -48,6 +48,7 @@ from .messages import (
     RunEventReceived,
     RunnerOpened,
     RunRefused,
+    RunWaiting,
     ServerChanged,
     ThreadDeleted,
     ThreadsListed,
@@ -626,6 +627,18 @@ class WorkbenchApp(App[None]):
         self.query_one(RunLog).add_line(Text(f"✖ {title}: {error}", style="red"), "refused")
         self.query_one(StatusBar).status = RunStatus.FAILED
         self._outcome = f"✖ {title}: {error}"
+
+    def on_run_waiting(self, message: RunWaiting) -> None:
+        if self._gone():
+            return
+        self.query_one(RunLog).add_line(
+            Text(
+                f"⏳ thread {message.thread_id} is running {message.holder_run_id[:8]} "
+                f"({message.holder}): waiting for it to end",
+                style="yellow",
+            ),
+            "waiting",
+        )
 
     def on_run_ended(self, _: RunEnded) -> None:
         if self._gone():

@@ -54,6 +54,17 @@ class RunRefused(Message):
         self.error = error
 
 
+class RunWaiting(Message):
+    """The run waits for its thread: another run holds it, in this process or another
+    (a server, ``lgp run``); it starts once that one ends."""
+
+    def __init__(self, thread_id: str, holder_run_id: str, holder: str) -> None:
+        super().__init__()
+        self.thread_id = thread_id
+        self.holder_run_id = holder_run_id
+        self.holder = holder  # "pid 4242 on host"
+
+
 class RunEnded(Message):
     """The run worker is done (after its last event, or after a refusal)."""
 

@@ -34,6 +34,7 @@ from .messages import (
     RunEventReceived,
     RunnerOpened,
     RunRefused,
+    RunWaiting,
     ServerChanged,
     ThreadDeleted,
     ThreadsListed,
@@ -115,6 +116,7 @@ class RunJob:
         self._task: asyncio.Task[None] | None = None
         self._cancel_requested = False
         self.done = threading.Event()  # set once the worker has finished with the engine
+        self._post: Post = lambda _message: None  # the app's, once the job runs
 
     def run(self, post: Post) -> None:
         """Run to the end, posting every event; call on a worker thread."""
@@ -144,7 +146,17 @@ class RunJob:
             if self._loop is not None and self._task is not None and not self._loop.is_closed():
                 self._loop.call_soon_threadsafe(self._task.cancel, CANCEL_REASON)
 
+    def _admission(self, post: Post) -> Any:
+        """Waits for a thread another run holds, and says so in the log."""
+
+        def waiting(lease: Any) -> None:
+            host, pid = [*lease.owner.split(":"), "?", "?"][:2]
+            post(RunWaiting(lease.thread_id, lease.run_id, f"pid {pid} on {host}"))
+
+        return self.runner.admission("enqueue", on_wait=waiting)
+
     async def _consume(self, post: Post) -> None:
+        self._post = post
         try:
             workflow = self.workflow
             if not isinstance(workflow, LoadedWorkflow):
@@ -160,7 +172,11 @@ class RunJob:
 
     def _stream(self, workflow: LoadedWorkflow) -> AsyncIterator[RunEvent]:
         return self.runner.astart(
-            workflow, self.input, thread_id=self.thread_id, config=self.config
+            workflow,
+            self.input,
+            thread_id=self.thread_id,
+            config=self.config,
+            admission=self._admission(self._post),
         )
 
 
@@ -176,7 +192,9 @@ class ResumeJob(RunJob):
         self.thread_id: str = thread_id
 
     def _stream(self, workflow: LoadedWorkflow) -> AsyncIterator[RunEvent]:
-        return self.runner.aresume(workflow, self.thread_id, self.input)
+        return self.runner.aresume(
+            workflow, self.thread_id, self.input, admission=self._admission(self._post)
+        )
 
 
 class ReplayJob(RunJob):
@@ -190,7 +208,9 @@ class ReplayJob(RunJob):
         self.checkpoint_id = checkpoint_id
 
     def _stream(self, workflow: LoadedWorkflow) -> AsyncIterator[RunEvent]:
-        return self.runner.areplay(workflow, self.thread_id, self.checkpoint_id)
+        return self.runner.areplay(
+            workflow, self.thread_id, self.checkpoint_id, admission=self._admission(self._post)
+        )
 
 
 class ForkJob(RunJob):
@@ -212,7 +232,12 @@ class ForkJob(RunJob):
 
     def _stream(self, workflow: LoadedWorkflow) -> AsyncIterator[RunEvent]:
         return self.runner.afork(
-            workflow, self.thread_id, self.checkpoint_id, self.input, as_node=self.as_node
+            workflow,
+            self.thread_id,
+            self.checkpoint_id,
+            self.input,
+            as_node=self.as_node,
+            admission=self._admission(self._post),
         )
 
 

@@ -240,3 +240,30 @@ async def test_on_postgresql_a_run_is_shown_saved_and_browsed_as_on_sqlite(
         assert runs.latest_for_thread("tui-pg").status == "completed"  # type: ignore[union-attr]
     finally:
         runs.close()
+
+
+@pytest.mark.asyncio
+async def test_a_run_on_a_thread_another_process_runs_waits_and_says_so(
+    settings: Settings, tui_project: Path
+) -> None:
+    from tests.processes import start_lgp
+
+    copy_workflows(tui_project / "workflows", "slow.py")  # "wait" holds at a gate
+    cli = start_lgp("run", "workflows/slow.py", "--thread", "shared", cwd=tui_project)
+    try:
+        cli.wait_for(lambda: any("Run:" in line for line in cli.stdout), 60, "the CLI's run")
+        app = WorkbenchApp(settings, target="workflows/slow.py")
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.ready)
+            await fill(pilot, app.query_one("#thread-input", Input), "shared")
+            await pilot.press("ctrl+r")
+            await wait_until(
+                pilot, lambda: "⏳ thread shared is running" in log_text(app), what="the wait"
+            )
+            assert "waiting for it to end" in log_text(app)
+            assert "● first started" not in log_text(app)  # nothing ran beside the CLI's run
+            open_gate(tui_project / "workflows" / "slow.open")
+            assert cli.wait(60) == 0, cli.text
+            await wait_until(pilot, lambda: status(app) == "completed", what="the second run")
+    finally:
+        cli.kill()
