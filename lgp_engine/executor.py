@@ -177,7 +177,11 @@ class _Translator:
         if kind == "custom":
             if isinstance(data, dict) and MARK in data:
                 return self._report(data, path)
-            return self.event("custom", CustomData(value=to_jsonable(data), path=path))
+            # LangGraph does not say which node wrote it: the one task running in its
+            # namespace did (with several in parallel it stays unattributed)
+            running = {n for n, task_ns in self._task_names.values() if task_ns == ns}
+            node = running.pop() if len(running) == 1 else None
+            return self.event("custom", CustomData(value=to_jsonable(data), path=path), node)
         if kind == "messages":
             chunk, meta = data
             node = meta.get("langgraph_node") if isinstance(meta, dict) else None

@@ -603,9 +603,9 @@ def test_custom_events_arrive_in_order_inside_their_node(
     ]
     assert kinds == [
         ("node.started", "talker"),
-        ("custom", None),
-        ("custom", None),
-        ("custom", None),
+        ("custom", "talker"),  # the node that wrote them (LangGraph's part does not say)
+        ("custom", "talker"),
+        ("custom", "talker"),
         ("node.finished", "talker"),
         ("node.started", "after"),
         ("node.finished", "after"),
