@@ -28,10 +28,14 @@ def key_table(sections: Iterable[tuple[str, list[BindingType]]]) -> Table:
     table.add_column()
     for title, bindings in sections:
         table.add_row(Text(title, style="bold underline"), "", "")
+        shown: set[tuple[str, str]] = set()  # dialogs share keys: each once a section
         for binding in bindings:
             if not isinstance(binding, Binding) or not binding.description:
                 continue
             keys = ", ".join(_key(k) for k in binding.key.split(","))
+            if (keys, binding.description) in shown:
+                continue
+            shown.add((keys, binding.description))
             table.add_row(keys, binding.description, binding.tooltip)
         table.add_row("", "", "")
     return table

@@ -39,6 +39,8 @@ async def test_help_lists_the_keys_of_every_screen(settings: Settings) -> None:
             "f4",
         ):
             assert expected in text, expected
+        dialogs = text.split("Dialogs", 1)[1]
+        assert dialogs.count("Cancel") == 1, dialogs  # two dialogs, one esc key (issue 16)
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, HelpScreen))
 
