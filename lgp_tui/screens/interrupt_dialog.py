@@ -87,7 +87,8 @@ class InterruptDialog(ModalScreen[ResumeAnswer | None]):
                 else "Resume values (JSON object: interrupt id → value)"
             )
             yield Label(hint, classes="interrupt-label")
-            yield Input(placeholder='"yes"', id="resume-input")
+            # an example, not a value: an empty box resumes with nothing (it says so)
+            yield Input(placeholder='JSON, e.g. "yes" or {"approved": true}', id="resume-input")
             yield Static("", id="resume-error")
             with Horizontal(id="interrupt-buttons"):
                 yield Button("Resume", variant="primary", id="resume-button")
@@ -116,8 +117,10 @@ class InterruptDialog(ModalScreen[ResumeAnswer | None]):
     def action_resume(self) -> None:
         if self.problem is None:
             self.dismiss(ResumeAnswer(self.thread_id, self.value))
-        else:
-            self.app.bell()
+            return
+        self.app.bell()  # and the problem, shown as an error now that it was tried
+        self.add_class("-tried")
+        self.notify(f"Not resumed: {self.problem}", severity="warning", timeout=4)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -126,5 +129,7 @@ class InterruptDialog(ModalScreen[ResumeAnswer | None]):
         self.value, self.problem = parse_value(text)
         error = self.query_one("#resume-error", Static)
         error.update(self.problem or "")
+        if self.problem is None:
+            self.remove_class("-tried")
         self.set_class(bool(text.strip()) and self.problem is not None, "-invalid")
         self.query_one("#resume-button", Button).disabled = self.problem is not None

@@ -109,6 +109,13 @@ async def test_interrupt_dialog_resumes_the_thread_in_place(settings: Settings) 
         assert dialog.query_one("#interrupt-value", Static).display
         resume = dialog.query_one("#resume-button", Button)
         assert resume.disabled  # nothing typed yet
+        box = dialog.query_one("#resume-input", Input)
+        assert box.value == "" and "e.g." in box.placeholder  # an example, not a value
+        await pilot.press("enter")  # on an empty box: not resumed, and it says why
+        await pilot.pause()
+        assert isinstance(app.screen, InterruptDialog) and dialog.has_class("-tried")
+        assert "enter a JSON value" in str(dialog.query_one("#resume-error", Static).render())
+        assert any("Not resumed" in n.message for n in app._notifications)
         await pilot.press(*'"yes"')
         await pilot.pause()
         assert not resume.disabled
