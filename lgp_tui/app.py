@@ -595,6 +595,7 @@ class WorkbenchApp(App[None]):
                 event.node,
                 ms if isinstance(ms, int | float) else None,
                 failed="error" in event.data,
+                interrupted=bool(event.data.get("interrupts")),
                 spent=node_spent,
             )
             if node_spent is not None:  # the run's so far, until its end says the total

@@ -106,6 +106,12 @@ async def test_interrupt_dialog_resumes_the_thread_in_place(settings: Settings) 
         )
         dialog = app.screen
         assert '"question": "Approve this draft?"' in dialog.pretty
+        # the node that asked waits, as the CLI shows it: not drawn as finished (issue 16)
+        graph = app.query_one(GraphView)
+        assert "⏸ approve waiting" in graph.plain and not any(
+            line.startswith("✓ approve") for line in graph.plain
+        )
+        assert "⏸ approve" in log_text(app) and "✓ approve" not in log_text(app)
         assert dialog.query_one("#interrupt-value", Static).display
         resume = dialog.query_one("#resume-button", Button)
         assert resume.disabled  # nothing typed yet

@@ -82,6 +82,7 @@ class GraphView(ScrollableContainer):
         self.spent: dict[str, Spent] = {}
         self.failed: set[str] = set()
         self.cached: set[str] = set()  # served from the node cache in this run
+        self.waiting: set[str] = set()  # stopped at an interrupt(): waits for an answer
         self.plain: list[str] = []
         self._note = "No workflow loaded."
 
@@ -105,6 +106,7 @@ class GraphView(ScrollableContainer):
         self.spent.clear()
         self.failed.clear()
         self.cached.clear()
+        self.waiting.clear()
         self._redraw()
 
     def node_started(self, node: str) -> None:
@@ -117,11 +119,17 @@ class GraphView(ScrollableContainer):
         duration_ms: float | None,
         *,
         failed: bool = False,
+        interrupted: bool = False,
         spent: Spent | None = None,
     ) -> None:
-        """``node`` ended (after ``duration_ms``); ``spent``: its model calls. A node
-        that runs again (a revision loop) adds up."""
+        """``node`` ended (after ``duration_ms``), or stopped at an ``interrupt()``
+        (``interrupted``: it waits, it did not finish); ``spent``: its model calls. A
+        node that runs again (a revision loop, a resume) adds up."""
         self.running.discard(node)
+        if interrupted:
+            self.waiting.add(node)
+        else:
+            self.waiting.discard(node)
         if duration_ms is not None:
             self.durations[node] = self.durations.get(node, 0.0) + duration_ms
         if spent is not None:
@@ -177,6 +185,8 @@ class GraphView(ScrollableContainer):
         if node in self.failed:
             timing = _timing(self.durations.get(node))
             return Text.assemble(("✖ ", "red"), (node, "red"), timing, spent)
+        if node in self.waiting:
+            return Text.assemble(("⏸ ", "yellow"), (node, "yellow"), (" waiting", "yellow"))
         if node in self.durations:
             timing = _timing(self.durations[node])
             return Text.assemble(("✓ ", "green"), (node, "green"), timing, spent)

@@ -79,6 +79,10 @@ def describe(event: RunEvent) -> Text | None:
                     " ",
                     (f"{err.get('type')}: {err.get('message')}", "red"),
                 )
+            if data.get("interrupts"):  # stopped at interrupt(): it waits, it did not finish
+                return Text.assemble(
+                    "  ⏸ ", (node, "yellow"), timing, (" waiting for an answer", "yellow")
+                )
             return Text.assemble(
                 "  ✓ ",
                 (node, "green"),
