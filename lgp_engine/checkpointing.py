@@ -334,11 +334,7 @@ class CheckpointStore:
         for cid, parent, meta_raw, ns in rows:
             meta = _json_meta(meta_raw)
             nxt = ran.get(cid) or _pending_nodes(blobs.get(cid))
-            writes = ran.get(parent, ()) if parent else ()
-            if meta.get("source") == "input":
-                writes = ("__input__",)
-            elif meta.get("source") == "update":
-                writes = tuple(_update_writers(meta)) or writes
+            writes = _written_by(meta, ran.get(parent, ()) if parent else ())
             out.append(
                 CheckpointInfo(
                     checkpoint_id=cid,
@@ -666,9 +662,7 @@ class CheckpointStore:
                 ["__start__"] * ("__start__" in updated)
                 + [c.removeprefix("branch:to:") for c in updated if c.startswith("branch:to:")]
             )
-            writes = ran(parent) if parent else ()
-            if t.metadata.get("source") == "input":
-                writes = ("__input__",)
+            writes = _written_by(t.metadata, ran(parent) if parent else ())
             out.append(
                 CheckpointInfo(
                     cid,
@@ -835,6 +829,21 @@ def _task_name(task_path: str | None) -> str | None:
     if parts[0] == "~__pregel_pull" and len(parts) > 1:
         return parts[1]
     return None
+
+
+def _written_by(meta: Any, tasks: tuple[str, ...]) -> tuple[str, ...]:
+    """Who wrote a checkpoint: the tasks that ran from its parent (a step of a run),
+    the input, or, for a state update or a copy (LangGraph's ``update``/``fork``), not
+    the nodes of its parent's other branch: the updating node when LangGraph names it,
+    else ``__update__`` / ``__copy__``."""
+    source = meta.get("source") if isinstance(meta, dict) else None
+    if source == "input":
+        return ("__input__",)
+    if source == "update":
+        return tuple(_update_writers(meta)) or ("__update__",)
+    if source == "fork":
+        return ("__copy__",)
+    return tuple(tasks)
 
 
 def _update_writers(meta: dict[str, Any]) -> list[str]:

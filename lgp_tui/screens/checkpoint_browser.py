@@ -471,7 +471,10 @@ def _history_prompt(prefix: str, info: CheckpointInfo, _depth: int) -> Text:
     text.append(f"{step:>3} ", style="bold")
     text.append(f"{_short(info.checkpoint_id)} ", style="cyan")
     text.append(f"{info.source or '-':<6} ")
-    text.append(", ".join(info.writes) or "-", style="green")
+    if info.source in ("update", "fork"):  # written by a state update or a copy, as the CLI says
+        text.append(f"({info.source})", style="green")
+    else:
+        text.append(", ".join(info.writes) or "-", style="green")
     if info.next:
         text.append(f" → {', '.join(info.next)}", style="yellow")
     return text

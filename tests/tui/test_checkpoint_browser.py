@@ -216,9 +216,14 @@ async def test_fork_from_the_browser_with_an_edited_state_and_as_node(
         log = log_text(app)
         assert "▶ fork basic_workflow" in log
         assert "FORKED INPUT" in log  # analyze ran on the edited input
+        # written by the update, not by the node that runs next from it (issue 16)
+        history = browser.query_one("#cp-history", HistoryList)
+        [update_row] = [r for r in history.rows if "update" in r.prompt.plain.split()]
+        assert "(update) → analyze" in update_row.prompt.plain, update_row.prompt.plain
     with open_checkpoints(seeded, readonly=True) as store:
-        sources = [c.source for c in store.history(THREAD, limit=100)]
-    assert sources.count("update") == 1  # the edited state, written once
+        history_rows = store.history(THREAD, limit=100)
+    [update] = [c for c in history_rows if c.source == "update"]  # the edited state, once
+    assert update.writes in (("greet",), ("__update__",)) and update.next == ("analyze",)
 
 
 @pytest.fixture
