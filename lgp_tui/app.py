@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import shlex
@@ -177,6 +178,10 @@ class WorkbenchApp(App[None]):
         self.workflow: LoadedWorkflow | None = None
         self.server: BackgroundServer | None = None  # while on
         self.memory = InputMemory(settings.project_dir / ".lgp" / "workbench.json")
+        #: The thread last typed or picked for each workflow loaded in this session.
+        self._threads: dict[str, str | None] = {}
+        #: The template input of workflows just created from a template, until loaded.
+        self._created: dict[str, dict[str, Any]] = {}
         self._stack = contextlib.ExitStack()
         self._loading: str | None = None
         self._job: workers.RunJob | None = None
@@ -319,6 +324,10 @@ class WorkbenchApp(App[None]):
             return
         if message.target != self._loading:
             return  # a load that was superseded
+        bar = self.query_one(RunBar)
+        previous = self.workflow
+        if previous is not None:  # each workflow keeps its own thread (issue 16)
+            self._threads[previous.name] = bar.thread_id
         self.workflow = message.workflow
         self._watch(message.workflow)
         self._serve_if_asked()
@@ -331,9 +340,18 @@ class WorkbenchApp(App[None]):
         self.query_one(GraphView).show_graph(None, "Drawing the graph…")
         if self.runner is not None:
             self._describe_graph(message.workflow)
-        self.query_one(StatusBar).status = "idle"
-        bar = self.query_one(RunBar)
-        bar.input_text = self.memory.get(message.workflow.name) or DEFAULT_INPUT
+        status = self.query_one(StatusBar)
+        status.status = "idle"
+        name = message.workflow.name
+        if previous is None or previous.name != name:  # a reload keeps what is typed
+            bar.thread_id = self._threads.get(name)
+            status.thread = bar.thread_id or ""
+            created = self._created.pop(name, None)
+            bar.input_text = (
+                json.dumps(created, ensure_ascii=False)
+                if created is not None
+                else self.memory.get(name) or DEFAULT_INPUT
+            )
         bar.set_state(ready=self.runner is not None)
         self._serve(message.workflow)
         for warning in message.workflow.warnings:
@@ -528,6 +546,8 @@ class WorkbenchApp(App[None]):
     def _open_created(self, created: CreatedWorkflow | None) -> None:
         if created is not None:
             self.query_one(WorkflowList).refresh_entries()
+            if created.template.default_input:  # its first run's input is the template's
+                self._created[created.name] = created.template.default_input
             self.load(created.name)  # on_workflow_loaded marks it in the explorer
 
     def action_cancel(self) -> None:

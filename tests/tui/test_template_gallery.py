@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -14,8 +15,10 @@ from lgp_engine import Settings
 from lgp_engine.templates import CreatedWorkflow, templates_dir
 from lgp_tui.app import WorkbenchApp
 from lgp_tui.screens.template_gallery import TemplateGallery
+from lgp_tui.widgets.explorer.workflow_list import WorkflowList
+from lgp_tui.widgets.run.run_bar import RunBar
 
-from .conftest import SIZE, wait_until
+from .conftest import SIZE, fill, wait_until
 
 
 async def open_gallery(app: WorkbenchApp, pilot: Pilot, results: list) -> TemplateGallery:
@@ -162,10 +165,12 @@ async def test_ctrl_t_creates_a_workflow_that_opens_and_runs(
     app = WorkbenchApp(settings)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.ready, what="the default workflow")
+        await fill(pilot, app.query_one("#thread-input", Input), "basic-thread")
         await pilot.press("ctrl+t")
         await wait_until(pilot, lambda: isinstance(app.screen, TemplateGallery), what="gallery")
         gallery = app.screen
         await wait_until(pilot, lambda: gallery.templates, what="templates")
+        gallery.selected = next(t for t in gallery.templates if t.name == "custom")
         await type_name(pilot, gallery, "fresh_flow")
         await pilot.press("enter")
         await wait_until(
@@ -174,6 +179,14 @@ async def test_ctrl_t_creates_a_workflow_that_opens_and_runs(
             what="the new workflow to open",
         )
         assert (tui_project / "workflows" / "fresh_flow.py").is_file()
+        # its own thread (a new one) and its template's input, not the previous
+        # workflow's (issue 16: ctrl+r ran the new workflow on the old thread)
+        bar = app.query_one(RunBar)
+        assert bar.thread_id is None
+        assert json.loads(bar.input_text) == gallery.selected.default_input
+        await select_workflow(app, pilot, "basic_workflow")
+        assert bar.thread_id == "basic-thread"  # each workflow keeps its own
+        await select_workflow(app, pilot, "fresh_flow")
         await pilot.press("ctrl+r")
         await wait_until(
             pilot, lambda: app._job is None and app.query_one("#run-log"), what="the run"
@@ -185,6 +198,15 @@ async def test_ctrl_t_creates_a_workflow_that_opens_and_runs(
             lambda: _latest_status(Runner, settings) == "completed",
             what="the run to complete",
         )
+
+
+async def select_workflow(app: WorkbenchApp, pilot: Pilot, name: str) -> None:
+    explorer = app.query_one(WorkflowList)
+    options = explorer.query_one(OptionList)
+    options.focus()
+    options.highlighted = explorer.index_of(name)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: app.ready and app.workflow.name == name, what=name)
 
 
 def _latest_status(runner_cls: type, settings: Settings) -> str | None:
