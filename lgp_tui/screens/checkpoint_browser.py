@@ -203,6 +203,7 @@ class CheckpointBrowser(Screen[None]):
         self.threads: list[ThreadInfo] = []
         self.rows: list[tuple[str, CheckpointInfo, int]] = []
         self.thread_id: str | None = None
+        self._thread_at = 0  # the selected thread's place in the list
         self.checkpoint_id: str | None = None
         self.diff_lines: list[str] = []
 
@@ -341,6 +342,7 @@ class CheckpointBrowser(Screen[None]):
     @on(OptionList.OptionSelected, "#cp-threads")
     def _thread_chosen(self, event: OptionList.OptionHighlighted) -> None:
         thread_id = event.option.id
+        self._thread_at = event.option_index  # where a deleted thread's neighbour is
         if thread_id is None or (thread_id == self.thread_id and not self._reload_history):
             return
         self._reload_history = False
@@ -384,11 +386,13 @@ class CheckpointBrowser(Screen[None]):
         more = " (newest shown)" if len(self.threads) >= THREAD_LIMIT else ""
         options.border_subtitle = f"{len(self.threads)}{more}"
         ids = [t.thread_id for t in self.threads]
-        if self.thread_id not in ids:
+        at = 0
+        if self.thread_id not in ids:  # deleted: the selection stays where it was
+            at = min(self._thread_at, len(ids) - 1) if self.thread_id is not None else 0
             self.thread_id = None
             self._reload_history = False
         if self.threads:  # its history follows (OptionHighlighted)
-            options.highlighted = ids.index(self.thread_id) if self.thread_id else 0
+            options.highlighted = ids.index(self.thread_id) if self.thread_id else max(at, 0)
         else:
             self.query_one("#cp-history", HistoryList).clear()
             self.query_one("#cp-state", Tree).clear()

@@ -295,3 +295,33 @@ async def test_ctrl_b_in_the_browser_does_not_stack_a_second_one(seeded: Setting
         await pilot.pause()
         assert app.screen is browser
         assert sum(isinstance(s, CheckpointBrowser) for s in app.screen_stack) == 1
+
+
+@pytest.fixture
+def four_threads(settings: Settings) -> Settings:
+    """basic_workflow on threads t-a..t-d (listed newest first: d, c, b, a)."""
+    workflow = load_workflow(resolve_in_project("basic_workflow", settings))
+    with Runner.open(settings) as runner:
+        for name in ("t-a", "t-b", "t-c", "t-d"):
+            list(runner.start(workflow, {"input": name}, thread_id=name))
+    return settings
+
+
+@pytest.mark.asyncio
+async def test_after_a_delete_the_selection_stays_in_place(four_threads: Settings) -> None:
+    """Issue 16: deleting a thread moved the selection to the first thread."""
+    from lgp_tui.screens.confirm_dialog import ConfirmDialog
+
+    app = WorkbenchApp(four_threads)
+    async with app.run_test(size=SIZE) as pilot:
+        browser = await open_browser(app, pilot)
+        threads = browser.query_one("#cp-threads", OptionList)
+        threads.focus()
+        threads.highlighted = 2  # t-b
+        await wait_until(pilot, lambda: browser.thread_id == "t-b", what="t-b selected")
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
+        await pilot.click("#confirm-yes")
+        await wait_until(pilot, lambda: threads.option_count == 3, what="t-b gone")
+        await wait_until(pilot, lambda: browser.thread_id == "t-a", what="its neighbour")
+        assert threads.highlighted == 2
