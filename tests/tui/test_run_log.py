@@ -260,6 +260,22 @@ async def test_scrolling_up_pauses_following_and_end_resumes() -> None:
 
 
 @pytest.mark.asyncio
+async def test_a_following_log_still_shows_the_newest_lines_after_a_resize() -> None:
+    app = LogApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        log = app.query_one(RunLog)
+        for i in range(45):
+            log.add_line(f"line {i}")
+        await pilot.pause()
+        assert log.following and log.scroll_y == log.max_scroll_y
+        await pilot.resize_terminal(80, 24)  # fewer rows: the end moves down
+        await wait_until(pilot, lambda: log.size.height < 30, what="the smaller log")
+        await pilot.pause()
+        assert log.following and log.scroll_y == log.max_scroll_y > 0
+        assert "line 44" in "".join(s.text for s in map(log.render_line, range(log.size.height)))
+
+
+@pytest.mark.asyncio
 async def test_old_entries_are_dropped_beyond_the_bound() -> None:
     app = LogApp()
     async with app.run_test(size=(100, 12)) as pilot:

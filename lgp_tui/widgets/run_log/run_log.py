@@ -446,6 +446,13 @@ class RunLog(ScrollView, can_focus=True):
         self._update_subtitle()
         self.refresh()
 
+    def on_resize(self, _: events.Resize) -> None:
+        """A smaller (or larger) log that follows still shows the newest lines (issue
+        16: after a resize to 80x24 it said "following" but showed old ones)."""
+        if self.following and not self._follow_pending:
+            self._follow_pending = True
+            self.call_after_refresh(self._follow)
+
     def _follow(self) -> None:
         self._follow_pending = False
         if self.following:  # the user may have scrolled up since it was asked
