@@ -873,7 +873,9 @@ class WorkbenchApp(App[None]):
             self._server_timer = None
         self.server = message.server
         if message.error is not None:  # a port in use, a public host without a key...
-            status.server = f"off ({message.error})"
+            # short: the reason is in the notification, and a long one pushed the
+            # thread, env and checkpoints fields off the bar (issue 16)
+            status.server = "off (not started)"
             self.notify(
                 str(message.error),
                 title="Server not started",
