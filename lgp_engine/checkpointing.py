@@ -994,8 +994,8 @@ def _postgres_checkpointer_class() -> type:
     if _POSTGRES_CLASS is not None:
         return _POSTGRES_CLASS
     from langgraph.checkpoint.postgres import PostgresSaver
-    from psycopg.rows import dict_row
-    from psycopg_pool import ConnectionPool
+
+    from .backends.postgres import pooled_cursor
 
     class PostgresCheckpointer(PostgresSaver):
         #: Run async calls inline on the event loop (True) or on the saver's threads.
@@ -1008,25 +1008,8 @@ def _postgres_checkpointer_class() -> type:
             self._executor = ThreadPoolExecutor(workers, thread_name_prefix="lgp-checkpoints")
 
         # -- the sync API --------------------------------------------------------
-        @contextlib.contextmanager
-        def _cursor(self, *, pipeline: bool = False) -> Iterator[Any]:
-            if not isinstance(self.conn, ConnectionPool) or self.pipe is not None:
-                with super()._cursor(pipeline=pipeline) as cur:
-                    yield cur
-                return
-            with self.conn.connection() as conn:
-                if pipeline and self.supports_pipeline:
-                    with conn.pipeline(), conn.cursor(binary=True, row_factory=dict_row) as cur:
-                        yield cur
-                elif pipeline:
-                    with (
-                        conn.transaction(),
-                        conn.cursor(binary=True, row_factory=dict_row) as cur,
-                    ):
-                        yield cur
-                else:
-                    with conn.cursor(binary=True, row_factory=dict_row) as cur:
-                        yield cur
+        def _cursor(self, *, pipeline: bool = False) -> Any:
+            return pooled_cursor(self, pipeline, super()._cursor)
 
         def put(self, config: Any, checkpoint: Any, metadata: Any, new_versions: Any) -> Any:
             # as SqliteCheckpointer.put: secret-named configurable values are masked

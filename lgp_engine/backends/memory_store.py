@@ -213,31 +213,12 @@ def _postgres_store_class() -> type:
         return _POSTGRES_STORE
     from langgraph.store.postgres import PostgresStore
     from langgraph.store.postgres.base import MIGRATIONS, VECTOR_MIGRATIONS
-    from psycopg.rows import dict_row
-    from psycopg_pool import ConnectionPool
 
-    from .postgres import migration_version
+    from .postgres import migration_version, pooled_cursor
 
     class PostgresMemoryStore(PostgresStore):
-        @contextlib.contextmanager
-        def _cursor(self, *, pipeline: bool = False) -> Iterator[Any]:
-            if not isinstance(self.conn, ConnectionPool) or self.pipe is not None:
-                with super()._cursor(pipeline=pipeline) as cur:
-                    yield cur
-                return
-            with self.conn.connection() as conn:
-                if pipeline and self.supports_pipeline:
-                    with conn.pipeline(), conn.cursor(binary=True, row_factory=dict_row) as cur:
-                        yield cur
-                elif pipeline:
-                    with (
-                        conn.transaction(),
-                        conn.cursor(binary=True, row_factory=dict_row) as cur,
-                    ):
-                        yield cur
-                else:
-                    with conn.cursor(binary=True, row_factory=dict_row) as cur:
-                        yield cur
+        def _cursor(self, *, pipeline: bool = False) -> Any:
+            return pooled_cursor(self, pipeline, super()._cursor)
 
         def is_current(self, conn: Any) -> bool:
             """Whether ``conn``'s database has every migration this store needs."""

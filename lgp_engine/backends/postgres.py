@@ -6,9 +6,10 @@ The URL may carry a password: it is shown only through :func:`display_dsn`.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from ..errors import CheckpointError
@@ -164,3 +165,28 @@ def migrate(conn: Any, name: str, steps: Iterable[str | Callable[[Any], None]]) 
             conn.execute(
                 "INSERT INTO lgp_migrations (name, version) VALUES (%s, %s)", (name, version)
             )
+
+
+@contextlib.contextmanager
+def pooled_cursor(saver: Any, pipeline: bool, fallback: Callable[..., Any]) -> Iterator[Any]:
+    """The cursor of LangGraph's PostgreSQL saver or store (``saver._cursor``) when its
+    ``conn`` is a pool: each call on a connection of its own, with no lock around the
+    pool (LangGraph's serialises every call); ``fallback`` (the class's own
+    ``_cursor``) for a single connection or an open pipeline."""
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    if not isinstance(saver.conn, ConnectionPool) or saver.pipe is not None:
+        with fallback(pipeline=pipeline) as cur:
+            yield cur
+        return
+    with saver.conn.connection() as conn:
+        if pipeline and saver.supports_pipeline:
+            with conn.pipeline(), conn.cursor(binary=True, row_factory=dict_row) as cur:
+                yield cur
+        elif pipeline:
+            with conn.transaction(), conn.cursor(binary=True, row_factory=dict_row) as cur:
+                yield cur
+        else:
+            with conn.cursor(binary=True, row_factory=dict_row) as cur:
+                yield cur

@@ -19,6 +19,7 @@ line that names the file or the server, never a password.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import functools
 import sqlite3
@@ -128,8 +129,9 @@ $$
 """
 
 
-class Database:
-    """Runs a store's statements (``?`` placeholders) on SQLite or PostgreSQL."""
+class Database(abc.ABC):
+    """Runs a store's statements (``?`` placeholders) on SQLite or PostgreSQL: the
+    interface :class:`SqliteDatabase` and :class:`PostgresDatabase` implement."""
 
     dialect: Dialect
     #: ``sqlite`` (a file), ``memory`` (SQLite in memory) or ``postgres``.
@@ -139,29 +141,31 @@ class Database:
     #: Where the data is, fit to show: the file, ``memory``, or the URL without password.
     where: str
 
+    @abc.abstractmethod
     def execute(self, sql: str, params: Params = ()) -> int:
         """Run one statement; how many rows it changed."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
-        raise NotImplementedError
+        """Run one statement; the rows it answered."""
 
     def fetchone(self, sql: str, params: Params = ()) -> Row | None:
         rows = self.fetchall(sql, params)
         return rows[0] if rows else None
 
+    @abc.abstractmethod
     def transaction(self) -> contextlib.AbstractContextManager[None]:
         """All statements of this thread inside commit together or not at all (a
         nested call joins the outer transaction)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def migrate(self, name: str, sqlite_schema: str, steps: Iterable[str]) -> None:
         """Create the schema ``name``: ``sqlite_schema`` (idempotent DDL) on SQLite,
         the numbered ``steps`` on PostgreSQL (once, even with several replicas)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Close the connection (a shared pool: once its last user closed it)."""
 
 
 class SqliteDatabase(Database):
