@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .backends.sql import Database, DatabaseError, SqliteDatabase, database_for
-from .errors import CheckpointError, ConflictError, NotFoundError, UsageError
+from .backends.sql import Database, database_for, open_store_database
+from .errors import ConflictError, NotFoundError, UsageError
 from .jsonable import dumps, to_jsonable
 from .run_config import OWNED_KEYS, check_run_config
 
@@ -173,15 +173,18 @@ class AssistantStore:
         busy_timeout_ms: int = 5000,
         database: Database | None = None,
     ) -> None:
-        db = database or SqliteDatabase(path, busy_timeout_ms=busy_timeout_ms)
+        db = open_store_database(
+            database,
+            path,
+            busy_timeout_ms=busy_timeout_ms,
+            schema="assistants",
+            sqlite_schema=_SCHEMA,
+            steps=_PG_SCHEMA,
+            store="assistant store",
+        )
         self._db = db
         self.path = db.path
         self.backend = db.backend
-        try:
-            db.migrate("assistants", _SCHEMA, _PG_SCHEMA)
-        except DatabaseError as exc:
-            db.close()
-            raise CheckpointError(f"cannot open the assistant store {exc.message}") from None
 
     @classmethod
     def for_settings(cls, settings: Any, db_path: Path | None) -> AssistantStore:

@@ -27,11 +27,11 @@ from typing import Any, TypedDict
 from .backends.sql import (
     PG_JSON_FUNCTION,
     Database,
-    DatabaseError,
     SqliteDatabase,
     database_for,
+    open_store_database,
 )
-from .errors import AmbiguousError, CheckpointError, ConflictError, NotFoundError
+from .errors import AmbiguousError, ConflictError, NotFoundError
 from .events import RunEvent
 from .jsonable import dumps
 from .status import IN_FLIGHT, TERMINAL, TRANSITIONS, RunStatus
@@ -272,19 +272,21 @@ class RunStore:
         busy_timeout_ms: int = 5000,
         database: Database | None = None,
     ) -> None:
-        db = database or SqliteDatabase(path, busy_timeout_ms=busy_timeout_ms)
+        db = open_store_database(
+            database,
+            path,
+            busy_timeout_ms=busy_timeout_ms,
+            schema="runs",
+            sqlite_schema=_SCHEMA,
+            steps=_PG_SCHEMA,
+            store="run store",
+            then=_migrate_sqlite,
+        )
         self._db = db
         self._sql = db.dialect
         self.path = db.path
         self.backend = db.backend
         self.where = db.where
-        try:
-            db.migrate("runs", _SCHEMA, _PG_SCHEMA)
-            if isinstance(db, SqliteDatabase):
-                self._migrate_sqlite()
-        except DatabaseError as exc:
-            db.close()
-            raise CheckpointError(f"cannot open the run store {exc.message}") from None
         self.owner = owner_token()
 
     @classmethod
@@ -296,13 +298,6 @@ class RunStore:
 
     def close(self) -> None:
         self._db.close()
-
-    def _migrate_sqlite(self) -> None:
-        """Add columns that newer versions introduced to an older SQLite store."""
-        have = {r[1] for r in self._db.fetchall("PRAGMA table_info(lgp_runs)")}
-        for column, ddl in (("meta", "TEXT"),):
-            if column not in have:
-                self._db.execute(f"ALTER TABLE lgp_runs ADD COLUMN {column} {ddl}")
 
     # -- runs -------------------------------------------------------------------
     def create(
@@ -787,6 +782,16 @@ _RUN_COLUMNS = (
     "run_id, thread_id, workflow, target, kind, status, input, checkpoint_id, created_at, "
     "started_at, ended_at, duration_ms, error, usage, owner, last_seq, meta"
 )
+
+
+def _migrate_sqlite(db: Database) -> None:
+    """Add columns that newer versions introduced to an older SQLite store."""
+    if not isinstance(db, SqliteDatabase):
+        return  # PostgreSQL's are numbered migrations
+    have = {r[1] for r in db.fetchall("PRAGMA table_info(lgp_runs)")}
+    for column, ddl in (("meta", "TEXT"),):
+        if column not in have:
+            db.execute(f"ALTER TABLE lgp_runs ADD COLUMN {column} {ddl}")
 
 
 def _records(rows: Sequence[Sequence[Any]]) -> list[RunRecord]:

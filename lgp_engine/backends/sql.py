@@ -24,7 +24,7 @@ import contextlib
 import functools
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -396,6 +396,31 @@ def open_database(
     return SqliteDatabase(
         Path(target) if target is not None else None, busy_timeout_ms=busy_timeout_ms
     )
+
+
+def open_store_database(
+    database: Database | None,
+    path: Path | None,
+    *,
+    busy_timeout_ms: int,
+    schema: str,
+    sqlite_schema: str,
+    steps: Iterable[str],
+    store: str,
+    then: Callable[[Database], None] | None = None,
+) -> Database:
+    """A store's database, its schema made: ``database``, else SQLite at ``path`` (None:
+    in memory); migrated as ``schema`` (then ``then``). A failure closes it and is a
+    one-line :class:`CheckpointError` naming the ``store`` and where it is."""
+    db = database or SqliteDatabase(path, busy_timeout_ms=busy_timeout_ms)
+    try:
+        db.migrate(schema, sqlite_schema, steps)
+        if then is not None:
+            then(db)
+    except DatabaseError as exc:
+        db.close()
+        raise CheckpointError(f"cannot open the {store} {exc.message}") from None
+    return db
 
 
 def database_for(settings: Any, db_path: Path | None) -> Database:

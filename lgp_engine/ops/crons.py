@@ -36,7 +36,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import CheckpointError, NotFoundError, UsageError
+from ..errors import NotFoundError, UsageError
 from ..jsonable import dumps, to_jsonable
 
 if TYPE_CHECKING:
@@ -259,17 +259,20 @@ class CronStore:
         busy_timeout_ms: int = 5000,
         database: Database | None = None,
     ) -> None:
-        from ..backends.sql import DatabaseError, SqliteDatabase
+        from ..backends.sql import open_store_database
         from ..runs import owner_token
 
-        db = database or SqliteDatabase(path, busy_timeout_ms=busy_timeout_ms)
+        db = open_store_database(
+            database,
+            path,
+            busy_timeout_ms=busy_timeout_ms,
+            schema="crons",
+            sqlite_schema=_SQLITE_SCHEMA,
+            steps=_POSTGRES_STEPS,
+            store="cron store",
+        )
         self._db = db
         self.where = db.where
-        try:
-            db.migrate("crons", _SQLITE_SCHEMA, _POSTGRES_STEPS)
-        except DatabaseError as exc:
-            db.close()
-            raise CheckpointError(f"cannot open the cron store {exc.message}") from None
         self.owner = owner_token()
 
     @classmethod
