@@ -88,6 +88,7 @@ from .loader import (
     load_workflow,
     resolve_in_project,
     resolve_target,
+    workflow_files,
 )
 from .providers.base import ERROR_KINDS, LLMProvider, ProviderError, Usage
 from .providers.claude_code import ClaudeCodeNode, create_claude_code_node
@@ -274,4 +275,5 @@ __all__ = [
     "templates_dir",
     "to_jsonable",
     "validate_workflow_name",
+    "workflow_files",
 ]

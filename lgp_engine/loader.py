@@ -380,6 +380,18 @@ def list_langgraph_graphs(config_path: Path) -> list[str]:
     return list((data.get("graphs") or {}).keys())
 
 
+def workflow_files(folder: Path) -> list[Path]:
+    """The workflow files of ``folder``, sorted: its ``*.py`` files, not recursively,
+    except private ones (``_helpers.py``, ``__init__.py``); empty if it is no folder.
+
+    What a folder of workflows means everywhere: the workbench's explorer lists these,
+    and the server serves these for a folder target.
+    """
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.py") if not p.name.startswith("_") and p.is_file())
+
+
 @dataclass(frozen=True)
 class _Bases:
     """The folders a relative path in a ``langgraph.json`` may be meant against."""

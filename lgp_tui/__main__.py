@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from lgp_engine import LGPError, Settings, UsageError, load_settings
+from lgp_engine import LGPError, Settings, UsageError, load_settings, workflow_files
 
 
 class _Parser(argparse.ArgumentParser):
@@ -68,7 +68,7 @@ def _open_folder(settings: Settings, folder: Path) -> tuple[Settings, str | None
         return settings, str(folder / "langgraph.json")
     workflows = settings.workflows.model_copy(update={"directory": str(folder.resolve())})
     settings = settings.model_copy(update={"workflows": workflows})
-    files = sorted(p for p in folder.glob("*.py") if not p.name.startswith("_"))
+    files = workflow_files(folder)
     if not files:
         raise UsageError(
             f"{folder} holds no workflow files (*.py)",

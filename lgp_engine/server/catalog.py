@@ -19,6 +19,7 @@ from ..loader import (
     load_workflow,
     resolve_langgraph_json,
     resolve_target,
+    workflow_files,
 )
 from ..registry import WorkflowRegistry
 
@@ -111,7 +112,7 @@ def _sources(settings: Settings, target: str | None) -> list[WorkflowSource]:
     if path.suffix == ".json" and path.is_file():
         return [resolve_langgraph_json(path, g, cwd=root) for g in list_langgraph_graphs(path)]
     if path.is_dir():
-        files = sorted(p for p in path.glob("*.py") if not p.name.startswith("_"))
+        files = workflow_files(path)
         if not files:
             raise WorkflowLoadError(f"no Python files in {target}")
         return [WorkflowSource(name=p.stem, path=p.resolve(), base_dir=root) for p in files]
