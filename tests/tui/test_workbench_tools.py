@@ -185,6 +185,8 @@ async def test_a_deleted_workflow_file_is_reported_in_place(
 
         explorer = app.query_one(WorkflowList)
         assert explorer.index_of("workflows/doomed_flow.py") is not None
+        assert explorer.check_timer is not None
+        explorer.check_timer.pause()  # else the list drops the file within a second
         doomed.unlink()
         options = explorer.query_one(OptionList)
         options.focus()

@@ -1,17 +1,31 @@
-"""The workflow explorer: registered workflows and the workflow files of the project."""
+"""The workflow explorer: registered workflows and the workflow files of the project.
+
+The list follows the project: a workflow file created, removed or renamed in the
+workflow folder, or a workflow registered, shows without a restart. The folder and
+the registry are checked every :data:`CHECK_EVERY_S` (one listing of the folder and
+one ``stat``, no file watcher: an inotify watch on the folder would be taken for the
+hot-reload watcher by the tests that wait for it, and polling also works on the
+mounts where inotify does not). A burst of changes within a check is one refresh.
+"""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
+from textual.timer import Timer
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from lgp_engine import LGPError, Settings, WorkflowRegistry
+from lgp_engine import LGPError, Settings, WorkflowRegistry, workflow_files
+
+CHECK_EVERY_S = 1.0
+#: What the list was made from: the workflow files' names and the registry's identity.
+Signature = tuple[tuple[str, ...], tuple[int, int, int] | None]
 
 
 @dataclass(frozen=True)
@@ -34,14 +48,21 @@ def discover(settings: Settings) -> tuple[list[Entry], list[Entry], str | None]:
     except LGPError as exc:
         problem = str(exc)
     folder = settings.resolve(settings.workflows.directory)
-    files = []
-    if folder.is_dir():
-        for path in sorted(folder.glob("*.py")):
-            if path.name.startswith("_"):
-                continue
-            rel = _relative(path, settings.project_dir)
-            files.append(Entry(rel, path.name))
+    files = [
+        Entry(_relative(path, settings.project_dir), path.name) for path in workflow_files(folder)
+    ]
     return registered, files, problem
+
+
+def signature(settings: Settings) -> Signature:
+    """What :func:`discover` depends on, cheaply: it changes when a workflow file is
+    created, removed or renamed, or the registry file is written."""
+    files = tuple(p.name for p in workflow_files(settings.resolve(settings.workflows.directory)))
+    try:
+        stat = os.stat(settings.resolve(settings.workflows.registry))
+    except OSError:
+        return files, None
+    return files, (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -55,6 +76,7 @@ class WorkflowList(Vertical):
     """Lists workflows; choosing one posts :class:`WorkflowList.Selected`.
 
     A load problem is shown under the list (``show_error``) and the list stays usable.
+    The list refreshes itself when the project's workflows change (see the module).
     """
 
     class Selected(Message):
@@ -68,6 +90,11 @@ class WorkflowList(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.settings = settings
         self.entries: list[Entry | None] = []
+        self._signature: Signature | None = None
+        self._load_error: str | None = None
+        self._registry_problem: str | None = None
+        #: Checks the folder and the registry (pause it to keep the list as it is).
+        self.check_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield OptionList(id="workflow-options")
@@ -76,14 +103,35 @@ class WorkflowList(Vertical):
     def on_mount(self) -> None:
         self.border_title = "Workflows"
         self.refresh_entries()
+        self.check_timer = self.set_interval(
+            CHECK_EVERY_S, self.check_for_changes, name="workflow files"
+        )
 
     @property
     def options(self) -> OptionList:
         return self.query_one("#workflow-options", OptionList)
 
+    def check_for_changes(self) -> bool:
+        """Refresh the list if the workflow folder or the registry changed since it
+        was made; True if it did."""
+        if signature(self.settings) == self._signature:
+            return False
+        self.refresh_entries()
+        return True
+
+    @property
+    def highlighted(self) -> Entry | None:
+        """The workflow under the cursor (the loaded one unless the user moved)."""
+        index = self.options.highlighted
+        return self.entries[index] if index is not None and index < len(self.entries) else None
+
     def refresh_entries(self) -> None:
-        """Re-read the registry and the workflow folder."""
+        """Re-read the registry and the workflow folder; the cursor stays on the same
+        workflow (on its neighbour if it is gone)."""
+        self._signature = signature(self.settings)
         registered, files, problem = discover(self.settings)
+        kept = self.highlighted
+        at = self.options.highlighted
         options: list[Option | None] = []
         self.entries = []
         if registered:
@@ -100,7 +148,15 @@ class WorkflowList(Vertical):
                 self.entries.append(entry)
         self.options.clear_options()
         self.options.add_options(options)
-        self.show_error(problem)
+        self._registry_problem = problem
+        self._show_problems()
+        index = self.index_of(kept.target) if kept is not None else None
+        if index is None and at is not None and self.entries:  # gone: its neighbour
+            at = min(at, len(self.entries) - 1)
+            near = [i for i, e in enumerate(self.entries) if e is not None]
+            index = min(near, key=lambda i: (abs(i - at), i), default=None)
+        if index is not None:
+            self.options.highlighted = index
 
     def index_of(self, target: str) -> int | None:
         """The option index of ``target``, or None if it is not listed."""
@@ -116,10 +172,16 @@ class WorkflowList(Vertical):
             self.options.highlighted = index
 
     def show_error(self, message: str | None) -> None:
-        """Show a load/registry problem under the list, or clear it."""
+        """Show a load problem under the list, or clear it (a registry problem stays
+        shown until the registry is fixed)."""
+        self._load_error = message
+        self._show_problems()
+
+    def _show_problems(self) -> None:
+        text = "\n".join(p for p in (self._registry_problem, self._load_error) if p)
         error = self.query_one("#explorer-error", Static)
-        error.update(message or "")
-        error.display = bool(message)
+        error.update(text)
+        error.display = bool(text)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
