@@ -863,6 +863,54 @@ class WorkbenchApp(App[None]):
                 exit_on_error=False,
             )
 
+    def action_serve_on_port(self) -> None:
+        """Ask for a port and (re)start the API there (the command palette's
+        "Serve on another port…"): a port in use no longer means restarting the app."""
+        from .screens.port_dialog import PortDialog
+
+        if self._server_busy:
+            self.notify("The server is starting or stopping: try again in a moment.")
+            return
+        if self.server is not None:
+            port, url = self.server.port, self.server.url
+        else:
+            port = self.port if self.port else self.settings.server.port
+            url = None
+        self.push_screen(PortDialog(port, url), self._serve_on)
+
+    def _serve_on(self, port: int | None) -> None:
+        if port is None:
+            return
+        if self._server_busy:
+            self.bell()
+            return
+        if self.server is not None and self.server.port == port:
+            self.notify(f"Already serving at {self.server.url}.", title="Server")
+            return
+        self.port = port  # ctrl+s starts it there from now on
+        # the worker owns the old server now: quitting meanwhile waits for the worker
+        # and stops what it returns (see on_unmount)
+        previous, self.server = self.server, None
+        if self._server_timer is not None:
+            self._server_timer.stop()
+            self._server_timer = None
+        self._server_busy = True
+        self.query_one(StatusBar).server = f"starting on port {port}"
+        self._server_worker = self.run_worker(
+            partial(
+                workers.move_server,
+                self.settings,
+                self.workflow,
+                previous,
+                port,
+                self.post_message,
+            ),
+            name="server move",
+            group="server",
+            thread=True,
+            exit_on_error=False,
+        )
+
     def on_server_changed(self, message: ServerChanged) -> None:
         if self._gone():  # on_unmount stops the server it finds
             return
@@ -876,8 +924,13 @@ class WorkbenchApp(App[None]):
             # short: the reason is in the notification, and a long one pushed the
             # thread, env and checkpoints fields off the bar (issue 16)
             status.server = "off (not started)"
+            hint = (
+                '\nTo use another port: ctrl+p, then "Serve on another port…".'
+                if isinstance(message.error, LGPError) and message.error.field == "port"
+                else ""
+            )
             self.notify(
-                str(message.error),
+                f"{message.error}{hint}",
                 title="Server not started",
                 severity="error",
                 timeout=10,
@@ -962,6 +1015,7 @@ class WorkbenchApp(App[None]):
         from .screens.confirm_dialog import ConfirmDialog
         from .screens.fork_dialog import ForkDialog
         from .screens.help_screen import HelpScreen
+        from .screens.port_dialog import PortDialog
 
         if isinstance(self.screen, HelpScreen):
             return
@@ -972,7 +1026,14 @@ class WorkbenchApp(App[None]):
                     ("Run log (when focused)", list(RunLog.BINDINGS)),
                     ("Checkpoint browser", list(CheckpointBrowser.BINDINGS)),
                     ("Fork dialog", list(ForkDialog.BINDINGS)),
-                    ("Dialogs", [*InterruptDialog.BINDINGS, *ConfirmDialog.BINDINGS]),
+                    (
+                        "Dialogs",
+                        [
+                            *InterruptDialog.BINDINGS,
+                            *ConfirmDialog.BINDINGS,
+                            *PortDialog.BINDINGS,
+                        ],
+                    ),
                 ]
             )
         )
@@ -998,6 +1059,11 @@ class WorkbenchApp(App[None]):
                 yield SystemCommand(
                     binding.description, binding.tooltip, partial(self.run_action, binding.action)
                 )
+        yield SystemCommand(
+            "Serve on another port…",
+            "Start the HTTP API on a port you choose (it stops where it runs)",
+            self.action_serve_on_port,
+        )
 
 
 def _relative(location: str, root: Path) -> str:

@@ -286,6 +286,25 @@ def start_server(
     return server
 
 
+def move_server(
+    settings: Settings,
+    workflow: LoadedWorkflow | None,
+    server: BackgroundServer | None,
+    port: int,
+    post: Post,
+) -> BackgroundServer | None:
+    """Stop ``server`` (if any) and serve again on ``port``, as :func:`start_server`:
+    post one :class:`ServerChanged` and return the new server (None if it did not
+    start, e.g. the port is in use: then nothing serves)."""
+    if server is not None:
+        try:
+            server.stop()
+        except Exception as exc:  # noqa: BLE001 - shown as a notification
+            post(ServerChanged(None, exc))
+            return None
+    return start_server(settings, workflow, port, post)
+
+
 def stop_server(server: BackgroundServer, post: Post) -> None:
     """Stop ``server`` (runs in flight are recorded cancelled); post :class:`ServerChanged`."""
     try:

@@ -7,12 +7,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+from textual.command import CommandPalette
+from textual.pilot import Pilot
+from textual.widgets import Button, Input, Static
 
 from lgp_engine import Settings, load_settings
 from lgp_tui.app import WorkbenchApp
 from lgp_tui.widgets.status.status_bar import StatusBar
 
-from .conftest import SIZE, log_text, wait_until
+from .conftest import SIZE, fill, log_text, wait_until
 
 
 def free_port() -> int:
@@ -156,3 +159,126 @@ async def test_a_public_host_without_a_key_is_refused_in_place(tui_project: Path
         assert "set LGP_API_KEY" in errors[0].message  # the hint says what to do
         await pilot.press("ctrl+r")  # the workbench goes on
         await wait_until(pilot, lambda: bar.status == "completed", what="a run")
+
+
+async def port_dialog_ready(pilot: Pilot, app: WorkbenchApp) -> Input:
+    """Wait until the port dialog is up with its field focused; the field."""
+    from lgp_tui.screens.port_dialog import PortDialog
+
+    def ready() -> bool:
+        screen = app.screen
+        return isinstance(screen, PortDialog) and bool(
+            screen.query("#port-input") and screen.query_one("#port-input").has_focus
+        )
+
+    await wait_until(pilot, ready, what="the port dialog")
+    return app.screen.query_one("#port-input", Input)
+
+
+def server_errors(app: WorkbenchApp) -> list[str]:
+    return [str(n.message) for n in app._notifications if n.title == "Server not started"]
+
+
+@pytest.mark.asyncio
+async def test_a_port_in_use_is_changed_from_the_palette_without_a_restart(
+    settings: Settings,
+) -> None:
+    """Issue 16: the port could only be changed by restarting the app."""
+    from lgp_tui.screens.port_dialog import PortDialog
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        app = WorkbenchApp(settings, port=busy)
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_until(pilot, lambda: app.ready)
+            bar = app.query_one(StatusBar)
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: bar.server == "off (not started)", what="the error")
+            assert "already in use" in server_errors(app)[0]
+            assert "Serve on another port" in server_errors(app)[0]  # says what to do
+
+            await pilot.press("ctrl+p")  # from the command palette
+            await wait_until(pilot, lambda: isinstance(app.screen, CommandPalette))
+            await pilot.press(*"another port", "enter")
+            field = await port_dialog_ready(pilot, app)
+            dialog = app.screen
+            assert field.value == str(busy)  # prefilled with the port that was asked
+            error = dialog.query_one("#port-error", Static)
+            serve = dialog.query_one("#port-serve", Button)
+
+            for text, reason in (
+                ("70000", "70000 is out of range: enter a port between 1 and 65535"),
+                ("0", "0 is out of range"),
+                ("80a", "'80a' is not a whole number"),
+                ("", "enter a port between 1 and 65535"),
+            ):
+                await fill(pilot, field, text)
+                assert reason in str(error.render()), (text, str(error.render()))
+                assert serve.disabled and dialog.has_class("-invalid")
+            await pilot.press("enter")  # refused, and said
+            assert isinstance(app.screen, PortDialog)
+            assert any("Not served: enter a port" in str(n.message) for n in app._notifications)
+
+            # the same busy port: the same clear notification, the app goes on
+            await fill(pilot, field, str(busy))
+            assert not serve.disabled and str(error.render()) == ""
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: len(server_errors(app)) == 2, what="the 2nd error")
+            assert f"cannot listen on 127.0.0.1:{busy}: already in use" in server_errors(app)[1]
+            assert bar.server == "off (not started)" and app.server is None
+
+            # a free port: served there, without restarting the app
+            port = free_port()
+            app.action_serve_on_port()
+            field = await port_dialog_ready(pilot, app)
+            assert field.value == str(busy)  # the port last asked for
+            await fill(pilot, field, str(port))
+            await pilot.press("enter")
+            url = f"http://127.0.0.1:{port}"
+            await wait_until(pilot, lambda: bar.server.startswith(url), what="the server on")
+            async with httpx.AsyncClient(base_url=url, timeout=10) as client:
+                health = await client.get("/health")
+            assert health.status_code == 200 and "basic_workflow" in health.json()["workflows"]
+            assert any(f"at {url}" in str(n.message) for n in app._notifications)
+        with pytest.raises(httpx.ConnectError):  # quitting stopped it
+            httpx.get(f"{url}/health", timeout=2)
+
+
+@pytest.mark.asyncio
+async def test_a_running_server_moves_to_another_port(settings: Settings) -> None:
+    first, second = free_port(), free_port()
+    while second == first:
+        second = free_port()
+    app = WorkbenchApp(settings, serve=True, port=first)
+    async with app.run_test(size=SIZE) as pilot:
+        bar = app.query_one(StatusBar)
+        await wait_until(pilot, lambda: bar.server.startswith("http://"), what="server on")
+        app.action_serve_on_port()
+        field = await port_dialog_ready(pilot, app)
+        assert field.value == str(first)
+        note = str(app.screen.query_one("#port-note", Static).render())
+        assert f"Serving at http://127.0.0.1:{first}" in note
+
+        await fill(pilot, field, str(first))  # where it already is: nothing to do
+        await pilot.press("enter")
+        await wait_until(
+            pilot, lambda: any("Already serving" in str(n.message) for n in app._notifications)
+        )
+        assert app.server is not None and app.server.port == first
+
+        app.action_serve_on_port()
+        field = await port_dialog_ready(pilot, app)
+        await fill(pilot, field, str(second))
+        await pilot.press("enter")
+        url = f"http://127.0.0.1:{second}"
+        await wait_until(pilot, lambda: bar.server.startswith(url), what="the server moved")
+        assert httpx.get(f"{url}/health", timeout=5).status_code == 200
+        with pytest.raises(httpx.ConnectError):  # no longer on the first port
+            httpx.get(f"http://127.0.0.1:{first}/health", timeout=2)
+
+        await pilot.press("ctrl+s")  # the toggle goes on with the new port
+        await wait_until(pilot, lambda: bar.server == "off", what="server off")
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: bar.server.startswith(url), what="on again, there")
