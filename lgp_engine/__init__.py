@@ -96,6 +96,7 @@ from .providers.factory import AgentNode, create_agent_node
 from .providers.pricing import PriceTable, format_usd
 from .providers.runtime import AgentRuntime, Injection, run_usage
 from .providers.tools import McpSession, mcp_session
+from .readable import MessageView, as_message, inline, message_text, pretty, readable
 from .registry import WorkflowRegistry
 from .reload import ReloadOutcome, WorkflowReloader, rerun_plan
 from .run_config import check_run_config
@@ -203,6 +204,7 @@ __all__ = [
     "LLMProvider",
     "LoadedWorkflow",
     "McpSession",
+    "MessageView",
     "NotFoundError",
     "PriceTable",
     "ProviderError",
@@ -237,6 +239,7 @@ __all__ = [
     "agent_summary",
     "agent_timeline",
     "agent_tool_calls",
+    "as_message",
     "asks_for_value",
     "build_catalog",
     "check_run_config",
@@ -254,16 +257,20 @@ __all__ = [
     "format_usd",
     "get_template",
     "history_tree",
+    "inline",
     "latest_agent_session",
     "list_agent_sessions",
     "list_templates",
     "load_settings",
     "load_workflow",
     "mcp_session",
+    "message_text",
     "new_thread_id",
     "open_async_checkpoints",
     "open_checkpoints",
     "open_tracing",
+    "pretty",
+    "readable",
     "rerun_plan",
     "resolve_agent_activity",
     "resolve_in_project",

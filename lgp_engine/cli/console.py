@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -12,16 +11,16 @@ from ..events import RunEvent, asks_for_value
 
 if TYPE_CHECKING:
     from ..reload import ReloadOutcome
-from ..jsonable import to_jsonable
 from ..providers.pricing import format_usd
+from ..readable import inline
 
 PREFIX = "[lgp]"
 
 
 def short(value: Any, limit: int = 200) -> str:
-    """A one-line JSON rendering of ``value``, cut to ``limit`` characters."""
-    text = json.dumps(to_jsonable(value), ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """A one-line JSON rendering of ``value``, chat messages as ``human: text``, cut
+    to ``limit`` characters."""
+    return inline(value, limit)
 
 
 usd = format_usd  # the engine formats amounts the same way everywhere

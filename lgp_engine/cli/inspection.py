@@ -10,6 +10,7 @@ import click
 
 from ..events import EVENT_TYPES
 from ..jsonable import dumps
+from ..readable import pretty
 from ..status import RunStatus, status_names
 from .common import (
     common_options,
@@ -249,10 +250,10 @@ def state(
     click.echo(f"{PREFIX} Next: {', '.join(snap.next) or '(nothing: the run ended here)'}")
     for item in snap.interrupts:
         click.echo(f"{PREFIX} Waiting for a value: {short(item['value'], 400)}")
-    click.echo(dumps(snap.values, indent=2))
+    click.echo(pretty(snap.values))
     for path, values in sub.items():
         click.echo(f"{PREFIX} Subgraph {path}:")
-        click.echo(dumps(values, indent=2))
+        click.echo(pretty(values))
 
 
 def _subgraph_states(
