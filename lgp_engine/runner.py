@@ -336,9 +336,11 @@ class Runner:
         thread_id: str,
         checkpoint_id: str | None = None,
         meta: dict[str, Any] | None = None,
+        shared: bool = False,
     ) -> RunRecord:
         """Record a run that waits for its turn (status ``queued``), as :meth:`astart`
-        would record it; ``astart(..., run_id=record.run_id)`` carries it out later."""
+        would record it; ``astart(..., run_id=record.run_id)`` carries it out later
+        (``shared``: in the shared run queue, for any server process to claim)."""
         return self.runs.create(
             new_run_id(),
             thread_id,
@@ -348,6 +350,7 @@ class Runner:
             input=self.executor(workflow).redact(_describe_input(input)),
             checkpoint_id=checkpoint_id,
             meta=meta,
+            shared=shared,
         )
 
     def _queued(self, run_id: str) -> RunRecord:

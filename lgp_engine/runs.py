@@ -128,6 +128,12 @@ CREATE INDEX lgp_events_type ON lgp_events (type);
 #: The PostgreSQL channel every appended event is announced on (payload: its run id).
 EVENTS_CHANNEL = "lgp_events"
 
+#: The owner of a run waiting in the shared run queue: no process has it yet, any
+#: server process with a free slot may claim it (:meth:`RunStore.claim_queued`).
+SHARED_QUEUE = "queue"
+#: The payload announced on :data:`EVENTS_CHANNEL` when a run joins the shared queue.
+QUEUE_SIGNAL = "lgp-queue"
+
 #: The counts of a usage total (``RunRecord.usage``) that :meth:`RunStore.usage_summary` sums.
 USAGE_COUNTS = (
     "input_tokens",
@@ -230,6 +236,8 @@ def owner_alive(token: str | None) -> bool:
     """Whether the process behind an owner token still runs (unknown hosts count as alive)."""
     if not token:
         return False
+    if token == SHARED_QUEUE:
+        return True  # in the shared queue: a server process will take it
     try:
         host, pid_s, start = token.rsplit(":", 2)
         pid = int(pid_s)
@@ -312,9 +320,11 @@ class RunStore:
         checkpoint_id: str | None = None,
         status: RunStatus = RunStatus.QUEUED,
         meta: dict[str, Any] | None = None,
+        shared: bool = False,
     ) -> RunRecord:
-        """Record a new run (``queued`` unless told otherwise), owned by this process;
-        :class:`DuplicateError` if the id is taken."""
+        """Record a new run (``queued`` unless told otherwise), owned by this process
+        (``shared``: by no process yet, in the shared run queue, where any server
+        process may claim it); :class:`DuplicateError` if the id is taken."""
         rows = self._db.fetchall(
             "INSERT INTO lgp_runs (run_id, thread_id, workflow, target, kind, status, input,"
             " checkpoint_id, created_at, owner, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
@@ -329,10 +339,12 @@ class RunStore:
                 dumps(input),
                 checkpoint_id,
                 time.time(),
-                self.owner,
+                SHARED_QUEUE if shared else self.owner,
                 dumps(meta or {}),
             ),
         )
+        if shared and self._sql.name == "postgres":  # the server processes with a free slot
+            self._db.execute(f"SELECT pg_notify('{EVENTS_CHANNEL}', ?)", (QUEUE_SIGNAL,))
         return _records(rows)[0]
 
     def get(self, run_id: str) -> RunRecord:
@@ -509,6 +521,60 @@ class RunStore:
             (self.owner, run_id, status, owner),
         )
         return changed == 1
+
+    def queued_shared(self, thread_id: str | None = None) -> int:
+        """How many runs wait in the shared run queue (of ``thread_id``: a run queued on
+        a thread after one of these must wait there too, to keep the thread's order)."""
+        where = "status = 'queued' AND owner = ?"
+        params: list[Any] = [SHARED_QUEUE]
+        if thread_id is not None:
+            where += " AND thread_id = ?"
+            params.append(thread_id)
+        row = self._db.fetchone(f"SELECT COUNT(*) FROM lgp_runs WHERE {where}", params)
+        return int(row[0]) if row else 0
+
+    def claim_queued(self) -> RunRecord | None:
+        """Take the oldest run of the shared run queue whose thread is free (no run of
+        it executes, none queued before it), as this process's; None when there is
+        none. One statement: of several processes claiming at once, each gets another
+        run (PostgreSQL skips the rows others have locked; SQLite writes one at a time)."""
+        skip = " FOR UPDATE SKIP LOCKED" if self._sql.name == "postgres" else ""
+        rows = self._db.fetchall(
+            "UPDATE lgp_runs SET owner = ? WHERE owner = ? AND status = 'queued' AND run_id = ("
+            "SELECT r.run_id FROM lgp_runs r WHERE r.status = 'queued' AND r.owner = ? "
+            "AND NOT EXISTS (SELECT 1 FROM lgp_runs o WHERE o.thread_id = r.thread_id "
+            "AND o.run_id <> r.run_id AND (o.status = 'running' "
+            "OR (o.status = 'queued' AND o.created_at < r.created_at))) "
+            f"ORDER BY r.created_at LIMIT 1{skip}) RETURNING {_RUN_COLUMNS}",
+            (self.owner, SHARED_QUEUE, SHARED_QUEUE),
+        )
+        return _records(rows)[0] if rows else None
+
+    def unclaim(self, run_id: str) -> bool:
+        """Give a run this process claimed but did not start back to the shared queue."""
+        changed = self._db.execute(
+            "UPDATE lgp_runs SET owner = ? WHERE run_id = ? AND owner = ? "
+            "AND status = 'queued'",
+            (SHARED_QUEUE, run_id, self.owner),
+        )
+        return changed == 1
+
+    def cancel_queued(self, run_id: str, reason: str) -> bool:
+        """Cancel a run that waits in the shared run queue (its only event says
+        why); False if it is not there (claimed meanwhile, or ended)."""
+        from .events import RunEvent
+
+        with self._db.transaction():
+            moved = self._db.fetchall(
+                "UPDATE lgp_runs SET status = 'cancelled', ended_at = ?, owner = ?, last_seq = 1 "
+                "WHERE run_id = ? AND status = 'queued' AND owner = ? RETURNING thread_id",
+                (time.time(), self.owner, run_id, SHARED_QUEUE),
+            )
+            if moved:
+                self.append(RunEvent(run_id, 1, "run.cancelled", moved[0][0], {"reason": reason}))
+        if moved and self._sql.name == "postgres":  # who waits for its end, anywhere
+            self._db.execute(f"SELECT pg_notify('{EVENTS_CHANNEL}', ?)", (run_id,))
+        return bool(moved)
 
     def reap_abandoned(self) -> list[RunRecord]:
         """Mark runs whose owning process is gone as ``abandoned``; returns them.

@@ -63,17 +63,19 @@ class EventSignals:
                 await self._task
             self._task = None
 
-    async def wait(self, run_id: str) -> None:
+    async def wait(self, run_id: str, *, fallback_s: float = LISTEN_FALLBACK_S) -> bool:
         """Until events of ``run_id`` may have been appended: a signal, or the poll
-        (fallback) interval."""
+        (fallback) interval; whether it was a signal. ``run_id`` may be another key
+        announced on the channel (:data:`~lgp_engine.runs.QUEUE_SIGNAL`)."""
         if not self.listens:
             await asyncio.sleep(SQLITE_POLL_S)
-            return
+            return False
         event = asyncio.Event()
         self._waiters[run_id].add(event)
         try:
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout=LISTEN_FALLBACK_S)
+                await asyncio.wait_for(event.wait(), timeout=fallback_s)
+            return event.is_set()
         finally:
             waiters = self._waiters.get(run_id)
             if waiters is not None:

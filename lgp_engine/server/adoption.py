@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from ..errors import NotFoundError
-from ..runs import RunRecord
+from ..runs import SHARED_QUEUE, RunRecord
 from ..status import IN_FLIGHT, RunStatus
 from .context import ServerContext
 
@@ -116,6 +116,8 @@ async def adopt_orphans(ctx: ServerContext) -> list[str]:
     for record in found:
         if record.run_id in hub.active or not (record.meta or {}).get("api"):
             continue
+        if record.owner == SHARED_QUEUE:
+            continue  # no process had it: the shared queue's (lgp_engine.server.run_queue)
         if record.status == RunStatus.RUNNING:
             if not await runner.io(leases.orphaned, record.thread_id, record.run_id):
                 continue
@@ -146,10 +148,10 @@ async def _take(ctx: ServerContext, record: RunRecord, cause: str) -> None:
         if record.status == RunStatus.RUNNING:
             await _continue(ctx, record, cause)
         else:
-            await _start_queued(ctx, record)
+            await start_queued(ctx, record)
     except Exception as exc:  # noqa: BLE001 - recorded on the run, not raised
         log.warning("run %s cannot be taken over: %s", record.run_id, exc)
-        _fail(ctx, record, f"{cause}, and it cannot go on here: {exc}")
+        fail_run(ctx, record, f"{cause}, and it cannot go on here: {exc}")
         with contextlib.suppress(Exception):
             ctx.live_runner.leases.release(record.thread_id, record.run_id)
 
@@ -187,8 +189,8 @@ def _without_redacted(config: Any) -> dict[str, Any] | None:
     return {**kept, "configurable": configurable} if configurable else kept or None
 
 
-async def _start_queued(ctx: ServerContext, record: RunRecord) -> None:
-    """A queued run starts here from its recorded request."""
+async def start_queued(ctx: ServerContext, record: RunRecord) -> None:
+    """A queued run this process claimed starts here from its recorded request."""
     from .langgraph.run_routes import RunCreate, start_run
 
     meta = record.meta or {}
@@ -233,11 +235,14 @@ def _held_by_orphan(ctx: ServerContext, thread_id: str) -> bool:
         return False
 
 
-def _fail(ctx: ServerContext, record: RunRecord, message: str) -> None:
+def fail_run(
+    ctx: ServerContext, record: RunRecord, message: str, *, error_type: str = "ReplicaLost"
+) -> None:
+    """Record that a claimed run failed before it could go on (``message``: why)."""
     from ..events import RunEvent
 
     runs = ctx.live_runner.runs
-    data = {"error_type": "ReplicaLost", "message": message, "node": None, "kind": "crashed"}
+    data = {"error_type": error_type, "message": message, "node": None, "kind": "crashed"}
     with contextlib.suppress(Exception):
         runs.append(RunEvent(record.run_id, runs.last_seq(record.run_id) + 1, "run.failed",
                              record.thread_id, data))  # fmt: skip

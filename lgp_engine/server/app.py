@@ -28,6 +28,7 @@ from .metrics import Metrics
 from .openapi import install_docs
 from .ratelimit import build_limiter
 from .routing import MethodGuard
+from .run_queue import dispatching
 from .security import GuardMiddleware, install_access_log_redaction
 from .served import check_anomaly_settings, served_versions, serving_versions
 
@@ -109,6 +110,7 @@ def create_app(
                 async with (
                     _closing(signals),
                     adopting(ctx),
+                    dispatching(ctx),
                     serving_versions(ctx, on_swap=swapped, on_anomaly=on_anomaly),
                     _watching(ctx, reload, reloaded),
                 ):

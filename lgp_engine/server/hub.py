@@ -332,10 +332,13 @@ class RunHub:
 
     def cancel_anywhere(self, run_id: str, reason: str = "cancelled through the API") -> bool:
         """Cancel a run of this process, or ask the process executing it (through its
-        thread lease) to; False if it executes nowhere."""
+        thread lease) to, or cancel it in the shared run queue; False if it executes
+        nowhere (yet)."""
         if self.cancel(run_id, reason):
             return True
-        return self.leases is not None and self.leases.request_cancel(run_id, reason)
+        if self.leases is not None and self.leases.request_cancel(run_id, reason):
+            return True
+        return self.runs.cancel_queued(run_id, reason)  # it waits in the shared queue
 
     async def wait(self, run_id: str) -> None:
         """Until the run has stopped: here, or (recorded in the run store) anywhere."""

@@ -311,8 +311,9 @@ def test_runs_beyond_the_limit_wait_and_health_counts_them(tmp_path: Path) -> No
         runs = GatedRuns(http, tmp_path, 4)
         try:
             wait_until(lambda: runs.running() == 2, 30, "two runs to start")
+            # runs.create beyond the slots: in the shared run queue, for any process
             wait_until(
-                lambda: http.get("/health").json()["runs_waiting"] == 2, 30, "two waiting runs"
+                lambda: http.get("/health").json()["runs_queued"] == 2, 30, "two queued runs"
             )
             assert http.get("/health").json()["active_runs"] == 2
             assert runs.running() == 2  # the other two wait for a slot
@@ -320,7 +321,7 @@ def test_runs_beyond_the_limit_wait_and_health_counts_them(tmp_path: Path) -> No
             runs.release()
         wait_until(lambda: runs.running() == 4, 30, "the waiting runs to get their turn")
         wait_until(lambda: http.get("/health").json()["active_runs"] == 0, 30, "the runs to end")
-        assert http.get("/health").json()["runs_waiting"] == 0
+        assert http.get("/health").json()["runs_queued"] == 0
 
 
 def test_a_graph_stuck_in_a_loop_fails_at_max_steps(srv: ServerProcess) -> None:

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, HTTPException, Query, Response
@@ -29,7 +30,7 @@ from ...jsonable import dumps
 from ...runner import Admission
 from ...runs import RunRecord, owner_alive
 from ...status import IN_FLIGHT
-from .. import webhooks
+from .. import run_queue, webhooks
 from ..context import Ctx, ServerContext
 from ..hub import RunHandle
 from ..params import (
@@ -266,26 +267,38 @@ def _same_run(
         )
 
 
-async def start_run(
+@dataclass
+class _Request:
+    """A run request, validated: what recording and starting it need."""
+
+    wf: Any
+    thread_id: str
+    stateless: bool
+    temporary: bool
+    payload: Any
+    context: Any
+    run_cfg: dict[str, Any]
+    interrupt_before: list[str] | None
+    interrupt_after: list[str] | None
+    checkpoint_id: str | None
+    strategy: MultitaskStrategy
+    meta: dict[str, Any]
+
+
+async def _prepare(
     ctx: ServerContext,
     thread_id: str | None,
     body: RunCreate,
     *,
     modes: list[str],
     subgraphs: bool,
-    gate: asyncio.Event | None = None,
     existing: RunRecord | None = None,
-) -> tuple[RunHandle, LgStream]:
-    """Validate a run request and start it; returns once the run is recorded.
-
-    ``existing`` is a queued run of a server process that died, which this one
-    claimed (:mod:`lgp_engine.server.adoption`): ``body`` is its request again, and
-    it starts under its own id instead of a new one."""
+) -> _Request:
+    """Validate a run request (4xx for a bad one); nothing is recorded yet."""
     assistant = resolve(ctx, body.assistant_id)
     wf = assistant.workflow
     if body.webhook:
         webhooks.check_webhook(ctx.settings.webhooks, body.webhook)
-    runs = ctx.live_runner.runs
     stateless = thread_id is None
     command = dump(body.command)
     config = dump(body.config) or {}
@@ -341,65 +354,132 @@ async def start_run(
             "durability": body.durability or "async",
         },
     }
+    if existing is not None:
+        meta = existing.meta or meta
+    return _Request(
+        wf,
+        thread_id,
+        stateless,
+        temporary,
+        payload,
+        context,
+        run_cfg,
+        interrupt_before,
+        interrupt_after,
+        checkpoint_id,
+        strategy,
+        meta,
+    )
+
+
+async def _record(ctx: ServerContext, req: _Request, *, shared: bool = False) -> RunRecord:
+    """Record the run as queued (``shared``: in the shared run queue)."""
+    runner = ctx.live_runner
+    assistant_id = req.meta.get("assistant_id")
+    await runner.io(
+        runner.runs.put_thread,
+        req.thread_id,
+        {"graph_id": req.wf.name, "assistant_id": assistant_id},
+    )
+    return await runner.io(
+        runner.queue,
+        req.wf,
+        req.payload,
+        thread_id=req.thread_id,
+        checkpoint_id=req.checkpoint_id,
+        meta=req.meta,
+        shared=shared,
+    )
+
+
+async def start_run(
+    ctx: ServerContext,
+    thread_id: str | None,
+    body: RunCreate,
+    *,
+    modes: list[str],
+    subgraphs: bool,
+    gate: asyncio.Event | None = None,
+    existing: RunRecord | None = None,
+) -> tuple[RunHandle, LgStream]:
+    """Validate a run request and start it here; returns once the run is recorded.
+
+    ``existing`` is a queued run this process claimed (from the shared run queue, or
+    of a server process that died: :mod:`lgp_engine.server.adoption`): ``body`` is its
+    request again, and it starts under its own id instead of a new one."""
+    req = await _prepare(ctx, thread_id, body, modes=modes, subgraphs=subgraphs, existing=existing)
+    queued = existing if existing is not None else await _record(ctx, req)
+    return await _launch(ctx, req, queued, body, modes, subgraphs, gate, owned=existing is None)
+
+
+async def _launch(
+    ctx: ServerContext,
+    req: _Request,
+    queued: RunRecord,
+    body: RunCreate,
+    modes: list[str],
+    subgraphs: bool,
+    gate: asyncio.Event | None,
+    *,
+    owned: bool,
+) -> tuple[RunHandle, LgStream]:
+    """Start a recorded run in this process (``owned``: recorded by this request,
+    deleted again if refused)."""
+    runs = ctx.live_runner.runs
     agents = ctx.live_runner.agents
     stream = LgStream(modes, subgraphs, ctx.public, agents.redactor if agents else None)
-    stream.thread_id = thread_id
-    if existing is not None:
-        queued = existing
-        meta = existing.meta or meta
-    else:
-        runner = ctx.live_runner
-        await runner.io(
-            runs.put_thread, thread_id, {"graph_id": wf.name, "assistant_id": assistant_id}
-        )
-        # recorded as queued first: on a busy thread (enqueue) the call answers at once
-        queued = await runner.io(
-            runner.queue, wf, payload, thread_id=thread_id, checkpoint_id=checkpoint_id, meta=meta
-        )
+    stream.thread_id = req.thread_id
+    strategy = req.strategy
+
+    def replaced(ids: list[str]) -> None:
+        forget_runs(ctx, ids)
+
     try:
         handle = await ctx.live_hub.launch(
             tap(
                 ctx.live_runner.astart(
-                    wf,
-                    payload,
-                    thread_id=thread_id,
-                    context=context,
-                    interrupt_before=interrupt_before,
-                    interrupt_after=interrupt_after,
-                    checkpoint_id=checkpoint_id,
+                    req.wf,
+                    req.payload,
+                    thread_id=req.thread_id,
+                    context=req.context,
+                    interrupt_before=req.interrupt_before,
+                    interrupt_after=req.interrupt_after,
+                    checkpoint_id=req.checkpoint_id,
                     on_part=stream.on_part,
-                    meta=meta,
-                    config=run_cfg,
+                    meta=req.meta,
+                    config=req.run_cfg,
                     run_id=queued.run_id,
                     on_lc_event=stream.on_lc_event if stream.wants_lc_events else None,
                     # runs of the thread in other processes (this one's: the hub's turn)
                     admission=Admission(
-                        strategy,
-                        on_replaced=(lambda ids: forget_runs(ctx, ids))
-                        if strategy == "rollback"
-                        else None,
+                        strategy, on_replaced=replaced if strategy == "rollback" else None
                     ),
                 ),
                 stream,
             ),
-            thread_id=thread_id,
+            thread_id=req.thread_id,
             strategy=strategy,
             queued=queued.run_id,
             on_stop=stream.stopped,
-            on_replaced=(lambda ids: forget_runs(ctx, ids)) if strategy == "rollback" else None,
+            on_replaced=replaced if strategy == "rollback" else None,
         )
     except BaseException:
-        if existing is None and queued.run_id not in ctx.live_hub.active:  # refused
+        if owned and queued.run_id not in ctx.live_hub.active:  # refused
             runs.delete_run(queued.run_id)
-        if stateless:
-            runs.delete_thread(thread_id)
+        if req.stateless:
+            runs.delete_thread(req.thread_id)
         raise
     _streams(ctx)[handle.run_id] = stream
     _announce(ctx, handle.thread_id, handle.run_id)
     _background(
         ctx,
         _after(
-            ctx, handle, temporary, gate, keep=bool(body.stream_resumable), webhook=body.webhook
+            ctx,
+            handle,
+            req.temporary,
+            gate,
+            keep=bool(body.stream_resumable),
+            webhook=body.webhook,
         ),
     )
     return handle, stream
@@ -426,6 +506,7 @@ async def _after(
     resumable stream's stays :data:`RESUMABLE_SECONDS` for clients that rejoin); delete
     a temporary (stateless) thread once its response was sent."""
     await handle.done.wait()
+    run_queue.wake(ctx)  # a slot, and the run's thread, are free
     if webhook:
         body = _webhook_body(ctx, handle)  # before a temporary thread is forgotten
         if body is not None:
@@ -470,12 +551,12 @@ def _webhook_body(ctx: ServerContext, handle: RunHandle) -> dict[str, Any] | Non
     return webhooks.payload(run_json(record), values, ctx.public_error(record.error))
 
 
-def _run_url(handle: RunHandle) -> str:
+def _run_url(handle: RunHandle | RunRecord) -> str:
     """The run's URL path (a thread id may hold any printable character: encoded)."""
     return f"/threads/{path_segment(handle.thread_id)}/runs/{handle.run_id}"
 
 
-def _location(handle: RunHandle, stateless: bool) -> dict[str, str]:
+def _location(handle: RunHandle | RunRecord, stateless: bool) -> dict[str, str]:
     if stateless:
         return {"Content-Location": f"/runs/{handle.run_id}"}
     return {"Content-Location": _run_url(handle)}
@@ -543,14 +624,16 @@ async def _outcome(ctx: ServerContext, handle: RunHandle, stream: LgStream | Non
 
 async def _stored_outcome(ctx: ServerContext, record: RunRecord) -> Any:
     """The wait/join body of a run: waits while it is in flight (here or elsewhere)."""
-    handle = ctx.live_hub.active.get(record.run_id)
-    if handle is not None:
-        return await _outcome(ctx, handle, _streams(ctx).get(record.run_id))
     runs = ctx.live_runner.runs
-    while record.status in IN_FLIGHT and record.owner != runs.owner and owner_alive(record.owner):
+    while True:
+        handle = ctx.live_hub.active.get(record.run_id)
+        if handle is not None:
+            return await _outcome(ctx, handle, _streams(ctx).get(record.run_id))
+        # in flight elsewhere, in the shared queue, or claimed here and about to start
+        if record.status not in IN_FLIGHT or not owner_alive(record.owner):
+            return result_body(ctx, record.thread_id, terminal_event(ctx, record))
         await ctx.live_hub.signals.wait(record.run_id)
-        record = runs.get(record.run_id)
-    return result_body(ctx, record.thread_id, terminal_event(ctx, record))
+        record = await ctx.live_runner.io(runs.get, record.run_id)
 
 
 def _cancel_on(ctx: ServerContext, handle: RunHandle, body: RunCreate) -> Any:
@@ -560,12 +643,20 @@ def _cancel_on(ctx: ServerContext, handle: RunHandle, body: RunCreate) -> Any:
 
 
 async def _create(ctx: ServerContext, thread_id: str | None, body: RunCreate) -> JSONResponse:
+    """A run in the background: started here, or (this process is full, or runs of its
+    thread wait there) recorded in the shared run queue for any process to take."""
     modes = _modes(body.stream_mode, ["values"])
-    handle, _ = await start_run(
-        ctx, thread_id, body, modes=modes, subgraphs=bool(body.stream_subgraphs)
-    )
-    record = ctx.live_runner.runs.get(handle.run_id)
-    return JSONResponse(run_json(record), headers=_location(handle, thread_id is None))
+    subgraphs = bool(body.stream_subgraphs)
+    req = await _prepare(ctx, thread_id, body, modes=modes, subgraphs=subgraphs)
+    if await run_queue.shares(ctx, req.thread_id):
+        record = await _record(ctx, req, shared=True)
+        run_queue.wake(ctx)
+    else:
+        handle, _ = await _launch(
+            ctx, req, await _record(ctx, req), body, modes, subgraphs, None, owned=True
+        )
+        record = await ctx.live_runner.io(ctx.live_runner.runs.get, handle.run_id)
+    return JSONResponse(run_json(record), headers=_location(record, thread_id is None))
 
 
 async def _wait(ctx: ServerContext, thread_id: str | None, body: RunCreate) -> Response:

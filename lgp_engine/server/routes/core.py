@@ -74,6 +74,11 @@ class Health(BaseModel):
     worker: int = Field(description="Process id of the server process that answered.")
     active_runs: int = Field(description="Runs executing now (in this process).")
     runs_waiting: int = Field(description="Runs admitted but waiting for a free run slot.")
+    runs_queued: int | None = Field(
+        None,
+        description="Background runs in the shared run queue, for any server process with "
+        "a free slot to take (None: the database did not answer).",
+    )
 
 
 class WorkflowInfo(BaseModel):
@@ -191,7 +196,17 @@ async def health(ctx: Ctx) -> Health:
         worker=os.getpid(),
         active_runs=hub.running if hub else 0,
         runs_waiting=hub.waiting if hub else 0,
+        runs_queued=await _queued(ctx),
     )
+
+
+async def _queued(ctx: ServerContext) -> int | None:
+    if ctx.runner is None:
+        return 0
+    try:
+        return await ctx.runner.io(ctx.runner.runs.queued_shared)
+    except Exception:  # noqa: BLE001 - health answers while the database is away
+        return None
 
 
 @router.get(
