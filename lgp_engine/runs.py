@@ -553,8 +553,7 @@ class RunStore:
     def unclaim(self, run_id: str) -> bool:
         """Give a run this process claimed but did not start back to the shared queue."""
         changed = self._db.execute(
-            "UPDATE lgp_runs SET owner = ? WHERE run_id = ? AND owner = ? "
-            "AND status = 'queued'",
+            "UPDATE lgp_runs SET owner = ? WHERE run_id = ? AND owner = ? AND status = 'queued'",
             (SHARED_QUEUE, run_id, self.owner),
         )
         return changed == 1
