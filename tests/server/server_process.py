@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 from collections.abc import Iterator
@@ -85,6 +86,21 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def replicas(project: Path, envs: list[dict[str, str]]) -> Iterator[list[ServerProcess]]:
+    """Server processes on ``project`` (one per ``envs`` entry, its extra environment),
+    started together and all stopped at the end (those still running)."""
+    servers = [ServerProcess(project, "workflows", env=env).launch() for env in envs]
+    try:
+        for srv in servers:
+            srv.wait_ready()
+        yield servers
+    finally:
+        for srv in servers:
+            if srv.process is not None and srv.process.returncode is None:
+                srv.stop()
 
 
 def write_hosted_config(project: Path, **server: Any) -> None:

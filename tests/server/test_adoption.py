@@ -16,6 +16,7 @@ import pytest
 
 from tests.server.conftest import API_KEY, make_server_project
 from tests.server.server_process import ServerProcess, parse_sse, use_postgres
+from tests.server.server_process import replicas as started
 from tests.workflows import copy_workflows
 
 
@@ -33,16 +34,8 @@ def project(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
 @pytest.fixture
 def replicas(project: Path) -> Iterator[list[ServerProcess]]:
     # the third only answers (as lgp deploy's health check runs): it takes nothing over
-    passive = {"LGP_SERVE_PASSIVE": "1"}
-    servers = [ServerProcess(project, "workflows", env=e).launch() for e in ({}, {}, passive)]
-    try:
-        for srv in servers:
-            srv.wait_ready()
+    with started(project, [{}, {}, {"LGP_SERVE_PASSIVE": "1"}]) as servers:
         yield servers
-    finally:
-        for srv in servers:
-            if srv.process is not None and srv.process.returncode is None:
-                srv.stop()
 
 
 def _status(http: httpx.Client, thread_id: str, run_id: str) -> str:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.server.conftest import API_KEY, make_server_project
-from tests.server.server_process import ServerProcess, use_postgres
+from tests.server.server_process import ServerProcess, replicas, use_postgres
 from tests.workflows import copy_workflows
 
 
@@ -30,15 +30,8 @@ def project(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def two(project: Path) -> Iterator[list[ServerProcess]]:
-    servers = [ServerProcess(project, "workflows").launch() for _ in range(2)]
-    try:
-        for srv in servers:
-            srv.wait_ready()
+    with replicas(project, [{}, {}]) as servers:
         yield servers
-    finally:
-        for srv in servers:
-            if srv.process is not None and srv.process.returncode is None:
-                srv.stop()
 
 
 def _until(condition: object, timeout: float, what: str) -> None:
