@@ -45,6 +45,7 @@ from .agent_sessions import (
     list_agent_sessions,
     resolve_agent_activity,
 )
+from .analysis import WARNING_CODES, GraphAnalysis, GraphWarning, analyze_workflow
 from .assistants import (
     AssistantRecord,
     AssistantStore,
@@ -169,6 +170,7 @@ __all__ = [
     "RESUMABLE",
     "STATUS_FOR_EVENT",
     "TERMINAL",
+    "WARNING_CODES",
     "Admission",
     "AgentActivity",
     "AgentErrorEntry",
@@ -196,6 +198,8 @@ __all__ = [
     "ConfigError",
     "CreatedWorkflow",
     "Executor",
+    "GraphAnalysis",
+    "GraphWarning",
     "HistoryNode",
     "Incident",
     "IncidentStore",
@@ -239,6 +243,7 @@ __all__ = [
     "agent_summary",
     "agent_timeline",
     "agent_tool_calls",
+    "analyze_workflow",
     "as_message",
     "asks_for_value",
     "build_catalog",

@@ -80,6 +80,11 @@ class AgentNode:
     def role(self) -> str:
         return self.config.role_name
 
+    @property
+    def output_key(self) -> str:
+        """The state key its answer is returned under (``{role}_output``)."""
+        return f"{self.role}_output"
+
     def __repr__(self) -> str:
         return f"AgentNode({self.role!r}, {self.provider_type}:{self.config.model})"
 
