@@ -148,8 +148,8 @@ def analyze_workflow(workflow: LoadedWorkflow) -> GraphAnalysis:
     skipped = None
     if builder is None or not isinstance(getattr(builder, "nodes", None), Mapping):
         skipped = (
-            f"`{workflow.attr}` is an @entrypoint (functional API): it has no graph "
-            "of nodes and edges to check"
+            f"`{workflow.attr}` is an @entrypoint (functional API): it has no nodes "
+            "and edges to check, only its interrupt() calls"
         )
     else:
         warnings += _check_builder(builder)
@@ -186,8 +186,11 @@ def _check_builder(builder: Any, within: str | None = None) -> list[GraphWarning
     warnings: list[GraphWarning] = []
 
     def add(code: WarningCode, node: str, message: str, hint: str, **where: Any) -> None:
+        node_facts = facts.get(node)
+        if not where and node_facts is not None and node_facts.defined_at is not None:
+            where = dict(zip(("path", "line"), node_facts.defined_at, strict=True))
         if within is not None:
-            message = f"In subgraph `{within}`: {message}"
+            message = f"In subgraph `{within}`: {message[:1].lower()}{message[1:]}"
         warnings.append(GraphWarning(code, within or node, message, hint, **where))
 
     reached = _reachable(outs, joins, nodes)
@@ -196,7 +199,7 @@ def _check_builder(builder: Any, within: str | None = None) -> list[GraphWarning
             add(
                 "unreachable",
                 node,
-                f"no path from START leads to `{node}`, so it never runs.",
+                f"No path from START leads to `{node}`, so it never runs.",
                 f"connect it (add_edge('<previous node>', '{node}'), or a conditional "
                 f"edge that can return '{node}'), or remove it",
             )
@@ -223,7 +226,7 @@ def _check_builder(builder: Any, within: str | None = None) -> list[GraphWarning
             add(
                 "dead_end",
                 node,
-                f"nothing follows `{node}`: the run stops after it without reaching END "
+                f"Nothing follows `{node}`: the run stops after it without reaching END "
                 "(LangGraph ends it quietly; the drawn graph shows an edge to END).",
                 f"add add_edge('{node}', END) if the run is meant to finish there, or an "
                 "edge to the node that should run next",
@@ -237,7 +240,7 @@ def _check_builder(builder: Any, within: str | None = None) -> list[GraphWarning
         add(
             "cycle_without_exit",
             component[0],
-            f"the loop through {shown} has no way out: its conditional edges only lead "
+            f"The loop through {shown} has no way out: its conditional edges only lead "
             "back into it, so a run stops only at the recursion limit (GraphRecursionError).",
             "let a conditional edge of the loop return END (or a node after the loop), "
             "and list it among the edge's destinations",
@@ -449,6 +452,7 @@ class _Facts:
     may_goto: bool = False  # may route with Command(goto=...)
     goto_parent: bool = False  # may route the parent graph (Command(graph=...))
     subgraph: Any = None  # the builder of a compiled subgraph run as the node
+    defined_at: tuple[str, int] | None = None  # (file, line) of the node's function
 
 
 def _node_facts(runnable: Any) -> _Facts | None:
@@ -651,7 +655,7 @@ def _read_function(fn: Callable[..., Any]) -> _Facts | None:
     source = _source(fn)
     if source is None:
         return None
-    facts = _Facts(returns=_returns(source))
+    facts = _Facts(returns=_returns(source), defined_at=(source.file, source.line(source.root)))
     facts.interrupt_at, facts.may_goto, facts.goto_parent = _calls(fn, source, set(), 0)
     annotation = getattr(fn, "__annotations__", {}).get("return")
     facts.may_goto = facts.may_goto or "Command" in str(annotation or "")

@@ -73,11 +73,13 @@ def test_each_shared_workflow_gets_its_warning_and_no_other(name: str) -> None:
 
 def test_the_warnings_say_what_is_wrong_and_how_to_fix_it() -> None:
     [unreachable] = check(SHARED / "check_unreachable.py").warnings
-    assert "no path from START leads to `audit`" in unreachable.message
+    assert "No path from START leads to `audit`" in unreachable.message
     assert "add_edge('<previous node>', 'audit')" in unreachable.hint
+    # a warning about a node points at its function
+    assert (Path(unreachable.path or "").name, unreachable.line) == ("check_unreachable.py", 27)
 
     [dead_end] = check(SHARED / "check_dead_end.py").warnings
-    assert "nothing follows `notify`" in dead_end.message
+    assert "Nothing follows `notify`" in dead_end.message
     assert "add_edge('notify', END)" in dead_end.hint
 
     [loop] = check(SHARED / "check_plain_loop.py").warnings
@@ -86,7 +88,7 @@ def test_the_warnings_say_what_is_wrong_and_how_to_fix_it() -> None:
     assert "instead of add_edge('review', 'draft')" in loop.hint
 
     [closed] = check(SHARED / "check_closed_loop.py").warnings
-    assert "the loop through `ask`, `think` has no way out" in closed.message
+    assert "The loop through `ask`, `think` has no way out" in closed.message
 
     count, finish = check(SHARED / "check_undeclared_key.py").warnings
     assert count.message.startswith("`count` returns 'totl', which State does not declare")
