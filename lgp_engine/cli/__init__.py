@@ -13,7 +13,7 @@ import sys
 import click
 
 from .._version import __version__
-from . import agents, cache, cost, deploy, incidents, inspection, logs, run, serve, templates
+from . import agents, cache, check, cost, deploy, incidents, inspection, logs, run, serve, templates
 from .common import fail, parse_json_option
 from .crons import COMMANDS as CRON_COMMANDS
 
@@ -27,6 +27,7 @@ def cli() -> None:
     Run:
       lgp run workflows/basic_workflow.py --input '{"input": "hi"}' --thread t1
       lgp resume t1 --value '"yes"'          # answer an interrupt
+      lgp check WORKFLOW                     # its graph's problems, without running it
     Look back:
       lgp threads / lgp history t1 / lgp state t1 / lgp diff t1 A B
       lgp runs / lgp events RUN_ID --after 10
@@ -50,7 +51,19 @@ def cli() -> None:
     """
 
 
-for module in (run, inspection, cost, agents, logs, cache, templates, serve, deploy, incidents):
+for module in (
+    run,
+    check,
+    inspection,
+    cost,
+    agents,
+    logs,
+    cache,
+    templates,
+    serve,
+    deploy,
+    incidents,
+):
     for command in module.COMMANDS:
         cli.add_command(command)
 for command in CRON_COMMANDS:
