@@ -367,6 +367,11 @@ class RunHub:
                 w.cancel()
 
     @property
+    def closing(self) -> bool:
+        """Whether the process is shutting down (no run starts any more)."""
+        return self._closing
+
+    @property
     def running(self) -> int:
         return len(self.active)
 

@@ -96,24 +96,28 @@ async def claim_free(ctx: ServerContext) -> bool:
     """Claim and start queued runs while this process has free slots; whether the
     queue may still hold runs."""
     runner = ctx.live_runner
-    while not full(ctx):
+    while not full(ctx) and not ctx.live_hub.closing:
         record = await runner.io(runner.runs.claim_queued)
         if record is None:
             return await runner.io(runner.runs.queued_shared) > 0
-        await _start(ctx, record)
+        if not await _start(ctx, record):
+            break  # this process stops: the run went back to the queue
+        await asyncio.sleep(0)  # SQLite's calls are inline: let the loop breathe
     return True
 
 
-async def _start(ctx: ServerContext, record: RunRecord) -> None:
+async def _start(ctx: ServerContext, record: RunRecord) -> bool:
+    """Start a claimed run; False if this process is shutting down (it went back to
+    the queue, for another process)."""
     try:
         await start_queued(ctx, record)
-    except ConflictError as exc:
-        if exc.code != "shutting_down":
-            raise
-        await ctx.live_runner.io(ctx.live_runner.runs.unclaim, record.run_id)
     except Exception as exc:  # noqa: BLE001 - recorded on the run, not raised
+        if isinstance(exc, ConflictError) and exc.code == "shutting_down":
+            await ctx.live_runner.io(ctx.live_runner.runs.unclaim, record.run_id)
+            return False
         log.warning("run %s from the shared queue cannot start: %s", record.run_id, exc)
         fail_run(ctx, record, f"it cannot start: {exc}", error_type="StartFailed")
+    return True
 
 
 async def _wait(ctx: ServerContext, pending: bool) -> bool:
