@@ -506,7 +506,7 @@ class WorkbenchApp(App[None]):
         if self._gone():
             return
         if message.workflow is self.workflow:
-            self.query_one(GraphView).show_graph(message.shape, message.note)
+            self.query_one(GraphView).show_graph(message.shape, message.note, message.warnings)
 
     # -- running ---------------------------------------------------------------
     def action_copy_trace(self) -> None:

@@ -14,7 +14,7 @@ from textual.message import Message
 from lgp_engine import LGPError, LoadedWorkflow, ReloadOutcome, RunEvent, Runner, ThreadInfo
 
 if TYPE_CHECKING:
-    from lgp_engine import BackgroundServer
+    from lgp_engine import BackgroundServer, GraphWarning
 
     from .widgets.graph.graph_view import GraphShape
 
@@ -70,13 +70,21 @@ class RunEnded(Message):
 
 
 class GraphDescribed(Message):
-    """The drawable shape of a loaded workflow's graph (or None and why not)."""
+    """The drawable shape of a loaded workflow's graph (or None and why not), and what
+    the analyzer says of it (``lgp check``'s warnings)."""
 
-    def __init__(self, workflow: LoadedWorkflow, shape: GraphShape | None, note: str = "") -> None:
+    def __init__(
+        self,
+        workflow: LoadedWorkflow,
+        shape: GraphShape | None,
+        note: str = "",
+        warnings: tuple[GraphWarning, ...] = (),
+    ) -> None:
         super().__init__()
         self.workflow = workflow
         self.shape = shape
         self.note = note
+        self.warnings = warnings
 
 
 class ThreadDeleted(Message):

@@ -328,7 +328,8 @@ def watch_workflow(
 
 
 def describe_graph(runner: Runner, workflow: LoadedWorkflow, post: Post) -> None:
-    """Compile ``workflow`` and post its drawable shape as :class:`GraphDescribed`."""
+    """Compile ``workflow`` and post its drawable shape, with the analyzer's warnings
+    about it (``lgp check``), as :class:`GraphDescribed`."""
     from .widgets.graph.graph_view import GraphShape
 
     if workflow.kind == "factory":
@@ -339,4 +340,11 @@ def describe_graph(runner: Runner, workflow: LoadedWorkflow, post: Post) -> None
     except Exception as exc:  # noqa: BLE001 - shown in the pane, the app keeps going
         post(GraphDescribed(workflow, None, f"Cannot draw the graph: {exc}"))
         return
-    post(GraphDescribed(workflow, shape))
+    from lgp_engine import analyze_workflow
+
+    try:
+        warnings = analyze_workflow(workflow).warnings
+    except Exception as exc:  # noqa: BLE001 - the graph is drawn all the same
+        post(GraphDescribed(workflow, shape, f"The check of the graph failed: {exc}"))
+        return
+    post(GraphDescribed(workflow, shape, warnings=warnings))

@@ -1,16 +1,24 @@
-"""The graph pane: the workflow's nodes and edges in text, with live run state."""
+"""The graph pane: the workflow's nodes and edges in text, with live run state, and
+the analyzer's warnings about the graph (``lgp check``) under it."""
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from rich.console import Group
+from rich.padding import Padding
 from rich.text import Text
 from textual.containers import ScrollableContainer
 from textual.widgets import Static
 
 from ...usage import Spent
+
+if TYPE_CHECKING:
+    from lgp_engine import GraphWarning
 
 START, END = "__start__", "__end__"
 _NAMES = {START: "START", END: "END"}
@@ -72,7 +80,8 @@ def _name(node: str) -> str:
 
 class GraphView(ScrollableContainer):
     """Draws one :class:`GraphShape`; marks the running node, and finished nodes' timing
-    and the tokens and cost of their model calls."""
+    and the tokens and cost of their model calls. Under the graph, the analyzer's
+    warnings, each node they concern marked ⚠."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -83,20 +92,28 @@ class GraphView(ScrollableContainer):
         self.failed: set[str] = set()
         self.cached: set[str] = set()  # served from the node cache in this run
         self.waiting: set[str] = set()  # stopped at an interrupt(): waits for an answer
-        self.plain: list[str] = []
+        self.warnings: tuple[GraphWarning, ...] = ()
+        self.plain: list[str] = []  # the graph's lines, then the warnings', as text
         self._note = "No workflow loaded."
 
     def compose(self):
         yield Static(Text(self._note, style="dim"), id="graph-text")
+        warnings = Static("", id="graph-warnings")
+        warnings.display = False  # until there are some
+        yield warnings
 
     def on_mount(self) -> None:
         self.border_title = "Graph"
 
     # -- content ---------------------------------------------------------------
-    def show_graph(self, shape: GraphShape | None, note: str = "") -> None:
-        """Draw ``shape`` (or ``note`` when there is none); clears run marks."""
+    def show_graph(
+        self, shape: GraphShape | None, note: str = "", warnings: Sequence[GraphWarning] = ()
+    ) -> None:
+        """Draw ``shape`` (or ``note`` when there is none; under it when there is one)
+        and ``warnings`` under it; clears run marks."""
         self.shape = shape
-        self._note = note or "No graph."
+        self._note = note or ("" if shape is not None else "No graph.")
+        self.warnings = tuple(warnings)
         self.reset_run()
 
     def reset_run(self) -> None:
@@ -152,9 +169,16 @@ class GraphView(ScrollableContainer):
     # -- drawing ---------------------------------------------------------------
     def _redraw(self) -> None:
         lines = self._lines()
-        self.plain = [line.plain for line in lines]
+        below = self._below()
+        self.plain = [line.plain for line in lines] + [text.plain for _, text in below]
         if self.is_mounted:
             self.query_one("#graph-text", Static).update(Text("\n").join(lines))
+            panel = self.query_one("#graph-warnings", Static)
+            panel.update(Group(*(Padding(text, (0, 0, 0, indent)) for indent, text in below)))
+            panel.display = bool(below)
+            count = len(self.warnings)
+            # on the border too, seen while the warnings are scrolled out of view
+            self.border_subtitle = f"⚠ {count} warning{'s' * (count != 1)}" if count else ""
 
     def _lines(self) -> list[Text]:
         if self.shape is None:
@@ -176,7 +200,33 @@ class GraphView(ScrollableContainer):
                 )
         return lines
 
+    def _below(self) -> list[tuple[int, Text]]:
+        """What is drawn under the graph, with its indent: the note, the warnings."""
+        below: list[tuple[int, Text]] = []
+        if self.shape is not None and self._note:
+            below.append((0, Text(self._note, style="dim")))
+        if self.warnings:
+            count = len(self.warnings)
+            below.append((0, Text(f"⚠ {count} warning{'s' * (count != 1)}", style="bold yellow")))
+        for warning in self.warnings:
+            heading = Text.assemble(
+                ("⚠ ", "yellow"), (warning.node or "graph", "bold"), (f" · {warning.code}", "dim")
+            )
+            below.append((0, heading))
+            below.append((2, Text(warning.message)))
+            below.append((2, Text(f"fix: {warning.hint}", style="dim")))
+            if warning.path:
+                where = Path(warning.path).name + (f":{warning.line}" if warning.line else "")
+                below.append((2, Text(f"at {where}", style="dim")))
+        return below
+
     def _node_line(self, node: str) -> Text:
+        line = self._state_line(node)
+        if any(w.node == node for w in self.warnings):
+            line.append(" ⚠", style="bold yellow")
+        return line
+
+    def _state_line(self, node: str) -> Text:
         if node in (START, END):
             return Text(f"◆ {_name(node)}", style="bold dim")
         if node in self.running:
