@@ -7,12 +7,18 @@ failed run's traceback is folded under its entry (``enter`` unfolds it). The vie
 follows new entries until the user scrolls or moves the cursor up, and follows
 again from the end (``end``). :meth:`RunLog.set_filter` shows only entries whose
 event type or node matches; ``c`` copies the entry under the cursor.
+Each entry's time is in a column on the left, relative to its run's start (``+1.234s``,
+the default: the same for the same run on every machine) or as the clock's
+(``14:03:07.250``); ``t`` switches. Entries outside a run (reloads, notes) have no
+relative time.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -240,6 +246,8 @@ class LogEntry:
     detail: list[str] = field(default_factory=list)
     folded: bool = True
     tokens: str = ""
+    ts: float | None = None
+    """When it happened (seconds since the epoch), for the time column."""
 
     @property
     def plain(self) -> str:
@@ -286,10 +294,19 @@ class RunLog(ScrollView, can_focus=True):
             id="log.copy",
             tooltip="Copy the entry under the cursor to the clipboard",
         ),
+        Binding(
+            "t",
+            "toggle_times",
+            "Times",
+            id="log.times",
+            tooltip="Times relative to the run's start (+1.234s) or as the clock's",
+        ),
     ]
 
     following: reactive[bool] = reactive(True)
     filter_text: reactive[str] = reactive("")
+    times: reactive[str] = reactive("relative")
+    """``relative`` (to the run's start) or ``absolute`` (local clock time)."""
 
     class Copied(Message):
         """An entry was copied (``text``) to the terminal's clipboard."""
@@ -310,6 +327,8 @@ class RunLog(ScrollView, can_focus=True):
         self._adjusting = False  # scrolling done by the log itself, not the user
         self._follow_pending = False
         self.total_events = 0
+        self._starts: dict[str, float] = {}  # run id -> when it started
+        self._gutter = 0  # cells of the time column (its space included)
 
     # -- what tests and the app read ---------------------------------------------
     @property
@@ -331,6 +350,10 @@ class RunLog(ScrollView, can_focus=True):
     def add_event(self, event: RunEvent) -> None:
         """Show ``event`` (if it is a kind that is shown); tokens of a node coalesce."""
         self.total_events += 1
+        if event.type == "run.started":
+            self._starts[event.run_id] = event.ts
+        else:  # a run whose start this log did not see: times from its first event
+            self._starts.setdefault(event.run_id, event.ts)
         if event.type == "message.delta":
             node = event.node or event.data.get("node") or "?"
             content = str(event.data.get("content") or "")
@@ -344,11 +367,12 @@ class RunLog(ScrollView, can_focus=True):
                 last.tokens += content
                 last.text = _tokens_line(node, last.tokens)
                 self._width = max(self._width, last.text.cell_len)
-                self.virtual_size = Size(self._width, len(self._rows))
+                self.virtual_size = self._virtual_size()
                 self.refresh()
                 return
             line = _tokens_line(node, content)
-            self._append(LogEntry(line, event.type, node, event.run_id, tokens=content))
+            entry = LogEntry(line, event.type, node, event.run_id, tokens=content, ts=event.ts)
+            self._append(entry)
             return
         shown = describe(event)
         if shown is None:
@@ -356,22 +380,23 @@ class RunLog(ScrollView, can_focus=True):
         detail: list[str] = []
         if event.type == "run.failed" and event.data.get("traceback"):
             detail = str(event.data["traceback"]).rstrip("\n").splitlines()
-        self._append(
-            LogEntry(shown, event.type, event.node or event.data.get("node"), event.run_id, detail)
-        )
+        node = event.node or event.data.get("node")
+        self._append(LogEntry(shown, event.type, node, event.run_id, detail, ts=event.ts))
 
     def add_reload(self, event: ReloadEvent) -> None:
         """Show a hot-reload event (filter on ``reload``)."""
-        self._append(LogEntry(describe_reload(event), event.type))
+        self._append(LogEntry(describe_reload(event), event.type, ts=event.ts))
 
     def add_line(self, line: Text | str, kind: str = "note") -> None:
         """Append a line that is not an event (a refusal, a note)."""
         text = line if isinstance(line, Text) else Text(line)
-        self._append(LogEntry(text, kind))
+        self._append(LogEntry(text, kind, ts=time.time()))
 
     def clear(self) -> None:
         self.entries.clear()
         self._rows.clear()
+        self._starts.clear()
+        self._gutter = 0
         self._base = 0
         self.cursor = None
         self.following = True
@@ -394,6 +419,7 @@ class RunLog(ScrollView, can_focus=True):
             entry.text = lines[0]
             entry.detail = [line.plain for line in lines[1:] if line.plain] + entry.detail
         self.entries.append(entry)
+        self._gutter = max(self._gutter, self._stamp_width(entry))
         if len(self.entries) > self.max_entries + _EVICT_BATCH:
             drop = len(self.entries) - self.max_entries
             del self.entries[:drop]
@@ -424,7 +450,7 @@ class RunLog(ScrollView, can_focus=True):
         if shift and not self.following:
             self._adjusting = True
             try:
-                self.virtual_size = Size(self._width, len(rows))
+                self.virtual_size = self._virtual_size()
                 self.scroll_to(y=max(0, self.scroll_y - shift), animate=False, immediate=True)
             finally:
                 self._adjusting = False
@@ -437,9 +463,12 @@ class RunLog(ScrollView, can_focus=True):
             width = max(width, 4 + max(len(line) for line in entry.detail))
         return width
 
+    def _virtual_size(self) -> Size:
+        return Size(self._width + self._gutter, len(self._rows))
+
     def _resize(self, width: int = 0) -> None:
         self._width = max(self._width, width)
-        self.virtual_size = Size(self._width, len(self._rows))
+        self.virtual_size = self._virtual_size()
         if self.following and not self._follow_pending:
             self._follow_pending = True  # one scroll per refresh, however many events came
             self.call_after_refresh(self._follow)
@@ -478,14 +507,50 @@ class RunLog(ScrollView, can_focus=True):
         if row >= len(self._rows):
             return Strip.blank(width, self.rich_style)
         cursor = HIGHLIGHT if row == self.cursor and self.has_focus else None
-        return text_row(
+        line = text_row(
             self._row_text(self._rows[row]),
             self.app.console,
             scroll_x=scroll_x,
-            width=width,
+            width=max(0, width - self._gutter),
             base=self.rich_style,
             highlight=cursor,
         )
+        if not self._gutter:
+            return line
+        index, part = self._rows[row]
+        stamp = self.stamp(self._entry(index)) if part == 0 else ""
+        column = text_row(
+            Text(stamp.rjust(self._gutter - 1) + " ", style="dim"),
+            self.app.console,
+            scroll_x=0,
+            width=min(width, self._gutter),
+            base=self.rich_style,
+            highlight=cursor,
+        )
+        return Strip.join([column, line])
+
+    # -- times -------------------------------------------------------------------
+    def stamp(self, entry: LogEntry) -> str:
+        """The entry's time as the column shows it (empty when it has none)."""
+        if entry.ts is None:
+            return ""
+        if self.times == "absolute":
+            return datetime.fromtimestamp(entry.ts).strftime("%H:%M:%S.%f")[:-3]
+        start = self._starts.get(entry.run_id) if entry.run_id else None
+        if start is None:
+            return ""
+        return f"+{max(0.0, entry.ts - start):.3f}s"
+
+    def _stamp_width(self, entry: LogEntry) -> int:
+        stamp = self.stamp(entry)
+        return len(stamp) + 1 if stamp else 0
+
+    def watch_times(self) -> None:
+        self._gutter = max((self._stamp_width(e) for e in self.entries), default=0)
+        self._resize()
+
+    def action_toggle_times(self) -> None:
+        self.times = "absolute" if self.times == "relative" else "relative"
 
     # -- following -------------------------------------------------------------
     def watch_scroll_y(self, old: float, new: float) -> None:
