@@ -80,6 +80,8 @@ class GraphWarning:
         hint: How to fix it.
         path: The source file it points at, when known.
         line: The line in ``path``, when known.
+        related: Other nodes it concerns, in the same graph as ``node`` (the rest of a
+            loop).
     """
 
     code: WarningCode
@@ -88,9 +90,11 @@ class GraphWarning:
     hint: str
     path: str | None = None
     line: int | None = None
+    related: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The warning as JSON-ready values."""
+        return {**asdict(self), "related": list(self.related)}
 
 
 @dataclass(frozen=True)
@@ -115,8 +119,8 @@ class GraphAnalysis:
         return not self.warnings
 
     def for_node(self, node: str) -> tuple[GraphWarning, ...]:
-        """The warnings about ``node``."""
-        return tuple(w for w in self.warnings if w.node == node)
+        """The warnings about ``node`` (also those where it is one of the related)."""
+        return tuple(w for w in self.warnings if w.node == node or node in w.related)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -185,13 +189,22 @@ def _check_builder(builder: Any, within: str | None = None) -> list[GraphWarning
     handlers = {n for n in nodes if getattr(builder.nodes[n], "is_error_handler", False)}
     warnings: list[GraphWarning] = []
 
-    def add(code: WarningCode, node: str, message: str, hint: str, **where: Any) -> None:
+    def add(
+        code: WarningCode,
+        node: str,
+        message: str,
+        hint: str,
+        related: tuple[str, ...] = (),
+        **where: Any,
+    ) -> None:
         node_facts = facts.get(node)
         if not where and node_facts is not None and node_facts.defined_at is not None:
             where = dict(zip(("path", "line"), node_facts.defined_at, strict=True))
-        if within is not None:
+        if within is not None:  # about the node running the subgraph
             message = f"In subgraph `{within}`: {message[:1].lower()}{message[1:]}"
-        warnings.append(GraphWarning(code, within or node, message, hint, **where))
+            related = ()
+        warning = GraphWarning(code, within or node, message, hint, related=related, **where)
+        warnings.append(warning)
 
     reached = _reachable(outs, joins, nodes)
     for node in nodes:
@@ -218,6 +231,7 @@ def _check_builder(builder: Any, within: str | None = None) -> list[GraphWarning
             f"make one edge of the loop conditional: instead of add_edge('{cycle[-1]}', "
             f"'{cycle[0]}'), add_conditional_edges('{cycle[-1]}', route) with route "
             f"returning '{cycle[0]}' to go round again and END (or the next node) when done",
+            related=tuple(n for n in cycle[1:] if n != cycle[0]),
         )
 
     for node in live:
@@ -244,6 +258,7 @@ def _check_builder(builder: Any, within: str | None = None) -> list[GraphWarning
             "back into it, so a run stops only at the recursion limit (GraphRecursionError).",
             "let a conditional edge of the loop return END (or a node after the loop), "
             "and list it among the edge's destinations",
+            related=tuple(component[1:]),
         )
 
     declared = set(builder.channels) | set(getattr(builder, "managed", {}))

@@ -86,9 +86,11 @@ def test_the_warnings_say_what_is_wrong_and_how_to_fix_it() -> None:
     assert loop.message.startswith("draft → review → draft is a loop of plain edges")
     assert "recursion limit" in loop.message
     assert "instead of add_edge('review', 'draft')" in loop.hint
+    assert loop.related == ("review",)  # the rest of the loop
 
     [closed] = check(SHARED / "check_closed_loop.py").warnings
     assert "The loop through `ask`, `think` has no way out" in closed.message
+    assert closed.related == ("think",)
 
     count, finish = check(SHARED / "check_undeclared_key.py").warnings
     assert count.message.startswith("`count` returns 'totl', which State does not declare")
@@ -457,7 +459,11 @@ def test_a_graph_warning_is_a_plain_value() -> None:
         "hint": "h",
         "path": None,
         "line": None,
+        "related": [],
     }
-    analysis = GraphAnalysis("w", (warning,))
+    loop = GraphWarning("cycle_without_exit", "a", "m", "h", related=("b",))
+    analysis = GraphAnalysis("w", (warning, loop))
     assert not analysis.ok and analysis.for_node("other") == ()
+    assert analysis.for_node("b") == (loop,)
+    analysis = GraphAnalysis("w", (warning,))
     assert analysis.to_dict() == {"workflow": "w", "skipped": None, "warnings": [warning.to_dict()]}

@@ -73,6 +73,19 @@ async def test_warnings_show_under_the_graph_with_the_node_marked(
 
 
 @pytest.mark.asyncio
+async def test_every_node_of_a_loop_without_exit_is_marked(
+    settings: Settings, tui_project: Path, add_workflows: Callable[..., list[Path]]
+) -> None:
+    add_workflows(tui_project / "workflows", "check_plain_loop.py")
+    app = WorkbenchApp(settings, target="workflows/check_plain_loop.py")
+    async with app.run_test(size=SIZE) as pilot:
+        graph = await loaded_graph(app, pilot)
+        await wait_until(pilot, lambda: bool(graph.warnings), what="the warnings")
+        assert "○ draft ⚠" in graph.plain and "○ review ⚠" in graph.plain
+        assert "⚠ draft · cycle_without_exit" in graph.plain
+
+
+@pytest.mark.asyncio
 async def test_each_hot_reload_checks_the_graph_again(
     settings: Settings, tui_project: Path
 ) -> None:

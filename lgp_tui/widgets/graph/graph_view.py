@@ -222,7 +222,7 @@ class GraphView(ScrollableContainer):
 
     def _node_line(self, node: str) -> Text:
         line = self._state_line(node)
-        if any(w.node == node for w in self.warnings):
+        if any(w.node == node or node in w.related for w in self.warnings):
             line.append(" ⚠", style="bold yellow")
         return line
 
