@@ -15,7 +15,6 @@ branch shows up at once.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import partial
 from typing import Any, ClassVar, Literal
@@ -38,9 +37,11 @@ from lgp_engine import (
     LGPError,
     StateAt,
     ThreadInfo,
+    as_message,
     diff_values,
     flatten_tree,
     history_tree,
+    inline,
     state_at,
 )
 from lgp_tui.widgets.history.history_list import HistoryList, Row
@@ -485,7 +486,9 @@ def _history_prompt(prefix: str, info: CheckpointInfo, _depth: int) -> Text:
 
 
 def _add_value(parent: TreeNode[Any], key: str, value: Any) -> None:
-    if isinstance(value, dict) and value:
+    if as_message(value) is not None:  # one row: ``[0]: human: hi``, not a dict
+        parent.add_leaf(Text(f"{key}: {inline(value)}"))
+    elif isinstance(value, dict) and value:
         node = parent.add(Text(f"{key} {{{len(value)}}}"), expand=True)
         for sub, item in value.items():
             _add_value(node, str(sub), item)
@@ -498,10 +501,8 @@ def _add_value(parent: TreeNode[Any], key: str, value: Any) -> None:
 
 
 def _json(value: Any) -> str:
-    try:
-        return json.dumps(value, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return repr(value)
+    """One line of JSON, chat messages as ``human: text`` (never a repr)."""
+    return inline(value)
 
 
 def _diff_line(change: Change) -> str:

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from lgp_engine import to_jsonable
+from lgp_engine import readable
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,9 @@ class InterruptDialog(ModalScreen[ResumeAnswer | None]):
             if len(interrupts) == 1
             else {i.get("id"): i.get("value") for i in interrupts}
         )
-        self.pretty = json.dumps(to_jsonable(shown), indent=2, ensure_ascii=False)
-        """The interrupt value(s) as shown: pretty JSON (by interrupt id when several)."""
+        self.pretty = json.dumps(readable(shown, one_line=False), indent=2, ensure_ascii=False)
+        """The interrupt value(s) as shown: pretty JSON (by interrupt id when several),
+        a chat message in it as its text (``"ai: ..."``), whole."""
 
     def compose(self) -> ComposeResult:
         values = [i.get("value") for i in self.interrupts]

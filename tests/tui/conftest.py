@@ -13,7 +13,8 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from lgp_engine import Settings, load_settings
+from lgp_engine import Runner, Settings, load_settings, load_workflow, resolve_in_project
+from tests.workflows import copy_workflows
 
 SIZE = (120, 40)
 
@@ -28,6 +29,26 @@ def tui_project(project: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def settings(tui_project: Path) -> Settings:
     return load_settings(project_dir=tui_project)
+
+
+CHAT_QUESTION = {"messages": [{"role": "user", "content": "what is 40 + 2?"}]}
+
+
+@pytest.fixture
+def chat_project(settings: Settings, tui_project: Path) -> Settings:
+    """The project with tests/workflows/chat_review.py in its workflows/."""
+    copy_workflows(tui_project / "workflows", "chat_review.py")
+    return settings
+
+
+@pytest.fixture
+def chatted(chat_project: Settings) -> Settings:
+    """chat_review run once on thread chat-t (waiting at its review), before the app."""
+    workflow = load_workflow(resolve_in_project("workflows/chat_review.py", chat_project))
+    with Runner.open(chat_project) as runner:
+        events = list(runner.start(workflow, CHAT_QUESTION, thread_id="chat-t"))
+    assert events[-1].type == "interrupt"
+    return chat_project
 
 
 async def wait_until(

@@ -31,7 +31,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from lgp_engine import ReloadEvent, RunEvent, dumps
+from lgp_engine import ReloadEvent, RunEvent, inline
 
 from ...usage import spent
 from ..text_lines import HIGHLIGHT, text_row
@@ -44,9 +44,9 @@ _TOKENS_SHOWN = 200
 
 
 def compact(value: object, limit: int = _VALUE_CHARS) -> str:
-    """``value`` as one line of JSON, cut at ``limit`` characters."""
-    text = dumps(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """``value`` as one line of JSON (chat messages as ``human: text``), cut at
+    ``limit`` characters."""
+    return inline(value, limit)
 
 
 def describe(event: RunEvent) -> Text | None:
