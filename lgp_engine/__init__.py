@@ -45,7 +45,6 @@ from .agent_sessions import (
     list_agent_sessions,
     resolve_agent_activity,
 )
-from .analysis import WARNING_CODES, GraphAnalysis, GraphWarning, analyze_workflow
 from .assistants import (
     AssistantRecord,
     AssistantStore,
@@ -127,6 +126,7 @@ from .tracing.factory import open_tracing
 from .tracing.sanitize import sanitize
 
 if TYPE_CHECKING:  # imported on first use by __getattr__ below: FastAPI, uvicorn
+    from .analysis import WARNING_CODES, GraphAnalysis, GraphWarning, analyze_workflow
     from .ops.incidents import Incident, IncidentStore
     from .ops.versions import VersionStore, WorkflowVersion
     from .server.background import BackgroundServer
@@ -135,6 +135,10 @@ if TYPE_CHECKING:  # imported on first use by __getattr__ below: FastAPI, uvicor
 # Public names whose modules load the web stack (or that few programs need), by the
 # module that defines them.
 _LAZY = {
+    "GraphAnalysis": ".analysis",
+    "GraphWarning": ".analysis",
+    "WARNING_CODES": ".analysis",
+    "analyze_workflow": ".analysis",
     "BackgroundServer": ".server.background",
     "Catalog": ".server.catalog",
     "build_catalog": ".server.catalog",
