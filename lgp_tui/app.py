@@ -157,7 +157,7 @@ class WorkbenchApp(App[None]):
             "Log",
             id="focus_log",
             show=False,
-            tooltip="Focus the run log (arrows move, enter folds, c copies)",
+            tooltip="Focus the run log (arrows move, enter folds, c copies, v views)",
         ),
     ]
 
@@ -1016,6 +1016,7 @@ class WorkbenchApp(App[None]):
         from .screens.fork_dialog import ForkDialog
         from .screens.help_screen import HelpScreen
         from .screens.port_dialog import PortDialog
+        from .screens.value_viewer import ValueViewer
 
         if isinstance(self.screen, HelpScreen):
             return
@@ -1026,6 +1027,7 @@ class WorkbenchApp(App[None]):
                     ("Run log (when focused)", list(RunLog.BINDINGS)),
                     ("Checkpoint browser", list(CheckpointBrowser.BINDINGS)),
                     ("Fork dialog", list(ForkDialog.BINDINGS)),
+                    ("Value viewer", list(ValueViewer.BINDINGS)),
                     (
                         "Dialogs",
                         [
@@ -1047,6 +1049,11 @@ class WorkbenchApp(App[None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "log-filter":
             self.query_one(RunLog).set_filter(event.value)
+
+    def on_run_log_view_requested(self, message: RunLog.ViewRequested) -> None:
+        from .screens.value_viewer import ValueViewer
+
+        self.push_screen(ValueViewer(message.value, message.title, message.subtitle))
 
     def on_run_log_copied(self, message: RunLog.Copied) -> None:
         first = message.text.splitlines()[0] if message.text else ""

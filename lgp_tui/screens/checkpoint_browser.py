@@ -135,6 +135,13 @@ class CheckpointBrowser(Screen[None]):
             id="checkpoints.delete",
             tooltip="Delete the selected thread (asks first)",
         ),
+        Binding(
+            "v",
+            "view",
+            "View",
+            id="checkpoints.view",
+            tooltip="Read the state value under the cursor whole (the whole state from the lists)",
+        ),
     ]
 
     class ActionRequested(Message):
@@ -293,6 +300,24 @@ class CheckpointBrowser(Screen[None]):
         self._reload_history = True
         self.action_refresh()
 
+    def action_view(self) -> None:
+        """The value under the state tree's cursor, or (from the lists) the whole state."""
+        state = self.state
+        if state is None or state.checkpoint_id != self.checkpoint_id:
+            self._say("Select a checkpoint to view its state first.")
+            self.app.bell()
+            return
+        from .value_viewer import ValueViewer
+
+        where = f"thread {state.thread_id} · step {state.step} · {_short(state.checkpoint_id)}"
+        tree = self.query_one("#cp-state", Tree)
+        node = tree.cursor_node
+        if tree.has_focus and node is not None and isinstance(node.data, tuple):
+            path, value = node.data
+            self.app.push_screen(ValueViewer(value, path, where))
+            return
+        self.app.push_screen(ValueViewer(dict(state.values), "state", where))
+
     def _forked(self, answer: ForkAnswer | None) -> None:
         if answer is not None:
             self._request(
@@ -428,9 +453,9 @@ class CheckpointBrowser(Screen[None]):
         if not state.values:
             tree.root.add_leaf(Text("(empty state)", style="dim"))
         for key, value in state.values.items():
-            _add_value(tree.root, str(key), value)
+            _add_value(tree.root, str(key), value, str(key))
         if state.interrupts:
-            _add_value(tree.root, "⏸ interrupts", state.interrupts)
+            _add_value(tree.root, "⏸ interrupts", state.interrupts, "interrupts")
         tree.root.expand()
         self.diff_lines = [_diff_line(c) for c in message.changes]
         if not message.has_parent:
@@ -485,19 +510,22 @@ def _history_prompt(prefix: str, info: CheckpointInfo, _depth: int) -> Text:
     return text
 
 
-def _add_value(parent: TreeNode[Any], key: str, value: Any) -> None:
+def _add_value(parent: TreeNode[Any], key: str, value: Any, path: str) -> None:
+    """A row for ``value`` under ``parent`` (its items under it); each row's data is
+    ``(path, value)``, what ``v`` shows (``messages[3]``)."""
+    data = (path, value)
     if as_message(value) is not None:  # one row: ``[0]: human: hi``, not a dict
-        parent.add_leaf(Text(f"{key}: {inline(value)}"))
+        parent.add_leaf(Text(f"{key}: {inline(value)}"), data=data)
     elif isinstance(value, dict) and value:
-        node = parent.add(Text(f"{key} {{{len(value)}}}"), expand=True)
+        node = parent.add(Text(f"{key} {{{len(value)}}}"), data=data, expand=True)
         for sub, item in value.items():
-            _add_value(node, str(sub), item)
+            _add_value(node, str(sub), item, f"{path}.{sub}")
     elif isinstance(value, list | tuple) and value:
-        node = parent.add(Text(f"{key} [{len(value)}]"), expand=True)
+        node = parent.add(Text(f"{key} [{len(value)}]"), data=data, expand=True)
         for i, item in enumerate(value):
-            _add_value(node, f"[{i}]", item)
+            _add_value(node, f"[{i}]", item, f"{path}[{i}]")
     else:
-        parent.add_leaf(Text(f"{key}: {_json(value)}"))
+        parent.add_leaf(Text(f"{key}: {_json(value)}"), data=data)
 
 
 def _json(value: Any) -> str:

@@ -14,15 +14,24 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from textual.pilot import Pilot
 
-from lgp_engine import RunEvent, Runner, Settings, load_workflow, resolve_in_project
+from lgp_engine import (
+    RunEvent,
+    Runner,
+    Settings,
+    load_workflow,
+    resolve_in_project,
+    to_jsonable,
+)
 from lgp_tui.app import WorkbenchApp
 from lgp_tui.messages import RunEnded, RunEventReceived
 from lgp_tui.screens.checkpoint_browser import CheckpointBrowser
 from lgp_tui.screens.fork_dialog import ForkDialog
 from lgp_tui.screens.help_screen import HelpScreen
 from lgp_tui.screens.template_gallery import TemplateGallery
+from lgp_tui.screens.value_viewer import ValueViewer
 from lgp_tui.widgets.run_log.run_log import RunLog
 
 from .conftest import SIZE, interrupt_dialog_ready, loaded_graph, wait_until
@@ -262,3 +271,60 @@ def test_help_screen(snap_compare, settings: Settings) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=scene(app, help_))
+
+
+def chat_run() -> list[RunEvent]:
+    """A chat run's events as the engine sends them (messages as their dicts, fixed
+    times): a tool call, its result, and a long answer, then the final state."""
+
+    def ev(seq: int, kind: str, node: str | None = None, **data: object) -> RunEvent:
+        return RunEvent(
+            run_id="run-3", seq=seq, type=kind, thread_id=THREAD, node=node, data=data, ts=0.0
+        )
+
+    question = HumanMessage("What is 40 + 2, and why does it matter?", id="m1")
+    call = AIMessage(
+        "Let me add that up first.",
+        id="m2",
+        tool_calls=[{"name": "add", "args": {"a": 40, "b": 2}, "id": "call-1"}],
+    )
+    result = ToolMessage("42", tool_call_id="call-1", name="add", id="m3")
+    answer = AIMessage(
+        "40 + 2 = 42. It matters because 42 is, according to a well-known novel, the "
+        "answer to the ultimate question of life, the universe and everything; the "
+        "question itself was never found.\nAnything else?",
+        id="m4",
+    )
+    messages = [question, call, result, answer]
+    return [
+        ev(1, "run.started", workflow="chat", input=to_jsonable({"messages": [question]})),
+        ev(2, "node.finished", "chat", duration_ms=1.5, update=to_jsonable({"messages": [call]})),
+        ev(3, "node.finished", "tool", duration_ms=0.4, update=to_jsonable({"messages": [result]})),
+        ev(
+            4,
+            "node.finished",
+            "answer",
+            duration_ms=2.1,
+            update=to_jsonable({"messages": [answer]}),
+        ),
+        ev(5, "run.completed", duration_ms=9.0, output=to_jsonable({"messages": messages})),
+    ]
+
+
+@pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
+def test_value_viewer(snap_compare, settings: Settings, size: tuple[int, int]) -> None:
+    """``v`` on the completed run's entry: its output whole, the conversation by role,
+    the long answer wrapped, "42" found (the current match and the others)."""
+    app = WorkbenchApp(settings)
+
+    async def viewing(pilot: Pilot) -> None:
+        await loaded(app, pilot)
+        await play(app, pilot, chat_run(), end=True)
+        app.query_one(RunLog).focus()
+        await pilot.press("end", "v")
+        await wait_until(pilot, lambda: isinstance(app.screen, ValueViewer), what="the viewer")
+        await pilot.pause()
+        await pilot.press("4", "2", "enter")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=scene(app, viewing))

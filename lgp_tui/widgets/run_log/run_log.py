@@ -6,7 +6,8 @@ paint as a run of ten. Streamed tokens of one node coalesce into one entry. A
 failed run's traceback is folded under its entry (``enter`` unfolds it). The view
 follows new entries until the user scrolls or moves the cursor up, and follows
 again from the end (``end``). :meth:`RunLog.set_filter` shows only entries whose
-event type or node matches; ``c`` copies the entry under the cursor.
+event type or node matches; ``c`` copies the entry under the cursor and ``v`` asks to
+read its whole value (:class:`RunLog.ViewRequested`: the event's data, a line's text).
 Each entry's time is in a column on the left, relative to its run's start (``+1.234s``,
 the default: the same for the same run on every machine) or as the clock's
 (``14:03:07.250``); ``t`` switches. Entries outside a run (reloads, notes) have no
@@ -246,8 +247,11 @@ class LogEntry:
     detail: list[str] = field(default_factory=list)
     folded: bool = True
     tokens: str = ""
+    value: Any = None
+    """What the viewer shows for the entry: the event's data, or the line's text."""
     ts: float | None = None
     """When it happened (seconds since the epoch), for the time column."""
+    seq: int | None = None
 
     @property
     def plain(self) -> str:
@@ -295,6 +299,13 @@ class RunLog(ScrollView, can_focus=True):
             tooltip="Copy the entry under the cursor to the clipboard",
         ),
         Binding(
+            "v",
+            "view",
+            "View",
+            id="log.view",
+            tooltip="Read the whole value of the entry under the cursor (find, copy)",
+        ),
+        Binding(
             "t",
             "toggle_times",
             "Times",
@@ -314,6 +325,15 @@ class RunLog(ScrollView, can_focus=True):
         def __init__(self, text: str) -> None:
             super().__init__()
             self.text = text
+
+    class ViewRequested(Message):
+        """``v`` on an entry: show ``value`` whole (``title``: what it is)."""
+
+        def __init__(self, value: Any, title: str, subtitle: str) -> None:
+            super().__init__()
+            self.value = value
+            self.title = title
+            self.subtitle = subtitle
 
     def __init__(self, max_entries: int = MAX_ENTRIES, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
@@ -365,13 +385,15 @@ class RunLog(ScrollView, can_focus=True):
                 and last.run_id == event.run_id
             ):
                 last.tokens += content
+                last.value = last.tokens
                 last.text = _tokens_line(node, last.tokens)
                 self._width = max(self._width, last.text.cell_len)
                 self.virtual_size = self._virtual_size()
                 self.refresh()
                 return
             line = _tokens_line(node, content)
-            entry = LogEntry(line, event.type, node, event.run_id, tokens=content, ts=event.ts)
+            entry = LogEntry(line, event.type, node, event.run_id, tokens=content, value=content)
+            entry.ts, entry.seq = event.ts, event.seq
             self._append(entry)
             return
         shown = describe(event)
@@ -381,16 +403,20 @@ class RunLog(ScrollView, can_focus=True):
         if event.type == "run.failed" and event.data.get("traceback"):
             detail = str(event.data["traceback"]).rstrip("\n").splitlines()
         node = event.node or event.data.get("node")
-        self._append(LogEntry(shown, event.type, node, event.run_id, detail, ts=event.ts))
+        entry = LogEntry(shown, event.type, node, event.run_id, detail, value=dict(event.data))
+        entry.ts, entry.seq = event.ts, event.seq
+        self._append(entry)
 
     def add_reload(self, event: ReloadEvent) -> None:
         """Show a hot-reload event (filter on ``reload``)."""
-        self._append(LogEntry(describe_reload(event), event.type, ts=event.ts))
+        entry = LogEntry(describe_reload(event), event.type, value=dict(event.data), ts=event.ts)
+        entry.node = event.workflow
+        self._append(entry)
 
     def add_line(self, line: Text | str, kind: str = "note") -> None:
         """Append a line that is not an event (a refusal, a note)."""
         text = line if isinstance(line, Text) else Text(line)
-        self._append(LogEntry(text, kind, ts=time.time()))
+        self._append(LogEntry(text, kind, value=text.plain, ts=time.time()))
 
     def clear(self) -> None:
         self.entries.clear()
@@ -609,6 +635,19 @@ class RunLog(ScrollView, can_focus=True):
         self._rebuild()
         if index is not None:  # keep the cursor on the entry's first row
             self.cursor = self._rows.index((index, 0))
+
+    def action_view(self) -> None:
+        entry = self.current_entry()
+        if entry is None:
+            self.app.bell()
+            return
+        title = " · ".join(part for part in (entry.kind, entry.node) if part)
+        where = [
+            f"run {entry.run_id[:8]}" if entry.run_id else "",
+            f"seq {entry.seq}" if entry.seq is not None else "",
+            self.stamp(entry),
+        ]
+        self.post_message(self.ViewRequested(entry.value, title, " · ".join(p for p in where if p)))
 
     def action_copy(self) -> None:
         entry = self.current_entry()
