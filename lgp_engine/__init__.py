@@ -96,7 +96,7 @@ from .providers.factory import AgentNode, create_agent_node
 from .providers.pricing import PriceTable, format_usd
 from .providers.runtime import AgentRuntime, Injection, run_usage
 from .providers.tools import McpSession, mcp_session
-from .readable import MessageView, as_message, inline, message_text, pretty, readable
+from .readable_values import MessageView, as_message, inline, message_text, pretty, readable
 from .registry import WorkflowRegistry
 from .reload import ReloadOutcome, WorkflowReloader, rerun_plan
 from .run_config import check_run_config

@@ -12,7 +12,7 @@ from ..events import RunEvent, asks_for_value
 if TYPE_CHECKING:
     from ..reload import ReloadOutcome
 from ..providers.pricing import format_usd
-from ..readable import inline
+from ..readable_values import inline
 
 PREFIX = "[lgp]"
 

@@ -10,7 +10,7 @@ import click
 
 from ..events import EVENT_TYPES
 from ..jsonable import dumps
-from ..readable import pretty
+from ..readable_values import pretty
 from ..status import RunStatus, status_names
 from .common import (
     common_options,
