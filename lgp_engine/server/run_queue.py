@@ -1,11 +1,11 @@
 """The shared run queue: background runs beyond a server process's slots wait in the
 database, and every server process takes them as its slots free up.
 
-A run created in the background (``runs.create``, a cron's tick) starts in the
-process that received it while that process executes fewer than
-``server.max_concurrent_runs`` runs (its N_JOBS) and no run of its thread waits in
-the queue. Otherwise it is recorded in the shared queue (owner
-:data:`~lgp_engine.runs.SHARED_QUEUE`) and its creator answers at once.
+A run created in the background (``runs.create``) starts in the process that
+received it while that process executes fewer than ``server.max_concurrent_runs``
+runs (its N_JOBS) and no run of its thread waits in the queue. Otherwise it is
+recorded in the shared queue (owner :data:`~lgp_engine.runs.SHARED_QUEUE`) and its
+creator answers at once. (A cron's tick starts in the process that claimed the tick.)
 
 Each server process claims queued runs (:meth:`RunStore.claim_queued`, ``FOR UPDATE
 SKIP LOCKED`` on PostgreSQL) while it has free slots. It looks when a run is queued
