@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 from textual.widgets import Input
 
 from lgp_engine import Runner, Settings, load_settings, load_workflow, resolve_in_project
+from lgp_tui.screens.checkpoint_browser import CheckpointBrowser
 from tests.workflows import copy_workflows
 
 SIZE = (120, 40)
@@ -60,6 +61,15 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
         await pilot.pause(0.05)
+
+
+async def browse(pilot: Pilot, app: App) -> CheckpointBrowser:  # type: ignore[type-arg]
+    """Open the checkpoint browser (ctrl+b) and return it once it is the screen."""
+    await pilot.press("ctrl+b")
+    await wait_until(pilot, lambda: isinstance(app.screen, CheckpointBrowser))
+    browser = app.screen
+    assert isinstance(browser, CheckpointBrowser)
+    return browser
 
 
 async def fill(pilot: Pilot, field: Input, text: str) -> None:

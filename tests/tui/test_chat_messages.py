@@ -13,11 +13,10 @@ from textual.widgets import Input, Tree
 
 from lgp_engine import Settings
 from lgp_tui.app import WorkbenchApp
-from lgp_tui.screens.checkpoint_browser import CheckpointBrowser
 from lgp_tui.screens.interrupt_dialog import InterruptDialog
 
 from .conftest import CHAT_QUESTION as QUESTION
-from .conftest import SIZE, fill, interrupt_dialog_ready, log_text, wait_until
+from .conftest import SIZE, browse, fill, interrupt_dialog_ready, log_text, wait_until
 
 CONVERSATION = [
     "human: what is 40 + 2?",
@@ -88,10 +87,7 @@ async def test_the_browser_shows_messages_by_role_in_the_state_and_the_diff(
     app = WorkbenchApp(chatted)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.ready)
-        await pilot.press("ctrl+b")
-        await wait_until(pilot, lambda: isinstance(app.screen, CheckpointBrowser))
-        browser = app.screen
-        assert isinstance(browser, CheckpointBrowser)
+        browser = await browse(pilot, app)
         tree = browser.query_one("#cp-state", Tree)
         await wait_until(
             pilot, lambda: "messages [4]" in labels(tree), what="the newest state's messages"

@@ -17,7 +17,7 @@ from lgp_tui.app import WorkbenchApp
 from lgp_tui.screens.checkpoint_browser import CheckpointBrowser
 from lgp_tui.widgets.history.history_list import HistoryList
 
-from .conftest import SIZE, interrupt_dialog_ready, log_text, wait_until
+from .conftest import SIZE, browse, interrupt_dialog_ready, log_text, wait_until
 
 THREAD = "browse-t1"
 
@@ -55,10 +55,7 @@ async def test_browser_lists_thread_history_state_and_diff(seeded: Settings) -> 
     app = WorkbenchApp(seeded)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.ready)
-        await pilot.press("ctrl+b")
-        await wait_until(pilot, lambda: isinstance(app.screen, CheckpointBrowser))
-        browser = app.screen
-        assert isinstance(browser, CheckpointBrowser)
+        browser = await browse(pilot, app)
         threads = browser.query_one("#cp-threads", OptionList)
         await wait_until(pilot, lambda: threads.option_count == 1, what="the thread listed")
         prompt = str(threads.get_option_at_index(0).prompt)
@@ -127,10 +124,7 @@ async def test_browser_with_no_threads_says_so(settings: Settings) -> None:
 async def open_browser(app: WorkbenchApp, pilot) -> CheckpointBrowser:
     await wait_until(pilot, lambda: app.ready)
     await wait_until(pilot, lambda: app.query_one("#graph").shape is not None, what="graph")
-    await pilot.press("ctrl+b")
-    await wait_until(pilot, lambda: isinstance(app.screen, CheckpointBrowser))
-    browser = app.screen
-    assert isinstance(browser, CheckpointBrowser)
+    browser = await browse(pilot, app)
     await wait_until(pilot, lambda: browser.rows, what="the history")
     return browser
 

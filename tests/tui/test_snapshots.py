@@ -34,7 +34,7 @@ from lgp_tui.screens.template_gallery import TemplateGallery
 from lgp_tui.screens.value_viewer import ValueViewer
 from lgp_tui.widgets.run_log.run_log import RunLog
 
-from .conftest import SIZE, interrupt_dialog_ready, loaded_graph, wait_until
+from .conftest import SIZE, browse, interrupt_dialog_ready, loaded_graph, wait_until
 
 SMALL = (80, 24)
 THREAD = "snap-t"
@@ -218,10 +218,7 @@ def test_interrupt_dialog(snap_compare, settings: Settings) -> None:
 
 async def open_browser(app: WorkbenchApp, pilot: Pilot) -> CheckpointBrowser:
     await loaded(app, pilot)
-    await pilot.press("ctrl+b")
-    await wait_until(pilot, lambda: isinstance(app.screen, CheckpointBrowser))
-    browser = app.screen
-    assert isinstance(browser, CheckpointBrowser)
+    browser = await browse(pilot, app)
     await wait_until(pilot, lambda: browser.state is not None, what="the newest state")
     browser.query_one("#cp-history").focus()
     await pilot.pause()

@@ -16,13 +16,12 @@ from textual.widgets import Input, Static, Tree
 from lgp_engine import Settings, to_jsonable
 from lgp_tui import app as app_module
 from lgp_tui.app import WorkbenchApp
-from lgp_tui.screens.checkpoint_browser import CheckpointBrowser
 from lgp_tui.screens.interrupt_dialog import InterruptDialog
 from lgp_tui.screens.value_viewer import ValueViewer
 from lgp_tui.widgets.run_log.run_log import RunLog
 from lgp_tui.widgets.value.value_text import ValueText
 
-from .conftest import SIZE, wait_until
+from .conftest import SIZE, browse, wait_until
 from .test_chat_messages import REPRS, labels, run_chat, tree_nodes
 
 
@@ -114,10 +113,7 @@ async def test_v_in_the_browser_reads_a_state_value_or_the_whole_state(
     app = WorkbenchApp(chatted)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.ready)
-        await pilot.press("ctrl+b")
-        await wait_until(pilot, lambda: isinstance(app.screen, CheckpointBrowser))
-        browser = app.screen
-        assert isinstance(browser, CheckpointBrowser)
+        browser = await browse(pilot, app)
         tree = browser.query_one("#cp-state", Tree)
         await wait_until(
             pilot, lambda: "messages [4]" in labels(tree), what="the newest state's messages"
