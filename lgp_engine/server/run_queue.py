@@ -40,15 +40,31 @@ IDLE_S = 5.0
 
 
 def full(ctx: ServerContext) -> bool:
-    """Whether this process executes (or holds waiting) as many runs as it may."""
-    return len(ctx.live_hub.active) >= ctx.settings.server.max_concurrent_runs
+    """Whether this process executes (or holds waiting, or is starting) as many runs
+    as it may."""
+    starting = ctx.extra.get("run_queue_starting", 0)
+    return len(ctx.live_hub.active) + starting >= ctx.settings.server.max_concurrent_runs
 
 
-async def shares(ctx: ServerContext, thread_id: str) -> bool:
-    """Whether a new background run of ``thread_id`` goes to the shared queue (this
-    process is full, or a run of the thread waits there already)."""
+@contextlib.asynccontextmanager
+async def slot(ctx: ServerContext) -> AsyncIterator[bool]:
+    """A slot of this process for a new background run while it starts
+    (taken at once, so that requests arriving together do not all take the last one);
+    False: the run goes to the shared queue (no slot is free)."""
+    if full(ctx):
+        yield False
+        return
+    ctx.extra["run_queue_starting"] = ctx.extra.get("run_queue_starting", 0) + 1
+    try:
+        yield True
+    finally:
+        ctx.extra["run_queue_starting"] -= 1
+
+
+async def thread_queued(ctx: ServerContext, thread_id: str) -> bool:
+    """Whether a run of ``thread_id`` waits in the shared queue (a new one must too)."""
     runner = ctx.live_runner
-    return full(ctx) or await runner.io(runner.runs.queued_shared, thread_id) > 0
+    return await runner.io(runner.runs.queued_shared, thread_id) > 0
 
 
 def wake(ctx: ServerContext) -> None:
@@ -97,10 +113,12 @@ async def claim_free(ctx: ServerContext) -> bool:
     queue may still hold runs."""
     runner = ctx.live_runner
     while not full(ctx) and not ctx.live_hub.closing:
-        record = await runner.io(runner.runs.claim_queued)
-        if record is None:
-            return await runner.io(runner.runs.queued_shared) > 0
-        if not await _start(ctx, record):
+        async with slot(ctx):
+            record = await runner.io(runner.runs.claim_queued)
+            if record is None:
+                return await runner.io(runner.runs.queued_shared) > 0
+            started = await _start(ctx, record)
+        if not started:
             break  # this process stops: the run went back to the queue
         await asyncio.sleep(0)  # SQLite's calls are inline: let the loop breathe
     return True

@@ -648,14 +648,15 @@ async def _create(ctx: ServerContext, thread_id: str | None, body: RunCreate) ->
     modes = _modes(body.stream_mode, ["values"])
     subgraphs = bool(body.stream_subgraphs)
     req = await _prepare(ctx, thread_id, body, modes=modes, subgraphs=subgraphs)
-    if await run_queue.shares(ctx, req.thread_id):
-        record = await _record(ctx, req, shared=True)
-        run_queue.wake(ctx)
-    else:
-        handle, _ = await _launch(
-            ctx, req, await _record(ctx, req), body, modes, subgraphs, None, owned=True
-        )
-        record = await ctx.live_runner.io(ctx.live_runner.runs.get, handle.run_id)
+    async with run_queue.slot(ctx) as free:
+        if not free or await run_queue.thread_queued(ctx, req.thread_id):
+            record = await _record(ctx, req, shared=True)
+            run_queue.wake(ctx)
+        else:
+            handle, _ = await _launch(
+                ctx, req, await _record(ctx, req), body, modes, subgraphs, None, owned=True
+            )
+            record = await ctx.live_runner.io(ctx.live_runner.runs.get, handle.run_id)
     return JSONResponse(run_json(record), headers=_location(record, thread_id is None))
 
 
