@@ -67,6 +67,7 @@ from .errors import (
     LGPError,
     NotFoundError,
     RunError,
+    StoreError,
     TemplateError,
     UsageError,
     WorkflowLoadError,
@@ -90,6 +91,7 @@ from .loader import (
     resolve_target,
     workflow_files,
 )
+from .long_term import LongTermStore, StoreItem, parse_namespace
 from .providers.base import ERROR_KINDS, LLMProvider, ProviderError, Usage
 from .providers.claude_code import ClaudeCodeNode, create_claude_code_node
 from .providers.factory import AgentNode, create_agent_node
@@ -211,6 +213,7 @@ __all__ = [
     "LGPError",
     "LLMProvider",
     "LoadedWorkflow",
+    "LongTermStore",
     "McpSession",
     "MessageView",
     "NotFoundError",
@@ -228,6 +231,8 @@ __all__ = [
     "Runner",
     "Settings",
     "StateAt",
+    "StoreError",
+    "StoreItem",
     "Template",
     "TemplateError",
     "ThreadInfo",
@@ -278,6 +283,7 @@ __all__ = [
     "open_async_checkpoints",
     "open_checkpoints",
     "open_tracing",
+    "parse_namespace",
     "pretty",
     "readable",
     "rerun_plan",

@@ -110,6 +110,12 @@ class NotFoundError(CheckpointError):
     title = "Not found"
 
 
+class StoreError(LGPError):
+    """The long-term store (LangGraph ``BaseStore``) cannot be read or written."""
+
+    title = "Long-term store"
+
+
 class RunError(LGPError):
     """A workflow run failed inside the workflow's own code."""
 

@@ -5,7 +5,6 @@ cleaned from outside it."""
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import logging
 import re
@@ -17,6 +16,7 @@ from fastapi.responses import Response
 from pydantic import BeforeValidator, Field
 
 from ...errors import LGPError
+from ...long_term import item_json
 from ..context import Ctx, ServerContext
 from ..http_errors import ErrorBody
 from ..params import MAX_OFFSET, Body, Int, JsonObject, whole
@@ -102,26 +102,6 @@ def _store(ctx: ServerContext) -> Any:
     return store
 
 
-def _iso(when: dt.datetime | None) -> str | None:
-    """ISO 8601 with the zone (SQLite keeps UTC times without one)."""
-    if when is None:
-        return None
-    return (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).isoformat()
-
-
-def _item(item: Any) -> dict[str, Any]:
-    out = {
-        "namespace": list(item.namespace),
-        "key": item.key,
-        "value": item.value,
-        "created_at": _iso(item.created_at),
-        "updated_at": _iso(item.updated_at),
-    }
-    if hasattr(item, "score"):
-        out["score"] = item.score
-    return out
-
-
 @functools.cache
 def _database_errors() -> tuple[type[Exception], ...]:
     """The errors of the store's database: SQLite's, and PostgreSQL's (psycopg's, a
@@ -189,7 +169,7 @@ async def get_item(
     item = await _call(store.aget(labels, key, refresh_ttl=refresh_ttl))
     if item is None:
         raise HTTPException(404, f"Item {key!r} not found in namespace {list(labels)}.")
-    return _item(item)
+    return item_json(item)
 
 
 @router.delete("/store/items", status_code=204)
@@ -214,7 +194,7 @@ async def search_items(body: StoreSearch, ctx: Ctx) -> dict[str, Any]:
             refresh_ttl=body.refresh_ttl,
         )
     )
-    return {"items": [_item(i) for i in found]}
+    return {"items": [item_json(i) for i in found]}
 
 
 @router.post("/store/namespaces")
