@@ -406,6 +406,44 @@ class CheckpointStore:
                 )
         return heads
 
+    def origin_runs(self, thread_ids: list[str]) -> dict[str, str]:
+        """The run (``lgp_run_id``) that wrote the first root checkpoint of each of these
+        threads, where known, in a few queries whatever their number. A run of
+        another thread means the thread is a copy of that one."""
+        ids = list(dict.fromkeys(thread_ids))
+        if not ids:
+            return {}
+        if self.backend == "memory":
+            out: dict[str, str] = {}
+            for tid in ids:
+                saved = self.saver.storage.get(tid, {}).get("", {})
+                if saved:
+                    meta = self.saver.serde.loads_typed(saved[min(saved)][1])
+                    run = meta.get("lgp_run_id") if isinstance(meta, dict) else None
+                    if isinstance(run, str):
+                        out[tid] = run
+            return out
+        run = (
+            "c.metadata ->> 'lgp_run_id'"
+            if self.backend == "postgres"
+            else "json_extract(CAST(c.metadata AS TEXT), '$.lgp_run_id')"
+        )
+        found: dict[str, str] = {}
+        for chunk in _chunks(ids):
+            first = (
+                "SELECT thread_id, MIN(checkpoint_id) AS cid FROM checkpoints WHERE "
+                f"checkpoint_ns = '' AND thread_id IN ({','.join('?' * len(chunk))}) "
+                "GROUP BY thread_id"
+            )
+            for tid, run_id in self._query(
+                f"SELECT c.thread_id, {run} FROM checkpoints c JOIN ({first}) h ON "
+                "c.thread_id = h.thread_id AND c.checkpoint_ns = '' AND c.checkpoint_id = h.cid",
+                tuple(chunk),
+            ):
+                if isinstance(run_id, str):
+                    found[tid] = run_id
+        return found
+
     def _postgres_heads(self, thread_ids: list[str]) -> dict[str, Head]:
         """:meth:`heads` on PostgreSQL: the newest root checkpoint of every thread with
         its blobs and pending writes, in one query (LangGraph's own ``SELECT``)."""

@@ -216,6 +216,30 @@ class ThreadMeta:
     metadata: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ThreadRuns:
+    """What the run store knows of a thread, for listings (:meth:`RunStore.thread_runs`).
+
+    Attributes:
+        latest: Its newest run (its status is the thread's).
+        first: Its first run (its input names the thread).
+        branch: Its newest fork or replay run.
+        branch_of: The checkpoint that fork or replay started from.
+        metadata: Its record's metadata (set through the API or a rename), or ``{}``.
+    """
+
+    thread_id: str
+    latest: RunRecord | None
+    first: RunRecord | None
+    branch: RunRecord | None
+    branch_of: str | None
+    metadata: dict[str, Any]
+
+
+#: Ids per ``IN (...)`` of a listing's queries (well under SQLite's variable limit).
+_IN_CHUNK = 500
+
+
 def _process_start(pid: int) -> str | None:
     """Start time of ``pid`` (clock ticks since boot) on Linux, else None."""
     try:
@@ -632,9 +656,16 @@ class RunStore:
             self._db.execute("DELETE FROM lgp_runs WHERE run_id = ?", (run_id,))
 
     # -- threads (metadata of threads created through the API) ---------------------
-    def put_thread(self, thread_id: str, metadata: dict[str, Any] | None = None) -> ThreadMeta:
+    def put_thread(
+        self,
+        thread_id: str,
+        metadata: dict[str, Any] | None = None,
+        *,
+        remove: Collection[str] = (),
+    ) -> ThreadMeta:
         """Create a thread record, or merge ``metadata`` into the existing one (in
-        one transaction: merges of concurrent callers all land)."""
+        one transaction: merges of concurrent callers all land); the keys in
+        ``remove`` are dropped from it."""
         now = time.time()
         with self._db.transaction():
             made = self._db.execute(
@@ -642,13 +673,15 @@ class RunStore:
                 "VALUES (?,?,?,?) ON CONFLICT (thread_id) DO NOTHING",
                 (thread_id, now, now, dumps(metadata or {})),
             )
-            if not made and metadata:
+            if not made and (metadata or remove):
                 row = self._db.fetchone(
                     f"SELECT metadata FROM lgp_threads WHERE thread_id = ?{self._sql.for_update}",
                     (thread_id,),
                 )
                 current = _loads(row[0]) if row else None
-                merged = {**(current if isinstance(current, dict) else {}), **metadata}
+                merged = {**(current if isinstance(current, dict) else {}), **(metadata or {})}
+                for key in remove:
+                    merged.pop(key, None)
                 self._db.execute(
                     "UPDATE lgp_threads SET metadata = ?, updated_at = ? WHERE thread_id = ?",
                     (dumps(merged), now, thread_id),
@@ -670,6 +703,84 @@ class RunStore:
             "SELECT thread_id, created_at, updated_at, metadata FROM lgp_threads"
         )
         return [ThreadMeta(r[0], r[1], r[2], _loads(r[3]) or {}) for r in rows]
+
+    def thread_runs(self, thread_ids: Sequence[str]) -> dict[str, ThreadRuns]:
+        """What a listing of these threads shows from the run store (their newest and
+        first runs, newest fork or replay and metadata), in a few queries whatever
+        their number; threads with neither a run nor a record are left out."""
+        found: dict[str, dict[str, Any]] = {}
+        ids = list(dict.fromkeys(thread_ids))
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            branch = "kind IN ('fork', 'replay')"
+            rows = self._db.fetchall(
+                f"SELECT {_RUN_COLUMNS}, newest, oldest, branch FROM (SELECT {_RUN_COLUMNS}, "
+                "ROW_NUMBER() OVER (PARTITION BY thread_id "
+                "ORDER BY created_at DESC, rowid DESC) AS newest, "
+                "ROW_NUMBER() OVER (PARTITION BY thread_id "
+                "ORDER BY created_at ASC, rowid ASC) AS oldest, "
+                f"CASE WHEN {branch} THEN ROW_NUMBER() OVER (PARTITION BY thread_id, {branch} "
+                "ORDER BY created_at DESC, rowid DESC) END AS branch "
+                f"FROM lgp_runs WHERE thread_id IN ({marks})) ranked "
+                "WHERE newest = 1 OR oldest = 1 OR branch = 1",
+                chunk,
+            )
+            width = len(_RUN_COLUMNS.split(","))
+            for row in rows:
+                record = _records([row[:width]])[0]
+                newest, oldest, branch_at = row[width:]
+                entry = found.setdefault(record.thread_id, {})
+                if newest == 1:
+                    entry["latest"] = record
+                if oldest == 1:
+                    entry["first"] = record
+                if branch_at == 1:
+                    entry["branch"] = record
+            for tid, meta in self._db.fetchall(
+                f"SELECT thread_id, metadata FROM lgp_threads WHERE thread_id IN ({marks})",
+                chunk,
+            ):
+                loaded = _loads(meta)
+                found.setdefault(tid, {})["metadata"] = loaded if isinstance(loaded, dict) else {}
+        branches = [e["branch"].run_id for e in found.values() if "branch" in e]
+        started: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(branches), _IN_CHUNK):
+            chunk = branches[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for run_id, payload in self._db.fetchall(
+                "SELECT run_id, payload FROM lgp_events WHERE type = 'run.started' "
+                f"AND run_id IN ({marks}) ORDER BY seq DESC",
+                chunk,
+            ):
+                data = _loads(payload)
+                if isinstance(data, dict):
+                    started[run_id] = data  # the first start wins (rows newest first)
+        out = {}
+        for tid, entry in found.items():
+            branch_run = entry.get("branch")
+            data = started.get(branch_run.run_id, {}) if branch_run else {}
+            of = data.get("fork_of") or data.get("replay_of")
+            out[tid] = ThreadRuns(
+                thread_id=tid,
+                latest=entry.get("latest"),
+                first=entry.get("first"),
+                branch=branch_run,
+                branch_of=of if isinstance(of, str) else None,
+                metadata=entry.get("metadata", {}),
+            )
+        return out
+
+    def runs_by_id(self, run_ids: Sequence[str]) -> dict[str, RunRecord]:
+        """The runs with these ids that are recorded, in a few queries."""
+        ids = list(dict.fromkeys(run_ids))
+        out: dict[str, RunRecord] = {}
+        for start in range(0, len(ids), _IN_CHUNK):
+            chunk = ids[start : start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for record in self._select(f"WHERE run_id IN ({marks})", chunk):
+                out[record.run_id] = record
+        return out
 
     def touch_thread(self, thread_id: str) -> None:
         self._db.execute(
