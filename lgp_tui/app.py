@@ -33,6 +33,7 @@ from lgp_engine import (
     CreatedWorkflow,
     LGPError,
     LoadedWorkflow,
+    ReloadOutcome,
     Runner,
     RunStatus,
     Settings,
@@ -44,6 +45,7 @@ from lgp_engine import (
 from . import workers
 from .input_memory import InputMemory
 from .messages import (
+    AnomalyHeard,
     GraphDescribed,
     RunEnded,
     RunEventReceived,
@@ -51,6 +53,8 @@ from .messages import (
     RunRefused,
     RunWaiting,
     ServerChanged,
+    ServerProblem,
+    ServerRunEvent,
     ThreadDeleted,
     ThreadsListed,
     TracingProblem,
@@ -66,6 +70,7 @@ from .widgets.graph.graph_view import GraphView
 from .widgets.run.run_bar import DEFAULT_INPUT, RunBar
 from .widgets.run_log.run_log import RunLog
 from .widgets.source.source_view import SourceView
+from .widgets.status.incident_banner import IncidentBanner
 from .widgets.status.status_bar import StatusBar
 
 if TYPE_CHECKING:  # the other screens load when first opened: a faster first frame
@@ -209,6 +214,7 @@ class WorkbenchApp(App[None]):
                 yield WorkflowList(self.settings, id="explorer")
                 yield GraphView(id="graph")
             with Vertical(id="center"):
+                yield IncidentBanner(id="incident-banner")
                 yield Static("", id="reload-banner", markup=False)
                 yield SourceView(self.settings.project_dir, id="source")
                 yield Input(
@@ -417,7 +423,7 @@ class WorkbenchApp(App[None]):
         source.show_file(self.workflow.source.path, keep_scroll=True)
         if self.runner is not None:
             self._describe_graph(self.workflow)
-        self._serve(self.workflow)
+        self._serve(self.workflow, outcome)
         self._rerun_in_place()
 
     def _rerun_in_place(self) -> None:
@@ -963,10 +969,63 @@ class WorkbenchApp(App[None]):
             markup=False,
         )
 
-    def _serve(self, workflow: LoadedWorkflow) -> None:
-        """While the API is on, it serves what the workbench has loaded."""
-        if self.server is not None and self.server.catalog is not None:
-            self.server.catalog.workflows[workflow.name] = workflow
+    def _serve(self, workflow: LoadedWorkflow, reload: ReloadOutcome | None = None) -> None:
+        """While the API is on, it serves what the workbench has loaded; a hot reload
+        goes through the server's versions (anomaly detection compares them, and a
+        version it rolled back from is not served again)."""
+        server = self.server
+        if server is None or server.catalog is None:
+            return
+        if reload is None:
+            server.catalog.workflows[workflow.name] = workflow
+            return
+        self.run_worker(
+            partial(workers.serve_reloaded, server, reload, self.post_message),
+            name="serve the reload",
+            group="server reload",
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def on_server_run_event(self, message: ServerRunEvent) -> None:
+        """A run made through the API: in the log as such (``api``), and the thread
+        lists learn of its thread when it ends."""
+        if self._gone():
+            return
+        event = message.event
+        self.query_one(RunLog).add_event(event, source="api")
+        if event.is_terminal:
+            browser = self._browser()
+            if browser is not None:
+                browser.action_refresh()
+
+    def on_server_problem(self, message: ServerProblem) -> None:
+        if not self._gone():
+            self.notify(message.text, title="Server", severity="warning", timeout=10)
+
+    def on_anomaly_heard(self, message: AnomalyHeard) -> None:
+        if self._gone():
+            return
+        event = message.event
+        banner = self.query_one(IncidentBanner)
+        banner.show_event(event)
+        self.query_one(RunLog).add_line(
+            Text(f"api {event.workflow}: {event.line}", style="bold yellow"), "anomaly"
+        )
+        if event.type == "anomaly.detected":
+            self.notify(f"{event.workflow}: {event.line}", title="Anomaly", severity="error")
+        elif banner.settled:
+            self.set_timer(10.0, self._hide_settled_banner)
+
+    def _hide_settled_banner(self) -> None:
+        banner = self.query_one(IncidentBanner)
+        if banner.settled:
+            banner.dismiss()
+
+    def action_incidents(self) -> None:
+        from .screens.incident_list import IncidentList
+
+        self.push_screen(IncidentList(self.settings, self.query_one(IncidentBanner).incident))
 
     def _show_server(self) -> None:
         if self.server is not None:
@@ -1066,6 +1125,11 @@ class WorkbenchApp(App[None]):
                 yield SystemCommand(
                     binding.description, binding.tooltip, partial(self.run_action, binding.action)
                 )
+        yield SystemCommand(
+            "Incidents",
+            "What the API server's anomaly detector found: error rates, rollbacks, timelines",
+            self.action_incidents,
+        )
         yield SystemCommand(
             "Serve on another port…",
             "Start the HTTP API on a port you choose (it stops where it runs)",

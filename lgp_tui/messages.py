@@ -14,7 +14,7 @@ from textual.message import Message
 from lgp_engine import LGPError, LoadedWorkflow, ReloadOutcome, RunEvent, Runner, ThreadInfo
 
 if TYPE_CHECKING:
-    from lgp_engine import BackgroundServer, GraphWarning
+    from lgp_engine import AnomalyEvent, BackgroundServer, GraphWarning
 
     from .widgets.graph.graph_view import GraphShape
 
@@ -112,6 +112,30 @@ class ServerChanged(Message):
         super().__init__()
         self.server = server
         self.error = error
+
+
+class ServerRunEvent(Message):
+    """An event of a run the workbench's API server executes (made by an HTTP client)."""
+
+    def __init__(self, event: RunEvent) -> None:
+        super().__init__()
+        self.event = event
+
+
+class ServerProblem(Message):
+    """The API server could not do something asked of it; it keeps serving."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class AnomalyHeard(Message):
+    """The API server's anomaly detector acted (detected, rolled back, logged...)."""
+
+    def __init__(self, event: AnomalyEvent) -> None:
+        super().__init__()
+        self.event = event
 
 
 class RunnerOpened(Message):

@@ -20,6 +20,7 @@ from lgp_engine import (
     CheckpointStore,
     LGPError,
     LoadedWorkflow,
+    ReloadOutcome,
     RunEvent,
     Runner,
     Settings,
@@ -29,6 +30,7 @@ from lgp_engine import (
 )
 
 from .messages import (
+    AnomalyHeard,
     GraphDescribed,
     RunEnded,
     RunEventReceived,
@@ -36,6 +38,8 @@ from .messages import (
     RunRefused,
     RunWaiting,
     ServerChanged,
+    ServerProblem,
+    ServerRunEvent,
     ThreadDeleted,
     ThreadsListed,
     TracingProblem,
@@ -277,7 +281,13 @@ def start_server(
             catalog = Catalog()
         if workflow is not None:
             catalog.workflows[workflow.name] = workflow
-        server = BackgroundServer(settings, catalog, port=port)
+        server = BackgroundServer(
+            settings,
+            catalog,
+            port=port,
+            on_anomaly=lambda event: post(AnomalyHeard(event)),
+            on_run_event=lambda event: post(ServerRunEvent(event)),
+        )
         server.start()
     except Exception as exc:  # noqa: BLE001 - a port in use is shown in place
         post(ServerChanged(None, exc))
@@ -303,6 +313,15 @@ def move_server(
             post(ServerChanged(None, exc))
             return None
     return start_server(settings, workflow, port, post)
+
+
+def serve_reloaded(server: BackgroundServer, outcome: ReloadOutcome, post: Post) -> None:
+    """Hand a hot reload to the running API server (recorded as a version, served unless
+    an anomaly rolled it back); a failure is said in the log, the server keeps serving."""
+    try:
+        server.reloaded(outcome)
+    except Exception as exc:  # noqa: BLE001 - the previous version keeps serving
+        post(ServerProblem(f"The API server keeps the previous version: {exc}"))
 
 
 def stop_server(server: BackgroundServer, post: Post) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -23,9 +24,11 @@ from .catalog import Catalog
 from .serving import display_host
 
 if TYPE_CHECKING:
-    from ..events import AnomalyEvent
+    from ..events import AnomalyEvent, RunEvent
+    from ..reload import ReloadOutcome
 
 STARTUP_TIMEOUT_S = 15.0
+log = logging.getLogger("lgp.server")
 
 
 class BackgroundServer:
@@ -39,6 +42,9 @@ class BackgroundServer:
         on_anomaly: Hears what the anomaly detector does (``anomaly.enabled``), on the
             server's thread: a UI hands it over to its own (Textual's
             ``call_from_thread``) and shows :attr:`AnomalyEvent.line`.
+        on_run_event: Hears every event of the runs this server executes (made by its
+            HTTP clients), on the server's thread, as they are recorded: a UI shows
+            them beside its own runs. It must not block.
     """
 
     def __init__(
@@ -49,9 +55,11 @@ class BackgroundServer:
         host: str | None = None,
         port: int | None = None,
         on_anomaly: Callable[[AnomalyEvent], None] | None = None,
+        on_run_event: Callable[[RunEvent], None] | None = None,
     ) -> None:
         self.settings = settings
         self.on_anomaly = on_anomaly
+        self.on_run_event = on_run_event
         self.catalog = catalog
         self.host = host or settings.server.host
         self.port = settings.server.port if port is None else port
@@ -134,7 +142,51 @@ class BackgroundServer:
                 reason = f": {self._error}" if self._error else ""
                 raise ConfigError(f"the API server did not start on {self.url}{reason}")
             time.sleep(0.01)
+        if self.on_run_event is not None:
+            self._follow_runs(self.on_run_event)
         return self.url
+
+    def _follow_runs(self, listener: Callable[[RunEvent], None]) -> None:
+        """Chain ``listener`` after the hub's own event hook (metrics, anomaly)."""
+        hub = self._server.ctx.hub
+        before = hub.on_event
+
+        def on_event(event: RunEvent) -> None:
+            if before is not None:
+                before(event)
+            try:
+                listener(event)
+            except Exception:  # a listener's bug must not fail the run
+                log.exception("run event listener failed")
+
+        hub.on_event = on_event
+
+    def reloaded(self, outcome: ReloadOutcome, timeout: float = 10.0) -> None:
+        """A hot reload made by the front end (``outcome.workflow`` loaded): serve it
+        to new runs as ``lgp serve --reload`` does, its version recorded (anomaly
+        detection compares versions and rolls back to the previous good one), unless
+        its code is a version an anomaly rolled back from: then the restored version
+        keeps serving (an ``rollback.kept`` :class:`AnomalyEvent` says so).
+
+        Blocks up to ``timeout`` seconds (version lookups): call it off the UI thread.
+        """
+        from .served import served_versions
+
+        loaded = outcome.workflow
+        ctx, loop = self.ctx, self._loop
+        if loaded is None or ctx is None or loop is None or loop.is_closed():
+            return
+        served = served_versions(ctx)
+        if served is None:
+            ctx.catalog.workflows[loaded.name] = loaded  # new runs only
+            return
+        if loaded.name not in ctx.catalog.workflows:  # first served now: a load, not a reload
+            served.versions.record(loaded, "load")
+            ctx.catalog.workflows[loaded.name] = loaded
+            return
+        reloader = served.reloader(loaded.name)
+        future = asyncio.run_coroutine_threadsafe(served.reloaded(reloader, outcome), loop)
+        future.result(timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Cancel runs in flight (recorded as cancelled), close connections, join.

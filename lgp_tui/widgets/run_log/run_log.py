@@ -201,6 +201,11 @@ def _spent(data: Mapping[str, Any]) -> Text:
     return Text(f" [{total.label}]" if total is not None else "", style="yellow")
 
 
+def _sourced(source: str, line: Text) -> Text:
+    """``line`` marked with where its run was made (nothing for the workbench's own)."""
+    return Text.assemble((f"{source} ", "bold magenta"), line) if source else line
+
+
 def _tokens_line(node: str, content: str) -> Text:
     shown = content if len(content) <= _TOKENS_SHOWN else "…" + content[-_TOKENS_SHOWN:]
     return Text.assemble("  … ", (node, "blue"), " ", shown.replace("\n", "⏎"))
@@ -252,6 +257,8 @@ class LogEntry:
     ts: float | None = None
     """When it happened (seconds since the epoch), for the time column."""
     seq: int | None = None
+    source: str = ""
+    """Where the run was made, when not in the workbench (``api``: through its server)."""
 
     @property
     def plain(self) -> str:
@@ -271,7 +278,7 @@ class LogEntry:
         return not include or any(self._hit(t) for t in include)
 
     def _hit(self, term: str) -> bool:
-        return self.kind.startswith(term) or (self.node or "") == term
+        return self.kind.startswith(term) or term in (self.node or "", self.source)
 
 
 class RunLog(ScrollView, can_focus=True):
@@ -367,8 +374,10 @@ class RunLog(ScrollView, can_focus=True):
         self.border_title = "Run log"
         self._update_subtitle()
 
-    def add_event(self, event: RunEvent) -> None:
-        """Show ``event`` (if it is a kind that is shown); tokens of a node coalesce."""
+    def add_event(self, event: RunEvent, source: str = "") -> None:
+        """Show ``event`` (if it is a kind that is shown); tokens of a node coalesce.
+        ``source``: where the run was made when not here (``api``), shown before its
+        lines (and a filter term)."""
         self.total_events += 1
         if event.type == "run.started":
             self._starts[event.run_id] = event.ts
@@ -386,14 +395,14 @@ class RunLog(ScrollView, can_focus=True):
             ):
                 last.tokens += content
                 last.value = last.tokens
-                last.text = _tokens_line(node, last.tokens)
+                last.text = _sourced(source, _tokens_line(node, last.tokens))
                 self._width = max(self._width, last.text.cell_len)
                 self.virtual_size = self._virtual_size()
                 self.refresh()
                 return
-            line = _tokens_line(node, content)
+            line = _sourced(source, _tokens_line(node, content))
             entry = LogEntry(line, event.type, node, event.run_id, tokens=content, value=content)
-            entry.ts, entry.seq = event.ts, event.seq
+            entry.ts, entry.seq, entry.source = event.ts, event.seq, source
             self._append(entry)
             return
         shown = describe(event)
@@ -403,8 +412,9 @@ class RunLog(ScrollView, can_focus=True):
         if event.type == "run.failed" and event.data.get("traceback"):
             detail = str(event.data["traceback"]).rstrip("\n").splitlines()
         node = event.node or event.data.get("node")
+        shown = _sourced(source, shown)
         entry = LogEntry(shown, event.type, node, event.run_id, detail, value=dict(event.data))
-        entry.ts, entry.seq = event.ts, event.seq
+        entry.ts, entry.seq, entry.source = event.ts, event.seq, source
         self._append(entry)
 
     def add_reload(self, event: ReloadEvent) -> None:
