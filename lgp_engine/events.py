@@ -242,6 +242,7 @@ class ToolCalledData(TypedDict):
     tool: str
     arguments: Any
     call_id: str | None
+    turn: NotRequired[int]  # the model reply (1, 2...) that asked for it
 
 
 class ToolResultData(TypedDict):
@@ -256,6 +257,7 @@ class ToolResultData(TypedDict):
     duration_ms: float
     size: int
     text: str
+    turn: NotRequired[int]  # the model reply (1, 2...) that asked for it
 
 
 class ToolDeniedData(TypedDict):
@@ -268,6 +270,7 @@ class ToolDeniedData(TypedDict):
     arguments: Any
     reason: str
     allowed: list[str]
+    turn: NotRequired[int]  # the model reply (1, 2...) that asked for it
 
 
 class AgentRepairData(TypedDict):

@@ -662,47 +662,63 @@ class RunStore:
         metadata: dict[str, Any] | None = None,
         *,
         remove: Collection[str] = (),
+        known: ThreadMeta | None = None,
     ) -> ThreadMeta:
-        """Create a thread record, or merge ``metadata`` into the existing one (in
-        one transaction: merges of concurrent callers all land); the keys in
-        ``remove`` are dropped from it."""
+        """Create a thread record, or merge ``metadata`` into the existing one; the
+        keys in ``remove`` are dropped from it. Merges of concurrent callers all land:
+        each is a compare-and-set of the metadata it read, tried again on a change.
+
+        ``known`` is the record as the caller just read it (:meth:`get_thread`): the
+        merge then starts from it instead of reading it again. A new record is one
+        statement, a merge usually one too (a round trip each on PostgreSQL)."""
         now = time.time()
-        with self._db.transaction():
-            made = self._db.execute(
+        changes = bool(metadata or remove)
+        if known is None or not changes:
+            made = self._db.fetchone(
                 "INSERT INTO lgp_threads (thread_id, created_at, updated_at, metadata) "
-                "VALUES (?,?,?,?) ON CONFLICT (thread_id) DO NOTHING",
+                "VALUES (?,?,?,?) ON CONFLICT (thread_id) DO NOTHING "
+                f"RETURNING {_THREAD_COLUMNS}",
                 (thread_id, now, now, dumps(metadata or {})),
             )
-            if not made and (metadata or remove):
+            if made is not None:
+                return _thread(made)
+            if not changes:
+                found = self.get_thread(thread_id)
+                return found if found is not None else self.put_thread(thread_id)
+        # what the record holds: as ``known`` says (written by dumps, so dumped again
+        # it is the stored text), else read; the UPDATE applies only if it is unchanged
+        raw = dumps(known.metadata) if known is not None else None
+        while True:
+            if raw is None:
                 row = self._db.fetchone(
-                    f"SELECT metadata FROM lgp_threads WHERE thread_id = ?{self._sql.for_update}",
-                    (thread_id,),
+                    "SELECT metadata FROM lgp_threads WHERE thread_id = ?", (thread_id,)
                 )
-                current = _loads(row[0]) if row else None
-                merged = {**(current if isinstance(current, dict) else {}), **(metadata or {})}
-                for key in remove:
-                    merged.pop(key, None)
-                self._db.execute(
-                    "UPDATE lgp_threads SET metadata = ?, updated_at = ? WHERE thread_id = ?",
-                    (dumps(merged), now, thread_id),
-                )
-        found = self.get_thread(thread_id)
-        assert found is not None
-        return found
+                if row is None:  # deleted meanwhile: a new record with the metadata
+                    return self.put_thread(
+                        thread_id, {k: v for k, v in (metadata or {}).items() if k not in remove}
+                    )
+                raw = str(row[0])
+            current = _loads(raw)
+            merged = {**(current if isinstance(current, dict) else {}), **(metadata or {})}
+            for key in remove:
+                merged.pop(key, None)
+            moved = self._db.fetchone(
+                "UPDATE lgp_threads SET metadata = ?, updated_at = ? "
+                f"WHERE thread_id = ? AND metadata = ? RETURNING {_THREAD_COLUMNS}",
+                (dumps(merged), now, thread_id, raw),
+            )
+            if moved is not None:
+                return _thread(moved)
+            raw = None  # changed (or gone) since it was read: read it again
 
     def get_thread(self, thread_id: str) -> ThreadMeta | None:
         row = self._db.fetchone(
-            "SELECT thread_id, created_at, updated_at, metadata FROM lgp_threads "
-            "WHERE thread_id = ?",
-            (thread_id,),
+            f"SELECT {_THREAD_COLUMNS} FROM lgp_threads WHERE thread_id = ?", (thread_id,)
         )
-        return ThreadMeta(row[0], row[1], row[2], _loads(row[3]) or {}) if row else None
+        return _thread(row) if row else None
 
     def list_threads(self) -> list[ThreadMeta]:
-        rows = self._db.fetchall(
-            "SELECT thread_id, created_at, updated_at, metadata FROM lgp_threads"
-        )
-        return [ThreadMeta(r[0], r[1], r[2], _loads(r[3]) or {}) for r in rows]
+        return [_thread(r) for r in self._db.fetchall(f"SELECT {_THREAD_COLUMNS} FROM lgp_threads")]
 
     def thread_runs(self, thread_ids: Sequence[str]) -> dict[str, ThreadRuns]:
         """What a listing of these threads shows from the run store (their newest and
@@ -958,6 +974,14 @@ _RUN_COLUMNS = (
     "run_id, thread_id, workflow, target, kind, status, input, checkpoint_id, created_at, "
     "started_at, ended_at, duration_ms, error, usage, owner, last_seq, meta"
 )
+
+
+#: The columns of a :class:`ThreadMeta`, in its fields' order.
+_THREAD_COLUMNS = "thread_id, created_at, updated_at, metadata"
+
+
+def _thread(row: Sequence[Any]) -> ThreadMeta:
+    return ThreadMeta(row[0], row[1], row[2], _loads(row[3]) or {})
 
 
 def _migrate_sqlite(db: Database) -> None:

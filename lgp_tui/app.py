@@ -64,6 +64,7 @@ from .messages import (
     WorkflowReloaded,
 )
 from .screens.interrupt_dialog import InterruptDialog, ResumeAnswer
+from .tool_calls import ToolCallLog
 from .usage import spent
 from .widgets.explorer.workflow_list import WorkflowList
 from .widgets.graph.graph_view import GraphView
@@ -157,6 +158,14 @@ class WorkbenchApp(App[None]):
             tooltip="Copy the last run's trace URL (Langfuse)",
         ),
         Binding(
+            "f7",
+            "tool_calls",
+            "Tools",
+            id="tool_calls",
+            show=False,
+            tooltip="Every tool call of the runs: node, tool, arguments, result, duration",
+        ),
+        Binding(
             "ctrl+l",
             "focus_log",
             "Log",
@@ -201,6 +210,8 @@ class WorkbenchApp(App[None]):
         self._runner_worker: Worker[None] | None = None
         self._watch_stop: threading.Event | None = None
         self._last_run: tuple[str, Any, str | None] | None = None  # workflow, input, thread
+        #: The tool calls of every run seen in this session (f7 shows them).
+        self.tool_calls = ToolCallLog()
 
     @property
     def ready(self) -> bool:
@@ -601,6 +612,7 @@ class WorkbenchApp(App[None]):
             return
         event = message.event
         self.query_one(RunLog).add_event(event)
+        self.tool_calls.add(event)
         graph = self.query_one(GraphView)
         status = self.query_one(StatusBar)
         if event.type == "run.started":
@@ -994,6 +1006,7 @@ class WorkbenchApp(App[None]):
             return
         event = message.event
         self.query_one(RunLog).add_event(event, source="api")
+        self.tool_calls.add(event, source="api")
         if event.is_terminal:
             browser = self._browser()
             if browser is not None:
@@ -1021,6 +1034,11 @@ class WorkbenchApp(App[None]):
         banner = self.query_one(IncidentBanner)
         if banner.settled:
             banner.dismiss()
+
+    def action_tool_calls(self) -> None:
+        from .screens.tool_call_list import ToolCallList
+
+        self.push_screen(ToolCallList(self.tool_calls))
 
     def action_incidents(self) -> None:
         from .screens.incident_list import IncidentList

@@ -152,7 +152,7 @@ class OpenAICompatProvider(LLMProvider):
             iterations += 1
             messages.append(reply)
             for call in reply.tool_calls:
-                text, is_error = await self.tools.call(call, config)
+                text, is_error = await self.tools.call(call, config, turn=iterations)
                 status = "error" if is_error else "success"
                 messages.append(ToolMessage(text, tool_call_id=call.get("id") or "", status=status))
             reply = await self._call(bound, messages, config)

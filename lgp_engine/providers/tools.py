@@ -59,10 +59,14 @@ class ToolBox:
 
         return [openai_tool_spec(t) for t in self.tools.values()]
 
-    async def call(self, call: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[str, bool]:
+    async def call(
+        self, call: Mapping[str, Any], config: Mapping[str, Any], *, turn: int | None = None
+    ) -> tuple[str, bool]:
         """Run one tool call of the model; the text for the model and whether it is
         an error. Refused and failed calls are errors the model reads, never
-        exceptions (a dead server is: it raises ``ProviderError``)."""
+        exceptions (a dead server is: it raises ``ProviderError``). ``turn``: the
+        model's reply that asked for it (1, 2...), in the events (calls of one turn
+        are shown together)."""
         from .mcp import parse_tool_name
 
         name = str(call.get("name") or "")
@@ -82,6 +86,7 @@ class ToolBox:
                     "arguments": args,
                     "reason": "not on the node's allow-list",
                     "allowed": list(self.patterns),
+                    **_turn(turn),
                 },
                 config,
             )
@@ -96,6 +101,7 @@ class ToolBox:
                 "tool": tool.name,
                 "arguments": args,
                 "call_id": call.get("id"),
+                **_turn(turn),
             },
             config,
         )
@@ -112,6 +118,7 @@ class ToolBox:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 3),
                 "size": len(text),
                 "text": text[:EVENT_TEXT_LIMIT],
+                **_turn(turn),
             },
             config,
         )
@@ -129,6 +136,10 @@ def _servers_named(patterns: Sequence[str], servers: Sequence[str]) -> list[str]
                 reach.append(server)
                 break
     return reach
+
+
+def _turn(turn: int | None) -> dict[str, int]:
+    return {} if turn is None else {"turn": turn}
 
 
 def _json(value: Any) -> str:

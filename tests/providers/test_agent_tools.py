@@ -95,6 +95,10 @@ def check_the_loop(events: list[RunEvent], fake: FakeOpenAI) -> None:
     assert results[0].node == "helper" and results[-1].node == "check"
     [denied] = of_type(events, "tool.denied")
     assert (denied.data["server"], denied.data["tool"]) == ("tools", "fail")
+    # each call says which model reply asked for it; a node's own mcp_session call none
+    assert [e.data.get("turn") for e in of_type(events, "tool.called")] == [1, 3, None]
+    assert [e.data.get("turn") for e in results] == [1, 3, None]
+    assert denied.data["turn"] == 2
     assert denied.data["allowed"] == ["tools.add", "tools.echo", "tools.now"]
     echo = of_type(events, "tool.called")[1]
     assert echo.data["arguments"] == {"text": "hi", "api_key": "[redacted]"}

@@ -28,7 +28,7 @@ from ...errors import NotFoundError, UsageError
 from ...ids import path_segment
 from ...jsonable import dumps
 from ...runner import Admission
-from ...runs import RunRecord, owner_alive
+from ...runs import RunRecord, ThreadMeta, owner_alive
 from ...status import IN_FLIGHT
 from .. import run_queue, webhooks
 from ..context import Ctx, ServerContext
@@ -62,10 +62,10 @@ from .models import (
 from .shapes import OUR_STATUSES, apply_select, command_from, run_json
 from .streams import SSE_RESPONSES, THREAD_SSE_RESPONSES, LgStream, tap, wanted
 from .threads import (
+    has_checkpoints,
     require_thread,
     result_body,
     terminal_event,
-    thread_exists,
 )
 
 Select = Annotated[list[RunField], Query(description="Fields to keep (all when none).")]
@@ -283,6 +283,8 @@ class _Request:
     checkpoint_id: str | None
     strategy: MultitaskStrategy
     meta: dict[str, Any]
+    #: The thread's record as read while validating (None: none, or not read)
+    thread: ThreadMeta | None = None
 
 
 async def _prepare(
@@ -305,10 +307,14 @@ async def _prepare(
     temporary = stateless and body.on_completion != "keep"
     if existing is not None:
         temporary = bool(((existing.meta or {}).get("kwargs") or {}).get("temporary"))
+    thread: ThreadMeta | None = None
     if thread_id is None:
         thread_id = str(uuid.uuid4())
-    elif (body.if_not_exists or "reject") != "create" and not thread_exists(ctx, thread_id):
-        raise HTTPException(404, "Thread or assistant not found.")
+    elif (body.if_not_exists or "reject") != "create":
+        # it exists when created through the API, or known to the checkpointer
+        thread = ctx.live_runner.runs.get_thread(thread_id)
+        if thread is None and not has_checkpoints(ctx, thread_id):
+            raise HTTPException(404, "Thread or assistant not found.")
     context = await _context(ctx, wf, body, assistant.record.context)
     # the assistant's config, the request's on top (configurable: the run's values)
     run_cfg = run_config(
@@ -369,6 +375,7 @@ async def _prepare(
         checkpoint_id,
         strategy,
         meta,
+        thread,
     )
 
 
@@ -380,6 +387,7 @@ async def _record(ctx: ServerContext, req: _Request, *, shared: bool = False) ->
         runner.runs.put_thread,
         req.thread_id,
         {"graph_id": req.wf.name, "assistant_id": assistant_id},
+        known=req.thread,  # the merge starts from what _prepare read
     )
     return await runner.io(
         runner.queue,

@@ -77,12 +77,22 @@ def _tuple_state(ctx: ServerContext, thread_id: str, tup: Any) -> dict[str, Any]
 # --------------------------------------------------------------------------- threads
 
 
-def has_checkpoints(ctx: ServerContext, thread_id: str) -> bool:
+#: A keyword argument the caller left out: read it from the stores. (Callers that
+#: have just read a thread's record, newest run or checkpoint summary pass it on,
+#: each a query less; None is a value: "there is none".)
+UNKNOWN: Any = object()
+
+
+def checkpoint_info(ctx: ServerContext, thread_id: str) -> ThreadInfo | None:
+    """The summary of the thread's checkpoints; None when it has none."""
     try:
-        ctx.live_runner.store.thread(thread_id)
+        return ctx.live_runner.store.thread(thread_id)
     except NotFoundError:
-        return False
-    return True
+        return None
+
+
+def has_checkpoints(ctx: ServerContext, thread_id: str) -> bool:
+    return checkpoint_info(ctx, thread_id) is not None
 
 
 def thread_exists(ctx: ServerContext, thread_id: str) -> bool:
@@ -95,13 +105,22 @@ def require_thread(ctx: ServerContext, thread_id: str) -> None:
         raise not_found(f"Thread with ID {thread_id}")
 
 
-def thread_metadata(ctx: ServerContext, thread_id: str) -> dict[str, Any]:
+def thread_metadata(
+    ctx: ServerContext,
+    thread_id: str,
+    *,
+    record: ThreadMeta | None = UNKNOWN,
+    last: RunRecord | None = UNKNOWN,
+) -> dict[str, Any]:
     """The thread's metadata; for threads made outside the API, graph_id/assistant_id
-    come from its newest run."""
-    record = ctx.live_runner.runs.get_thread(thread_id)
+    come from its newest run (``record``, ``last``: its record and newest run, when
+    the caller has read them)."""
+    if record is UNKNOWN:
+        record = ctx.live_runner.runs.get_thread(thread_id)
     meta = dict(record.metadata) if record else {}
     if "graph_id" not in meta:
-        last = ctx.live_runner.runs.latest_for_thread(thread_id)
+        if last is UNKNOWN:
+            last = ctx.live_runner.runs.latest_for_thread(thread_id)
         if last is not None:
             meta["graph_id"] = last.workflow
             meta.setdefault("assistant_id", assistant_id_for(last.workflow))
@@ -109,12 +128,17 @@ def thread_metadata(ctx: ServerContext, thread_id: str) -> dict[str, Any]:
 
 
 def thread_workflow(
-    ctx: ServerContext, thread_id: str, metadata: dict[str, Any] | None = None
+    ctx: ServerContext,
+    thread_id: str,
+    metadata: dict[str, Any] | None = None,
+    *,
+    last: RunRecord | None = UNKNOWN,
 ) -> LoadedWorkflow | None:
     """The served workflow of a thread: its metadata's graph_id, else its newest run's."""
-    meta = metadata if metadata is not None else thread_metadata(ctx, thread_id)
+    if last is UNKNOWN:
+        last = ctx.live_runner.runs.latest_for_thread(thread_id)
+    meta = metadata if metadata is not None else thread_metadata(ctx, thread_id, last=last)
     names = [meta.get("graph_id")]
-    last = ctx.live_runner.runs.latest_for_thread(thread_id)
     if last is not None:
         names.append(last.workflow)
     for name in names:
@@ -142,14 +166,20 @@ async def read_state(
     checkpoint: dict[str, Any] | None = None,
     subgraphs: bool = False,
     metadata: dict[str, Any] | None = None,
+    info: ThreadInfo | None = UNKNOWN,
+    last: RunRecord | None = UNKNOWN,
 ) -> dict[str, Any]:
     """The thread's ThreadState (newest, or at ``checkpoint``); through the workflow's
-    graph when it is served (tasks, subgraph states), else from the checkpoint itself."""
+    graph when it is served (tasks, subgraph states), else from the checkpoint itself.
+    (``info``, ``last``: its checkpoint summary and newest run, when the caller has
+    read them.)"""
     conf: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
     for key in ("checkpoint_id", "checkpoint_ns", "checkpoint_map"):
         if checkpoint and checkpoint.get(key) is not None:
             conf[key] = checkpoint[key]
-    if not has_checkpoints(ctx, thread_id):
+    if info is UNKNOWN:
+        info = checkpoint_info(ctx, thread_id)
+    if info is None:
         if conf.get("checkpoint_id"):
             raise not_found(f"Checkpoint {conf['checkpoint_id']} of thread {thread_id}")
         return empty_state()
@@ -159,7 +189,7 @@ async def read_state(
         and ctx.live_runner.store.checkpoint(thread_id, conf["checkpoint_id"]) is None
     ):
         raise not_found(f"Checkpoint {conf['checkpoint_id']} of thread {thread_id}")
-    wf = thread_workflow(ctx, thread_id, metadata)
+    wf = thread_workflow(ctx, thread_id, metadata, last=last)
     if wf is not None:
         async with ctx.live_runner.executor(wf).agraph() as graph:
             snap = await graph.aget_state({"configurable": conf}, subgraphs=subgraphs)
@@ -208,11 +238,16 @@ async def read_history(
     ]
 
 
-def thread_status(ctx: ServerContext, thread_id: str, state: dict[str, Any]) -> str:
-    """idle | busy | interrupted | error, from the hub, the newest run and the state."""
-    if in_flight(ctx, thread_id):
+def thread_status(
+    ctx: ServerContext, thread_id: str, state: dict[str, Any], *, last: RunRecord | None = UNKNOWN
+) -> str:
+    """idle | busy | interrupted | error, from the hub, the newest run and the state
+    (``last``: the newest run, when the caller has read it)."""
+    if last is UNKNOWN:
+        last = ctx.live_runner.runs.latest_for_thread(thread_id)
+    if last is not None and in_flight(ctx, thread_id):  # no run at all: none in flight
         return "busy"
-    return _status(ctx.live_runner.runs.latest_for_thread(thread_id), state)
+    return _status(last, state)
 
 
 def _status(last: RunRecord | None, state: dict[str, Any]) -> str:
@@ -238,14 +273,27 @@ def _ts(value: Any) -> float:
         return 0.0
 
 
-async def thread_json(ctx: ServerContext, thread_id: str) -> dict[str, Any]:
-    """The official Thread shape: ids, times, metadata, status, values, interrupts."""
+async def thread_json(
+    ctx: ServerContext,
+    thread_id: str,
+    *,
+    record: ThreadMeta | None = UNKNOWN,
+    info: ThreadInfo | None = UNKNOWN,
+) -> dict[str, Any]:
+    """The official Thread shape: ids, times, metadata, status, values, interrupts.
+
+    Each store is read once (``record``, ``info``: the thread's record and checkpoint
+    summary, when the caller has just read them)."""
     runs = ctx.live_runner.runs
-    record = runs.get_thread(thread_id)
-    metadata = thread_metadata(ctx, thread_id)
-    state = await read_state(ctx, thread_id, metadata=metadata)
+    if record is UNKNOWN:
+        record = runs.get_thread(thread_id)
+    last = runs.latest_for_thread(thread_id)
+    metadata = thread_metadata(ctx, thread_id, record=record, last=last)
+    if info is UNKNOWN:
+        info = checkpoint_info(ctx, thread_id)
+    state = await read_state(ctx, thread_id, metadata=metadata, info=info, last=last)
     has_state = state.get("checkpoint") is not None
-    info = ctx.live_runner.store.thread(thread_id) if has_state else None
+    info = info if has_state else None
     created = [
         t
         for t in (
@@ -262,9 +310,8 @@ async def thread_json(ctx: ServerContext, thread_id: str) -> dict[str, Any]:
         )
         if t is not None
     ]
-    last = runs.latest_for_thread(thread_id)
     error = None
-    status = thread_status(ctx, thread_id, state)
+    status = thread_status(ctx, thread_id, state, last=last)
     if status == "error" and last is not None and last.error:
         error = {
             "error": last.error.get("error_type"),
