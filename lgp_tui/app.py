@@ -112,6 +112,14 @@ class WorkbenchApp(App[None]):
             tooltip="Browse threads; replay, fork, resume or delete them",
         ),
         Binding(
+            "ctrl+g",
+            "store",
+            "Memory",
+            id="store",
+            show=False,
+            tooltip="Browse and edit the long-term store (memories) of the workflow's runs",
+        ),
+        Binding(
             "ctrl+s",
             "toggle_server",
             "Server",
@@ -559,6 +567,20 @@ class WorkbenchApp(App[None]):
         if self._browser() is not None:
             return  # already open (app keys stay live on the browser's screen)
         self.push_screen(CheckpointBrowser(self.runner.store, nodes))
+
+    def action_store(self) -> None:
+        from .screens.store_browser import StoreBrowser
+
+        if self.runner is None:
+            opening = self._runner_worker is not None and not self._runner_worker.is_finished
+            self.notify(
+                "The stores are still opening…" if opening else "The stores are unavailable.",
+                severity="warning" if opening else "error",
+            )
+            return
+        if any(isinstance(s, StoreBrowser) for s in self.screen_stack):
+            return  # already open (app keys stay live on its screen)
+        self.push_screen(StoreBrowser(self.runner, self.workflow))
 
     def _open_created(self, created: CreatedWorkflow | None) -> None:
         if created is not None:
@@ -1093,6 +1115,8 @@ class WorkbenchApp(App[None]):
         from .screens.fork_dialog import ForkDialog
         from .screens.help_screen import HelpScreen
         from .screens.port_dialog import PortDialog
+        from .screens.store_browser import StoreBrowser
+        from .screens.store_item_dialog import StoreItemDialog
         from .screens.value_viewer import ValueViewer
 
         if isinstance(self.screen, HelpScreen):
@@ -1105,12 +1129,14 @@ class WorkbenchApp(App[None]):
                     ("Checkpoint browser", list(CheckpointBrowser.BINDINGS)),
                     ("Fork dialog", list(ForkDialog.BINDINGS)),
                     ("Value viewer", list(ValueViewer.BINDINGS)),
+                    ("Store browser", list(StoreBrowser.BINDINGS)),
                     (
                         "Dialogs",
                         [
                             *InterruptDialog.BINDINGS,
                             *ConfirmDialog.BINDINGS,
                             *PortDialog.BINDINGS,
+                            *StoreItemDialog.BINDINGS,
                         ],
                     ),
                 ]

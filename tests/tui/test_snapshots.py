@@ -10,6 +10,8 @@ time, which would otherwise show). Update after an intended change with
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from lgp_tui.screens.help_screen import HelpScreen
 from lgp_tui.screens.template_gallery import TemplateGallery
 from lgp_tui.screens.value_viewer import ValueViewer
 from lgp_tui.widgets.run_log.run_log import RunLog
+from tests.workflows import copy_workflows
 
 from .conftest import SIZE, browse, interrupt_dialog_ready, loaded_graph, wait_until
 
@@ -325,3 +328,64 @@ def test_value_viewer(snap_compare, settings: Settings, size: tuple[int, int]) -
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=scene(app, viewing))
+
+
+@pytest.fixture
+def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time is UTC here (the store browser shows local times)."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def memories(settings: Settings, utc: None) -> Settings:
+    """tests/workflows/remember.py run three times (two users), the store's times
+    rewritten to fixed ones (they are the clock's when written)."""
+    copy_workflows(settings.project_dir / "workflows", "remember.py")
+    workflow = load_workflow(resolve_in_project("workflows/remember.py", settings))
+    notes = [
+        {"user": "ada", "note": "I drink green tea every morning", "topic": "food"},
+        {"user": "ada", "note": "My cat is called Miso and sleeps all day", "topic": "pets"},
+        {"user": "bob", "note": "Bob likes jazz", "topic": "music"},
+    ]
+    with Runner.open(settings) as runner:
+        for n, note in enumerate(notes):
+            list(runner.start(workflow, note, thread_id=f"{THREAD}-{n}"))
+    db = settings.resolve(settings.checkpointer.path)
+    with closing(sqlite3.connect(db)) as conn, conn:
+        keys = [r[0] for r in conn.execute("SELECT key FROM store ORDER BY key")]
+        for minute, key in enumerate(keys):
+            when = f"2026-01-01 09:{30 + minute:02d}:00"
+            conn.execute(
+                "UPDATE store SET created_at = ?, updated_at = ? WHERE key = ?", (when, when, key)
+            )
+    return settings
+
+
+@pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
+def test_store_browser(snap_compare, memories: Settings, size: tuple[int, int]) -> None:
+    """ctrl+g: ada's namespace selected, her memories listed, the first one's value."""
+    from lgp_tui.screens.store_browser import StoreBrowser
+
+    app = WorkbenchApp(memories, target="workflows/remember.py")
+
+    async def browsing(pilot: Pilot) -> None:
+        await loaded(app, pilot)
+        await pilot.press("ctrl+g")
+        await wait_until(pilot, lambda: isinstance(app.screen, StoreBrowser), what="the browser")
+        browser = app.screen
+        assert isinstance(browser, StoreBrowser)
+        await wait_until(pilot, lambda: len(browser.namespaces) == 2, what="the namespaces")
+        await pilot.press("down")  # memories.ada
+        await wait_until(
+            pilot,
+            lambda: browser.in_namespace == ("memories", "ada") and len(browser.items) == 2,
+            what="ada's memories",
+        )
+        await pilot.press("enter")  # to the items
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=scene(app, browsing))

@@ -1,0 +1,1 @@
+"""The store browser's widgets."""
