@@ -286,6 +286,7 @@ class Runner:
         run_id: str | None = None,
         on_lc_event: Any = None,
         admission: Admission | None = None,
+        record: RunRecord | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Run ``workflow`` on a thread (new unless ``thread_id`` is given).
 
@@ -294,7 +295,8 @@ class Runner:
         run's model calls may cost (default: the config's ``runs.max_cost_usd``);
         ``config`` is the caller's run config (``configurable`` values, ``tags``,
         ``metadata``, ``recursion_limit``...; see :mod:`lgp_engine.run_config`);
-        ``run_id`` names a run recorded by :meth:`queue` that this run carries out;
+        ``run_id`` names a run recorded by :meth:`queue` that this run carries out
+        (``record``: its record as :meth:`queue` returned it, not read again);
         ``on_lc_event`` hears the run's LangChain ``astream_events`` (see
         :meth:`Executor.astream`); ``admission`` says what to do when another run
         holds the thread (default: wait for it).
@@ -321,7 +323,7 @@ class Runner:
             meta=meta,
             max_cost_usd=max_cost_usd,
             config=caller or None,
-            existing=self._queued(run_id) if run_id is not None else None,
+            existing=self._queued(run_id, record) if run_id is not None else None,
             on_lc_event=on_lc_event,
             admission=admission,
         )
@@ -353,8 +355,9 @@ class Runner:
             shared=shared,
         )
 
-    def _queued(self, run_id: str) -> RunRecord:
-        record = self.runs.get(run_id)
+    def _queued(self, run_id: str, record: RunRecord | None = None) -> RunRecord:
+        if record is None or record.run_id != run_id:
+            record = self.runs.get(run_id)
         if record.status != RunStatus.QUEUED:
             raise ConflictError(
                 f"run {run_id} is {record.status}, not queued", code="not_queued", run_id=run_id
@@ -781,6 +784,9 @@ class Runner:
                 }
                 new = await graph.aupdate_state(config, plan.update, as_node=plan.as_node)
                 checkpoint_id = new["configurable"]["checkpoint_id"]
+        # the transitions below count the run's events (its last_seq); a claimed
+        # run's record may be older than its log
+        counted = plan.adopted is None
         if plan.adopted is not None and plan.existing is not None:
             record = plan.existing  # claimed (still running): it goes on here
         elif plan.existing is not None:
@@ -859,7 +865,7 @@ class Runner:
             plan.input,
             checkpoint_id,
             started_with,
-            await self.io(self.runs.last_seq, record.run_id),
+            record.last_seq if counted else await self.io(self.runs.last_seq, record.run_id),
         )
         try:
             while True:

@@ -349,10 +349,15 @@ class RunStore:
         """Record a new run (``queued`` unless told otherwise), owned by this process
         (``shared``: by no process yet, in the shared run queue, where any server
         process may claim it); :class:`DuplicateError` if the id is taken."""
-        rows = self._db.fetchall(
+        insert = (
             "INSERT INTO lgp_runs (run_id, thread_id, workflow, target, kind, status, input,"
             " checkpoint_id, created_at, owner, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
-            f"RETURNING {_RUN_COLUMNS}",
+            f"RETURNING {_RUN_COLUMNS}"
+        )
+        if shared and self._sql.name == "postgres":  # the server processes with a free slot
+            insert = _announcing(insert, f"'{QUEUE_SIGNAL}'")
+        rows = self._db.fetchall(
+            insert,
             (
                 run_id,
                 thread_id,
@@ -367,8 +372,6 @@ class RunStore:
                 dumps(meta or {}),
             ),
         )
-        if shared and self._sql.name == "postgres":  # the server processes with a free slot
-            self._db.execute(f"SELECT pg_notify('{EVENTS_CHANNEL}', ?)", (QUEUE_SIGNAL,))
         return _records(rows)[0]
 
     def get(self, run_id: str) -> RunRecord:
@@ -519,21 +522,24 @@ class RunStore:
                 values.append(value if key == "duration_ms" else dumps(value))
         allowed = [s.value for s, nxt in TRANSITIONS.items() if status in nxt]
         marks = ",".join("?" * len(allowed))
+        update = (
+            f"UPDATE lgp_runs SET {', '.join(sets)} WHERE run_id = ? AND status IN ({marks}) "
+            f"RETURNING {_RUN_COLUMNS}"
+        )
+        if self._sql.name == "postgres" and status in TERMINAL | {RunStatus.INTERRUPTED}:
+            # who waits for the run's end (another replica) reads its status on this,
+            # sent as the update commits
+            update = _announcing(update, "run_id")
         moved = (
             []
             if not allowed
             else self._db.fetchall(  # conditional: another process may have moved it
-                f"UPDATE lgp_runs SET {', '.join(sets)} WHERE run_id = ? AND status IN ({marks}) "
-                f"RETURNING {_RUN_COLUMNS}",
-                (*values, run_id, *allowed),
+                update, (*values, run_id, *allowed)
             )
         )
         if not moved:
             now_status = self.get(run_id).status  # NotFoundError when there is no such run
             raise IllegalTransition(f"run {run_id} is {now_status}; it cannot become {status}")
-        if self._sql.name == "postgres" and status in TERMINAL | {RunStatus.INTERRUPTED}:
-            # who waits for the run's end (another replica) reads its status on this
-            self._db.execute(f"SELECT pg_notify('{EVENTS_CHANNEL}', ?)", (run_id,))
         return _records(moved)[0]
 
     def claim(self, run_id: str, owner: str | None, status: RunStatus) -> bool:
@@ -974,6 +980,17 @@ _RUN_COLUMNS = (
     "run_id, thread_id, workflow, target, kind, status, input, checkpoint_id, created_at, "
     "started_at, ended_at, duration_ms, error, usage, owner, last_seq, meta"
 )
+
+
+def _announcing(statement: str, payload: str) -> str:
+    """A PostgreSQL ``statement`` that returns :data:`_RUN_COLUMNS`, also announcing
+    ``payload`` (an SQL expression over those columns) on :data:`EVENTS_CHANNEL` for
+    each row, in the same round trip; its rows are the statement's (the notice's
+    column last)."""
+    return (
+        f"WITH changed AS ({statement}) SELECT {_RUN_COLUMNS}, "
+        f"pg_notify('{EVENTS_CHANNEL}', {payload}) FROM changed"
+    )
 
 
 #: The columns of a :class:`ThreadMeta`, in its fields' order.

@@ -457,6 +457,7 @@ async def _launch(
                     meta=req.meta,
                     config=req.run_cfg,
                     run_id=queued.run_id,
+                    record=queued,
                     on_lc_event=stream.on_lc_event if stream.wants_lc_events else None,
                     # runs of the thread in other processes (this one's: the hub's turn)
                     admission=Admission(
