@@ -113,6 +113,8 @@ class StoreItemDialog(ModalScreen[ItemEdit | None]):
             self.query_one("#item-namespace" if not self.namespace_text else "#item-key").focus()
         else:
             self.query_one("#item-value", TextArea).focus()
+        if self.text == NEW_VALUE:  # typing fills in the text
+            self.query_one("#item-value", TextArea).move_cursor((1, len('  "text": "')))
         self._validate()
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
