@@ -115,6 +115,7 @@ from .templates import (
     validate_workflow_name,
 )
 from .thread_summaries import (
+    MAX_THREAD_NAME,
     Lineage,
     ThreadStatus,
     ThreadSummary,
@@ -179,6 +180,7 @@ __all__ = [
     "ERROR_KINDS",
     "EVENT_TYPES",
     "IN_FLIGHT",
+    "MAX_THREAD_NAME",
     "NO_VALUE",
     "RELOAD_EVENT_TYPES",
     "RESUMABLE",

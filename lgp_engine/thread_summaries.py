@@ -23,7 +23,7 @@ from .status import IN_FLIGHT, RunStatus
 from .timetravel import interrupt_writes
 
 #: The longest name :func:`rename_thread` keeps.
-MAX_NAME = 120
+MAX_THREAD_NAME = 120
 #: How long a name made from a thread's first input may be.
 TITLE_LENGTH = 60
 #: Input keys that usually hold what a person typed, read first for a name.
@@ -167,9 +167,9 @@ def rename_thread(
     (whitespace runs made one space); :class:`UsageError` if it is too long,
     :class:`NotFoundError` if the thread is unknown."""
     text = " ".join((name or "").split())
-    if len(text) > MAX_NAME:
+    if len(text) > MAX_THREAD_NAME:
         raise UsageError(
-            f"{{field}} is {len(text)} characters long; at most {MAX_NAME}",
+            f"{{field}} is {len(text)} characters long; at most {MAX_THREAD_NAME}",
             field="name",
             code="name_too_long",
             thread_id=thread_id,

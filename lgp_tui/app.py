@@ -75,6 +75,8 @@ from .widgets.status.incident_banner import IncidentBanner
 from .widgets.status.status_bar import StatusBar
 
 if TYPE_CHECKING:  # the other screens load when first opened: a faster first frame
+    from textual.command import Provider
+
     from lgp_engine import BackgroundServer  # and FastAPI when the server is asked for
 
     from .screens.checkpoint_browser import CheckpointBrowser
@@ -93,6 +95,8 @@ class WorkbenchApp(App[None]):
     """
 
     CSS_PATH = "app.tcss"
+    #: The palette also finds workflows, threads and templates by name (lgp_tui.commands).
+    COMMANDS = App.COMMANDS | {lambda: _find_provider()}
     TITLE = "LGP Workbench"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+r,f5", "run", "Run", id="run", tooltip="Run the workflow with the input"),
@@ -545,12 +549,14 @@ class WorkbenchApp(App[None]):
         if not self.query_one(RunBar).request_run():
             self.bell()
 
-    def action_new_workflow(self) -> None:
+    def action_new_workflow(self, template: str | None = None) -> None:
         from .screens.template_gallery import TemplateGallery
 
-        self.push_screen(TemplateGallery(self.settings), self._open_created)
+        gallery = TemplateGallery(self.settings, template=template)
+        self.push_screen(gallery, self._open_created)
 
-    def action_checkpoints(self) -> None:
+    def action_checkpoints(self, thread_id: str | None = None) -> None:
+        """Open the checkpoint browser (on ``thread_id``, else the newest thread)."""
         if self.runner is None:
             opening = self._runner_worker is not None and not self._runner_worker.is_finished
             self.notify(
@@ -564,9 +570,12 @@ class WorkbenchApp(App[None]):
         nodes = [n for n in shape.nodes if not n.startswith("__")] if shape else []
         from .screens.checkpoint_browser import CheckpointBrowser
 
-        if self._browser() is not None:
-            return  # already open (app keys stay live on the browser's screen)
-        self.push_screen(CheckpointBrowser(self.runner.store, nodes))
+        if (browser := self._browser()) is not None:  # already open (app keys stay live)
+            if thread_id is not None:
+                browser.select_thread(thread_id)
+            return
+        runs = self.runner.runs
+        self.push_screen(CheckpointBrowser(self.runner.store, nodes, runs=runs, select=thread_id))
 
     def action_store(self) -> None:
         from .screens.store_browser import StoreBrowser
@@ -840,7 +849,7 @@ class WorkbenchApp(App[None]):
             self.bell()
             return
         self.run_worker(
-            partial(workers.list_threads, self.runner.store, self.post_message),
+            partial(workers.list_threads, self.runner, self.post_message),
             name="threads",
             group="threads",
             exclusive=True,
@@ -860,9 +869,12 @@ class WorkbenchApp(App[None]):
         bar = self.query_one(RunBar)
         from .screens.thread_picker import ThreadPicker
 
-        self.push_screen(ThreadPicker(message.threads, bar.thread_id), self._thread_picked)
+        assert self.runner is not None
+        picker = ThreadPicker(message.threads, bar.thread_id, self.runner.store, self.runner.runs)
+        self.push_screen(picker, self.use_thread)
 
-    def _thread_picked(self, thread_id: str | None) -> None:
+    def use_thread(self, thread_id: str | None) -> None:
+        """Run on ``thread_id`` from now on (``""``: a new thread; None: no change)."""
         if thread_id is not None:
             bar = self.query_one(RunBar)
             bar.thread_id = thread_id or None
@@ -1179,6 +1191,12 @@ class WorkbenchApp(App[None]):
             "Start the HTTP API on a port you choose (it stops where it runs)",
             self.action_serve_on_port,
         )
+
+
+def _find_provider() -> type[Provider]:
+    from .commands import FindCommands  # with the palette, not at start
+
+    return FindCommands
 
 
 def _relative(location: str, root: Path) -> str:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from lgp_engine import LGPError, LoadedWorkflow, ReloadOutcome, RunEvent, Runner, ThreadInfo
+from lgp_engine import LGPError, LoadedWorkflow, ReloadOutcome, RunEvent, Runner, ThreadSummary
 
 if TYPE_CHECKING:
     from lgp_engine import AnomalyEvent, BackgroundServer, GraphWarning
@@ -99,7 +99,7 @@ class ThreadDeleted(Message):
 class ThreadsListed(Message):
     """The newest threads of the store (for the thread picker), or why not."""
 
-    def __init__(self, threads: list[ThreadInfo], error: Exception | None) -> None:
+    def __init__(self, threads: list[ThreadSummary], error: Exception | None) -> None:
         super().__init__()
         self.threads = threads
         self.error = error

@@ -17,7 +17,6 @@ from textual.message import Message
 
 from lgp_engine import (
     NO_VALUE,
-    CheckpointStore,
     LGPError,
     LoadedWorkflow,
     ReloadOutcome,
@@ -27,6 +26,7 @@ from lgp_engine import (
     WorkflowLoadError,
     load_workflow,
     resolve_in_project,
+    summarize_threads,
 )
 
 from .messages import (
@@ -255,10 +255,10 @@ def delete_thread(runner: Runner, thread_id: str, post: Post) -> None:
     post(ThreadDeleted(thread_id, None))
 
 
-def list_threads(store: CheckpointStore, post: Post, limit: int = 200) -> None:
-    """Post the newest ``limit`` threads as :class:`ThreadsListed`."""
+def list_threads(runner: Runner, post: Post, limit: int = 200) -> None:
+    """Post the newest ``limit`` threads, summarized, as :class:`ThreadsListed`."""
     try:
-        threads = store.threads(limit=limit)
+        threads = summarize_threads(runner.store, runner.runs, limit=limit)
     except Exception as exc:  # noqa: BLE001 - shown as a notification
         post(ThreadsListed([], exc))
         return

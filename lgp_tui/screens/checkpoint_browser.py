@@ -27,7 +27,6 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static, Tree
-from textual.widgets.option_list import Option
 from textual.widgets.tree import TreeNode
 
 from lgp_engine import (
@@ -35,16 +34,20 @@ from lgp_engine import (
     CheckpointInfo,
     CheckpointStore,
     LGPError,
+    RunStore,
     StateAt,
-    ThreadInfo,
+    ThreadSummary,
     as_message,
     diff_values,
     flatten_tree,
     history_tree,
     inline,
     state_at,
+    summarize_threads,
 )
+from lgp_tui.thread_rows import short_id
 from lgp_tui.widgets.history.history_list import HistoryList, Row
+from lgp_tui.widgets.threads.thread_list import ThreadList
 
 from .confirm_dialog import ConfirmDialog
 from .fork_dialog import ForkAnswer, ForkDialog
@@ -58,9 +61,9 @@ _DIFF_STYLE = {"added": ("+", "green"), "removed": ("-", "red"), "changed": ("~"
 
 
 # -- worker bodies (run on worker threads; they only post messages) -----------------
-def _read_threads(store: CheckpointStore, post: Post) -> None:
+def _read_threads(store: CheckpointStore, runs: RunStore, post: Post) -> None:
     try:
-        threads = store.threads(limit=THREAD_LIMIT)
+        threads = summarize_threads(store, runs, limit=THREAD_LIMIT)
     except Exception as exc:  # noqa: BLE001 - shown in the pane, the app keeps going
         post(CheckpointBrowser.ReadFailed("threads", exc))
         return
@@ -90,10 +93,13 @@ def _read_state(store: CheckpointStore, thread_id: str, checkpoint_id: str, post
 
 
 class CheckpointBrowser(Screen[None]):
-    """Browses the checkpoints of the project's store (read-only).
+    """Browses the checkpoints of the project's store.
 
     Args:
         store: The open checkpoint store (``app.runner.store``).
+        nodes: The loaded workflow's nodes, offered as ``as_node`` when forking.
+        runs: The run store (``app.runner.runs``): the threads' runs and names.
+        select: The thread to select first (default: the newest).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -136,6 +142,20 @@ class CheckpointBrowser(Screen[None]):
             tooltip="Delete the selected thread (asks first)",
         ),
         Binding(
+            "n,f2",
+            "rename",
+            "Rename",
+            id="checkpoints.rename",
+            tooltip="Name the selected thread (its metadata, as the API's clients see it)",
+        ),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            id="checkpoints.filter",
+            tooltip="Filter the threads by name, id, workflow or status (or type on the list)",
+        ),
+        Binding(
             "v",
             "view",
             "View",
@@ -168,7 +188,7 @@ class CheckpointBrowser(Screen[None]):
     class ThreadsRead(Message):
         """The threads of the store, newest first."""
 
-        def __init__(self, threads: list[ThreadInfo]) -> None:
+        def __init__(self, threads: list[ThreadSummary]) -> None:
             super().__init__()
             self.threads = threads
 
@@ -200,15 +220,24 @@ class CheckpointBrowser(Screen[None]):
             self.what = what
             self.error = error
 
-    def __init__(self, store: CheckpointStore, nodes: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        store: CheckpointStore,
+        nodes: list[str] | None = None,
+        *,
+        runs: RunStore,
+        select: str | None = None,
+    ) -> None:
         super().__init__(id="checkpoints")
         self.store = store
+        self.runs = runs
         self.nodes = nodes or []
         """The loaded workflow's nodes, offered as ``as_node`` when forking."""
+        self._select = select
         self.state: StateAt | None = None
         self.busy: str | None = None
         self._reload_history = False
-        self.threads: list[ThreadInfo] = []
+        self.threads: list[ThreadSummary] = []
         self.rows: list[tuple[str, CheckpointInfo, int]] = []
         self.thread_id: str | None = None
         self._thread_at = 0  # the selected thread's place in the list
@@ -218,7 +247,7 @@ class CheckpointBrowser(Screen[None]):
     # -- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with Horizontal(id="cp-body"):
-            yield OptionList(id="cp-threads")
+            yield ThreadList("cp-threads", id="cp-threads-pane")
             yield HistoryList(id="cp-history")
             with Vertical(id="cp-detail"):
                 yield Tree("state", id="cp-state")
@@ -228,7 +257,7 @@ class CheckpointBrowser(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#cp-threads").border_title = "Threads"
+        self.query_one("#cp-threads-pane").border_title = "Threads"
         self.query_one("#cp-history").border_title = "History"
         self.query_one("#cp-state").border_title = "State"
         self.query_one("#cp-diff-scroll").border_title = "Diff vs parent"
@@ -236,14 +265,27 @@ class CheckpointBrowser(Screen[None]):
         self.action_refresh()
         self.query_one("#cp-threads").focus()
 
+    def select_thread(self, thread_id: str) -> None:
+        """Select ``thread_id`` (the command palette's "browse thread"): at once if it
+        is listed (the filter cleared if it hides it), else once the threads are read."""
+        listed = self.query_one(ThreadList)
+        if any(t.thread_id == thread_id for t in self.threads):
+            if not listed.highlight(thread_id):
+                listed.filter_input.value = ""
+                listed.set_threads(self.threads, thread_id)
+            listed.options.focus()
+            return
+        self._select = thread_id
+        self.action_refresh()
+
     # -- actions ---------------------------------------------------------------
     def action_close(self) -> None:
         self.dismiss(None)
 
     def action_refresh(self) -> None:
-        self.query_one("#cp-threads", OptionList).border_subtitle = "reading…"
+        self.query_one("#cp-threads-pane").border_subtitle = "reading…"
         self.run_worker(
-            partial(_read_threads, self.store, self.post_message),
+            partial(_read_threads, self.store, self.runs, self.post_message),
             name="checkpoints threads",
             group="cp-threads",
             exclusive=True,
@@ -291,6 +333,31 @@ class CheckpointBrowser(Screen[None]):
             partial(self._deleted, self.thread_id),
         )
 
+    def action_rename(self) -> None:
+        from .rename_dialog import RenameDialog
+
+        thread = next((t for t in self.threads if t.thread_id == self.thread_id), None)
+        if thread is None:
+            self._say("Select a thread to rename first.")
+            self.app.bell()
+            return
+        self.app.push_screen(
+            RenameDialog(self.store, self.runs, thread), partial(self._renamed, thread)
+        )
+
+    def _renamed(self, thread: ThreadSummary, name: str | None) -> None:
+        if name is None:
+            return
+        self._say(
+            f"named thread {thread.thread_id} {name!r}"
+            if name
+            else f"thread {thread.thread_id} is named after its first input again"
+        )
+        self.action_refresh()
+
+    def action_filter(self) -> None:
+        self.query_one(ThreadList).filter_input.focus()
+
     def action_finished(self, thread_id: str | None, outcome: str) -> None:
         """The app finished an action: show ``outcome`` and read the threads again."""
         self.busy = None
@@ -309,7 +376,7 @@ class CheckpointBrowser(Screen[None]):
             return
         from .value_viewer import ValueViewer
 
-        where = f"thread {state.thread_id} · step {state.step} · {_short(state.checkpoint_id)}"
+        where = f"thread {state.thread_id} · step {state.step} · {short_id(state.checkpoint_id)}"
         tree = self.query_one("#cp-state", Tree)
         node = tree.cursor_node
         if tree.has_focus and node is not None and isinstance(node.data, tuple):
@@ -406,24 +473,48 @@ class CheckpointBrowser(Screen[None]):
     # -- results ---------------------------------------------------------------
     def on_checkpoint_browser_threads_read(self, message: ThreadsRead) -> None:
         self.threads = message.threads
-        options = self.query_one("#cp-threads", OptionList)
-        options.clear_options()
-        options.add_options([Option(_thread_prompt(t), id=t.thread_id) for t in self.threads])
-        more = " (newest shown)" if len(self.threads) >= THREAD_LIMIT else ""
-        options.border_subtitle = f"{len(self.threads)}{more}"
-        ids = [t.thread_id for t in self.threads]
-        at = 0
-        if self.thread_id not in ids:  # deleted: the selection stays where it was
+        listed = self.query_one(ThreadList)
+        if self._select is not None and any(t.thread_id == self._select for t in self.threads):
+            self.thread_id, self._select = self._select, None
+            self._reload_history = True
+            if not any(
+                t.thread_id == self.thread_id and t.matches(listed.query_text) for t in self.threads
+            ):
+                listed.filter_input.value = ""  # it is asked for: the filter must not hide it
+        listed.set_threads(self.threads, self.thread_id)
+        ids = [t.thread_id for t in listed.shown]
+        if self.thread_id not in ids:  # deleted or filtered out: the selection stays in place
             at = min(self._thread_at, len(ids) - 1) if self.thread_id is not None else 0
             self.thread_id = None
             self._reload_history = False
-        if self.threads:  # its history follows (OptionHighlighted)
-            options.highlighted = ids.index(self.thread_id) if self.thread_id else max(at, 0)
-        else:
+            if ids:  # its history follows (OptionHighlighted)
+                listed.options.highlighted = max(at, 0)
+        if not ids:
             self.query_one("#cp-history", HistoryList).clear()
             self.query_one("#cp-state", Tree).clear()
             self.state = None
-            self._show_diff(Text("No threads yet: run a workflow first.", style="dim"))
+            empty = (
+                "No threads match the filter."
+                if self.threads
+                else "No threads yet: run a workflow first."
+            )
+            self._show_diff(Text(empty, style="dim"))
+
+    def on_thread_list_filtered(self, message: ThreadList.Filtered) -> None:
+        if message.shown == 0 and message.total > 0 and self.thread_id is not None:
+            self.thread_id = None  # its history and state go: actions need a thread shown
+            self.checkpoint_id = None
+            self.state = None
+            self.query_one("#cp-history", HistoryList).clear()
+            self.query_one("#cp-state", Tree).clear()
+            self._show_diff(Text("No threads match the filter.", style="dim"))
+        more = " (newest shown)" if message.total >= THREAD_LIMIT else ""
+        count = (
+            f"{message.total}"
+            if message.shown == message.total
+            else f"{message.shown} of {message.total}"
+        )
+        self.query_one("#cp-threads-pane").border_subtitle = count + more
 
     def on_checkpoint_browser_history_read(self, message: HistoryRead) -> None:
         if message.thread_id != self.thread_id:
@@ -449,7 +540,7 @@ class CheckpointBrowser(Screen[None]):
         self.state = state
         tree = self.query_one("#cp-state", Tree)
         tree.clear()
-        tree.border_subtitle = f"step {state.step} · {_short(state.checkpoint_id)}"
+        tree.border_subtitle = f"step {state.step} · {short_id(state.checkpoint_id)}"
         if not state.values:
             tree.root.add_leaf(Text("(empty state)", style="dim"))
         for key, value in state.values.items():
@@ -483,23 +574,11 @@ class CheckpointBrowser(Screen[None]):
 
 
 # -- formatting --------------------------------------------------------------------
-def _short(checkpoint_id: str) -> str:
-    """The part of a checkpoint id that differs between checkpoints of a thread."""
-    return checkpoint_id.replace("-", "")[-8:]
-
-
-def _thread_prompt(thread: ThreadInfo) -> Text:
-    updated = thread.updated_at.strftime("%Y-%m-%d %H:%M") if thread.updated_at else "-"
-    text = Text(thread.thread_id, style="bold", overflow="ellipsis")
-    text.append(f"\n{thread.checkpoints} checkpoints · {updated}", style="dim")
-    return text
-
-
 def _history_prompt(prefix: str, info: CheckpointInfo, _depth: int) -> Text:
     step = "-" if info.step is None else str(info.step)
     text = Text(prefix, style="dim")
     text.append(f"{step:>3} ", style="bold")
-    text.append(f"{_short(info.checkpoint_id)} ", style="cyan")
+    text.append(f"{short_id(info.checkpoint_id)} ", style="cyan")
     text.append(f"{info.source or '-':<6} ")
     if info.source in ("update", "fork"):  # written by a state update or a copy, as the CLI says
         text.append(f"({info.source})", style="green")

@@ -57,6 +57,7 @@ class TemplateGallery(ModalScreen[CreatedWorkflow | None]):
     Args:
         settings: The project's settings (template folder, workflows folder, registry).
         name: An optional initial value for the name field.
+        template: The template to select first (default: the first listed).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -83,10 +84,11 @@ class TemplateGallery(ModalScreen[CreatedWorkflow | None]):
             super().__init__()
             self.error = error
 
-    def __init__(self, settings: Settings, *, name: str = "") -> None:
+    def __init__(self, settings: Settings, *, name: str = "", template: str | None = None) -> None:
         super().__init__(id="template-gallery")
         self.settings = settings
         self.initial_name = name
+        self.initial_template = template
         self.templates: list[Template] = []
         self.selected: Template | None = None
         self.preview_text = ""
@@ -119,8 +121,10 @@ class TemplateGallery(ModalScreen[CreatedWorkflow | None]):
             return
         options.add_options([Option(_prompt(t), id=t.name) for t in self.templates])
         if self.templates:
-            options.highlighted = 0
-            self._select(self.templates[0])
+            names = [t.name for t in self.templates]
+            at = names.index(self.initial_template) if self.initial_template in names else 0
+            options.highlighted = at
+            self._select(self.templates[at])
         self._validate()
         self.query_one("#gallery-name", Input).focus()
 

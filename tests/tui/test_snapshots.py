@@ -123,7 +123,8 @@ async def play(app: WorkbenchApp, pilot: Pilot, events: list[RunEvent], *, end: 
 
 
 def freeze_checkpoint_ids(db: Path) -> None:
-    """Rewrite checkpoint ids to fixed ones in the same order (ids embed a timestamp)."""
+    """Rewrite checkpoint ids to fixed ones in the same order (ids embed a timestamp),
+    in the checkpoints and in the runs and events that name them."""
     with closing(sqlite3.connect(db)) as conn, conn:
         ids = [
             r[0]
@@ -141,6 +142,11 @@ def freeze_checkpoint_ids(db: Path) -> None:
                 (new, old),
             )
             conn.execute("UPDATE writes SET checkpoint_id = ? WHERE checkpoint_id = ?", (new, old))
+            # and where the run store names them (a fork's lineage reads its run's start)
+            conn.execute(
+                "UPDATE lgp_runs SET checkpoint_id = ? WHERE checkpoint_id = ?", (new, old)
+            )
+            conn.execute("UPDATE lgp_events SET payload = replace(payload, ?, ?)", (old, new))
 
 
 @pytest.fixture
