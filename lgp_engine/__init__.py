@@ -104,6 +104,7 @@ from .reload import ReloadOutcome, WorkflowReloader, rerun_plan
 from .run_config import check_run_config
 from .runner import NO_VALUE, Admission, Runner
 from .runs import RunRecord, RunStore
+from .schemas import graph_schemas, input_schema, run_schemas
 from .status import IN_FLIGHT, RESUMABLE, STATUS_FOR_EVENT, TERMINAL, RunStatus
 from .templates import (
     CreatedWorkflow,
@@ -283,8 +284,10 @@ __all__ = [
     "follow_agent_activity",
     "format_usd",
     "get_template",
+    "graph_schemas",
     "history_tree",
     "inline",
+    "input_schema",
     "input_title",
     "latest_agent_session",
     "list_agent_sessions",
@@ -305,6 +308,7 @@ __all__ = [
     "resolve_agent_activity",
     "resolve_in_project",
     "resolve_target",
+    "run_schemas",
     "run_usage",
     "sanitize",
     "state_at",

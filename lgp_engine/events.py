@@ -172,6 +172,7 @@ class CheckpointData(TypedDict):
 class InterruptItem(TypedDict):
     id: str | None
     value: Any
+    response_schema: NotRequired[Any]  # what the answer must follow, when given
 
 
 class InterruptData(TypedDict):

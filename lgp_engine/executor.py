@@ -167,9 +167,13 @@ class _Translator:
             if not ns and isinstance(data, dict) and "__interrupt__" in data:
                 self.interrupted = True
                 for item in data["__interrupt__"]:
-                    self.interrupts.append(
-                        InterruptItem(id=getattr(item, "id", None), value=to_jsonable(item.value))
+                    found = InterruptItem(
+                        id=getattr(item, "id", None), value=to_jsonable(item.value)
                     )
+                    schema = getattr(item, "response_schema", None)
+                    if schema is not None:  # interrupt(..., response_schema=...)
+                        found["response_schema"] = to_jsonable(schema)
+                    self.interrupts.append(found)
             if isinstance(data, dict) and (data.get("__metadata__") or {}).get("cached"):
                 return self._cached(ns, data)
             return None

@@ -52,6 +52,7 @@ from .messages import (
     RunnerOpened,
     RunRefused,
     RunWaiting,
+    SchemasDescribed,
     ServerChanged,
     ServerProblem,
     ServerRunEvent,
@@ -80,6 +81,7 @@ if TYPE_CHECKING:  # the other screens load when first opened: a faster first fr
     from lgp_engine import BackgroundServer  # and FastAPI when the server is asked for
 
     from .screens.checkpoint_browser import CheckpointBrowser
+    from .screens.input_form import FormResult
 
 DEFAULT_WORKFLOW = "basic_workflow"
 _LINE = re.compile(r":(\d+)(?::|\b)")
@@ -168,6 +170,14 @@ class WorkbenchApp(App[None]):
             "Trace URL",
             id="copy_trace",
             tooltip="Copy the last run's trace URL (Langfuse)",
+        ),
+        Binding(
+            "f8",
+            "input_form",
+            "Form",
+            id="input_form",
+            show=False,
+            tooltip="Edit the input, configurable values and context as a form (from the schemas)",
         ),
         Binding(
             "f7",
@@ -1068,6 +1078,48 @@ class WorkbenchApp(App[None]):
         banner = self.query_one(IncidentBanner)
         if banner.settled:
             banner.dismiss()
+
+    def action_input_form(self) -> None:
+        """Open the input form once the workflow's schemas are read (in a worker)."""
+        if self.runner is None or self.workflow is None:
+            self.notify("No workflow is loaded yet.", severity="warning")
+            return
+        self.run_worker(
+            partial(workers.describe_schemas, self.runner, self.workflow, self.post_message),
+            name="describe the schemas",
+            group="schemas",
+            thread=True,
+            exclusive=True,
+            exit_on_error=False,
+        )
+
+    def on_run_bar_form_requested(self, _: RunBar.FormRequested) -> None:
+        self.action_input_form()
+
+    def on_schemas_described(self, message: SchemasDescribed) -> None:
+        from .screens.input_form import InputForm
+        from .widgets.run.run_bar import parse_config, parse_input
+
+        if self._gone() or self.workflow is None or message.name != self.workflow.name:
+            return
+        if message.error is not None:
+            self.notify(f"No form: {message.error}", title="Input form", severity="warning")
+            return
+        bar = self.query_one(RunBar)
+        value, _ = parse_input(bar.input_text)
+        config, _ = parse_config(bar.config_text)
+        self.push_screen(
+            InputForm(message.name, message.schemas, value, config), self._form_filled
+        )
+
+    def _form_filled(self, result: FormResult | None) -> None:
+        if result is None:
+            return
+        bar = self.query_one(RunBar)
+        bar.input_text = json.dumps(result.input, ensure_ascii=False)
+        bar.config_text = json.dumps(result.config, ensure_ascii=False) if result.config else ""
+        if result.run:
+            bar.request_run()
 
     def action_tool_calls(self) -> None:
         from .screens.tool_call_list import ToolCallList

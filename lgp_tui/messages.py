@@ -7,7 +7,7 @@ panes on its own thread.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
@@ -111,6 +111,19 @@ class ServerChanged(Message):
     def __init__(self, server: BackgroundServer | None, error: Exception | None) -> None:
         super().__init__()
         self.server = server
+        self.error = error
+
+
+class SchemasDescribed(Message):
+    """What a run of workflow ``name`` takes (``input``, ``config``, ``context``
+    schemas), or why it could not be said."""
+
+    def __init__(
+        self, name: str, schemas: dict[str, dict[str, Any] | None], error: Exception | None
+    ) -> None:
+        super().__init__()
+        self.name = name
+        self.schemas = schemas
         self.error = error
 
 

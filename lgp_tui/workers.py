@@ -37,6 +37,7 @@ from .messages import (
     RunnerOpened,
     RunRefused,
     RunWaiting,
+    SchemasDescribed,
     ServerChanged,
     ServerProblem,
     ServerRunEvent,
@@ -175,11 +176,14 @@ class RunJob:
             post(RunRefused(exc))
 
     def _stream(self, workflow: LoadedWorkflow) -> AsyncIterator[RunEvent]:
+        config = dict(self.config or {})
+        context = config.pop("context", None)  # the run bar's config carries it
         return self.runner.astart(
             workflow,
             self.input,
             thread_id=self.thread_id,
-            config=self.config,
+            config=config or None,
+            context=context,
             admission=self._admission(self._post),
         )
 
@@ -344,6 +348,18 @@ def watch_workflow(
             post(WorkflowReloaded(workflow.name, outcome, stop))
     except Exception as exc:  # noqa: BLE001 - hot reload off for this workflow, said once
         post(WatchStopped(workflow.name, exc))
+
+
+def describe_schemas(runner: Runner, workflow: LoadedWorkflow, post: Post) -> None:
+    """Post what a run of ``workflow`` takes (input, configurable, context schemas) as
+    :class:`SchemasDescribed`, for the input form."""
+    from lgp_engine import run_schemas
+
+    try:
+        graph = None if workflow.kind == "factory" else runner.executor(workflow).graph()
+        post(SchemasDescribed(workflow.name, run_schemas(graph), None))
+    except Exception as exc:  # noqa: BLE001 - the form says why it cannot open
+        post(SchemasDescribed(workflow.name, {}, exc))
 
 
 def describe_graph(runner: Runner, workflow: LoadedWorkflow, post: Post) -> None:

@@ -26,7 +26,6 @@ import contextlib
 import contextvars
 import json
 import logging
-import typing
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +36,7 @@ from .._version import __version__
 from ..errors import LGPError
 from ..jsonable import to_jsonable
 from ..loader import LoadedWorkflow
+from ..schemas import input_keys, input_schema
 from .context import ServerContext
 from .security import Receive, Scope, Send, send_json
 
@@ -278,79 +278,6 @@ def _description(wf: LoadedWorkflow) -> str:
         return wf.source.description
     doc = (wf.module.__doc__ or "").strip().split("\n\n")[0]
     return _one_line(doc) or f"Runs the {wf.name} workflow."
-
-
-# -- input schemas -------------------------------------------------------------------
-
-ANY_OBJECT: dict[str, Any] = {"type": "object", "additionalProperties": True}
-JSON_TYPES: dict[type, str] = {
-    str: "string",
-    bool: "boolean",
-    int: "integer",
-    float: "number",
-    list: "array",
-    tuple: "array",
-    set: "array",
-    dict: "object",
-}
-
-
-def input_schema(graph: Any) -> dict[str, Any]:
-    """The graph's input as a JSON schema with an object at its root.
-
-    LangGraph's own (``get_input_jsonschema``) when it can make one; on Python 3.11
-    a ``typing.TypedDict`` state defeats it, so the input keys are listed with their
-    plain types instead. A graph that takes any value (an ``@entrypoint``), or that
-    is only built per run (a factory), takes any object.
-    """
-    if graph is None:
-        return dict(ANY_OBJECT)
-    try:
-        schema = graph.get_input_jsonschema()
-    except Exception:  # noqa: BLE001 - described from its keys instead
-        schema = _schema_from_keys(graph)
-    if not isinstance(schema, dict) or schema.get("type") != "object":
-        return dict(ANY_OBJECT)
-    return schema
-
-
-def input_keys(graph: Any) -> list[str] | None:
-    """The state keys a graph's input may set (None when it does not say)."""
-    builder = getattr(graph, "builder", None)
-    schemas = getattr(builder, "schemas", None)
-    if not isinstance(schemas, dict):
-        return None
-    channels = schemas.get(getattr(builder, "input_schema", None))
-    if not channels:
-        return None
-    return [k for k in channels if not k.startswith("__")]
-
-
-def _schema_from_keys(graph: Any) -> dict[str, Any] | None:
-    keys = input_keys(graph)
-    if keys is None:
-        return None
-    state = getattr(getattr(graph, "builder", None), "input_schema", None)
-    try:
-        hints = typing.get_type_hints(state)
-    except Exception:  # noqa: BLE001 - keys without types
-        hints = {}
-    schema: dict[str, Any] = {
-        "type": "object",
-        "properties": {k: _json_type(hints.get(k)) for k in keys},
-    }
-    if isinstance(state, type):
-        schema["title"] = state.__name__
-    required = sorted(set(getattr(state, "__required_keys__", ())) & set(keys))
-    if required:
-        schema["required"] = required
-    return schema
-
-
-def _json_type(hint: Any) -> dict[str, Any]:
-    kind = typing.get_origin(hint) or hint
-    name = JSON_TYPES.get(kind) if isinstance(kind, type) else None
-    return {"type": name} if name else {}
 
 
 def _argument_problem(name: str, arguments: dict[str, Any], graph: Any) -> str | None:

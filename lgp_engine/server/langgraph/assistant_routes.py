@@ -20,6 +20,7 @@ from pydantic.json_schema import JsonDict
 
 from ...assistants import AssistantRecord
 from ...errors import ConflictError, NotFoundError, UsageError
+from ...schemas import graph_schemas
 from ..context import Ctx, ServerContext
 from ..params import MAX_OFFSET, Int, JsonObject, OpenBody
 from .assistants import (
@@ -28,7 +29,6 @@ from .assistants import (
     assistants_lifespan,
     caller_config,
     graph_exists,
-    graph_schemas,
     record_for,
     resolve,
     run_config,

@@ -1,7 +1,7 @@
 """What the LangGraph Agent Server API knows of assistants: the store they are kept in
 (opened with the app, one system assistant per served workflow), which assistant an
-id or graph name means, their official JSON shapes, what a run with one is given,
-and the JSON schemas of a graph (``/schemas``, ``/subgraphs``).
+id or graph name means, their official JSON shapes and what a run with one is given
+(a graph's JSON schemas, served at ``/schemas``, are :mod:`lgp_engine.schemas`).
 
 Assistants of graphs this server does not serve are kept but not shown, as the Agent
 Server hides assistants outside its registry.
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -160,66 +159,3 @@ def run_config(
     if configurable:
         merged["configurable"] = configurable
     return merged
-
-
-# --------------------------------------------------------------------------- schemas
-
-#: ``configurable`` keys a config schema does not show (the run's own).
-_NOT_CONFIGURABLE = ("__pregel_checkpointer", "__pregel_store", *OWNED_KEYS)
-
-
-def _configurable_schema(graph: Any) -> dict[str, Any]:
-    """The schema of the ``configurable`` part of the graph's config (empty if it has
-    none), as the Agent Server's ``config_schema``."""
-    from pydantic import TypeAdapter
-
-    with warnings.catch_warnings():  # config_schema is deprecated for context_schema
-        warnings.simplefilter("ignore")
-        schema = graph.config_schema()
-    fields = getattr(schema, "model_fields", None) or {}
-    if "configurable" not in fields:
-        return {}
-    configurable: Any = fields["configurable"].annotation
-    out: dict[str, Any] = TypeAdapter(configurable).json_schema()
-    for key in _NOT_CONFIGURABLE:
-        out.get("properties", {}).pop(key, None)
-    config_type = getattr(graph, "config_type", None)
-    if config_type is not None and hasattr(config_type, "__name__"):
-        out["title"] = config_type.__name__
-    return out
-
-
-def _state_schema(graph: Any) -> dict[str, Any]:
-    """A model of the graph's output channels, each typed by what it takes."""
-    from langchain_core.runnables.utils import create_model
-
-    fields: dict[str, Any] = {}
-    for key in graph.stream_channels_list:
-        channel = graph.channels[key]
-        try:
-            create_model(key, __root__=(channel.UpdateType, None)).model_json_schema()
-            fields[key] = (channel.UpdateType, None)
-        except Exception:  # noqa: BLE001 - a type pydantic cannot describe is any value
-            fields[key] = (Any, None)
-    return dict(create_model(graph.get_name("State"), **fields).model_json_schema())
-
-
-def graph_schemas(graph: Any) -> dict[str, Any]:
-    """Input, output, state, config and context schemas; None for one LangGraph
-    cannot describe (logged)."""
-
-    def schema(name: str, fn: Any) -> Any:
-        try:
-            return fn()
-        except Exception as exc:  # noqa: BLE001 - an indescribable schema is null
-            problem = (str(exc).splitlines() or [type(exc).__name__])[0]
-            log.warning("cannot describe the %s schema of %s: %s", name, graph.get_name(), problem)
-            return None
-
-    return {
-        "input_schema": schema("input", graph.get_input_jsonschema),
-        "output_schema": schema("output", graph.get_output_jsonschema),
-        "state_schema": schema("state", lambda: _state_schema(graph)),
-        "config_schema": schema("config", lambda: _configurable_schema(graph)),
-        "context_schema": schema("context", graph.get_context_jsonschema),
-    }

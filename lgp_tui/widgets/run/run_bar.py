@@ -18,17 +18,25 @@ CONFIG_PLACEHOLDER = '{"configurable": {"user_id": "u1"}, "recursion_limit": 50}
 
 
 def parse_config(text: str) -> tuple[dict[str, Any] | None, str | None]:
-    """(config, problem): the run config from its field; blank means none."""
+    """(config, problem): the run config from its field; blank means none. Besides
+    the run config's keys it may hold ``context``: the runtime context of a graph
+    with a ``context_schema`` (an object)."""
     if not text.strip():
         return None, None
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         return None, f"config: invalid JSON at column {exc.colno}: {exc.msg}"
+    context = raw.pop("context", None) if isinstance(raw, dict) else None
+    if context is not None and not isinstance(context, dict):
+        return None, "config: context must be an object"
     try:
-        return check_run_config(raw) or None, None
+        config = check_run_config(raw)
     except LGPError as exc:
         return None, exc.describe(hint=False)
+    if context is not None:
+        config["context"] = context
+    return config or None, None
 
 
 def parse_input(text: str) -> tuple[Any, str | None]:
@@ -72,6 +80,9 @@ class RunBar(Vertical):
     class ThreadPickRequested(Message):
         """Show the existing threads to pick one."""
 
+    class FormRequested(Message):
+        """Edit the input and config in a form built from the workflow's schemas."""
+
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.problem: str | None = None
@@ -87,6 +98,7 @@ class RunBar(Vertical):
             yield Input(id="thread-input", placeholder="new thread")
             yield Button("▾", id="threads-button", compact=True)
             yield Button("⚙", id="config-button", compact=True)
+            yield Button("☰", id="form-button", compact=True)
             yield Button("Run", id="run-button", variant="success", disabled=True)
             yield Button("Cancel", id="cancel-button", variant="error", disabled=True)
             yield Button("Resume", id="resume-button", variant="warning")
@@ -101,6 +113,7 @@ class RunBar(Vertical):
         self.query_one("#cancel-button", Button).tooltip = "Cancel the run (escape)"
         self.query_one("#resume-button", Button).tooltip = "Answer the interrupt (f6)"
         self.query_one("#threads-button", Button).tooltip = "Pick a thread (ctrl+o)"
+        self.query_one("#form-button", Button).tooltip = "Input and config as a form (f8)"
         self.query_one(
             "#config-button", Button
         ).tooltip = "Run config: configurable values, tags, metadata, recursion_limit"
@@ -184,6 +197,8 @@ class RunBar(Vertical):
             self.post_message(self.ResumeRequested())
         elif event.button.id == "threads-button":
             self.post_message(self.ThreadPickRequested())
+        elif event.button.id == "form-button":
+            self.post_message(self.FormRequested())
         elif event.button.id == "config-button":
             shown = not self.has_class("-config")
             self.show_config(shown)
