@@ -6,7 +6,8 @@ the config points at a folder of your own instead. ``template.yaml`` holds
 ``name``, ``description``, ``complexity`` (beginner, intermediate, advanced),
 ``default_input`` and ``files`` (extra files copied next to the new workflow).
 :func:`create_workflow` writes ``workflows/NAME.py`` from a template and registers
-it in ``workflows/config.yaml``.
+it in ``workflows/config.yaml``; :func:`save_workflow_as` does the same with source
+text of your own (the workbench's Save As).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import keyword
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from importlib.resources import files
 from importlib.resources.abc import Traversable
@@ -97,6 +99,20 @@ def get_template(name: str, directory: Traversable | None = None) -> Template:
     return templates[name]
 
 
+def normalize_workflow_name(text: str) -> str:
+    """A workflow name from what a person typed: ``"My Flow"`` -> ``"my_flow"``.
+
+    Lowercase ASCII (accents dropped), each run of other characters one ``_``, none
+    at either end, a trailing ``.py`` dropped. The result may still be refused by
+    :func:`validate_workflow_name` (empty, a leading digit, a Python keyword).
+    """
+    text = text.strip()
+    if text.lower().endswith(".py"):
+        text = text[:-3]
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", ascii_text.lower()).strip("_")
+
+
 def validate_workflow_name(name: str) -> str:
     """``name`` if it can be a workflow (and Python module) name, else :class:`UsageError`."""
     if not _WORKFLOW_NAME.match(name) or keyword.iskeyword(name):
@@ -117,25 +133,8 @@ def create_workflow(
     """
     validate_workflow_name(name)
     template = get_template(template_name, templates_dir(settings))
-    target_dir = settings.resolve(settings.workflows.directory)
-    target = target_dir / f"{name}.py"
-    registry = WorkflowRegistry(settings.resolve(settings.workflows.registry))
-    existing = registry.get(name)
-    if not force:
-        if target.exists():
-            raise TemplateError(
-                f"workflow {name!r} already exists: {_rel(target, settings)}",
-                hint="pick another name, or overwrite it with {field}",
-                field="force",
-                code="workflow_exists",
-            )
-        if existing is not None:
-            raise TemplateError(
-                f"workflow {name!r} is already registered in {registry.display_path}",
-                hint="pick another name, or overwrite it with {field}",
-                field="force",
-                code="workflow_exists",
-            )
+    target, registry = _new_workflow(name, settings, force=force)
+    target_dir = target.parent
     rel_path = Path(os.path.relpath(target, registry.path.parent)).as_posix()
     entry = RegistryEntry(name, rel_path, template.description)
     registry_text = registry.plan(entry)  # raises before anything is written
@@ -160,6 +159,98 @@ def create_workflow(
         registry.write(registry_text)
     registered = registry_text is not None
     return CreatedWorkflow(name, target, registry.path, registered, tuple(copied), template)
+
+
+def check_new_workflow(name: str, settings: Settings) -> Path:
+    """The file a new workflow called ``name`` would be written to.
+
+    Raises :class:`UsageError` for an invalid name, :class:`TemplateError`
+    (``code="workflow_exists"``) when the file exists or the name is registered, and
+    :class:`~lgp_engine.errors.ConfigError` for an unreadable registry.
+    """
+    validate_workflow_name(name)
+    return _new_workflow(name, settings, force=False, can_force=False)[0]
+
+
+@dataclass(frozen=True)
+class SavedWorkflow:
+    """What :func:`save_workflow_as` wrote."""
+
+    name: str
+    path: Path
+    registry: Path
+
+
+def save_workflow_as(
+    name: str, source: str, settings: Settings, *, description: str = ""
+) -> SavedWorkflow:
+    """Write ``source`` as ``<workflows dir>/NAME.py`` and register it (Save As).
+
+    Never replaces anything: a name that is invalid, taken by a file or already
+    registered raises (see :func:`check_new_workflow`) before anything is written,
+    and a file that appears meanwhile is not overwritten. If registering fails, the
+    new file is removed again.
+    """
+    target, registry = _new_workflow(
+        validate_workflow_name(name), settings, force=False, can_force=False
+    )
+    rel_path = Path(os.path.relpath(target, registry.path.parent)).as_posix()
+    registry_text = registry.plan(RegistryEntry(name, rel_path, description))
+    if registry_text is None:  # registered meanwhile
+        raise _exists(
+            f"workflow {name!r} is already registered in {registry.display_path}", can_force=False
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.new")
+    tmp.write_text(source, encoding="utf-8")
+    taken = _exists(f"workflow {name!r} already exists: {_rel(target, settings)}", can_force=False)
+    try:
+        os.link(tmp, target)  # fails if the file appeared since the check
+    except FileExistsError:
+        raise taken from None
+    except OSError:  # no hard links on this file system: check, then rename
+        if target.exists():
+            raise taken from None
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    try:
+        registry.write(registry_text)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return SavedWorkflow(name, target, registry.path)
+
+
+def _new_workflow(
+    name: str, settings: Settings, *, force: bool, can_force: bool = True
+) -> tuple[Path, WorkflowRegistry]:
+    """(file to write, registry) for a new workflow ``name``; unless ``force``,
+    :class:`TemplateError` if the file exists or the name is registered."""
+    target = settings.resolve(settings.workflows.directory) / f"{name}.py"
+    registry = WorkflowRegistry(settings.resolve(settings.workflows.registry))
+    if not force:
+        if target.exists():
+            raise _exists(
+                f"workflow {name!r} already exists: {_rel(target, settings)}", can_force=can_force
+            )
+        if registry.get(name) is not None:
+            raise _exists(
+                f"workflow {name!r} is already registered in {registry.display_path}",
+                can_force=can_force,
+            )
+    return target, registry
+
+
+def _exists(message: str, *, can_force: bool = True) -> TemplateError:
+    if not can_force:
+        return TemplateError(message, hint="pick another name", code="workflow_exists")
+    return TemplateError(
+        message,
+        hint="pick another name, or overwrite it with {field}",
+        field="force",
+        code="workflow_exists",
+    )
 
 
 def _read(directory: Traversable) -> Template:

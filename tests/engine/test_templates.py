@@ -16,13 +16,16 @@ from lgp_engine import (
     TemplateError,
     UsageError,
     WorkflowRegistry,
+    check_new_workflow,
     create_workflow,
     get_template,
     list_templates,
     load_settings,
     load_workflow,
+    normalize_workflow_name,
     open_checkpoints,
     resolve_target,
+    save_workflow_as,
 )
 from lgp_engine.config import CheckpointerSettings
 
@@ -315,6 +318,74 @@ def test_create_workflow_api_registered_name_without_file(project: Path, tree_sn
     with pytest.raises(TemplateError, match="already registered"):
         create_workflow("basic_workflow", "basic", settings)
     assert tree_snapshot(project) == before
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("My Flow", "my_flow"),
+        ("  my-flow.py ", "my_flow"),
+        ("Crème Brûlée v2", "creme_brulee_v2"),
+        ("__already_fine__", "already_fine"),
+        ("a  --  b", "a_b"),
+        ("2 fast", "2_fast"),  # normalized, still refused by validate_workflow_name
+        ("???", ""),
+    ],
+)
+def test_normalize_workflow_name(typed: str, name: str) -> None:
+    assert normalize_workflow_name(typed) == name
+
+
+def test_save_workflow_as_writes_registers_once_and_refuses_taken_names(
+    project: Path, tree_snapshot
+) -> None:
+    settings = load_settings("experiment", project_dir=project)
+    source = (project / "workflows" / "basic_workflow.py").read_text("utf-8") + "# mine\n"
+    assert check_new_workflow("my_flow", settings) == settings.resolve("workflows") / "my_flow.py"
+    saved = save_workflow_as("my_flow", source, settings, description="Saved from basic")
+    assert saved.path.read_text("utf-8") == source
+    registry = WorkflowRegistry(saved.registry)
+    entry = registry.get("my_flow")
+    assert entry is not None and (entry.path, entry.description) == (
+        "my_flow.py",
+        "Saved from basic",
+    )
+    assert saved.registry.read_text("utf-8").count("my_flow:") == 1
+    assert load_workflow(resolve_target("my_flow", project_dir=project)).name == "my_flow"
+    assert not list((project / "workflows").glob(".*"))  # no temporary file left
+
+    (project / "workflows" / "stray.py").write_text("x = 1\n", encoding="utf-8")
+    before = tree_snapshot(project)
+    for name, match in [
+        ("my_flow", "already exists"),  # the file, and the entry
+        ("basic_workflow", "already exists"),
+        ("stray", "already exists: workflows/stray.py"),  # a file, not registered
+        ("2_fast", "invalid workflow name"),
+        ("class", "invalid workflow name"),
+    ]:
+        with pytest.raises(LGPError, match=match) as caught:
+            check_new_workflow(name, settings)
+        assert "force" not in str(caught.value)  # Save As has no overwrite option
+        with pytest.raises(LGPError, match=match):
+            save_workflow_as(name, "x = 2\n", settings)
+    assert tree_snapshot(project) == before
+    (project / "workflows" / "my_flow.py").unlink()  # registered, no file: still taken
+    with pytest.raises(TemplateError, match="already registered"):
+        save_workflow_as("my_flow", "x = 2\n", settings)
+    assert not (project / "workflows" / "my_flow.py").exists()
+    assert saved.registry.read_text("utf-8").count("my_flow:") == 1
+
+
+def test_save_workflow_as_removes_the_file_when_registering_fails(project: Path) -> None:
+    settings = load_settings("experiment", project_dir=project)
+    registry = project / "workflows" / "config.yaml"
+    before = registry.read_text("utf-8")
+    # the registry is replaced through a temporary file: a folder in its place fails it
+    registry.with_name(".config.yaml.tmp").mkdir()
+    with pytest.raises(OSError):
+        save_workflow_as("blocked_flow", "x = 1\n", settings)
+    assert not (project / "workflows" / "blocked_flow.py").exists()
+    assert registry.read_text("utf-8") == before
 
 
 @pytest.mark.parametrize("template", list(EXPECTED))
