@@ -460,7 +460,22 @@ class WorkflowReloader:
             ):
                 # after a failure, a new or restored sibling module may be the fix
                 out.add(Path(path))
+        if self._entry_unchanged(out):
+            return []  # another workflow was added to the registry (Save As, create)
         return sorted(out)
+
+    def _entry_unchanged(self, changed: set[Path]) -> bool:
+        """Only the registry this workflow came from changed, and not its entry."""
+        source = self._current.source
+        project = source.project_file
+        if project is None or project.suffix == ".json" or changed != {project.resolve()}:
+            return False
+        try:
+            again = self._resolve_again((project.resolve(),))
+        except Exception:  # noqa: BLE001 - a broken registry: the reload reports it
+            return False
+        fields = ("path", "module", "attr", "sys_paths", "packages", "env")
+        return all(getattr(again, f) == getattr(source, f) for f in fields)
 
 
 # --------------------------------------------------------------------------- helpers

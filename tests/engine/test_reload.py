@@ -387,6 +387,28 @@ def test_unrelated_files_do_not_reload(project: Path, watching: list[Watching]) 
     assert w.next().ok
 
 
+def test_a_registry_change_reloads_only_when_the_entry_changed(
+    project: Path, watching: list[Watching]
+) -> None:
+    """Save As and ``lgp create`` add other workflows to the registry: the open one is
+    not reloaded (and rerun) for that; a change to its own entry does reload it."""
+    write(project / "flows" / "flow.py", flow())
+    registry = write(project / "flows" / "config.yaml", "workflows:\n  flow:\n    path: flow.py\n")
+    source = resolve_target("flow", project_dir=project, registry_file=registry)
+    reloader = WorkflowReloader(load_workflow(source))
+    assert registry.resolve() in reloader.watched_paths()
+    w = watch(reloader, watching)
+    write(registry, registry.read_text(encoding="utf-8") + "  other:\n    path: other.py\n")
+    assert w.none_within(0.5)
+    moved = write(project / "flows" / "flow_v2.py", flow('"v2"'))
+    write(registry, "workflows:\n  flow:\n    path: flow_v2.py\n  other:\n    path: other.py\n")
+    outcome = w.next()
+    assert outcome.ok, outcome.error
+    assert outcome.changed == (registry.resolve(),)
+    assert reloader.current.source.path == moved.resolve()
+    assert reloader.current.module.first({}) == {"out": "v2"}
+
+
 def test_after_a_missing_import_creating_the_module_recovers(
     project: Path, watching: list[Watching]
 ) -> None:
