@@ -174,6 +174,7 @@ class Runner:
             agents.lineage_steps = store.lineage_steps
         self._executors: dict[str, Executor] = {}
         self._injections: dict[int, list[Injection]] = {}
+        self._group: _GroupCommit | None = None
 
     @classmethod
     @contextlib.contextmanager
@@ -884,7 +885,7 @@ class Runner:
                         if url:
                             data = {**event.data, "trace_url": url}
                             event = dataclasses.replace(event, data=data)
-                    await self.io(self.runs.append, event)
+                    await self._append(event)
                     if not event.is_terminal:
                         self.tracing.event(traced, event)
                     if event.type in STATUS_FOR_EVENT:
@@ -942,6 +943,18 @@ class Runner:
                     self._finish(record, event, started)
                 if not traced_end:
                     self.tracing.finish_run(traced, event)
+
+    async def _append(self, event: RunEvent) -> None:
+        """Persist a run's event: inline on SQLite; on PostgreSQL through the process's
+        group commit (:class:`_GroupCommit`), with the events of its other runs."""
+        if not self._remote:
+            self.runs.append(event)
+            return
+        loop = asyncio.get_running_loop()
+        group = self._group
+        if group is None or group.loop is not loop:  # one per event loop
+            group = self._group = _GroupCommit(self.runs, loop)
+        await group.append(event)
 
     async def io(self, fn: Callable[..., _T], *args: Any, **kw: Any) -> _T:
         """A store call (of a run, or a server request): inline on SQLite (microseconds),
@@ -1087,6 +1100,82 @@ class Runner:
             field="input",
             code="not_an_object",
         )
+
+
+#: At most this many events go in one statement of a group commit.
+GROUP_COMMIT_MAX = 500
+
+
+class _GroupCommit:
+    """Appends the events of a process's runs (on one event loop) that are ready
+    together in one statement (:meth:`RunStore.append_many`): on PostgreSQL each
+    append is a round trip and a commit, and a busy server's runs each emit an event
+    every few milliseconds.
+
+    An event is written at once when nothing is being written; those that arrive
+    while a statement is in flight go together in the next one. Each caller waits
+    until its own event is persisted (nothing is yielded unwritten), and gets its own
+    error: the events of a batch that failed are written again one by one.
+    """
+
+    def __init__(self, runs: RunStore, loop: asyncio.AbstractEventLoop) -> None:
+        self.runs = runs
+        self.loop = loop
+        self._pending: list[tuple[RunEvent, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def append(self, event: RunEvent) -> None:
+        done = self.loop.create_future()
+        self._pending.append((event, done))
+        if self._writer is None:
+            self._writer = self.loop.create_task(self._write())
+        try:
+            await done
+        except asyncio.CancelledError:
+            # not taken by a statement yet: it is not written (as if never appended)
+            for i, (_, waiting) in enumerate(self._pending):
+                if waiting is done:
+                    del self._pending[i]
+                    break
+            raise
+
+    async def _write(self) -> None:
+        batch: list[tuple[RunEvent, asyncio.Future[None]]] = []
+        try:
+            while self._pending:
+                batch = self._pending[:GROUP_COMMIT_MAX]
+                del self._pending[:GROUP_COMMIT_MAX]
+                try:
+                    await asyncio.to_thread(self.runs.append_many, [e for e, _ in batch])
+                except Exception as exc:  # noqa: BLE001 - each caller gets its own outcome
+                    if len(batch) == 1:
+                        _settle(batch[0][1], exc)
+                    else:
+                        for event, done in batch:
+                            try:
+                                await asyncio.to_thread(self.runs.append, event)
+                            except Exception as one:  # noqa: BLE001 - its caller's error
+                                _settle(done, one)
+                            else:
+                                _settle(done, None)
+                else:
+                    for _, done in batch:
+                        _settle(done, None)
+                batch = []
+        finally:
+            self._writer = None
+            for _, done in batch + self._pending:  # the writer itself was cancelled
+                done.cancel()
+            self._pending.clear()
+
+
+def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
+    if done.done():  # its caller was cancelled meanwhile
+        return
+    if error is None:
+        done.set_result(None)
+    else:
+        done.set_exception(error)
 
 
 def _state_keys(graph: Any) -> set[str]:

@@ -824,18 +824,27 @@ class RunStore:
     def append(self, event: RunEvent) -> None:
         """Persist one event (before it is handed to any consumer);
         :class:`DuplicateError` if the run has an event with that seq."""
-        insert = (
-            "INSERT INTO lgp_events (run_id, seq, ts, type, node, payload) VALUES (?,?,?,?,?,?)"
-        )
+        self.append_many([event])
+
+    def append_many(self, events: Sequence[RunEvent]) -> None:
+        """Persist events (of one run or several) in one statement: all of them or,
+        on an error, none; :class:`DuplicateError` if a run has an event with one of
+        their seqs. On PostgreSQL the same statement tells followers on every replica,
+        once per run (the runner's group commit writes the events of all the runs of a
+        process that are ready together: :class:`~lgp_engine.runner.Runner`)."""
+        if not events:
+            return
+        rows = ",".join(["(?,?,?,?,?,?)"] * len(events))
+        insert = f"INSERT INTO lgp_events (run_id, seq, ts, type, node, payload) VALUES {rows}"
         if self._sql.name == "postgres":  # and tell followers on every replica, same trip
             insert = (
-                f"WITH e AS ({insert} RETURNING run_id) "
-                f"SELECT pg_notify('{EVENTS_CHANNEL}', run_id) FROM e"
+                f"WITH e AS ({insert} RETURNING run_id) SELECT pg_notify('{EVENTS_CHANNEL}', "
+                "run_id) FROM (SELECT DISTINCT run_id FROM e) AS appended"
             )
-        self._db.execute(
-            insert,
-            (event.run_id, event.seq, event.ts, event.type, event.node, dumps(event.data)),
-        )
+        params: list[Any] = []
+        for e in events:
+            params += (e.run_id, e.seq, e.ts, e.type, e.node, dumps(e.data))
+        self._db.execute(insert, params)
 
     def events(
         self, run_id: str, after_seq: int = 0, *, limit: int | None = None

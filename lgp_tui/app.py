@@ -249,7 +249,7 @@ class WorkbenchApp(App[None]):
             with Vertical(id="center"):
                 yield IncidentBanner(id="incident-banner")
                 yield Static("", id="reload-banner", markup=False)
-                yield SourceView(self.settings.project_dir, id="source")
+                yield SourceView(self.settings, id="source")
                 yield Input(
                     id="log-filter",
                     placeholder="filter the log: node.finished, a node name, -custom …",
@@ -342,6 +342,8 @@ class WorkbenchApp(App[None]):
     # -- loading ---------------------------------------------------------------
     def load(self, target: str) -> None:
         """Load ``target`` in a worker; the panes follow when it reports back."""
+        if not self.query_one(SourceView).release(partial(self.load, target)):
+            return  # unsaved edits in the source pane: it asks first, then loads
         self._loading = target
         self._watch(None)  # a late reload of the previous workflow must not rerun it
         self.query_one(StatusBar).status = "loading"
@@ -448,12 +450,12 @@ class WorkbenchApp(App[None]):
                 if outcome.error_file and path and Path(outcome.error_file).name == path.name
                 else None
             )
-            source.show_file(path, highlight_line=line, keep_scroll=True)
+            source.show_file(path, highlight_line=line, keep_scroll=True, reloaded=False)
             return
         banner.display = False
         assert outcome.workflow is not None
         self.workflow = outcome.workflow
-        source.show_file(self.workflow.source.path, keep_scroll=True)
+        source.show_file(self.workflow.source.path, keep_scroll=True, reloaded=True)
         if self.runner is not None:
             self._describe_graph(self.workflow)
         self._serve(self.workflow, outcome)
@@ -1146,6 +1148,8 @@ class WorkbenchApp(App[None]):
         if path is None:
             self.notify("No workflow file to edit.", severity="warning")
             return
+        if not source.release(self.action_edit):
+            return  # unsaved edits in the source pane: saved or discarded first
         if not editor:
             self.notify(
                 f"Set $EDITOR (e.g. export EDITOR=nano) to edit from here; the file is {path}",
@@ -1190,6 +1194,7 @@ class WorkbenchApp(App[None]):
                 [
                     ("Workbench", list(self.BINDINGS)),
                     ("Run log (when focused)", list(RunLog.BINDINGS)),
+                    ("Source editor (when focused)", list(SourceView.BINDINGS)),
                     ("Checkpoint browser", list(CheckpointBrowser.BINDINGS)),
                     ("Fork dialog", list(ForkDialog.BINDINGS)),
                     ("Value viewer", list(ValueViewer.BINDINGS)),
@@ -1206,6 +1211,22 @@ class WorkbenchApp(App[None]):
                 ]
             )
         )
+
+    async def action_quit(self) -> None:
+        """Quit; unsaved edits in the source pane are saved or discarded first."""
+        if self.screen_stack[0].query_one(SourceView).release(self.exit):
+            self.exit()
+
+    def on_source_view_saved(self, _: SourceView.Saved) -> None:
+        if self.workflow is None and self._loading is not None:
+            self.load(self._loading)  # it did not load before: try the saved file
+        # else the file watcher reloads it (and reruns in place) like any other save
+
+    def on_source_view_saved_as(self, message: SourceView.SavedAs) -> None:
+        name = message.saved.name
+        self.memory.put(name, self.query_one(RunBar).input_text)  # the copy starts alike
+        self.query_one(WorkflowList).refresh_entries()
+        self.load(name)
 
     def action_filter_log(self) -> None:
         self.query_one("#log-filter", Input).focus()
@@ -1238,6 +1259,13 @@ class WorkbenchApp(App[None]):
             "What the API server's anomaly detector found: error rates, rollbacks, timelines",
             self.action_incidents,
         )
+        for source in screen.query(SourceView):  # the source pane's f2 and f3
+            yield SystemCommand("Save workflow", "Save the source pane's file", source.action_save)
+            yield SystemCommand(
+                "Save workflow as…",
+                "Save the source pane as a new registered workflow and open it",
+                source.action_save_as,
+            )
         yield SystemCommand(
             "Serve on another port…",
             "Start the HTTP API on a port you choose (it stops where it runs)",

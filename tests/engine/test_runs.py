@@ -385,6 +385,54 @@ def test_duplicate_seq_is_refused(store: RunStore) -> None:
     assert [e.seq for e in store.events("r")] == [1]
 
 
+def test_append_many_writes_the_events_of_several_runs_all_or_none(store: RunStore) -> None:
+    store.create("a", "t", "w")
+    store.create("b", "t", "w")
+    store.append_many([event("a", 1), event("b", 1), event("a", 2)])
+    assert [e.seq for e in store.events("a")] == [1, 2]
+    assert [(e.seq, e.data) for e in store.events("b")] == [(1, {"i": 1})]
+    with pytest.raises(DuplicateError):  # b's seq 1 is taken: nothing of the batch lands
+        store.append_many([event("a", 3), event("b", 1), event("b", 2)])
+    assert [e.seq for e in store.events("a")] == [1, 2]
+    assert [e.seq for e in store.events("b")] == [1]
+    store.append_many([])
+
+
+def test_group_commit_batches_concurrent_appends_and_fails_only_the_bad_one(
+    store: RunStore,
+) -> None:
+    """The runner's group commit: events that arrive while a statement is in flight
+    go together in the next one; a batch with a bad event is written again one by
+    one, so only that event's caller gets the error."""
+    import asyncio
+
+    from lgp_engine.runner import _GroupCommit
+
+    for run in ("a", "b", "c"):
+        store.create(run, "t", "w")
+    store.append(event("b", 1))  # b's first append below is a duplicate
+    batches: list[int] = []
+    append_many = store.append_many
+
+    def counted(events: list[RunEvent]) -> None:
+        batches.append(len(events))
+        append_many(events)
+
+    store.append_many = counted  # type: ignore[method-assign]
+
+    async def main() -> list[BaseException | None]:
+        group = _GroupCommit(store, asyncio.get_running_loop())
+        appends = [event(run, seq) for seq in (1, 2, 3) for run in ("a", "b", "c")]
+        return await asyncio.gather(*(group.append(e) for e in appends), return_exceptions=True)
+
+    outcomes = asyncio.run(main())
+    failed = [i for i, o in enumerate(outcomes) if o is not None]
+    assert failed == [1] and isinstance(outcomes[1], DuplicateError)  # b's seq 1
+    assert batches == [9] + [1] * 9  # all in one statement, then again one by one
+    for run in ("a", "b", "c"):
+        assert [e.seq for e in store.events(run)] == [1, 2, 3]
+
+
 def test_events_of_unknown_run_is_not_found(store: RunStore) -> None:
     with pytest.raises(NotFoundError):
         store.events("nope")
