@@ -132,10 +132,12 @@ from .timetravel import (
     Change,
     HistoryNode,
     StateAt,
+    SubgraphState,
     diff_values,
     flatten_tree,
     history_tree,
     state_at,
+    subgraph_states,
 )
 from .tracing.base import RunInfo, Tracer, Tracing
 from .tracing.factory import open_tracing
@@ -250,6 +252,7 @@ __all__ = [
     "StateAt",
     "StoreError",
     "StoreItem",
+    "SubgraphState",
     "Template",
     "TemplateError",
     "ThreadInfo",
@@ -320,6 +323,7 @@ __all__ = [
     "sanitize",
     "save_workflow_as",
     "state_at",
+    "subgraph_states",
     "summarize_threads",
     "system_assistant_id",
     "templates_dir",

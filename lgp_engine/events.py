@@ -175,14 +175,25 @@ class InterruptItem(TypedDict):
     response_schema: NotRequired[Any]  # what the answer must follow, when given
 
 
+class BreakpointData(TypedDict):
+    """Where a run stopped at a static breakpoint (``interrupt_before``/``_after``, given
+    to the run or compiled into the graph): ``before`` the ``nodes`` about to run, or
+    ``after`` the ``nodes`` that just ran."""
+
+    when: Literal["before", "after"]
+    nodes: list[str]
+
+
 class InterruptData(TypedDict):
-    """``interrupt``: the run stopped and waits (``interrupts`` empty at a breakpoint)."""
+    """``interrupt``: the run stopped and waits (``interrupts`` empty at a breakpoint,
+    whose place ``breakpoint`` says)."""
 
     interrupts: list[InterruptItem]
     node: str | None
     output: Any
     duration_ms: float
     usage: NotRequired[UsageTotals]
+    breakpoint: NotRequired[BreakpointData]
 
 
 class RunCompletedData(TypedDict):

@@ -22,6 +22,7 @@ from . import sync_bridge
 from .checkpointing import CheckpointStore
 from .events import (
     EVENT_TYPES,
+    BreakpointData,
     CheckpointData,
     CustomData,
     EventData,
@@ -105,6 +106,12 @@ class _Translator:
         self._task_names: dict[str, tuple[str, tuple[str, ...]]] = {}
         #: Nodes of the top graph with a cache policy: their runs are cache misses.
         self.cached_nodes: frozenset[str] = frozenset()
+        #: The top graph's static breakpoints (the run's and those compiled in).
+        self.break_before: frozenset[str] = frozenset()
+        self.break_after: frozenset[str] = frozenset()
+        self._step_ran: list[str] = []  # top-graph nodes that ran since its last checkpoint
+        self._last_step: list[str] = []  # those of the step its last checkpoint ended
+        self._next: list[str] = []  # what its last checkpoint said runs next
 
     def event(self, type_: EventType, data: EventData, node: str | None = None) -> RunEvent:
         self.seq += 1
@@ -201,6 +208,9 @@ class _Translator:
             )
             return self.event("message.delta", delta, node)
         if kind == "checkpoints":
+            if not ns:  # where a breakpoint stops is told by the top graph's steps
+                self._last_step, self._step_ran = self._step_ran, []
+                self._next = [str(n) for n in data.get("next") or ()]
             conf = (data.get("config") or {}).get("configurable", {})
             parent = (data.get("parent_config") or {}).get("configurable") or {}
             meta = data.get("metadata") or {}
@@ -255,6 +265,8 @@ class _Translator:
             self.failed_node = name
         if interrupts and self.interrupt_node is None:
             self.interrupt_node = name
+        if not ns and error is None and not interrupts:
+            self._step_ran.append(name)
         payload = NodeFinishedData(
             node=name,
             path=path,
@@ -276,17 +288,33 @@ class _Translator:
             payload["cache"] = "miss"
         return self.event("node.finished", payload, name)
 
+    def breakpoint(self) -> BreakpointData | None:
+        """The static breakpoint the run stopped at (None: it did not stop at one).
+        LangGraph checks ``interrupt_after`` when a step ends, then ``interrupt_before``
+        when the next starts, both once its checkpoint is written."""
+        if self.interrupts:
+            return None
+        after = [n for n in self._last_step if n in self.break_after]
+        if after:
+            return BreakpointData(when="after", nodes=after)
+        before = [n for n in self._next if n in self.break_before]
+        return BreakpointData(when="before", nodes=before) if before else None
+
     def finish(self) -> RunEvent:
         if self.interrupted:
+            stop = self.breakpoint()
+            node = self.interrupt_node or (stop["nodes"][0] if stop else None)
             stopped = InterruptData(
                 interrupts=self.interrupts,
-                node=self.interrupt_node,
+                node=node,
                 output=to_jsonable(self.output),
                 duration_ms=self.elapsed_ms(),
             )
+            if stop is not None:
+                stopped["breakpoint"] = stop
             if self.calls:
                 stopped["usage"] = sum_usage(self.calls)
-            return self.event("interrupt", stopped, self.interrupt_node)
+            return self.event("interrupt", stopped, node)
         done = RunCompletedData(output=to_jsonable(self.output), duration_ms=self.elapsed_ms())
         if self.calls:
             done["usage"] = sum_usage(self.calls)
@@ -323,6 +351,16 @@ def cached_nodes(graph: Any) -> frozenset[str]:
         for name, node in getattr(graph, "nodes", {}).items()
         if not name.startswith("__") and (every or getattr(node, "cache_policy", None))
     )
+
+
+def _breakpoints(graph: Any, given: Any, compiled: str) -> frozenset[str]:
+    """The nodes a run of ``graph`` stops at: ``given`` to the run, else (none given, as
+    LangGraph reads it) those compiled into the graph (its ``compiled`` attribute);
+    ``"*"``: every node."""
+    nodes = given or getattr(graph, compiled, None)
+    if nodes == "*":
+        return frozenset(n for n in getattr(graph, "nodes", {}) if not n.startswith("__"))
+    return frozenset(nodes or ())
 
 
 def _path(ns: tuple[str, ...]) -> list[str]:
@@ -515,6 +553,8 @@ class Executor:
         try:
             async with self.agraph(run_config, context) as graph:
                 tr.cached_nodes = cached_nodes(graph)
+                tr.break_before = _breakpoints(graph, interrupt_before, "interrupt_before_nodes")
+                tr.break_after = _breakpoints(graph, interrupt_after, "interrupt_after_nodes")
                 options: dict[str, Any] = {
                     "context": context,
                     "stream_mode": STREAM_MODES,

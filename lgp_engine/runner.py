@@ -376,14 +376,21 @@ class Runner:
         meta: dict[str, Any] | None = None,
         config: dict[str, Any] | None = None,
         admission: Admission | None = None,
+        interrupt_before: list[str] | None = None,
+        interrupt_after: list[str] | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Continue a thread that stopped: an interrupt (answered with ``value``), or
         a run that was cancelled, failed or abandoned with nodes still to run
-        (``value`` left as :data:`NO_VALUE`); ``config`` as for :meth:`astart`."""
+        (``value`` left as :data:`NO_VALUE`); ``config`` as for :meth:`astart`;
+        ``interrupt_before``/``interrupt_after``: where the continued run stops next
+        (static breakpoints, as for :meth:`astart`; the one it stopped at does not stop
+        it again)."""
         from langgraph.types import Command
 
         caller = check_run_config(config)
         check_owned_keys(caller, thread_id, None)
+        self._check_nodes(workflow, interrupt_before, "interrupt_before")
+        self._check_nodes(workflow, interrupt_after, "interrupt_after")
         state = state_at(self.store, thread_id)
         last = self.runs.latest_for_thread(thread_id)
         if last is not None and last.status == RunStatus.INTERRUPTED:
@@ -437,6 +444,8 @@ class Runner:
             payload,
             "resume",
             context=context,
+            interrupt_before=interrupt_before,
+            interrupt_after=interrupt_after,
             existing=continues,
             started={"resumed": True},
             on_part=on_part,

@@ -192,3 +192,84 @@ def flatten_tree(roots: list[HistoryNode]) -> list[tuple[str, CheckpointInfo, in
     for root in roots:
         walk(root, "", "", 0)
     return rows
+
+
+
+@dataclass(frozen=True)
+class SubgraphState:
+    """A subgraph invocation of a thread at its newest checkpoint (see
+    :func:`subgraph_states`).
+
+    Attributes:
+        namespace: Its checkpoint namespace (``research:<task id>``; nested ones are
+            joined with ``|``).
+        path: The subgraph nodes it runs in, outermost first (``("research",)``).
+        parent_id: The thread's (root) checkpoint the step that ran it started from.
+        state: Its own state: values (keys of its own too), what it runs next, what it
+            waits for.
+    """
+
+    namespace: str
+    path: tuple[str, ...]
+    parent_id: str
+    state: StateAt
+
+
+def subgraph_states(
+    store: CheckpointStore, thread_id: str, checkpoint_id: str | None = None
+) -> list[SubgraphState]:
+    """The subgraphs that ran in the step that made ``checkpoint_id`` (default: the
+    thread's newest checkpoint) or that run (or wait, interrupted) in the step after
+    it, each at its newest checkpoint; outer subgraphs before those nested in them.
+    A LangGraph subgraph keeps its own checkpoints in a namespace of the thread, tied
+    to the root checkpoint its step started from (``parents`` in their metadata)."""
+    store.thread(thread_id)  # NotFoundError for an unknown thread
+    saver = store.reader()
+    root: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
+    if checkpoint_id:
+        root["checkpoint_id"] = checkpoint_id
+    tup = saver.get_tuple({"configurable": root})
+    if tup is None:
+        raise NotFoundError(
+            f"unknown checkpoint {checkpoint_id!r} in thread {thread_id!r}",
+            field="checkpoint_id",
+            code="unknown_checkpoint",
+            thread_id=thread_id,
+        )
+    here = tup.config["configurable"]["checkpoint_id"]
+    before = tup.parent_config["configurable"]["checkpoint_id"] if tup.parent_config else None
+    found: list[SubgraphState] = []
+    for namespace in store.namespaces(thread_id):
+        if not namespace:
+            continue
+        config = {"thread_id": thread_id, "checkpoint_ns": namespace}
+        sub = saver.get_tuple({"configurable": config})
+        parent = ((sub.metadata or {}).get("parents") or {}).get("") if sub else None
+        if sub is None or parent not in (here, before) or parent is None:
+            continue
+        cid = sub.config["configurable"]["checkpoint_id"]
+        info = store.checkpoint(thread_id, cid, checkpoint_ns=namespace)
+        sub_parent = (
+            sub.parent_config["configurable"]["checkpoint_id"] if sub.parent_config else None
+        )
+        state = StateAt(
+            thread_id=thread_id,
+            checkpoint_id=cid,
+            parent_id=sub_parent,
+            step=sub.metadata.get("step"),
+            source=sub.metadata.get("source"),
+            values=state_values(sub.checkpoint),
+            next=info.next if info else (),
+            metadata=dict(sub.metadata),
+            interrupts=[
+                {
+                    "id": getattr(item, "id", None),
+                    "value": to_jsonable(getattr(item, "value", item)),
+                }
+                for _task, item in interrupt_writes(sub.pending_writes)
+            ],
+        )
+        path = tuple(part.split(":", 1)[0] for part in namespace.split("|"))
+        found.append(SubgraphState(namespace, path, parent, state))
+    found.sort(key=lambda s: (s.parent_id, len(s.path), s.path, s.namespace))
+    return found
