@@ -593,14 +593,18 @@ def _json_when_done(
     on_abort: Any = None,
     gate: asyncio.Event | None = None,
     headers: dict[str, str] | None = None,
+    waited: bool = False,
 ) -> StreamingResponse:
     """JSON once ``result`` is ready, with newline keep-alives meanwhile (like the
-    official server: leading whitespace is ignored by JSON parsers)."""
+    official server: leading whitespace is ignored by JSON parsers); ``waited``: a
+    keep-alive is due at once."""
 
     async def body() -> AsyncIterator[bytes]:
         task = asyncio.ensure_future(result)
         sent = False
         try:
+            if waited:
+                yield b"\n"
             while True:
                 done, _ = await asyncio.wait({task}, timeout=KEEPALIVE_SECONDS)
                 if done:
@@ -674,11 +678,24 @@ async def _wait(ctx: ServerContext, thread_id: str | None, body: RunCreate) -> R
     handle, stream = await start_run(ctx, thread_id, body, modes=[], subgraphs=False, gate=gate)
     headers = _location(handle, thread_id is None)
     headers["Location"] = f"{_run_url(handle)}/join"
+    outcome = asyncio.ensure_future(_outcome(ctx, handle, stream))
+    on_abort = _cancel_on(ctx, handle, body)
+    if on_abort is None:
+        # Most runs end before the first keep-alive is due: their answer is then a
+        # plain response, without the streaming one's disconnect watcher and task
+        # group (a run that the client's going away cancels streams from the start).
+        try:
+            done, _ = await asyncio.wait({outcome}, timeout=KEEPALIVE_SECONDS)
+        except BaseException:
+            outcome.cancel()
+            raise
+        if done:
+            gate.set()
+            return Response(
+                dumps(_finished(outcome)).encode(), media_type="application/json", headers=headers
+            )
     return _json_when_done(
-        _outcome(ctx, handle, stream),
-        on_abort=_cancel_on(ctx, handle, body),
-        gate=gate,
-        headers=headers,
+        outcome, on_abort=on_abort, gate=gate, headers=headers, waited=on_abort is None
     )
 
 
