@@ -105,6 +105,7 @@ from .run_config import check_run_config
 from .runner import NO_VALUE, Admission, Runner
 from .runs import RunRecord, RunStore
 from .schemas import graph_schemas, input_schema, run_schemas
+from .state_changes import DiffLine, describe_diff
 from .status import IN_FLIGHT, RESUMABLE, STATUS_FOR_EVENT, TERMINAL, RunStatus
 from .templates import (
     CreatedWorkflow,
@@ -220,6 +221,7 @@ __all__ = [
     "ClaudeCodeNode",
     "ConfigError",
     "CreatedWorkflow",
+    "DiffLine",
     "Executor",
     "GraphAnalysis",
     "GraphWarning",
@@ -287,6 +289,7 @@ __all__ = [
     "create_claude_code_node",
     "create_workflow",
     "describe_agent_event",
+    "describe_diff",
     "diff_values",
     "dumps",
     "flatten_tree",

@@ -294,7 +294,8 @@ def _subgraph_states(
 @handle_errors
 def diff(thread_id: str, a: str, b: str, as_json: bool, env: str | None, verbose: bool) -> None:
     """Compare THREAD's state at checkpoints A and B: keys added (+), removed (-)
-    and changed (~), nested values included (paths like `analysis.words[0]`)."""
+    and changed (~), nested values included (paths like `analysis.words[0]`), chat
+    messages one line each (`messages: +1 tool (get_weather, 1.6 kB): ...`)."""
     settings = setup(env, verbose)
     from ..timetravel import diff_checkpoints
 
@@ -324,14 +325,12 @@ def diff(thread_id: str, a: str, b: str, as_json: bool, env: str | None, verbose
     if not changes:
         click.echo(f"{PREFIX} No differences.")
         return
-    for c in changes:
-        if c.kind == "added":
-            click.echo(f"+ {c.path}: {short(c.after, 300)}")
-        elif c.kind == "removed":
-            click.echo(f"- {c.path}: {short(c.before, 300)}")
-        else:
-            click.echo(f"~ {c.path}: {short(c.before, 150)} → {short(c.after, 150)}")
-    counts = {k: sum(1 for c in changes if c.kind == k) for k in ("added", "removed", "changed")}
+    from ..state_changes import describe_diff
+
+    lines = describe_diff(sa.values, sb.values)  # chat messages one line each, by role
+    for line in lines:
+        click.echo(line.text)
+    counts = {k: sum(1 for c in lines if c.kind == k) for k in ("added", "removed", "changed")}
     click.echo(
         f"{PREFIX} {counts['added']} added, {counts['removed']} removed, "
         f"{counts['changed']} changed"

@@ -30,15 +30,15 @@ from textual.widgets import Footer, OptionList, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from lgp_engine import (
-    Change,
     CheckpointInfo,
     CheckpointStore,
+    DiffLine,
     LGPError,
     RunStore,
     StateAt,
     ThreadSummary,
     as_message,
-    diff_values,
+    describe_diff,
     flatten_tree,
     history_tree,
     inline,
@@ -81,15 +81,21 @@ def _read_history(store: CheckpointStore, thread_id: str, post: Post) -> None:
     post(CheckpointBrowser.HistoryRead(thread_id, rows, total))
 
 
-def _read_state(store: CheckpointStore, thread_id: str, checkpoint_id: str, post: Post) -> None:
+def _read_state(
+    store: CheckpointStore, thread_id: str, checkpoint_id: str, against: str | None, post: Post
+) -> None:
+    """The state at ``checkpoint_id`` and its differences from ``against`` (a marked
+    checkpoint), else from its parent."""
     try:
         state = state_at(store, thread_id, checkpoint_id)
-        parent = state_at(store, thread_id, state.parent_id) if state.parent_id else None
-        changes = diff_values(parent.values if parent else {}, state.values)
+        base_id = against if against not in (None, checkpoint_id) else state.parent_id
+        base = state_at(store, thread_id, base_id) if base_id else None
+        lines = describe_diff(base.values if base else {}, state.values)
     except Exception as exc:  # noqa: BLE001
         post(CheckpointBrowser.ReadFailed("state", exc))
         return
-    post(CheckpointBrowser.StateRead(state, changes, has_parent=parent is not None))
+    marked = base_id if base_id is not None and base_id == against else None
+    post(CheckpointBrowser.StateRead(state, lines, has_parent=base is not None, against=marked))
 
 
 class CheckpointBrowser(Screen[None]):
@@ -156,6 +162,14 @@ class CheckpointBrowser(Screen[None]):
             tooltip="Filter the threads by name, id, workflow or status (or type on the list)",
         ),
         Binding(
+            "m",
+            "mark",
+            "Mark",
+            id="checkpoints.mark",
+            tooltip="Mark this checkpoint: the others are diffed against it (m on it again: "
+            "against their parent)",
+        ),
+        Binding(
             "v",
             "view",
             "View",
@@ -204,13 +218,22 @@ class CheckpointBrowser(Screen[None]):
             self.total = total
 
     class StateRead(Message):
-        """The state at a checkpoint and its changes against the parent."""
+        """The state at a checkpoint and its differences from its parent, or from the
+        marked checkpoint (``against``)."""
 
-        def __init__(self, state: StateAt, changes: list[Change], *, has_parent: bool) -> None:
+        def __init__(
+            self,
+            state: StateAt,
+            lines: list[DiffLine],
+            *,
+            has_parent: bool,
+            against: str | None = None,
+        ) -> None:
             super().__init__()
             self.state = state
-            self.changes = changes
+            self.lines = lines
             self.has_parent = has_parent
+            self.against = against
 
     class ReadFailed(Message):
         """A store read failed; ``what`` is the pane it was for."""
@@ -243,6 +266,8 @@ class CheckpointBrowser(Screen[None]):
         self._thread_at = 0  # the selected thread's place in the list
         self.checkpoint_id: str | None = None
         self.diff_lines: list[str] = []
+        self.marked: str | None = None
+        """A checkpoint of the thread marked with ``m``: the others are diffed against it."""
 
     # -- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -281,6 +306,34 @@ class CheckpointBrowser(Screen[None]):
     # -- actions ---------------------------------------------------------------
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_mark(self) -> None:
+        """Mark the highlighted checkpoint (or unmark it): the diff pane then compares
+        every checkpoint of the thread with it, whatever branch it is on."""
+        if self.thread_id is None or self.checkpoint_id is None:
+            self.notify("Select a checkpoint to mark.", severity="warning")
+            return
+        unmark = self.marked == self.checkpoint_id
+        self.marked = None if unmark else self.checkpoint_id
+        history = self.query_one("#cp-history", HistoryList)
+        at = history.highlighted
+        history.set_rows(self._history_rows(), highlight=at)
+        self.notify(
+            "Diffs are against each checkpoint's parent again."
+            if unmark
+            else f"Marked ◆ {short_id(self.checkpoint_id)}: pick another checkpoint to diff "
+            "against it (m on it again unmarks)."
+        )
+        self._read_selected_state()
+
+    def _history_rows(self) -> list[Row]:
+        return [
+            Row(
+                _history_prompt(*row, marked=row[1].checkpoint_id == self.marked),
+                row[1].checkpoint_id,
+            )
+            for row in self.rows
+        ]
 
     def action_refresh(self) -> None:
         self.query_one("#cp-threads-pane").border_subtitle = "reading…"
@@ -442,6 +495,7 @@ class CheckpointBrowser(Screen[None]):
         self.thread_id = thread_id
         self.checkpoint_id = None
         self.state = None
+        self.marked = None
         history = self.query_one("#cp-history", HistoryList)
         history.clear()
         history.border_subtitle = "reading…"
@@ -461,8 +515,21 @@ class CheckpointBrowser(Screen[None]):
         if checkpoint_id is None or self.thread_id is None or checkpoint_id == self.checkpoint_id:
             return
         self.checkpoint_id = checkpoint_id
+        self._read_selected_state()
+
+    def _read_selected_state(self) -> None:
+        checkpoint_id = self.checkpoint_id
+        if checkpoint_id is None or self.thread_id is None:
+            return
         self.run_worker(
-            partial(_read_state, self.store, self.thread_id, checkpoint_id, self.post_message),
+            partial(
+                _read_state,
+                self.store,
+                self.thread_id,
+                checkpoint_id,
+                self.marked,
+                self.post_message,
+            ),
             name=f"checkpoints state {checkpoint_id}",
             group="cp-state",
             exclusive=True,
@@ -524,10 +591,7 @@ class CheckpointBrowser(Screen[None]):
         newest = None
         if self.rows:  # the tree reads root first; start on the newest checkpoint
             newest = max(range(len(self.rows)), key=lambda i: self.rows[i][1].checkpoint_id)
-        history.set_rows(
-            [Row(_history_prompt(*row), row[1].checkpoint_id) for row in self.rows],
-            highlight=newest,
-        )
+        history.set_rows(self._history_rows(), highlight=newest)
         shown = len(self.rows)
         history.border_subtitle = (
             f"{shown}" if shown >= message.total else f"newest {shown} of {message.total}"
@@ -548,20 +612,23 @@ class CheckpointBrowser(Screen[None]):
         if state.interrupts:
             _add_value(tree.root, "⏸ interrupts", state.interrupts, "interrupts")
         tree.root.expand()
-        self.diff_lines = [_diff_line(c) for c in message.changes]
+        self.diff_lines = [line.text for line in message.lines]
         if not message.has_parent:
             head = Text("First checkpoint of the thread: every key is new.\n", style="dim")
         else:
             head = Text("")
         body = (
             Text("\n").join(
-                Text(line, style=_DIFF_STYLE[c.kind][1])
-                for line, c in zip(self.diff_lines, message.changes, strict=True)
+                Text(line.text, style=_DIFF_STYLE[line.kind][1]) for line in message.lines
             )
-            if self.diff_lines
+            if message.lines
             else Text("No changes.", style="dim")
         )
         self._show_diff(head + body)
+        pane = self.query_one("#cp-diff-scroll")
+        pane.border_title = (
+            f"Diff vs marked ◆ {short_id(message.against)}" if message.against else "Diff vs parent"
+        )
 
     def on_checkpoint_browser_read_failed(self, message: ReadFailed) -> None:
         error = message.error
@@ -574,9 +641,13 @@ class CheckpointBrowser(Screen[None]):
 
 
 # -- formatting --------------------------------------------------------------------
-def _history_prompt(prefix: str, info: CheckpointInfo, _depth: int) -> Text:
+def _history_prompt(
+    prefix: str, info: CheckpointInfo, _depth: int, *, marked: bool = False
+) -> Text:
     step = "-" if info.step is None else str(info.step)
     text = Text(prefix, style="dim")
+    if marked:  # the checkpoint others are diffed against
+        text.append("◆ ", style="bold magenta")
     text.append(f"{step:>3} ", style="bold")
     text.append(f"{short_id(info.checkpoint_id)} ", style="cyan")
     text.append(f"{info.source or '-':<6} ")
@@ -610,12 +681,3 @@ def _add_value(parent: TreeNode[Any], key: str, value: Any, path: str) -> None:
 def _json(value: Any) -> str:
     """One line of JSON, chat messages as ``human: text`` (never a repr)."""
     return inline(value)
-
-
-def _diff_line(change: Change) -> str:
-    mark = _DIFF_STYLE[change.kind][0]
-    if change.kind == "added":
-        return f"{mark} {change.path}: {_json(change.after)}"
-    if change.kind == "removed":
-        return f"{mark} {change.path}: {_json(change.before)}"
-    return f"{mark} {change.path}: {_json(change.before)} → {_json(change.after)}"

@@ -610,3 +610,22 @@ def test_history_of_a_send_fan_out_names_the_branch_node(project: Path, lgp) -> 
     assert after_a["next"] == ["work"]
     assert history[-1]["writes"] == ["work"]
     assert "0000000000" not in ok(lgp("history", "f1", cwd=project)).stdout
+
+
+def test_diff_reads_chat_messages_one_line_each(project: Path, lgp) -> None:
+    """A chat thread's diff: each new message by role, the tool call and its result
+    named, not the message dicts path by path."""
+    flow = add_flow(project, "chat_review.py")
+    question = '{"messages": [{"role": "user", "content": "what is 40 + 2?"}]}'
+    stop = lgp("run", flow, "--thread", "chat", "--input", question, cwd=project)
+    assert stop.returncode == 0, stop.stderr
+    history = history_json(lgp, project, "chat")
+    first, last = history[0]["checkpoint_id"], history[-1]["checkpoint_id"]
+    lines = ok(lgp("diff", "chat", first, last, cwd=project)).stdout.splitlines()
+    assert lines[1:] == [
+        "+ messages: +1 human: what is 40 + 2?",
+        "+ messages: +1 ai: let me add → add(a=40, b=2)",
+        "+ messages: +1 tool (add): 42",
+        "+ messages: +1 ai: 40 + 2 = 42.⏎Anything else?",
+        "[lgp] 4 added, 0 removed, 0 changed",
+    ], lines

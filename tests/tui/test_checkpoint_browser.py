@@ -15,6 +15,7 @@ from lgp_engine import (
 )
 from lgp_tui.app import WorkbenchApp
 from lgp_tui.screens.checkpoint_browser import CheckpointBrowser
+from lgp_tui.thread_rows import short_id
 from lgp_tui.widgets.history.history_list import HistoryList
 
 from .conftest import SIZE, browse, interrupt_dialog_ready, log_text, wait_until
@@ -102,6 +103,35 @@ async def test_browser_lists_thread_history_state_and_diff(seeded: Settings) -> 
         await wait_until(
             pilot, lambda: "~ run_count: 1 → 2" in browser.diff_lines, what="the run_count change"
         )
+
+        # any two checkpoints: mark the first run's respond, then go to the newest
+        history.highlighted = first
+        await wait_until(
+            pilot, lambda: browser.checkpoint_id == browser.rows[first][1].checkpoint_id
+        )
+        await pilot.press("m")
+        marked = browser.rows[first][1].checkpoint_id
+        assert browser.marked == marked
+        assert history.rows[first].prompt.plain.lstrip().startswith("◆")
+        history.highlighted = at
+        diff_pane = browser.query_one("#cp-diff-scroll")
+        await wait_until(
+            pilot,
+            lambda: (
+                diff_pane.border_title == f"Diff vs marked ◆ {short_id(marked)}"
+                and "~ run_count: 1 → 2" in browser.diff_lines
+            ),
+            what="the diff against the marked checkpoint",
+        )
+        # the second run's three nodes each added a message since then
+        added = [line[:14] for line in browser.diff_lines if line.startswith("+ messages")]
+        assert added == ["+ messages[3]:", "+ messages[4]:", "+ messages[5]:"]
+        # m on the marked checkpoint unmarks: back to the parent
+        history.highlighted = first
+        await wait_until(pilot, lambda: browser.checkpoint_id == marked)
+        await pilot.press("m")
+        assert browser.marked is None
+        await wait_until(pilot, lambda: diff_pane.border_title == "Diff vs parent")
 
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, CheckpointBrowser))
