@@ -94,6 +94,10 @@ class MessageView:
         name: The message's name (a tool message's tool, an agent's name), if any.
         tool_calls: ``(tool name, arguments)`` of an AI message's tool calls.
         error: True for a tool message whose status is ``error``.
+        id: The message's id, if it has one.
+        tool_call_id: The call a tool message answers (an id in some ``call_ids``).
+        call_ids: The id of each of :attr:`tool_calls` (None where it has none), so a
+            tool message can be shown with the call it answers.
     """
 
     role: str
@@ -101,6 +105,9 @@ class MessageView:
     name: str | None = None
     tool_calls: tuple[tuple[str, Any], ...] = ()
     error: bool = False
+    id: str | None = None
+    tool_call_id: str | None = None
+    call_ids: tuple[str | None, ...] = ()
 
     def text(self, *, one_line: bool = True) -> str:
         """``role (name): content → tool(args)``; on one line (``⏎`` for line breaks,
@@ -211,12 +218,17 @@ def _class_role(name: str) -> str | None:
 
 def _build(d: Mapping[str, Any], role: str) -> MessageView:
     name = d.get("name")
+    ident = d.get("id")
+    answers = d.get("tool_call_id")
     return MessageView(
         role=role if role != "chat" else str(d.get("role") or "chat"),
-        content=_content(d.get("content")) if role != "remove" else str(d.get("id") or ""),
+        content=_content(d.get("content")) if role != "remove" else str(ident or ""),
         name=str(name) if name else None,
         tool_calls=tuple(_tool_calls(d)),
         error=role == "tool" and d.get("status") == "error",
+        id=str(ident) if ident else None,
+        tool_call_id=str(answers) if answers else None,
+        call_ids=tuple(_call_ids(d)),
     )
 
 
@@ -260,6 +272,16 @@ def _tool_calls(d: Mapping[str, Any]) -> list[tuple[str, Any]]:
         else:
             calls.append((str(call.get("name") or "?"), call.get("args")))
     return calls
+
+
+def _call_ids(d: Mapping[str, Any]) -> list[str | None]:
+    """The id of each call :func:`_tool_calls` reads, in the same order."""
+    ids: list[str | None] = []
+    for call in [*(d.get("tool_calls") or []), *(d.get("invalid_tool_calls") or [])]:
+        if isinstance(call, Mapping):
+            ident = call.get("id")
+            ids.append(str(ident) if ident else None)
+    return ids
 
 
 def _args(args: Any, *, one_line: bool) -> str:
