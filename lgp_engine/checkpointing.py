@@ -1056,6 +1056,38 @@ def _postgres_checkpointer_class() -> type:
                 config = {**config, "configurable": configurable}
             return super().put(config, checkpoint, _masked(metadata), new_versions)
 
+        def put_writes(self, config: Any, writes: Any, task_id: str, task_path: str = "") -> None:
+            """LangGraph's rows and conflict handling in one multi-row statement (it
+            sends one statement per write, in a pipeline): a step's writes are a
+            round trip and a statement, not one per write."""
+            from langgraph.checkpoint.postgres.base import WRITES_IDX_MAP
+
+            conf = config["configurable"]
+            upsert = all(w[0] in WRITES_IDX_MAP for w in writes)
+            rows = self._dump_writes(
+                conf["thread_id"],
+                conf["checkpoint_ns"],
+                conf["checkpoint_id"],
+                task_id,
+                task_path,
+                writes,
+            )
+            # an upsert may not touch a row twice in one statement: two writes to one
+            # special channel (the same idx) go LangGraph's way, the last one winning
+            if len(rows) < 2 or (upsert and len({r[5] for r in rows}) < len(rows)):
+                super().put_writes(config, writes, task_id, task_path)
+                return
+            query = (
+                self.UPSERT_CHECKPOINT_WRITES_SQL if upsert else self.INSERT_CHECKPOINT_WRITES_SQL
+            )
+            head, found, tail = query.partition("VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)")
+            if not found:  # another LangGraph's statement: its own way
+                super().put_writes(config, writes, task_id, task_path)
+                return
+            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s, %s, %s)"] * len(rows))
+            with self._cursor() as cur:
+                cur.execute(f"{head}VALUES {values}{tail}", [v for row in rows for v in row])
+
         def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
             """Copy every checkpoint, blob and write of a thread under another id."""
             target, source = str(target_thread_id), str(source_thread_id)

@@ -430,6 +430,63 @@ def test_readonly_on_postgres_connects_and_creates_no_table(
     assert not (tmp_path / ".lgp").exists()  # nothing on disk either
 
 
+def test_a_steps_writes_are_one_statement_with_langgraphs_rows(
+    tmp_path: Path, postgres_dsn: str
+) -> None:
+    """Our saver writes a task's writes in one multi-row statement; the rows, and what
+    a write again does (kept for ordinary channels, replaced for special ones, the
+    last of two writes to one special channel winning), are LangGraph's saver's."""
+    import psycopg
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from psycopg.rows import dict_row
+
+    calls: list[tuple[list[tuple[str, Any]], str]] = [
+        ([("a", 1), ("b", {"x": [1, 2]}), ("branch:to:c", None)], "t1"),
+        ([("a", 2), ("b", "again")], "t1"),  # same keys: kept as first written
+        ([("__error__", "boom"), ("__interrupt__", {"v": 1})], "t2"),
+        ([("__error__", "boom2"), ("__interrupt__", {"v": 2})], "t2"),  # replaced
+        ([("__interrupt__", {"v": 3}), ("__interrupt__", {"v": 4})], "t3"),  # one idx
+    ]
+
+    def rows(thread_id: str) -> list[tuple[Any, ...]]:
+        with psycopg.connect(postgres_dsn) as conn:
+            return conn.execute(
+                "SELECT checkpoint_ns, checkpoint_id, task_id, task_path, idx, channel, type, "
+                "blob FROM checkpoint_writes WHERE thread_id = %s ORDER BY task_id, idx",
+                (thread_id,),
+            ).fetchall()
+
+    settings = settings_for("postgres", tmp_path, postgres_dsn)
+    with (
+        open_checkpoints(settings) as store,
+        psycopg.connect(
+            postgres_dsn, autocommit=True, prepare_threshold=0, row_factory=dict_row
+        ) as conn,
+    ):
+        stock = PostgresSaver(conn)
+        for saver, thread_id in ((store.saver, "ours"), (stock, "stock")):
+            for writes, task in calls:
+                config = {
+                    "configurable": {
+                        "thread_id": thread_id,
+                        "checkpoint_ns": "",
+                        "checkpoint_id": "cp-1",
+                    }
+                }
+                saver.put_writes(config, writes, task, "path")
+    assert rows("ours") == rows("stock")
+    # t1: a, b, branch (the second call's a and b kept as first written); t2: error,
+    # interrupt (replaced); t3: one interrupt (the last)
+    assert [(r[2], r[5]) for r in rows("ours")] == [
+        ("t1", "a"),
+        ("t1", "b"),
+        ("t1", "branch:to:c"),
+        ("t2", "__interrupt__"),
+        ("t2", "__error__"),
+        ("t3", "__interrupt__"),
+    ]
+
+
 def test_an_unreachable_server_is_one_line_without_the_password(tmp_path: Path) -> None:
     dsn = "postgresql://lgp:s3cret-pw@127.0.0.1:1/nowhere"
     settings = settings_for("postgres", tmp_path, dsn)
