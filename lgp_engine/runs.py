@@ -680,14 +680,9 @@ class RunStore:
         now = time.time()
         changes = bool(metadata or remove)
         if known is None or not changes:
-            made = self._db.fetchone(
-                "INSERT INTO lgp_threads (thread_id, created_at, updated_at, metadata) "
-                "VALUES (?,?,?,?) ON CONFLICT (thread_id) DO NOTHING "
-                f"RETURNING {_THREAD_COLUMNS}",
-                (thread_id, now, now, dumps(metadata or {})),
-            )
+            made = self.create_thread(thread_id, metadata)
             if made is not None:
-                return _thread(made)
+                return made
             if not changes:
                 found = self.get_thread(thread_id)
                 return found if found is not None else self.put_thread(thread_id)
@@ -716,6 +711,19 @@ class RunStore:
             if moved is not None:
                 return _thread(moved)
             raw = None  # changed (or gone) since it was read: read it again
+
+    def create_thread(
+        self, thread_id: str, metadata: dict[str, Any] | None = None
+    ) -> ThreadMeta | None:
+        """Create a thread record, in one statement; None (and nothing changed) when
+        the thread has one already."""
+        now = time.time()
+        made = self._db.fetchone(
+            "INSERT INTO lgp_threads (thread_id, created_at, updated_at, metadata) "
+            f"VALUES (?,?,?,?) ON CONFLICT (thread_id) DO NOTHING RETURNING {_THREAD_COLUMNS}",
+            (thread_id, now, now, dumps(metadata or {})),
+        )
+        return _thread(made) if made is not None else None
 
     def get_thread(self, thread_id: str) -> ThreadMeta | None:
         row = self._db.fetchone(

@@ -383,21 +383,23 @@ async def _record(ctx: ServerContext, req: _Request, *, shared: bool = False) ->
     """Record the run as queued (``shared``: in the shared run queue)."""
     runner = ctx.live_runner
     assistant_id = req.meta.get("assistant_id")
-    await runner.io(
-        runner.runs.put_thread,
-        req.thread_id,
-        {"graph_id": req.wf.name, "assistant_id": assistant_id},
-        known=req.thread,  # the merge starts from what _prepare read
-    )
-    return await runner.io(
-        runner.queue,
-        req.wf,
-        req.payload,
-        thread_id=req.thread_id,
-        checkpoint_id=req.checkpoint_id,
-        meta=req.meta,
-        shared=shared,
-    )
+
+    def record() -> RunRecord:  # one trip off the event loop for both
+        runner.runs.put_thread(
+            req.thread_id,
+            {"graph_id": req.wf.name, "assistant_id": assistant_id},
+            known=req.thread,  # the merge starts from what _prepare read
+        )
+        return runner.queue(
+            req.wf,
+            req.payload,
+            thread_id=req.thread_id,
+            checkpoint_id=req.checkpoint_id,
+            meta=req.meta,
+            shared=shared,
+        )
+
+    return await runner.io(record)
 
 
 async def start_run(

@@ -48,7 +48,6 @@ from .models import (
 )
 from .shapes import apply_select
 from .threads import (
-    UNKNOWN,
     checkpoint_info,
     find_threads,
     in_flight,
@@ -159,19 +158,20 @@ _STATE = answer(ThreadStateSelected, "The state (the selected fields, if any).")
 async def create_thread(body: ThreadCreate, ctx: Ctx) -> dict[str, Any]:
     """A new (empty, idle) thread; 409 if ``thread_id`` exists unless ``if_exists=do_nothing``."""
     thread_id = body.thread_id or str(uuid.uuid4())
-    # it exists when created through the API, or known to the checkpointer (the CLI's)
-    record = ctx.live_runner.runs.get_thread(thread_id)
-    info = checkpoint_info(ctx, thread_id) if record is None else UNKNOWN
-    if record is not None or info is not None:
-        if body.if_exists == "do_nothing":
-            return await thread_json(ctx, thread_id, record=record, info=info)
-        raise HTTPException(409, f"Thread with ID {thread_id} already exists")
     metadata = dict(body.metadata or {})
     if body.graph_id:
         metadata["graph_id"] = body.graph_id
         if body.graph_id in ctx.catalog.workflows:
             metadata.setdefault("assistant_id", assistant_id_for(body.graph_id))
-    made = await ctx.live_runner.io(ctx.live_runner.runs.put_thread, thread_id, metadata)
+    # it exists when known to the checkpointer (the CLI's), or created through the API
+    info = checkpoint_info(ctx, thread_id)
+    made = None
+    if info is None:
+        made = await ctx.live_runner.io(ctx.live_runner.runs.create_thread, thread_id, metadata)
+    if made is None:
+        if body.if_exists == "do_nothing":
+            return await thread_json(ctx, thread_id, info=info)
+        raise HTTPException(409, f"Thread with ID {thread_id} already exists")
     return await thread_json(ctx, thread_id, record=made, info=None)  # no checkpoint yet
 
 
