@@ -100,6 +100,7 @@ async def test_edit_and_save_reloads_and_reruns_on_the_same_thread(
     async with app.run_test(size=SIZE) as pilot:
         source = await opened(app, pilot, flow)
         assert source.border_title == "Source: workflows/edit_flow.py"
+        assert source.is_syntax_aware  # textual[syntax]: Python highlighted by tree-sitter
         app.query_one("#run-input", Input).value = '{"input": "world"}'
         app.query_one("#thread-input", Input).value = "edit-t"
         await pilot.press("ctrl+r")
@@ -178,6 +179,23 @@ async def test_a_save_that_fails_says_why_and_keeps_the_buffer(
         await wait_until(pilot, lambda: source.state.startswith("saved"))
         assert flow.read_text(encoding="utf-8") == edited
         assert oct(flow.stat().st_mode & 0o777) == oct(0o644)  # its permissions kept
+
+
+@pytest.mark.asyncio
+async def test_without_tree_sitter_it_edits_plain_text(
+    settings: Settings, flow: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lgp_tui.widgets.source import source_view
+
+    monkeypatch.setattr(source_view, "_language", lambda: None)  # as without textual[syntax]
+    app = WorkbenchApp(settings, target="workflows/edit_flow.py")
+    async with app.run_test(size=SIZE) as pilot:
+        source = await opened(app, pilot, flow, watched=False)
+        assert source.language is None and not source.is_syntax_aware
+        await type_at(pilot, source, "hello", list("!!"))
+        await pilot.press("f2")
+        await wait_until(pilot, lambda: source.state.startswith("saved"))
+        assert flow.read_text(encoding="utf-8") == FLOW.replace('"hello ', '"hello!! ')
 
 
 @pytest.mark.asyncio

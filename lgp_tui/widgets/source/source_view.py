@@ -86,7 +86,7 @@ class SourceView(TextArea):
     def __init__(self, settings: Settings, **kwargs: Any) -> None:
         super().__init__(
             "",
-            language=_language(),
+            language=None,  # set with the first file: the first frame does not wait for it
             theme="css",
             soft_wrap=False,
             tab_behavior="indent",
@@ -96,6 +96,7 @@ class SourceView(TextArea):
             **kwargs,
         )
         self.settings = settings
+        self._syntax = _language()
         self.project_dir = settings.project_dir
         self.path: Path | None = None
         #: The file's text as last read or saved (None: no file, or unreadable).
@@ -236,6 +237,8 @@ class SourceView(TextArea):
         self._problem = placeholder if path is not None and text is None else None
         self.placeholder = placeholder
         self.read_only = text is None
+        if text and self.language != self._syntax:  # (no watcher: load_text builds it)
+            self.set_reactive(SourceView.language, self._syntax)
         self.load_text(text or "")
         self._show_state()
 
