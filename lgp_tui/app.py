@@ -43,9 +43,11 @@ from lgp_engine import (
 )
 
 from . import workers
+from .debugger import BreakpointHook
 from .input_memory import InputMemory
 from .messages import (
     AnomalyHeard,
+    DebuggerPaused,
     GraphDescribed,
     RunEnded,
     RunEventReceived,
@@ -234,6 +236,10 @@ class WorkbenchApp(App[None]):
         self._last_run: tuple[str, Any, str | None] | None = None  # workflow, input, thread
         #: The tool calls of every run seen in this session (f7 shows them).
         self.tool_calls = ToolCallLog()
+        #: breakpoint() in a node: the run pauses and the debugger screen shows where.
+        self.breakpoints = BreakpointHook(
+            lambda debugger, where: self.post_message(DebuggerPaused(debugger, where))
+        )
 
     @property
     def ready(self) -> bool:
@@ -271,6 +277,7 @@ class WorkbenchApp(App[None]):
 
     # -- lifecycle -------------------------------------------------------------
     def on_mount(self) -> None:
+        self.breakpoints.install()  # breakpoint() in a node pauses here, not on a terminal
         status = self.query_one(StatusBar)
         status.environment = self.settings.environment
         status.checkpoints = "opening…"
@@ -293,6 +300,7 @@ class WorkbenchApp(App[None]):
             self.action_toggle_server()  # else once the workflow loaded: it is served too
 
     async def on_unmount(self) -> None:
+        self.breakpoints.uninstall()  # a run paused at breakpoint() goes on (then stops)
         if self._watch_stop is not None:
             self._watch_stop.set()
         opening = self._runner_worker
@@ -612,6 +620,7 @@ class WorkbenchApp(App[None]):
 
     def action_cancel(self) -> None:
         if self._job is not None:
+            self.breakpoints.release()  # a node paused at breakpoint() must not hold it
             self._job.cancel()
             self.query_one(StatusBar).status = "cancelling"
 
@@ -1122,6 +1131,30 @@ class WorkbenchApp(App[None]):
         bar.config_text = json.dumps(result.config, ensure_ascii=False) if result.config else ""
         if result.run:
             bar.request_run()
+
+    def on_debugger_paused(self, message: DebuggerPaused) -> None:
+        """A node's breakpoint() stopped its run: show where (the screen follows each
+        next stop of the same session)."""
+        from .screens.debugger_screen import DebuggerScreen
+
+        if self._gone():
+            message.debugger.command("continue")
+            return
+        where = message.paused
+        if where.event == "line" and not isinstance(self.screen, DebuggerScreen):
+            self.query_one(RunLog).add_line(
+                Text(
+                    f"⏸ breakpoint() in {where.function}() at "
+                    f"{Path(where.file).name}:{where.line}: the run waits (n s r c)",
+                    style="bold yellow",
+                ),
+                "breakpoint",
+            )
+        screen = self.screen
+        if isinstance(screen, DebuggerScreen):
+            screen.show(message.debugger, where)
+        else:
+            self.push_screen(DebuggerScreen(message.debugger, where))
 
     def action_tool_calls(self) -> None:
         from .screens.tool_call_list import ToolCallList

@@ -16,6 +16,7 @@ from lgp_engine import LGPError, LoadedWorkflow, ReloadOutcome, RunEvent, Runner
 if TYPE_CHECKING:
     from lgp_engine import AnomalyEvent, BackgroundServer, GraphWarning
 
+    from .debugger import NodeDebugger, Paused
     from .widgets.graph.graph_view import GraphShape
 
 
@@ -133,6 +134,15 @@ class ServerRunEvent(Message):
     def __init__(self, event: RunEvent) -> None:
         super().__init__()
         self.event = event
+
+
+class DebuggerPaused(Message):
+    """A run stopped at ``breakpoint()`` (or at the next stop of its debugger)."""
+
+    def __init__(self, debugger: NodeDebugger, paused: Paused) -> None:
+        super().__init__()
+        self.debugger = debugger
+        self.paused = paused
 
 
 class ServerProblem(Message):
