@@ -96,9 +96,17 @@ from .providers.base import ERROR_KINDS, LLMProvider, ProviderError, Usage
 from .providers.claude_code import ClaudeCodeNode, create_claude_code_node
 from .providers.factory import AgentNode, create_agent_node
 from .providers.pricing import PriceTable, format_usd
+from .providers.replay import RecordingMismatch
 from .providers.runtime import AgentRuntime, Injection, run_usage
 from .providers.tools import McpSession, mcp_session
 from .readable_values import MessageView, as_message, inline, message_text, pretty, readable
+from .recorded_replay import (
+    RecordingSource,
+    ReplayComparison,
+    compare_replay,
+    find_recording,
+    recording_start,
+)
 from .registry import WorkflowRegistry
 from .reload import ReloadOutcome, WorkflowReloader, rerun_plan
 from .run_config import check_run_config
@@ -239,8 +247,11 @@ __all__ = [
     "NotFoundError",
     "PriceTable",
     "ProviderError",
+    "RecordingMismatch",
+    "RecordingSource",
     "ReloadEvent",
     "ReloadOutcome",
+    "ReplayComparison",
     "RunError",
     "RunEvent",
     "RunInfo",
@@ -283,6 +294,7 @@ __all__ = [
     "check_new_workflow",
     "check_run_config",
     "collect",
+    "compare_replay",
     "create_agent_node",
     "create_async_checkpointer",
     "create_checkpointer",
@@ -292,6 +304,7 @@ __all__ = [
     "describe_diff",
     "diff_values",
     "dumps",
+    "find_recording",
     "flatten_tree",
     "follow_agent_activity",
     "format_usd",
@@ -316,6 +329,7 @@ __all__ = [
     "parse_namespace",
     "pretty",
     "readable",
+    "recording_start",
     "rename_thread",
     "rerun_plan",
     "resolve_agent_activity",

@@ -62,6 +62,7 @@ class RunStartedData(TypedDict):
     config: NotRequired[dict[str, Any]]  # the caller's run config, when one was given
     retry: NotRequired[int]  # the attempt this start is (1 = the first retry), after a crash
     version: NotRequired[str]  # the workflow's code version, once recorded (ops.versions)
+    recorded: NotRequired[dict[str, Any]]  # a recorded replay: the runs that answer it
 
 
 #: The id LangGraph gives the interrupt of a ``NodeInterrupt`` (and of an
@@ -193,6 +194,7 @@ class InterruptData(TypedDict):
     output: Any
     duration_ms: float
     usage: NotRequired[UsageTotals]
+    recorded_usage: NotRequired[UsageTotals]  # calls a recorded replay answered
     breakpoint: NotRequired[BreakpointData]
 
 
@@ -202,6 +204,7 @@ class RunCompletedData(TypedDict):
     output: Any
     duration_ms: float
     usage: NotRequired[UsageTotals]
+    recorded_usage: NotRequired[UsageTotals]  # calls a recorded replay answered
     retries: NotRequired[int]  # it recovered after this many retries
 
 
@@ -220,6 +223,7 @@ class RunFailedData(TypedDict):
     role: NotRequired[str]
     attempts: NotRequired[int]
     usage: NotRequired[UsageTotals]
+    recorded_usage: NotRequired[UsageTotals]  # calls a recorded replay answered
 
 
 class RunRetryingData(TypedDict):
@@ -243,6 +247,7 @@ class RunCancelledData(TypedDict):
     reason: str
     duration_ms: NotRequired[float]
     usage: NotRequired[UsageTotals]
+    recorded_usage: NotRequired[UsageTotals]  # calls a recorded replay answered
 
 
 class ToolCalledData(TypedDict):
@@ -334,6 +339,7 @@ class AgentMessageData(TypedDict):
     role: str
     session_id: str
     text: str
+    context_tokens: NotRequired[int]  # the conversation's tokens at this reply
 
 
 class AgentToolUseData(TypedDict):
@@ -346,6 +352,7 @@ class AgentToolUseData(TypedDict):
     tool: str
     tool_use_id: str
     input: Any
+    context_tokens: NotRequired[int]  # the conversation's tokens at this reply
 
 
 class AgentToolResultData(TypedDict):
@@ -398,6 +405,7 @@ class AgentResultData(TypedDict):
     text: str
     tip: NotRequired[str | None]  # its last message in the conversation (branches resume here)
     checkpoint: NotRequired[str | None]  # the checkpoint its step ran from
+    context_tokens: NotRequired[int]  # the conversation's tokens at its last reply
 
 
 EventData = (

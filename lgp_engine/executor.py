@@ -46,6 +46,7 @@ from .loader import LoadedWorkflow
 from .providers.base import ProviderError, sum_usage
 from .providers.pricing import PriceTable
 from .providers.redact import Redactor, secrets_from_env
+from .providers.replay import RECORDED_USAGE, RECORDING
 from .providers.runtime import MARK, SCOPE_KEY, AgentRuntime
 from .providers.settings import LOCAL_KINDS
 from .run_config import check_owned_keys, check_run_config, merge_run_config
@@ -95,6 +96,12 @@ class _Translator:
         self.redact = redact or Redactor()
         self.prices = prices or PriceTable()
         self.calls: list[dict[str, Any]] = []  # usage of every model call of the run
+        #: The recorded usage of the calls a recorded replay answered (not spent again).
+        self.recorded: list[dict[str, Any]] = []
+        self._replayed_ids: set[str] = set()  # replies a recorded replay gave (not model calls)
+        #: Hears each call the run records (see :mod:`.providers.replay`), stamped with
+        #: its node, path and the seq of the event before it (``after_seq``).
+        self.on_record: Callable[[dict[str, Any]], None] | None = None
         self._task_calls: dict[str, list[dict[str, Any]]] = {}
         self.started = time.perf_counter()
         self.output: Any = None
@@ -153,6 +160,16 @@ class _Translator:
             self.calls.append({**data, "node": node})
             self._task_calls.setdefault(str(part.get("task_id")), []).append(data)
             return None
+        if kind == RECORDING:
+            if self.on_record is not None:
+                self.on_record({**data, "node": node, "path": path, "after_seq": self.seq})
+            return None
+        if kind == RECORDED_USAGE:
+            reply = data.pop("reply_id", None)
+            if reply:  # LangGraph streams it from the node's output: not a model call
+                self._replayed_ids.add(str(reply))
+            self.recorded.append({**data, "node": node})
+            return None
         if kind not in EVENT_TYPES:
             return None
         return self.event(kind, {"node": node, "path": path, **data}, node)  # type: ignore[arg-type]
@@ -197,7 +214,8 @@ class _Translator:
             chunk, meta = data
             node = meta.get("langgraph_node") if isinstance(meta, dict) else None
             usage = getattr(chunk, "usage_metadata", None)
-            if usage and isinstance(meta, dict) and not meta.get("lgp_agent"):
+            replayed = getattr(chunk, "id", None) in self._replayed_ids
+            if usage and isinstance(meta, dict) and not meta.get("lgp_agent") and not replayed:
                 self._count_chat_model(chunk, meta, usage)  # a hand-written node's model
             delta = MessageDeltaData(
                 content=to_jsonable(getattr(chunk, "content", chunk)),
@@ -314,10 +332,14 @@ class _Translator:
                 stopped["breakpoint"] = stop
             if self.calls:
                 stopped["usage"] = sum_usage(self.calls)
+            if self.recorded:
+                stopped["recorded_usage"] = sum_usage(self.recorded)
             return self.event("interrupt", stopped, node)
         done = RunCompletedData(output=to_jsonable(self.output), duration_ms=self.elapsed_ms())
         if self.calls:
             done["usage"] = sum_usage(self.calls)
+        if self.recorded:
+            done["recorded_usage"] = sum_usage(self.recorded)
         return self.event("run.completed", done)
 
     def failed(self, exc: BaseException) -> RunEvent:
@@ -334,12 +356,16 @@ class _Translator:
             failure.update(exc.fields())  # type: ignore[typeddict-item]
         if self.calls:
             failure["usage"] = sum_usage(self.calls)
+        if self.recorded:
+            failure["recorded_usage"] = sum_usage(self.recorded)
         return self.event("run.failed", failure, self.failed_node)
 
     def cancelled(self, reason: str) -> RunEvent:
         cancelled = RunCancelledData(reason=reason, duration_ms=self.elapsed_ms())
         if self.calls:
             cancelled["usage"] = sum_usage(self.calls)
+        if self.recorded:
+            cancelled["recorded_usage"] = sum_usage(self.recorded)
         return self.event("run.cancelled", cancelled)
 
 
@@ -446,14 +472,18 @@ class Executor:
         checkpoint_id: str | None,
         max_cost_usd: float | None = None,
         caller: dict[str, Any] | None = None,
+        replay: Any = None,
     ) -> dict[str, Any]:
         """The run's LangGraph config: the caller's (see :mod:`.run_config`) with the
-        engine's thread, checkpoint, agent scope and run id on top."""
+        engine's thread, checkpoint, agent scope (with the recorded ``replay`` that
+        answers its calls, if any) and run id on top."""
         configurable: dict[str, Any] = {"thread_id": thread_id}
         if self.agents is not None:
-            configurable[SCOPE_KEY] = self.agents.scope(
+            scope = self.agents.scope(
                 run_id, max_cost_usd=max_cost_usd, thread_id=thread_id, branch=bool(checkpoint_id)
             )
+            scope.replay = replay
+            configurable[SCOPE_KEY] = scope
         if checkpoint_id:
             configurable["checkpoint_id"] = checkpoint_id
         config: dict[str, Any] = {
@@ -506,6 +536,8 @@ class Executor:
         max_cost_usd: float | None = None,
         config: dict[str, Any] | None = None,
         on_lc_event: Callable[[dict[str, Any]], None] | None = None,
+        replay: Any = None,
+        on_record: Callable[[dict[str, Any]], None] | None = None,
     ) -> AsyncIterator[RunEvent]:
         """Run the workflow and yield its events as they happen; the last is terminal.
 
@@ -532,6 +564,11 @@ class Executor:
                 the run (``on_chain_start``, ``on_chat_model_stream``, ...; the root
                 graph's ``on_chain_stream`` excepted): the run is then driven by
                 ``astream_events``, whose root stream carries the same parts.
+            replay: A :class:`~lgp_engine.providers.replay.Replay` that answers the
+                run's model and MCP tool calls from a recording (a recorded replay);
+                their recorded usage is the terminal event's ``recorded_usage``.
+            on_record: Hears each model and tool call of the run as it is recorded
+                (what the runner stores for later recorded replays).
 
         Cancelling the task that iterates this generator ends the run with a
         ``run.cancelled`` event (the cancel message is its reason); its checkpoints
@@ -546,7 +583,10 @@ class Executor:
         )
         caller = check_run_config(config)
         check_owned_keys(caller, tr.thread_id, checkpoint_id)
-        run_config = self._config(tr.thread_id, tr.run_id, checkpoint_id, max_cost_usd, caller)
+        tr.on_record = on_record
+        run_config = self._config(
+            tr.thread_id, tr.run_id, checkpoint_id, max_cost_usd, caller, replay
+        )
         if caller:
             started = {**(started or {}), "config": to_jsonable(caller)}
         yield self._started(tr, input, checkpoint_id, started)

@@ -43,6 +43,7 @@ from .ops.retries import RetryPolicy, retryable
 from .providers.base import merge_usage
 from .providers.factory import injections
 from .providers.runtime import AgentRuntime, Injection
+from .recorded_replay import RecordingSource, find_recording
 from .run_config import check_owned_keys, check_run_config
 from .runs import RunRecord, RunStore
 from .status import RESUMABLE, STATUS_FOR_EVENT, RunStatus
@@ -113,6 +114,7 @@ class _Plan:
     on_lc_event: Any = None  # LangChain astream_events, for the Agent Server's events mode
     admission: Admission | None = None  # how it takes a busy thread (default: waits)
     adopted: str | None = None  # a running run whose process died: why it is taken over
+    replay: Any = None  # a recorded replay: the Replay that answers its calls
 
 
 #: The longest the tracers may take to send what is pending when a runner closes (with
@@ -464,9 +466,48 @@ class Runner:
         *,
         context: Any = None,
         admission: Admission | None = None,
+        recorded: str | bool | RecordingSource | None = None,
+        live_fallback: bool = False,
     ) -> AsyncIterator[RunEvent]:
-        """Re-run the nodes after ``checkpoint_id``; the thread's history keeps both branches."""
+        """Re-run the nodes after ``checkpoint_id``; the thread's history keeps both branches.
+
+        ``recorded`` makes it a recorded replay: the agent nodes' model calls and MCP
+        tool calls are answered by what the original branch recorded (no request is
+        sent, nothing spent; ``recorded_usage`` on the last event says what they had
+        cost), so a code change can be tried on a real past conversation offline.
+        ``True`` (or the thread's id) takes the calls of the runs that made the
+        branch after ``checkpoint_id``, a run id that run's, a
+        :class:`RecordingSource` what :func:`find_recording` found. A call the
+        recording lacks fails its node with a
+        :class:`~lgp_engine.providers.replay.RecordingMismatch`, or is made live with
+        ``live_fallback``. Compare the branches with :func:`compare_replay`.
+        """
         self._require_checkpoint(thread_id, checkpoint_id)
+        started: dict[str, Any] = {"replay_of": checkpoint_id}
+        replay = None
+        if recorded is not None and recorded is not False:
+            if self.agents is None:
+                raise UsageError(
+                    "a recorded replay needs the runner's agent layer (open it with "
+                    "Runner.open, or give it agents)",
+                    field="recorded",
+                    code="no_agent_layer",
+                )
+            source = (
+                recorded
+                if isinstance(recorded, RecordingSource)
+                else await self.io(
+                    find_recording, self.store, self.runs, thread_id, checkpoint_id, recorded
+                )
+            )
+            replay = source.replay(live_fallback=live_fallback)
+            started["recorded"] = {
+                "runs": list(source.run_ids),
+                "original": source.original_checkpoint,
+                "model_calls": source.model_calls,
+                "tool_calls": source.tool_calls,
+                "live_fallback": live_fallback,
+            }
         plan = _Plan(
             workflow,
             thread_id,
@@ -474,8 +515,10 @@ class Runner:
             "replay",
             checkpoint_id=checkpoint_id,
             context=context,
-            started={"replay_of": checkpoint_id},
+            started=started,
             admission=admission,
+            replay=replay,
+            meta={"recorded": True} if replay is not None else None,
         )
         async for event in self._aexecute(plan):
             yield event
@@ -853,7 +896,18 @@ class Runner:
                 max_cost_usd=budget,
                 config=plan.config,
                 on_lc_event=plan.on_lc_event,
+                replay=plan.replay,
+                on_record=recorded.append,
             )
+
+        recorded: list[dict[str, Any]] = []  # calls recorded since the last event
+
+        async def keep_recorded() -> None:
+            """Store the calls recorded since the last event (before the next one)."""
+            if recorded:
+                batch = recorded[:]
+                recorded.clear()
+                await self.io(self.runs.add_recordings, record.run_id, batch)
 
         retries = 0
         spent: Any = None  # usage of the attempts that failed (UsageTotals)
@@ -894,6 +948,7 @@ class Runner:
                         if url:
                             data = {**event.data, "trace_url": url}
                             event = dataclasses.replace(event, data=data)
+                    await keep_recorded()
                     await self._append(event)
                     if not event.is_terminal:
                         self.tracing.event(traced, event)
@@ -937,6 +992,8 @@ class Runner:
                 )
         finally:
             await agen.aclose()  # type: ignore[attr-defined]
+            with contextlib.suppress(Exception):
+                await keep_recorded()
             if last is None or not last.is_terminal:
                 # the consumer went away mid-run: record it as cancelled
                 seq = last.seq + 1 if last else self.runs.last_seq(record.run_id) + 1

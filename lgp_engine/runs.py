@@ -74,6 +74,15 @@ CREATE TABLE IF NOT EXISTS lgp_events (
     PRIMARY KEY (run_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS lgp_events_type ON lgp_events (type);
+CREATE TABLE IF NOT EXISTS lgp_recordings (
+    run_id    TEXT NOT NULL,
+    after_seq INTEGER NOT NULL,
+    n         INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    node      TEXT,
+    payload   TEXT NOT NULL,
+    PRIMARY KEY (run_id, after_seq, n)
+) WITHOUT ROWID;
 """
 
 #: The same tables on PostgreSQL (numbered steps: a new column is a new step). JSON
@@ -121,6 +130,18 @@ CREATE TABLE lgp_events (
     PRIMARY KEY (run_id, seq)
 );
 CREATE INDEX lgp_events_type ON lgp_events (type);
+""",
+    # the model and tool calls of each run, for recorded replays (lgp_engine.providers.replay)
+    """
+CREATE TABLE lgp_recordings (
+    run_id    TEXT NOT NULL,
+    after_seq BIGINT NOT NULL,
+    n         INTEGER NOT NULL,
+    kind      TEXT NOT NULL,
+    node      TEXT,
+    payload   TEXT NOT NULL,
+    PRIMARY KEY (run_id, after_seq, n)
+);
 """,
 )
 
@@ -652,13 +673,15 @@ class RunStore:
             marks = ",".join("?" * len(ids))
             with self._db.transaction():
                 self._db.execute(f"DELETE FROM lgp_events WHERE run_id IN ({marks})", ids)
+                self._db.execute(f"DELETE FROM lgp_recordings WHERE run_id IN ({marks})", ids)
                 self._db.execute(f"DELETE FROM lgp_runs WHERE run_id IN ({marks})", ids)
         return len(doomed)
 
     def delete_run(self, run_id: str) -> None:
-        """Forget one run: its record and its events (a no-op when unknown)."""
+        """Forget one run: its record, events and recorded calls (a no-op when unknown)."""
         with self._db.transaction():
             self._db.execute("DELETE FROM lgp_events WHERE run_id = ?", (run_id,))
+            self._db.execute("DELETE FROM lgp_recordings WHERE run_id = ?", (run_id,))
             self._db.execute("DELETE FROM lgp_runs WHERE run_id = ?", (run_id,))
 
     # -- threads (metadata of threads created through the API) ---------------------
@@ -818,13 +841,15 @@ class RunStore:
         )
 
     def delete_thread(self, thread_id: str) -> None:
-        """Forget a thread's record, runs and events (checkpoints are the saver's)."""
+        """Forget a thread's record, runs, events and recorded calls (checkpoints are
+        the saver's)."""
         with self._db.transaction():
-            self._db.execute(
-                "DELETE FROM lgp_events WHERE run_id IN "
-                "(SELECT run_id FROM lgp_runs WHERE thread_id = ?)",
-                (thread_id,),
-            )
+            for table in ("lgp_events", "lgp_recordings"):
+                self._db.execute(
+                    f"DELETE FROM {table} WHERE run_id IN "
+                    "(SELECT run_id FROM lgp_runs WHERE thread_id = ?)",
+                    (thread_id,),
+                )
             self._db.execute("DELETE FROM lgp_runs WHERE thread_id = ?", (thread_id,))
             self._db.execute("DELETE FROM lgp_threads WHERE thread_id = ?", (thread_id,))
 
@@ -986,6 +1011,66 @@ class RunStore:
             )
             for run_id, seq, ts, type_, node, payload, thread_id in rows
         ]
+
+    # -- recorded calls (recorded replays: lgp_engine.providers.replay) ----------
+    def add_recordings(self, run_id: str, recordings: Sequence[dict[str, Any]]) -> None:
+        """Keep the model and tool calls a run recorded (each a dict with ``kind``,
+        ``node``, ``after_seq``: the seq of the event before it, and the call's
+        fields), in one statement. The calls recorded after one event are added
+        together, once (the runner adds them before the next event)."""
+        if not recordings:
+            return
+        rows = ",".join(["(?,?,?,?,?,?)"] * len(recordings))
+        params: list[Any] = []
+        for n, rec in enumerate(recordings):
+            payload = {k: v for k, v in rec.items() if k not in ("kind", "node", "after_seq")}
+            params += (
+                run_id,
+                int(rec.get("after_seq") or 0),
+                n,
+                str(rec.get("kind")),
+                rec.get("node"),
+                dumps(payload),
+            )
+        self._db.execute(
+            f"INSERT INTO lgp_recordings (run_id, after_seq, n, kind, node, payload) VALUES {rows}",
+            params,
+        )
+
+    def recordings(self, run_id: str, *, after_seq: int = 0) -> list[dict[str, Any]]:
+        """The calls ``run_id`` recorded after its event ``after_seq``, in order: each
+        its fields with ``kind``, ``node``, ``after_seq`` and ``run_id``."""
+        rows = self._db.fetchall(
+            "SELECT after_seq, kind, node, payload FROM lgp_recordings "
+            "WHERE run_id = ? AND after_seq >= ? ORDER BY after_seq, n",
+            (run_id, after_seq),
+        )
+        return [
+            {**json.loads(payload), "kind": kind, "node": node, "after_seq": seq, "run_id": run_id}
+            for seq, kind, node, payload in rows
+        ]
+
+    def recording_counts(self, run_ids: Sequence[str]) -> dict[str, int]:
+        """How many calls each of these runs recorded (runs without any left out)."""
+        if not run_ids:
+            return {}
+        rows = self._db.fetchall(
+            "SELECT run_id, COUNT(*) FROM lgp_recordings "
+            f"WHERE run_id IN ({','.join('?' * len(run_ids))}) GROUP BY run_id",
+            list(run_ids),
+        )
+        return {str(run_id): int(count) for run_id, count in rows}
+
+    def checkpoint_seq(self, run_id: str, checkpoint_id: str) -> int | None:
+        """The seq of the ``checkpoint`` event with which ``run_id`` saved the root
+        checkpoint ``checkpoint_id``; None when it did not save it."""
+        doc = self._sql.json_event("payload")
+        row = self._db.fetchone(
+            "SELECT MIN(seq) FROM lgp_events WHERE run_id = ? AND type = 'checkpoint' AND "
+            f"{self._sql.json_text(doc, 'checkpoint_id')} = ?",
+            (run_id, checkpoint_id),
+        )
+        return int(row[0]) if row and row[0] is not None else None
 
     # -- helpers ----------------------------------------------------------------
     def _select(self, tail: str, params: Sequence[Any]) -> list[RunRecord]:

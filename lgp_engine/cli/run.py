@@ -363,10 +363,30 @@ def resume(
 @click.argument("thread_id", metavar="THREAD")
 @click.option(
     "--checkpoint",
+    "--from",
     "checkpoint",
-    required=True,
     metavar="ID",
-    help="Checkpoint to replay from (an id or a unique part of one).",
+    help="Checkpoint to replay from (an id or a unique part of one); with --recorded, "
+    "by default where the recorded run started.",
+)
+@click.option(
+    "--recorded",
+    is_flag=True,
+    help="Answer the model and MCP tool calls from what the original branch recorded "
+    "(no new tokens, works offline), then diff the two branches' final states.",
+)
+@click.option(
+    "--run",
+    "run_id",
+    metavar="RUN_ID",
+    help="With --recorded: the run whose recorded calls answer (default: the runs that "
+    "made the branch after the checkpoint).",
+)
+@click.option(
+    "--live-fallback",
+    "live_fallback",
+    is_flag=True,
+    help="With --recorded: make the calls the recording lacks live instead of failing.",
 )
 @_workflow_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON event per line.")
@@ -374,25 +394,142 @@ def resume(
 @handle_errors
 def replay(
     thread_id: str,
-    checkpoint: str,
+    checkpoint: str | None,
+    recorded: bool,
+    run_id: str | None,
+    live_fallback: bool,
     workflow: str | None,
     as_json: bool,
     env: str | None,
     verbose: bool,
 ) -> None:
     """Re-run THREAD from a past checkpoint: the nodes after it run again and a new
-    branch grows in the thread's history (the old one stays; see `lgp history`)."""
+    branch grows in the thread's history (the old one stays; see `lgp history`).
+
+    With --recorded the agent nodes' model and MCP tool calls are answered by the
+    recording of the original branch (a code change tried on a real past
+    conversation, no model server needed); a call the recording lacks fails its node
+    (or goes live with --live-fallback). It ends with the differences between the
+    original branch's final state and the replay's.
+
+    \b
+    Examples:
+      lgp replay t1 --checkpoint 1f0a...
+      lgp replay t1 --recorded                  # from where the recorded run started
+      lgp replay t1 --recorded --from 1f0a... --run 3c4d...
+    """
+    from ..errors import UsageError
+
+    if not recorded and (run_id is not None or live_fallback):
+        flag = "--run" if run_id is not None else "--live-fallback"
+        raise UsageError(f"{flag} goes with --recorded", field="recorded", code="needs_recorded")
+    if not recorded and checkpoint is None:
+        raise UsageError(
+            "give the checkpoint to replay from with --checkpoint ID (or replay the "
+            "recorded calls with --recorded)",
+            field="checkpoint",
+            code="checkpoint_required",
+        )
     settings = setup(env, verbose)
-    checkpoint_id = _existing(settings, thread_id, checkpoint)
-    _on_thread(
-        settings,
-        env,
-        thread_id,
-        workflow,
-        as_json,
-        verbose,
-        lambda runner, wf: runner.replay(wf, thread_id, checkpoint_id),
+    if not recorded:
+        checkpoint_id = _existing(settings, thread_id, checkpoint)
+        _on_thread(
+            settings,
+            env,
+            thread_id,
+            workflow,
+            as_json,
+            verbose,
+            lambda runner, wf: runner.replay(wf, thread_id, checkpoint_id),
+        )
+        return
+    _replay_recorded(
+        settings, env, thread_id, checkpoint, run_id, live_fallback, workflow, as_json, verbose
     )
+
+
+def _replay_recorded(
+    settings: Any,
+    env: str | None,
+    thread_id: str,
+    checkpoint: str | None,
+    run_id: str | None,
+    live_fallback: bool,
+    workflow: str | None,
+    as_json: bool,
+    verbose: bool,
+) -> None:
+    """``lgp replay --recorded``: the replay printed as any, then the branches' diff."""
+    from ..jsonable import dumps
+    from ..recorded_replay import compare_replay, find_recording, recording_start
+    from .console import PREFIX, usage_text
+
+    _existing(settings, thread_id)
+    with open_runner(settings) as runner:
+        store, runs = runner.store, runner.runs
+        if run_id is not None:
+            run_id = runs.find(run_id).run_id
+        checkpoint_id = (
+            store.find_checkpoint(thread_id, checkpoint)
+            if checkpoint is not None
+            else recording_start(runs, thread_id, run_id)
+        )
+        source = find_recording(store, runs, thread_id, checkpoint_id, run_id or True)
+        loaded = load_target(settings, workflow or runner.target_for_thread(thread_id))
+        if not as_json:
+            click.echo(
+                f"{PREFIX} Recorded replay from {checkpoint_id}: {source.describe()}"
+                + (" (live fallback)" if live_fallback else "")
+            )
+        ended: list[Any] = []
+        code = print_events(
+            runner.replay(
+                loaded, thread_id, checkpoint_id, recorded=source, live_fallback=live_fallback
+            ),
+            as_json=as_json,
+            verbose=verbose,
+            env_flag=env_flag(settings, env),
+            on_event=lambda e: ended.append(e) if e.is_terminal else None,
+        )
+        if ended and ended[-1].type in ("run.completed", "interrupt"):  # a branch to compare
+            last = ended[-1]
+            comparison = compare_replay(store, runs, source, last.run_id)
+            lines = comparison.lines()
+            if as_json:
+                click.echo(
+                    dumps(
+                        {
+                            "type": "replay.diff",
+                            "original": comparison.original_checkpoint,
+                            "replay": comparison.replay_checkpoint,
+                            "recorded_usage": last.data.get("recorded_usage"),
+                            "changes": [
+                                {
+                                    "kind": c.kind,
+                                    "path": c.path,
+                                    "before": c.before,
+                                    "after": c.after,
+                                }
+                                for c in comparison.changes
+                            ],
+                        }
+                    )
+                )
+            else:
+                spent = usage_text(last.data.get("recorded_usage"))
+                if spent:
+                    click.echo(
+                        f"{PREFIX} Answered from the recording: {spent} not spent again "
+                        f"(new: {usage_text(last.data.get('usage')) or '0 tokens, $0'})"
+                    )
+                original = comparison.original_checkpoint or source.checkpoint_id
+                replayed = comparison.replay_checkpoint
+                click.echo(f"{PREFIX} Original branch ({original}) → replay ({replayed}):")
+                if not lines:
+                    click.echo(f"{PREFIX} No differences.")
+                for line in lines:
+                    click.echo(line.text)
+    exit_with(code)
 
 
 @click.command()

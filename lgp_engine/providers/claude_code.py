@@ -159,6 +159,17 @@ class ClaudeCodeNode:
                 field="llm_providers.claude_code.enabled",
                 code="provider_disabled",
             )
+        if scope.replay is not None and not scope.replay.live_fallback:
+            from .replay import RecordingMismatch, where
+
+            node, path = where(config)
+            raise RecordingMismatch(
+                "/".join([*path, node or self.role]),
+                1,
+                "session",
+                "Claude Code sessions are not recorded, so a recorded replay cannot answer "
+                "this node",
+            )
         task = self.render(state)
         repository = self.repository_for(state, scope.runtime.settings.project_dir)
         previous: str | None = state.get(self.session_key) or None

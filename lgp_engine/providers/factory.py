@@ -127,7 +127,7 @@ class AgentNode:
         scope = scope_of(config)
         binding = self.bind(scope.runtime)
         task = self.render(state)
-        tools = await ToolBox.for_node(scope, binding.tools)
+        tools = await ToolBox.for_node(scope, binding.tools, config)
         keep = "messages" in state or self.messages_channel
         endpoints = (binding.endpoint, *binding.fallbacks)
         for i, endpoint in enumerate(endpoints):

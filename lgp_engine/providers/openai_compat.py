@@ -29,6 +29,7 @@ from typing import Any
 
 from .base import LLMProvider, ProviderError, Usage
 from .repair import OutputSchema, repair_prompt
+from .replay import RECORDED_USAGE, RECORDING, model_request, where
 from .runtime import Binding, Endpoint, RunScope
 from .tools import ToolBox
 
@@ -209,9 +210,21 @@ class OpenAICompatProvider(LLMProvider):
         )
 
     async def _call(self, model: Any, messages: list[Any], config: dict[str, Any]) -> Any:
-        """One model call with retries; records its usage; returns the AI message."""
+        """One model call with retries; records its usage, and the call (see
+        :mod:`.replay`); returns the AI message. In a recorded replay the recording
+        answers it (no request is sent, nothing is spent)."""
         ep = self.endpoint
         settings = ep.settings
+        options = {"temperature": self.binding.temperature, "max_tokens": self.binding.max_tokens}
+        bound = getattr(model, "kwargs", None)
+        request = model_request(
+            ep.model, messages, bound if isinstance(bound, dict) else {}, options, self.scope.redact
+        )
+        if self.scope.replay is not None:
+            node, path = where(config)
+            found = self.scope.replay.model(node, path, request)
+            if found is not None:
+                return self._replayed(found, request, config)
         timeout = self.binding.timeout_s or settings.timeout_s
         estimate = self.get_cost_estimate(_rough_tokens(messages), 0)
         self.scope.check_budget(estimate, role=self.binding.role, endpoint=ep)
@@ -236,6 +249,40 @@ class OpenAICompatProvider(LLMProvider):
             usage_of(reply, ep, duration, attempt), local=ep.local
         )
         self.scope.record(usage, config)
+        self._record(request, reply, usage.to_dict(), config)
+        return reply
+
+    def _record(
+        self,
+        request: dict[str, Any],
+        reply: Any,
+        usage: dict[str, Any],
+        config: dict[str, Any],
+        *,
+        replayed: bool = False,
+    ) -> None:
+        data: dict[str, Any] = {
+            "kind": "model",
+            "role": self.binding.role,
+            "provider": self.endpoint.provider,
+            "request": request,
+            "reply": reply_fields(reply),
+            "usage": usage,
+        }
+        if replayed:
+            data["replayed"] = True
+        self.scope.report(RECORDING, data, config)
+
+    def _replayed(
+        self, found: dict[str, Any], request: dict[str, Any], config: dict[str, Any]
+    ) -> Any:
+        """The recorded reply as this call's; its usage reported as recorded, not spent."""
+        from langchain_core.messages import AIMessage
+
+        reply = AIMessage(**dict(found.get("reply") or {"content": ""}))
+        usage = dict(found.get("usage") or {})
+        self.scope.report(RECORDED_USAGE, {**usage, "reply_id": reply.id}, config)
+        self._record(request, reply, usage, config, replayed=True)
         return reply
 
     def _error(self, kind: str, detail: str, attempts: int, timeout: float) -> ProviderError:
@@ -334,6 +381,31 @@ def usage_of(reply: Any, endpoint: Endpoint, duration_ms: float, attempts: int) 
         duration_ms=duration_ms,
         extra=extra,
     )
+
+
+#: The fields of an AI message a recording keeps (and a replay gives back).
+REPLY_FIELDS = (
+    "content",
+    "additional_kwargs",
+    "response_metadata",
+    "name",
+    "id",
+    "tool_calls",
+    "invalid_tool_calls",
+    "usage_metadata",
+)
+
+
+def reply_fields(reply: Any) -> dict[str, Any]:
+    """A model's reply as a recording keeps it (JSON; redacted when reported)."""
+    from ..jsonable import to_jsonable
+
+    out: dict[str, Any] = {}
+    for name in REPLY_FIELDS:
+        value = getattr(reply, name, None)
+        if value is not None:
+            out[name] = to_jsonable(value)
+    return out
 
 
 def _schema_name(name: str) -> str:

@@ -272,6 +272,11 @@ class RunScope:
     branch: bool = False
     spent_usd: float = 0.0
     calls: list[dict[str, Any]] = field(default_factory=list)
+    #: A recorded replay (:class:`~lgp_engine.providers.replay.Replay`) that answers
+    #: the run's model and tool calls; None: they are made live.
+    replay: Any = None
+    #: MCP servers whose tool list this run has recorded.
+    listed: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property

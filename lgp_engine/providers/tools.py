@@ -8,16 +8,18 @@ with an error the model can read; the run goes on.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from .replay import RECORDING, tool_request, where
 from .runtime import RunScope
 
 if TYPE_CHECKING:  # the MCP client loads only for nodes that have tools
-    from .mcp import McpTool
+    from .mcp import McpTool, ToolResult
 
 #: Longest tool result text kept on a ``tool.result`` event (the model gets it whole).
 EVENT_TEXT_LIMIT = 2000
@@ -36,8 +38,11 @@ class ToolBox:
             self.tools = {openai_tool_spec(t)["function"]["name"]: t for t in tools}
 
     @classmethod
-    async def for_node(cls, scope: RunScope, patterns: Sequence[str]) -> ToolBox:
-        """The MCP tools that ``patterns`` allow (no MCP server starts without any)."""
+    async def for_node(
+        cls, scope: RunScope, patterns: Sequence[str], config: Mapping[str, Any] | None = None
+    ) -> ToolBox:
+        """The MCP tools that ``patterns`` allow (no MCP server starts without any);
+        ``config``: the node's (its tool lists are recorded, or replayed, as its)."""
         if not patterns:
             return cls(scope, (), ())
         from .guard import tool_allowed
@@ -46,7 +51,7 @@ class ToolBox:
         wanted = _servers_named(patterns, [n for n, s in servers.items() if s.enabled])
         found: list[McpTool] = []
         for server in wanted:
-            found += await scope.runtime.mcp.list_tools(server)
+            found += await list_tools(scope, server, config or {})
         allowed = [t for t in found if tool_allowed(patterns, t.server, t.name)]
         return cls(scope, patterns, allowed)
 
@@ -106,7 +111,7 @@ class ToolBox:
             config,
         )
         started = time.perf_counter()
-        result = await self.scope.runtime.mcp.call_tool(tool.server, tool.name, dict(args))
+        result = await call_tool(self.scope, config, tool.server, tool.name, args)
         text = result.text if result.text or result.structured is None else _json(result.structured)
         self.scope.report(
             "tool.result",
@@ -123,6 +128,74 @@ class ToolBox:
             config,
         )
         return (f"Error: {text}" if result.is_error else text), result.is_error
+
+
+async def list_tools(scope: RunScope, server: str, config: Mapping[str, Any]) -> list[McpTool]:
+    """The tools of ``server``: from the recording in a recorded replay, else listed
+    live; recorded once per run either way (see :mod:`.replay`)."""
+    from .mcp import McpTool
+
+    tools: list[McpTool] | None = None
+    if scope.replay is not None:
+        node, _ = where(config)
+        recorded = scope.replay.tools(node, server)
+        if recorded is not None:
+            tools = [McpTool(**t) for t in recorded]
+    if tools is None:
+        tools = await scope.runtime.mcp.list_tools(server)
+    if server not in scope.listed:
+        scope.listed.add(server)
+        listed = [dataclasses.asdict(t) for t in tools]
+        scope.report(RECORDING, {"kind": "tools", "server": server, "tools": listed}, config)
+    return tools
+
+
+async def call_tool(
+    scope: RunScope,
+    config: Mapping[str, Any],
+    server: str,
+    name: str,
+    arguments: Mapping[str, Any],
+    *,
+    timeout_s: float | None = None,
+) -> ToolResult:
+    """Call an MCP tool for the node running with ``config``: answered by the
+    recording in a recorded replay, else live; recorded either way."""
+    from .mcp import ToolResult
+
+    request = tool_request(server, name, dict(arguments), scope.redact)
+    result: ToolResult | None = None
+    if scope.replay is not None:
+        node, path = where(config)
+        found = scope.replay.tool(node, path, request)
+        if found is not None:
+            kept = found.get("result") or {}
+            result = ToolResult(
+                text=str(kept.get("text") or ""),
+                structured=kept.get("structured"),
+                is_error=bool(kept.get("is_error")),
+                duration_ms=0.0,
+                content=list(kept.get("content") or []),
+            )
+    replayed = result is not None
+    if result is None:
+        result = await scope.runtime.mcp.call_tool(
+            server, name, dict(arguments), timeout_s=timeout_s
+        )
+    data: dict[str, Any] = {
+        "kind": "tool",
+        "request": request,
+        "result": {
+            "text": result.text,
+            "structured": result.structured,
+            "is_error": result.is_error,
+            "content": result.content,
+        },
+    }
+    if replayed:
+        data["replayed"] = True
+    scope.report(RECORDING, data, config)
+    return result
 
 
 def _servers_named(patterns: Sequence[str], servers: Sequence[str]) -> list[str]:
@@ -157,7 +230,7 @@ class McpSession:
 
     async def list_tools(self) -> list[McpTool]:
         """The server's tools (it starts on first use)."""
-        return await self.scope.runtime.mcp.list_tools(self.server)
+        return await list_tools(self.scope, self.server, self.config)
 
     async def call_tool(
         self,
@@ -177,8 +250,8 @@ class McpSession:
             self.config,
         )
         started = time.perf_counter()
-        result = await self.scope.runtime.mcp.call_tool(
-            self.server, name, args, timeout_s=timeout_s
+        result = await call_tool(
+            self.scope, self.config, self.server, name, args, timeout_s=timeout_s
         )
         text = result.text
         self.scope.report(
