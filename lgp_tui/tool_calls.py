@@ -24,8 +24,8 @@ from lgp_engine import RunEvent, as_message, inline
 
 MAX_CALLS = 5000
 _EVENTS = frozenset(
-    ("tool.called", "tool.denied", "tool.result", "agent.tool_use", "agent.tool_result")
-    + ("node.finished",)
+    {"tool.called", "tool.denied", "tool.result", "agent.tool_use", "agent.tool_result"}
+    | {"node.finished"}  # a graph's own calls are in its nodes' updates
 )
 
 
