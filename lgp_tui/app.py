@@ -1119,9 +1119,7 @@ class WorkbenchApp(App[None]):
         bar = self.query_one(RunBar)
         value, _ = parse_input(bar.input_text)
         config, _ = parse_config(bar.config_text)
-        self.push_screen(
-            InputForm(message.name, message.schemas, value, config), self._form_filled
-        )
+        self.push_screen(InputForm(message.name, message.schemas, value, config), self._form_filled)
 
     def _form_filled(self, result: FormResult | None) -> None:
         if result is None:
