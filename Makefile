@@ -21,6 +21,10 @@ $(STAMP): pyproject.toml
 		--disable-pip-version-check 'uv>=0.9' 2>/dev/null || { $(BIN)/python -m ensurepip -q && \
 		$(BIN)/python -m pip install --quiet --disable-pip-version-check 'uv>=0.9'; }
 	VIRTUAL_ENV=$(VENV) $(BIN)/uv pip install --quiet --compile-bytecode -e '.[test,claude-code]'
+	@# the project itself is installed editable: uv compiles site-packages only, and where
+	@# PYTHONDONTWRITEBYTECODE is set every start compiled lgp_engine and lgp_tui again
+	@# (about 1 s of lgp-tui's first frame); a source edited later is compiled as usual
+	@$(BIN)/python -m compileall -q -j0 lgp_engine lgp_tui >/dev/null
 	@touch $(STAMP)
 
 run: $(STAMP)
