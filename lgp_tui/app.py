@@ -25,7 +25,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 from textual.worker import Worker
 
 from lgp_engine import (
@@ -70,6 +70,7 @@ from .screens.interrupt_dialog import InterruptDialog, ResumeAnswer
 from .tool_calls import ToolCallLog
 from .usage import spent
 from .widgets.explorer.workflow_list import WorkflowList
+from .widgets.footer.fitted_footer import FittedFooter
 from .widgets.graph.graph_view import GraphView
 from .widgets.run.run_bar import DEFAULT_INPUT, RunBar
 from .widgets.run_log.run_log import RunLog
@@ -262,7 +263,7 @@ class WorkbenchApp(App[None]):
                 )
                 yield RunLog(id="run-log")
         yield StatusBar(id="status")
-        yield Footer(show_command_palette=False)
+        yield FittedFooter(show_command_palette=False)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Cancel shows in the footer only while a run is going, Resume only while

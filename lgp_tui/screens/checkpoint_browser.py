@@ -26,7 +26,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static, Tree
+from textual.widgets import OptionList, Static, Tree
 from textual.widgets.tree import TreeNode
 
 from lgp_engine import (
@@ -46,6 +46,7 @@ from lgp_engine import (
     summarize_threads,
 )
 from lgp_tui.thread_rows import short_id
+from lgp_tui.widgets.footer.fitted_footer import FittedFooter
 from lgp_tui.widgets.history.history_list import HistoryList, Row
 from lgp_tui.widgets.threads.thread_list import ThreadList
 
@@ -279,7 +280,7 @@ class CheckpointBrowser(Screen[None]):
                 with VerticalScroll(id="cp-diff-scroll"):
                     yield Static(Text("Select a checkpoint.", style="dim"), id="cp-diff")
         yield Static("", id="cp-status", markup=False)
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.query_one("#cp-threads-pane").border_title = "Threads"

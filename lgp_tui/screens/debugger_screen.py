@@ -15,9 +15,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from ..debugger import Command, NodeDebugger, Paused, short_path
+from ..widgets.footer.fitted_footer import FittedFooter
 
 
 class DebuggerScreen(ModalScreen[None]):
@@ -55,7 +56,7 @@ class DebuggerScreen(ModalScreen[None]):
                 with VerticalScroll(id="debug-locals-pane"):
                     yield Static("", id="debug-locals")
             yield Static("", id="debug-stack", markup=False)
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.query_one("#debug-box").border_title = "breakpoint()"

@@ -27,7 +27,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Label, OptionList, Static
+from textual.widgets import DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from lgp_engine import (
@@ -39,6 +39,7 @@ from lgp_engine import (
     pretty,
 )
 
+from ..widgets.footer.fitted_footer import FittedFooter
 from ..widgets.store.item_table import ItemTable, local_time
 from ..widgets.value.value_text import styled
 from .confirm_dialog import ConfirmDialog
@@ -224,7 +225,7 @@ class StoreBrowser(Screen[None]):
                 with VerticalScroll(id="st-value-scroll"):
                     yield Static(Text("Opening the store…", style="dim"), id="st-value")
         yield Static("", id="st-status", markup=False)
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.query_one("#st-namespaces").border_title = "Namespaces"

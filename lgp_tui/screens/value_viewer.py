@@ -17,10 +17,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from lgp_engine import dumps, pretty, to_jsonable
 
+from ..widgets.footer.fitted_footer import FittedFooter
 from ..widgets.value.value_text import ValueText
 
 _PLACEHOLDER = "type to find · enter: back to the value · n/N: next/previous match"
@@ -73,7 +74,7 @@ class ValueViewer(ModalScreen[None]):
                 yield Label("find ", id="viewer-find-label")
                 yield Input(placeholder=_PLACEHOLDER, id="viewer-search", select_on_focus=False)
                 yield Static("", id="viewer-count", markup=False)
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         box = self.query_one("#viewer-box")

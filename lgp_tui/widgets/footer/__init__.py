@@ -1,0 +1,1 @@
+"""The footer of the workbench's screens."""
