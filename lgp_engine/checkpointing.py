@@ -74,6 +74,19 @@ class Head:
     next: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """A checkpoint as stored (see :meth:`CheckpointStore.stored_checkpoint`): its
+    serializer's ``type`` and encoded ``blob``, and its pending interrupt writes
+    ``(task_id, channel, value)``, decoded."""
+
+    checkpoint_id: str
+    parent_id: str | None
+    type: str
+    blob: bytes
+    pending_writes: list[tuple[str, str, Any]]
+
+
 def checkpoint_time(checkpoint_id: str) -> dt.datetime | None:
     """The creation time embedded in a LangGraph checkpoint id (a UUIDv6)."""
     digits = checkpoint_id.replace("-", "")
@@ -318,6 +331,41 @@ class CheckpointStore:
             )
             self._reader = SqliteSaver(conn)
         return self._reader
+
+    def stored_checkpoint(
+        self, thread_id: str, checkpoint_id: str | None = None
+    ) -> StoredCheckpoint | None:
+        """A root checkpoint of the thread (its newest without ``checkpoint_id``) as the
+        SQLite saver stores it, its state left encoded, with its pending interrupts: for
+        readers that decode only a part of a big state (:func:`lgp_engine.messages_at`).
+        None when there is no such checkpoint, or the backend is not SQLite (there the
+        channels are stored apart: read :func:`lgp_engine.state_at`)."""
+        if self.backend != "sqlite":
+            return None
+        head = "SELECT checkpoint_id, parent_checkpoint_id, type, checkpoint FROM checkpoints "
+        if checkpoint_id:
+            rows = self._query(
+                head + "WHERE thread_id = ? AND checkpoint_ns = '' AND checkpoint_id = ?",
+                (thread_id, checkpoint_id),
+            )
+        else:
+            rows = self._query(
+                head + "WHERE thread_id = ? AND checkpoint_ns = '' "
+                "ORDER BY checkpoint_id DESC LIMIT 1",
+                (thread_id,),
+            )
+        if not rows:
+            return None
+        cid, parent, kind, blob = rows[0]
+        writes = self._query(
+            "SELECT task_id, channel, type, value FROM writes WHERE thread_id = ? AND "
+            "checkpoint_ns = '' AND checkpoint_id = ? AND channel = '__interrupt__' "
+            "ORDER BY task_id, idx",
+            (thread_id, cid),
+        )
+        serde = self.reader().serde
+        pending = [(task, channel, serde.loads_typed((t, v))) for task, channel, t, v in writes]
+        return StoredCheckpoint(cid, parent, kind, bytes(blob), pending)
 
     def _infos(
         self, thread_id: str, checkpoint_ns: str, rows: list[tuple[Any, ...]]

@@ -6,6 +6,8 @@ any thread, even one whose workflow no longer imports.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -68,10 +70,7 @@ def state_at(store: CheckpointStore, thread_id: str, checkpoint_id: str | None =
     parent = tup.parent_config["configurable"]["checkpoint_id"] if tup.parent_config else None
     values = state_values(tup.checkpoint)
     info = store.checkpoint(thread_id, cid)
-    interrupts = [
-        {"id": getattr(item, "id", None), "value": to_jsonable(getattr(item, "value", item))}
-        for _task, item in interrupt_writes(tup.pending_writes)
-    ]
+    interrupts = _interrupts(tup.pending_writes)
     return StateAt(
         thread_id=thread_id,
         checkpoint_id=cid,
@@ -83,6 +82,142 @@ def state_at(store: CheckpointStore, thread_id: str, checkpoint_id: str | None =
         metadata=dict(tup.metadata),
         interrupts=interrupts,
     )
+
+
+@dataclass(frozen=True)
+class MessagesAt:
+    """A thread's chat messages at one checkpoint (see :func:`messages_at`).
+
+    Attributes:
+        messages: The state's messages list; None when the state has no such key.
+        next: The nodes to run next (empty once the thread's run ended).
+        interrupts: What the thread waits for (``{"id": ..., "value": ...}`` each).
+    """
+
+    thread_id: str
+    checkpoint_id: str
+    parent_id: str | None
+    messages: list[Any] | None
+    next: tuple[str, ...]
+    interrupts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def messages_at(
+    store: CheckpointStore,
+    thread_id: str,
+    checkpoint_id: str | None = None,
+    *,
+    key: str = "messages",
+) -> MessagesAt:
+    """The chat messages of ``thread_id`` at ``checkpoint_id`` (default: its newest
+    checkpoint): the list under ``key`` in its state, what runs next and what it
+    waits for, to show a conversation.
+
+    On SQLite only that list is decoded, and each LangChain message in it is its dict
+    form (``{"type": "human", "content": ..., "id": ...}``, which
+    :func:`~lgp_engine.as_message` reads) rather than an object built again: a
+    10,000-message thread reads in ~0.1 s where :func:`state_at` takes ~0.4 s. On the
+    other backends, or when the list holds values of other types, the messages are
+    the objects :func:`state_at` reads.
+    """
+    store.thread(thread_id)  # NotFoundError for an unknown thread
+    stored = store.stored_checkpoint(thread_id, checkpoint_id)
+    if stored is not None and stored.type == "msgpack":
+        with _collector_paused():  # thousands of new dicts: no full collections meanwhile
+            found, messages = _packed_messages(stored.blob, key)
+        if found is not None:
+            info = store.checkpoint(thread_id, stored.checkpoint_id)
+            return MessagesAt(
+                thread_id=thread_id,
+                checkpoint_id=stored.checkpoint_id,
+                parent_id=stored.parent_id,
+                messages=messages if found else None,
+                next=info.next if info else (),
+                interrupts=_interrupts(stored.pending_writes),
+            )
+    state = state_at(store, thread_id, checkpoint_id)
+    value = state.values.get(key)
+    return MessagesAt(
+        thread_id=thread_id,
+        checkpoint_id=state.checkpoint_id,
+        parent_id=state.parent_id,
+        messages=list(value) if isinstance(value, list | tuple) else None,
+        next=state.next,
+        interrupts=state.interrupts,
+    )
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No garbage collection inside: a big list decoded at once otherwise sets off
+    collections of the whole heap, which took longer than the decoding itself."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
+
+
+_EXT_PYDANTIC_V2 = 5  # langgraph.checkpoint.serde.jsonplus: (module, class, dump, method)
+
+
+def _packed_messages(blob: bytes, key: str) -> tuple[bool | None, list[Any]]:
+    """``(found, messages)`` from a msgpack checkpoint blob: ``found`` False when its
+    state has no ``key`` list, None when the list holds something other than LangChain
+    messages and plain values (then it must be read the usual way)."""
+    import ormsgpack
+
+    def keep(code: int, data: bytes) -> tuple[str, int, bytes]:
+        return ("ext", code, data)
+
+    unknown = False
+
+    def message(code: int, data: bytes) -> Any:
+        nonlocal unknown
+        if code == _EXT_PYDANTIC_V2:
+            packed = ormsgpack.unpackb(data, ext_hook=message, option=ormsgpack.OPT_NON_STR_KEYS)
+            if (
+                isinstance(packed, list | tuple)
+                and len(packed) >= 3
+                and str(packed[0]).startswith("langchain_core.messages")
+                and isinstance(packed[2], dict)
+            ):
+                return packed[2]
+        unknown = True
+        return None
+
+    try:
+        raw = ormsgpack.unpackb(blob, ext_hook=keep, option=ormsgpack.OPT_NON_STR_KEYS)
+        values = raw.get("channel_values") if isinstance(raw, dict) else None
+    except Exception:  # noqa: BLE001 - not what is expected: read it the usual way
+        return None, []
+    if not isinstance(values, dict) or key not in values:
+        return False, []
+    packed = values[key]
+    if not isinstance(packed, list):
+        return None, []
+    out: list[Any] = []
+    for item in packed:
+        if isinstance(item, tuple) and len(item) == 3 and item[0] == "ext":
+            try:
+                item = message(item[1], item[2])
+            except Exception:  # noqa: BLE001
+                return None, []
+        elif isinstance(item, dict | list):
+            return None, []  # may hold packed values further down
+        if unknown:
+            return None, []
+        out.append(item)
+    return True, out
+
+
+def _interrupts(pending_writes: Any) -> list[dict[str, Any]]:
+    return [
+        {"id": getattr(item, "id", None), "value": to_jsonable(getattr(item, "value", item))}
+        for _task, item in interrupt_writes(pending_writes)
+    ]
 
 
 # --------------------------------------------------------------------------- diff
@@ -192,7 +327,6 @@ def flatten_tree(roots: list[HistoryNode]) -> list[tuple[str, CheckpointInfo, in
     for root in roots:
         walk(root, "", "", 0)
     return rows
-
 
 
 @dataclass(frozen=True)
