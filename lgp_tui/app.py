@@ -808,7 +808,9 @@ class WorkbenchApp(App[None]):
         assert message.checkpoint_id is not None or message.action == "resume"
         job: workers.RunJob
         if message.action == "replay":
-            job = workers.ReplayJob(runner, workflow, thread_id, message.checkpoint_id or "")
+            job = workers.ReplayJob(
+                runner, workflow, thread_id, message.checkpoint_id or "", message.recorded
+            )
         elif message.action == "fork":
             job = workers.ForkJob(
                 runner,

@@ -206,18 +206,30 @@ class ResumeJob(RunJob):
 
 
 class ReplayJob(RunJob):
-    """Re-runs the nodes after ``checkpoint_id`` (a new branch of the thread)."""
+    """Re-runs the nodes after ``checkpoint_id`` (a new branch of the thread); with
+    ``recorded`` (a ``RecordingSource``) a recorded replay, whose model and tool calls
+    the recording answers."""
 
     def __init__(
-        self, runner: Runner, workflow: WorkflowRef, thread_id: str, checkpoint_id: str
+        self,
+        runner: Runner,
+        workflow: WorkflowRef,
+        thread_id: str,
+        checkpoint_id: str,
+        recorded: Any = None,
     ) -> None:
         super().__init__(runner, workflow, None, thread_id)
         self.thread_id: str = thread_id
         self.checkpoint_id = checkpoint_id
+        self.recorded = recorded
 
     def _stream(self, workflow: LoadedWorkflow) -> AsyncIterator[RunEvent]:
         return self.runner.areplay(
-            workflow, self.thread_id, self.checkpoint_id, admission=self._admission(self._post)
+            workflow,
+            self.thread_id,
+            self.checkpoint_id,
+            admission=self._admission(self._post),
+            recorded=self.recorded,
         )
 
 

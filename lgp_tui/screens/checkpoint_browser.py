@@ -15,6 +15,7 @@ branch shows up at once.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import partial
 from typing import Any, ClassVar, Literal
@@ -45,6 +46,7 @@ from lgp_engine import (
     state_at,
     summarize_threads,
 )
+from lgp_tui import recorded_replays
 from lgp_tui.thread_rows import short_id
 from lgp_tui.widgets.footer.fitted_footer import FittedFooter
 from lgp_tui.widgets.history.history_list import HistoryList, Row
@@ -177,6 +179,16 @@ class CheckpointBrowser(Screen[None]):
             id="checkpoints.view",
             tooltip="Read the state value under the cursor whole (the whole state from the lists)",
         ),
+        Binding(
+            "P",
+            "replay_recorded",
+            "Replay recorded",
+            id="checkpoints.replay_recorded",
+            show=False,  # the footer is full; the help screen lists it
+            tooltip="Re-run the nodes after the selected checkpoint with the model and tool "
+            "answers the original branch recorded (no new tokens, offline), then diff the "
+            "two branches",
+        ),
     ]
 
     class ActionRequested(Message):
@@ -191,6 +203,7 @@ class CheckpointBrowser(Screen[None]):
             update: dict[str, Any] | None = None,
             as_node: str | None = None,
             value: Any = None,
+            recorded: Any = None,
         ) -> None:
             super().__init__()
             self.action = action
@@ -199,6 +212,8 @@ class CheckpointBrowser(Screen[None]):
             self.update = update
             self.as_node = as_node
             self.value = value
+            self.recorded = recorded
+            """A replay's ``RecordingSource``: a recorded replay."""
 
     class ThreadsRead(Message):
         """The threads of the store, newest first."""
@@ -269,6 +284,7 @@ class CheckpointBrowser(Screen[None]):
         self.diff_lines: list[str] = []
         self.marked: str | None = None
         """A checkpoint of the thread marked with ``m``: the others are diffed against it."""
+        self._recorded: tuple[Any, float] | None = None  # a recorded replay asked, and when
 
     # -- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -351,6 +367,60 @@ class CheckpointBrowser(Screen[None]):
         if (state := self._selected_state("replay")) is not None:
             self._request("replay", state.checkpoint_id)
 
+    def action_replay_recorded(self) -> None:
+        """Find what the branch after the selected checkpoint recorded, then ask the
+        app to replay from it answered by that recording (:meth:`_recording_found`)."""
+        if (state := self._selected_state("replay recorded")) is None:
+            return
+        self.busy = f"reading the recording of {state.thread_id}"
+        self._say(f"{self.busy}…")
+        self.run_worker(
+            partial(
+                recorded_replays.find,
+                self.store,
+                self.runs,
+                state.thread_id,
+                state.checkpoint_id,
+                self.post_message,
+            ),
+            name=f"checkpoints recording {state.checkpoint_id}",
+            group="cp-recording",
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
+        )
+
+    @on(recorded_replays.RecordingFound)
+    def _recording_found(self, message: recorded_replays.RecordingFound) -> None:
+        self.busy = None
+        if message.source is None:
+            error = message.error
+            title = error.title if isinstance(error, LGPError) else type(error).__name__
+            self._say(f"✖ {title}: {error}")
+            self.notify(f"{error}", title=title, severity="error")
+            return
+        if message.thread_id != self.thread_id:
+            return  # another thread was selected meanwhile
+        self._recorded = (message.source, time.time())
+        self._request("replay", message.checkpoint_id, recorded=message.source)
+
+    @on(recorded_replays.ReplayCompared)
+    def _replay_compared(self, message: recorded_replays.ReplayCompared) -> None:
+        from .value_viewer import ValueViewer
+
+        if message.comparison is None:
+            text = f"Recorded replay ended without a branch to compare: {message.error}"
+            self._say(f"✖ {text}")
+            self.notify(text, title="Recorded replay", severity="error")
+            return
+        text = recorded_replays.summary(message)
+        self._say(text)
+        self.notify(text, title="Recorded replay")
+        where = f"thread {message.source.thread_id} · original vs replay"
+        self.app.push_screen(
+            ValueViewer(recorded_replays.diff_value(message), "recorded replay · diff", where)
+        )
+
     def action_fork(self) -> None:
         if (state := self._selected_state("fork")) is not None:
             self.app.push_screen(
@@ -413,9 +483,28 @@ class CheckpointBrowser(Screen[None]):
         self.query_one(ThreadList).filter_input.focus()
 
     def action_finished(self, thread_id: str | None, outcome: str) -> None:
-        """The app finished an action: show ``outcome`` and read the threads again."""
+        """The app finished an action: show ``outcome`` and read the threads again (a
+        recorded replay's branch is then compared with the original)."""
         self.busy = None
         self._say(outcome)
+        recorded, self._recorded = self._recorded, None
+        if recorded is not None:
+            source, since = recorded
+            self.run_worker(
+                partial(
+                    recorded_replays.compare,
+                    self.store,
+                    self.runs,
+                    source,
+                    since,
+                    self.post_message,
+                ),
+                name=f"checkpoints compare {source.thread_id}",
+                group="cp-recording",
+                exclusive=True,
+                thread=True,
+                exit_on_error=False,
+            )
         if thread_id is not None and thread_id != self.thread_id:
             self.thread_id = thread_id
         self._reload_history = True
