@@ -43,6 +43,7 @@ from lgp_engine import (
 )
 
 from . import workers
+from .chat import chat_capable
 from .debugger import BreakpointHook
 from .input_memory import InputMemory
 from .messages import (
@@ -83,6 +84,7 @@ if TYPE_CHECKING:  # the other screens load when first opened: a faster first fr
 
     from lgp_engine import BackgroundServer  # and FastAPI when the server is asked for
 
+    from .screens.chat_screen import ChatScreen
     from .screens.checkpoint_browser import CheckpointBrowser
     from .screens.input_form import FormResult
 
@@ -150,6 +152,14 @@ class WorkbenchApp(App[None]):
             "Resume",
             id="resume",
             tooltip="Answer the interrupt the last run stopped at",
+        ),
+        Binding(
+            "ctrl+n",
+            "chat",
+            "Chat",
+            id="chat",
+            show=False,
+            tooltip="The thread as a conversation: send messages, edit one and resend it",
         ),
         Binding(
             "ctrl+o",
@@ -274,6 +284,8 @@ class WorkbenchApp(App[None]):
             return self._waiting is not None and self._job is None
         if action == "copy_trace":
             return self._trace_url is not None
+        if action == "chat":  # for a workflow whose state has a messages list
+            return self.workflow is not None and chat_capable(self.workflow)
         return True
 
     # -- lifecycle -------------------------------------------------------------
@@ -403,6 +415,7 @@ class WorkbenchApp(App[None]):
                 else self.memory.get(name) or DEFAULT_INPUT
             )
         bar.set_state(ready=self.runner is not None)
+        self.refresh_bindings()  # ctrl+n (chat) is for workflows with messages
         self._serve(message.workflow)
         for warning in message.workflow.warnings:
             self.notify(warning, title="Workflow warning", severity="warning")
@@ -666,6 +679,8 @@ class WorkbenchApp(App[None]):
         event = message.event
         self.query_one(RunLog).add_event(event)
         self.tool_calls.add(event)
+        if (chat := self._chat_view()) is not None:
+            chat.run_event(event)
         graph = self.query_one(GraphView)
         status = self.query_one(StatusBar)
         if event.type == "run.started":
@@ -719,6 +734,8 @@ class WorkbenchApp(App[None]):
         self.query_one(RunLog).add_line(Text(f"✖ {title}: {error}", style="red"), "refused")
         self.query_one(StatusBar).status = RunStatus.FAILED
         self._outcome = f"✖ {title}: {error}"
+        if (chat := self._chat_view()) is not None:
+            chat.refused(f"✖ {title}: {error}")
 
     def on_run_waiting(self, message: RunWaiting) -> None:
         if self._gone():
@@ -749,6 +766,8 @@ class WorkbenchApp(App[None]):
         self._waiting = self._interrupted
         self.query_one(RunBar).set_state(running=False, resumable=self._waiting is not None)
         self.refresh_bindings()
+        if (chat := self._chat_view()) is not None:
+            chat.run_ended()
         if self._interrupted is not None:
             self._interrupted = None
             self.action_resume()
@@ -859,6 +878,42 @@ class WorkbenchApp(App[None]):
             return current
         settings = self.settings
         return lambda: load_workflow(resolve_in_project(target, settings))
+
+    # -- chat view -------------------------------------------------------------------
+    def action_chat(self) -> None:
+        """The chat view of the current thread (ctrl+n again closes it)."""
+        from .screens.chat_screen import ChatScreen
+
+        if (chat := self._chat_view()) is not None:
+            chat.action_close()
+            return
+        if self.runner is None or self.workflow is None:
+            self.notify("Wait for the workflow to load and the stores to open.", severity="warning")
+            return
+        thread_id = self.query_one(RunBar).thread_id
+        last = self._last_run
+        if thread_id is None and last is not None and last[0] == self.workflow.name:
+            thread_id = last[2]  # the thread the last run made
+        chat = ChatScreen(self.runner.store, self.workflow.name, thread_id, running=bool(self._job))
+        self.push_screen(chat, self.use_thread)
+
+    def _chat_view(self) -> ChatScreen | None:
+        if len(self.screen_stack) < 2:
+            return None  # (no import of the chat screen before it is ever opened)
+        from .screens.chat_screen import ChatScreen
+
+        return next((s for s in self.screen_stack if isinstance(s, ChatScreen)), None)
+
+    def on_chat_screen_run_requested(self, message: ChatScreen.RunRequested) -> None:
+        chat = self._chat_view()
+        if self.runner is None or self.workflow is None or self._job is not None:
+            if chat is not None:
+                busy = self._job is not None
+                chat.refused("A run is in progress: wait for it." if busy else "Not ready yet.")
+            return
+        if message.kind == "send":  # a hot reload reruns it, as a run from the bar
+            self._last_run = (self.workflow.name, message.value, message.thread_id)
+        self._start_job(message.job(self.runner, self.workflow))
 
     def _browser(self) -> CheckpointBrowser | None:
         from .screens.checkpoint_browser import CheckpointBrowser
@@ -1212,6 +1267,7 @@ class WorkbenchApp(App[None]):
         # else the file watcher reloads it (and reruns in place) like any other save
 
     def action_help(self) -> None:
+        from .screens.chat_screen import ChatScreen
         from .screens.checkpoint_browser import CheckpointBrowser
         from .screens.confirm_dialog import ConfirmDialog
         from .screens.fork_dialog import ForkDialog
@@ -1220,6 +1276,7 @@ class WorkbenchApp(App[None]):
         from .screens.store_browser import StoreBrowser
         from .screens.store_item_dialog import StoreItemDialog
         from .screens.value_viewer import ValueViewer
+        from .widgets.chat.chat_log import ChatLog
 
         if isinstance(self.screen, HelpScreen):
             return
@@ -1232,6 +1289,7 @@ class WorkbenchApp(App[None]):
                     ("Checkpoint browser", list(CheckpointBrowser.BINDINGS)),
                     ("Fork dialog", list(ForkDialog.BINDINGS)),
                     ("Value viewer", list(ValueViewer.BINDINGS)),
+                    ("Chat view", [*ChatScreen.BINDINGS, *ChatLog.BINDINGS]),
                     ("Store browser", list(StoreBrowser.BINDINGS)),
                     (
                         "Dialogs",

@@ -261,6 +261,32 @@ class ForkJob(RunJob):
         )
 
 
+class BranchJob(RunJob):
+    """Runs ``input`` from ``checkpoint_id`` instead of the thread's newest checkpoint:
+    a new branch of the thread (the chat view's edit-and-resend, as Studio does it)."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        workflow: WorkflowRef,
+        input: Any,  # noqa: A002 - mirrors Runner.astart
+        thread_id: str,
+        checkpoint_id: str,
+    ) -> None:
+        super().__init__(runner, workflow, input, thread_id)
+        self.thread_id: str = thread_id
+        self.checkpoint_id = checkpoint_id
+
+    def _stream(self, workflow: LoadedWorkflow) -> AsyncIterator[RunEvent]:
+        return self.runner.astart(
+            workflow,
+            self.input,
+            thread_id=self.thread_id,
+            checkpoint_id=self.checkpoint_id,
+            admission=self._admission(self._post),
+        )
+
+
 def delete_thread(runner: Runner, thread_id: str, post: Post) -> None:
     """Delete a thread; post :class:`ThreadDeleted` (with the error, if it failed)."""
     try:

@@ -395,3 +395,29 @@ def test_store_browser(snap_compare, memories: Settings, size: tuple[int, int]) 
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=scene(app, browsing))
+
+
+@pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
+def test_chat_view(snap_compare, chatted: Settings, size: tuple[int, int]) -> None:
+    """ctrl+n on chat_review's thread, waiting at its review: the conversation by role, the
+    AI message's tool call unfolded (arguments, result) and selected, the question the
+    thread waits at under it."""
+    from textual.widgets import Input
+
+    from lgp_tui.screens.chat_screen import ChatScreen
+
+    app = WorkbenchApp(chatted, target="workflows/chat_review.py")
+
+    async def chatting(pilot: Pilot) -> None:
+        await loaded(app, pilot)
+        app.query_one("#thread-input", Input).value = "chat-t"
+        await pilot.press("ctrl+n")
+        await wait_until(
+            pilot,
+            lambda: isinstance(app.screen, ChatScreen) and app.screen.loaded,
+            what="the chat read",
+        )
+        await pilot.press("up", "down", "enter")  # the AI message with the call: unfolded
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=scene(app, chatting))
