@@ -43,6 +43,7 @@ from lgp_engine import (
 )
 
 from . import workers
+from .breakpoints import Breaks
 from .chat import chat_capable
 from .debugger import BreakpointHook
 from .input_memory import InputMemory
@@ -208,6 +209,14 @@ class WorkbenchApp(App[None]):
             show=False,
             tooltip="Focus the run log (arrows move, enter folds, c copies, v views)",
         ),
+        Binding(
+            "f9",
+            "focus_graph",
+            "Graph",
+            id="focus_graph",
+            show=False,
+            tooltip="Focus the graph pane (arrows move, x xray, b breakpoint, s step)",
+        ),
     ]
 
     def __init__(
@@ -245,6 +254,7 @@ class WorkbenchApp(App[None]):
         self._runner_worker: Worker[None] | None = None
         self._watch_stop: threading.Event | None = None
         self._last_run: tuple[str, Any, str | None] | None = None  # workflow, input, thread
+        self._step_next = False  # the next run from the run bar goes one node (s, graph pane)
         #: The tool calls of every run seen in this session (f7 shows them).
         self.tool_calls = ToolCallLog()
         #: breakpoint() in a node: the run pauses and the debugger screen shows where.
@@ -569,7 +579,9 @@ class WorkbenchApp(App[None]):
         if self._gone():
             return
         if message.workflow is self.workflow:
-            self.query_one(GraphView).show_graph(message.shape, message.note, message.warnings)
+            self.query_one(GraphView).show_graph(
+                message.shape, message.note, message.warnings, message.workflow.name
+            )
 
     # -- running ---------------------------------------------------------------
     def action_copy_trace(self) -> None:
@@ -643,9 +655,10 @@ class WorkbenchApp(App[None]):
             return
         self.memory.put(self.workflow.name, self.query_one(RunBar).input_text)
         self._last_run = (self.workflow.name, message.input, message.thread_id)
+        breaks, self._step_next = self._breaks(step=self._step_next), False
         self._start_job(
             workers.RunJob(
-                self.runner, self.workflow, message.input, message.thread_id, message.config
+                self.runner, self.workflow, message.input, message.thread_id, message.config, breaks
             )
         )
 
@@ -686,14 +699,17 @@ class WorkbenchApp(App[None]):
         if event.type == "run.started":
             status.thread = event.thread_id
             status.spent = None
-            graph.reset_run()
+            if event.data.get("resumed"):  # a stopped run goes on (a breakpoint, a step)
+                graph.resumed()
+            else:
+                graph.reset_run()
             last = self._last_run
             if last is not None and last[2] is None and self._job_action is None:
                 self._last_run = (last[0], last[1], event.thread_id)  # the new thread's id
         elif event.type == "node.started" and event.node:
-            graph.node_started(event.node)
+            graph.node_started(event.node, event.data.get("path") or ())
         elif event.type == "node.cached" and event.node:
-            graph.node_cached(event.node)
+            graph.node_cached(event.node, event.data.get("path") or ())
         elif event.type == "node.finished" and event.node:
             ms = event.data.get("duration_ms")
             node_spent = spent(event.data.get("usage"))
@@ -703,6 +719,7 @@ class WorkbenchApp(App[None]):
                 failed="error" in event.data,
                 interrupted=bool(event.data.get("interrupts")),
                 spent=node_spent,
+                path=event.data.get("path") or (),
             )
             if node_spent is not None:  # the run's so far, until its end says the total
                 status.spent = node_spent if status.spent is None else status.spent + node_spent
@@ -725,6 +742,8 @@ class WorkbenchApp(App[None]):
                 if isinstance(i, dict) and asks_for_value(i)
             ]
             self._interrupted = (event.thread_id, interrupts, event.node)
+            if isinstance(event.data.get("breakpoint"), dict):
+                graph.stopped_at(event.data["breakpoint"])
 
     def on_run_refused(self, message: RunRefused) -> None:
         if self._gone():
@@ -769,8 +788,10 @@ class WorkbenchApp(App[None]):
         if (chat := self._chat_view()) is not None:
             chat.run_ended()
         if self._interrupted is not None:
+            asks = bool(self._interrupted[1])  # at a breakpoint it waits for f6 (or s)
             self._interrupted = None
-            self.action_resume()
+            if asks:
+                self.action_resume()
 
     def action_resume(self) -> None:
         if self._waiting is None or self._job is not None:
@@ -779,6 +800,9 @@ class WorkbenchApp(App[None]):
         if any(isinstance(screen, InterruptDialog) for screen in self.screen_stack):
             return  # already asking
         thread_id, interrupts, node = self._waiting
+        if not interrupts:  # a breakpoint (or a NodeInterrupt): nothing to answer
+            self._continue(thread_id)
+            return
         self.push_screen(InterruptDialog(thread_id, interrupts, node), self._resume)
 
     def on_run_bar_resume_requested(self, _: RunBar.ResumeRequested) -> None:
@@ -793,7 +817,49 @@ class WorkbenchApp(App[None]):
         workflow = self._workflow_for(answer.thread_id)
         if workflow is None:
             return
-        self._start_job(workers.ResumeJob(self.runner, workflow, answer.thread_id, answer.value))
+        self._start_job(
+            workers.ResumeJob(self.runner, workflow, answer.thread_id, answer.value, self._breaks())
+        )
+
+    # -- breakpoints and stepping (set from the graph pane) ------------------------
+    def _breaks(self, *, step: bool = False) -> Breaks:
+        """The graph pane's breakpoints for the next run (``step``: and a stop after
+        every node)."""
+        graph = self.query_one(GraphView)
+        breaks = graph.breaks()
+        return breaks.stepping(graph.shape.own_nodes) if step and graph.shape else breaks
+
+    def _continue(self, thread_id: str, *, step: bool = False) -> None:
+        """Continue a thread stopped at a breakpoint, to the next one (``step``: to
+        the end of the next node)."""
+        workflow = self._workflow_for(thread_id) if self.runner is not None else None
+        if self.runner is None or workflow is None:
+            return
+        breaks = self._breaks(step=step) if workflow is self.workflow else Breaks()
+        self._start_job(workers.ResumeJob(self.runner, workflow, thread_id, breaks=breaks))
+
+    def action_step(self) -> None:
+        """Run one node and stop after it: the thread stopped at a breakpoint goes on,
+        else a run starts with the run bar's input."""
+        if self._job is not None or not self.ready:
+            busy = "A run is in progress: wait for it or cancel it (esc)."
+            self.notify(busy if self._job else "Not ready yet.", severity="warning")
+            return
+        if self._waiting is not None:
+            thread_id, interrupts, _node = self._waiting
+            if interrupts:
+                self.notify("The run waits for an answer: f6 answers it.", severity="warning")
+            else:
+                self._continue(thread_id, step=True)
+            return
+        self._step_next = self.query_one(RunBar).request_run()
+
+    def on_graph_view_step_requested(self, _: GraphView.StepRequested) -> None:
+        self.action_step()
+
+    def on_graph_view_breakpoints_changed(self, message: GraphView.BreakpointsChanged) -> None:
+        for bar in self.query(StatusBar):  # (none once the app is closing)
+            bar.breaks = message.breaks.label
 
     # -- checkpoint browser actions -------------------------------------------
     def on_checkpoint_browser_action_requested(
@@ -1285,6 +1351,7 @@ class WorkbenchApp(App[None]):
                 [
                     ("Workbench", list(self.BINDINGS)),
                     ("Run log (when focused)", list(RunLog.BINDINGS)),
+                    ("Graph pane (when focused)", list(GraphView.BINDINGS)),
                     ("Source editor (when focused)", list(SourceView.BINDINGS)),
                     ("Checkpoint browser", list(CheckpointBrowser.BINDINGS)),
                     ("Fork dialog", list(ForkDialog.BINDINGS)),
@@ -1326,6 +1393,9 @@ class WorkbenchApp(App[None]):
     def action_focus_log(self) -> None:
         self.query_one(RunLog).focus()
 
+    def action_focus_graph(self) -> None:
+        self.query_one(GraphView).focus()
+
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "log-filter":
             self.query_one(RunLog).set_filter(event.value)
@@ -1346,6 +1416,11 @@ class WorkbenchApp(App[None]):
                 yield SystemCommand(
                     binding.description, binding.tooltip, partial(self.run_action, binding.action)
                 )
+        yield SystemCommand(
+            "Step one node",
+            "Run (or continue the thread stopped at a breakpoint) one node, and stop after it",
+            self.action_step,
+        )
         yield SystemCommand(
             "Incidents",
             "What the API server's anomaly detector found: error rates, rollbacks, timelines",

@@ -29,6 +29,7 @@ from lgp_engine import (
     summarize_threads,
 )
 
+from .breakpoints import Breaks
 from .messages import (
     AnomalyHeard,
     GraphDescribed,
@@ -110,12 +111,14 @@ class RunJob:
         input: Any,  # noqa: A002 - mirrors Runner.astart
         thread_id: str | None,
         config: dict[str, Any] | None = None,
+        breaks: Breaks | None = None,
     ) -> None:
         self.runner = runner
         self.workflow = workflow
         self.input = input
         self.thread_id = thread_id
         self.config = config  # the run config (configurable, tags, recursion_limit...)
+        self.breaks = breaks or Breaks()  # where it stops (set from the graph pane)
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
@@ -185,6 +188,8 @@ class RunJob:
             config=config or None,
             context=context,
             admission=self._admission(self._post),
+            interrupt_before=self.breaks.interrupt_before,
+            interrupt_after=self.breaks.interrupt_after,
         )
 
 
@@ -194,14 +199,24 @@ class ResumeJob(RunJob):
     failed node, a cancel) to run the nodes that were still to run."""
 
     def __init__(
-        self, runner: Runner, workflow: WorkflowRef, thread_id: str, value: Any = NO_VALUE
+        self,
+        runner: Runner,
+        workflow: WorkflowRef,
+        thread_id: str,
+        value: Any = NO_VALUE,
+        breaks: Breaks | None = None,
     ) -> None:
-        super().__init__(runner, workflow, value, thread_id)
+        super().__init__(runner, workflow, value, thread_id, breaks=breaks)
         self.thread_id: str = thread_id
 
     def _stream(self, workflow: LoadedWorkflow) -> AsyncIterator[RunEvent]:
         return self.runner.aresume(
-            workflow, self.thread_id, self.input, admission=self._admission(self._post)
+            workflow,
+            self.thread_id,
+            self.input,
+            admission=self._admission(self._post),
+            interrupt_before=self.breaks.interrupt_before,
+            interrupt_after=self.breaks.interrupt_after,
         )
 
 
@@ -401,15 +416,16 @@ def describe_schemas(runner: Runner, workflow: LoadedWorkflow, post: Post) -> No
 
 
 def describe_graph(runner: Runner, workflow: LoadedWorkflow, post: Post) -> None:
-    """Compile ``workflow`` and post its drawable shape, with the analyzer's warnings
-    about it (``lgp check``), as :class:`GraphDescribed`."""
+    """Compile ``workflow`` and post its drawable shape (its subgraphs' too, for the
+    pane's xray), with the analyzer's warnings about it (``lgp check``), as
+    :class:`GraphDescribed`."""
     from .widgets.graph.graph_view import GraphShape
 
     if workflow.kind == "factory":
         post(GraphDescribed(workflow, None, "Built per run by a factory: no static graph."))
         return
     try:
-        shape = GraphShape.from_drawable(runner.executor(workflow).graph().get_graph())
+        shape = GraphShape.from_compiled(runner.executor(workflow).graph())
     except Exception as exc:  # noqa: BLE001 - shown in the pane, the app keeps going
         post(GraphDescribed(workflow, None, f"Cannot draw the graph: {exc}"))
         return

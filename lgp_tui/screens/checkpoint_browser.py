@@ -37,6 +37,7 @@ from lgp_engine import (
     LGPError,
     RunStore,
     StateAt,
+    SubgraphState,
     ThreadSummary,
     as_message,
     describe_diff,
@@ -44,6 +45,7 @@ from lgp_engine import (
     history_tree,
     inline,
     state_at,
+    subgraph_states,
     summarize_threads,
 )
 from lgp_tui import recorded_replays
@@ -99,6 +101,16 @@ def _read_state(
         return
     marked = base_id if base_id is not None and base_id == against else None
     post(CheckpointBrowser.StateRead(state, lines, has_parent=base is not None, against=marked))
+
+
+def _read_subgraphs(store: CheckpointStore, thread_id: str, checkpoint_id: str, post: Post) -> None:
+    """The states of the subgraphs that ran into ``checkpoint_id`` or run from it."""
+    try:
+        subgraphs = subgraph_states(store, thread_id, checkpoint_id)
+    except Exception as exc:  # noqa: BLE001
+        post(CheckpointBrowser.ReadFailed("subgraph state", exc))
+        return
+    post(CheckpointBrowser.SubgraphsRead(thread_id, checkpoint_id, subgraphs))
 
 
 class CheckpointBrowser(Screen[None]):
@@ -250,6 +262,17 @@ class CheckpointBrowser(Screen[None]):
             self.lines = lines
             self.has_parent = has_parent
             self.against = against
+
+    class SubgraphsRead(Message):
+        """The subgraphs that ran around a checkpoint, each at its newest checkpoint."""
+
+        def __init__(
+            self, thread_id: str, checkpoint_id: str, subgraphs: list[SubgraphState]
+        ) -> None:
+            super().__init__()
+            self.thread_id = thread_id
+            self.checkpoint_id = checkpoint_id
+            self.subgraphs = subgraphs
 
     class ReadFailed(Message):
         """A store read failed; ``what`` is the pane it was for."""
@@ -702,6 +725,16 @@ class CheckpointBrowser(Screen[None]):
         if state.interrupts:
             _add_value(tree.root, "⏸ interrupts", state.interrupts, "interrupts")
         tree.root.expand()
+        self.run_worker(  # then the state of its subgraphs (their own checkpoints) under it
+            partial(
+                _read_subgraphs, self.store, state.thread_id, state.checkpoint_id, self.post_message
+            ),
+            name=f"checkpoints subgraphs {state.checkpoint_id}",
+            group="cp-subgraphs",
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
+        )
         self.diff_lines = [line.text for line in message.lines]
         if not message.has_parent:
             head = Text("First checkpoint of the thread: every key is new.\n", style="dim")
@@ -719,6 +752,39 @@ class CheckpointBrowser(Screen[None]):
         pane.border_title = (
             f"Diff vs marked ◆ {short_id(message.against)}" if message.against else "Diff vs parent"
         )
+
+    def on_checkpoint_browser_subgraphs_read(self, message: SubgraphsRead) -> None:
+        """A section per subgraph under the state: its own values (keys the thread's
+        state does not have too), what it runs next, what it waits for."""
+        state = self.state
+        if (
+            state is None
+            or message.thread_id != state.thread_id
+            or message.checkpoint_id != state.checkpoint_id
+        ):
+            return
+        tree = self.query_one("#cp-state", Tree)
+        for sub in message.subgraphs:
+            inner = sub.state
+            if sub.parent_id != state.checkpoint_id:
+                when = "ran in this step"
+            else:
+                when = "waiting" if inner.interrupts else "runs next"
+            name = "/".join(sub.path)
+            label = Text.assemble(
+                ("▣ subgraph ", "bold magenta"), (name, "bold"), (f" ({when})", "dim")
+            )
+            where = f"subgraph {name}"
+            section = tree.root.add(label, data=(where, inner.values), expand=True)
+            for key, value in inner.values.items():
+                _add_value(section, str(key), value, f"{where}.{key}")
+            if inner.next:
+                _add_value(section, "next", list(inner.next), f"{where}.next")
+            if inner.interrupts:
+                _add_value(section, "⏸ interrupts", inner.interrupts, f"{where}.interrupts")
+        if count := len(message.subgraphs):
+            shown = f"step {state.step} · {short_id(state.checkpoint_id)}"
+            tree.border_subtitle = f"{shown} · {count} subgraph{'s' * (count != 1)}"
 
     def on_checkpoint_browser_read_failed(self, message: ReadFailed) -> None:
         error = message.error

@@ -421,3 +421,56 @@ def test_chat_view(snap_compare, chatted: Settings, size: tuple[int, int]) -> No
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=scene(app, chatting))
+
+
+def subgraph_run() -> list[RunEvent]:
+    """The events of research_flow while its subgraph runs (fixed timings): plan done,
+    in research search done and summarize running."""
+
+    def ev(seq: int, kind: str, node: str | None = None, **data: object) -> RunEvent:
+        return RunEvent(
+            run_id="run-sub",
+            seq=seq,
+            type=kind,
+            thread_id=THREAD,
+            node=node,
+            data=dict(data),
+            ts=0.0,
+        )
+
+    sources = ["owls handbook", "owls survey", "owls notes"]
+    return [
+        ev(1, "run.started", workflow="research_flow", input={"topic": "owls"}),
+        ev(2, "node.started", "plan", path=[]),
+        ev(3, "node.finished", "plan", path=[], duration_ms=0.9, update={"notes": ["plan: owls"]}),
+        ev(4, "node.started", "research", path=[]),
+        ev(5, "node.started", "search", path=["research"]),
+        ev(
+            6,
+            "node.finished",
+            "search",
+            path=["research"],
+            duration_ms=1.4,
+            update={"sources": sources},
+        ),
+        ev(7, "node.started", "summarize", path=["research"]),
+    ]
+
+
+@pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
+def test_subgraph_view(
+    snap_compare, settings: Settings, tui_project: Path, size: tuple[int, int]
+) -> None:
+    """research_flow in the graph pane with xray on (x): the research subgraph's inner
+    nodes under it, live from the run's events (search done, summarize running); a
+    breakpoint before review set with b (drawn on it, and in the status bar); the log
+    with the inner nodes' events indented under research."""
+    copy_workflows(tui_project / "workflows", "research_flow.py")
+    app = WorkbenchApp(settings, target="workflows/research_flow.py")
+
+    async def xrayed(pilot: Pilot) -> None:
+        await loaded(app, pilot)
+        await play(app, pilot, subgraph_run(), end=False)
+        await pilot.press("f9", "x", "end", "b")
+
+    assert snap_compare(app, terminal_size=size, run_before=scene(app, xrayed))

@@ -51,18 +51,38 @@ def compact(value: object, limit: int = _VALUE_CHARS) -> str:
 
 
 def describe(event: RunEvent) -> Text | None:
-    """One styled line for ``event``, or None for events not shown."""
+    """One styled line for ``event``, or None for events not shown; the events of a
+    subgraph's nodes indented under its node, one ``│`` a level."""
+    line = _describe(event)
+    path = event.data.get("path")
+    if line is None or not path or not isinstance(path, list):
+        return line
+    return nested(line, len(path))
+
+
+def nested(line: Text, depth: int) -> Text:
+    """``line`` (an event of a node, indented two cells) indented ``depth`` levels."""
+    if depth <= 0:
+        return line
+    return Text.assemble(("  " + "│ " * depth, "dim"), line[2:] if line.plain[:2] == "  " else line)
+
+
+def _describe(event: RunEvent) -> Text | None:
     data = event.data
     node = event.node or data.get("node") or "?"
     match event.type:
         case "run.started":
             kind = next((k for k in ("replay_of", "fork_of") if data.get(k)), None)
             what = {"replay_of": "▶ replay ", "fork_of": "▶ fork "}.get(kind or "", "▶ run ")
+            if data.get("resumed"):  # a stopped run goes on (an answer, a breakpoint)
+                what = "▶ resume "
+            given = data.get("input")
             return Text.assemble(
                 (what, "bold"),
                 (str(data.get("workflow", "")), "bold cyan"),
-                f" on thread {event.thread_id}  input ",
-                (compact(data.get("input")), "dim"),
+                f" on thread {event.thread_id}",
+                "" if given is None and data.get("resumed") else "  input ",
+                ("" if given is None and data.get("resumed") else compact(given), "dim"),
             )
         case "node.started":
             return Text.assemble("  ● ", (node, "cyan"), " started")
@@ -105,6 +125,15 @@ def describe(event: RunEvent) -> Text | None:
         case "checkpoint":
             return None
         case "interrupt":
+            stop = data.get("breakpoint")
+            if isinstance(stop, dict):  # a static breakpoint (interrupt_before/_after)
+                nodes = ", ".join(str(n) for n in stop.get("nodes") or []) or node
+                return Text.assemble(
+                    ("⏸ breakpoint", "bold yellow"),
+                    f" {stop.get('when')} ",
+                    (nodes, "bold"),
+                    ("  (f6 continues, s in the graph pane steps)", "dim"),
+                )
             values = [i.get("value") for i in data.get("interrupts") or [] if isinstance(i, dict)]
             return Text.assemble(("⏸ interrupted", "bold yellow"), f" at {node}: ", compact(values))
         case "run.completed":
@@ -386,6 +415,8 @@ class RunLog(ScrollView, can_focus=True):
         if event.type == "message.delta":
             node = event.node or event.data.get("node") or "?"
             content = str(event.data.get("content") or "")
+            path = event.data.get("path")
+            depth = len(path) if isinstance(path, list) else 0
             last = self.entries[-1] if self.entries else None
             if (
                 last is not None
@@ -395,12 +426,12 @@ class RunLog(ScrollView, can_focus=True):
             ):
                 last.tokens += content
                 last.value = last.tokens
-                last.text = _sourced(source, _tokens_line(node, last.tokens))
+                last.text = _sourced(source, nested(_tokens_line(node, last.tokens), depth))
                 self._width = max(self._width, last.text.cell_len)
                 self.virtual_size = self._virtual_size()
                 self.refresh()
                 return
-            line = _sourced(source, _tokens_line(node, content))
+            line = _sourced(source, nested(_tokens_line(node, content), depth))
             entry = LogEntry(line, event.type, node, event.run_id, tokens=content, value=content)
             entry.ts, entry.seq, entry.source = event.ts, event.seq, source
             self._append(entry)

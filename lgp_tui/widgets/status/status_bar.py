@@ -37,6 +37,8 @@ class StatusBar(Static):
     """``off``, ``starting``, ``stopping``, or the URL and request count when on."""
     spent: reactive[Spent | None] = reactive(None)
     """Tokens and cost of the model calls of the current (or last) run; None: none."""
+    breaks: reactive[str] = reactive("")
+    """The breakpoints the next runs stop at (``review(before)``); empty: none."""
 
     def render(self) -> Text:
         sep = ("  │  ", "dim")
@@ -50,10 +52,12 @@ class StatusBar(Static):
             thread = thread[:13] + "…"
         spent = self.spent
         usage = [("usage ", "dim"), (spent.label, "yellow"), sep] if spent is not None else []
+        breaks = [("breaks: ", "dim"), (self.breaks, "bold red"), sep] if self.breaks else []
         return Text.assemble(
             ("status ", "dim"),
             (self.status, _STATUS_STYLE.get(self.status, "")),
             sep,
+            *breaks,
             *usage,
             ("server ", "dim"),
             (self.server, server_style),
