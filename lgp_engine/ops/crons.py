@@ -13,8 +13,11 @@ same tables. A process that finds a tick due *claims* it by inserting
 ``(cron_id, tick)`` into ``lgp_cron_claims``, whose primary key is that pair: the one
 insert that succeeds runs the tick, the others skip it. Whoever sees the tick, claimed
 or not, moves the cron's ``next_run_date`` on (compare-and-set from that tick), so a
-process that dies after its claim does not stop the cron. Ticks missed while no
-process ran are run once, not once per missed tick: the next one is computed from now.
+process that dies after its claim does not stop the cron. A tick whose claimer died
+before its run started (no ``run_id`` on the claim, its process gone) is taken over
+by another process (one conditional update: one of them wins) and run then, so a
+crash between claim and start does not lose the tick. Ticks missed while no process
+ran are run once, not once per missed tick: the next one is computed from now.
 
 SQLite: the tables live in the run store's file (every process on that file sees
 them). PostgreSQL: the same tables in the project's database, for replicas.
@@ -235,6 +238,10 @@ _POSTGRES_STEPS = [
     "PRIMARY KEY (cron_id, tick))",
 ]
 
+#: A claim without a run this old whose claimer is gone is run by another process.
+ORPHAN_GRACE_S = 10.0
+#: How often a scheduler looks for such claims.
+ORPHAN_CHECK_S = 5.0
 #: Claims older than this are deleted (a tick is claimed within seconds of being due).
 KEEP_CLAIMS_S = 7 * 24 * 3600.0
 
@@ -485,6 +492,27 @@ class CronStore:
         )
         return [Claim(r[0], int(r[1]), r[2], float(r[3]), r[4]) for r in rows]
 
+    def orphaned(self, claimed_before: float) -> list[Claim]:
+        """Claims whose run never started, made before ``claimed_before`` (their
+        claimer may have died between the claim and the start)."""
+        rows = self._db.fetchall(
+            "SELECT cron_id, tick, owner, claimed_at, run_id FROM lgp_cron_claims "
+            "WHERE run_id IS NULL AND claimed_at < ? ORDER BY tick, cron_id",
+            (claimed_before,),
+        )
+        return [Claim(r[0], int(r[1]), r[2], float(r[3]), r[4]) for r in rows]
+
+    def take_over(self, claim: Claim) -> bool:
+        """Make an orphaned claim this process's (True: it won, it runs the tick)."""
+        return (
+            self._db.execute(
+                "UPDATE lgp_cron_claims SET owner = ?, claimed_at = ? "
+                "WHERE cron_id = ? AND tick = ? AND owner = ? AND run_id IS NULL",
+                (self.owner, time.time(), claim.cron_id, claim.tick, claim.owner),
+            )
+            == 1
+        )
+
     def prune_claims(self, before: float) -> int:
         """Delete claims of ticks before ``before``; how many."""
         return self._db.execute("DELETE FROM lgp_cron_claims WHERE tick < ?", (int(before),))
@@ -588,6 +616,7 @@ class CronScheduler:
         self._task: asyncio.Task[None] | None = None
         self._firing: set[asyncio.Task[None]] = set()
         self._pruned_at = 0.0
+        self._orphans_at = 0.0
         self._failing = False
 
     def wake(self) -> None:
@@ -635,10 +664,42 @@ class CronScheduler:
                 task = asyncio.create_task(self._fire(cron, tick))
                 self._firing.add(task)
                 task.add_done_callback(self._firing.discard)
+        won += await self._adopt_orphans(now)
         if now - self._pruned_at > 3600:
             self._pruned_at = now
             await asyncio.to_thread(self.store.prune_claims, now - KEEP_CLAIMS_S)
         return won
+
+    async def _adopt_orphans(self, now: float) -> list[tuple[CronRecord, int]]:
+        """Run the ticks whose claimer died before starting their run (see the
+        module's docstring); the ones taken here."""
+        from ..runs import owner_alive
+
+        if now - self._orphans_at < ORPHAN_CHECK_S:
+            return []
+        self._orphans_at = now
+        taken = []
+        for claim in await asyncio.to_thread(self.store.orphaned, now - ORPHAN_GRACE_S):
+            if claim.owner == self.store.owner or owner_alive(claim.owner):
+                continue  # starting (a run may wait for its thread), or on another host
+            if not await asyncio.to_thread(self.store.take_over, claim):
+                continue  # another process took it
+            try:
+                cron = await asyncio.to_thread(self.store.get, claim.cron_id)
+            except NotFoundError:
+                continue  # deleted since
+            log.warning(
+                "cron %s: tick %s was claimed by %s, which died before starting its run; "
+                "running it here",
+                claim.cron_id,
+                claim.tick,
+                claim.owner,
+            )
+            taken.append((cron, claim.tick))
+            task = asyncio.create_task(self._fire(cron, claim.tick))
+            self._firing.add(task)
+            task.add_done_callback(self._firing.discard)
+        return taken
 
     async def _fire(self, cron: CronRecord, tick: int) -> None:
         try:

@@ -13,6 +13,7 @@ were down once. The minute-by-minute run across three replicas is a slow test (C
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import textwrap
@@ -28,7 +29,7 @@ from langgraph_sdk import get_sync_client
 from langgraph_sdk.errors import BadRequestError, NotFoundError
 
 from lgp_engine.backends.sql import open_database
-from lgp_engine.ops.crons import CronStore
+from lgp_engine.ops.crons import ORPHAN_CHECK_S, ORPHAN_GRACE_S, CronScheduler, CronStore
 from tests.conftest import REPO
 from tests.processes import Process, run_lgp, start_python, stays, wait_until
 from tests.server.conftest import make_server_project
@@ -338,6 +339,54 @@ def test_three_schedulers_run_each_due_tick_once(
     (tmp_path / "go.stop").touch()
     won = _won(workers)
     assert sorted(won) == [base + i for i in range(25)]
+    store.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_tick_whose_claimer_died_before_starting_its_run_is_run_by_another(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A process claims a due tick and dies before its run starts: another process's
+    scheduler takes the claim over (once) and runs the tick; a live claimer's tick is
+    left alone."""
+    target = _target(backend, tmp_path, request)
+    store = CronStore(database=open_database(target))
+    cron = store.create("assistant", YEARLY)
+    tick = int(time.time()) - 60
+    claim = (
+        "import sys; from lgp_engine.backends.sql import open_database; "
+        "from lgp_engine.ops.crons import CronStore; "
+        "store = CronStore(database=open_database(sys.argv[1])); "
+        "print(store.claim(sys.argv[2], int(sys.argv[3]), None))"
+    )
+    dead = start_python("-c", claim, target, cron.cron_id, str(tick), cwd=REPO)
+    assert dead.rest(30) == ["True"] and dead.returncode == 0  # claimed, then gone
+    [orphan] = store.claims(cron.cron_id)
+    assert orphan.run_id is None and int(orphan.owner.split(":")[1]) == dead.pid
+    mine = store.create("assistant", YEARLY)
+    assert store.claim(mine.cron_id, tick, None)  # claimed by this (live) process
+
+    fired: list[tuple[str, int]] = []
+
+    async def fire(record: Any, at: int) -> str:
+        fired.append((record.cron_id, at))
+        return f"run-{len(fired)}"
+
+    async def look(now: float) -> list[Any]:
+        scheduler = CronScheduler(store, fire, clock=lambda: now)
+        won = await scheduler.run_due()
+        await asyncio.gather(*scheduler._firing)
+        return won
+
+    soon = time.time() + 1  # within the grace: the claimer may still be starting it
+    assert asyncio.run(look(soon)) == [] and fired == []
+    later = time.time() + ORPHAN_GRACE_S + 1
+    taken = asyncio.run(look(later))
+    assert [(c.cron_id, t) for c, t in taken] == [(cron.cron_id, tick)]
+    assert fired == [(cron.cron_id, tick)]  # run here, the live claimer's tick not
+    [adopted] = store.claims(cron.cron_id)
+    assert (adopted.owner, adopted.run_id) == (store.owner, "run-1")
+    assert asyncio.run(look(later + ORPHAN_CHECK_S)) == []  # once
     store.close()
 
 
