@@ -31,7 +31,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from lgp_engine import (
     CheckpointStore,
@@ -47,6 +47,7 @@ from lgp_engine import (
 
 from ..chat import KEY, BranchPoint, Transcript, Turn, branch_point, collector_paused, tail_start
 from ..widgets.chat.chat_log import ChatLog, Layout, lay_out
+from ..widgets.footer.fitted_footer import FittedFooter
 
 if TYPE_CHECKING:
     from .. import workers
@@ -290,7 +291,7 @@ class ChatScreen(Screen[str | None]):
         yield ChatLog(id="chat-log")
         yield Static("", id="chat-status", markup=False)
         yield Input(placeholder=_PLACEHOLDER, id="chat-input", select_on_focus=False)
-        yield Footer()
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self._title()
