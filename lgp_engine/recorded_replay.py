@@ -43,8 +43,7 @@ class RecordingSource:
         checkpoint_id: Where the replay starts.
         run_ids: The runs whose calls answer it, oldest first.
         original_checkpoint: The last checkpoint of the original branch (what the
-            replay's branch is compared with); None when nothing ran after
-            ``checkpoint_id``.
+            replay's branch is compared with).
         model_calls: The model calls recorded after ``checkpoint_id``.
         tool_calls: The MCP tool calls recorded after it.
         recordings: Those calls, in order (with each server's tool list).
@@ -53,7 +52,7 @@ class RecordingSource:
     thread_id: str
     checkpoint_id: str
     run_ids: tuple[str, ...]
-    original_checkpoint: str | None
+    original_checkpoint: str
     model_calls: int
     tool_calls: int
     recordings: tuple[dict[str, Any], ...] = field(default=(), repr=False)
@@ -65,7 +64,9 @@ class RecordingSource:
 
     def describe(self) -> str:
         """``4 model calls and 2 tool calls of run 1a2b3c4d``."""
-        runs = ", ".join(r[:8] for r in self.run_ids) or "none"
+        if not self.run_ids:
+            return "no recorded calls"
+        runs = ", ".join(r[:8] for r in self.run_ids)
         model = f"{self.model_calls} model call{'s' if self.model_calls != 1 else ''}"
         tool = f"{self.tool_calls} tool call{'s' if self.tool_calls != 1 else ''}"
         return f"{model} and {tool} of run{'s' if len(self.run_ids) != 1 else ''} {runs}"
@@ -76,8 +77,7 @@ class ReplayComparison:
     """How a recorded replay's branch ends compared with the original branch.
 
     Attributes:
-        original_checkpoint: The original branch's last checkpoint (None: nothing
-            ran after the replayed checkpoint, which is then compared).
+        original_checkpoint: The original branch's last checkpoint.
         replay_checkpoint: The replay branch's last checkpoint.
         before: The original branch's final state values.
         after: The replay branch's final state values.
@@ -86,7 +86,7 @@ class ReplayComparison:
     """
 
     thread_id: str
-    original_checkpoint: str | None
+    original_checkpoint: str
     replay_checkpoint: str
     before: dict[str, Any]
     after: dict[str, Any]
@@ -112,7 +112,8 @@ def find_recording(
     after the checkpoint; a run id (or a unique prefix) for that run's calls.
 
     Raises:
-        NotFoundError: unknown thread, checkpoint or run, or nothing recorded
+        NotFoundError: unknown thread, checkpoint or run, nothing after the
+            checkpoint (``nothing_after``: the end of a branch), or nothing recorded
             (``no_recording``: the thread's runs, or the run, recorded no call).
     """
     store.thread(thread_id)
@@ -127,17 +128,15 @@ def find_recording(
     chosen_run: str | None = None
     if isinstance(recorded, str) and recorded != thread_id:
         chosen_run = runs.find(recorded).run_id
-    end, branch_runs = _original_branch(store, runs, thread_id, checkpoint_id, infos, chosen_run)
-    run_ids = [chosen_run] if chosen_run is not None else branch_runs
-    counts = runs.recording_counts(run_ids)
-    if chosen_run is not None and not counts:
-        raise NotFoundError(
-            f"run {chosen_run} recorded no model or tool call to replay",
-            field="run",
-            code="no_recording",
-            run_id=chosen_run,
-        )
-    if not counts:
+    if chosen_run is not None:
+        if not runs.recording_counts([chosen_run]):
+            raise NotFoundError(
+                f"run {chosen_run} recorded no model or tool call to replay",
+                field="run",
+                code="no_recording",
+                run_id=chosen_run,
+            )
+    else:
         every = [r.run_id for r in runs.list_runs(thread_id=thread_id, limit=10_000)]
         if not runs.recording_counts(every):
             raise NotFoundError(
@@ -148,6 +147,18 @@ def find_recording(
                 thread_id=thread_id,
                 hint="replay it without the recording",
             )
+    end, branch_runs = _original_branch(store, runs, thread_id, checkpoint_id, infos, chosen_run)
+    if end is None:
+        raise NotFoundError(
+            f"nothing ran after checkpoint {checkpoint_id} of thread {thread_id}, so there is "
+            "no recording to replay it with",
+            field="checkpoint",
+            code="nothing_after",
+            thread_id=thread_id,
+            hint="pick a checkpoint the thread went on from",
+        )
+    run_ids = [chosen_run] if chosen_run is not None else branch_runs
+    counts = runs.recording_counts(run_ids)
     recordings: list[dict[str, Any]] = []
     listings: dict[str, list[dict[str, Any]]] = {}
     for run_id in run_ids:
@@ -221,7 +232,7 @@ def compare_replay(
     """The final state of the replay run ``run_id``'s branch against the original
     branch's (see :class:`ReplayComparison`)."""
     replayed = _last_saved(runs, run_id) or source.checkpoint_id
-    original = source.original_checkpoint or source.checkpoint_id
+    original = source.original_checkpoint
     before = dict(state_at(store, source.thread_id, original).values)
     after = dict(state_at(store, source.thread_id, replayed).values)
     changes = diff_values(without_message_ids(before), without_message_ids(after))

@@ -122,14 +122,22 @@ def summary(message: ReplayCompared) -> str:
 
 
 def diff_value(message: ReplayCompared) -> dict[str, Any]:
-    """What the value viewer shows of a compared replay."""
+    """What the value viewer shows of a compared replay: each difference by its path,
+    with the original branch's value and the replay's."""
     comparison = message.comparison
     assert comparison is not None
-    lines = [line.text for line in comparison.lines()]
+    differences: dict[str, Any] = {}
+    for change in comparison.changes:
+        entry: dict[str, Any] = {}
+        if change.kind != "added":
+            entry["original"] = change.before
+        if change.kind != "removed":
+            entry["replay"] = change.after
+        differences[change.path] = entry
     return {
-        "original branch": comparison.original_checkpoint or message.source.checkpoint_id,
+        "original branch": comparison.original_checkpoint,
         "replay branch": comparison.replay_checkpoint,
         "answered from the recording": message.source.describe(),
         "not spent again": spent_text(message.recorded_usage) or "nothing",
-        "differences": "\n".join(lines) if lines else "none",
+        "differences": differences or "none",
     }

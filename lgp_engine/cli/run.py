@@ -522,7 +522,7 @@ def _replay_recorded(
                         f"{PREFIX} Answered from the recording: {spent} not spent again "
                         f"(new: {usage_text(last.data.get('usage')) or '0 tokens, $0'})"
                     )
-                original = comparison.original_checkpoint or source.checkpoint_id
+                original = comparison.original_checkpoint
                 replayed = comparison.replay_checkpoint
                 click.echo(f"{PREFIX} Original branch ({original}) → replay ({replayed}):")
                 if not lines:

@@ -208,6 +208,11 @@ def test_a_recorded_replay_answers_every_call_from_the_recording_after_a_code_ch
         second = find_recording(runner.store, runner.runs, thread, checkpoint)
         assert second.run_ids == (events[0].run_id,)
         assert second.original_checkpoint == source.original_checkpoint
+        # the end of a branch: nothing ran after it, nothing recorded answers a replay
+        head = runner.store.history(thread, limit=1)[0].checkpoint_id
+        with pytest.raises(NotFoundError) as caught:
+            find_recording(runner.store, runner.runs, thread, head)
+        assert caught.value.code == "nothing_after"
 
 
 def test_a_call_the_recording_lacks_fails_its_node_or_goes_live_when_asked(

@@ -105,7 +105,9 @@ async def test_replay_recorded_answers_from_the_recording_and_shows_the_diff(
         viewer = app.screen
         assert isinstance(viewer, ValueViewer)
         value = viewer.value
-        assert value["differences"] == '~ report: "ANSWER: 2 + 3 = 5" → "answer (v2): 2 + 3 = 5"'
+        assert value["differences"] == {
+            "report": {"original": "ANSWER: 2 + 3 = 5", "replay": "answer (v2): 2 + 3 = 5"}
+        }
         assert value["answered from the recording"].startswith("2 model calls and 2 tool calls")
         assert value["not spent again"].endswith("tokens, $0.00")
         [said] = [n for n in notes(app) if n.startswith("Recorded replay of ")]
