@@ -105,10 +105,10 @@ class InputForm(ModalScreen[FormResult | None]):
             yield TextArea("", id="form-raw", show_line_numbers=True)
             yield Static("", id="form-error", markup=False)
             with Horizontal(id="form-buttons"):
-                yield Button("Run", variant="success", id="form-run")
-                yield Button("Apply", variant="primary", id="form-apply")
-                yield Button("Raw JSON", id="form-raw-button")
-                yield Button("Cancel", id="form-cancel")
+                yield Button("Run", variant="success", id="form-run", compact=True)
+                yield Button("Apply", variant="primary", id="form-apply", compact=True)
+                yield Button("Raw JSON", id="form-raw-button", compact=True)
+                yield Button("Cancel", id="form-cancel", compact=True)
 
     def on_mount(self) -> None:
         box = self.query_one("#form-box")

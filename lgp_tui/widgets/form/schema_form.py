@@ -83,11 +83,18 @@ class SchemaForm(Vertical):
             options = [(json.dumps(v) if not isinstance(v, str) else v, v) for v in values]
             blank = not spec.required or not spec.has_default
             chosen = initial if initial in values else Select.NULL
-            return Select(options, allow_blank=blank, value=chosen, id=field_id, prompt="(not set)")
+            return Select(
+                options,
+                allow_blank=blank,
+                value=chosen,
+                id=field_id,
+                prompt="(not set)",
+                compact=True,
+            )
         placeholder = _PLACEHOLDERS.get(spec.kind, "")
         if spec.has_default and spec.default is not None and initial != spec.default:
             placeholder += f" (default {json.dumps(spec.default)})"
-        return Input(text_of(spec, initial), placeholder=placeholder, id=field_id)
+        return Input(text_of(spec, initial), placeholder=placeholder, id=field_id, compact=True)
 
     def _field_id(self, spec: FieldSpec) -> str:
         return f"{self.prefix}-{spec.name}"
