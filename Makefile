@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml
 	@# the project itself is installed editable: uv compiles site-packages only, and where
 	@# PYTHONDONTWRITEBYTECODE is set every start compiled lgp_engine and lgp_tui again
 	@# (about 1 s of lgp-tui's first frame); a source edited later is compiled as usual
-	@$(BIN)/python -m compileall -q -j0 lgp_engine lgp_tui >/dev/null
+	@$(BIN)/python -m compileall -q -j 0 --invalidation-mode checked-hash -x '/templates/' lgp_engine lgp_tui >/dev/null
 	@touch $(STAMP)
 
 run: $(STAMP)
