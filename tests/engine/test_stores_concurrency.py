@@ -52,7 +52,7 @@ def test_schema_is_made_once_when_processes_open_an_empty_database_together(
         )
     finally:
         db.close()
-    assert applied == [("assistants", 1, 1), ("runs", 1, 1), ("runs", 2, 1)]
+    assert applied == [("assistants", 1, 1), ("runs", 1, 1), ("runs", 2, 1), ("runs", 3, 1)]
 
 
 def test_two_processes_create_and_transition_runs_on_one_database(
