@@ -6,6 +6,7 @@ project's real SQLite file."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from lgp_tui.app import WorkbenchApp
 from lgp_tui.screens.interrupt_dialog import InterruptDialog
 from lgp_tui.widgets.graph.graph_view import GraphView
 from lgp_tui.widgets.run.run_bar import RunBar
+from lgp_tui.widgets.run_log.run_log import RunLog
 from lgp_tui.widgets.status.status_bar import StatusBar
 from tests.workflows import copy_workflows
 
@@ -50,6 +52,10 @@ async def run(app: WorkbenchApp, pilot: Pilot, text: str, thread: str) -> None:
     await fill(pilot, app.query_one("#thread-input", Input), thread)
     await wait_until(pilot, lambda: app.query_one(RunBar).can_run, what="a run possible")
     await pilot.press("ctrl+r")
+
+
+def stopped_after(app: WorkbenchApp, node: str) -> bool:
+    return f"⏸ breakpoint after {node}" in log_text(app)
 
 
 def breaks(app: WorkbenchApp) -> str:
@@ -151,9 +157,7 @@ async def test_s_runs_one_node_a_press(research: Settings) -> None:
         for expected in ("plan", "research", "review"):
             await pilot.press("s")
             await wait_until(
-                pilot,
-                lambda node=expected: f"⏸ breakpoint after {node}" in log_text(app),
-                what=f"the step over {expected}",
+                pilot, partial(stopped_after, app, expected), what=f"the step over {expected}"
             )
             await wait_until(pilot, lambda: app.query_one(RunBar).can_run)
             with open_store(research, readonly=True) as store:
@@ -229,3 +233,26 @@ async def test_an_answered_interrupt_goes_on_to_the_next_breakpoint(research: Se
         await wait_until(pilot, lambda: status(app) == "completed", what="the end")
         with open_store(research, readonly=True) as store:
             assert state_at(store, "asks").values["x"] == 30
+
+
+@pytest.mark.asyncio
+async def test_the_log_times_of_a_continued_run_go_on_from_its_start(research: Settings) -> None:
+    app = WorkbenchApp(research, target="workflows/research_flow.py")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded_graph(app, pilot)
+        await graph_on(app, pilot, "review")
+        await pilot.press("b")
+        await run(app, pilot, OWLS, "bp-times")
+        await wait_until(pilot, lambda: status(app) == "interrupted", what="the stop")
+        await wait_until(pilot, lambda: app.query_one(RunBar).can_run, what="the run's end")
+        log = app.query_one(RunLog)
+        stamps = {entry.text.plain: log.stamp(entry) for entry in log.entries}
+        await pilot.press("f6")
+        await wait_until(pilot, lambda: status(app) == "completed", what="the rest of the run")
+        assert {
+            entry.text.plain: log.stamp(entry) for entry in log.entries[: len(stamps)]
+        } == stamps
+        resumed = next(e for e in log.entries if e.text.plain.startswith("▶ resume"))
+        assert float(log.stamp(resumed)[1:-1]) >= float(
+            log.stamp(log.entries[len(stamps) - 1])[1:-1]
+        )

@@ -7,10 +7,12 @@ nested.py and asks_in_subgraph.py on the project's real SQLite file."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Tree
+from textual.widgets.tree import TreeNode
 
 from lgp_engine import Settings
 from lgp_tui.app import WorkbenchApp
@@ -67,11 +69,11 @@ async def xray(app: WorkbenchApp, pilot: Pilot) -> GraphView:
     return graph
 
 
-def tree_lines(tree: Tree) -> list[str]:  # type: ignore[type-arg]
+def tree_lines(tree: Tree[Any]) -> list[str]:
     """The state tree's rows as text, depth first."""
     rows: list[str] = []
 
-    def walk(node, depth: int) -> None:  # type: ignore[no-untyped-def]
+    def walk(node: TreeNode[Any], depth: int) -> None:
         for child in node.children:
             rows.append("  " * depth + str(child.label))
             walk(child, depth + 1)
@@ -220,7 +222,7 @@ async def test_the_browser_shows_the_state_of_the_subgraph_of_a_step(
         assert "  sources [3]" in section  # a key of its own: not in the thread's state
         assert '    [0]: "owls handbook"' in section
         assert not any(line.startswith("sources") for line in lines)
-        assert tree.border_subtitle.endswith("· 1 subgraph")
+        assert str(tree.border_subtitle).endswith("· 1 subgraph")
 
         first = next(i for i, row in enumerate(browser.rows) if row[1].step == 0)
         history.highlighted = first  # plan's step: no subgraph ran around it

@@ -408,9 +408,10 @@ class RunLog(ScrollView, can_focus=True):
         ``source``: where the run was made when not here (``api``), shown before its
         lines (and a filter term)."""
         self.total_events += 1
-        if event.type == "run.started":
+        if event.type == "run.started" and not event.data.get("resumed"):
             self._starts[event.run_id] = event.ts
         else:  # a run whose start this log did not see: times from its first event
+            # (a resumed run goes on counting from its start: its entries keep their times)
             self._starts.setdefault(event.run_id, event.ts)
         if event.type == "message.delta":
             node = event.node or event.data.get("node") or "?"
