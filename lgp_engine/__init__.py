@@ -98,7 +98,7 @@ from .providers.factory import AgentNode, create_agent_node
 from .providers.pricing import PriceTable, format_usd
 from .providers.replay import RecordingMismatch
 from .providers.runtime import AgentRuntime, Injection, run_usage
-from .providers.tools import McpSession, mcp_session
+from .providers.tools import McpSession, ToolCallInfo, mcp_session
 from .readable_values import MessageView, as_message, inline, message_text, pretty, readable
 from .recorded_replay import (
     RecordingSource,
@@ -274,6 +274,7 @@ __all__ = [
     "ThreadInfo",
     "ThreadStatus",
     "ThreadSummary",
+    "ToolCallInfo",
     "Tracer",
     "Tracing",
     "Usage",

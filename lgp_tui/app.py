@@ -45,7 +45,7 @@ from lgp_engine import (
 from . import workers
 from .breakpoints import Breaks
 from .chat import chat_capable
-from .debugger import BreakpointHook
+from .debugger import BreakpointHook, ToolBreaks
 from .input_memory import InputMemory
 from .messages import (
     AnomalyHeard,
@@ -261,6 +261,11 @@ class WorkbenchApp(App[None]):
         self.breakpoints = BreakpointHook(
             lambda debugger, where: self.post_message(DebuggerPaused(debugger, where))
         )
+        #: "Break when tool X is called": the runs' MCP tool calls it matches wait.
+        self.tool_breaks = ToolBreaks(
+            lambda held, where: self.post_message(DebuggerPaused(held, where))
+        )
+        self._graph_breaks = ""  # the graph pane's breakpoints, as the status bar says them
 
     @property
     def ready(self) -> bool:
@@ -324,6 +329,8 @@ class WorkbenchApp(App[None]):
 
     async def on_unmount(self) -> None:
         self.breakpoints.uninstall()  # a run paused at breakpoint() goes on (then stops)
+        self.tool_breaks.patterns = ()
+        self.tool_breaks.release()
         if self._watch_stop is not None:
             self._watch_stop.set()
         opening = self._runner_worker
@@ -365,6 +372,8 @@ class WorkbenchApp(App[None]):
             self.notify(str(error), title=title, severity="error", timeout=10)
             return
         self.runner = message.runner
+        if self.runner.agents is not None:
+            self.runner.agents.tool_gate = self.tool_breaks
         status.checkpoints = _relative(self.runner.store.location, self.settings.project_dir)
         if self.workflow is not None:
             self._describe_graph(self.workflow)
@@ -647,6 +656,7 @@ class WorkbenchApp(App[None]):
     def action_cancel(self) -> None:
         if self._job is not None:
             self.breakpoints.release()  # a node paused at breakpoint() must not hold it
+            self.tool_breaks.release()
             self._job.cancel()
             self.query_one(StatusBar).status = "cancelling"
 
@@ -858,8 +868,30 @@ class WorkbenchApp(App[None]):
         self.action_step()
 
     def on_graph_view_breakpoints_changed(self, message: GraphView.BreakpointsChanged) -> None:
+        self._graph_breaks = message.breaks.label
+        self._show_breaks()
+
+    def _show_breaks(self) -> None:
+        label = ", ".join(b for b in (self._graph_breaks, self.tool_breaks.label) if b)
         for bar in self.query(StatusBar):  # (none once the app is closing)
-            bar.breaks = message.breaks.label
+            bar.breaks = label
+
+    def action_tool_breaks(self) -> None:
+        from .screens.tool_break_dialog import ToolBreakDialog
+
+        def chosen(text: str | None) -> None:
+            if text is None:
+                return
+            names = self.tool_breaks.set(text)
+            self._show_breaks()
+            self.notify(
+                f"The next runs stop before calling {', '.join(names)}."
+                if names
+                else "No tool breaks.",
+                title="Tool breaks",
+            )
+
+        self.push_screen(ToolBreakDialog(self.tool_breaks.patterns), chosen)
 
     # -- checkpoint browser actions -------------------------------------------
     def on_checkpoint_browser_action_requested(
@@ -1263,7 +1295,15 @@ class WorkbenchApp(App[None]):
             message.debugger.command("continue")
             return
         where = message.paused
-        if where.event == "line" and not isinstance(self.screen, DebuggerScreen):
+        if where.event == "tool":
+            self.query_one(RunLog).add_line(
+                Text(
+                    f"⏸ break on tool {where.function} ({where.stack[0]}): the call waits (c)",
+                    style="bold yellow",
+                ),
+                "breakpoint",
+            )
+        elif where.event == "line" and not isinstance(self.screen, DebuggerScreen):
             self.query_one(RunLog).add_line(
                 Text(
                     f"⏸ breakpoint() in {where.function}() at "
@@ -1416,6 +1456,11 @@ class WorkbenchApp(App[None]):
                 yield SystemCommand(
                     binding.description, binding.tooltip, partial(self.run_action, binding.action)
                 )
+        yield SystemCommand(
+            "Break when a tool is called…",
+            "Hold the next runs' calls of these MCP tools before they are made (c lets go)",
+            self.action_tool_breaks,
+        )
         yield SystemCommand(
             "Step one node",
             "Run (or continue the thread stopped at a breakpoint) one node, and stop after it",

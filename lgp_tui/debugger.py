@@ -9,11 +9,17 @@ debugger, as pdb is) on that frame; at each stop it hands a :class:`Paused` to t
 app and blocks that thread until a command arrives. Only the run's thread is
 traced (tracing is per thread); the UI keeps drawing. ``PYTHONBREAKPOINT=0`` turns
 ``breakpoint()`` off, as in Python.
+
+:class:`ToolBreaks` is "break when tool X is called": the engine's tool gate
+(``AgentRuntime.tool_gate``) for the workbench's runs. A matching MCP tool call is
+held (its ``tool.called`` event already out, the call not made) and shown in the same
+screen, its arguments as the locals, until ``c``.
 """
 
 from __future__ import annotations
 
 import bdb
+import fnmatch
 import linecache
 import os
 import queue
@@ -23,7 +29,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from lgp_engine import ToolCallInfo
 
 Command = Literal["next", "step", "return", "continue"]
 CONTEXT_LINES = 6
@@ -73,11 +82,17 @@ class Paused:
     """The locals themselves (for the value viewer), read on the paused thread."""
 
 
+class Stopped(Protocol):
+    """Something a run waits on: a :class:`NodeDebugger`, or a held tool call."""
+
+    def command(self, command: Command) -> None: ...
+
+
 class NodeDebugger(bdb.Bdb):
     """One ``breakpoint()``'s session: stops are handed to ``on_pause``; the thread
     then waits for :meth:`command` (from the UI)."""
 
-    def __init__(self, on_pause: Callable[[NodeDebugger, Paused], object]) -> None:
+    def __init__(self, on_pause: Callable[[Stopped, Paused], object]) -> None:
         super().__init__(skip=SKIP)
         self.on_pause = on_pause
         self._commands: queue.Queue[Command] = queue.Queue()
@@ -124,7 +139,7 @@ class BreakpointHook:
             :meth:`NodeDebugger.command`.
     """
 
-    def __init__(self, on_pause: Callable[[NodeDebugger, Paused], object]) -> None:
+    def __init__(self, on_pause: Callable[[Stopped, Paused], object]) -> None:
         self.on_pause = on_pause
         self.active: list[NodeDebugger] = []
         self._lock = threading.Lock()
@@ -159,8 +174,81 @@ class BreakpointHook:
         caller = sys._getframe(1)
         debugger.start(caller)
 
-    def _paused(self, debugger: NodeDebugger, where: Paused) -> None:
+    def _paused(self, debugger: Stopped, where: Paused) -> None:
         self.on_pause(debugger, where)
+
+
+class HeldCall:
+    """A tool call held by :class:`ToolBreaks` until any command."""
+
+    def __init__(self) -> None:
+        self._go = threading.Event()
+
+    def command(self, command: Command) -> None:
+        self._go.set()
+
+    def wait(self) -> None:
+        self._go.wait()
+
+
+class ToolBreaks:
+    """Hold the MCP tool calls whose name matches one of :attr:`patterns` (``add``,
+    ``tools.add``, ``tools.*``) until the screen lets them go (see the module's
+    docstring). Set it as the runner's ``agents.tool_gate``."""
+
+    def __init__(self, on_pause: Callable[[Stopped, Paused], object]) -> None:
+        self.on_pause = on_pause
+        self.patterns: tuple[str, ...] = ()
+        self._held: list[HeldCall] = []
+        self._lock = threading.Lock()
+
+    @property
+    def label(self) -> str:
+        """``tool add, tools.*`` for the status bar (empty when none)."""
+        return f"tool {', '.join(self.patterns)}" if self.patterns else ""
+
+    def set(self, text: str) -> tuple[str, ...]:
+        """Break on the comma- or space-separated names of ``text`` (empty: none)."""
+        names = [n.strip() for n in text.replace(",", " ").split()]
+        self.patterns = tuple(dict.fromkeys(n for n in names if n))
+        return self.patterns
+
+    def matches(self, call: ToolCallInfo) -> bool:
+        return any(
+            fnmatch.fnmatchcase(call.name, p) or fnmatch.fnmatchcase(call.tool, p)
+            for p in self.patterns
+        )
+
+    def __call__(self, call: ToolCallInfo) -> None:
+        if not self.matches(call):
+            return
+        held = HeldCall()
+        with self._lock:
+            self._held.append(held)
+        arguments = call.arguments if isinstance(call.arguments, dict) else {"": call.arguments}
+        where = Paused(
+            file=call.name,
+            line=0,
+            function=call.name,
+            source=(),
+            locals=tuple((str(k), _safe_repr(v)) for k, v in arguments.items()),
+            stack=(f"node {call.node or '?'}", f"run {(call.run_id or '?')[:8]}"),
+            event="tool",
+            thread=threading.current_thread().name,
+            values=dict(arguments),
+        )
+        self.on_pause(held, where)
+        held.wait()
+        with self._lock:
+            if held in self._held:
+                self._held.remove(held)
+
+    def release(self) -> None:
+        """Let every held call go (a cancel, the app quitting)."""
+        with self._lock:
+            held, self._held = self._held, []
+        for call in held:
+            call.command("continue")
 
 
 def describe(

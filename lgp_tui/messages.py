@@ -16,7 +16,7 @@ from lgp_engine import LGPError, LoadedWorkflow, ReloadOutcome, RunEvent, Runner
 if TYPE_CHECKING:
     from lgp_engine import AnomalyEvent, BackgroundServer, GraphWarning
 
-    from .debugger import NodeDebugger, Paused
+    from .debugger import Paused, Stopped
     from .widgets.graph.graph_view import GraphShape
 
 
@@ -139,7 +139,7 @@ class ServerRunEvent(Message):
 class DebuggerPaused(Message):
     """A run stopped at ``breakpoint()`` (or at the next stop of its debugger)."""
 
-    def __init__(self, debugger: NodeDebugger, paused: Paused) -> None:
+    def __init__(self, debugger: Stopped, paused: Paused) -> None:
         super().__init__()
         self.debugger = debugger
         self.paused = paused

@@ -29,6 +29,7 @@ from .settings import LlmProviderSettings
 
 if TYPE_CHECKING:
     from .mcp import McpManager
+    from .tools import ToolCallInfo
 
 #: Key of the run scope in ``config["configurable"]`` (``__`` keeps LangGraph from
 #: copying it into checkpoint metadata).
@@ -104,6 +105,10 @@ class AgentRuntime:
         #: the conversation at the invocation its state holds.
         self.session_invocations: Callable[[str], list[tuple[str, str, str]]] = lambda _: []
         self.lineage_steps: Callable[[str, str], set[tuple[str, str]]] | None = None
+        #: Called (on a worker thread) before each MCP tool call of this process's
+        #: runs with its :class:`~lgp_engine.providers.tools.ToolCallInfo`; it may
+        #: block, holding the call (the workbench's "break when tool X is called").
+        self.tool_gate: Callable[[ToolCallInfo], None] | None = None
 
     # -- configuration ------------------------------------------------------------
     @property

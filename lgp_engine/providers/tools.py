@@ -8,6 +8,7 @@ with an error the model can read; the run goes on.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import fnmatch
 import json
@@ -164,6 +165,18 @@ async def call_tool(
     from .mcp import ToolResult
 
     request = tool_request(server, name, dict(arguments), scope.redact)
+    gate = scope.runtime.tool_gate
+    if gate is not None:  # a front end may hold the call (a break on this tool)
+        node, _path = where(config)
+        held = ToolCallInfo(
+            node=node,
+            server=server,
+            tool=name,
+            arguments=scope.redact(dict(arguments)),
+            run_id=scope.run_id,
+            thread_id=scope.thread_id,
+        )
+        await asyncio.to_thread(gate, held)
     result: ToolResult | None = None
     if scope.replay is not None:
         node, path = where(config)
@@ -196,6 +209,25 @@ async def call_tool(
         data["replayed"] = True
     scope.report(RECORDING, data, config)
     return result
+
+
+@dataclasses.dataclass(frozen=True)
+class ToolCallInfo:
+    """An MCP tool call about to be made, as a front end's tool gate sees it
+    (:attr:`AgentRuntime.tool_gate <lgp_engine.providers.runtime.AgentRuntime.tool_gate>`);
+    the arguments redacted as in events."""
+
+    node: str | None
+    server: str
+    tool: str
+    arguments: Any
+    run_id: str | None
+    thread_id: str | None
+
+    @property
+    def name(self) -> str:
+        """``server.tool``, as allow-lists and events name it."""
+        return f"{self.server}.{self.tool}"
 
 
 def _servers_named(patterns: Sequence[str], servers: Sequence[str]) -> list[str]:

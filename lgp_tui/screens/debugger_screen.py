@@ -17,7 +17,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from ..debugger import Command, NodeDebugger, Paused, short_path
+from ..debugger import Command, Paused, Stopped, short_path
 from ..widgets.footer.fitted_footer import FittedFooter
 
 
@@ -41,7 +41,7 @@ class DebuggerScreen(ModalScreen[None]):
         Binding("x", "cancel_run", "Cancel run", id="debug.cancel", tooltip="Cancel the run"),
     ]
 
-    def __init__(self, debugger: NodeDebugger, paused: Paused) -> None:
+    def __init__(self, debugger: Stopped, paused: Paused) -> None:
         super().__init__()
         self.debugger = debugger
         self.paused = paused
@@ -64,19 +64,32 @@ class DebuggerScreen(ModalScreen[None]):
         self.query_one("#debug-locals-pane").border_title = "Locals"
         self.show(self.debugger, self.paused)
 
-    def show(self, debugger: NodeDebugger, paused: Paused) -> None:
+    def show(self, debugger: Stopped, paused: Paused) -> None:
         """Show a stop (of this debugger, or of another run's)."""
         self.debugger, self.paused, self.waiting = debugger, paused, False
-        where = Text.assemble(
-            ("⏸ ", "bold yellow"),
-            ("returning from " if paused.event == "return" else "paused in ", "dim"),
-            (f"{paused.function}()", "bold"),
-            (f"  {short_path(paused.file)}:{paused.line}", "cyan"),
-            (f"  [{paused.thread}]", "dim"),
-        )
+        if paused.event == "tool":  # a held tool call: its arguments as the locals
+            where = Text.assemble(
+                ("⏸ ", "bold yellow"),
+                ("before the tool call ", "dim"),
+                (paused.function, "bold"),
+                (f"  {' · '.join(paused.stack)}", "cyan"),
+                ("  (not made yet: c makes it, x cancels the run)", "dim"),
+            )
+        else:
+            where = Text.assemble(
+                ("⏸ ", "bold yellow"),
+                ("returning from " if paused.event == "return" else "paused in ", "dim"),
+                (f"{paused.function}()", "bold"),
+                (f"  {short_path(paused.file)}:{paused.line}", "cyan"),
+                (f"  [{paused.thread}]", "dim"),
+            )
         if paused.returned is not None:
             where.append(f"  → {paused.returned}", style="green")
         self.query_one("#debug-where", Label).update(where)
+        tool = paused.event == "tool"
+        self.query_one("#debug-box").border_title = "break on tool" if tool else "breakpoint()"
+        self.query_one("#debug-locals-pane").border_title = "Arguments" if tool else "Locals"
+        self.query_one("#debug-source-pane").display = not tool
         self.query_one("#debug-source", Static).update(_source(paused))
         self.query_one("#debug-locals", Static).update(_locals(paused))
         self.query_one("#debug-stack", Static).update("stack: " + " → ".join(paused.stack))

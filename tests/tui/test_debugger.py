@@ -1,6 +1,7 @@
 """breakpoint() in a node, in the workbench: the run pauses in the debugger screen
 (source line, locals, return value, stack) and n/s/r/c drive it; cancel and quit
-never leave the run's thread hanging; PYTHONBREAKPOINT=0 turns it off."""
+never leave the run's thread hanging; PYTHONBREAKPOINT=0 turns it off. And a break on
+a tool: the call is held before it is made, its arguments shown, until c."""
 
 from __future__ import annotations
 
@@ -8,14 +9,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from textual.widgets import Input
 
-from lgp_engine import Settings, open_checkpoints, state_at
+from lgp_engine import Settings, load_settings, open_checkpoints, state_at
 from lgp_tui.app import WorkbenchApp
 from lgp_tui.screens.debugger_screen import DebuggerScreen
+from lgp_tui.screens.tool_break_dialog import ToolBreakDialog
 from lgp_tui.widgets.run.run_bar import RunBar
+from lgp_tui.widgets.status.status_bar import StatusBar
+from tests.providers.test_agent_tools import SCRIPT, STDIO, project_with
+from tests.servers.openai_fake import FakeOpenAI
 from tests.workflows import copy_workflows
 
-from .conftest import SIZE, loaded_graph, log_text, status, wait_until
+from .conftest import SIZE, fill, loaded_graph, log_text, status, wait_until
 
 
 @pytest.fixture
@@ -110,3 +116,45 @@ async def test_pythonbreakpoint_0_turns_it_off(
         await pilot.press("ctrl+r")
         await wait_until(pilot, lambda: status(app) == "completed", what="the run")
         assert not isinstance(app.screen, DebuggerScreen)
+
+
+@pytest.mark.asyncio
+async def test_a_break_on_a_tool_holds_the_call_until_c(
+    tmp_path: Path, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An agent's MCP tool calls (a real MCP server over stdio, the local OpenAI
+    server as the model): a break on tools.echo holds that call, before it is made,
+    with its (redacted) arguments; c lets it go and the run completes."""
+    project = project_with(tmp_path, fake_openai, STDIO)
+    monkeypatch.chdir(project)
+    fake_openai.script(*SCRIPT)
+    app = WorkbenchApp(load_settings(project_dir=project), target="workflows/agent_tools.py")
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded_graph(app, pilot)
+        app.action_tool_breaks()
+        await wait_until(pilot, lambda: isinstance(app.screen, ToolBreakDialog))
+        await wait_until(pilot, lambda: bool(app.screen.query(Input)))
+        field = app.screen.query_one(Input)
+        await fill(pilot, field, "tools.echo")
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: not isinstance(app.screen, ToolBreakDialog))
+        assert "tool tools.echo" in app.query_one(StatusBar).breaks
+
+        app.query_one(RunBar).input_text = '{"task": "add two and three"}'
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: isinstance(app.screen, DebuggerScreen), what="the hold")
+        screen = app.screen
+        assert isinstance(screen, DebuggerScreen)
+        assert (screen.paused.event, screen.paused.function) == ("tool", "tools.echo")
+        assert dict(screen.paused.locals) == {"text": "'hi'", "api_key": "'[redacted]'"}
+        assert screen.paused.stack[0] == "node helper"
+        # held before it is made: the add went through, the echo has no result yet
+        calls = {c.tool: c.status for c in app.tool_calls.calls}
+        assert calls == {"tools.add": "ok", "tools.fail": "denied", "tools.echo": "pending"}
+        assert "⏸ break on tool tools.echo (node helper)" in log_text(app)
+        assert status(app) == "running"
+
+        await pilot.press("c")
+        await wait_until(pilot, lambda: status(app) == "completed", timeout=30, what="the end")
+        echo = next(c for c in app.tool_calls.calls if c.tool == "tools.echo")
+        assert echo.status == "ok" and echo.result == "hi"
