@@ -71,6 +71,9 @@ class SessionWatch:
     replies: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     #: the last message the invocation left in the conversation (a branch resumes here)
     tip: str | None = None
+    #: the tokens of the conversation at the last reply (its prompt, cached or not, and
+    #: its answer as far as the CLI had counted it): how full the context window is
+    context_tokens: int | None = None
 
     def _report(self, type_: str, data: dict[str, Any]) -> None:
         self.scope.report(
@@ -100,13 +103,17 @@ class SessionWatch:
         body = message.get("message")
         if kind == "assistant" and isinstance(body, dict) and isinstance(body.get("usage"), dict):
             self.replies[str(body.get("id"))] = body["usage"]
+            self.context_tokens = _context_tokens(body["usage"])
         content = body.get("content") if isinstance(body, dict) else None
         for block in content if isinstance(content, list) else ():
             if not isinstance(block, dict):
                 continue
             if kind == "assistant" and block.get("type") == "text" and block.get("text"):
                 self.text.append(str(block["text"]))
-                self._report("agent.message", {"text": str(block["text"])[:MESSAGE_LIMIT]})
+                self._report(
+                    "agent.message",
+                    {"text": str(block["text"])[:MESSAGE_LIMIT], **self._context()},
+                )
             elif kind == "assistant" and block.get("type") == "tool_use":
                 self._tool_use(block)
             elif kind == "user" and block.get("type") == "tool_result":
@@ -118,8 +125,17 @@ class SessionWatch:
         self.tools[tool] += 1
         self._report(
             "agent.tool_use",
-            {"tool": tool, "tool_use_id": use_id, "input": _capped(block.get("input"))},
+            {
+                "tool": tool,
+                "tool_use_id": use_id,
+                "input": _capped(block.get("input")),
+                **self._context(),
+            },
         )
+
+    def _context(self) -> dict[str, int]:
+        """``context_tokens`` of the reply an event comes from, when it said its usage."""
+        return {} if self.context_tokens is None else {"context_tokens": self.context_tokens}
 
     def _tool_result(self, block: Mapping[str, Any]) -> None:
         use_id = str(block.get("tool_use_id") or "")
@@ -175,6 +191,7 @@ class SessionWatch:
                 "tip": self.tip,
                 "checkpoint": self.checkpoint,
                 "text": str(result.get("result") or failure or "")[:EVENT_TEXT_LIMIT],
+                **self._context(),
             },
         )
 
@@ -194,6 +211,24 @@ class SessionWatch:
         """The invocation's answer: the result text, else what it wrote."""
         text = result.get("result")
         return text if isinstance(text, str) else "\n".join(self.text)
+
+
+def _context_tokens(usage: Mapping[str, Any]) -> int:
+    """The tokens of a reply's conversation: its prompt (fresh, read from the cache
+    and written to it) and its answer."""
+    keys = (
+        "input_tokens",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens",
+        "output_tokens",
+    )
+    total = 0
+    for key in keys:
+        try:
+            total += int(usage.get(key) or 0)
+        except (TypeError, ValueError):
+            continue
+    return total
 
 
 def usage_of(

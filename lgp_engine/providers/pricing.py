@@ -2,7 +2,8 @@
 
 Prices are USD per million tokens (``pricing.yaml`` beside this module, then the
 ``pricing:`` section of the environment's config). Cached input tokens are priced
-at the cached rate when the table has one; local endpoints cost $0.
+at the cached rate when the table has one; local endpoints cost $0. The same rows
+say each model's context window (``context_window``, from its model card).
 """
 
 from __future__ import annotations
@@ -29,7 +30,14 @@ class PriceTable:
     """Prices by model name: the bundled table with ``overrides`` on top."""
 
     def __init__(self, overrides: Mapping[str, PriceSettings] | None = None) -> None:
-        self.prices = {**bundled_prices(), **(overrides or {})}
+        bundled = bundled_prices()
+        self.prices = {**bundled, **(overrides or {})}
+        for name, price in (overrides or {}).items():  # a new price keeps the known window
+            known = bundled.get(name)
+            if price.context_window is None and known is not None and known.context_window:
+                self.prices[name] = price.model_copy(
+                    update={"context_window": known.context_window}
+                )
         # longest names first, so `gpt-4o-mini-2024...` finds gpt-4o-mini before gpt-4o
         self._prefixes = sorted(self.prices, key=len, reverse=True)
 
@@ -44,6 +52,12 @@ class PriceTable:
             if bare.startswith(name):
                 return self.prices[name]
         return None
+
+    def context_window(self, model: str | None) -> int | None:
+        """The tokens one call of ``model`` takes in (prompt and answer), if the table
+        knows: found as :meth:`find` finds prices (a config entry may add it)."""
+        price = self.find(model)
+        return price.context_window if price is not None else None
 
     def cost(
         self,

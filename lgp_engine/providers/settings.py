@@ -119,12 +119,18 @@ class McpServerSettings(_Section):
 
 
 class PriceSettings(_Section):
-    """USD per million tokens of one model."""
+    """USD per million tokens of one model, and its context window."""
 
     input_per_million: float = Field(ge=0)
     output_per_million: float = Field(ge=0)
     cached_input_per_million: float | None = Field(None, ge=0)
     cache_write_per_million: float | None = Field(None, ge=0)
+    context_window: int | None = Field(
+        None,
+        gt=0,
+        description="Tokens the model takes in one call, prompt and answer (its model "
+        "card); the workbench's context meter says 'unknown' without it",
+    )
 
 
 class ClaudeCodeSettings(_Section):
