@@ -149,6 +149,8 @@ async def test_a_break_on_a_tool_holds_the_call_until_c(
         assert dict(screen.paused.locals) == {"text": "'hi'", "api_key": "'[redacted]'"}
         assert screen.paused.stack[0] == "node helper"
         # held before it is made: the add went through, the echo has no result yet
+        # (its tool.called event comes through the run's stream, the hold directly)
+        await wait_until(pilot, lambda: len(app.tool_calls.calls) == 3, what="the echo's event")
         calls = {c.tool: c.status for c in app.tool_calls.calls}
         assert calls == {"tools.add": "ok", "tools.fail": "denied", "tools.echo": "pending"}
         assert "⏸ break on tool tools.echo (node helper)" in log_text(app)
