@@ -7,12 +7,11 @@ note optional)."""
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, Field
-from typing_extensions import TypedDict
-
 from langgraph.graph import END, START, StateGraph
 from langgraph.runtime import Runtime
 from langgraph.types import interrupt
+from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
 
 
 class Ask(BaseModel):
