@@ -949,10 +949,14 @@ class Runner:
                             data = {**event.data, "trace_url": url}
                             event = dataclasses.replace(event, data=data)
                     await keep_recorded()
-                    await self._append(event)
+                    ends = event.type in STATUS_FOR_EVENT
+                    if ends and self._remote:  # the event and the run's end: one statement
+                        await self.io(self._finish, record, event, started, append=True)
+                    else:
+                        await self._append(event)
                     if not event.is_terminal:
                         self.tracing.event(traced, event)
-                    if event.type in STATUS_FOR_EVENT:
+                    if ends and not self._remote:
                         await self.io(self._finish, record, event, started)
                     last = event
                     yield event
@@ -1111,7 +1115,11 @@ class Runner:
         data = {**event.data, "usage": {**usage, "subscription": cost}}
         return dataclasses.replace(event, data=data)
 
-    def _finish(self, record: RunRecord, event: RunEvent, started: float) -> None:
+    def _finish(
+        self, record: RunRecord, event: RunEvent, started: float, *, append: bool = False
+    ) -> None:
+        """Record the run's end (or interrupt) that ``event`` says (``append``: append
+        the event too, in the same statement on PostgreSQL)."""
         status = STATUS_FOR_EVENT[event.type]
         fields: dict[str, Any] = {"duration_ms": round((time.perf_counter() - started) * 1000, 3)}
         if event.type == "run.failed":
@@ -1125,7 +1133,7 @@ class Runner:
                 fields["usage"]["subscription"] = usage["subscription"]
         if event.data.get("trace_url"):
             fields["meta"] = {**(record.meta or {}), "trace_url": event.data["trace_url"]}
-        self.runs.transition(record.run_id, status, **fields)
+        self.runs.transition(record.run_id, status, event=event if append else None, **fields)
 
     def _require_checkpoint(self, thread_id: str, checkpoint_id: str) -> None:
         self.store.thread(thread_id)

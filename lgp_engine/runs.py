@@ -522,11 +522,18 @@ class RunStore:
         rows = self.list_runs(thread_id=thread_id, limit=1)
         return rows[0] if rows else None
 
-    def transition(self, run_id: str, status: RunStatus, **fields: Any) -> RunRecord:
+    def transition(
+        self, run_id: str, status: RunStatus, *, event: RunEvent | None = None, **fields: Any
+    ) -> RunRecord:
         """Move a run to ``status``; :class:`IllegalTransition` if not allowed.
 
-        One conditional UPDATE: of two processes moving the same run, one wins."""
+        One conditional UPDATE: of two processes moving the same run, one wins.
+        ``event`` (the event that ends the run) is appended first, as :meth:`append`
+        would, even when the move is refused; on PostgreSQL in the same statement."""
         status = RunStatus(status)
+        if event is not None and self._sql.name != "postgres":
+            self.append(event)
+            event = None
         sets = ["status = ?", _LAST_SEQ]
         values: list[Any] = [status.value]
         now = time.time()
@@ -542,20 +549,36 @@ class RunStore:
                 value = fields[key]
                 values.append(value if key == "duration_ms" else dumps(value))
         allowed = [s.value for s, nxt in TRANSITIONS.items() if status in nxt]
+        if event is not None and not allowed:
+            self.append(event)
+            event = None
+        params: list[Any] = [*values, run_id, *allowed]
+        if event is not None:  # its seq counts too (the statement does not see its row)
+            sets[1] = (
+                f"last_seq = GREATEST({_LAST_SEQ.split(' = ', 1)[1]}, (SELECT seq FROM appended))"
+            )
         marks = ",".join("?" * len(allowed))
         update = (
             f"UPDATE lgp_runs SET {', '.join(sets)} WHERE run_id = ? AND status IN ({marks}) "
             f"RETURNING {_RUN_COLUMNS}"
         )
-        if self._sql.name == "postgres" and status in TERMINAL | {RunStatus.INTERRUPTED}:
+        if self._sql.name == "postgres" and (
+            event is not None or status in TERMINAL | {RunStatus.INTERRUPTED}
+        ):
             # who waits for the run's end (another replica) reads its status on this,
             # sent as the update commits
             update = _announcing(update, "run_id")
+        if event is not None:
+            update = (
+                "WITH appended AS (INSERT INTO lgp_events (run_id, seq, ts, type, node, payload) "
+                f"VALUES (?,?,?,?,?,?) RETURNING seq), {update.removeprefix('WITH ')}"
+            )
+            params = [*_event_row(event), *params]
         moved = (
             []
             if not allowed
             else self._db.fetchall(  # conditional: another process may have moved it
-                update, (*values, run_id, *allowed)
+                update, params
             )
         )
         if not moved:
@@ -876,7 +899,7 @@ class RunStore:
             )
         params: list[Any] = []
         for e in events:
-            params += (e.run_id, e.seq, e.ts, e.type, e.node, dumps(e.data))
+            params += _event_row(e)
         self._db.execute(insert, params)
 
     def events(
@@ -1082,6 +1105,11 @@ _RUN_COLUMNS = (
     "run_id, thread_id, workflow, target, kind, status, input, checkpoint_id, created_at, "
     "started_at, ended_at, duration_ms, error, usage, owner, last_seq, meta"
 )
+
+
+def _event_row(event: RunEvent) -> tuple[Any, ...]:
+    """An event's values for the columns of ``lgp_events``, in order."""
+    return (event.run_id, event.seq, event.ts, event.type, event.node, dumps(event.data))
 
 
 def _announcing(statement: str, payload: str) -> str:

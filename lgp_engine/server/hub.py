@@ -256,7 +256,7 @@ class RunHub:
         try:
             self.runs.append(event)
             status = RunStatus.CANCELLED if kind == "run.cancelled" else RunStatus.FAILED
-            fields = {"error": data} if kind == "run.failed" else {}
+            fields: dict[str, Any] = {"error": data} if kind == "run.failed" else {}
             self.runs.transition(handle.run_id, status, **fields)
         except Exception:  # deleted meanwhile (thread deleted, rolled back)
             log.debug("cannot record the end of queued run %s", handle.run_id, exc_info=True)

@@ -433,6 +433,27 @@ def test_group_commit_batches_concurrent_appends_and_fails_only_the_bad_one(
         assert [e.seq for e in store.events(run)] == [1, 2, 3]
 
 
+def test_a_transition_appends_the_event_that_ends_the_run(store: RunStore) -> None:
+    """transition(event=...) appends the event and counts it in last_seq (one
+    statement on PostgreSQL); a refused move still leaves the event appended."""
+    store.create("r", "t", "w")
+    store.transition("r", "running")
+    store.append(event("r", 1))
+    done = store.transition("r", "completed", event=event("r", 2, "run.completed"))
+    assert done.status == "completed" and done.last_seq == 2
+    assert [(e.seq, e.type) for e in store.events("r")] == [(1, "custom"), (2, "run.completed")]
+    with pytest.raises(IllegalTransition):
+        store.transition("r", "failed", event=event("r", 3, "run.failed"))
+    assert [e.seq for e in store.events("r")] == [1, 2, 3]
+    assert store.get("r").status == "completed"
+    with pytest.raises(DuplicateError):  # a taken seq: nothing happens
+        store.create("q", "t", "w")
+        store.transition("q", "running")
+        store.append(event("q", 1))
+        store.transition("q", "completed", event=event("q", 1, "run.completed"))
+    assert store.get("q").status == "running"
+
+
 def test_events_of_unknown_run_is_not_found(store: RunStore) -> None:
     with pytest.raises(NotFoundError):
         store.events("nope")
