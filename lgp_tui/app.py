@@ -43,6 +43,7 @@ from lgp_engine import (
 )
 
 from . import workers
+from .agents import AgentBoard, context_windows
 from .breakpoints import Breaks
 from .chat import chat_capable
 from .debugger import BreakpointHook, ToolBreaks
@@ -71,6 +72,7 @@ from .messages import (
 from .screens.interrupt_dialog import InterruptDialog, ResumeAnswer
 from .tool_calls import ToolCallLog
 from .usage import spent
+from .widgets.agents.agent_panel import AgentPanel
 from .widgets.explorer.workflow_list import WorkflowList
 from .widgets.footer.fitted_footer import FittedFooter
 from .widgets.graph.graph_view import GraphView
@@ -202,6 +204,14 @@ class WorkbenchApp(App[None]):
             tooltip="Every tool call of the runs: node, tool, arguments, result, duration",
         ),
         Binding(
+            "f10",
+            "agents",
+            "Agents",
+            id="agents",
+            show=False,
+            tooltip="The agent panel: a Claude Code session or a model node's calls, live",
+        ),
+        Binding(
             "ctrl+l",
             "focus_log",
             "Log",
@@ -257,6 +267,8 @@ class WorkbenchApp(App[None]):
         self._step_next = False  # the next run from the run bar goes one node (s, graph pane)
         #: The tool calls of every run seen in this session (f7 shows them).
         self.tool_calls = ToolCallLog()
+        #: The agents of the current run (the agent panel, f10) and their context meters.
+        self.agents = AgentBoard(context_windows(settings.pricing))
         #: breakpoint() in a node: the run pauses and the debugger screen shows where.
         self.breakpoints = BreakpointHook(
             lambda debugger, where: self.post_message(DebuggerPaused(debugger, where))
@@ -282,6 +294,7 @@ class WorkbenchApp(App[None]):
                 yield IncidentBanner(id="incident-banner")
                 yield Static("", id="reload-banner", markup=False)
                 yield SourceView(self.settings, id="source")
+                yield AgentPanel(self.agents, id="agent-panel")
                 yield Input(
                     id="log-filter",
                     placeholder="filter the log: node.finished, a node name, -custom …",
@@ -706,6 +719,9 @@ class WorkbenchApp(App[None]):
             chat.run_event(event)
         graph = self.query_one(GraphView)
         status = self.query_one(StatusBar)
+        if self.query_one(AgentPanel).add(event) is not None and event.type == "agent.init":
+            self._show_agents(focus=False)  # a Claude Code session: watch it live
+        status.context = self.agents.context
         if event.type == "run.started":
             status.thread = event.thread_id
             status.spent = None
@@ -1323,6 +1339,37 @@ class WorkbenchApp(App[None]):
 
         self.push_screen(ToolCallList(self.tool_calls))
 
+    def action_agents(self) -> None:
+        """Show the agent panel in the source pane's place (on the graph pane's node
+        when it is focused and that node worked with a model), or hide it."""
+        panel = self.query_one(AgentPanel)
+        graph = self.query_one(GraphView)
+        if graph.has_focus and panel.show_node(graph.current_node):
+            self._show_agents(focus=True)
+        elif self.query_one("#center").has_class("-agents"):
+            self.query_one("#center").remove_class("-agents")
+            if panel.has_focus_within:
+                self.query_one(SourceView).focus()
+        else:
+            self._show_agents(focus=True)
+
+    def _show_agents(self, *, focus: bool) -> None:
+        center = self.query_one("#center")
+        source = self.query_one(SourceView)
+        if not focus and not center.has_class("-agents") and (source.dirty or source.has_focus):
+            return  # not over the editor while it is being used
+        center.add_class("-agents")
+        if focus:
+            self.query_one("#agent-entries").focus()
+
+    def action_run_costs(self) -> None:
+        from .screens.run_costs import RunCosts
+
+        if self.runner is None:
+            self.notify("The run store is not open yet.", severity="warning")
+            return
+        self.push_screen(RunCosts(self.runner.runs, set(self.agents.runs)))
+
     def action_incidents(self) -> None:
         from .screens.incident_list import IncidentList
 
@@ -1379,6 +1426,7 @@ class WorkbenchApp(App[None]):
         from .screens.fork_dialog import ForkDialog
         from .screens.help_screen import HelpScreen
         from .screens.port_dialog import PortDialog
+        from .screens.run_costs import RunCosts
         from .screens.store_browser import StoreBrowser
         from .screens.store_item_dialog import StoreItemDialog
         from .screens.value_viewer import ValueViewer
@@ -1392,12 +1440,14 @@ class WorkbenchApp(App[None]):
                     ("Workbench", list(self.BINDINGS)),
                     ("Run log (when focused)", list(RunLog.BINDINGS)),
                     ("Graph pane (when focused)", list(GraphView.BINDINGS)),
+                    ("Agent panel (when focused)", list(AgentPanel.BINDINGS)),
                     ("Source editor (when focused)", list(SourceView.BINDINGS)),
                     ("Checkpoint browser", list(CheckpointBrowser.BINDINGS)),
                     ("Fork dialog", list(ForkDialog.BINDINGS)),
                     ("Value viewer", list(ValueViewer.BINDINGS)),
                     ("Chat view", [*ChatScreen.BINDINGS, *ChatLog.BINDINGS]),
                     ("Store browser", list(StoreBrowser.BINDINGS)),
+                    ("Cost of recent runs", list(RunCosts.BINDINGS)),
                     (
                         "Dialogs",
                         [
@@ -1465,6 +1515,11 @@ class WorkbenchApp(App[None]):
             "Step one node",
             "Run (or continue the thread stopped at a breakpoint) one node, and stop after it",
             self.action_step,
+        )
+        yield SystemCommand(
+            "Cost of recent runs",
+            "The last runs' tokens and cost (workflow, thread, duration), with their total",
+            self.action_run_costs,
         )
         yield SystemCommand(
             "Incidents",

@@ -45,3 +45,59 @@ def spent(usage: Any) -> Spent | None:
 
 
 usd = format_usd  # the engine formats amounts the same way everywhere
+
+
+def short_tokens(count: int) -> str:
+    """``501``, ``2.4k``, ``12.3k``, ``128k``, ``1.05M``: a token count at a glance."""
+    if count < 1000:
+        return str(count)
+    if count < 100_000:
+        return f"{count / 1000:.1f}".removesuffix(".0") + "k"
+    if count < 1_000_000:
+        return f"{count / 1000:.0f}k"
+    return f"{count / 1_000_000:.2f}".rstrip("0").removesuffix(".") + "M"
+
+
+@dataclass(frozen=True)
+class ContextUse:
+    """The tokens of a model call's conversation (prompt and answer) against the
+    model's context window (None: the pricing table does not know it)."""
+
+    tokens: int
+    window: int | None = None
+    model: str | None = None
+
+    @property
+    def share(self) -> float | None:
+        """How full the window is, 0 to 1 (None when the window is unknown)."""
+        return self.tokens / self.window if self.window else None
+
+    @property
+    def label(self) -> str:
+        """``ctx 12.3k/128k 10%``, or ``ctx 501/?`` when the window is unknown."""
+        if not self.window:
+            return f"ctx {short_tokens(self.tokens)}/?"
+        percent = self.tokens * 100 / self.window
+        shown = "<1%" if 0 < percent < 1 else f"{percent:.0f}%"
+        return f"ctx {short_tokens(self.tokens)}/{short_tokens(self.window)} {shown}"
+
+    @property
+    def style(self) -> str:
+        """Dim while there is room, yellow past half the window, red past 80%."""
+        share = self.share
+        if share is None:
+            return "dim"
+        return "bold red" if share >= 0.8 else ("yellow" if share >= 0.5 else "green")
+
+
+def call_context(call: Mapping[str, Any], window: int | None) -> ContextUse | None:
+    """The context of one model call (an entry of ``usage.llm_calls``): the tokens it
+    sent and got back (cached ones are part of the input)."""
+    try:
+        tokens = int(call.get("input_tokens") or 0) + int(call.get("output_tokens") or 0)
+    except (TypeError, ValueError):
+        return None
+    if tokens <= 0:
+        return None
+    model = call.get("model")
+    return ContextUse(tokens, window, str(model) if model else None)

@@ -474,3 +474,119 @@ def test_subgraph_view(
         await pilot.press("f9", "x", "end", "b")
 
     assert snap_compare(app, terminal_size=size, run_before=scene(app, xrayed))
+
+
+def agent_run() -> list[RunEvent]:
+    """A basic_workflow run whose greet node is a model agent (a reply asking for a
+    tool, the tool, the answer; two calls) and whose analyze node runs a Claude Code
+    session, still going: the recorded session of tests/agent_session.py up to its
+    failed Bash call, with the context its replies reported (fixed timings)."""
+    from tests.agent_session import session_events
+
+    def ev(seq: int, kind: str, node: str | None = None, **data: object) -> RunEvent:
+        return RunEvent(
+            run_id="run-agents", seq=seq, type=kind, thread_id=THREAD, node=node,
+            data=dict(data), ts=0.0,
+        )  # fmt: skip
+
+    def call(input_tokens: int, output_tokens: int, cost: float, ms: float) -> dict[str, object]:
+        return {
+            "input_tokens": input_tokens, "output_tokens": output_tokens,
+            "total_tokens": input_tokens + output_tokens, "cache_read_tokens": 0,
+            "cache_write_tokens": 0, "model": "gpt-4o-mini", "provider": "openai",
+            "cost_usd": cost, "cost_model": "per_token", "duration_ms": ms,
+        }  # fmt: skip
+
+    calls = [call(1200, 18, 0.0001908, 410.0), call(1260, 12, 0.000196, 380.0)]
+    usage = {
+        "input_tokens": 2460, "output_tokens": 30, "total_tokens": 2490, "cache_read_tokens": 0,
+        "cache_write_tokens": 0, "cost_usd": 0.0003868, "calls": 2, "llm_calls": calls,
+    }  # fmt: skip
+    delta = {"message_type": "AIMessageChunk", "path": []}
+    model = [
+        ev(1, "run.started", workflow="basic_workflow", input={"input": "weather in Paris?"}),
+        ev(2, "node.started", "greet", path=[]),
+        ev(3, "message.delta", "greet", id="m1", content="", usage=None, **delta),
+        ev(
+            4,
+            "tool.called",
+            "greet",
+            path=[],
+            server="weather",
+            tool="get_weather",
+            arguments={"city": "Paris"},
+            call_id="c1",
+            turn=1,
+        ),
+        ev(
+            5,
+            "tool.result",
+            "greet",
+            path=[],
+            server="weather",
+            tool="get_weather",
+            call_id="c1",
+            is_error=False,
+            duration_ms=12.0,
+            size=16,
+            text="18°C, light rain",
+            turn=1,
+        ),
+        ev(6, "message.delta", "greet", id="m2", content="It is 18°C ", usage=None, **delta),
+        ev(7, "message.delta", "greet", id="m2", content="and raining.", usage=None, **delta),
+        ev(
+            8,
+            "node.finished",
+            "greet",
+            path=[],
+            duration_ms=850.0,
+            update={"messages": ["It is 18°C and raining."]},
+            usage=usage,
+        ),
+        ev(9, "node.started", "analyze", path=[]),
+    ]
+    session = []
+    for index, event in enumerate(session_events("run-agents", THREAD, node="analyze")[:6]):
+        data = dict(event.data)
+        if event.type in ("agent.message", "agent.tool_use"):
+            data["context_tokens"] = 24_000 + index * 1000
+        session.append(
+            RunEvent("run-agents", 10 + index, event.type, THREAD, data, "analyze", ts=0.0)
+        )
+    return model + session
+
+
+@pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
+def test_agent_panel(snap_compare, settings: Settings, size: tuple[int, int]) -> None:
+    """The agent panel (f10) in the source pane's place, opened by the Claude Code
+    session's start: analyze's session live (the failed Bash call's result unfolded
+    and selected), the agents of the run above it (greet, a model agent, done), the
+    session's figures and context meter; the context meter in the status bar too."""
+    app = WorkbenchApp(settings)
+
+    async def watching(pilot: Pilot) -> None:
+        from textual.widgets import OptionList
+
+        from lgp_tui.widgets.agents.agent_panel import AgentPanel
+
+        await loaded(app, pilot)
+        await play(app, pilot, agent_run(), end=False)
+        panel = app.query_one(AgentPanel)
+        await wait_until(pilot, lambda: len(panel.lines) == 6, what="the session")
+        listing = app.query_one("#agent-entries", OptionList)
+        listing.focus()
+        listing.highlighted = 5
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: panel.lines[5].startswith("▾"), what="the unfolded result")
+        log = app.query_one(RunLog)  # following: at its end once laid out
+        await wait_until(pilot, lambda: log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y)
+        last = None
+        for _ in range(100):  # the list laid out again and scrolled to the whole entry
+            await pilot.pause()
+            now = (listing.scroll_y, listing.max_scroll_y, listing.virtual_size, panel.header)
+            now += (log.scroll_y, log.max_scroll_y)
+            if now == last:
+                break
+            last = now
+
+    assert snap_compare(app, terminal_size=size, run_before=scene(app, watching))

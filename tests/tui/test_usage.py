@@ -73,7 +73,9 @@ async def test_graph_and_status_bar_show_what_each_node_and_the_run_spent(
             assert line.startswith(f"✓ {node} ") and line.endswith(f" ms · {spent}"), line
         assert node_line(graph, "revise") == "○ revise"  # never ran, no model
         total = tok(TEAM_RUN["total_tokens"], "$0.009270")
-        assert f"status completed  │  usage {total}  │  server" in status_text(app)
+        # and the context meter: the last call (the reviewer's llama3.2, a model no
+        # table knows the window of) against its window
+        assert f"status completed  │  usage {total} · ctx 501/?  │  server" in status_text(app)
         lines = log_text(app).splitlines()
         researcher = next(line for line in lines if line.startswith("  ✓ researcher ("))
         assert f" ms) [{expected['researcher']}]  " in researcher, researcher
@@ -82,7 +84,7 @@ async def test_graph_and_status_bar_show_what_each_node_and_the_run_spent(
 
         # a second run starts from nothing: the same sums, not twice them
         await run_and_wait(app, pilot, "completed", '{"task": "again"}')
-        assert f"usage {total}  │" in status_text(app)
+        assert f"usage {total} · ctx 501/?  │" in status_text(app)
         assert node_line(graph, "writer").endswith(f" · {expected['writer']}")
 
 
@@ -115,7 +117,8 @@ async def test_the_status_bar_counts_during_the_run_and_a_cancelled_run_keeps_it
         assert status(app) == "running"
         await pilot.press("escape")
         await wait_until(pilot, lambda: status(app) == "cancelled", what="the cancelled run")
-        assert f"status cancelled  │  usage {so_far}  │" in status_text(app)
+        ctx = "ctx 2.4k/128k 2%"  # the writer's call was the last to answer (gpt-4o: 128k)
+        assert f"status cancelled  │  usage {so_far} · {ctx}  │" in status_text(app)
 
 
 @pytest.mark.asyncio
@@ -132,7 +135,8 @@ async def test_a_failed_agent_run_shows_its_kind_and_what_it_spent_before(
         assert node_line(graph, "researcher").endswith(f" · {researcher}")
         assert node_line(graph, "writer").startswith("✖ writer")
         assert "tok" not in node_line(graph, "writer")  # its call never answered
-        assert f"status failed  │  usage {researcher}  │" in status_text(app)
+        ctx = "ctx 1.2k/128k <1%"
+        assert f"status failed  │  usage {researcher} · {ctx}  │" in status_text(app)
         failed = next(line for line in log_text(app).splitlines() if line.startswith("✖ failed"))
         assert failed.startswith(f"✖ failed [auth] at writer [{researcher}]: "), failed
 

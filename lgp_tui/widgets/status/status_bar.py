@@ -9,7 +9,7 @@ from textual.widgets import Static
 
 from lgp_engine import RunStatus
 
-from ...usage import Spent
+from ...usage import ContextUse, Spent
 
 # A run's status (the engine's), or what the workbench is doing between runs.
 _STATUS_STYLE: dict[str, str] = {
@@ -37,6 +37,8 @@ class StatusBar(Static):
     """``off``, ``starting``, ``stopping``, or the URL and request count when on."""
     spent: reactive[Spent | None] = reactive(None)
     """Tokens and cost of the model calls of the current (or last) run; None: none."""
+    context: reactive[ContextUse | None] = reactive(None)
+    """The run's last model call against the model's context window; None: none yet."""
     breaks: reactive[str] = reactive("")
     """The breakpoints the next runs stop at (``review(before)``); empty: none."""
 
@@ -51,7 +53,10 @@ class StatusBar(Static):
         if len(thread) > 18:  # generated ids are uuids: the head is enough to tell them apart
             thread = thread[:13] + "…"
         spent = self.spent
-        usage = [("usage ", "dim"), (spent.label, "yellow"), sep] if spent is not None else []
+        usage = [("usage ", "dim"), (spent.label, "yellow")] if spent is not None else []
+        if self.context is not None:  # the context meter, beside the cost
+            usage += [(" · " if usage else "", "dim"), (self.context.label, self.context.style)]
+        usage += [sep] if usage else []
         breaks = [("breaks: ", "dim"), (self.breaks, "bold red"), sep] if self.breaks else []
         return Text.assemble(
             ("status ", "dim"),

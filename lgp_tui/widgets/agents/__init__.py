@@ -1,0 +1,1 @@
+"""The agent panel (f10): the agents of the run, live."""
