@@ -58,8 +58,8 @@ class Totals:
     @property
     def label(self) -> str:
         """``3 runs · 9 calls · 12,303 tok · $0.0278``."""
-        runs = f"{self.runs} run{'s' * (self.runs != 1)}"
-        return f"{runs} · {self.calls:,} calls · {self.tokens:,} tok · {usd(self.cost)}"
+        calls = _n(self.calls, "call")
+        return f"{_n(self.runs, 'run')} · {calls} · {self.tokens:,} tok · {usd(self.cost)}"
 
 
 def totals(records: list[RunRecord]) -> Totals:
@@ -184,7 +184,7 @@ class RunCosts(ModalScreen[None]):
         models = by_model(records)
         if models:
             shown = [
-                f"{name} {t.calls:,} calls {t.tokens:,} tok {usd(t.cost)}"
+                f"{name} {_n(t.calls, 'call')} {t.tokens:,} tok {usd(t.cost)}"
                 for name, t in models.items()
             ]
             lines.append(Text.assemble(("by model: ", "dim"), " · ".join(shown)))
@@ -251,6 +251,11 @@ def _float(value: Any) -> float:
         return float(value or 0.0)
     except (TypeError, ValueError):
         return 0.0
+
+
+def _n(count: int, noun: str) -> str:
+    """``1 call``, ``3 calls``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def _cut(text: str, limit: int) -> str:

@@ -66,6 +66,8 @@ def entry_text(entry: Entry, track: AgentTrack, width: int) -> Text:
         line = Text("▸ ", style="dim") + head
         line.truncate(width, overflow="ellipsis")
         return line
+    if more and entry.kind in _TEXTS:  # the text follows whole: not on its line too
+        head = _TEXTS[entry.kind](entry)
     line = Text("▾ ", style="dim") + head  # wrapped to the width
     if not more:
         return line
@@ -240,6 +242,16 @@ def pretty(value: Any) -> str:
     if value is None or value == {}:
         return ""
     return json.dumps(json.loads(dumps(value)), indent=2, ensure_ascii=False)
+
+
+def _text_head(entry: Entry) -> Text:
+    """The line of an unfolded message or reply, its text under it."""
+    size = f"{len(str(entry.data.get('text') or '')):,} characters"
+    head = Text.assemble(("» ", "cyan"), (size, "dim"))
+    return Text.assemble(call_figures(entry.call), " ", head) if entry.call else head
+
+
+_TEXTS: dict[str, Callable[[Entry], Text]] = {"agent.message": _text_head, "reply": _text_head}
 
 
 def call_figures(call: Mapping[str, Any]) -> Text:
