@@ -30,6 +30,7 @@ class ServerProcess:
         self.project = project
         self.args = args
         self.port = port or free_port()
+        self.chosen = port is None  # a free port of ours: another may be picked
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = env or {}
         self.process: Process | None = None
@@ -60,15 +61,26 @@ class ServerProcess:
         return self
 
     def wait_ready(self, timeout: float = 30) -> ServerProcess:
-        """Wait for its Ready line (killed if it does not come)."""
-        assert self.process is not None
-        try:
-            self.process.wait_for(
-                lambda: any("Ready" in line for line in self.output), timeout, "lgp serve's Ready"
-            )
-        except BaseException:
-            self.process.kill()
-            raise
+        """Wait for its Ready line (killed if it does not come). A port this object
+        picked that another process took between the pick and the bind (tests run in
+        parallel) is picked again, twice at most."""
+        for attempt in range(3):
+            assert self.process is not None
+            try:
+                self.process.wait_for(
+                    lambda: any("Ready" in line for line in self.output),
+                    timeout,
+                    "lgp serve's Ready",
+                )
+                return self
+            except BaseException:
+                self.process.kill()
+                taken = any("already in use" in line for line in self.output)
+                if not (self.chosen and taken) or attempt == 2:
+                    raise
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+            self.launch()
         return self
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
