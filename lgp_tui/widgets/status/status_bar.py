@@ -43,7 +43,27 @@ class StatusBar(Static):
     """The breakpoints the next runs stop at (``review(before)``); empty: none."""
 
     def render(self) -> Text:
-        sep = ("  │  ", "dim")
+        """The whole line when it fits; else, in turn, without the checkpoint file,
+        without the environment (neither changes while the app runs), and then without
+        labels: at 80 columns the status, cost, server and thread stay readable."""
+        width = self.size.width
+        line = self._line(keep=2)
+        for keep in (1, 0):
+            if not width or line.cell_len <= width:
+                break
+            line = self._line(keep=keep)
+        if width and line.cell_len > width:
+            line = self._line(keep=0, compact=True)
+        return line
+
+    def _line(self, *, keep: int, compact: bool = False) -> Text:
+        """The facts with their labels, the first ``keep`` of (environment, checkpoint
+        file) included; ``compact``: values only, narrow separators."""
+        sep = (" │ ", "dim") if compact else ("  │  ", "dim")
+
+        def label(text: str) -> tuple[str, str]:
+            return ("", "dim") if compact else (text, "dim")
+
         server_style = (
             "dim"
             if self.server == "off"
@@ -53,28 +73,33 @@ class StatusBar(Static):
         if len(thread) > 18:  # generated ids are uuids: the head is enough to tell them apart
             thread = thread[:13] + "…"
         spent = self.spent
-        usage = [("usage ", "dim"), (spent.label, "yellow")] if spent is not None else []
+        usage = [label("usage "), (spent.label, "yellow")] if spent is not None else []
         if self.context is not None:  # the context meter, beside the cost
             usage += [(" · " if usage else "", "dim"), (self.context.label, self.context.style)]
         usage += [sep] if usage else []
-        breaks = [("breaks: ", "dim"), (self.breaks, "bold red"), sep] if self.breaks else []
-        return Text.assemble(
-            ("status ", "dim"),
-            (self.status, _STATUS_STYLE.get(self.status, "")),
-            sep,
-            *breaks,
-            *usage,
-            ("server ", "dim"),
-            (self.server, server_style),
-            sep,
-            ("thread ", "dim"),
-            thread,
-            sep,
-            ("env ", "dim"),
+        breaks = [("⏸ " if compact else "breaks: ", "dim"), (self.breaks, "bold red"), sep]
+        server = self.server
+        if compact and server.startswith("http://"):
+            server = server.removeprefix("http://")
+        where: list[str | tuple[str, str]] = [
+            label("env "),
             (self.environment, "bold"),
             sep,
-            ("checkpoints ", "dim"),
+            label("checkpoints "),
             self.checkpoints or "-",
+        ]
+        return Text.assemble(
+            label("status "),
+            (self.status, _STATUS_STYLE.get(self.status, "")),
+            sep,
+            *(breaks if self.breaks else []),
+            *usage,
+            ("server " if not compact else "api ", "dim"),
+            (server, server_style),
+            sep,
+            label("thread "),
+            thread,
+            *([sep, *where[: 3 * keep - 1]] if keep else []),
             overflow="ellipsis",
             no_wrap=True,
         )
