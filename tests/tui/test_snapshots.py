@@ -590,3 +590,32 @@ def test_agent_panel(snap_compare, settings: Settings, size: tuple[int, int]) ->
             last = now
 
     assert snap_compare(app, terminal_size=size, run_before=scene(app, watching))
+
+
+@pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
+def test_schema_form(
+    snap_compare, settings: Settings, tui_project: Path, size: tuple[int, int]
+) -> None:
+    """f8 on typed_input: its input (a required question, a choice, a number with a
+    default, a flag) and its runtime context as typed fields, the question filled, a
+    bad number said."""
+    copy_workflows(tui_project / "workflows", "typed_input.py")
+    app = WorkbenchApp(settings, target="workflows/typed_input.py")
+
+    async def filling(pilot: Pilot) -> None:
+        from textual.widgets import Input
+
+        from lgp_tui.screens.input_form import InputForm
+
+        await loaded(app, pilot)
+        app.query_one("#run-input", Input).value = "{}"
+        await pilot.press("f8")
+        await wait_until(pilot, lambda: isinstance(app.screen, InputForm), what="the form")
+        form = app.screen
+        await wait_until(pilot, lambda: bool(form.query("#form-buttons")), what="its fields")
+        form.query_one("#input-question", Input).value = "why is the sky blue?"
+        form.query_one("#input-repeat", Input).value = "two"
+        form.query_one("#input-question", Input).focus()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=scene(app, filling))
