@@ -51,14 +51,14 @@ def interrupt_writes(pending_writes: Any) -> Iterator[tuple[str, Any]]:
                 yield task_id, item
 
 
-def state_at(store: CheckpointStore, thread_id: str, checkpoint_id: str | None = None) -> StateAt:
-    """The state of ``thread_id`` at ``checkpoint_id`` (default: its newest checkpoint)."""
+def _root_checkpoint(store: CheckpointStore, thread_id: str, checkpoint_id: str | None) -> Any:
+    """The thread's (root graph's) checkpoint tuple at ``checkpoint_id`` (default: its
+    newest); :class:`NotFoundError` for an unknown thread or checkpoint."""
     store.thread(thread_id)  # NotFoundError for an unknown thread
     configurable: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
     if checkpoint_id:
         configurable["checkpoint_id"] = checkpoint_id
-    saver = store.reader()
-    tup = saver.get_tuple({"configurable": configurable})
+    tup = store.reader().get_tuple({"configurable": configurable})
     if tup is None:
         raise NotFoundError(
             f"unknown checkpoint {checkpoint_id!r} in thread {thread_id!r}",
@@ -66,6 +66,12 @@ def state_at(store: CheckpointStore, thread_id: str, checkpoint_id: str | None =
             code="unknown_checkpoint",
             thread_id=thread_id,
         )
+    return tup
+
+
+def state_at(store: CheckpointStore, thread_id: str, checkpoint_id: str | None = None) -> StateAt:
+    """The state of ``thread_id`` at ``checkpoint_id`` (default: its newest checkpoint)."""
+    tup = _root_checkpoint(store, thread_id, checkpoint_id)
     cid = tup.config["configurable"]["checkpoint_id"]
     parent = tup.parent_config["configurable"]["checkpoint_id"] if tup.parent_config else None
     values = state_values(tup.checkpoint)
@@ -357,19 +363,8 @@ def subgraph_states(
     it, each at its newest checkpoint; outer subgraphs before those nested in them.
     A LangGraph subgraph keeps its own checkpoints in a namespace of the thread, tied
     to the root checkpoint its step started from (``parents`` in their metadata)."""
-    store.thread(thread_id)  # NotFoundError for an unknown thread
     saver = store.reader()
-    root: dict[str, Any] = {"thread_id": thread_id, "checkpoint_ns": ""}
-    if checkpoint_id:
-        root["checkpoint_id"] = checkpoint_id
-    tup = saver.get_tuple({"configurable": root})
-    if tup is None:
-        raise NotFoundError(
-            f"unknown checkpoint {checkpoint_id!r} in thread {thread_id!r}",
-            field="checkpoint_id",
-            code="unknown_checkpoint",
-            thread_id=thread_id,
-        )
+    tup = _root_checkpoint(store, thread_id, checkpoint_id)
     here = tup.config["configurable"]["checkpoint_id"]
     before = tup.parent_config["configurable"]["checkpoint_id"] if tup.parent_config else None
     found: list[SubgraphState] = []

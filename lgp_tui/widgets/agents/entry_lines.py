@@ -14,7 +14,7 @@ from lgp_engine import dumps, format_usd
 
 from ...agents import AgentTrack, Entry
 from ...usage import ContextUse
-from ..run_log.agent_lines import byte_size, count, duration, one_line, plural
+from ..run_log.agent_lines import byte_size, count, duration, init_tags, one_line, plural
 
 _STATE = {
     "running": ("● running", "bold yellow"),
@@ -81,20 +81,13 @@ Lines = tuple[Text, str]
 
 def _init(entry: Entry, track: AgentTrack) -> Lines:
     data = entry.data
-    tags = []
-    if data.get("forked"):
-        tags.append(f"forked from {str(data.get('resumed') or '?')[:8]}")
-    elif data.get("resumed"):
-        tags.append("resumed")
-    if data.get("via") == "mcp":
-        tags.append("via MCP")
     head = Text.assemble(
         "◇ session ",
         (str(data.get("session_id") or "?")[:8], "bold"),
         (f" {data['model']}" if data.get("model") else "", "dim"),
         " in ",
         (str(data.get("repository") or data.get("cwd") or "?"), ""),
-        ("".join(f" [{tag}]" for tag in tags), "yellow"),
+        (init_tags(data), "yellow"),
     )
     tools = data.get("tools") or []
     rows = [

@@ -65,11 +65,11 @@ def init_line(data: Mapping[str, Any], node: str) -> Text:
         (model, "dim"),
         " in ",
         (str(data.get("repository") or data.get("cwd") or "?"), "dim"),
-        (_init_tags(data), "yellow"),
+        (init_tags(data), "yellow"),
     )
 
 
-def _init_tags(data: Mapping[str, Any]) -> str:
+def init_tags(data: Mapping[str, Any]) -> str:
     """`` [resumed]``, `` [forked from 1a2b3c4d]``, `` [via MCP]``, `` [worktree ...]``."""
     tags = []
     if data.get("forked"):
