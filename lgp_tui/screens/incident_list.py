@@ -129,7 +129,8 @@ def detail(incident: Incident) -> Text:
     text.append(f"Versions: bad {incident.bad_version or '-'}")
     text.append(f" → restored {incident.restored_version or '-'}\n")
     for key, value in incident.metrics.items():
-        shown = f"{value:.1%}" if "error_rate" in key and isinstance(value, float) else value
+        ratio = "error_rate" in key or key == "threshold"
+        shown = f"{value:.1%}" if ratio and isinstance(value, float) else value
         text.append(f"  {key}: {shown}\n", style="dim")
     if incident.files:
         text.append(f"Files: {', '.join(incident.files)}\n")
