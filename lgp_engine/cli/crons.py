@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from ..jsonable import dumps
+from ..ops.crons import NOT_RUN
 from .common import common_options, handle_errors, json_option, setup, table
 from .console import PREFIX
 
@@ -89,7 +90,7 @@ def _crons(settings: Any) -> list[dict[str, Any]]:
                     "next_run_date": _iso(c.next_run_date),
                     "end_time": _iso(c.end_time),
                     "last_tick": _iso(last.tick) if last else None,
-                    "last_run_id": last.run_id if last else None,
+                    "last_run_id": last.run_id if last and last.run_id != NOT_RUN else None,
                     "state": "paused"
                     if not c.enabled
                     else "ended"

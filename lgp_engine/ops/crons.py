@@ -242,6 +242,11 @@ _POSTGRES_STEPS = [
 ORPHAN_GRACE_S = 10.0
 #: How often a scheduler looks for such claims.
 ORPHAN_CHECK_S = 5.0
+#: Older orphaned claims are left alone: a tick is run late by minutes, not by days.
+ORPHAN_MAX_AGE_S = 600.0
+#: The ``run_id`` of a claimed tick that its process chose not to run (its thread busy
+#: with ``reject``, its thread deleted...) or could not start: not an orphan.
+NOT_RUN = "-"
 #: Claims older than this are deleted (a tick is claimed within seconds of being due).
 KEEP_CLAIMS_S = 7 * 24 * 3600.0
 
@@ -679,7 +684,10 @@ class CronScheduler:
             return []
         self._orphans_at = now
         taken = []
-        for claim in await asyncio.to_thread(self.store.orphaned, now - ORPHAN_GRACE_S):
+        claims = await asyncio.to_thread(self.store.orphaned, now - ORPHAN_GRACE_S)
+        for claim in claims:
+            if claim.claimed_at < now - ORPHAN_MAX_AGE_S:
+                continue  # too late to run it now: the next tick comes instead
             if claim.owner == self.store.owner or owner_alive(claim.owner):
                 continue  # starting (a run may wait for its thread), or on another host
             if not await asyncio.to_thread(self.store.take_over, claim):
@@ -702,12 +710,15 @@ class CronScheduler:
         return taken
 
     async def _fire(self, cron: CronRecord, tick: int) -> None:
+        run_id: str | None = None
         try:
             run_id = await self.fire(cron, tick)
-            if run_id is not None:
-                await asyncio.to_thread(self.store.started, cron.cron_id, tick, run_id)
         except Exception:
             log.exception("cron %s: the run of tick %s did not start", cron.cron_id, tick)
+        try:  # a tick this process decided not to run (or could not) is not an orphan
+            await asyncio.to_thread(self.store.started, cron.cron_id, tick, run_id or NOT_RUN)
+        except Exception:
+            log.exception("cron %s: cannot record how tick %s went", cron.cron_id, tick)
 
     async def _loop(self) -> None:
         assert self._wake is not None

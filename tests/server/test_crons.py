@@ -29,7 +29,14 @@ from langgraph_sdk import get_sync_client
 from langgraph_sdk.errors import BadRequestError, NotFoundError
 
 from lgp_engine.backends.sql import open_database
-from lgp_engine.ops.crons import ORPHAN_CHECK_S, ORPHAN_GRACE_S, CronScheduler, CronStore
+from lgp_engine.ops.crons import (
+    NOT_RUN,
+    ORPHAN_CHECK_S,
+    ORPHAN_GRACE_S,
+    ORPHAN_MAX_AGE_S,
+    CronScheduler,
+    CronStore,
+)
 from tests.conftest import REPO
 from tests.processes import Process, run_lgp, start_python, stays, wait_until
 from tests.server.conftest import make_server_project
@@ -387,6 +394,21 @@ def test_a_tick_whose_claimer_died_before_starting_its_run_is_run_by_another(
     [adopted] = store.claims(cron.cron_id)
     assert (adopted.owner, adopted.run_id) == (store.owner, "run-1")
     assert asyncio.run(look(later + ORPHAN_CHECK_S)) == []  # once
+
+    # a tick its claimer chose not to run is no orphan (another dead claimer's is)
+    skipped, other = store.create("assistant", YEARLY), store.create("assistant", YEARLY)
+    for made in (skipped, other):
+        gone = start_python("-c", claim, target, made.cron_id, str(tick), cwd=REPO)
+        assert gone.rest(30) == ["True"]
+    store.started(skipped.cron_id, tick, NOT_RUN)
+    taken = asyncio.run(look(later + 2 * ORPHAN_CHECK_S))
+    assert [(c.cron_id, t) for c, t in taken] == [(other.cron_id, tick)]
+    # and one claimed longer ago than a tick may run late is left (the next one runs)
+    late = store.create("assistant", YEARLY)
+    gone = start_python("-c", claim, target, late.cron_id, str(tick), cwd=REPO)
+    assert gone.rest(30) == ["True"]
+    assert asyncio.run(look(time.time() + ORPHAN_MAX_AGE_S + 60)) == []
+    assert late.cron_id not in {cron_id for cron_id, _ in fired}
     store.close()
 
 
