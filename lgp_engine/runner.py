@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import dataclasses
 import enum
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ NO_VALUE: Final = _NoValue.NO_VALUE
 
 Strategy = Literal["reject", "enqueue", "interrupt", "rollback"]
 _T = TypeVar("_T")
+log = logging.getLogger("lgp.runner")
 
 
 @dataclass(frozen=True)
@@ -999,8 +1001,12 @@ class Runner:
             with contextlib.suppress(Exception):
                 await keep_recorded()
             if last is None or not last.is_terminal:
-                # the consumer went away mid-run: record it as cancelled
-                seq = last.seq + 1 if last else self.runs.last_seq(record.run_id) + 1
+                # the consumer went away mid-run: record it as cancelled. Its last event
+                # may have been written after all (a group commit already under way
+                # when the consumer was cancelled): the stored seq is the one to follow.
+                seq = last.seq + 1 if last else 1
+                with contextlib.suppress(Exception):
+                    seq = max(seq, self.runs.last_seq(record.run_id) + 1)
                 event = RunEvent(
                     record.run_id,
                     seq,
@@ -1008,9 +1014,14 @@ class Runner:
                     plan.thread_id,
                     RunCancelledData(reason="the consumer stopped reading"),
                 )
-                with contextlib.suppress(Exception):
+                try:
                     self.runs.append(event)
+                except Exception:  # the end below must be recorded all the same
+                    log.warning("cannot record run %s's cancel event", record.run_id, exc_info=True)
+                try:
                     self._finish(record, event, started)
+                except Exception:
+                    log.warning("cannot record run %s as cancelled", record.run_id, exc_info=True)
                 if not traced_end:
                     self.tracing.finish_run(traced, event)
 
