@@ -582,6 +582,9 @@ class RunStore:
             )
         )
         if not moved:
+            if event is not None and self._sql.name == "postgres":
+                # refused, but its event is written: followers elsewhere hear of it
+                self._db.execute(f"SELECT pg_notify('{EVENTS_CHANNEL}', ?)", (run_id,))
             now_status = self.get(run_id).status  # NotFoundError when there is no such run
             raise IllegalTransition(f"run {run_id} is {now_status}; it cannot become {status}")
         return _records(moved)[0]
