@@ -141,12 +141,12 @@ async def list_tools(scope: RunScope, server: str, config: Mapping[str, Any]) ->
         node, _ = where(config)
         recorded = scope.replay.tools(node, server)
         if recorded is not None:
-            tools = [McpTool(**t) for t in recorded]
+            tools = [McpTool(**_unlisted(t)) for t in recorded]
     if tools is None:
         tools = await scope.runtime.mcp.list_tools(server)
     if server not in scope.listed:
         scope.listed.add(server)
-        listed = [dataclasses.asdict(t) for t in tools]
+        listed = [_listed(t) for t in tools]
         scope.report(RECORDING, {"kind": "tools", "server": server, "tools": listed}, config)
     return tools
 
@@ -228,6 +228,25 @@ class ToolCallInfo:
     def name(self) -> str:
         """``server.tool``, as allow-lists and events name it."""
         return f"{self.server}.{self.tool}"
+
+
+def _listed(tool: McpTool) -> dict[str, Any]:
+    """A tool as its list is recorded: its input schema as JSON text, so redaction
+    (by key name) leaves a property called ``api_key`` or ``token`` a property. It
+    describes values; it holds none (known secrets in its text are still replaced)."""
+    return {**dataclasses.asdict(tool), "input_schema": json.dumps(tool.input_schema)}
+
+
+def _unlisted(recorded: Mapping[str, Any]) -> dict[str, Any]:
+    """A recorded tool back as :class:`McpTool` fields (older recordings kept the
+    schema as an object)."""
+    schema = recorded.get("input_schema")
+    if isinstance(schema, str):
+        try:
+            schema = json.loads(schema)
+        except ValueError:
+            schema = {}
+    return {**recorded, "input_schema": schema if isinstance(schema, dict) else {}}
 
 
 def _servers_named(patterns: Sequence[str], servers: Sequence[str]) -> list[str]:

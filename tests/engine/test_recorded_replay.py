@@ -149,6 +149,11 @@ def test_a_recorded_replay_answers_every_call_from_the_recording_after_a_code_ch
     assert echo["request"]["arguments"] == {"text": "hi", "api_key": "[redacted]"}
     assert models[2]["reply"]["tool_calls"][0]["args"]["api_key"] == "[redacted]"
     assert SECRET not in json.dumps(kept) and KEY not in json.dumps(kept)
+    # a tool's schema describes values and holds none: its api_key property is kept
+    # (redacted, the model would be offered a broken schema on a live fallback)
+    listed = {t["name"]: t for t in kept[0]["tools"]}
+    echo_schema = json.loads(listed["echo"]["input_schema"])
+    assert echo_schema["properties"]["api_key"]["type"] == "string"
 
     # the model server goes away; the post-processing code changes
     model_server.stop()
