@@ -367,8 +367,11 @@ class WorkbenchApp(App[None]):
             self._stack.close()
 
     def _gone(self) -> bool:
-        """True once the app is quitting: late worker messages find no widgets."""
-        return self._exit or self._closing
+        """True once the app is quitting: late worker messages find no widgets (a test's
+        ``run_test`` takes the panes down before those flags are set)."""
+        if self._exit or self._closing or not self.screen_stack:
+            return True
+        return not self.screen_stack[0].query("#run-log")
 
     def on_tracing_problem(self, message: TracingProblem) -> None:
         if not self._gone():
