@@ -277,6 +277,7 @@ class WorkbenchApp(App[None]):
         self.tool_breaks = ToolBreaks(
             lambda held, where: self.post_message(DebuggerPaused(held, where))
         )
+        self._run_log: RunLog | None = None  # mounted: the app's panes are up
         self._graph_breaks = ""  # the graph pane's breakpoints, as the status bar says them
 
     @property
@@ -319,6 +320,7 @@ class WorkbenchApp(App[None]):
     # -- lifecycle -------------------------------------------------------------
     def on_mount(self) -> None:
         self.breakpoints.install()  # breakpoint() in a node pauses here, not on a terminal
+        self._run_log = self.query_one(RunLog)
         status = self.query_one(StatusBar)
         status.environment = self.settings.environment
         status.checkpoints = "opening…"
@@ -369,9 +371,8 @@ class WorkbenchApp(App[None]):
     def _gone(self) -> bool:
         """True once the app is quitting: late worker messages find no widgets (a test's
         ``run_test`` takes the panes down before those flags are set)."""
-        if self._exit or self._closing or not self.screen_stack:
-            return True
-        return not self.screen_stack[0].query("#run-log")
+        log = self._run_log
+        return self._exit or self._closing or log is None or not log.is_attached
 
     def on_tracing_problem(self, message: TracingProblem) -> None:
         if not self._gone():
