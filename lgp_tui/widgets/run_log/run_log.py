@@ -545,8 +545,10 @@ class RunLog(ScrollView, can_focus=True):
 
     def on_resize(self, _: events.Resize) -> None:
         """A smaller (or larger) log that follows still shows the newest lines (issue
-        16: after a resize to 80x24 it said "following" but showed old ones)."""
-        if self.following and not self._follow_pending:
+        16: after a resize to 80x24 it said "following" but showed old ones). Always
+        after this resize's refresh: a follow already pending may run before the new
+        size is laid out (a snapshot caught the log short of its end)."""
+        if self.following:
             self._follow_pending = True
             self.call_after_refresh(self._follow)
 
