@@ -276,6 +276,23 @@ async def test_a_following_log_still_shows_the_newest_lines_after_a_resize() -> 
 
 
 @pytest.mark.asyncio
+async def test_a_following_log_stays_at_its_end_when_its_horizontal_scrollbar_appears() -> None:
+    app = LogApp()
+    async with app.run_test(size=(100, 12)) as pilot:
+        log = app.query_one(RunLog)
+        for i in range(30):
+            log.add_line(f"line {i}")
+        await pilot.pause()
+        assert log.following and log.scroll_y == log.max_scroll_y > 0
+        assert not log.show_horizontal_scrollbar
+        end = log.max_scroll_y
+        log.styles.overflow_x = "scroll"  # the scrollbar takes a row, with no resize
+        await wait_until(pilot, lambda: log.show_horizontal_scrollbar, what="the scrollbar")
+        await wait_until(pilot, lambda: log.scroll_y == log.max_scroll_y == end + 1)
+        assert log.following
+
+
+@pytest.mark.asyncio
 async def test_old_entries_are_dropped_beyond_the_bound() -> None:
     app = LogApp()
     async with app.run_test(size=(100, 12)) as pilot:

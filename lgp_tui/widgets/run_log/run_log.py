@@ -552,6 +552,14 @@ class RunLog(ScrollView, can_focus=True):
             self._follow_pending = True
             self.call_after_refresh(self._follow)
 
+    def watch_show_horizontal_scrollbar(self) -> None:
+        """The horizontal scrollbar takes a row from the view without a resize: when it
+        appears after a follow has run, the end is one row further down (a fresh-clone
+        run caught test_agent_panel[80x24] one row short, with no event left to follow)."""
+        if self.following:
+            self._follow_pending = True
+            self.call_after_refresh(self._follow)
+
     def _follow(self) -> None:
         self._follow_pending = False
         if self.following:  # the user may have scrolled up since it was asked
