@@ -18,7 +18,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -194,6 +194,10 @@ _LAST_SEQ = (
 )
 
 
+#: Written in the transaction that records a run (see :meth:`RunStore.create`).
+Along = Callable[[Database, str], None]
+
+
 class IllegalTransition(ConflictError):
     """A run was asked to move to a status its current status does not allow."""
 
@@ -366,10 +370,14 @@ class RunStore:
         status: RunStatus = RunStatus.QUEUED,
         meta: dict[str, Any] | None = None,
         shared: bool = False,
+        along: Along | None = None,
     ) -> RunRecord:
         """Record a new run (``queued`` unless told otherwise), owned by this process
         (``shared``: by no process yet, in the shared run queue, where any server
-        process may claim it); :class:`DuplicateError` if the id is taken."""
+        process may claim it); :class:`DuplicateError` if the id is taken. ``along``
+        is called with the database and the run id inside the same transaction: what
+        it writes commits with the run or, if it raises, neither does (a cron tick's
+        claim names its run this way: a crash leaves both or neither)."""
         insert = (
             "INSERT INTO lgp_runs (run_id, thread_id, workflow, target, kind, status, input,"
             " checkpoint_id, created_at, owner, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
@@ -377,22 +385,25 @@ class RunStore:
         )
         if shared and self._sql.name == "postgres":  # the server processes with a free slot
             insert = _announcing(insert, f"'{QUEUE_SIGNAL}'")
-        rows = self._db.fetchall(
-            insert,
-            (
-                run_id,
-                thread_id,
-                workflow,
-                target,
-                kind,
-                RunStatus(status).value,
-                dumps(input),
-                checkpoint_id,
-                time.time(),
-                SHARED_QUEUE if shared else self.owner,
-                dumps(meta or {}),
-            ),
+        params = (
+            run_id,
+            thread_id,
+            workflow,
+            target,
+            kind,
+            RunStatus(status).value,
+            dumps(input),
+            checkpoint_id,
+            time.time(),
+            SHARED_QUEUE if shared else self.owner,
+            dumps(meta or {}),
         )
+        if along is None:  # one statement: no transaction around it
+            rows = self._db.fetchall(insert, params)
+        else:
+            with self._db.transaction():
+                rows = self._db.fetchall(insert, params)
+                along(self._db, run_id)
         return _records(rows)[0]
 
     def get(self, run_id: str) -> RunRecord:

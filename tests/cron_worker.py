@@ -45,7 +45,7 @@ def main(argv: list[str]) -> None:
     else:
         stop = f"{go}.stop"
 
-        async def fire(cron: CronRecord, tick: int) -> str:
+        async def fire(cron: CronRecord, tick: int, _link: object) -> str:
             print(f"won {cron.cron_id} {tick}", flush=True)
             return f"run-{tick}"
 

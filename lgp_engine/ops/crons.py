@@ -13,10 +13,12 @@ same tables. A process that finds a tick due *claims* it by inserting
 ``(cron_id, tick)`` into ``lgp_cron_claims``, whose primary key is that pair: the one
 insert that succeeds runs the tick, the others skip it. Whoever sees the tick, claimed
 or not, moves the cron's ``next_run_date`` on (compare-and-set from that tick), so a
-process that dies after its claim does not stop the cron. A tick whose claimer died
-before its run started (no ``run_id`` on the claim, its process gone) is taken over
-by another process (one conditional update: one of them wins) and run then, so a
-crash between claim and start does not lose the tick. Ticks missed while no process
+process that dies after its claim does not stop the cron. The tick's run is recorded
+in the same transaction that names it on the claim (``run_id``), so a claim without
+one has no run. A tick whose claimer died before its run was recorded (no ``run_id``,
+its process gone) is taken over by another process (one conditional update: one of
+them wins) and run then, so a crash between claim and start neither loses the tick
+nor runs it twice. Ticks missed while no process
 ran are run once, not once per missed tick: the next one is computed from now.
 
 SQLite: the tables live in the run store's file (every process on that file sees
@@ -39,7 +41,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import NotFoundError, UsageError
+from ..errors import ConflictError, NotFoundError, UsageError
 from ..jsonable import dumps, to_jsonable
 
 if TYPE_CHECKING:
@@ -481,11 +483,35 @@ class CronStore:
         )
 
     def started(self, cron_id: str, tick: int, run_id: str) -> None:
-        """Record the run a claimed tick started."""
+        """Record the run a claimed tick started (or :data:`NOT_RUN`), unless the claim
+        names one already (:meth:`linker` did it with the run) or is another's now."""
         self._db.execute(
-            "UPDATE lgp_cron_claims SET run_id = ? WHERE cron_id = ? AND tick = ?",
-            (run_id, cron_id, tick),
+            "UPDATE lgp_cron_claims SET run_id = ? "
+            "WHERE cron_id = ? AND tick = ? AND owner = ? AND run_id IS NULL",
+            (run_id, cron_id, tick, self.owner),
         )
+
+    def linker(self, cron_id: str, tick: int) -> Link:
+        """What names the run of this process's claim of ``tick`` in the transaction
+        that records the run (:meth:`lgp_engine.runs.RunStore.create`'s ``along``): the
+        run and its claim's link commit together, so a crash between the two can
+        neither leave a started run that looks orphaned (run again by another
+        process) nor a claim that names no run. Raises :class:`ConflictError` (and
+        the run is not recorded) when the claim is not this process's any more."""
+
+        def link(db: Database, run_id: str) -> None:
+            linked = db.execute(
+                "UPDATE lgp_cron_claims SET run_id = ? "
+                "WHERE cron_id = ? AND tick = ? AND owner = ? AND run_id IS NULL",
+                (run_id, cron_id, tick, self.owner),
+            )
+            if linked != 1:
+                raise ConflictError(
+                    f"tick {tick} of cron {cron_id} is not this process's claim any more",
+                    code="claim_lost",
+                )
+
+        return link
 
     def claims(self, cron_id: str | None = None) -> list[Claim]:
         """Claimed ticks (of one cron), oldest first."""
@@ -585,8 +611,11 @@ def _row(r: CronRecord) -> tuple[Any, ...]:
 
 # --------------------------------------------------------------------------- scheduler
 
-#: Starts the run of a claimed tick; returns its run id (None when none started).
-Fire = Callable[[CronRecord, int], Awaitable[str | None]]
+#: Names a claimed tick's run in the transaction that records it (:meth:`CronStore.linker`).
+Link = Callable[["Database", str], None]
+#: Starts the run of a claimed tick, recording it with the tick's :data:`Link`; returns
+#: its run id (None when none started).
+Fire = Callable[[CronRecord, int, Link], Awaitable[str | None]]
 
 
 class CronScheduler:
@@ -712,7 +741,7 @@ class CronScheduler:
     async def _fire(self, cron: CronRecord, tick: int) -> None:
         run_id: str | None = None
         try:
-            run_id = await self.fire(cron, tick)
+            run_id = await self.fire(cron, tick, self.store.linker(cron.cron_id, tick))
         except Exception:
             log.exception("cron %s: the run of tick %s did not start", cron.cron_id, tick)
         try:  # a tick this process decided not to run (or could not) is not an orphan

@@ -364,7 +364,9 @@ def test_a_tick_whose_claimer_died_before_starting_its_run_is_run_by_another(
         "import sys; from lgp_engine.backends.sql import open_database; "
         "from lgp_engine.ops.crons import CronStore; "
         "store = CronStore(database=open_database(sys.argv[1])); "
-        "print(store.claim(sys.argv[2], int(sys.argv[3]), None))"
+        "won = store.claim(sys.argv[2], int(sys.argv[3]), None); "
+        "sys.argv[4:] and store.started(sys.argv[2], int(sys.argv[3]), sys.argv[4]); "
+        "print(won)"
     )
     dead = start_python("-c", claim, target, cron.cron_id, str(tick), cwd=REPO)
     assert dead.rest(30) == ["True"] and dead.returncode == 0  # claimed, then gone
@@ -375,7 +377,7 @@ def test_a_tick_whose_claimer_died_before_starting_its_run_is_run_by_another(
 
     fired: list[tuple[str, int]] = []
 
-    async def fire(record: Any, at: int) -> str:
+    async def fire(record: Any, at: int, _link: Any) -> str:
         fired.append((record.cron_id, at))
         return f"run-{len(fired)}"
 
@@ -397,10 +399,9 @@ def test_a_tick_whose_claimer_died_before_starting_its_run_is_run_by_another(
 
     # a tick its claimer chose not to run is no orphan (another dead claimer's is)
     skipped, other = store.create("assistant", YEARLY), store.create("assistant", YEARLY)
-    for made in (skipped, other):
-        gone = start_python("-c", claim, target, made.cron_id, str(tick), cwd=REPO)
+    for made, told in ((skipped, [NOT_RUN]), (other, [])):
+        gone = start_python("-c", claim, target, made.cron_id, str(tick), *told, cwd=REPO)
         assert gone.rest(30) == ["True"]
-    store.started(skipped.cron_id, tick, NOT_RUN)
     taken = asyncio.run(look(later + 2 * ORPHAN_CHECK_S))
     assert [(c.cron_id, t) for c, t in taken] == [(other.cron_id, tick)]
     # and one claimed longer ago than a tick may run late is left (the next one runs)
@@ -410,6 +411,41 @@ def test_a_tick_whose_claimer_died_before_starting_its_run_is_run_by_another(
     assert asyncio.run(look(time.time() + ORPHAN_MAX_AGE_S + 60)) == []
     assert late.cron_id not in {cron_id for cron_id, _ in fired}
     store.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_ticks_run_and_its_claims_link_commit_together(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The run of a claimed tick is recorded in the transaction that names it on the
+    claim: no moment exists where the run is there and the claim still looks
+    orphaned (another process would run the tick again), and a claim that is not
+    this process's any more records no run."""
+    from lgp_engine.errors import ConflictError
+    from lgp_engine.runs import RunStore
+
+    target = _target(backend, tmp_path, request)
+    store = CronStore(database=open_database(target))
+    runs = RunStore(database=open_database(target))
+    cron = store.create("assistant", YEARLY)
+    tick = int(time.time()) - 60
+    assert store.claim(cron.cron_id, tick, None)
+    run = runs.create("run-linked", "thread-1", "wf", along=store.linker(cron.cron_id, tick))
+    [linked] = store.claims(cron.cron_id)
+    assert (linked.owner, linked.run_id) == (store.owner, run.run_id)
+    store.started(cron.cron_id, tick, NOT_RUN)  # a claim that names its run keeps it
+    assert store.claims(cron.cron_id)[0].run_id == run.run_id
+
+    # a claim another process holds now: the run is not recorded, the claim unchanged
+    other = CronStore(database=open_database(target))
+    other.owner = "elsewhere:1"
+    assert other.claim(cron.cron_id, tick + 60, None)
+    with pytest.raises(ConflictError):
+        runs.create("run-refused", "thread-1", "wf", along=store.linker(cron.cron_id, tick + 60))
+    assert [r.run_id for r in runs.list_runs(thread_id="thread-1")] == ["run-linked"]
+    assert store.claims(cron.cron_id)[1].run_id is None
+    for closing in (runs, store, other):
+        closing.close()
 
 
 def _replicas(project: Path, n: int = 3) -> list[ServerProcess]:

@@ -32,6 +32,7 @@ from ...ops.crons import (
     CronRecord,
     CronScheduler,
     CronStore,
+    Link,
 )
 from ..adoption import passive
 from ..context import Ctx, ServerContext
@@ -482,10 +483,11 @@ async def delete_cron(cron_id: CronId, ctx: Ctx) -> Response:
 # --------------------------------------------------------------------------- ticks
 
 
-async def fire(ctx: ServerContext, cron: CronRecord, tick: int) -> str | None:
-    """Start the run of a tick this process claimed, as ``runs.create`` starts one; its
-    run id (None when it could not start: said in the log). A thread's cron whose
-    thread was deleted is deleted with it."""
+async def fire(ctx: ServerContext, cron: CronRecord, tick: int, link: Link) -> str | None:
+    """Start the run of a tick this process claimed, as ``runs.create`` starts one,
+    its claim naming the run in the same transaction (``link``); its run id (None when
+    it could not start: said in the log). A thread's cron whose thread was deleted is
+    deleted with it."""
     if cron.thread_id is not None and not thread_exists(ctx, cron.thread_id):
         log.info(
             "cron %s: its thread %s was deleted: deleting the cron", cron.cron_id, cron.thread_id
@@ -507,6 +509,7 @@ async def fire(ctx: ServerContext, cron: CronRecord, tick: int) -> str | None:
             body,
             modes=[modes] if isinstance(modes, str) else list(modes),
             subgraphs=bool(body.stream_subgraphs),
+            along=link,
         )
     except HTTPException as exc:
         log.warning("cron %s: tick %s not run: %s", cron.cron_id, iso(tick), exc.detail)

@@ -28,7 +28,7 @@ from ...errors import NotFoundError, UsageError
 from ...ids import path_segment
 from ...jsonable import dumps
 from ...runner import Admission
-from ...runs import RunRecord, ThreadMeta, owner_alive
+from ...runs import Along, RunRecord, ThreadMeta, owner_alive
 from ...status import IN_FLIGHT
 from .. import run_queue, webhooks
 from ..context import Ctx, ServerContext
@@ -379,8 +379,11 @@ async def _prepare(
     )
 
 
-async def _record(ctx: ServerContext, req: _Request, *, shared: bool = False) -> RunRecord:
-    """Record the run as queued (``shared``: in the shared run queue)."""
+async def _record(
+    ctx: ServerContext, req: _Request, *, shared: bool = False, along: Along | None = None
+) -> RunRecord:
+    """Record the run as queued (``shared``: in the shared run queue; ``along``:
+    written in the same transaction)."""
     runner = ctx.live_runner
     assistant_id = req.meta.get("assistant_id")
 
@@ -397,6 +400,7 @@ async def _record(ctx: ServerContext, req: _Request, *, shared: bool = False) ->
             checkpoint_id=req.checkpoint_id,
             meta=req.meta,
             shared=shared,
+            along=along,
         )
 
     return await runner.io(record)
@@ -411,14 +415,16 @@ async def start_run(
     subgraphs: bool,
     gate: asyncio.Event | None = None,
     existing: RunRecord | None = None,
+    along: Along | None = None,
 ) -> tuple[RunHandle, LgStream]:
     """Validate a run request and start it here; returns once the run is recorded.
 
     ``existing`` is a queued run this process claimed (from the shared run queue, or
     of a server process that died: :mod:`lgp_engine.server.adoption`): ``body`` is its
-    request again, and it starts under its own id instead of a new one."""
+    request again, and it starts under its own id instead of a new one. ``along`` is
+    written in the transaction that records a new run (a cron tick's claim)."""
     req = await _prepare(ctx, thread_id, body, modes=modes, subgraphs=subgraphs, existing=existing)
-    queued = existing if existing is not None else await _record(ctx, req)
+    queued = existing if existing is not None else await _record(ctx, req, along=along)
     return await _launch(ctx, req, queued, body, modes, subgraphs, gate, owned=existing is None)
 
 
