@@ -929,12 +929,14 @@ class Runner:
             self.tracing.event(traced, lost)
             retries += 1
             started_with = {"resumed": True, "retry": retries}
+            spent = self._spent_before(record.run_id)
             yield lost
         agen = attempt(
             plan.input,
             checkpoint_id,
             started_with,
             record.last_seq if counted else await self.io(self.runs.last_seq, record.run_id),
+            self._left(plan, spent) if spent is not None else plan.max_cost_usd,
         )
         try:
             while True:
@@ -1047,6 +1049,17 @@ class Runner:
         if self._remote:
             return await asyncio.to_thread(fn, *args, **kw)
         return fn(*args, **kw)
+
+    def _spent_before(self, run_id: str) -> Any:
+        """What the attempts of an adopted run made before its process died used: its
+        finished nodes' usage (a node cut short by the death counts nothing), so the
+        run keeps one budget and its end reports every attempt."""
+        spent: Any = None
+        for event in self.runs.events_of_types(["node.finished"], run_ids=[run_id]):
+            usage = event.data.get("usage")
+            if isinstance(usage, dict):
+                spent = merge_usage(spent, usage)
+        return spent
 
     def _left(self, plan: _Plan, spent: Any) -> float | None:
         """What a retry may still spend: the run's budget less its failed attempts'
