@@ -668,6 +668,7 @@ class Runner:
         record: RunRecord,
         cause: str,
         *,
+        input: Any = None,  # noqa: A002
         context: Any = None,
         on_part: Any = None,
         interrupt_before: list[str] | None = None,
@@ -677,12 +678,15 @@ class Runner:
         """Go on with a run whose process died while it ran (claimed with
         :meth:`RunStore.claim`): its next attempt starts from the thread's newest
         checkpoint (finished nodes are not run again), in the same run and event log,
-        opened by ``run.retrying`` with ``cause``; past ``max_retries`` it fails."""
+        opened by ``run.retrying`` with ``cause``; past ``max_retries`` it fails. A run
+        that died before it wrote a checkpoint starts again from ``input`` (what it
+        was asked) and the checkpoint it was asked to start from, as a retry does."""
         plan = _Plan(
             workflow,
             record.thread_id,
-            None,
+            input,
             record.kind,
+            checkpoint_id=record.checkpoint_id,
             context=context,
             existing=record,
             on_part=on_part,
@@ -931,9 +935,14 @@ class Runner:
             started_with = {"resumed": True, "retry": retries}
             spent = self._spent_before(record.run_id)
             yield lost
+        first_input, first_from = plan.input, checkpoint_id
+        if plan.adopted is not None and await self.io(
+            self._wrote_head, plan.thread_id, record.run_id
+        ):  # from its newest checkpoint (what finished stays finished)
+            first_input, first_from = None, None
         agen = attempt(
-            plan.input,
-            checkpoint_id,
+            first_input,
+            first_from,
             started_with,
             record.last_seq if counted else await self.io(self.runs.last_seq, record.run_id),
             self._left(plan, spent) if spent is not None else plan.max_cost_usd,

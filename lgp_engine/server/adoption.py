@@ -157,17 +157,21 @@ async def _take(ctx: ServerContext, record: RunRecord, cause: str) -> None:
 
 
 async def _continue(ctx: ServerContext, record: RunRecord, cause: str) -> None:
-    """A running run goes on here from its thread's newest checkpoint, with its
-    breakpoints and run config (less the secret values, which were never stored)."""
+    """A running run goes on here from its thread's newest checkpoint (or, if it died
+    before writing one, from its recorded input), with its breakpoints and run config
+    (less the secret values, which were never stored)."""
     from .langgraph.run_routes import after_adopted
+    from .langgraph.shapes import command_from
 
     wf = ctx.catalog.get(record.workflow)
     kwargs = (record.meta or {}).get("kwargs") or {}
+    command = kwargs.get("command")
     handle = await ctx.live_hub.launch(
         ctx.live_runner.aadopt(
             wf,
             record,
             cause,
+            input=command_from(command) if command else kwargs.get("input"),
             context=kwargs.get("context") or None,
             interrupt_before=kwargs.get("interrupt_before") or None,
             interrupt_after=kwargs.get("interrupt_after") or None,

@@ -81,3 +81,51 @@ def test_an_adopted_run_spends_what_is_left_of_its_budget_and_reports_every_atte
         0.4
     )  # the run's whole usage, every attempt
     assert done.data["usage"]["calls"] == 4 and done.data["retries"] == 1
+
+
+COUNTING = """\
+import operator
+from typing import Annotated, TypedDict
+
+from langgraph.graph import END, START, StateGraph
+
+
+class State(TypedDict, total=False):
+    item: str
+    seen: Annotated[list[str], operator.add]
+
+
+def take(state: State) -> State:
+    return {"seen": [state["item"]]}
+
+
+builder = StateGraph(State)
+builder.add_node("take", take)
+builder.add_edge(START, "take")
+builder.add_edge("take", END)
+graph = builder.compile()
+"""
+
+
+def test_an_adopted_run_that_died_before_its_first_checkpoint_starts_again_from_its_input(
+    tmp_path: Path,
+) -> None:
+    """The thread's newest checkpoint is an earlier run's: going on from it would end
+    the run at once with the old state and its input never taken in."""
+    (tmp_path / "counting.py").write_text(COUNTING)
+    settings = Settings(project_dir=tmp_path)
+    workflow = load_workflow(resolve_target(str(tmp_path / "counting.py")))
+
+    async def adopt() -> list[RunEvent]:
+        with Runner.open(settings) as runner:
+            async for _ in runner.astart(workflow, {"item": "first"}, thread_id="t1"):
+                pass
+            record = runner.runs.create(new_run_id(), "t1", workflow.name)
+            record = runner.runs.transition(record.run_id, RunStatus.RUNNING)
+            runner.runs.append(RunEvent(record.run_id, 1, "run.started", "t1", {}))
+            adopted = runner.aadopt(workflow, record, "its process died", input={"item": "second"})
+            return [e async for e in adopted]
+
+    done = asyncio.run(adopt())[-1]
+    assert done.type == "run.completed", done.data
+    assert done.data["output"]["seen"] == ["first", "second"]
