@@ -48,6 +48,7 @@ from .models import (
 )
 from .shapes import apply_select
 from .threads import (
+    UNKNOWN,
     checkpoint_info,
     find_threads,
     in_flight,
@@ -163,8 +164,9 @@ async def create_thread(body: ThreadCreate, ctx: Ctx) -> dict[str, Any]:
         metadata["graph_id"] = body.graph_id
         if body.graph_id in ctx.catalog.workflows:
             metadata.setdefault("assistant_id", assistant_id_for(body.graph_id))
-    # it exists when known to the checkpointer (the CLI's), or created through the API
-    info = checkpoint_info(ctx, thread_id)
+    # it exists when known to the checkpointer (the CLI's), or created through the API;
+    # an id made here is new to both, and has no run: nothing to read
+    info = checkpoint_info(ctx, thread_id) if body.thread_id else None
     made = None
     if info is None:
         made = await ctx.live_runner.io(ctx.live_runner.runs.create_thread, thread_id, metadata)
@@ -172,7 +174,8 @@ async def create_thread(body: ThreadCreate, ctx: Ctx) -> dict[str, Any]:
         if body.if_exists == "do_nothing":
             return await thread_json(ctx, thread_id, info=info)
         raise HTTPException(409, f"Thread with ID {thread_id} already exists")
-    return await thread_json(ctx, thread_id, record=made, info=None)  # no checkpoint yet
+    last = UNKNOWN if body.thread_id else None
+    return await thread_json(ctx, thread_id, record=made, info=None, last=last)
 
 
 @router.post(

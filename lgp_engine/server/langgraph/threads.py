@@ -279,15 +279,17 @@ async def thread_json(
     *,
     record: ThreadMeta | None = UNKNOWN,
     info: ThreadInfo | None = UNKNOWN,
+    last: RunRecord | None = UNKNOWN,
 ) -> dict[str, Any]:
     """The official Thread shape: ids, times, metadata, status, values, interrupts.
 
-    Each store is read once (``record``, ``info``: the thread's record and checkpoint
-    summary, when the caller has just read them)."""
+    Each store is read once (``record``, ``info``, ``last``: the thread's record,
+    checkpoint summary and newest run, when the caller has just read them)."""
     runs = ctx.live_runner.runs
     if record is UNKNOWN:
         record = runs.get_thread(thread_id)
-    last = runs.latest_for_thread(thread_id)
+    if last is UNKNOWN:
+        last = runs.latest_for_thread(thread_id)
     metadata = thread_metadata(ctx, thread_id, record=record, last=last)
     if info is UNKNOWN:
         info = checkpoint_info(ctx, thread_id)
