@@ -122,6 +122,20 @@ class _Plan:
 #: The longest the tracers may take to send what is pending when a runner closes (with
 #: the interpreter's own teardown, a process exits within a second of its last run).
 TRACING_FLUSH_S = 0.8
+#: Why a server cancels its runs when it stops: a run made through its API is then
+#: handed over, not ended (no end recorded, still ``running``, its thread lease given
+#: up), and another server process, or this one restarted, goes on with it from its
+#: last checkpoint; any other run is cancelled.
+HAND_BACK = "handed back: its server is shutting down"
+#: The reason a run that cannot be handed over is cancelled with instead.
+SHUTTING_DOWN = "the server is shutting down"
+
+
+def _adoptable(plan: _Plan) -> bool:
+    """Whether a server process goes on with the run if this one stops (a run made
+    through the HTTP API; those of the CLI and the workbench their user resumes)."""
+    meta = plan.meta if plan.meta is not None else (plan.existing.meta if plan.existing else None)
+    return bool((meta or {}).get("api"))
 
 
 class Runner:
@@ -766,10 +780,7 @@ class Runner:
         replaced: list[str] = []
         told = False
         delay = 0.002
-        meta = (
-            plan.meta if plan.meta is not None else (plan.existing.meta if plan.existing else None)
-        )
-        adoptable = bool((meta or {}).get("api"))  # a server carries it on if this process dies
+        adoptable = _adoptable(plan)  # a server carries it on if this process dies
         while (holder := await self._acquire(plan.thread_id, run_id, adoptable)) is not None:
             if admission.strategy == "reject":
                 raise ConflictError(
@@ -947,10 +958,18 @@ class Runner:
             record.last_seq if counted else await self.io(self.runs.last_seq, record.run_id),
             self._left(plan, spent) if spent is not None else plan.max_cost_usd,
         )
+        handed_back = False  # left running for another process: no end recorded here
         try:
             while True:
                 retrying: RunEvent | None = None
                 async for event in agen:
+                    if event.type == "run.cancelled" and event.data.get("reason") == HAND_BACK:
+                        if _adoptable(plan):
+                            handed_back = self._hand_back(record, traced, event)
+                            return
+                        event = dataclasses.replace(
+                            event, data={**event.data, "reason": SHUTTING_DOWN}
+                        )
                     if event.type == "run.failed" and self._retry_now(event, retries):
                         retries += 1
                         spent = merge_usage(spent, event.data.get("usage"))
@@ -992,6 +1011,13 @@ class Runner:
                         plan.thread_id,
                         RunCancelledData(reason=reason),
                     )
+                    if reason == HAND_BACK:
+                        if _adoptable(plan):
+                            handed_back = self._hand_back(record, traced, event)
+                            return
+                        event = dataclasses.replace(
+                            event, data={**event.data, "reason": SHUTTING_DOWN}
+                        )
                     event = _with_retries(event, retries, spent, started)
                     self.runs.append(event)
                     self._finish(record, event, started)
@@ -1014,7 +1040,7 @@ class Runner:
             await agen.aclose()  # type: ignore[attr-defined]
             with contextlib.suppress(Exception):
                 await keep_recorded()
-            if last is None or not last.is_terminal:
+            if not handed_back and (last is None or not last.is_terminal):
                 # the consumer went away mid-run: record it as cancelled. Its last event
                 # may have been written after all (a group commit already under way
                 # when the consumer was cancelled): the stored seq is the one to follow.
@@ -1058,6 +1084,14 @@ class Runner:
         if self._remote:
             return await asyncio.to_thread(fn, *args, **kw)
         return fn(*args, **kw)
+
+    def _hand_back(self, record: RunRecord, traced: RunInfo, event: RunEvent) -> bool:
+        """Leave a run its server stopped for another process (see :data:`HAND_BACK`):
+        nothing is recorded (its thread lease is given up as the run stops here); its
+        trace ends. Returns True."""
+        log.info("run %s stops here and goes on in another server process", record.run_id)
+        self.tracing.finish_run(traced, event)
+        return True
 
     def _spent_before(self, run_id: str) -> Any:
         """What the attempts of an adopted run made before its process died used: its

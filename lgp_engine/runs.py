@@ -196,6 +196,8 @@ _LAST_SEQ = (
 
 #: Written in the transaction that records a run (see :meth:`RunStore.create`).
 Along = Callable[[Database, str], None]
+#: One SQL statement (``?`` placeholders) and its parameters.
+Statement = tuple[str, Sequence[Any]]
 
 
 class IllegalTransition(ConflictError):
@@ -534,13 +536,28 @@ class RunStore:
         return rows[0] if rows else None
 
     def transition(
-        self, run_id: str, status: RunStatus, *, event: RunEvent | None = None, **fields: Any
+        self,
+        run_id: str,
+        status: RunStatus,
+        *,
+        event: RunEvent | None = None,
+        also: Statement | None = None,
+        **fields: Any,
     ) -> RunRecord:
         """Move a run to ``status``; :class:`IllegalTransition` if not allowed.
 
         One conditional UPDATE: of two processes moving the same run, one wins.
         ``event`` (the event that ends the run) is appended first, as :meth:`append`
-        would, even when the move is refused; on PostgreSQL in the same statement."""
+        would, even when the move is refused; on PostgreSQL in the same statement.
+        ``also`` (a DELETE, INSERT or UPDATE of another table, e.g. the run's thread
+        lease given up as it ends) is written whether the move is refused or not: on
+        PostgreSQL in the same statement (one round trip and commit), on SQLite after
+        it."""
+        if also is not None and self._sql.name != "postgres":
+            try:
+                return self.transition(run_id, status, event=event, **fields)
+            finally:
+                self._db.execute(*also)
         status = RunStatus(status)
         if event is not None and self._sql.name != "postgres":
             self.append(event)
@@ -585,6 +602,12 @@ class RunStore:
                 f"VALUES (?,?,?,?,?,?) RETURNING seq), {update.removeprefix('WITH ')}"
             )
             params = [*_event_row(event), *params]
+        if also is not None and allowed:  # a data-modifying CTE runs whatever the update does
+            joined = f", {update[5:]}" if update.startswith("WITH ") else f" {update}"
+            update = f"WITH also AS ({also[0]}){joined}"
+            params = [*also[1], *params]
+        elif also is not None:
+            self._db.execute(*also)
         moved = (
             []
             if not allowed

@@ -176,7 +176,12 @@ class ThreadLeases:
 
     def release(self, thread_id: str, run_id: str) -> None:
         """Give the thread up (a no-op unless ``run_id`` holds it in this process)."""
-        self._db.execute(
+        self._db.execute(*self.release_statement(thread_id, run_id))
+
+    def release_statement(self, thread_id: str, run_id: str) -> tuple[str, tuple[str, ...]]:
+        """:meth:`release` as a statement to run with another one (a run's end
+        recorded and its lease given up in one round trip)."""
+        return (
             "DELETE FROM lgp_thread_leases WHERE thread_id = ? AND run_id = ? AND owner = ?",
             (thread_id, run_id, self.owner),
         )
