@@ -18,7 +18,7 @@ import dataclasses
 import enum
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar
@@ -764,15 +764,17 @@ class Runner:
         ended = asyncio.Event()  # set once the run's end is recorded: no cancel after it
         task = asyncio.current_task()
         watch = asyncio.ensure_future(self._hold(plan.thread_id, run_id, task, ended))
+        lease = _Lease()
         try:
-            async for event in self._arun(plan, executor, run_id):
+            async for event in self._arun(plan, executor, run_id, lease):
                 if event.is_terminal:
                     ended.set()
                 yield event
         finally:
             ended.set()
             watch.cancel()
-            self.leases.release(plan.thread_id, run_id)
+            if not lease.released:
+                self.leases.release(plan.thread_id, run_id)
 
     async def _admit(self, plan: _Plan, run_id: str) -> None:
         """Take the thread's lease for ``run_id``, as the plan's admission says."""
@@ -844,7 +846,9 @@ class Runner:
                 task.cancel(reason)
                 return
 
-    async def _arun(self, plan: _Plan, executor: Executor, run_id: str) -> AsyncIterator[RunEvent]:
+    async def _arun(
+        self, plan: _Plan, executor: Executor, run_id: str, lease: _Lease
+    ) -> AsyncIterator[RunEvent]:
         checkpoint_id = plan.checkpoint_id
         if plan.update is not None:
             async with executor.agraph(context=plan.context) as graph:
@@ -985,8 +989,11 @@ class Runner:
                             event = dataclasses.replace(event, data=data)
                     await keep_recorded()
                     ends = event.type in STATUS_FOR_EVENT
-                    if ends and self._remote:  # the event and the run's end: one statement
-                        await self.io(self._finish, record, event, started, append=True)
+                    if ends and self._remote:  # the event, the run's end, its lease given up:
+                        # one statement
+                        release = self.leases.release_statement(plan.thread_id, record.run_id)
+                        await self.io(self._finish, record, event, started, also=release)
+                        lease.released = True
                     else:
                         await self._append(event)
                     if not event.is_terminal:
@@ -1186,10 +1193,16 @@ class Runner:
         return dataclasses.replace(event, data=data)
 
     def _finish(
-        self, record: RunRecord, event: RunEvent, started: float, *, append: bool = False
+        self,
+        record: RunRecord,
+        event: RunEvent,
+        started: float,
+        *,
+        also: tuple[str, Sequence[Any]] | None = None,
     ) -> None:
-        """Record the run's end (or interrupt) that ``event`` says (``append``: append
-        the event too, in the same statement on PostgreSQL)."""
+        """Record the run's end (or interrupt) that ``event`` says; with ``also`` (a
+        statement: the thread's lease given up), append the event too and write
+        ``also``, in the same statement on PostgreSQL."""
         status = STATUS_FOR_EVENT[event.type]
         fields: dict[str, Any] = {"duration_ms": round((time.perf_counter() - started) * 1000, 3)}
         if event.type == "run.failed":
@@ -1203,7 +1216,10 @@ class Runner:
                 fields["usage"]["subscription"] = usage["subscription"]
         if event.data.get("trace_url"):
             fields["meta"] = {**(record.meta or {}), "trace_url": event.data["trace_url"]}
-        self.runs.transition(record.run_id, status, event=event if append else None, **fields)
+        if also is None:
+            self.runs.transition(record.run_id, status, **fields)
+        else:
+            self.runs.transition(record.run_id, status, event=event, also=also, **fields)
 
     def _require_checkpoint(self, thread_id: str, checkpoint_id: str) -> None:
         self.store.thread(thread_id)
@@ -1244,6 +1260,13 @@ class Runner:
             field="input",
             code="not_an_object",
         )
+
+
+@dataclasses.dataclass
+class _Lease:
+    """Whether a run's thread lease was given up with its end (one statement)."""
+
+    released: bool = False
 
 
 #: At most this many events go in one statement of a group commit.
