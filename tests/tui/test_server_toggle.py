@@ -113,6 +113,10 @@ async def test_a_generated_key_is_shown_once_and_written_nowhere(
         assert app.server is not None
         key = app.server.generated_key
         assert key
+        # a notification is a message the app handles after the status bar's update
+        await wait_until(
+            pilot, lambda: any(key in n.message for n in app._notifications), what="the key"
+        )
         shown = [n for n in app._notifications if key in n.message]
         assert len(shown) == 1 and shown[0].title == "API key for this server"
         url = f"http://127.0.0.1:{port}"
