@@ -201,6 +201,14 @@ class ServerSettings(_Section):
     max_concurrent_runs: int = Field(
         32, ge=1, description="Runs executing at once; more wait, in order (see /health)"
     )
+    shutdown_grace_s: float = Field(
+        0,
+        ge=0,
+        le=3600,
+        description="On a stop signal, how long runs in flight may take to end; then "
+        "they are handed to the other replicas (or this server, restarted), and go on "
+        "from their last checkpoint",
+    )
     max_steps: int = Field(
         1000,
         ge=1,

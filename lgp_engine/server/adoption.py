@@ -10,6 +10,10 @@ Every server process beats (:meth:`ThreadLeases.heartbeat`) and looks, every
 - a **queued** run (``runs.create`` in the background, waiting for its turn) whose
   process stopped beating: it is started here from its recorded request.
 
+A process that stops (a stop signal) hands its runs over the same way
+(:meth:`RunHub.shutdown`): its running runs stop without an end and its waiting ones
+go back to the shared queue, and another process, or this one restarted, takes them.
+
 A run is taken by one process only: :meth:`RunStore.claim` moves its owner with a
 conditional update, and whoever loses leaves it. Runs of the CLI or the workbench
 are not taken over (their user resumes them: ``lgp resume``).
@@ -24,7 +28,7 @@ import os
 from collections.abc import AsyncIterator
 from typing import Any
 
-from ..errors import NotFoundError
+from ..errors import ConflictError, NotFoundError
 from ..runs import SHARED_QUEUE, RunRecord
 from ..status import IN_FLIGHT, RunStatus
 from .context import ServerContext
@@ -107,13 +111,17 @@ async def adopt_orphans(ctx: ServerContext) -> list[str]:
     """Take over the orphaned runs found now (each goes on in a task of its own);
     the ids of those this process took."""
     runner, hub, leases = ctx.live_runner, ctx.live_hub, ctx.live_runner.leases
-    taken = []
+    taken: list[str] = []
+    if hub.closing:  # it hands its own runs over: it takes none
+        return taken
     found = await runner.io(
         runner.runs.list_runs, status=IN_FLIGHT, limit=SCAN_LIMIT, oldest_first=True
     )
     # running ones first (they hold their thread), then queued ones in their order
     found.sort(key=lambda r: (r.status != RunStatus.RUNNING, r.created_at))
     for record in found:
+        if hub.closing:
+            break
         if record.run_id in hub.active or not (record.meta or {}).get("api"):
             continue
         if record.owner == SHARED_QUEUE:
@@ -150,6 +158,11 @@ async def _take(ctx: ServerContext, record: RunRecord, cause: str) -> None:
         else:
             await start_queued(ctx, record)
     except Exception as exc:  # noqa: BLE001 - recorded on the run, not raised
+        if isinstance(exc, ConflictError) and exc.code == "shutting_down":
+            # this process stops too: the run stays for the next one
+            with contextlib.suppress(Exception):
+                ctx.live_runner.leases.release(record.thread_id, record.run_id)
+            return
         log.warning("run %s cannot be taken over: %s", record.run_id, exc)
         fail_run(ctx, record, f"{cause}, and it cannot go on here: {exc}")
         with contextlib.suppress(Exception):

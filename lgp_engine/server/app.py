@@ -115,7 +115,7 @@ def create_app(
                     _watching(ctx, reload, reloaded),
                 ):
                     yield
-                    await ctx.hub.shutdown()
+                    await ctx.hub.shutdown(settings.server.shutdown_grace_s)
         finally:
             if limiter is not None:
                 await limiter.aclose()

@@ -21,6 +21,7 @@ from ..backends.leases import ThreadLeases
 from ..backends.signals import EventSignals
 from ..errors import ConflictError, LGPError, NotFoundError
 from ..events import RunEvent
+from ..runner import HAND_BACK
 from ..runs import RunStore
 from ..status import IN_FLIGHT, RunStatus
 
@@ -172,6 +173,8 @@ class RunHub:
             except asyncio.CancelledError as exc:
                 if handle is not None and not started:
                     reason = str(exc.args[0]) if exc.args else "cancelled"
+                    if reason == HAND_BACK and self._give_back(handle):
+                        return
                     self._never_started(handle, "run.cancelled", {"reason": reason}, on_stop)
             except BaseException as exc:
                 if handle is None and not first.done():
@@ -354,17 +357,39 @@ class RunHub:
                 return
             await self.signals.wait(run_id)
 
-    async def shutdown(self, reason: str = "the server is shutting down") -> None:
-        """Cancel every run in flight and wait until each has recorded it."""
+    async def shutdown(self, grace_s: float = 0.0) -> None:
+        """Stop: no run starts any more; the runs in flight get ``grace_s`` to end, then
+        are handed to the other server processes (:data:`HAND_BACK`): a run that
+        waits for its turn goes back to the shared run queue, a running one of the API
+        stops without an end, to go on from its last checkpoint in another process
+        (or in this one, restarted: :mod:`lgp_engine.server.adoption`), as after a
+        crash. Waits until each has stopped (5 s at most)."""
         self._closing = True
-        handles = list(self.active.values())
+        if grace_s > 0 and self.active:
+            waits = [asyncio.ensure_future(h.done.wait()) for h in self.active.values()]
+            await asyncio.wait(waits, timeout=grace_s)
+            for w in waits:
+                w.cancel()
+        handles = [h for h in self.active.values() if not h.done.is_set()]
         for handle in handles:
-            handle.task.cancel(reason)
+            handle.task.cancel(HAND_BACK)
         if handles:
             waits = [asyncio.ensure_future(h.done.wait()) for h in handles]
             await asyncio.wait(waits, timeout=5)
             for w in waits:
                 w.cancel()
+
+    def _give_back(self, handle: RunHandle) -> bool:
+        """Put a queued run that never started back in the shared run queue, for any
+        server process; False if it is not there to give (ended, deleted)."""
+        try:
+            given = self.runs.unclaim(handle.run_id)
+        except Exception:  # then it is cancelled, as before
+            log.warning("cannot give run %s back to the queue", handle.run_id, exc_info=True)
+            return False
+        if given:
+            log.info("run %s goes back to the shared queue (shutting down)", handle.run_id)
+        return given
 
     @property
     def closing(self) -> bool:

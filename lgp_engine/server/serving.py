@@ -30,9 +30,9 @@ LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class LgpServer(uvicorn.Server):
-    """uvicorn, but a stop signal first cancels the runs in flight (each is recorded as
-    cancelled, and requests waiting on them answer at once), and the process then
-    exits normally instead of re-raising the signal.
+    """uvicorn, but a stop signal first hands the runs in flight to the other server
+    processes (after ``server.shutdown_grace_s``: :meth:`RunHub.shutdown`), and the
+    process then exits normally instead of re-raising the signal.
     """
 
     def __init__(self, config: uvicorn.Config, ctx: ServerContext) -> None:
@@ -43,7 +43,8 @@ class LgpServer(uvicorn.Server):
         hub = self.ctx.hub
         if hub is not None and not self.should_exit:
             with contextlib.suppress(RuntimeError):
-                asyncio.get_running_loop().create_task(hub.shutdown())
+                grace = self.ctx.settings.server.shutdown_grace_s
+                asyncio.get_running_loop().create_task(hub.shutdown(grace))
         super().handle_exit(sig, frame)
 
     @contextlib.contextmanager

@@ -83,3 +83,38 @@ def test_a_killed_servers_runs_go_on_elsewhere_and_a_third_follows_them_live(
     calls = log.read_text().splitlines()
     assert calls.count("first") == 2  # once per run: the killed one's was not run again
     assert trail == ["first", "wait", "last"] * 2
+
+
+def test_a_stopped_servers_runs_go_on_elsewhere(
+    project: Path, replicas: list[ServerProcess]
+) -> None:
+    """A stop signal (a rolling deploy) hands the runs over as a crash would, with
+    nothing cancelled: the running one goes on from its newest checkpoint in another
+    process, the one waiting for its thread goes back to the queue and runs there."""
+    a, b, c = replicas
+    log = project / "workflows" / "slow_calls.log"
+    with a.client(API_KEY) as on_a, b.client(API_KEY) as on_b:
+        body = {"assistant_id": "slow", "input": {}, "if_not_exists": "create"}
+        running = on_a.post("/threads/t1/runs", json=body).json()
+        _until(lambda: log.exists() and "wait" in log.read_text(), 30, "the run to block")
+        queued = on_a.post(
+            "/threads/t1/runs", json={**body, "multitask_strategy": "enqueue"}
+        ).json()
+        started = time.monotonic()
+        assert a.stop(signal.SIGTERM) == 0, a.text
+        assert time.monotonic() - started < 10
+        _until(
+            lambda: any("taking it over" in line for line in b.output),
+            20,
+            "another server to take the runs over:\n" + b.text,
+        )
+        (project / "workflows" / "slow.open").touch()
+        _until(lambda: _status(on_b, "t1", queued["run_id"]) == "success", 30, "the queued run")
+        assert _status(on_b, "t1", running["run_id"]) == "success"
+        events = on_b.get(f"/runs/{running['run_id']}/events").text
+        trail = on_b.get("/threads/t1/state").json()["values"]["trail"]
+    assert "run.cancelled" not in events
+    assert "run.retrying" in events and "stopped" in events
+    calls = log.read_text().splitlines()
+    assert calls.count("first") == 2  # once per run: the stopped one's was not run again
+    assert trail == ["first", "wait", "last"] * 2
