@@ -92,8 +92,10 @@ def serve(
     watched; a version whose runs fail too often is rolled back to the previous
     good one (the file is left alone) and the incident recorded (`lgp incidents`).
 
-    Stops cleanly on Ctrl+C or SIGTERM: runs in flight are cancelled and
-    recorded as cancelled (resume them later).
+    Stops cleanly on Ctrl+C or SIGTERM: runs of the LangGraph API in flight get
+    server.shutdown_grace_s to end, then go on from their last checkpoint in another
+    replica (or this server, started again); runs of the native API are cancelled
+    and recorded as cancelled (resume them later).
     """
     t0 = time.perf_counter()
     from ..server import serving

@@ -126,6 +126,7 @@ class DeployPlan:
     data_dirs: tuple[str, ...]  # container folders the server writes (SQLite, traces)
     excluded: tuple[str, ...]  # project files kept out of the image (env files)
     auto_scaling: AutoScalingSettings
+    shutdown_grace_s: float  # server.shutdown_grace_s: runs' time to end on a stop
     backend: Backend  # what the deployed server keeps its state in
     backend_env: str | None  # the variable the config picks the backend with (LGP_DB_BACKEND)
     database_url_env: str | None  # the variable the config's dsn reads (LGP_DATABASE_URL)
@@ -220,6 +221,7 @@ def plan(
         data_dirs=tuple(data_dirs),
         excluded=tuple(_env_files(loaded.source, root)),
         auto_scaling=settings.auto_scaling,
+        shutdown_grace_s=settings.server.shutdown_grace_s,
         backend=database.backend,
         backend_env=database.backend_env,
         database_url_env=database.url_env,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import shlex
 from collections.abc import Mapping
@@ -78,6 +79,13 @@ def write(files: Mapping[str, str], out_dir: Path, *, force: bool = False) -> li
         except OSError as exc:
             raise DeployError(f"cannot write {path}: {exc.strerror or exc}") from None
     return paths
+
+
+def stop_grace_s(plan: DeployPlan) -> int:
+    """How long the container runtime waits after its stop signal before it kills the
+    server: the runs' ``server.shutdown_grace_s`` to end, then 15 s to hand the rest
+    over and exit (at least Kubernetes' default 30 s)."""
+    return max(30, math.ceil(plan.shutdown_grace_s) + 15)
 
 
 def _relpath(path: Path, start: Path) -> str:
@@ -261,6 +269,7 @@ def compose_text(plan: DeployPlan, context: str, dockerfile: str) -> str:
         "depends_on": {name: {"condition": "service_healthy"} for name in services},
         "deploy": {"replicas": scaling.min_replicas},
         "restart": "unless-stopped",
+        "stop_grace_period": f"{stop_grace_s(plan)}s",
     }
     if not volumes:
         del lgp["volumes"]
@@ -393,7 +402,7 @@ def kubernetes_manifests(plan: DeployPlan) -> dict[str, dict[str, Any]]:
                         "fsGroup": UID,
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
-                    "terminationGracePeriodSeconds": 30,
+                    "terminationGracePeriodSeconds": stop_grace_s(plan),
                     "containers": [container],
                     "volumes": [{"name": name, "emptyDir": {}} for name, _ in volumes],
                 },

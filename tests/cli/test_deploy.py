@@ -201,6 +201,8 @@ class TestKubernetes:
         assert container["ports"] == [{"name": "http", "containerPort": 8123, "protocol": "TCP"}]
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["runAsUser"] != 0
+        # production.yaml's shutdown_grace_s (20 s) for the runs to end, 15 s to hand over
+        assert pod["terminationGracePeriodSeconds"] == 35
         env = {e["name"]: e for e in container["env"]}
         assert env["LGP_ENV"] == {"name": "LGP_ENV", "value": "production"}
         secret = deployment["metadata"]["name"] + "-secrets"
@@ -320,6 +322,7 @@ def test_compose_runs_replicas_on_postgres_with_redis(project: Path, lgp: LgpRun
     build = lgp_service["build"]
     assert (out / build["context"] / build["dockerfile"]).resolve() == out / "Dockerfile"
     assert lgp_service["deploy"]["replicas"] == 2  # config/production.yaml's min_replicas
+    assert lgp_service["stop_grace_period"] == "35s"  # its shutdown_grace_s, then 15 s
     env = lgp_service["environment"]
     assert env["LGP_ENV"] == "production"
     assert env["LGP_API_KEY"] == "${LGP_API_KEY:?set LGP_API_KEY}"  # from the shell
