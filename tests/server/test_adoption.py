@@ -91,7 +91,7 @@ def test_a_stopped_servers_runs_go_on_elsewhere(
     """A stop signal (a rolling deploy) hands the runs over as a crash would, with
     nothing cancelled: the running one goes on from its newest checkpoint in another
     process, the one waiting for its thread goes back to the queue and runs there."""
-    a, b, c = replicas
+    a, b, _ = replicas
     log = project / "workflows" / "slow_calls.log"
     with a.client(API_KEY) as on_a, b.client(API_KEY) as on_b:
         body = {"assistant_id": "slow", "input": {}, "if_not_exists": "create"}
@@ -118,3 +118,32 @@ def test_a_stopped_servers_runs_go_on_elsewhere(
     calls = log.read_text().splitlines()
     assert calls.count("first") == 2  # once per run: the stopped one's was not run again
     assert trail == ["first", "wait", "last"] * 2
+
+
+def test_a_run_that_ends_within_the_shutdown_grace_ends_where_it_ran(tmp_path: Path) -> None:
+    """With server.shutdown_grace_s, a stop lets the runs in flight end first: one that
+    ends meanwhile is recorded as usual (no hand-over, no retry), then the server exits."""
+    project = make_server_project(
+        tmp_path / "p", api_keys=[API_KEY], rate_limit_per_minute=100000, shutdown_grace_s=30
+    )
+    copy_workflows(project / "workflows", "slow.py")
+    log = project / "workflows" / "slow_calls.log"
+    server = ServerProcess(project, "workflows").start()
+    try:
+        with server.client(API_KEY) as http:
+            body = {"assistant_id": "slow", "input": {}, "if_not_exists": "create"}
+            running = http.post("/threads/t1/runs", json=body).json()
+            _until(lambda: log.exists() and "wait" in log.read_text(), 30, "the run to block")
+        assert server.process is not None
+        server.process.proc.send_signal(signal.SIGTERM)
+        assert server.process.returncode is None  # it waits for the run
+        (project / "workflows" / "slow.open").touch()
+        assert server.stop(signal.SIGTERM, timeout=30) == 0, server.text
+    finally:
+        if server.process is not None and server.process.returncode is None:
+            server.stop(signal.SIGKILL)
+    with ServerProcess(project, "workflows") as again, again.client(API_KEY) as http:
+        assert _status(http, "t1", running["run_id"]) == "success"
+        events = http.get(f"/runs/{running['run_id']}/events").text
+    assert "run.retrying" not in events and "run.cancelled" not in events
+    assert log.read_text().splitlines() == ["first", "wait", "last"]
