@@ -46,7 +46,7 @@ from .providers.factory import injections
 from .providers.runtime import AgentRuntime, Injection
 from .recorded_replay import RecordingSource, find_recording
 from .run_config import check_owned_keys, check_run_config
-from .runs import Along, RunRecord, RunStore
+from .runs import Along, RunRecord, RunStore, ThreadMerge
 from .status import RESUMABLE, STATUS_FOR_EVENT, RunStatus
 from .timetravel import state_at
 from .tracing.base import RunInfo, Tracing
@@ -359,11 +359,13 @@ class Runner:
         meta: dict[str, Any] | None = None,
         shared: bool = False,
         along: Along | None = None,
+        thread: ThreadMerge | None = None,
     ) -> RunRecord:
         """Record a run that waits for its turn (status ``queued``), as :meth:`astart`
         would record it; ``astart(..., run_id=record.run_id)`` carries it out later
         (``shared``: in the shared run queue, for any server process to claim;
-        ``along``: written in the same transaction, see :meth:`RunStore.create`)."""
+        ``along``: written in the same transaction; ``thread``: metadata merged into
+        the thread's record; see :meth:`RunStore.create`)."""
         return self.runs.create(
             new_run_id(),
             thread_id,
@@ -375,6 +377,7 @@ class Runner:
             meta=meta,
             shared=shared,
             along=along,
+            thread=thread,
         )
 
     def _queued(self, run_id: str, record: RunRecord | None = None) -> RunRecord:

@@ -244,6 +244,15 @@ class ThreadMeta:
 
 
 @dataclass(frozen=True)
+class ThreadMerge:
+    """Metadata merged into the thread's record as a run on it is recorded (see
+    :meth:`RunStore.create`), with the record as the caller read it (None: none read)."""
+
+    metadata: dict[str, Any]
+    known: ThreadMeta | None = None
+
+
+@dataclass(frozen=True)
 class ThreadRuns:
     """What the run store knows of a thread, for listings (:meth:`RunStore.thread_runs`).
 
@@ -373,13 +382,29 @@ class RunStore:
         meta: dict[str, Any] | None = None,
         shared: bool = False,
         along: Along | None = None,
+        thread: ThreadMerge | None = None,
     ) -> RunRecord:
         """Record a new run (``queued`` unless told otherwise), owned by this process
         (``shared``: by no process yet, in the shared run queue, where any server
         process may claim it); :class:`DuplicateError` if the id is taken. ``along``
         is called with the database and the run id inside the same transaction: what
         it writes commits with the run or, if it raises, neither does (a cron tick's
-        claim names its run this way: a crash leaves both or neither)."""
+        claim names its run this way: a crash leaves both or neither).
+
+        ``thread``: metadata merged into the thread's record first, as
+        :meth:`put_thread` does; on PostgreSQL, when the record as the caller read it
+        is known, in the statement that records the run (one round trip; a record
+        changed meanwhile is merged again after it)."""
+        cas: tuple[str, str] | None = None  # the thread's merged metadata, what it was
+        if thread is not None:
+            one = self._sql.name == "postgres" and not shared and along is None
+            if one and thread.known is not None and thread.metadata:
+                cas = (
+                    dumps({**thread.known.metadata, **thread.metadata}),
+                    dumps(thread.known.metadata),  # written by dumps: the stored text
+                )
+            else:
+                self.put_thread(thread_id, thread.metadata, known=thread.known)
         insert = (
             "INSERT INTO lgp_runs (run_id, thread_id, workflow, target, kind, status, input,"
             " checkpoint_id, created_at, owner, meta) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
@@ -400,7 +425,16 @@ class RunStore:
             SHARED_QUEUE if shared else self.owner,
             dumps(meta or {}),
         )
-        if along is None:  # one statement: no transaction around it
+        if cas is not None:
+            insert = (
+                "WITH thread AS (UPDATE lgp_threads SET metadata = ?, updated_at = ? "
+                "WHERE thread_id = ? AND metadata = ? RETURNING thread_id) "
+                f"{insert}, (SELECT COUNT(*) FROM thread)"
+            )
+            rows = self._db.fetchall(insert, (cas[0], time.time(), thread_id, cas[1], *params))
+            if thread is not None and not rows[0][-1]:  # changed (or gone) since it was read
+                self.put_thread(thread_id, thread.metadata)
+        elif along is None:  # one statement: no transaction around it
             rows = self._db.fetchall(insert, params)
         else:
             with self._db.transaction():

@@ -28,6 +28,7 @@ from lgp_engine.runs import (
     TRANSITIONS,
     IllegalTransition,
     RunStore,
+    ThreadMerge,
     owner_alive,
     owner_token,
 )
@@ -452,6 +453,47 @@ def test_a_transition_appends_the_event_that_ends_the_run(store: RunStore) -> No
         store.append(event("q", 1))
         store.transition("q", "completed", event=event("q", 1, "run.completed"))
     assert store.get("q").status == "running"
+
+
+def test_a_transition_writes_its_also_statement_whether_the_move_is_refused_or_not(
+    store: RunStore,
+) -> None:
+    """transition(also=...) writes another table's statement with the move (one
+    statement on PostgreSQL: a run's end gives its thread lease up this way), also
+    when the move is refused."""
+    for thread in ("t1", "t2"):
+        store.create_thread(thread)
+    store.create("r", "t", "w")
+    store.transition("r", "running")
+    gone = ("DELETE FROM lgp_threads WHERE thread_id = ?", ("t1",))
+    done = store.transition("r", "completed", event=event("r", 1, "run.completed"), also=gone)
+    assert done.status == "completed" and done.last_seq == 1
+    assert store.get_thread("t1") is None and store.get_thread("t2") is not None
+    with pytest.raises(IllegalTransition):
+        store.transition(
+            "r", "failed", also=("DELETE FROM lgp_threads WHERE thread_id = ?", ("t2",))
+        )
+    assert store.get_thread("t2") is None and store.get("r").status == "completed"
+
+
+def test_a_run_recorded_with_a_thread_merge_names_its_graph_on_the_thread(store: RunStore) -> None:
+    """create(thread=ThreadMerge(...)) merges metadata into the thread's record (on
+    PostgreSQL in the statement that records the run): from the record as read, again
+    from the stored one when it changed meanwhile, and a new record when there is none."""
+    made = store.create_thread("t", {"a": 1})
+    assert made is not None
+    store.create("r1", "t", "w", thread=ThreadMerge({"graph_id": "w"}, made))
+    fresh = store.get_thread("t")
+    assert fresh is not None and fresh.metadata == {"a": 1, "graph_id": "w"}
+    assert fresh.updated_at >= made.updated_at
+    store.put_thread("t", {"b": 2})  # `fresh` is stale now
+    store.create("r2", "t", "w2", thread=ThreadMerge({"graph_id": "w2"}, fresh))
+    merged = store.get_thread("t")
+    assert merged is not None and merged.metadata == {"a": 1, "b": 2, "graph_id": "w2"}
+    store.create("r3", "new", "w", thread=ThreadMerge({"graph_id": "w"}))
+    new = store.get_thread("new")
+    assert new is not None and new.metadata == {"graph_id": "w"}
+    assert [store.get(r).thread_id for r in ("r1", "r2", "r3")] == ["t", "t", "new"]
 
 
 def test_events_of_unknown_run_is_not_found(store: RunStore) -> None:

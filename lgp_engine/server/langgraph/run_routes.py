@@ -28,7 +28,7 @@ from ...errors import NotFoundError, UsageError
 from ...ids import path_segment
 from ...jsonable import dumps
 from ...runner import Admission
-from ...runs import Along, RunRecord, ThreadMeta, owner_alive
+from ...runs import Along, RunRecord, ThreadMerge, ThreadMeta, owner_alive
 from ...status import IN_FLIGHT
 from .. import run_queue, webhooks
 from ..context import Ctx, ServerContext
@@ -388,11 +388,6 @@ async def _record(
     assistant_id = req.meta.get("assistant_id")
 
     def record() -> RunRecord:  # one trip off the event loop for both
-        runner.runs.put_thread(
-            req.thread_id,
-            {"graph_id": req.wf.name, "assistant_id": assistant_id},
-            known=req.thread,  # the merge starts from what _prepare read
-        )
         return runner.queue(
             req.wf,
             req.payload,
@@ -401,6 +396,9 @@ async def _record(
             meta=req.meta,
             shared=shared,
             along=along,
+            # the thread's record names the graph; the merge starts from what _prepare
+            # read (on PostgreSQL: in the statement that records the run)
+            thread=ThreadMerge({"graph_id": req.wf.name, "assistant_id": assistant_id}, req.thread),
         )
 
     return await runner.io(record)
