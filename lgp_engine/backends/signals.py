@@ -19,6 +19,7 @@ import logging
 from collections import defaultdict
 from typing import Any
 
+from ..aio import wait_set
 from ..runs import EVENTS_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -73,9 +74,7 @@ class EventSignals:
         event = asyncio.Event()
         self._waiters[run_id].add(event)
         try:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout=fallback_s)
-            return event.is_set()
+            return await wait_set(event, fallback_s)
         finally:
             waiters = self._waiters.get(run_id)
             if waiters is not None:

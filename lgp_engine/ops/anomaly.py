@@ -47,6 +47,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..aio import wait_set
 from ..events import AnomalyEvent, AnomalyEventType, RunEvent, percent
 from .incidents import IncidentStatus, TimelineEntry
 
@@ -273,8 +274,7 @@ class AnomalyMonitor:
         """Check whenever a run ends and at least every ``check_interval_s``, until
         cancelled. A failing check is logged and the next one happens anyway."""
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.check_interval_s)
+            await wait_set(self._wake, self.settings.check_interval_s)
             self._wake.clear()
             try:
                 await self.check()

@@ -25,6 +25,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
+from ..aio import wait_set
 from ..errors import ConflictError
 from ..runs import QUEUE_SIGNAL, RunRecord
 from .adoption import fail_run, passive, start_queued
@@ -143,8 +144,7 @@ async def _wait(ctx: ServerContext, pending: bool) -> bool:
     event: asyncio.Event = ctx.extra["run_queue_wake"]
     signals = ctx.live_hub.signals
     if not signals.listens:  # SQLite: read the file every POLL_S (or when woken)
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(event.wait(), timeout=POLL_S)
+        await wait_set(event, POLL_S)
         event.clear()
         return True
     signalled = asyncio.ensure_future(
