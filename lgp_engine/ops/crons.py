@@ -41,6 +41,7 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..aio import wait_set
 from ..errors import ConflictError, NotFoundError, UsageError
 from ..jsonable import dumps, to_jsonable
 
@@ -513,6 +514,24 @@ class CronStore:
 
         return link
 
+    def give_back(self, cron_id: str, tick: int) -> bool:
+        """Undo this process's claim of ``tick`` (it could not run it: it is stopping):
+        the claim goes, and the cron's next tick moves back to ``tick`` if it moved
+        past it, in one transaction, so another process (or this one, started again)
+        claims and runs it. False if the claim is not this process's."""
+        with self._db.transaction():
+            mine = self._db.execute(
+                "DELETE FROM lgp_cron_claims WHERE cron_id = ? AND tick = ? AND owner = ?",
+                (cron_id, tick, self.owner),
+            )
+            if mine:
+                self._db.execute(
+                    "UPDATE lgp_crons SET next_run_date = ? WHERE cron_id = ? "
+                    "AND (next_run_date IS NULL OR next_run_date > ?)",
+                    (tick, cron_id, tick),
+                )
+        return mine == 1
+
     def claims(self, cron_id: str | None = None) -> list[Claim]:
         """Claimed ticks (of one cron), oldest first."""
         where = "WHERE cron_id = ? " if cron_id is not None else ""
@@ -632,6 +651,8 @@ class CronScheduler:
         fire: Starts a tick's run.
         reread_s: Longest sleep between two looks at the table.
         clock: Epoch seconds now (tests pass their own).
+        claiming: Whether this process takes ticks now (a stopping server does not:
+            the other processes do, or this one once started again).
     """
 
     def __init__(
@@ -641,11 +662,13 @@ class CronScheduler:
         *,
         reread_s: float = 5.0,
         clock: Callable[[], float] = time.time,
+        claiming: Callable[[], bool] = lambda: True,
     ) -> None:
         self.store = store
         self.fire = fire
         self.reread_s = reread_s
         self.clock = clock
+        self.claiming = claiming
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._firing: set[asyncio.Task[None]] = set()
@@ -681,8 +704,12 @@ class CronScheduler:
     async def run_due(self) -> list[tuple[CronRecord, int]]:
         """Claim every due tick (firing those this process won); the ones it won."""
         now = self.clock()
-        won = []
+        won: list[tuple[CronRecord, int]] = []
+        if not self.claiming():
+            return won
         for cron in await asyncio.to_thread(self.store.due, now):
+            if not self.claiming():
+                break
             tick = cron.next_run_date
             assert tick is not None
             if cron.end_time is not None and tick > cron.end_time:
@@ -766,5 +793,4 @@ class CronScheduler:
                 if not self._failing:  # once per failing streak, not every few seconds
                     log.exception("crons: cannot read or claim due ticks; trying again")
                     self._failing = True
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+            await wait_set(self._wake, delay)

@@ -364,6 +364,12 @@ class RunHub:
         stops without an end, to go on from its last checkpoint in another process
         (or in this one, restarted: :mod:`lgp_engine.server.adoption`), as after a
         crash. Waits until each has stopped (5 s at most)."""
+        if not self._closing and self.active:
+            log.warning(
+                "stopping: %d run(s) in flight%s, then the rest go on in another server process",
+                len(self.active),
+                f" may take {grace_s:g} s to end" if grace_s > 0 else "",
+            )
         self._closing = True
         if grace_s > 0 and self.active:
             waits = [asyncio.ensure_future(h.done.wait()) for h in self.active.values()]

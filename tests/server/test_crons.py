@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import signal
 import textwrap
 import time
 from collections.abc import Iterator
@@ -42,6 +43,7 @@ from tests.processes import Process, run_lgp, start_python, stays, wait_until
 from tests.server.conftest import make_server_project
 from tests.server.server_process import ServerProcess
 from tests.servers.serving import start_server
+from tests.workflows import copy_workflows
 
 #: A schedule that does not fire during a test (once a year): ticks are forced.
 YEARLY = "0 0 1 1 *"
@@ -446,6 +448,76 @@ def test_a_ticks_run_and_its_claims_link_commit_together(
     assert store.claims(cron.cron_id)[1].run_id is None
     for closing in (runs, store, other):
         closing.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_a_tick_given_back_is_claimed_and_run_by_another(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """A process that claimed a tick but is stopping gives it back: its claim goes and
+    the cron's next tick is that tick again, for another process to claim; a scheduler
+    that is not claiming (its server stops) takes no tick at all."""
+    target = _target(backend, tmp_path, request)
+    store = CronStore(database=open_database(target))
+    cron = store.create("assistant", YEARLY)
+    tick = int(time.time()) - 60
+    make_due(target, cron.cron_id, ago=time.time() - tick)
+    fired: list[int] = []
+
+    async def fire(_cron: Any, at: int, _link: Any) -> str:
+        fired.append(at)
+        return "run-1"
+
+    stopping = CronScheduler(store, fire, claiming=lambda: False)
+    assert asyncio.run(stopping.run_due()) == [] and store.claims() == []
+    assert store.claim(cron.cron_id, tick, tick + 3600)
+    assert store.get(cron.cron_id).next_run_date == tick + 3600
+    other = CronStore(database=open_database(target))
+    other.owner = "elsewhere:1"
+    assert not other.give_back(cron.cron_id, tick)  # not its claim
+    assert store.give_back(cron.cron_id, tick)
+    assert store.claims() == [] and store.get(cron.cron_id).next_run_date == tick
+
+    async def look() -> list[Any]:
+        scheduler = CronScheduler(other, fire)
+        won = await scheduler.run_due()
+        await asyncio.gather(*scheduler._firing)
+        return won
+
+    assert [t for _, t in asyncio.run(look())] == [tick] and fired == [tick]
+    [claim] = store.claims()
+    assert (claim.owner, claim.run_id) == ("elsewhere:1", "run-1")
+    store.close()
+    other.close()
+
+
+def test_a_stopping_server_leaves_a_due_tick_to_the_next_one(tmp_path: Path) -> None:
+    """A tick that comes due while a server waits for its runs to end (it is stopping)
+    is not claimed there, where it could not start: the next server runs it."""
+    project = make_server_project(tmp_path / "p", rate_limit_per_minute=100000, shutdown_grace_s=60)
+    copy_workflows(project / "workflows", "slow.py")
+    log = project / "workflows" / "slow_calls.log"
+    first = ServerProcess(project, "workflows").start()
+    try:
+        client = get_sync_client(url=first.url)
+        cron = client.crons.create("tiny", schedule=YEARLY, input={})
+        thread = client.threads.create()["thread_id"]
+        client.runs.create(thread, "slow", input={})
+        wait_until(lambda: log.exists() and "wait" in log.read_text(), 30, "the slow run")
+        assert first.process is not None
+        first.process.proc.send_signal(signal.SIGTERM)  # it waits for the slow run
+        wait_until(lambda: any("stopping:" in line for line in first.output), 20, "the stop")
+        make_due(_db(first), cron["cron_id"])
+        assert stays(lambda: claims(_db(first), cron["cron_id"]) == [], 6)  # > reread_s
+        (project / "workflows" / "slow.open").touch()
+        assert first.stop(signal.SIGTERM, timeout=30) == 0, first.text
+    finally:
+        if first.process is not None and first.process.returncode is None:
+            first.stop(signal.SIGKILL)
+    with ServerProcess(project, "workflows"):
+        wait_until(lambda: claims(_db(first), cron["cron_id"]), 20, "the tick to be claimed")
+        [(_, _, run_id)] = claims(_db(first), cron["cron_id"])
+        assert run_id and run_id != NOT_RUN
 
 
 def _replicas(project: Path, n: int = 3) -> list[ServerProcess]:

@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, Field
 
 from ...assistants import system_assistant_id
-from ...errors import LGPError, NotFoundError, UsageError
+from ...errors import ConflictError, LGPError, NotFoundError, UsageError
 from ...ops.crons import (
     SCHEDULE_PATTERN,
     SCHEDULE_RULE,
@@ -66,7 +66,9 @@ async def crons_lifespan(app: FastAPI) -> AsyncIterator[None]:
     scheduler while the app runs."""
     ctx: ServerContext = app.state.ctx
     store = await asyncio.to_thread(CronStore.for_settings, ctx.settings, ctx.live_runner.runs.path)
-    scheduler = CronScheduler(store, functools.partial(fire, ctx))
+    scheduler = CronScheduler(
+        store, functools.partial(fire, ctx), claiming=lambda: not ctx.live_hub.closing
+    )
     ctx.extra[_STORE] = store
     ctx.extra[_SCHEDULER] = scheduler
     try:
@@ -515,6 +517,11 @@ async def fire(ctx: ServerContext, cron: CronRecord, tick: int, link: Link) -> s
         log.warning("cron %s: tick %s not run: %s", cron.cron_id, iso(tick), exc.detail)
         return None
     except LGPError as exc:
+        stopping = isinstance(exc, ConflictError) and exc.code == "shutting_down"
+        # claimed as this server began to stop: the tick is another process's
+        if stopping and await asyncio.to_thread(cron_store(ctx).give_back, cron.cron_id, tick):
+            log.info("cron %s: tick %s left to another process", cron.cron_id, iso(tick))
+            return None
         log.warning("cron %s: tick %s not run: %s", cron.cron_id, iso(tick), exc.describe())
         return None
     log.info("cron %s: tick %s started run %s", cron.cron_id, iso(tick), handle.run_id)
