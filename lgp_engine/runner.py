@@ -763,13 +763,15 @@ class Runner:
         executor = self.executor(plan.workflow)
         self.injections(plan.workflow)  # a role that cannot run stops here, before writes
         run_id = plan.existing.run_id if plan.existing is not None else new_run_id()
-        await self._admit(plan, run_id)
+        running = await self._start_at_once(plan, run_id)
+        if running is None:
+            await self._admit(plan, run_id)
         ended = asyncio.Event()  # set once the run's end is recorded: no cancel after it
         task = asyncio.current_task()
         watch = asyncio.ensure_future(self._hold(plan.thread_id, run_id, task, ended))
         lease = _Lease()
         try:
-            async for event in self._arun(plan, executor, run_id, lease):
+            async for event in self._arun(plan, executor, run_id, lease, running):
                 if event.is_terminal:
                     ended.set()
                 yield event
@@ -849,9 +851,39 @@ class Runner:
                 task.cancel(reason)
                 return
 
+    async def _start_at_once(self, plan: _Plan, run_id: str) -> RunRecord | None:
+        """A queued run's thread lease taken and its start recorded in one statement,
+        on PostgreSQL, when the thread is free: its record, running. None to go the
+        usual way (:meth:`_admit`, then the start): the thread is held, or the run is
+        taken over, updates the state first, or the store is SQLite (no round trips)."""
+        existing = plan.existing
+        if not self._remote or existing is None or plan.adopted is not None:
+            return None
+        if plan.update is not None:
+            return None
+        versioned = _versioned(existing.meta, plan.workflow)
+        more = {"meta": versioned} if versioned != existing.meta else {}
+        taken = self.leases.take_statement(plan.thread_id, run_id, _adoptable(plan))
+        call = asyncio.ensure_future(self.io(self.runs.start_if, run_id, taken, **more))
+        try:
+            return await asyncio.shield(call)
+        except BaseException:  # refused, or cancelled meanwhile: the lease it took goes
+            with contextlib.suppress(BaseException):
+                await call  # cancelled: the statement may still commit; let it end first
+            with contextlib.suppress(Exception):
+                self.leases.release(plan.thread_id, run_id)
+            raise
+
     async def _arun(
-        self, plan: _Plan, executor: Executor, run_id: str, lease: _Lease
+        self,
+        plan: _Plan,
+        executor: Executor,
+        run_id: str,
+        lease: _Lease,
+        running: RunRecord | None = None,
     ) -> AsyncIterator[RunEvent]:
+        """Record the run as running (``running``: recorded already, with its lease),
+        execute it and record its events and end."""
         checkpoint_id = plan.checkpoint_id
         if plan.update is not None:
             async with executor.agraph(context=plan.context) as graph:
@@ -869,6 +901,8 @@ class Runner:
         counted = plan.adopted is None
         if plan.adopted is not None and plan.existing is not None:
             record = plan.existing  # claimed (still running): it goes on here
+        elif running is not None:
+            record = running
         elif plan.existing is not None:
             versioned = _versioned(plan.existing.meta, plan.workflow)
             more = {"meta": versioned} if versioned != plan.existing.meta else {}

@@ -592,7 +592,32 @@ class RunStore:
                 return self.transition(run_id, status, event=event, **fields)
             finally:
                 self._db.execute(*also)
-        status = RunStatus(status)
+        moved = self._move(run_id, RunStatus(status), event, also, None, fields)
+        assert moved is not None  # no condition: moved, or refused (raised)
+        return moved
+
+    def start_if(self, run_id: str, taken: Statement, **fields: Any) -> RunRecord | None:
+        """Move a run to ``running`` if the statement ``taken`` (the thread's lease
+        taken for it: an INSERT or UPDATE that returns a row when it did) returns a row;
+        None (nothing moved) when it returns none. On PostgreSQL in one statement. As
+        :meth:`transition` otherwise: :class:`IllegalTransition` when the move is
+        refused, what ``taken`` wrote staying written (the caller undoes it)."""
+        if self._sql.name != "postgres":
+            if not self._db.fetchall(*taken):
+                return None
+            return self.transition(run_id, RunStatus.RUNNING, **fields)
+        return self._move(run_id, RunStatus.RUNNING, None, None, taken, fields)
+
+    def _move(
+        self,
+        run_id: str,
+        status: RunStatus,
+        event: RunEvent | None,
+        also: Statement | None,
+        when: Statement | None,
+        fields: dict[str, Any],
+    ) -> RunRecord | None:
+        """:meth:`transition`, and :meth:`start_if`'s move on PostgreSQL (``when``)."""
         if event is not None and self._sql.name != "postgres":
             self.append(event)
             event = None
@@ -620,10 +645,17 @@ class RunStore:
                 f"last_seq = GREATEST({_LAST_SEQ.split(' = ', 1)[1]}, (SELECT seq FROM appended))"
             )
         marks = ",".join("?" * len(allowed))
+        cond = " AND EXISTS (SELECT 1 FROM cond)" if when is not None else ""
         update = (
-            f"UPDATE lgp_runs SET {', '.join(sets)} WHERE run_id = ? AND status IN ({marks}) "
-            f"RETURNING {_RUN_COLUMNS}"
+            f"UPDATE lgp_runs SET {', '.join(sets)} WHERE run_id = ? AND status IN ({marks})"
+            f"{cond} RETURNING {_RUN_COLUMNS}"
         )
+        if when is not None and allowed:  # one row: the run's columns (NULL if not moved)
+            update = (
+                f"WITH cond AS ({when[0]}), moved AS ({update}) SELECT moved.*, "
+                "(SELECT COUNT(*) FROM cond) FROM (SELECT 1) AS one LEFT JOIN moved ON TRUE"
+            )
+            params = [*when[1], *params]
         if self._sql.name == "postgres" and (
             event is not None or status in TERMINAL | {RunStatus.INTERRUPTED}
         ):
@@ -649,6 +681,10 @@ class RunStore:
                 update, params
             )
         )
+        if when is not None and moved:
+            if not moved[0][-1]:  # ``when`` returned nothing: the run was not to move
+                return None
+            moved = [row for row in moved if row[0] is not None]
         if not moved:
             if event is not None and self._sql.name == "postgres":
                 # refused, but its event is written: followers elsewhere hear of it

@@ -287,8 +287,24 @@ class ThreadLeases:
         """One statement when the thread is free; the holder's lease when it is not.
         Free: no row, or an expired lease (an adoptable one only a further ``ttl_s``
         later), or this very run's in this process. A cancel request survives."""
+        taken = self._db.fetchone(*self.take_statement(thread_id, run_id, adoptable))
+        if taken is not None:
+            return None
+        holder = self.holder(thread_id)
+        if holder is None:  # released between the two statements: try again
+            return self._try(thread_id, run_id, adoptable)
+        if holder.run_id == run_id and holder.owner == self.owner:
+            return None
+        return holder
+
+    def take_statement(
+        self, thread_id: str, run_id: str, adoptable: bool
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The statement that takes ``thread_id`` for ``run_id`` when it is free (see
+        :meth:`_try`) and then returns a row; to run alone or with another one (a
+        queued run's lease and its start in one round trip)."""
         now, c = self._now, self._clock()
-        taken = self._db.fetchone(
+        return (
             "INSERT INTO lgp_thread_leases (thread_id, run_id, owner, acquired_at, "
             f"expires_at, adoptable) VALUES (?, ?, ?, {now}, {now} + ?, ?) "
             "ON CONFLICT (thread_id) DO UPDATE SET run_id = excluded.run_id, "
@@ -302,14 +318,6 @@ class ThreadLeases:
             "AND lgp_thread_leases.owner = excluded.owner) RETURNING run_id",
             (thread_id, run_id, self.owner, *c, *c, self.ttl_s, int(adoptable), *c, self.ttl_s),
         )
-        if taken is not None:
-            return None
-        holder = self.holder(thread_id)
-        if holder is None:  # released between the two statements: try again
-            return self._try(thread_id, run_id, adoptable)
-        if holder.run_id == run_id and holder.owner == self.owner:
-            return None
-        return holder
 
 
 def _lease(row: Any) -> Lease:

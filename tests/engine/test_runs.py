@@ -476,6 +476,30 @@ def test_a_transition_writes_its_also_statement_whether_the_move_is_refused_or_n
     assert store.get_thread("t2") is None and store.get("r").status == "completed"
 
 
+def test_start_if_moves_a_run_to_running_only_when_its_statement_returns_a_row(
+    store: RunStore,
+) -> None:
+    """start_if(run, taken): the run starts when ``taken`` (a thread lease taken)
+    returns a row, in one statement on PostgreSQL; not when it returns none; a refused
+    start raises, and what ``taken`` wrote stays (the caller undoes it)."""
+    store.create_thread("t")
+    take = "UPDATE lgp_threads SET metadata = ? WHERE thread_id = ? RETURNING thread_id"
+    store.create("r", "t", "w")
+    assert store.start_if("r", (take, ('{"x": 1}', "nope"))) is None
+    assert store.get("r").status == "queued"
+    running = store.start_if("r", (take, ('{"x": 2}', "t")), meta={"version": "v1"})
+    assert running is not None and running.status == "running" and running.started_at
+    assert running.meta == {"version": "v1"} and running.owner == store.owner
+    thread = store.get_thread("t")
+    assert thread is not None and thread.metadata == {"x": 2}
+    store.transition("r", "cancelled")
+    with pytest.raises(IllegalTransition):
+        store.start_if("r", (take, ('{"x": 3}', "t")))
+    thread = store.get_thread("t")
+    assert thread is not None and thread.metadata == {"x": 3}
+    assert store.get("r").status == "cancelled"
+
+
 def test_a_run_recorded_with_a_thread_merge_names_its_graph_on_the_thread(store: RunStore) -> None:
     """create(thread=ThreadMerge(...)) merges metadata into the thread's record (on
     PostgreSQL in the statement that records the run): from the record as read, again
