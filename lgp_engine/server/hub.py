@@ -366,7 +366,9 @@ class RunHub:
         crash. Waits until each has stopped (5 s at most)."""
         if not self._closing and self.active:
             log.warning(
-                "stopping: %d run(s) in flight%s, then the rest go on in another server process",
+                "stopping: %d run(s) in flight%s; runs of the LangGraph API go on in "
+                "another server process (or this one, started again), the others are "
+                "cancelled",
                 len(self.active),
                 f" may take {grace_s:g} s to end" if grace_s > 0 else "",
             )
