@@ -21,6 +21,7 @@ process on it sees the same assistants.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import uuid
@@ -91,8 +92,10 @@ SYSTEM_METADATA = {"created_by": "system"}
 IfExists = Literal["raise", "do_nothing"]
 
 
+@functools.lru_cache(maxsize=1024)
 def system_assistant_id(graph_id: str) -> str:
-    """The id of ``graph_id``'s own assistant: the one LangGraph's server gives it."""
+    """The id of ``graph_id``'s own assistant: the one LangGraph's server gives it
+    (remembered: every run request and thread listing asks for it)."""
     return str(uuid.uuid5(SYSTEM_NAMESPACE, graph_id))
 
 
