@@ -47,23 +47,24 @@ def input_schema(graph: Any) -> dict[str, Any]:
     return schema
 
 
-def input_keys(graph: Any) -> list[str] | None:
-    """The state keys a graph's input may set (None when it does not say)."""
+def input_keys(graph: Any, side: str = "input") -> list[str] | None:
+    """The state keys a graph's input may set (``side="output"``: its output has);
+    None when it does not say."""
     builder = getattr(graph, "builder", None)
     schemas = getattr(builder, "schemas", None)
     if not isinstance(schemas, dict):
         return None
-    channels = schemas.get(getattr(builder, "input_schema", None))
+    channels = schemas.get(getattr(builder, f"{side}_schema", None))
     if not channels:
         return None
     return [k for k in channels if not k.startswith("__")]
 
 
-def _schema_from_keys(graph: Any) -> dict[str, Any] | None:
-    keys = input_keys(graph)
+def _schema_from_keys(graph: Any, side: str = "input") -> dict[str, Any] | None:
+    keys = input_keys(graph, side)
     if keys is None:
         return None
-    state = getattr(getattr(graph, "builder", None), "input_schema", None)
+    state = getattr(getattr(graph, "builder", None), f"{side}_schema", None)
     try:
         hints = typing.get_type_hints(state)
     except Exception:  # noqa: BLE001 - keys without types
@@ -138,9 +139,20 @@ def graph_schemas(graph: Any) -> dict[str, Any]:
             log.warning("cannot describe the %s schema of %s: %s", name, graph.get_name(), problem)
             return None
 
+    def or_keys(side: str, fn: Any) -> Any:
+        """LangGraph's schema; where it cannot make one (a ``typing.TypedDict`` state
+        on Python 3.11), the keys with their plain types, as :func:`input_schema`."""
+        try:
+            return fn()
+        except Exception:
+            described = _schema_from_keys(graph, side)
+            if described is None:
+                raise
+            return described
+
     return {
-        "input_schema": schema("input", graph.get_input_jsonschema),
-        "output_schema": schema("output", graph.get_output_jsonschema),
+        "input_schema": schema("input", lambda: or_keys("input", graph.get_input_jsonschema)),
+        "output_schema": schema("output", lambda: or_keys("output", graph.get_output_jsonschema)),
         "state_schema": schema("state", lambda: _state_schema(graph)),
         "config_schema": schema("config", lambda: _configurable_schema(graph)),
         "context_schema": schema("context", graph.get_context_jsonschema),

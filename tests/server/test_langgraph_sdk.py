@@ -181,6 +181,12 @@ async def test_get_graph_nodes_and_edges(client: LangGraphClient) -> None:
         "config_schema",
         "context_schema",
     } <= set(schemas)
+    # a typing.TypedDict state, which LangGraph cannot describe on Python 3.11: its
+    # keys and plain types (Studio draws its input form from this)
+    state = set(schemas["state_schema"]["properties"])
+    for side in ("input_schema", "output_schema"):
+        assert schemas[side]["type"] == "object"
+        assert set(schemas[side]["properties"]) == state, schemas[side]
 
 
 # --------------------------------------------------------------------------- threads + runs
