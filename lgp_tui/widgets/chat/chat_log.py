@@ -365,8 +365,10 @@ class ChatLog(ScrollView, can_focus=True):
     def on_resize(self, _: events.Resize) -> None:
         if self.content_width != self.rows.width:
             self._layout(0)
-        elif self.following:
-            self._follow_soon()
+        if self.following:  # after this resize's refresh, even with a follow pending (it
+            # may run before the new size is laid out: the run log's snapshots caught it)
+            self._follow_pending = True
+            self.call_after_refresh(self._follow)
 
     def _layout(self, first: int) -> None:
         """Lay out the turns from ``first`` on again (those before keep their rows)."""
