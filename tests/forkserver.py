@@ -48,6 +48,15 @@ PRELOAD = (
     "lgp_engine.backends.node_cache",
     "langgraph.store.sqlite",
     "openai",  # agent nodes and store embeddings (~0.4 s a process otherwise)
+    # `lgp serve` (some 60 servers a run): FastAPI, uvicorn and the routes, ~0.6 s each
+    "lgp_engine.cli.serve",
+    "lgp_engine.server.serving",
+    "lgp_engine.server.app",
+    "lgp_engine.server.langgraph",
+    "lgp_engine.server.mcp_endpoint",
+    "lgp_engine.server.routes.core",
+    "lgp_engine.server.routes.incidents",
+    "uvicorn",
 )
 
 
