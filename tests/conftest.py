@@ -34,10 +34,29 @@ _FIRST = (
 )
 
 
+def _group(item: pytest.Item) -> str | None:
+    mark = item.get_closest_marker("xdist_group")
+    if mark is None:
+        return None
+    return str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    def rank(item: pytest.Item) -> int:
+    """The order xdist hands out work in (pyproject's ``--no-loadscope-reorder`` keeps
+    it): the slow soak tests first (the minute-tick cron test alone waits ~3 min, so
+    one drawn after the groups ended the CI run a minute after the rest), then the
+    xdist groups, largest first (long serial units), then the rest by ``_FIRST``."""
+    sizes: dict[str, int] = {}
+    for item in items:
+        if (name := _group(item)) is not None:
+            sizes[name] = sizes.get(name, 0) + 1
+
+    def rank(item: pytest.Item) -> tuple[int, int, int]:
         path = item.nodeid.split("::", 1)[0]
-        return next((i for i, p in enumerate(_FIRST) if path.startswith(p)), len(_FIRST))
+        where = next((i for i, p in enumerate(_FIRST) if path.startswith(p)), len(_FIRST))
+        group = _group(item)
+        slow = item.get_closest_marker("slow") is not None
+        return (0 if slow else 1, -sizes[group] if group is not None else 0, where)
 
     items.sort(key=rank)  # stable: collection order within a rank
 
