@@ -768,8 +768,8 @@ class Runner:
             await self._admit(plan, run_id)
         ended = asyncio.Event()  # set once the run's end is recorded: no cancel after it
         task = asyncio.current_task()
-        watch = asyncio.ensure_future(self._hold(plan.thread_id, run_id, task, ended))
         lease = _Lease()
+        watch = asyncio.ensure_future(self._hold(plan.thread_id, run_id, task, ended, lease))
         try:
             async for event in self._arun(plan, executor, run_id, lease, running):
                 if event.is_terminal:
@@ -823,11 +823,17 @@ class Runner:
             raise
 
     async def _hold(
-        self, thread_id: str, run_id: str, task: asyncio.Task[Any] | None, ended: asyncio.Event
+        self,
+        thread_id: str,
+        run_id: str,
+        task: asyncio.Task[Any] | None,
+        ended: asyncio.Event,
+        lease: _Lease,
     ) -> None:
         """While the run executes: renew its lease, and cancel it when another run asks
         (``interrupt``, ``rollback``, a cancel from another process) or when the lease
-        was lost (this process stalled past the lease time and another took over)."""
+        was lost (this process stalled past the lease time and another took over); not
+        once the run records its end (which gives the lease up on PostgreSQL)."""
         ttl = self.leases.ttl_s
         renewed = time.monotonic()
         poll = CANCEL_POLL_S * (3 if self._remote else 1)  # a round trip each on PostgreSQL
@@ -847,7 +853,7 @@ class Runner:
                     renewed = time.monotonic()
                 if not held:
                     reason = "another process took the run over (this run's lease was lost)"
-            if reason and task is not None and not ended.is_set():
+            if reason and task is not None and not ended.is_set() and not lease.ending:
                 task.cancel(reason)
                 return
 
@@ -1029,6 +1035,7 @@ class Runner:
                     if ends and self._remote:  # the event, the run's end, its lease given up:
                         # one statement
                         release = self.leases.release_statement(plan.thread_id, record.run_id)
+                        lease.ending = True  # a lease found gone from now on: this, no loss
                         await self.io(self._finish, record, event, started, also=release)
                         lease.released = True
                     else:
@@ -1301,8 +1308,11 @@ class Runner:
 
 @dataclasses.dataclass
 class _Lease:
-    """Whether a run's thread lease was given up with its end (one statement)."""
+    """A run's thread lease as its end is recorded: ``ending`` once the statement that
+    records the end and gives the lease up is sent (the lease watcher then takes a
+    lease found gone for that, not for a loss), ``released`` once it committed."""
 
+    ending: bool = False
     released: bool = False
 
 
