@@ -10,13 +10,16 @@ import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.processes import stays
 from tests.server.conftest import API_KEY, make_server_project
 from tests.server.server_process import ServerProcess, parse_sse, use_postgres
 from tests.server.server_process import replicas as started
+from tests.servers.serving import start_server
 from tests.workflows import copy_workflows
 
 
@@ -28,6 +31,7 @@ def project(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
         use_postgres(project, request.getfixturevalue("postgres_dsn"))
     with (project / "config" / "hosted.yaml").open("a") as f:
         f.write("runs:\n  lease_s: 3\n")  # look for orphans every half second
+        f.write('webhooks:\n  allowed_hosts: ["127.0.0.1"]\n')
     return project
 
 
@@ -147,3 +151,39 @@ def test_a_run_that_ends_within_the_shutdown_grace_ends_where_it_ran(tmp_path: P
         events = http.get(f"/runs/{running['run_id']}/events").text
     assert "run.retrying" not in events and "run.cancelled" not in events
     assert log.read_text().splitlines() == ["first", "wait", "last"]
+
+
+def test_a_stopped_servers_stateless_run_goes_on_elsewhere_and_calls_its_webhook_once(
+    project: Path, replicas: list[ServerProcess]
+) -> None:
+    """A run without a thread (its thread is temporary) handed over by a stopping
+    server: the stopping one neither deletes its thread nor calls its webhook (the run
+    has not ended); the one that goes on with it does both, once, when it ends."""
+    receiver, url = start_server("tests.servers.webhook_receiver")
+    a, b, _ = replicas
+    log = project / "workflows" / "slow_calls.log"
+    try:
+        with a.client(API_KEY) as on_a:
+            body = {"assistant_id": "slow", "input": {}, "webhook": f"{url}/hook/handed"}
+            made = on_a.post("/runs", json=body).json()
+            _until(lambda: log.exists() and "wait" in log.read_text(), 30, "the run to block")
+        assert a.stop(signal.SIGTERM) == 0, a.text
+        _until(lambda: any("taking it over" in line for line in b.output), 20, "the takeover")
+        (project / "workflows" / "slow.open").touch()
+
+        def hooked() -> list[dict[str, Any]]:
+            calls = httpx.get(f"{url}/_control/calls").json()
+            return [c for c in calls if c["path"] == "/hook/handed"]
+
+        _until(lambda: hooked(), 30, "the webhook")
+        assert stays(lambda: len(hooked()) == 1, 2)  # once, from the process that ended it
+        [call] = hooked()
+        assert call["body"]["run_id"] == made["run_id"]
+        assert call["body"]["status"] == "success", call["body"]
+        assert call["body"]["values"]["trail"] == ["first", "wait", "last"]
+        with b.client(API_KEY) as on_b:  # its thread goes once it ended
+            _until(lambda: on_b.get(f"/threads/{made['thread_id']}").status_code == 404, 20, "gone")
+    finally:
+        receiver.kill()
+    # `first` was not run again; `wait`, cut short by the stop, was
+    assert log.read_text().splitlines() == ["first", "wait", "wait", "last"]

@@ -519,9 +519,14 @@ async def _after(
 ) -> None:
     """When the run stops: call its ``webhook``; drop its stream buffer (``keep``: a
     resumable stream's stays :data:`RESUMABLE_SECONDS` for clients that rejoin); delete
-    a temporary (stateless) thread once its response was sent."""
+    a temporary (stateless) thread once its response was sent. A run this process
+    handed over as it stopped (still in flight) owes none of it here: the process
+    that goes on with it does (:func:`after_adopted`)."""
     await handle.done.wait()
     run_queue.wake(ctx)  # a slot, and the run's thread, are free
+    if ctx.live_hub.closing and await _handed_over(ctx, handle.run_id):
+        _streams(ctx).pop(handle.run_id, None)
+        return
     if webhook:
         body = _webhook_body(ctx, handle)  # before a temporary thread is forgotten
         if body is not None:
@@ -537,6 +542,17 @@ async def _after(
             await asyncio.wait_for(gate.wait(), timeout=60)
     with contextlib.suppress(Exception):
         ctx.live_runner.forget_thread(handle.thread_id)
+
+
+async def _handed_over(ctx: ServerContext, run_id: str) -> bool:
+    """Whether a run that stopped here is still in flight (handed over as the server
+    stopped: it goes on in another process)."""
+    runner = ctx.live_runner
+    try:
+        record = await runner.io(runner.runs.get, run_id)
+    except NotFoundError:
+        return False
+    return record.status in IN_FLIGHT
 
 
 def after_adopted(ctx: ServerContext, handle: RunHandle, kwargs: dict[str, Any]) -> None:
