@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -187,3 +188,32 @@ def test_a_stopped_servers_stateless_run_goes_on_elsewhere_and_calls_its_webhook
         receiver.kill()
     # `first` was not run again; `wait`, cut short by the stop, was
     assert log.read_text().splitlines() == ["first", "wait", "wait", "last"]
+
+
+def test_a_wait_on_a_stopping_server_answers_the_runs_end_elsewhere(
+    project: Path, replicas: list[ServerProcess]
+) -> None:
+    """``runs.wait`` on a server that stops while the run executes: the run is handed
+    over, and the waiting client gets its end from the process that finishes it (not
+    the state the run had reached when it was handed over)."""
+    a, b, _ = replicas
+    log = project / "workflows" / "slow_calls.log"
+    answer: dict[str, Any] = {}
+
+    def wait() -> None:
+        with a.client(API_KEY, timeout=60) as on_a:
+            body = {"assistant_id": "slow", "input": {}, "if_not_exists": "create"}
+            reply = on_a.post("/threads/t9/runs/wait", json=body)
+            answer.update(status=reply.status_code, body=reply.json())
+
+    waiting = threading.Thread(target=wait, daemon=True)
+    waiting.start()
+    _until(lambda: log.exists() and "wait" in log.read_text(), 30, "the run to block")
+    assert a.process is not None
+    a.process.proc.send_signal(signal.SIGTERM)
+    _until(lambda: any("taking it over" in line for line in b.output), 20, "the takeover")
+    (project / "workflows" / "slow.open").touch()
+    waiting.join(30)
+    assert answer["status"] == 200
+    assert answer["body"]["trail"] == ["first", "wait", "last"], answer
+    assert a.stop(signal.SIGTERM, timeout=30) == 0, a.text

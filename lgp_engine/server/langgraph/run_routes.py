@@ -651,7 +651,10 @@ async def _outcome(ctx: ServerContext, handle: RunHandle, stream: LgStream | Non
         handle.last if handle.last is not None and handle.last.is_terminal else None
     )
     if terminal is None:
-        terminal = terminal_event(ctx, ctx.live_runner.runs.get(handle.run_id))
+        record = ctx.live_runner.runs.get(handle.run_id)
+        if record.status in IN_FLIGHT:  # handed over as this server stops: it ends elsewhere
+            return await _stored_outcome(ctx, record)
+        terminal = terminal_event(ctx, record)
     return result_body(
         ctx, handle.thread_id, terminal, stream.last_values if stream is not None else None
     )
