@@ -54,18 +54,22 @@ def _until(condition: object, timeout: float, what: str) -> None:
         time.sleep(0.05)
 
 
+def _blocked_and_queued(http: httpx.Client, log: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A run of ``slow`` on thread t1, once it blocks in ``wait``, and one queued behind it."""
+    body = {"assistant_id": "slow", "input": {}, "if_not_exists": "create"}
+    running = http.post("/threads/t1/runs", json=body).json()
+    _until(lambda: log.exists() and "wait" in log.read_text(), 30, "the run to block")
+    queued = http.post("/threads/t1/runs", json={**body, "multitask_strategy": "enqueue"}).json()
+    return running, queued
+
+
 def test_a_killed_servers_runs_go_on_elsewhere_and_a_third_follows_them_live(
     project: Path, replicas: list[ServerProcess]
 ) -> None:
     a, b, c = replicas
     log = project / "workflows" / "slow_calls.log"
     with a.client(API_KEY) as on_a, b.client(API_KEY) as on_b, c.client(API_KEY) as on_c:
-        body = {"assistant_id": "slow", "input": {}, "if_not_exists": "create"}
-        running = on_a.post("/threads/t1/runs", json=body).json()
-        _until(lambda: log.exists() and "wait" in log.read_text(), 30, "the run to block")
-        queued = on_a.post(
-            "/threads/t1/runs", json={**body, "multitask_strategy": "enqueue"}
-        ).json()
+        running, queued = _blocked_and_queued(on_a, log)
         assert _status(on_b, "t1", queued["run_id"]) == "pending"
         # a follower on a third process joins the running run's stream
         with on_c.stream("GET", f"/runs/{running['run_id']}/events", timeout=60) as followed:
@@ -99,12 +103,7 @@ def test_a_stopped_servers_runs_go_on_elsewhere(
     a, b, _ = replicas
     log = project / "workflows" / "slow_calls.log"
     with a.client(API_KEY) as on_a, b.client(API_KEY) as on_b:
-        body = {"assistant_id": "slow", "input": {}, "if_not_exists": "create"}
-        running = on_a.post("/threads/t1/runs", json=body).json()
-        _until(lambda: log.exists() and "wait" in log.read_text(), 30, "the run to block")
-        queued = on_a.post(
-            "/threads/t1/runs", json={**body, "multitask_strategy": "enqueue"}
-        ).json()
+        running, queued = _blocked_and_queued(on_a, log)
         started = time.monotonic()
         assert a.stop(signal.SIGTERM) == 0, a.text
         assert time.monotonic() - started < 10
