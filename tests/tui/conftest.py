@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from textual.app import App
+from textual.notifications import Notification
 from textual.pilot import Pilot
 from textual.widgets import Input
 
@@ -61,6 +62,17 @@ async def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what or predicate}")
         await pilot.pause(0.05)
+
+
+async def notified(
+    pilot: Pilot, match: Callable[[Notification], bool], *, what: str = "the notification"
+) -> list[Notification]:
+    """The app's notifications that ``match``, once one came: a notification is a
+    message the app handles after the handler that sent it, so reading them at once
+    races it (a loaded run found none)."""
+    app = pilot.app
+    await wait_until(pilot, lambda: any(match(n) for n in app._notifications), what=what)
+    return [n for n in app._notifications if match(n)]
 
 
 async def browse(pilot: Pilot, app: App) -> CheckpointBrowser:  # type: ignore[type-arg]

@@ -23,7 +23,16 @@ from lgp_tui.widgets.run_log.run_log import RunLog
 from lgp_tui.widgets.status.status_bar import StatusBar
 from tests.workflows import copy_workflows
 
-from .conftest import SIZE, fill, interrupt_dialog_ready, loaded_graph, log_text, status, wait_until
+from .conftest import (
+    SIZE,
+    fill,
+    interrupt_dialog_ready,
+    loaded_graph,
+    log_text,
+    notified,
+    status,
+    wait_until,
+)
 
 OWLS = '{"topic": "owls"}'
 
@@ -183,7 +192,7 @@ async def test_an_inner_node_takes_no_breakpoint(research: Settings) -> None:
         assert graph.current_node == "research/search"
         await pilot.press("b")
         assert not graph.marks and breaks(app) == ""
-        assert any("inside the subgraph research" in n.message for n in app._notifications)
+        await notified(pilot, lambda n: "inside the subgraph research" in n.message)
         await pilot.press("up", "b")  # the subgraph node itself: stops before it whole
         assert breaks(app) == "research(before)"
 
@@ -220,7 +229,7 @@ async def test_an_answered_interrupt_goes_on_to_the_next_breakpoint(research: Se
         await wait_until(pilot, lambda: not isinstance(app.screen, InterruptDialog))
         await graph_on(app, pilot, "c")
         await pilot.press("s")  # stepping waits for the answer
-        assert any("waits for an answer" in n.message for n in app._notifications)
+        await notified(pilot, lambda n: "waits for an answer" in n.message)
         await pilot.press("f6")
         await interrupt_dialog_ready(pilot, app)
         await pilot.press(*'"yes"', "enter")

@@ -21,7 +21,7 @@ from lgp_tui.screens.save_as_dialog import SaveAsDialog
 from lgp_tui.widgets.run.run_bar import RunBar
 from lgp_tui.widgets.source.source_view import SourceView
 
-from .conftest import SIZE, fill, log_text, wait_until, watching
+from .conftest import SIZE, fill, log_text, notified, wait_until, watching
 
 FLOW = """from typing import TypedDict
 
@@ -161,7 +161,7 @@ async def test_a_save_that_fails_says_why_and_keeps_the_buffer(
         assert source.has_class("-failed")
         assert source.text == edited and source.dirty
         assert flow.read_text(encoding="utf-8") == FLOW
-        assert any(n.title == "Save failed" for n in app._notifications)
+        await notified(pilot, lambda n: n.title == "Save failed")
 
         # the folder is gone (moved away): the save fails, the buffer stays
         moved = flow.parent.with_name("moved")

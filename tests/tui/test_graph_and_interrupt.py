@@ -17,6 +17,7 @@ from .conftest import (
     interrupt_dialog_ready,
     loaded_graph,
     log_text,
+    notified,
     status,
     wait_until,
 )
@@ -121,7 +122,7 @@ async def test_interrupt_dialog_resumes_the_thread_in_place(settings: Settings) 
         await pilot.pause()
         assert isinstance(app.screen, InterruptDialog) and dialog.has_class("-tried")
         assert "enter a JSON value" in str(dialog.query_one("#resume-error", Static).render())
-        assert any("Not resumed" in n.message for n in app._notifications)
+        await notified(pilot, lambda n: "Not resumed" in n.message)
         await pilot.press(*'"yes"')
         await pilot.pause()
         assert not resume.disabled

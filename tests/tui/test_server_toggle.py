@@ -15,7 +15,7 @@ from lgp_engine import Settings, load_settings
 from lgp_tui.app import WorkbenchApp
 from lgp_tui.widgets.status.status_bar import StatusBar
 
-from .conftest import SIZE, fill, log_text, wait_until
+from .conftest import SIZE, fill, log_text, notified, wait_until
 
 
 def free_port() -> int:
@@ -78,7 +78,8 @@ async def test_port_in_use_is_shown_in_place_and_the_app_keeps_working(
             bar = app.query_one(StatusBar)
             await pilot.press("ctrl+s")
             await wait_until(pilot, lambda: bar.server == "off (not started)", what="the error")
-            errors = [n.message for n in app._notifications if n.title == "Server not started"]
+            shown = await notified(pilot, lambda n: n.title == "Server not started")
+            errors = [n.message for n in shown]
             assert errors and "already in use" in errors[0]
             assert app.server is None
             await pilot.press("ctrl+r")  # still usable
@@ -113,11 +114,7 @@ async def test_a_generated_key_is_shown_once_and_written_nowhere(
         assert app.server is not None
         key = app.server.generated_key
         assert key
-        # a notification is a message the app handles after the status bar's update
-        await wait_until(
-            pilot, lambda: any(key in n.message for n in app._notifications), what="the key"
-        )
-        shown = [n for n in app._notifications if key in n.message]
+        shown = await notified(pilot, lambda n: key in n.message, what="the key")
         assert len(shown) == 1 and shown[0].title == "API key for this server"
         url = f"http://127.0.0.1:{port}"
         curl = f"curl -H 'Authorization: Bearer {key}' {url}/workflows"
@@ -157,7 +154,7 @@ async def test_a_public_host_without_a_key_is_refused_in_place(tui_project: Path
         assert bar.server == "off (not started)"  # short: every field stays on the bar
         assert "env experiment" in bar.render().plain and "checkpoints" in bar.render().plain
         assert app.server is None
-        errors = [n for n in app._notifications if n.title == "Server not started"]
+        errors = await notified(pilot, lambda n: n.title == "Server not started")
         assert len(errors) == 1 and errors[0].severity == "error"
         assert "refusing to serve on 0.0.0.0 without an API key" in errors[0].message
         assert "set LGP_API_KEY" in errors[0].message  # the hint says what to do
@@ -223,7 +220,7 @@ async def test_a_port_in_use_is_changed_from_the_palette_without_a_restart(
                 assert serve.disabled and dialog.has_class("-invalid")
             await pilot.press("enter")  # refused, and said
             assert isinstance(app.screen, PortDialog)
-            assert any("Not served: enter a port" in str(n.message) for n in app._notifications)
+            await notified(pilot, lambda n: "Not served: enter a port" in str(n.message))
 
             # the same busy port: the same clear notification, the app goes on
             await fill(pilot, field, str(busy))
@@ -245,7 +242,7 @@ async def test_a_port_in_use_is_changed_from_the_palette_without_a_restart(
             async with httpx.AsyncClient(base_url=url, timeout=10) as client:
                 health = await client.get("/health")
             assert health.status_code == 200 and "basic_workflow" in health.json()["workflows"]
-            assert any(f"at {url}" in str(n.message) for n in app._notifications)
+            await notified(pilot, lambda n: f"at {url}" in str(n.message))
         with pytest.raises(httpx.ConnectError):  # quitting stopped it
             httpx.get(f"{url}/health", timeout=2)
 

@@ -35,7 +35,7 @@ from lgp_tui.screens.value_viewer import ValueViewer
 from lgp_tui.widgets.store.item_table import ItemTable
 from tests.workflows import copy_workflows
 
-from .conftest import SIZE, browse, fill, status, wait_until
+from .conftest import SIZE, browse, fill, notified, status, wait_until
 
 WORKFLOW = "workflows/remember.py"
 TEA = {"user": "ada", "note": "I drink green tea every morning", "topic": "food"}
@@ -187,7 +187,7 @@ async def test_browse_edit_and_the_next_run_recalls_the_edit(memories: Settings)
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: app.screen is browser)
         await settled(pilot, browser)
-        assert any(n.title == "Store item saved" for n in app._notifications)
+        await notified(pilot, lambda n: n.title == "Store item saved")
         assert browser.item is not None and browser.item.key == TEA_KEY  # still selected
         assert "I drink coffee now" in shown_value(browser)
         assert stored(memories)[(*ADA, TEA_KEY)] == {"text": "I drink coffee now", "topic": "food"}

@@ -28,6 +28,7 @@ from .conftest import (
     interrupt_dialog_ready,
     loaded_graph,
     log_text,
+    notified,
     status,
     wait_until,
 )
@@ -190,7 +191,7 @@ async def test_x_on_a_graph_without_subgraphs_says_so(settings: Settings) -> Non
         before = list(graph.plain)
         await xray(app, pilot)
         assert graph.plain == before and not graph.xray
-        assert any("no subgraph nodes" in n.message for n in app._notifications)
+        await notified(pilot, lambda n: "no subgraph nodes" in n.message)
 
 
 @pytest.mark.asyncio

@@ -24,7 +24,7 @@ from tests.servers.openai_fake import FakeOpenAI
 from tests.usage_project import TEAM_CALLS, TEAM_RUN, script_team, team_project
 from tests.workflows import copy_workflows
 
-from .conftest import SIZE, fill, loaded_graph, log_text, status, wait_until
+from .conftest import SIZE, fill, loaded_graph, log_text, notified, status, wait_until
 
 
 def node_line(graph: GraphView, node: str) -> str:
@@ -232,7 +232,7 @@ async def test_a_traced_runs_url_is_announced_and_ctrl_y_copies_it(settings: Set
             RunEventReceived(run_event(2, "run.completed", duration_ms=1.0, trace_url=url))
         )
         await wait_until(pilot, lambda: status(app) == "completed", what="the run's end")
-        assert any(url in str(n.message) for n in app._notifications)
+        await notified(pilot, lambda n: url in str(n.message))
         await pilot.press("ctrl+y")
         await pilot.pause()
         assert app.clipboard == url

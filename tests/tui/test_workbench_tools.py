@@ -18,7 +18,7 @@ from lgp_tui.screens.thread_picker import ThreadPicker
 from lgp_tui.widgets.run.run_bar import RunBar
 from lgp_tui.widgets.status.status_bar import StatusBar
 
-from .conftest import SIZE, log_text, wait_until
+from .conftest import SIZE, log_text, notified, wait_until
 
 
 @pytest.mark.asyncio
@@ -161,12 +161,12 @@ async def test_edit_key_without_an_editor_says_how_to_set_one(
         await wait_until(pilot, lambda: app.ready)
         await pilot.press("f4")
         await pilot.pause()
-        assert any("Set $EDITOR" in str(n.message) for n in app._notifications)
+        await notified(pilot, lambda n: "Set $EDITOR" in str(n.message))
 
         monkeypatch.setenv("EDITOR", "vi")  # headless: no terminal to hand over
         await pilot.press("f4")
         await pilot.pause()
-        assert any("cannot hand over" in str(n.message) for n in app._notifications)
+        await notified(pilot, lambda n: "cannot hand over" in str(n.message))
         assert app.is_running
 
 
