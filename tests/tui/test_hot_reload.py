@@ -140,15 +140,11 @@ async def test_a_save_while_a_thread_waits_at_an_interrupt_offers_to_resume_it(
 
         assert '"published" if' in source
         flow.write_text(source.replace('"published" if', '"shipped" if'), encoding="utf-8")
-        await wait_until(
-            pilot,
-            lambda: isinstance(app.screen, InterruptDialog),
-            what="the offer to resume with the new code",
-        )
+        # the offer to resume with the new code (its field mounted and focused: the
+        # screen alone may not have its children yet)
+        await interrupt_dialog_ready(pilot, app)
         assert "waits at an interrupt" in log_text(app)
         assert log_text(app).count("▶ run") == 1  # not rerun from the start
-        field = app.screen.query_one("#resume-input", Input)
-        await wait_until(pilot, lambda: field.has_focus, what="the dialog ready for typing")
         await pilot.press(*'"yes"', "enter")
         await wait_until(
             pilot,
