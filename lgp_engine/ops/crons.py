@@ -241,6 +241,11 @@ _POSTGRES_STEPS = [
     "PRIMARY KEY (cron_id, tick))",
 ]
 
+#: Names the run of a claim of this process's that names none yet.
+_NAME_RUN = (
+    "UPDATE lgp_cron_claims SET run_id = ? "
+    "WHERE cron_id = ? AND tick = ? AND owner = ? AND run_id IS NULL"
+)
 #: A claim without a run this old whose claimer is gone is run by another process.
 ORPHAN_GRACE_S = 10.0
 #: How often a scheduler looks for such claims.
@@ -486,11 +491,7 @@ class CronStore:
     def started(self, cron_id: str, tick: int, run_id: str) -> None:
         """Record the run a claimed tick started (or :data:`NOT_RUN`), unless the claim
         names one already (:meth:`linker` did it with the run) or is another's now."""
-        self._db.execute(
-            "UPDATE lgp_cron_claims SET run_id = ? "
-            "WHERE cron_id = ? AND tick = ? AND owner = ? AND run_id IS NULL",
-            (run_id, cron_id, tick, self.owner),
-        )
+        self._db.execute(_NAME_RUN, (run_id, cron_id, tick, self.owner))
 
     def linker(self, cron_id: str, tick: int) -> Link:
         """What names the run of this process's claim of ``tick`` in the transaction
@@ -501,11 +502,7 @@ class CronStore:
         the run is not recorded) when the claim is not this process's any more."""
 
         def link(db: Database, run_id: str) -> None:
-            linked = db.execute(
-                "UPDATE lgp_cron_claims SET run_id = ? "
-                "WHERE cron_id = ? AND tick = ? AND owner = ? AND run_id IS NULL",
-                (run_id, cron_id, tick, self.owner),
-            )
+            linked = db.execute(_NAME_RUN, (run_id, cron_id, tick, self.owner))
             if linked != 1:
                 raise ConflictError(
                     f"tick {tick} of cron {cron_id} is not this process's claim any more",
